@@ -1,0 +1,213 @@
+"""The in-memory schema model: frozen dataclasses, declared order kept, derived facts computed once.
+
+Every output (DDL, diagrams, docs) is a pure function of a `Schema`. Nothing here knows about
+YAML or about any SQL dialect.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+ONE_TO_ONE = "one-to-one"
+ONE_TO_MANY = "one-to-many"
+
+INTEGER_TYPES = ("smallint", "integer", "bigint")
+FLOAT_TYPES = ("real", "double")
+
+
+@dataclass(frozen=True)
+class Layer:
+    id: str
+    title: str
+    description: str
+
+
+@dataclass(frozen=True)
+class EnumValue:
+    value: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Enum:
+    name: str
+    description: str
+    values: tuple[EnumValue, ...]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(v.value for v in self.values)
+
+
+@dataclass(frozen=True)
+class Range:
+    min: float | None = None
+    max: float | None = None
+    min_exclusive: bool = False
+    max_exclusive: bool = False
+
+    def describe(self) -> str:
+        """Interval notation, e.g. `(0, 1.2]` or `>= 0`."""
+        if self.min is not None and self.max is not None:
+            left = "(" if self.min_exclusive else "["
+            right = ")" if self.max_exclusive else "]"
+            return f"{left}{_num(self.min)}, {_num(self.max)}{right}"
+        if self.min is not None:
+            return f"{'>' if self.min_exclusive else '>='} {_num(self.min)}"
+        return f"{'<' if self.max_exclusive else '<='} {_num(self.max)}"
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    description: str
+    nullable: bool = False
+    identity: bool = False
+    unit: str | None = None
+    enum: str | None = None
+    range: Range | None = None
+    default: str | int | float | bool | None = None
+
+
+@dataclass(frozen=True)
+class Check:
+    """A named CHECK. `expression` is PostgreSQL syntax; `kind` says where it came from."""
+
+    name: str
+    expression: str
+    description: str
+    kind: str = "explicit"  # explicit | enum | range | boolean | json
+    column: str | None = None
+
+
+@dataclass(frozen=True)
+class Unique:
+    name: str
+    columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    columns: tuple[str, ...]
+    unique: bool = False
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    name: str
+    table: str
+    columns: tuple[str, ...]
+    ref_table: str
+    ref_columns: tuple[str, ...]
+    on_delete: str  # restrict | cascade | set null | no action
+    why: str
+    cardinality: str = ONE_TO_MANY  # derived by the validator from the child's keys
+    optional: bool = False  # some FK column is nullable: the child may reference nothing
+
+
+@dataclass(frozen=True)
+class ContinuousAggregate:
+    name: str
+    description: str
+    bucket_width: str
+    group_by: tuple[str, ...]
+    aggregates: tuple[tuple[str, str], ...]  # (output column, expression)
+
+
+@dataclass(frozen=True)
+class TimescaleOptions:
+    time_column: str
+    chunk_interval: str
+    segment_by: tuple[str, ...] = ()
+    order_by: tuple[str, ...] = ()
+    continuous_aggregates: tuple[ContinuousAggregate, ...] = ()
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    layer: str
+    usage: tuple[str, ...]  # subset of ("soc", "soh"), in that order
+    description: str
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...]
+    uniques: tuple[Unique, ...] = ()
+    foreign_keys: tuple[ForeignKey, ...] = ()
+    checks: tuple[Check, ...] = ()
+    indexes: tuple[Index, ...] = ()
+    timescaledb: TimescaleOptions | None = None
+
+    @property
+    def primary_key_name(self) -> str:
+        return f"pk_{self.name}"
+
+    @cached_property
+    def column_map(self) -> dict[str, Column]:
+        return {c.name: c for c in self.columns}
+
+    def column(self, name: str) -> Column:
+        return self.column_map[name]
+
+    @property
+    def usage_label(self) -> str:
+        return " + ".join(u.upper() for u in self.usage)
+
+    def foreign_key_of(self, column: str) -> ForeignKey | None:
+        """The first foreign key a column takes part in, if any."""
+        return next((fk for fk in self.foreign_keys if column in fk.columns), None)
+
+
+@dataclass(frozen=True)
+class WorkflowStep:
+    title: str
+    description: str
+    writes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Schema:
+    name: str
+    title: str
+    description: str
+    units: tuple[tuple[str, str], ...]
+    layers: tuple[Layer, ...]
+    enums: tuple[Enum, ...]
+    tables: tuple[Table, ...]  # in dependency order: a table comes after every table it references
+    workflow: tuple[WorkflowStep, ...] = ()
+
+    @cached_property
+    def table_map(self) -> dict[str, Table]:
+        return {t.name: t for t in self.tables}
+
+    def table(self, name: str) -> Table:
+        return self.table_map[name]
+
+    @cached_property
+    def enum_map(self) -> dict[str, Enum]:
+        return {e.name: e for e in self.enums}
+
+    @cached_property
+    def layer_map(self) -> dict[str, Layer]:
+        return {layer.id: layer for layer in self.layers}
+
+    def tables_in_layer(self, layer: str) -> tuple[Table, ...]:
+        return tuple(t for t in self.tables if t.layer == layer)
+
+    @cached_property
+    def foreign_keys(self) -> tuple[ForeignKey, ...]:
+        return tuple(fk for t in self.tables for fk in t.foreign_keys)
+
+    def references_to(self, table: str) -> tuple[ForeignKey, ...]:
+        """Foreign keys in other tables that point at `table`."""
+        return tuple(fk for fk in self.foreign_keys if fk.ref_table == table)
+
+    @cached_property
+    def hypertables(self) -> tuple[Table, ...]:
+        return tuple(t for t in self.tables if t.timescaledb is not None)

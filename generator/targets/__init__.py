@@ -1,0 +1,15 @@
+"""The DDL targets. `TARGETS` is the only place a target is chosen by name."""
+
+from __future__ import annotations
+
+from .base import GeneratorBug, Target
+from .liam import LiamTarget
+from .postgres import PostgresTarget
+from .sqlite import SqliteTarget
+from .timescaledb import TimescaleTarget
+
+TARGETS: dict[str, Target] = {
+    t.name: t for t in (PostgresTarget(), SqliteTarget(), TimescaleTarget(), LiamTarget())
+}
+
+__all__ = ["TARGETS", "GeneratorBug", "Target"]

@@ -1,0 +1,243 @@
+"""The DDL compiler every target shares.
+
+`Target.render` builds each table's block of statements by calling hooks (column type, column
+spec, table constraints, table suffix, statements after the table); a target is a subclass that
+overrides only what differs, with its type mapping in a lookup table. Identifiers are passed
+through `quote`, the one place a target decides quoting. Jinja templates only lay the result out.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from functools import cache
+
+import jinja2
+import sqlglot
+from sqlglot import exp
+
+from ..model import Check, Column, ForeignKey, Schema, Table
+
+HEADER_WIDTH = 100
+
+
+@dataclass(frozen=True)
+class Statement:
+    sql: str  # one statement, terminated by ';'
+    # Statements sqlglot cannot parse (TimescaleDB options, COMMENT ON CONSTRAINT): the
+    # self-check skips them; the engine tests still load them for real.
+    opaque: bool = False
+
+
+@dataclass
+class TableBlock:
+    table: Table
+    comments: list[str]
+    items: list[tuple[str, str | None]]  # (column or constraint SQL, trailing comment)
+    suffix: str
+    after: list[Statement] = field(default_factory=list)
+
+
+@cache
+def templates() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("generator", "templates"),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+
+
+class GeneratorBug(RuntimeError):
+    """An emitted statement failed the self-check: a bug in a target, not in schema.yaml."""
+
+
+class Target:
+    name = "base"
+    title = "base"
+    dialect = "postgres"
+    template = "schema.sql.j2"
+    type_map: dict[str, str] = {}
+
+    # -- naming ----------------------------------------------------------------------------
+    @property
+    def path(self) -> str:
+        return f"sql/{self.name}/schema.sql"
+
+    def quote(self, name: str) -> str:
+        """The one place identifiers are written; validated names never need quotes."""
+        return exp.to_identifier(name).sql(self.dialect)
+
+    def quote_all(self, names) -> str:
+        return ", ".join(self.quote(n) for n in names)
+
+    def literal(self, text: str) -> str:
+        return exp.Literal.string(text).sql(self.dialect)
+
+    # -- hooks -----------------------------------------------------------------------------
+    def column_type(self, table: Table, column: Column) -> str:
+        return self.type_map[column.type]
+
+    def column_spec(self, table: Table, column: Column) -> str:
+        parts = [self.quote(column.name), self.column_type(table, column)]
+        if not column.nullable:
+            parts.append("NOT NULL")
+        if column.default is not None:
+            parts.append(f"DEFAULT {self.default_sql(column)}")
+        return " ".join(parts)
+
+    def default_sql(self, column: Column) -> str:
+        value = column.default
+        if isinstance(value, bool):
+            return "TRUE" if value else "FALSE"
+        if isinstance(value, int | float):
+            return str(value)
+        return self.literal(str(value))
+
+    def column_comment(self, table: Table, column: Column) -> str | None:
+        return None
+
+    def primary_key(self, table: Table) -> tuple[str, ...]:
+        return table.primary_key
+
+    def primary_key_sql(self, table: Table) -> str:
+        return (f"CONSTRAINT {self.quote(table.primary_key_name)} "
+                f"PRIMARY KEY ({self.quote_all(self.primary_key(table))})")
+
+    def unique_constraints(self, table: Table) -> list[tuple[str, tuple[str, ...]]]:
+        return [(u.name, u.columns) for u in table.uniques]
+
+    def foreign_key_columns(self, schema: Schema, fk: ForeignKey) -> tuple[tuple[str, ...],
+                                                                          tuple[str, ...]]:
+        return fk.columns, fk.ref_columns
+
+    def foreign_key_sql(self, schema: Schema, fk: ForeignKey) -> str:
+        cols, refs = self.foreign_key_columns(schema, fk)
+        return (f"CONSTRAINT {self.quote(fk.name)} FOREIGN KEY ({self.quote_all(cols)}) "
+                f"REFERENCES {self.quote(fk.ref_table)} ({self.quote_all(refs)}) "
+                f"ON DELETE {fk.on_delete.upper()}")
+
+    def checks(self, table: Table) -> list[Check]:
+        return list(table.checks)
+
+    def check_sql(self, check: Check) -> str:
+        expression = sqlglot.transpile(check.expression, read="postgres", write=self.dialect)[0]
+        return f"CONSTRAINT {self.quote(check.name)} CHECK ({expression})"
+
+    def table_items(self, schema: Schema, table: Table) -> list[tuple[str, str | None]]:
+        items = [(self.column_spec(table, c), self.column_comment(table, c))
+                 for c in table.columns]
+        items.append((self.primary_key_sql(table), None))
+        for name, columns in self.unique_constraints(table):
+            items.append((f"CONSTRAINT {self.quote(name)} UNIQUE ({self.quote_all(columns)})",
+                          None))
+        for fk in table.foreign_keys:
+            items.append((self.foreign_key_sql(schema, fk), self.foreign_key_comment(fk)))
+        for check in self.checks(table):
+            items.append((self.check_sql(check), self.check_comment(check)))
+        return items
+
+    def foreign_key_comment(self, fk: ForeignKey) -> str | None:
+        return None
+
+    def check_comment(self, check: Check) -> str | None:
+        return None
+
+    def table_comments(self, table: Table) -> list[str]:
+        """SQL comment lines above CREATE TABLE."""
+        return [f"{table.name}: {table.description}"]
+
+    def table_suffix(self, table: Table) -> str:
+        return ""
+
+    def index_statements(self, table: Table) -> list[Statement]:
+        out = []
+        for index in table.indexes:
+            unique = "UNIQUE " if index.unique else ""
+            out.append(Statement(f"CREATE {unique}INDEX {self.quote(index.name)} ON "
+                                 f"{self.quote(table.name)} ({self.quote_all(index.columns)});"))
+        return out
+
+    def after_table(self, schema: Schema, table: Table) -> list[Statement]:
+        return self.index_statements(table)
+
+    def preamble(self, schema: Schema) -> list[Statement]:
+        return []
+
+    def epilogue(self, schema: Schema) -> list[Statement]:
+        return []
+
+    def header(self, schema: Schema) -> list[str]:
+        raise NotImplementedError
+
+    # -- assembly --------------------------------------------------------------------------
+    def blocks(self, schema: Schema) -> list[TableBlock]:
+        return [
+            TableBlock(
+                table=t,
+                comments=self.table_comments(t),
+                items=self.table_items(schema, t),
+                suffix=self.table_suffix(t),
+                after=self.after_table(schema, t),
+            )
+            for t in schema.tables
+        ]
+
+    def render_block(self, block: TableBlock) -> str:
+        return templates().get_template("create_table.sql.j2").render(
+            block=block, name=self.quote(block.table.name))
+
+    def render(self, schema: Schema) -> str:
+        blocks = self.blocks(schema)
+        preamble, epilogue = self.preamble(schema), self.epilogue(schema)
+        text = templates().get_template(self.template).render(
+            header=self.header(schema),
+            preamble=preamble,
+            tables=[self.render_block(b) for b in blocks],
+            epilogue=epilogue,
+        )
+        statements = [Statement(self.create_sql(b)) for b in blocks]
+        statements += [s for b in blocks for s in b.after] + preamble + epilogue
+        self.self_check(statements, text)
+        return text
+
+    def create_sql(self, block: TableBlock) -> str:
+        items = ", ".join(sql for sql, _ in block.items)
+        return f"CREATE TABLE {self.quote(block.table.name)} ({items}){block.suffix};"
+
+    def self_check(self, statements: list[Statement], text: str) -> None:
+        """Parse every statement back: a cheap guard against emitting broken SQL."""
+        if not text.endswith(";\n"):
+            raise GeneratorBug(f"{self.path}: the last statement must end with ';'")
+        sqlglot_logger = logging.getLogger("sqlglot")
+        level = sqlglot_logger.level
+        sqlglot_logger.setLevel(logging.ERROR)
+        try:
+            for statement in statements:
+                if statement.opaque:
+                    continue
+                try:
+                    tree = sqlglot.parse_one(statement.sql, read=self.dialect)
+                except sqlglot.errors.ParseError as exc:
+                    raise GeneratorBug(f"{self.path}: does not parse: {statement.sql}\n{exc}") from None
+                if tree is None:
+                    raise GeneratorBug(f"{self.path}: empty statement: {statement.sql!r}")
+        finally:
+            sqlglot_logger.setLevel(level)
+
+
+def header_box(lines: list[str]) -> list[str]:
+    """Wrap header paragraphs to a readable width; '' keeps a blank comment line."""
+    import textwrap
+
+    out: list[str] = []
+    for line in lines:
+        if not line:
+            out.append("")
+            continue
+        indent = len(line) - len(line.lstrip())
+        out.extend(textwrap.wrap(line, HEADER_WIDTH - 3, subsequent_indent=" " * (indent + 2),
+                                 break_long_words=False, break_on_hyphens=False) or [""])
+    return out
