@@ -50,7 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
         "  liam-erd-schema sql                 write sql/<target>/schema.sql\n"
         "  liam-erd-schema sql --target sqlite only the SQLite DDL\n"
         "  liam-erd-schema check               fail if committed outputs are stale\n"
-        "  liam-erd-schema validate my.yaml    only report problems\n\n"
+        "  liam-erd-schema validate my.yaml    only report problems\n"
+        "  liam-erd-schema db                  build db/battery.sqlite to try the schema\n\n"
         "Exit codes: 0 ok, 1 schema problems, 2 usage, 3 outputs out of date, 4 tool failure.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -59,24 +60,42 @@ def build_parser() -> argparse.ArgumentParser:
 
     def add(name: str, help_text: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
-        p.add_argument("schema", nargs="?", default="schema.yaml",
-                       help="the schema file (default: schema.yaml)")
-        p.add_argument("--out", default=".", metavar="DIR",
-                       help="directory the outputs are written under (default: .)")
+        p.add_argument(
+            "schema",
+            nargs="?",
+            default="schema.yaml",
+            help="the schema file (default: schema.yaml)",
+        )
+        p.add_argument(
+            "--out",
+            default=".",
+            metavar="DIR",
+            help="directory the outputs are written under (default: .)",
+        )
         p.add_argument("-q", "--quiet", action="store_true", help="print only problems")
         return p
 
     sql = add("sql", "write the DDL of every target to sql/<target>/schema.sql")
-    sql.add_argument("--target", action="append", metavar="NAME",
-                     help="only this target (repeatable): postgres, sqlite, timescaledb, liam")
+    sql.add_argument(
+        "--target",
+        action="append",
+        metavar="NAME",
+        help="only this target (repeatable): postgres, sqlite, timescaledb, liam",
+    )
     add("diagrams", "write the Graphviz ER diagrams (SVG) under docs/")
     add("docs", "write the generated documentation pages under docs/")
     add("all", "write DDL, diagrams and documentation pages")
-    check = add("check", "regenerate in memory and fail (exit 3) if any committed output "
-                "differs")
-    check.add_argument("--only", choices=list(GROUPS), action="append",
-                       help="check only this group (repeatable)")
+    check = add("check", "regenerate in memory and fail (exit 3) if any committed output differs")
+    check.add_argument(
+        "--only", choices=list(GROUPS), action="append", help="check only this group (repeatable)"
+    )
     add("validate", "check schema.yaml and report problems; write nothing")
+    db = add("db", "build a ready-to-use SQLite database file from the SQLite DDL")
+    db.add_argument(
+        "--path",
+        default="db/battery.sqlite",
+        help="database file to create; replaced if it exists (default: db/battery.sqlite)",
+    )
     return parser
 
 
@@ -91,8 +110,10 @@ def main(argv: list[str] | None = None) -> int:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         n = len(exc.problems)
-        print(f"{args.schema}: {n} problem{'s' if n != 1 else ''}; nothing was written.",
-              file=sys.stderr)
+        print(
+            f"{args.schema}: {n} problem{'s' if n != 1 else ''}; nothing was written.",
+            file=sys.stderr,
+        )
         return EXIT_SCHEMA
     if args.command == "validate":
         say(f"{args.schema}: OK ({len(schema.tables)} tables)")
@@ -105,6 +126,17 @@ def main(argv: list[str] | None = None) -> int:
         if unknown:
             parser.error(f"unknown target {unknown[0]!r}; choose from {', '.join(TARGETS)}")
     root = Path(args.out)
+    if args.command == "db":
+        from .targets import TARGETS
+        from .write import write_sqlite_database
+
+        target = root / args.path
+        write_sqlite_database(target, TARGETS["sqlite"].render(schema))
+        say(
+            f"wrote {target} ({len(schema.tables)} tables; run PRAGMA foreign_keys=ON on "
+            "every connection)"
+        )
+        return EXIT_OK
     try:
         if args.command == "sql":
             from . import sql
@@ -120,8 +152,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INTERNAL
     except Exception as exc:  # a generator bug: say so plainly, write nothing
-        print(f"internal error while generating ({type(exc).__name__}): {exc}\n"
-              "nothing was written; please report this with your schema.yaml", file=sys.stderr)
+        print(
+            f"internal error while generating ({type(exc).__name__}): {exc}\n"
+            "nothing was written; please report this with your schema.yaml",
+            file=sys.stderr,
+        )
         return EXIT_INTERNAL
 
     if args.command == "check":
@@ -129,8 +164,11 @@ def main(argv: list[str] | None = None) -> int:
         for rel in stale:
             print(f"out of date: {rel}", file=sys.stderr)
         if stale:
-            print(f"{len(stale)} generated file(s) differ from {args.schema}; run `make all` "
-                  "and commit the result.", file=sys.stderr)
+            print(
+                f"{len(stale)} generated file(s) differ from {args.schema}; run `make all` "
+                "and commit the result.",
+                file=sys.stderr,
+            )
             return EXIT_DRIFT
         say(f"up to date: {len(outputs)} generated files match {args.schema}")
         return EXIT_OK
@@ -139,8 +177,10 @@ def main(argv: list[str] | None = None) -> int:
     for rel in written:
         say(f"wrote {rel}")
     elapsed = time.perf_counter() - started
-    say(f"{args.command}: {len(written)} written, {len(outputs) - len(written)} unchanged "
-        f"({elapsed:.2f} s)")
+    say(
+        f"{args.command}: {len(written)} written, {len(outputs) - len(written)} unchanged "
+        f"({elapsed:.2f} s)"
+    )
     return EXIT_OK
 
 

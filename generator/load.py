@@ -66,7 +66,9 @@ def load(path: Path | str) -> Source:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise SchemaError([Problem(display, 1, 1, "<file>", f"cannot read: {exc.strerror}")]) from None
+        raise SchemaError(
+            [Problem(display, 1, 1, "<file>", f"cannot read: {exc.strerror}")]
+        ) from None
     return load_text(text, display)
 
 
@@ -78,8 +80,16 @@ def load_text(text: str, file: str = "schema.yaml") -> Source:
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         what = exc.problem or str(exc)
         raise SchemaError(
-            [Problem(file, line, col, "<yaml>", f"YAML syntax error: {what}",
-                     "check indentation and quoting near this line")]
+            [
+                Problem(
+                    file,
+                    line,
+                    col,
+                    "<yaml>",
+                    f"YAML syntax error: {what}",
+                    "check indentation and quoting near this line",
+                )
+            ]
         ) from None
     source = Source(file=file, data=None)
     if node is None:
@@ -100,16 +110,24 @@ def _build(node: yaml.Node, path: Path_, source: Source, problems: list[Problem]
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
             if not isinstance(key, str):
                 line, col = _mark(key_node)
-                problems.append(Problem(source.file, line, col, dotted(path),
-                                        "keys must be plain names"))
+                problems.append(
+                    Problem(source.file, line, col, dotted(path), "keys must be plain names")
+                )
                 continue
             child = (*path, key)
             if key in result:
                 line, col = _mark(key_node)
                 first = source.key_positions[child]
-                problems.append(Problem(source.file, line, col, dotted(child),
-                                        f"duplicate key '{key}'",
-                                        f"it is already defined at line {first[0]}"))
+                problems.append(
+                    Problem(
+                        source.file,
+                        line,
+                        col,
+                        dotted(child),
+                        f"duplicate key '{key}'",
+                        f"it is already defined at line {first[0]}",
+                    )
+                )
                 continue
             source.key_positions[child] = _mark(key_node)
             result[key] = _build(value_node, child, source, problems)

@@ -114,20 +114,27 @@ class _Builder:
                 allowed = err.schema.get("properties", {})
                 for key in err.instance:
                     if key not in allowed:
-                        self.error((*path, key), f"unknown key '{key}'",
-                                   suggest(key, allowed) or f"allowed: {', '.join(allowed)}")
+                        self.error(
+                            (*path, key),
+                            f"unknown key '{key}'",
+                            suggest(key, allowed) or f"allowed: {', '.join(allowed)}",
+                        )
             elif err.validator == "required":
                 missing = err.message.split("'")[1] if "'" in err.message else err.message
                 self.error(path, f"missing required key '{missing}'")
             elif err.validator == "enum":
                 options = err.validator_value
                 hint = suggest(str(err.instance), options) or "allowed: " + ", ".join(
-                    str(o) for o in options)
+                    str(o) for o in options
+                )
                 what = "type" if path and path[-1] == "type" else "value"
                 self.error(path, f"unknown {what} {err.instance!r}", hint, at_value=True)
             elif err.validator == "type":
-                self.error(path, f"expected {err.validator_value}, got {_kind(err.instance)}",
-                           at_value=True)
+                self.error(
+                    path,
+                    f"expected {err.validator_value}, got {_kind(err.instance)}",
+                    at_value=True,
+                )
             else:
                 self.error(path, err.message, at_value=True)
         return ok
@@ -135,13 +142,19 @@ class _Builder:
     # -- identifiers -----------------------------------------------------------------------
     def identifier(self, name: str, path) -> None:
         if not IDENTIFIER.match(name):
-            self.error(path, f"'{name}' is not a safe SQL identifier",
-                       "use lower-case letters, digits and underscores, starting with a letter")
+            self.error(
+                path,
+                f"'{name}' is not a safe SQL identifier",
+                "use lower-case letters, digits and underscores, starting with a letter",
+            )
         elif name in RESERVED:
             self.error(path, f"'{name}' is a reserved SQL word", "choose another name")
         if len(name.encode()) > MAX_IDENTIFIER_BYTES:
-            self.error(path, f"'{name}' is {len(name.encode())} bytes long",
-                       f"PostgreSQL truncates identifiers to {MAX_IDENTIFIER_BYTES} bytes")
+            self.error(
+                path,
+                f"'{name}' is {len(name.encode())} bytes long",
+                f"PostgreSQL truncates identifiers to {MAX_IDENTIFIER_BYTES} bytes",
+            )
 
     # -- the whole document ----------------------------------------------------------------
     def build(self) -> Schema | None:
@@ -156,8 +169,11 @@ class _Builder:
             if isinstance(spec, dict)
         )
         self.layer_ids = [layer.id for layer in layers]
-        enums = tuple(self.build_enum(n, s) for n, s in (data.get("enums") or {}).items()
-                      if isinstance(s, dict))
+        enums = tuple(
+            self.build_enum(n, s)
+            for n, s in (data.get("enums") or {}).items()
+            if isinstance(s, dict)
+        )
         self.enums = {e.name: e for e in enums}
         raw_tables = data.get("tables") or {}
         self.raw_tables = raw_tables
@@ -189,29 +205,42 @@ class _Builder:
         path = ("enums", name)
         values = spec.get("values") or {}
         if not values:
-            self.error((*path, "values"), f"enumeration '{name}' has no values",
-                       "list at least one value")
-        return Enum(name, spec.get("description", ""),
-                    tuple(EnumValue(str(v), str(d)) for v, d in values.items()))
+            self.error(
+                (*path, "values"), f"enumeration '{name}' has no values", "list at least one value"
+            )
+        return Enum(
+            name,
+            spec.get("description", ""),
+            tuple(EnumValue(str(v), str(d)) for v, d in values.items()),
+        )
 
     # -- one table -------------------------------------------------------------------------
     def build_table(self, name: str, spec: dict) -> Table | None:
         path = ("tables", name)
         self.identifier(name, path)
         if spec["layer"] not in self.layer_ids:
-            self.error((*path, "layer"), f"unknown layer '{spec['layer']}'",
-                       suggest(spec["layer"], self.layer_ids)
-                       or f"define it under layers: ({', '.join(self.layer_ids)})", at_value=True)
-        columns = tuple(self.build_column(name, cname, cspec)
-                        for cname, cspec in spec["columns"].items())
+            self.error(
+                (*path, "layer"),
+                f"unknown layer '{spec['layer']}'",
+                suggest(spec["layer"], self.layer_ids)
+                or f"define it under layers: ({', '.join(self.layer_ids)})",
+                at_value=True,
+            )
+        columns = tuple(
+            self.build_column(name, cname, cspec) for cname, cspec in spec["columns"].items()
+        )
         colnames = [c.name for c in columns]
         known = set(colnames)
 
         def cols(value, where) -> tuple[str, ...]:
             for i, col in enumerate(value):
                 if col not in known:
-                    self.error((*where, i), f"unknown column '{col}' in table '{name}'",
-                               suggest(col, colnames), at_value=True)
+                    self.error(
+                        (*where, i),
+                        f"unknown column '{col}' in table '{name}'",
+                        suggest(col, colnames),
+                        at_value=True,
+                    )
             if len(set(value)) != len(value):
                 self.error(where, "a column is listed twice", at_value=True)
             return tuple(value)
@@ -219,17 +248,27 @@ class _Builder:
         pk = cols(spec["primary_key"], (*path, "primary_key"))
         for col in pk:
             if col in known and spec["columns"][col].get("nullable"):
-                self.error((*path, "columns", col, "nullable"),
-                           f"primary key column '{col}' cannot be nullable")
+                self.error(
+                    (*path, "columns", col, "nullable"),
+                    f"primary key column '{col}' cannot be nullable",
+                )
         for c in columns:
             if c.identity and pk != (c.name,):
-                self.error((*path, "columns", c.name, "identity"),
-                           "an identity column must be the table's whole primary key")
-        uniques = tuple(Unique(u, cols(v, (*path, "unique", u)))
-                        for u, v in (spec.get("unique") or {}).items())
-        indexes = tuple(Index(i, cols(v["columns"], (*path, "indexes", i, "columns")),
-                              bool(v.get("unique", False)))
-                        for i, v in (spec.get("indexes") or {}).items())
+                self.error(
+                    (*path, "columns", c.name, "identity"),
+                    "an identity column must be the table's whole primary key",
+                )
+        uniques = tuple(
+            Unique(u, cols(v, (*path, "unique", u))) for u, v in (spec.get("unique") or {}).items()
+        )
+        indexes = tuple(
+            Index(
+                i,
+                cols(v["columns"], (*path, "indexes", i, "columns")),
+                bool(v.get("unique", False)),
+            )
+            for i, v in (spec.get("indexes") or {}).items()
+        )
         checks = []
         for c in columns:
             checks.extend(self.derived_checks(name, c))
@@ -241,21 +280,38 @@ class _Builder:
         for cname, cspec in spec["columns"].items():
             ref = cspec.get("references")
             if ref:
-                foreign_keys.append(self.raw_fk(name, f"fk_{name}_{cname}", [cname],
-                                                ref["table"], [ref["column"]] if "column" in ref
-                                                else None, ref["on_delete"], ref["why"],
-                                                (*path, "columns", cname, "references")))
+                foreign_keys.append(
+                    self.raw_fk(
+                        name,
+                        f"fk_{name}_{cname}",
+                        [cname],
+                        ref["table"],
+                        [ref["column"]] if "column" in ref else None,
+                        ref["on_delete"],
+                        ref["why"],
+                        (*path, "columns", cname, "references"),
+                    )
+                )
         for fname, fspec in (spec.get("foreign_keys") or {}).items():
             where = (*path, "foreign_keys", fname)
             fcols = cols(fspec["columns"], (*where, "columns"))
-            foreign_keys.append(self.raw_fk(name, fname, list(fcols),
-                                            fspec["references"]["table"],
-                                            list(fspec["references"]["columns"]),
-                                            fspec["on_delete"], fspec["why"], where))
+            foreign_keys.append(
+                self.raw_fk(
+                    name,
+                    fname,
+                    list(fcols),
+                    fspec["references"]["table"],
+                    list(fspec["references"]["columns"]),
+                    fspec["on_delete"],
+                    fspec["why"],
+                    where,
+                )
+            )
         timescale = None
         if "timescaledb" in spec:
-            timescale = self.build_timescale(name, spec["timescaledb"], known, colnames,
-                                             spec["columns"])
+            timescale = self.build_timescale(
+                name, spec["timescaledb"], known, colnames, spec["columns"]
+            )
         return Table(
             name=name,
             layer=spec["layer"],
@@ -276,47 +332,78 @@ class _Builder:
         ctype = spec["type"]
         unit = spec.get("unit")
         if unit is not None and unit not in self.units:
-            self.error((*path, "unit"), f"unknown unit '{unit}'",
-                       suggest(unit, self.units) or f"define it under units: "
-                       f"({', '.join(self.units)})", at_value=True)
+            self.error(
+                (*path, "unit"),
+                f"unknown unit '{unit}'",
+                suggest(unit, self.units) or f"define it under units: ({', '.join(self.units)})",
+                at_value=True,
+            )
         if ctype in FLOAT_TYPES and unit is None:
-            self.error(path, f"measured quantity '{name}' has no unit",
-                       "add unit: (fraction for a dimensionless ratio)")
+            self.error(
+                path,
+                f"measured quantity '{name}' has no unit",
+                "add unit: (fraction for a dimensionless ratio)",
+            )
         for suffix, expected in UNIT_SUFFIXES.items():
             if name.endswith(suffix) and unit is not None and unit != expected:
-                self.error((*path, "unit"), f"unit '{unit}' contradicts the name suffix "
-                           f"'{suffix}'", f"use unit: {expected}", at_value=True)
+                self.error(
+                    (*path, "unit"),
+                    f"unit '{unit}' contradicts the name suffix '{suffix}'",
+                    f"use unit: {expected}",
+                    at_value=True,
+                )
             if unit == expected and not name.endswith(suffix):
-                self.error(path, f"a column in {unit} should end in '{suffix}'",
-                           f"rename it to '{name}{suffix}' (BDF naming)")
+                self.error(
+                    path,
+                    f"a column in {unit} should end in '{suffix}'",
+                    f"rename it to '{name}{suffix}' (BDF naming)",
+                )
         enum = spec.get("enum")
         if enum is not None:
             if enum not in self.enums:
-                self.error((*path, "enum"), f"unknown enumeration '{enum}'",
-                           suggest(enum, self.enums), at_value=True)
+                self.error(
+                    (*path, "enum"),
+                    f"unknown enumeration '{enum}'",
+                    suggest(enum, self.enums),
+                    at_value=True,
+                )
             if ctype != "text":
                 self.error((*path, "enum"), "an enumeration needs a text column")
         rng = None
         if "range" in spec:
             r = spec["range"]
-            rng = Range(r.get("min"), r.get("max"), bool(r.get("min_exclusive", False)),
-                        bool(r.get("max_exclusive", False)))
+            rng = Range(
+                r.get("min"),
+                r.get("max"),
+                bool(r.get("min_exclusive", False)),
+                bool(r.get("max_exclusive", False)),
+            )
             if ctype not in INTEGER_TYPES + FLOAT_TYPES:
                 self.error((*path, "range"), f"a range needs a numeric column, not {ctype}")
-            if rng.min is not None and rng.max is not None and (
-                rng.min > rng.max
-                or (rng.min == rng.max and (rng.min_exclusive or rng.max_exclusive))
+            if (
+                rng.min is not None
+                and rng.max is not None
+                and (
+                    rng.min > rng.max
+                    or (rng.min == rng.max and (rng.min_exclusive or rng.max_exclusive))
+                )
             ):
-                self.error((*path, "range"), f"empty range: min {rng.min} > max {rng.max}"
-                           if rng.min > rng.max else "empty range", "swap min and max?")
+                self.error(
+                    (*path, "range"),
+                    f"empty range: min {rng.min} > max {rng.max}"
+                    if rng.min > rng.max
+                    else "empty range",
+                    "swap min and max?",
+                )
             if rng.min is None and rng.max is None:
                 self.error((*path, "range"), "a range needs min or max")
         if spec.get("identity") and ctype not in INTEGER_TYPES:
             self.error((*path, "identity"), f"an identity column must be an integer, not {ctype}")
         default = spec.get("default")
         if default is not None and not _default_fits(ctype, default):
-            self.error((*path, "default"), f"default {default!r} does not fit type {ctype}",
-                       at_value=True)
+            self.error(
+                (*path, "default"), f"default {default!r} does not fit type {ctype}", at_value=True
+            )
         return Column(
             name=name,
             type=ctype,
@@ -334,9 +421,15 @@ class _Builder:
         if column.enum and column.enum in self.enums:
             values = self.enums[column.enum].names
             expr = exp.column(column.name).isin(*[exp.Literal.string(v) for v in values])
-            checks.append(Check(f"ck_{table}_{column.name}_enum", expr.sql("postgres"),
-                                f"{column.name} is one of the {column.enum} values.",
-                                kind="enum", column=column.name))
+            checks.append(
+                Check(
+                    f"ck_{table}_{column.name}_enum",
+                    expr.sql("postgres"),
+                    f"{column.name} is one of the {column.enum} values.",
+                    kind="enum",
+                    column=column.name,
+                )
+            )
         if column.range is not None:
             rng = column.range
             parts = []
@@ -355,36 +448,63 @@ class _Builder:
                 parts.append((strict if exclusive else loose)(this=col.copy(), expression=literal))
             if parts:
                 expr = parts[0] if len(parts) == 1 else exp.and_(*parts)
-                checks.append(Check(f"ck_{table}_{column.name}_range", expr.sql("postgres"),
-                                    _range_sentence(column.name, rng), kind="range",
-                                    column=column.name))
+                checks.append(
+                    Check(
+                        f"ck_{table}_{column.name}_range",
+                        expr.sql("postgres"),
+                        _range_sentence(column.name, rng),
+                        kind="range",
+                        column=column.name,
+                    )
+                )
         for check in checks:
             self.identifier(check.name, ("tables", table, "columns", column.name))
         return checks
 
-    def check_expression(self, text: str, known: set[str], colnames, where) -> exp.Expression | None:
+    def check_expression(
+        self, text: str, known: set[str], colnames, where, *, boolean: bool = True
+    ) -> exp.Expression | None:
         try:
             tree = sqlglot.parse_one(text, read="postgres")
         except sqlglot.errors.ParseError as exc:
             first = exc.errors[0]["description"] if exc.errors else str(exc)
-            self.error(where, f"CHECK expression does not parse: {first}",
-                       "write it in PostgreSQL syntax, e.g. a >= 0 AND a <= b", at_value=True)
+            self.error(
+                where,
+                f"CHECK expression does not parse: {first}",
+                "write it in PostgreSQL syntax, e.g. a >= 0 AND a <= b",
+                at_value=True,
+            )
             return None
-        if tree is None or isinstance(tree, exp.Command | exp.Select):
-            self.error(where, "CHECK expression is not a boolean expression", at_value=True)
+        if tree is None or (boolean and not _is_boolean(tree)):
+            self.error(
+                where,
+                "CHECK expression is not a true/false condition",
+                "compare columns, e.g. a >= 0 AND a <= b",
+                at_value=True,
+            )
             return None
         for column in tree.find_all(exp.Column):
             if column.name not in known:
-                self.error(where, f"CHECK expression uses unknown column '{column.name}'",
-                           suggest(column.name, colnames), at_value=True)
+                self.error(
+                    where,
+                    f"CHECK expression uses unknown column '{column.name}'",
+                    suggest(column.name, colnames),
+                    at_value=True,
+                )
         return tree
 
     def raw_fk(self, table, name, columns, ref_table, ref_columns, on_delete, why, where):
         """Record a foreign key; its target is resolved once every table is built."""
         self.identifier(name, where)
-        return ForeignKey(name=name, table=table, columns=tuple(columns), ref_table=ref_table,
-                          ref_columns=tuple(ref_columns) if ref_columns else (),
-                          on_delete=on_delete, why=_one_line(why)), where
+        return ForeignKey(
+            name=name,
+            table=table,
+            columns=tuple(columns),
+            ref_table=ref_table,
+            ref_columns=tuple(ref_columns) if ref_columns else (),
+            on_delete=on_delete,
+            why=_one_line(why),
+        ), where
 
     def build_timescale(self, table, spec, known, colnames, raw_columns) -> TimescaleOptions:
         path = ("tables", table, "timescaledb")
@@ -392,19 +512,30 @@ class _Builder:
         def cols(value, where):
             for i, col in enumerate(value):
                 if col not in known:
-                    self.error((*where, i), f"unknown column '{col}' in table '{table}'",
-                               suggest(col, colnames), at_value=True)
+                    self.error(
+                        (*where, i),
+                        f"unknown column '{col}' in table '{table}'",
+                        suggest(col, colnames),
+                        at_value=True,
+                    )
             return tuple(value)
 
         hyper = spec["hypertable"]
         time_column = hyper["time_column"]
         if time_column not in known:
-            self.error((*path, "hypertable", "time_column"), f"unknown column '{time_column}'",
-                       suggest(time_column, colnames), at_value=True)
+            self.error(
+                (*path, "hypertable", "time_column"),
+                f"unknown column '{time_column}'",
+                suggest(time_column, colnames),
+                at_value=True,
+            )
         elif raw_columns[time_column]["type"] != "timestamptz" or raw_columns[time_column].get(
-                "nullable"):
-            self.error((*path, "hypertable", "time_column"),
-                       "the hypertable's time column must be a NOT NULL timestamptz")
+            "nullable"
+        ):
+            self.error(
+                (*path, "hypertable", "time_column"),
+                "the hypertable's time column must be a NOT NULL timestamptz",
+            )
         compression = spec.get("compression") or {}
         segment_by = cols(compression.get("segment_by", []), (*path, "compression", "segment_by"))
         order_by = cols(compression.get("order_by", []), (*path, "compression", "order_by"))
@@ -416,13 +547,22 @@ class _Builder:
             aggregates = []
             for out, expression in cspec["aggregates"].items():
                 self.identifier(out, (*where, "aggregates", out))
-                self.check_expression(expression, known | {"*"}, colnames,
-                                      (*where, "aggregates", out))
+                self.check_expression(
+                    expression, known | {"*"}, colnames, (*where, "aggregates", out), boolean=False
+                )
                 aggregates.append((out, expression))
-            caggs.append(ContinuousAggregate(cname, _one_line(cspec["description"]),
-                                             cspec["bucket_width"], group_by, tuple(aggregates)))
-        return TimescaleOptions(time_column, hyper["chunk_interval"], segment_by, order_by,
-                                tuple(caggs))
+            caggs.append(
+                ContinuousAggregate(
+                    cname,
+                    _one_line(cspec["description"]),
+                    cspec["bucket_width"],
+                    group_by,
+                    tuple(aggregates),
+                )
+            )
+        return TimescaleOptions(
+            time_column, hyper["chunk_interval"], segment_by, order_by, tuple(caggs)
+        )
 
     # -- across tables ---------------------------------------------------------------------
     def link_foreign_keys(self, tables: dict[str, Table]) -> dict[str, Table]:
@@ -445,27 +585,39 @@ class _Builder:
         target = tables.get(fk.ref_table)
         if target is None:
             if fk.ref_table not in table_names:
-                self.error((*where, "table") if (*where, "table") in self.src.key_positions
-                           else (*where, "references"),
-                           f"references unknown table '{fk.ref_table}'",
-                           suggest(fk.ref_table, table_names))
+                self.error(
+                    (*where, "table")
+                    if (*where, "table") in self.src.key_positions
+                    else (*where, "references"),
+                    f"references unknown table '{fk.ref_table}'",
+                    suggest(fk.ref_table, table_names),
+                )
             return None
         ref_columns = fk.ref_columns
         if not ref_columns:
             if len(target.primary_key) != 1:
-                self.error(where, f"table '{target.name}' has a composite primary key",
-                           "name the referenced column, or use a table-level foreign_keys entry")
+                self.error(
+                    where,
+                    f"table '{target.name}' has a composite primary key",
+                    "name the referenced column, or use a table-level foreign_keys entry",
+                )
                 return None
             ref_columns = target.primary_key
         ok = True
         if len(ref_columns) != len(fk.columns):
-            self.error(where, f"foreign key has {len(fk.columns)} column(s) but references "
-                       f"{len(ref_columns)}", "list the same number of columns on both sides")
+            self.error(
+                where,
+                f"foreign key has {len(fk.columns)} column(s) but references {len(ref_columns)}",
+                "list the same number of columns on both sides",
+            )
             ok = False
         for col in ref_columns:
             if col not in target.column_map:
-                self.error(where, f"references unknown column '{target.name}.{col}'",
-                           suggest(col, target.column_map))
+                self.error(
+                    where,
+                    f"references unknown column '{target.name}.{col}'",
+                    suggest(col, target.column_map),
+                )
                 ok = False
         if not ok:
             return None
@@ -474,42 +626,64 @@ class _Builder:
                 return None
             mine, theirs = table.column(col).type, target.column(ref).type
             if mine != theirs:
-                self.error(where, f"column '{col}' is {mine} but '{target.name}.{ref}' is "
-                           f"{theirs}", f"make '{col}' {theirs}")
+                self.error(
+                    ("tables", table.name, "columns", col, "type"),
+                    f"column '{col}' is {mine} but the foreign key {fk.name} points it at "
+                    f"'{target.name}.{ref}', which is {theirs}",
+                    f"make '{col}' {theirs}",
+                    at_value=True,
+                )
                 ok = False
         keys = [target.primary_key, *(u.columns for u in target.uniques)]
         if not any(set(k) == set(ref_columns) for k in keys):
-            self.error(where, f"'{target.name}({', '.join(ref_columns)})' is neither its "
-                       "primary key nor a unique constraint",
-                       "reference a key, or add a unique constraint on those columns")
+            self.error(
+                where,
+                f"'{target.name}({', '.join(ref_columns)})' is neither its "
+                "primary key nor a unique constraint",
+                "reference a key, or add a unique constraint on those columns",
+            )
             ok = False
         if fk.on_delete == "set null" and not all(table.column(c).nullable for c in fk.columns):
-            self.error(where, "on_delete: set null needs nullable columns",
-                       "make the columns nullable or choose restrict/cascade")
+            self.error(
+                where,
+                "on_delete: set null needs nullable columns",
+                "make the columns nullable or choose restrict/cascade",
+            )
             ok = False
         if not ok:
             return None
-        child_keys = [table.primary_key, *(u.columns for u in table.uniques),
-                      *(i.columns for i in table.indexes if i.unique)]
+        child_keys = [
+            table.primary_key,
+            *(u.columns for u in table.uniques),
+            *(i.columns for i in table.indexes if i.unique),
+        ]
         one_to_one = any(set(k) <= set(fk.columns) for k in child_keys)
-        return _replace(fk, ref_columns=tuple(ref_columns),
-                        cardinality=ONE_TO_ONE if one_to_one else ONE_TO_MANY,
-                        optional=any(table.column(c).nullable for c in fk.columns))
+        return _replace(
+            fk,
+            ref_columns=tuple(ref_columns),
+            cardinality=ONE_TO_ONE if one_to_one else ONE_TO_MANY,
+            optional=any(table.column(c).nullable for c in fk.columns),
+        )
 
     def check_fk_indexes(self, table: Table) -> None:
         """Every foreign key's columns lead some index, so deletes and joins never scan."""
-        leads = [table.primary_key, *(u.columns for u in table.uniques),
-                 *(i.columns for i in table.indexes)]
+        leads = [
+            table.primary_key,
+            *(u.columns for u in table.uniques),
+            *(i.columns for i in table.indexes),
+        ]
         for fk in table.foreign_keys:
             n = len(fk.columns)
             if not any(set(k[:n]) == set(fk.columns) for k in leads):
                 where = ("tables", table.name, "foreign_keys", fk.name)
                 if where not in self.src.key_positions:
                     where = ("tables", table.name, "columns", fk.columns[0], "references")
-                self.error(where, f"no index starts with the foreign key columns "
-                           f"({', '.join(fk.columns)})",
-                           f"add indexes: ix_{table.name}_{fk.columns[0]}: "
-                           f"{{columns: [{', '.join(fk.columns)}]}}")
+                self.error(
+                    where,
+                    f"no index starts with the foreign key columns ({', '.join(fk.columns)})",
+                    f"add indexes: ix_{table.name}_{fk.columns[0]}: "
+                    f"{{columns: [{', '.join(fk.columns)}]}}",
+                )
 
     def check_hypertable_references(self, table: Table, tables: dict[str, Table]) -> None:
         """A FK into a hypertable must include its time column (TimescaleDB's unique-key rule),
@@ -521,29 +695,40 @@ class _Builder:
             time_column = target.timescaledb.time_column
             if time_column in fk.ref_columns:
                 continue
-            if time_column not in table.column_map or table.column(time_column).type != "timestamptz":
-                self.error(("tables", table.name, "foreign_keys", fk.name)
-                           if ("tables", table.name, "foreign_keys", fk.name)
-                           in self.src.key_positions else ("tables", table.name),
-                           f"references hypertable '{target.name}' but has no '{time_column}' "
-                           "timestamptz column",
-                           "on TimescaleDB the key of a hypertable row includes its time "
-                           f"column: add a '{time_column}' column")
+            if (
+                time_column not in table.column_map
+                or table.column(time_column).type != "timestamptz"
+            ):
+                self.error(
+                    ("tables", table.name, "foreign_keys", fk.name)
+                    if ("tables", table.name, "foreign_keys", fk.name) in self.src.key_positions
+                    else ("tables", table.name),
+                    f"references hypertable '{target.name}' but has no '{time_column}' "
+                    "timestamptz column",
+                    "on TimescaleDB the key of a hypertable row includes its time "
+                    f"column: add a '{time_column}' column",
+                )
 
     def check_names(self, tables: dict[str, Table]) -> None:
         """Constraint and index names are one namespace per schema in PostgreSQL."""
         seen: dict[str, str] = {}
         for table in tables.values():
-            names = [table.primary_key_name, *(u.name for u in table.uniques),
-                     *(fk.name for fk in table.foreign_keys), *(c.name for c in table.checks),
-                     *(i.name for i in table.indexes)]
+            names = [
+                table.primary_key_name,
+                *(u.name for u in table.uniques),
+                *(fk.name for fk in table.foreign_keys),
+                *(c.name for c in table.checks),
+                *(i.name for i in table.indexes),
+            ]
             if table.timescaledb:
                 names += [c.name for c in table.timescaledb.continuous_aggregates]
             for n in names:
                 if n in seen:
-                    self.error(("tables", table.name), f"name '{n}' is used twice (also in "
-                               f"table '{seen[n]}')", "constraint and index names must be "
-                               "unique across the schema")
+                    self.error(
+                        ("tables", table.name),
+                        f"name '{n}' is used twice (also in table '{seen[n]}')",
+                        "constraint and index names must be unique across the schema",
+                    )
                 seen[n] = table.name
         for n in seen:
             if n in tables:
@@ -553,10 +738,15 @@ class _Builder:
         for i, step in enumerate(steps):
             for j, name in enumerate(step.get("writes", [])):
                 if name not in self.raw_tables:
-                    self.error(("workflow", i, "writes", j), f"unknown table '{name}'",
-                               suggest(name, self.raw_tables), at_value=True)
-            yield WorkflowStep(step["title"], _one_line(step["description"]),
-                               tuple(step.get("writes", [])))
+                    self.error(
+                        ("workflow", i, "writes", j),
+                        f"unknown table '{name}'",
+                        suggest(name, self.raw_tables),
+                        at_value=True,
+                    )
+            yield WorkflowStep(
+                step["title"], _one_line(step["description"]), tuple(step.get("writes", []))
+            )
 
     def dependency_order(self, tables: dict[str, Table]) -> tuple[Table, ...]:
         """Declared order, except that a table always follows the tables it references."""
@@ -567,8 +757,11 @@ class _Builder:
             if state.get(name) == "done":
                 return
             if state.get(name) == "visiting":
-                self.error(("tables", name), "foreign keys form a cycle: "
-                           + " -> ".join([*chain, name]), "break the cycle with a nullable key")
+                self.error(
+                    ("tables", name),
+                    "foreign keys form a cycle: " + " -> ".join([*chain, name]),
+                    "break the cycle with a nullable key",
+                )
                 return
             state[name] = "visiting"
             for fk in tables[name].foreign_keys:
@@ -582,6 +775,12 @@ class _Builder:
         return tuple(ordered)
 
 
+def _is_boolean(tree: exp.Expression) -> bool:
+    while isinstance(tree, exp.Paren):
+        tree = tree.this
+    return isinstance(tree, exp.Predicate | exp.Connector | exp.Not | exp.Boolean | exp.Func)
+
+
 def _replace(obj, **changes):
     from dataclasses import replace
 
@@ -593,8 +792,15 @@ def _one_line(text: str) -> str:
 
 
 def _kind(value: Any) -> str:
-    return {dict: "a mapping", list: "a list", str: "text", bool: "true/false",
-            int: "a number", float: "a number", type(None): "nothing"}.get(type(value), "?")
+    return {
+        dict: "a mapping",
+        list: "a list",
+        str: "text",
+        bool: "true/false",
+        int: "a number",
+        float: "a number",
+        type(None): "nothing",
+    }.get(type(value), "?")
 
 
 def _range_sentence(column: str, rng: Range) -> str:

@@ -51,3 +51,23 @@ def write_all(root: Path, outputs: dict[str, str | bytes]) -> list[str]:
             Path(tmp).unlink(missing_ok=True)
             raise
     return list(todo)
+
+
+def write_sqlite_database(path: Path, ddl: str) -> None:
+    """Build a fresh SQLite database from DDL next to `path`, then rename it into place."""
+    import sqlite3
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        connection = sqlite3.connect(tmp)
+        try:
+            connection.executescript(ddl)
+            connection.commit()
+        finally:
+            connection.close()
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

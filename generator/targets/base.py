@@ -103,21 +103,26 @@ class Target:
         return table.primary_key
 
     def primary_key_sql(self, table: Table) -> str:
-        return (f"CONSTRAINT {self.quote(table.primary_key_name)} "
-                f"PRIMARY KEY ({self.quote_all(self.primary_key(table))})")
+        return (
+            f"CONSTRAINT {self.quote(table.primary_key_name)} "
+            f"PRIMARY KEY ({self.quote_all(self.primary_key(table))})"
+        )
 
     def unique_constraints(self, table: Table) -> list[tuple[str, tuple[str, ...]]]:
         return [(u.name, u.columns) for u in table.uniques]
 
-    def foreign_key_columns(self, schema: Schema, fk: ForeignKey) -> tuple[tuple[str, ...],
-                                                                          tuple[str, ...]]:
+    def foreign_key_columns(
+        self, schema: Schema, fk: ForeignKey
+    ) -> tuple[tuple[str, ...], tuple[str, ...]]:
         return fk.columns, fk.ref_columns
 
     def foreign_key_sql(self, schema: Schema, fk: ForeignKey) -> str:
         cols, refs = self.foreign_key_columns(schema, fk)
-        return (f"CONSTRAINT {self.quote(fk.name)} FOREIGN KEY ({self.quote_all(cols)}) "
-                f"REFERENCES {self.quote(fk.ref_table)} ({self.quote_all(refs)}) "
-                f"ON DELETE {fk.on_delete.upper()}")
+        return (
+            f"CONSTRAINT {self.quote(fk.name)} FOREIGN KEY ({self.quote_all(cols)}) "
+            f"REFERENCES {self.quote(fk.ref_table)} ({self.quote_all(refs)}) "
+            f"ON DELETE {fk.on_delete.upper()}"
+        )
 
     def checks(self, table: Table) -> list[Check]:
         return list(table.checks)
@@ -127,12 +132,12 @@ class Target:
         return f"CONSTRAINT {self.quote(check.name)} CHECK ({expression})"
 
     def table_items(self, schema: Schema, table: Table) -> list[tuple[str, str | None]]:
-        items = [(self.column_spec(table, c), self.column_comment(table, c))
-                 for c in table.columns]
+        items = [(self.column_spec(table, c), self.column_comment(table, c)) for c in table.columns]
         items.append((self.primary_key_sql(table), None))
         for name, columns in self.unique_constraints(table):
-            items.append((f"CONSTRAINT {self.quote(name)} UNIQUE ({self.quote_all(columns)})",
-                          None))
+            items.append(
+                (f"CONSTRAINT {self.quote(name)} UNIQUE ({self.quote_all(columns)})", None)
+            )
         for fk in table.foreign_keys:
             items.append((self.foreign_key_sql(schema, fk), self.foreign_key_comment(fk)))
         for check in self.checks(table):
@@ -156,8 +161,12 @@ class Target:
         out = []
         for index in table.indexes:
             unique = "UNIQUE " if index.unique else ""
-            out.append(Statement(f"CREATE {unique}INDEX {self.quote(index.name)} ON "
-                                 f"{self.quote(table.name)} ({self.quote_all(index.columns)});"))
+            out.append(
+                Statement(
+                    f"CREATE {unique}INDEX {self.quote(index.name)} ON "
+                    f"{self.quote(table.name)} ({self.quote_all(index.columns)});"
+                )
+            )
         return out
 
     def after_table(self, schema: Schema, table: Table) -> list[Statement]:
@@ -186,17 +195,24 @@ class Target:
         ]
 
     def render_block(self, block: TableBlock) -> str:
-        return templates().get_template("create_table.sql.j2").render(
-            block=block, name=self.quote(block.table.name))
+        return (
+            templates()
+            .get_template("create_table.sql.j2")
+            .render(block=block, name=self.quote(block.table.name))
+        )
 
     def render(self, schema: Schema) -> str:
         blocks = self.blocks(schema)
         preamble, epilogue = self.preamble(schema), self.epilogue(schema)
-        text = templates().get_template(self.template).render(
-            header=self.header(schema),
-            preamble=preamble,
-            tables=[self.render_block(b) for b in blocks],
-            epilogue=epilogue,
+        text = (
+            templates()
+            .get_template(self.template)
+            .render(
+                header=self.header(schema),
+                preamble=preamble,
+                tables=[self.render_block(b) for b in blocks],
+                epilogue=epilogue,
+            )
         )
         statements = [Statement(self.create_sql(b)) for b in blocks]
         statements += [s for b in blocks for s in b.after] + preamble + epilogue
@@ -221,7 +237,9 @@ class Target:
                 try:
                     tree = sqlglot.parse_one(statement.sql, read=self.dialect)
                 except sqlglot.errors.ParseError as exc:
-                    raise GeneratorBug(f"{self.path}: does not parse: {statement.sql}\n{exc}") from None
+                    raise GeneratorBug(
+                        f"{self.path}: does not parse: {statement.sql}\n{exc}"
+                    ) from None
                 if tree is None:
                     raise GeneratorBug(f"{self.path}: empty statement: {statement.sql!r}")
         finally:
@@ -238,6 +256,14 @@ def header_box(lines: list[str]) -> list[str]:
             out.append("")
             continue
         indent = len(line) - len(line.lstrip())
-        out.extend(textwrap.wrap(line, HEADER_WIDTH - 3, subsequent_indent=" " * (indent + 2),
-                                 break_long_words=False, break_on_hyphens=False) or [""])
+        out.extend(
+            textwrap.wrap(
+                line,
+                HEADER_WIDTH - 3,
+                subsequent_indent=" " * (indent + 2),
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+            or [""]
+        )
     return out

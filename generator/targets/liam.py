@@ -47,8 +47,10 @@ class LiamTarget(PostgresTarget):
     def index_statements(self, table: Table) -> list[Statement]:
         hidden = self.misleading_uniques(table)
         out = [
-            Statement(f"CREATE UNIQUE INDEX {self.quote(u.name)} ON {self.quote(table.name)} "
-                      f"({self.quote_all(u.columns)});")
+            Statement(
+                f"CREATE UNIQUE INDEX {self.quote(u.name)} ON {self.quote(table.name)} "
+                f"({self.quote_all(u.columns)});"
+            )
             for u in table.uniques
             if u.name in hidden
         ]
@@ -79,8 +81,10 @@ class LiamTarget(PostgresTarget):
         return "\n".join(lines)
 
     def load_hint(self) -> str:
-        return (f"npx @liam-hq/cli erd build --input {self.path} --format postgres "
-                "--output-dir erd && npx http-server erd")
+        return (
+            f"npx @liam-hq/cli erd build --input {self.path} --format postgres "
+            "--output-dir erd && npx http-server erd"
+        )
 
     def limitations(self, schema: Schema) -> list[str]:
         return [
@@ -95,5 +99,8 @@ class LiamTarget(PostgresTarget):
 
     def header(self, schema: Schema) -> list[str]:
         lines = super().header(schema)
-        return lines[:1] + header_box(["For viewing in Liam ERD; it is valid PostgreSQL too."]) \
+        return (
+            lines[:1]
+            + header_box(["For viewing in Liam ERD; it is valid PostgreSQL too."])
             + lines[1:]
+        )

@@ -33,8 +33,12 @@ class PostgresTarget(Target):
         t = self.quote(table.name)
         out = [Statement(f"COMMENT ON TABLE {t} IS {self.literal(table.description)};")]
         for column in table.columns:
-            out.append(Statement(f"COMMENT ON COLUMN {t}.{self.quote(column.name)} IS "
-                                 f"{self.literal(self.column_description(column))};"))
+            out.append(
+                Statement(
+                    f"COMMENT ON COLUMN {t}.{self.quote(column.name)} IS "
+                    f"{self.literal(self.column_description(column))};"
+                )
+            )
         return out
 
     def column_description(self, column: Column) -> str:
@@ -54,16 +58,28 @@ class PostgresTarget(Target):
         out = []
         for fk in table.foreign_keys:
             text = f"ON DELETE {fk.on_delete.upper()}: {fk.why}"
-            out.append(Statement(f"COMMENT ON CONSTRAINT {self.quote(fk.name)} ON {t} IS "
-                                 f"{self.literal(text)};", opaque=True))
+            out.append(
+                Statement(
+                    f"COMMENT ON CONSTRAINT {self.quote(fk.name)} ON {t} IS {self.literal(text)};",
+                    opaque=True,
+                )
+            )
         for check in self.checks(table):
-            out.append(Statement(f"COMMENT ON CONSTRAINT {self.quote(check.name)} ON {t} IS "
-                                 f"{self.literal(check.description)};", opaque=True))
+            out.append(
+                Statement(
+                    f"COMMENT ON CONSTRAINT {self.quote(check.name)} ON {t} IS "
+                    f"{self.literal(check.description)};",
+                    opaque=True,
+                )
+            )
         return out
 
     def after_table(self, schema: Schema, table: Table) -> list[Statement]:
-        return (self.index_statements(table) + self.comment_statements(table)
-                + self.constraint_comment_statements(table))
+        return (
+            self.index_statements(table)
+            + self.comment_statements(table)
+            + self.constraint_comment_statements(table)
+        )
 
     def load_hint(self) -> str:
         return f"psql -v ON_ERROR_STOP=1 -d DBNAME -f {self.path}"
@@ -78,17 +94,19 @@ class PostgresTarget(Target):
         ]
 
     def header(self, schema: Schema) -> list[str]:
-        return header_box([
-            f"{schema.title}: {self.title} DDL.",
-            "Generated from schema.yaml by liam-erd-schema; do not edit.",
-            "Change schema.yaml, then run `make sql`.",
-            "",
-            f"Targets: {self.versions}.",
-            f"Load into an empty database: {self.load_hint()}",
-            "",
-            "Conventions: units in column names (BDF); positive current charges the asset; "
-            "timestamps are timestamptz, store them in UTC.",
-            "",
-            "What this file cannot express that schema.yaml says:",
-            *self.limitations(schema),
-        ])
+        return header_box(
+            [
+                f"{schema.title}: {self.title} DDL.",
+                "Generated from schema.yaml by liam-erd-schema; do not edit.",
+                "Change schema.yaml, then run `make sql`.",
+                "",
+                f"Targets: {self.versions}.",
+                f"Load into an empty database: {self.load_hint()}",
+                "",
+                "Conventions: units in column names (BDF); positive current charges the asset; "
+                "timestamps are timestamptz, store them in UTC.",
+                "",
+                "What this file cannot express that schema.yaml says:",
+                *self.limitations(schema),
+            ]
+        )

@@ -55,13 +55,25 @@ class SqliteTarget(Target):
         out = list(table.checks)
         for column in table.columns:
             if column.type == "boolean":
-                out.append(Check(f"ck_{table.name}_{column.name}_bool",
-                                 f"{column.name} IN (0, 1)", f"{column.name} is 0 or 1.",
-                                 kind="boolean", column=column.name))
+                out.append(
+                    Check(
+                        f"ck_{table.name}_{column.name}_bool",
+                        f"{column.name} IN (0, 1)",
+                        f"{column.name} is 0 or 1.",
+                        kind="boolean",
+                        column=column.name,
+                    )
+                )
             elif column.type == "json":
-                out.append(Check(f"ck_{table.name}_{column.name}_json",
-                                 f"json_valid({column.name})", f"{column.name} is valid JSON.",
-                                 kind="json", column=column.name))
+                out.append(
+                    Check(
+                        f"ck_{table.name}_{column.name}_json",
+                        f"json_valid({column.name})",
+                        f"{column.name} is valid JSON.",
+                        kind="json",
+                        column=column.name,
+                    )
+                )
         return out
 
     def check_sql(self, check: Check) -> str:
@@ -86,8 +98,9 @@ class SqliteTarget(Target):
 
         from .base import GeneratorBug
 
-        super().self_check([s for s in statements if "WITHOUT ROWID" not in s.sql
-                            and " STRICT" not in s.sql], text)
+        super().self_check(
+            [s for s in statements if "WITHOUT ROWID" not in s.sql and " STRICT" not in s.sql], text
+        )
         connection = sqlite3.connect(":memory:")
         try:
             connection.executescript(text)
@@ -97,26 +110,28 @@ class SqliteTarget(Target):
             connection.close()
 
     def header(self, schema: Schema) -> list[str]:
-        return header_box([
-            f"{schema.title}: {self.title} DDL.",
-            "Generated from schema.yaml by liam-erd-schema; do not edit.",
-            "Change schema.yaml, then run `make sql`.",
-            "",
-            f"Targets: {self.versions}. Load: sqlite3 battery.db < {self.path}",
-            "",
-            "IMPORTANT: SQLite enforces foreign keys only when each connection runs",
-            "    PRAGMA foreign_keys = ON;",
-            "Run it on every connection (the line below only covers the loading session).",
-            "",
-            "Types: timestamptz columns hold REAL Unix seconds (UTC); json columns hold TEXT "
-            "checked by json_valid(); integers of every width are INTEGER; real and double "
-            "precision are both REAL (8 bytes).",
-            "",
-            "What this file cannot express that schema.yaml says:",
-            "  - No COMMENT ON: descriptions are the SQL comments beside each column.",
-            "  - No timestamp type and no time zones: convert to Unix seconds in UTC on ingest.",
-            "  - Column widths (smallint, integer, bigint; real vs double) are not enforced.",
-            "  - The timescaledb: options apply only to sql/timescaledb/schema.sql.",
-            "  - label_soc.recorded_at and prediction.recorded_at copy their sample's time; the "
-            "foreign key checks (session_id, record_index) only.",
-        ])
+        return header_box(
+            [
+                f"{schema.title}: {self.title} DDL.",
+                "Generated from schema.yaml by liam-erd-schema; do not edit.",
+                "Change schema.yaml, then run `make sql`.",
+                "",
+                f"Targets: {self.versions}. Load: sqlite3 battery.db < {self.path}",
+                "",
+                "IMPORTANT: SQLite enforces foreign keys only when each connection runs",
+                "    PRAGMA foreign_keys = ON;",
+                "Run it on every connection (the line below only covers the loading session).",
+                "",
+                "Types: timestamptz columns hold REAL Unix seconds (UTC); json columns hold TEXT "
+                "checked by json_valid(); integers of every width are INTEGER; real and double "
+                "precision are both REAL (8 bytes).",
+                "",
+                "What this file cannot express that schema.yaml says:",
+                "  - No COMMENT ON: descriptions are the SQL comments beside each column.",
+                "  - No timestamp type and no time zones: store Unix seconds (UTC) on ingest.",
+                "  - Column widths (smallint/integer/bigint, real/double) are not enforced.",
+                "  - The timescaledb: options apply only to sql/timescaledb/schema.sql.",
+                "  - label_soc.recorded_at and prediction.recorded_at copy their sample's time; the "
+                "foreign key checks (session_id, record_index) only.",
+            ]
+        )

@@ -25,8 +25,10 @@ class TimescaleTarget(PostgresTarget):
 
     def unique_constraints(self, table: Table):
         ts = table.timescaledb
-        return [(name, cols if not ts or ts.time_column in cols else (*cols, ts.time_column))
-                for name, cols in super().unique_constraints(table)]
+        return [
+            (name, cols if not ts or ts.time_column in cols else (*cols, ts.time_column))
+            for name, cols in super().unique_constraints(table)
+        ]
 
     def foreign_key_columns(self, schema: Schema, fk: ForeignKey):
         target = schema.table(fk.ref_table)
@@ -44,37 +46,56 @@ class TimescaleTarget(PostgresTarget):
         if ts is None:
             return out
         t = self.quote(table.name)
-        out.append(Statement(
-            f"SELECT create_hypertable({self.literal(table.name)}, by_range("
-            f"{self.literal(ts.time_column)}, INTERVAL {self.literal(ts.chunk_interval)}));"))
+        out.append(
+            Statement(
+                f"SELECT create_hypertable({self.literal(table.name)}, by_range("
+                f"{self.literal(ts.time_column)}, INTERVAL {self.literal(ts.chunk_interval)}));"
+            )
+        )
         if ts.segment_by or ts.order_by:
             options = ["timescaledb.compress"]
             if ts.segment_by:
-                options.append("timescaledb.compress_segmentby = "
-                               + self.literal(", ".join(ts.segment_by)))
+                options.append(
+                    "timescaledb.compress_segmentby = " + self.literal(", ".join(ts.segment_by))
+                )
             if ts.order_by:
-                options.append("timescaledb.compress_orderby = "
-                               + self.literal(", ".join(ts.order_by)))
+                options.append(
+                    "timescaledb.compress_orderby = " + self.literal(", ".join(ts.order_by))
+                )
             out.append(Statement(f"ALTER TABLE {t} SET ({', '.join(options)});"))
         for cagg in ts.continuous_aggregates:
-            bucket = (f"time_bucket(INTERVAL {self.literal(cagg.bucket_width)}, "
-                      f"{self.quote(ts.time_column)})")
+            bucket = (
+                f"time_bucket(INTERVAL {self.literal(cagg.bucket_width)}, "
+                f"{self.quote(ts.time_column)})"
+            )
             select = [f"{bucket} AS bucket"] + [self.quote(c) for c in cagg.group_by]
-            select += [f"{expression} AS {self.quote(out_name)}"
-                       for out_name, expression in cagg.aggregates]
+            select += [
+                f"{expression} AS {self.quote(out_name)}"
+                for out_name, expression in cagg.aggregates
+            ]
             group = ", ".join(["bucket", *(self.quote(c) for c in cagg.group_by)])
             name = self.quote(cagg.name)
-            out.append(Statement(
-                f"CREATE MATERIALIZED VIEW {name} WITH (timescaledb.continuous) AS\n"
-                f"    SELECT {', '.join(select)}\n    FROM {t}\n    GROUP BY {group}\n"
-                "    WITH NO DATA;", opaque=True))
-            out.append(Statement(f"COMMENT ON MATERIALIZED VIEW {name} IS "
-                                 f"{self.literal(cagg.description)};", opaque=True))
+            out.append(
+                Statement(
+                    f"CREATE MATERIALIZED VIEW {name} WITH (timescaledb.continuous) AS\n"
+                    f"    SELECT {', '.join(select)}\n    FROM {t}\n    GROUP BY {group}\n"
+                    "    WITH NO DATA;",
+                    opaque=True,
+                )
+            )
+            out.append(
+                Statement(
+                    f"COMMENT ON MATERIALIZED VIEW {name} IS {self.literal(cagg.description)};",
+                    opaque=True,
+                )
+            )
         return out
 
     def load_hint(self) -> str:
-        return (f"psql -v ON_ERROR_STOP=1 -d DBNAME -f {self.path} (the timescaledb extension "
-                "must be installed on the server; the file creates it in the database)")
+        return (
+            f"psql -v ON_ERROR_STOP=1 -d DBNAME -f {self.path} (the timescaledb extension "
+            "must be installed on the server; the file creates it in the database)"
+        )
 
     def limitations(self, schema: Schema) -> list[str]:
         lines = []
@@ -84,8 +105,11 @@ class TimescaleTarget(PostgresTarget):
                 f"  - {table.name} is a hypertable on {ts.time_column}: its primary key is "
                 f"({', '.join(self.primary_key(table))}), so ({', '.join(table.primary_key)}) "
                 "alone is not enforced unique here, and foreign keys into it include "
-                f"{ts.time_column}.")
-            lines.append("  - Compression and continuous-aggregate refresh policies are not "
-                         "created: choose them for your retention needs, e.g. "
-                         f"SELECT add_compression_policy('{table.name}', INTERVAL '30 days');")
+                f"{ts.time_column}."
+            )
+            lines.append(
+                "  - Compression and continuous-aggregate refresh policies are not "
+                "created: choose them for your retention needs, e.g. "
+                f"SELECT add_compression_policy('{table.name}', INTERVAL '30 days');"
+            )
         return lines

@@ -14,8 +14,8 @@
 --
 -- What this file cannot express that schema.yaml says:
 --   - No COMMENT ON: descriptions are the SQL comments beside each column.
---   - No timestamp type and no time zones: convert to Unix seconds in UTC on ingest.
---   - Column widths (smallint, integer, bigint; real vs double) are not enforced.
+--   - No timestamp type and no time zones: store Unix seconds (UTC) on ingest.
+--   - Column widths (smallint/integer/bigint, real/double) are not enforced.
 --   - The timescaledb: options apply only to sql/timescaledb/schema.sql.
 --   - label_soc.recorded_at and prediction.recorded_at copy their sample's time; the foreign key
 --     checks (session_id, record_index) only.

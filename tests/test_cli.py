@@ -1,0 +1,72 @@
+"""The command line: help, exit codes, drift detection, atomic writes, the SQLite database."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from generator.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_help_lists_every_command():
+    out = subprocess.run(
+        [sys.executable, "-m", "generator", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for command in ("sql", "diagrams", "docs", "all", "check", "validate", "db"):
+        assert command in out
+    assert "Exit codes" in out
+
+
+def test_unknown_target_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["sql", str(ROOT / "schema.yaml"), "--target", "oracle"])
+    assert exit_info.value.code == 2
+    assert "unknown target 'oracle'" in capsys.readouterr().err
+
+
+def test_committed_outputs_are_up_to_date(capsys):
+    """`make check` as a test: every committed generated file matches schema.yaml."""
+    code = main(["check", str(ROOT / "schema.yaml"), "--out", str(ROOT)])
+    assert code == 0, capsys.readouterr().err
+
+
+def test_check_reports_drift_and_sql_repairs_it(tmp_path, capsys):
+    shutil.copytree(ROOT / "sql", tmp_path / "sql")
+    stale = tmp_path / "sql" / "postgres" / "schema.sql"
+    stale.write_text(stale.read_text().replace("Rated capacity", "Rated capacitance"))
+    schema = str(ROOT / "schema.yaml")
+    assert main(["check", schema, "--out", str(tmp_path), "--only", "sql"]) == 3
+    assert "out of date: sql/postgres/schema.sql" in capsys.readouterr().err
+    assert main(["sql", schema, "--out", str(tmp_path)]) == 0
+    assert "wrote sql/postgres/schema.sql" in capsys.readouterr().err
+    assert main(["check", schema, "--out", str(tmp_path), "--only", "sql"]) == 0
+
+
+def test_rerun_writes_nothing_and_leaves_no_temp_files(tmp_path, capsys):
+    schema = str(ROOT / "schema.yaml")
+    assert main(["sql", schema, "--out", str(tmp_path)]) == 0
+    mtimes = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*.sql")}
+    assert main(["sql", schema, "--out", str(tmp_path)]) == 0
+    assert "0 written, 4 unchanged" in capsys.readouterr().err
+    assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*.sql")} == mtimes
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_db_builds_a_usable_sqlite_database(tmp_path):
+    target = tmp_path / "battery.sqlite"
+    assert main(["db", str(ROOT / "schema.yaml"), "--path", str(target)]) == 0
+    connection = sqlite3.connect(target)
+    tables = {r[0] for r in connection.execute("SELECT name FROM sqlite_schema WHERE type='table'")}
+    connection.close()
+    assert "timeseries_point" in tables and len(tables) == 10
