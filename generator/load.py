@@ -17,6 +17,10 @@ from .errors import Problem, SchemaError
 
 Path_ = tuple[str | int, ...]
 
+# libyaml's parser when PyYAML was built with it (it keeps marks too); the pure one otherwise.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_CONSTRUCTOR = yaml.constructor.SafeConstructor()
+
 
 @dataclass
 class Source:
@@ -74,7 +78,7 @@ def load(path: Path | str) -> Source:
 
 def load_text(text: str, file: str = "schema.yaml") -> Source:
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -135,8 +139,4 @@ def _build(node: yaml.Node, path: Path_, source: Source, problems: list[Problem]
     if isinstance(node, yaml.SequenceNode):
         return [_build(item, (*path, i), source, problems) for i, item in enumerate(node.value)]
     # Scalars: let PyYAML resolve the tag (int, float, bool, null, str) as it normally would.
-    loader = yaml.SafeLoader("")
-    try:
-        return loader.construct_object(node, deep=True)
-    finally:
-        loader.dispose()
+    return _CONSTRUCTOR.construct_object(node, deep=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 
 import jinja2
 import sqlglot
@@ -128,7 +128,7 @@ class Target:
         return list(table.checks)
 
     def check_sql(self, check: Check) -> str:
-        expression = sqlglot.transpile(check.expression, read="postgres", write=self.dialect)[0]
+        expression = transpile(check.expression, self.dialect)
         return f"CONSTRAINT {self.quote(check.name)} CHECK ({expression})"
 
     def table_items(self, schema: Schema, table: Table) -> list[tuple[str, str | None]]:
@@ -244,6 +244,22 @@ class Target:
                     raise GeneratorBug(f"{self.path}: empty statement: {statement.sql!r}")
         finally:
             sqlglot_logger.setLevel(level)
+
+
+@lru_cache(maxsize=4096)
+def transpile(expression: str, dialect: str) -> str:
+    """A CHECK expression (PostgreSQL syntax) in another dialect; cached across targets."""
+    return sqlglot.transpile(expression, read="postgres", write=dialect)[0]
+
+
+@lru_cache(maxsize=8192)
+def parse_problem(sql: str, dialect: str) -> str | None:
+    """Why sqlglot cannot parse a statement, or None; cached since targets share statements."""
+    try:
+        tree = sqlglot.parse_one(sql, read=dialect)
+    except sqlglot.errors.ParseError as exc:
+        return f"does not parse ({exc})"
+    return None if tree is not None else "empty statement"
 
 
 def header_box(lines: list[str]) -> list[str]:
