@@ -1,0 +1,95 @@
+"""Session fixtures for real engines; the logic lives in tests/engines/harness.py.
+
+pg15, pg18, timescale  an engines.Engine each (.name, .version, .major, .connect(),
+                       .conninfo(), .fresh_database(prefix)), started once per session
+pg_engines             the PostgreSQL engines under test: [pg15, pg18], or only the
+                       server of $LIAM_ERD_SCHEMA_PG_DSN when that is set
+pg_engine              one of pg_engines; tests using it run once per engine
+liam_cli               engines.LiamCli (.build(sql_path, out_dir) -> schema.json dict)
+
+An engine that cannot start skips its tests with the reason, or fails them when
+CI=true or LIAM_ERD_SCHEMA_REQUIRE_ENGINES=1.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+from engines import harness
+
+
+def _unavailable(exc: harness.EngineUnavailable):
+    if harness.engines_required():
+        pytest.fail(str(exc), pytrace=False)
+    pytest.skip(str(exc))
+
+
+def _start(stack: contextlib.ExitStack, engine_cm):
+    try:
+        return stack.enter_context(engine_cm)
+    except harness.EngineUnavailable as exc:
+        _unavailable(exc)
+
+
+@pytest.fixture(scope="session")
+def pg_env():
+    """The $LIAM_ERD_SCHEMA_PG_DSN server, or None when the variable is unset."""
+    with contextlib.ExitStack() as stack:
+        yield _start(stack, harness.own_server_from_env())
+
+
+def _throwaway_pg(pg_env, major: int, start):
+    if pg_env is not None:
+        if pg_env.major != major:
+            pytest.skip(
+                f"${harness.PG_DSN_ENV} replaces the throwaway servers and is PostgreSQL "
+                f"{pg_env.major}, not {major}"
+            )
+        yield pg_env
+        return
+    with contextlib.ExitStack() as stack:
+        yield _start(stack, start())
+
+
+@pytest.fixture(scope="session")
+def pg15(pg_env):
+    yield from _throwaway_pg(pg_env, 15, harness.postgres15)
+
+
+@pytest.fixture(scope="session")
+def pg18(pg_env):
+    yield from _throwaway_pg(pg_env, 18, harness.postgres18)
+
+
+@pytest.fixture(scope="session")
+def timescale():
+    with contextlib.ExitStack() as stack:
+        yield _start(stack, harness.timescaledb())
+
+
+def _pg_fixture_names() -> list[str]:
+    return ["pg_env"] if harness.own_dsn_is_set() else ["pg15", "pg18"]
+
+
+@pytest.fixture(scope="session")
+def pg_engines(request):
+    return [request.getfixturevalue(name) for name in _pg_fixture_names()]
+
+
+def pytest_generate_tests(metafunc):
+    if "pg_engine" in metafunc.fixturenames:
+        metafunc.parametrize("pg_engine", _pg_fixture_names(), indirect=True, scope="session")
+
+
+@pytest.fixture(scope="session")
+def pg_engine(request):
+    return request.getfixturevalue(request.param)
+
+
+@pytest.fixture(scope="session")
+def liam_cli():
+    try:
+        return harness.liam_cli()
+    except harness.EngineUnavailable as exc:
+        _unavailable(exc)
