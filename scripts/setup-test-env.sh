@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Install what the test engines need (see tests/engines/harness.py). Idempotent.
+#
+#   bash scripts/setup-test-env.sh
+#
+# Debian packages: postgresql-15 (the PostgreSQL 15 server), graphviz (dot),
+# chromium (headless browser tests), and nodejs/npm if `node` is missing.
+# Only missing packages are installed; `apt-get update` runs only then. As root
+# it installs them; as another user through `sudo -n` when that works, else it
+# prints the command to run and exits 1 after doing the rest.
+# npm packages: `npm ci` from package-lock.json when node_modules is missing or
+# older than package.json / package-lock.json. No browser is ever downloaded.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+say() { printf 'setup-test-env: %s\n' "$*"; }
+
+incomplete=0
+
+installed() {
+  [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]
+}
+
+# --- Debian packages -------------------------------------------------------
+wanted=(postgresql-15 graphviz chromium)
+missing=()
+for pkg in "${wanted[@]}"; do
+  installed "$pkg" || missing+=("$pkg")
+done
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
+
+if [ ${#missing[@]} -eq 0 ]; then
+  say "Debian packages: all present (${wanted[*]}, node $(node --version))"
+else
+  can_install=1
+  if [ "$(id -u)" -eq 0 ]; then
+    as_root=()
+  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    as_root=(sudo -n)
+  else
+    can_install=0
+  fi
+  if [ "$can_install" -eq 0 ]; then
+    say "Debian packages: MISSING ${missing[*]}; as root run:"
+    say "  apt-get update && apt-get install -y ${missing[*]}"
+    incomplete=1
+  else
+    say "Debian packages: installing ${missing[*]} (apt-get update + install)"
+    log=$(mktemp)
+    if ! { "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=600 update &&
+      "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=600 install -y \
+        "${missing[@]}"; } >"$log" 2>&1; then
+      tail -n 40 "$log" >&2
+      rm -f "$log"
+      say "Debian packages: apt-get failed (output above)"
+      exit 1
+    fi
+    rm -f "$log"
+    say "Debian packages: installed ${missing[*]}"
+  fi
+fi
+
+# --- npm packages ----------------------------------------------------------
+if ! command -v npm >/dev/null 2>&1; then
+  say "npm packages: SKIPPED, npm is not installed"
+  incomplete=1
+elif [ -f node_modules/.package-lock.json ] &&
+  [ ! package-lock.json -nt node_modules/.package-lock.json ] &&
+  [ ! package.json -nt node_modules/.package-lock.json ]; then
+  say "npm packages: node_modules is up to date with package-lock.json"
+else
+  say "npm packages: npm ci (from package-lock.json)"
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --ignore-scripts --no-audit --no-fund \
+    --loglevel=error
+  say "npm packages: installed from package-lock.json"
+fi
+
+if [ "$incomplete" -ne 0 ]; then
+  say "INCOMPLETE: see the lines above"
+  exit 1
+fi
+say "done"
