@@ -85,7 +85,7 @@ class TimescaleTarget(PostgresTarget):
             )
             out.append(
                 Statement(
-                    f"COMMENT ON MATERIALIZED VIEW {name} IS {self.literal(cagg.description)};",
+                    f"COMMENT ON VIEW {name} IS {self.literal(cagg.description)};",
                     opaque=True,
                 )
             )

@@ -251,7 +251,7 @@ CREATE MATERIALIZED VIEW timeseries_point_1min WITH (timescaledb.continuous) AS
     FROM timeseries_point
     GROUP BY bucket, session_id
     WITH NO DATA;
-COMMENT ON MATERIALIZED VIEW timeseries_point_1min IS 'Per-minute summary of each session (sample count, voltage min/mean/max, mean current, peak temperature, last cycle), for dashboards and coarse SOC/SOH trends without scanning raw samples.';
+COMMENT ON VIEW timeseries_point_1min IS 'Per-minute summary of each session (sample count, voltage min/mean/max, mean current, peak temperature, last cycle), for dashboards and coarse SOC/SOH trends without scanning raw samples.';
 
 -- cycle_feature: Features of one cycle computed by one version of the feature extractor; the inputs of SOH models. Several extractor versions may describe the same cycle.
 CREATE TABLE cycle_feature (

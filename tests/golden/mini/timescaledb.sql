@@ -79,7 +79,7 @@ CREATE MATERIALIZED VIEW reading_hourly WITH (timescaledb.continuous) AS
     FROM reading
     GROUP BY bucket, device_id
     WITH NO DATA;
-COMMENT ON MATERIALIZED VIEW reading_hourly IS 'Hourly mean voltage.';
+COMMENT ON VIEW reading_hourly IS 'Hourly mean voltage.';
 
 -- note: A note on one reading.
 CREATE TABLE note (

@@ -1,0 +1,384 @@
+"""Constraint parity: one table-driven corpus of rows, tried on SQLite, PostgreSQL 15 and 18
+and TimescaleDB; every engine must accept or reject each row alike, as the model says.
+
+The corpus is derived from the model (every range boundary and just past it, every enum value
+and one outside value, NULL in every NOT NULL column, a dangling value for every foreign key,
+the ON DELETE behaviour of every foreign key) plus hand-written rows for the named CHECKs,
+unique keys and same-session rules. Each row runs in a savepoint that is rolled back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+
+import pytest
+from dbkit import ROOT, Conn, Rejected, pg_conn, sqlite_conn
+from seed import BASE_ROWS, SEED, at, load_seed
+
+from generator import load_schema
+from generator.model import INTEGER_TYPES, Schema
+
+SCHEMA: Schema = load_schema(ROOT / "schema.yaml")
+ACCEPTED, REJECTED = "accepted", "rejected"
+
+
+@dataclass
+class Case:
+    id: str
+    table: str
+    changes: dict = field(default_factory=dict)  # applied to the table's base row
+    expect: str = ACCEPTED
+    delete: tuple | None = None  # (table, {column: value}) instead of an insert
+    # Engines allowed to differ, with the reason (a documented limitation of that target).
+    differs: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+
+def companions(table: str, column: str, value) -> dict:
+    """Other columns a value needs so that only the constraint under test decides."""
+    if table == "label_soc" and column == "method":
+        return {"ocv_table": "ocv-1", "reference_capacity_ah": 5.0, "initial_soc": 0.5}
+    if table == "model_run" and column == "task" and value == "soh":
+        return {"target_soc_method": None, "target_soh_definition": "capacity"}
+    if table == "model_run" and column == "target_soh_definition":
+        return {"task": "soh", "target_soc_method": None}
+    if table == "prediction" and column == "task" and value == "soh":
+        return {"run_id": 102, "record_index": None, "recorded_at": None, "cycle_index": 1}
+    if table == "cycle" and column == "record_index_last":
+        return {"record_index_first": 0}
+    if table == "battery_cell" and column == "series_position":
+        return {"pack_id": 101, "parallel_position": 2}
+    if table == "battery_cell" and column == "parallel_position":
+        return {"pack_id": 101, "series_position": 2}
+    if table in ("cycle", "timeseries_point") and column in ("cycle_index", "record_index"):
+        return {"session_id": 103}  # a session with no rows yet, so index 0 is free
+    return {}
+
+
+def just_past(value: float, ctype: str, direction: int) -> float:
+    if ctype in INTEGER_TYPES:
+        return value + direction
+    return value + direction * max(1e-3, abs(value) * 1e-3)
+
+
+def derived_cases(schema: Schema) -> list[Case]:
+    cases = []
+    for table in schema.tables:
+        t = table.name
+        cases.append(Case(f"{t}:valid-row", t))
+        for column in table.columns:
+            c = column.name
+            if not column.nullable and not column.identity:
+                cases.append(Case(f"{t}.{c}:null", t, {c: None}, REJECTED))
+            if column.enum:
+                for value in schema.enum_map[column.enum].names:
+                    cases.append(
+                        Case(f"{t}.{c}:enum={value}", t, {c: value, **companions(t, c, value)})
+                    )
+                cases.append(
+                    Case(
+                        f"{t}.{c}:enum=outside",
+                        t,
+                        {c: "not_a_value", **companions(t, c, None)},
+                        REJECTED,
+                    )
+                )
+            rng = column.range
+            if rng is None:
+                continue
+            for bound, exclusive, direction, label in (
+                (rng.min, rng.min_exclusive, -1, "min"),
+                (rng.max, rng.max_exclusive, 1, "max"),
+            ):
+                if bound is None:
+                    continue
+                value = int(bound) if column.type in INTEGER_TYPES else float(bound)
+                extra = companions(t, c, value)
+                cases.append(
+                    Case(
+                        f"{t}.{c}:{label}={value}",
+                        t,
+                        {c: value, **extra},
+                        REJECTED if exclusive else ACCEPTED,
+                    )
+                )
+                past = just_past(value, column.type, direction)
+                cases.append(
+                    Case(f"{t}.{c}:past-{label}={past:g}", t, {c: past, **extra}, REJECTED)
+                )
+        for fk in table.foreign_keys:
+            dangling = {col: 9999 for col in fk.columns if col not in ("task",)}
+            if "task" in fk.columns:
+                dangling["run_id"] = 9999
+            cases.append(Case(f"{t}.{fk.name}:dangling", t, dangling, REJECTED))
+    cases += delete_cases(schema)
+    return cases
+
+
+def delete_cases(schema: Schema) -> list[Case]:
+    """Delete a seeded parent that has children through each foreign key; the expectation
+    follows from the ON DELETE of every key that references that row."""
+    cases = []
+    for fk in schema.foreign_keys:
+        child = next(
+            (
+                row
+                for table, row in SEED
+                if table == fk.table and all(row.get(c) is not None for c in fk.columns)
+            ),
+            None,
+        )
+        if child is None:
+            continue
+        key = dict(zip(fk.ref_columns, (child[c] for c in fk.columns), strict=True))
+        referencing = [
+            other
+            for other in schema.references_to(fk.ref_table)
+            if any(row_matches(r, other, key) for tbl, r in SEED if tbl == other.table)
+        ]
+        restrict = any(o.on_delete in ("restrict", "no action") for o in referencing)
+        cases.append(
+            Case(
+                f"{fk.ref_table}:delete-parent-of-{fk.name}",
+                fk.ref_table,
+                expect=REJECTED if restrict else ACCEPTED,
+                delete=(fk.ref_table, key, fk),
+            )
+        )
+    return cases
+
+
+def row_matches(row: dict, fk, key: dict) -> bool:
+    return all(row.get(c) == key.get(r) for c, r in zip(fk.columns, fk.ref_columns, strict=True))
+
+
+HYPERTABLE_KEY = (
+    "TimescaleDB: the hypertable's primary key includes recorded_at, so "
+    "(session_id, record_index) alone is not unique there"
+)
+
+HAND_WRITTEN = [
+    Case(
+        "battery_pack:ck_voltage_limits",
+        "battery_pack",
+        {"voltage_min_volt": 15.0, "voltage_max_volt": 14.0},
+        REJECTED,
+    ),
+    Case("battery_pack:uq_serial", "battery_pack", {"serial_number": "pack-1"}, REJECTED),
+    Case(
+        "battery_cell:ck_voltage_limits",
+        "battery_cell",
+        {"voltage_min_volt": 4.3, "voltage_max_volt": 4.2},
+        REJECTED,
+    ),
+    Case(
+        "battery_cell:mounted-with-positions",
+        "battery_cell",
+        {"pack_id": 101, "series_position": 2, "parallel_position": 1},
+    ),
+    Case("battery_cell:mounted-without-positions", "battery_cell", {"pack_id": 101}, REJECTED),
+    Case("battery_cell:loose-with-position", "battery_cell", {"series_position": 1}, REJECTED),
+    Case(
+        "battery_cell:uq_position",
+        "battery_cell",
+        {"pack_id": 101, "series_position": 1, "parallel_position": 1},
+        REJECTED,
+    ),
+    Case("test_session:both-assets", "test_session", {"pack_id": 101}, REJECTED),
+    Case("test_session:no-asset", "test_session", {"cell_id": None}, REJECTED),
+    Case("test_session:pack-only", "test_session", {"cell_id": None, "pack_id": 101}),
+    Case("cycle:ck_record_order", "cycle", {"record_index_first": 30}, REJECTED),
+    Case("cycle:duplicate-key", "cycle", {"session_id": 101, "cycle_index": 0}, REJECTED),
+    Case(
+        "timeseries_point:duplicate-key",
+        "timeseries_point",
+        {"session_id": 101, "record_index": 1, "recorded_at": at(1)},
+        REJECTED,
+    ),
+    Case(
+        "timeseries_point:duplicate-index-other-time",
+        "timeseries_point",
+        {"session_id": 101, "record_index": 1, "recorded_at": at(777)},
+        REJECTED,
+        differs={"timescaledb": (ACCEPTED, HYPERTABLE_KEY)},
+    ),
+    Case("cycle_feature:ck_voltage_order", "cycle_feature", {"voltage_mean_volt": 4.3}, REJECTED),
+    Case(
+        "cycle_feature:ck_temperature_order",
+        "cycle_feature",
+        {"temperature_mean_celsius": 20.0},
+        REJECTED,
+    ),
+    Case(
+        "cycle_feature:all-features-null",
+        "cycle_feature",
+        {c.name: None for c in SCHEMA.table("cycle_feature").columns if c.nullable},
+    ),
+    Case(
+        "cycle_feature:other-session-cycle",
+        "cycle_feature",
+        {"session_id": 102, "cycle_index": 1},
+        REJECTED,
+    ),
+    Case(
+        "label_soc:coulomb-without-capacity", "label_soc", {"reference_capacity_ah": None}, REJECTED
+    ),
+    Case("label_soc:coulomb-without-initial", "label_soc", {"initial_soc": None}, REJECTED),
+    Case(
+        "label_soc:ocv-without-table",
+        "label_soc",
+        {"method": "ocv_lookup", "ocv_table": None},
+        REJECTED,
+    ),
+    Case(
+        "label_soc:ocv-with-table-only",
+        "label_soc",
+        {"method": "ocv_lookup", "reference_capacity_ah": None, "initial_soc": None},
+    ),
+    Case(
+        "label_soc:second-definition-same-point",
+        "label_soc",
+        {"record_index": 1, "recorded_at": at(1), "method": "ocv_lookup"},
+    ),
+    Case(
+        "label_soc:same-definition-twice",
+        "label_soc",
+        {"record_index": 1, "recorded_at": at(1)},
+        REJECTED,
+    ),
+    Case(
+        "label_soc:point-of-other-session",
+        "label_soc",
+        {"session_id": 102, "record_index": 4, "recorded_at": at(4)},
+        REJECTED,
+    ),
+    Case(
+        "label_soh:resistance-without-reference",
+        "label_soh",
+        {"definition": "resistance", "reference_resistance_ohm": None},
+        REJECTED,
+    ),
+    Case(
+        "label_soh:energy-with-reference",
+        "label_soh",
+        {"definition": "energy", "reference_capacity_ah": None, "reference_resistance_ohm": None},
+    ),
+    Case("label_soh:cycle-of-other-session", "label_soh", {"session_id": 102}, REJECTED),
+    Case(
+        "model_run:soc-with-soh-target",
+        "model_run",
+        {"target_soh_definition": "capacity"},
+        REJECTED,
+    ),
+    Case("model_run:soc-without-target", "model_run", {"target_soc_method": None}, REJECTED),
+    Case(
+        "model_run:finished-before-started", "model_run", {"training_finished_at": at(-1)}, REJECTED
+    ),
+    Case("model_run:still-running", "model_run", {"training_finished_at": None}),
+    Case("model_run:split-spec-not-json", "model_run", {"split_spec": "by cell"}, REJECTED),
+    Case(
+        "prediction:task-differs-from-run",
+        "prediction",
+        {"task": "soh", "record_index": None, "recorded_at": None, "cycle_index": 0},
+        REJECTED,
+    ),
+    Case("prediction:soc-on-cycle-too", "prediction", {"cycle_index": 0}, REJECTED),
+    Case(
+        "prediction:soc-without-point",
+        "prediction",
+        {"record_index": None, "recorded_at": None},
+        REJECTED,
+    ),
+    Case(
+        "prediction:soh-on-cycle",
+        "prediction",
+        {"run_id": 102, "task": "soh", "record_index": None, "recorded_at": None, "cycle_index": 1},
+    ),
+    Case(
+        "prediction:soh-on-cycle-of-other-session",
+        "prediction",
+        {
+            "run_id": 102,
+            "task": "soh",
+            "session_id": 102,
+            "record_index": None,
+            "recorded_at": None,
+            "cycle_index": 1,
+        },
+        REJECTED,
+    ),
+    Case(
+        "prediction:point-of-other-session",
+        "prediction",
+        {"session_id": 102, "record_index": 4, "recorded_at": at(4)},
+        REJECTED,
+    ),
+]
+
+CASES = derived_cases(SCHEMA) + HAND_WRITTEN
+
+
+def run_case(conn: Conn, case: Case) -> tuple[str, str]:
+    with conn.attempt():
+        try:
+            if case.delete:
+                table, key, fk = case.delete
+                where = " AND ".join(f"{c} = %s" for c in key)
+                conn.execute(f"DELETE FROM {table} WHERE {where}", tuple(key.values()))
+                # a cascade must really have removed the children of this key
+                child_where = " AND ".join(f"{c} = %s" for c in fk.columns)
+                left = conn.query(
+                    f"SELECT count(*) FROM {fk.table} WHERE {child_where}",
+                    tuple(key[r] for r in fk.ref_columns),
+                )[0][0]
+                if left:
+                    return ACCEPTED, f"deleted, but {left} row(s) of {fk.table} remain"
+            else:
+                row = {**BASE_ROWS[case.table], **case.changes}
+                conn.insert(case.table, row)
+        except Rejected as exc:
+            return REJECTED, exc.detail
+    return ACCEPTED, ""
+
+
+ENGINE_FIXTURES = ("pg15", "pg18", "timescale")
+
+
+@pytest.fixture(scope="module")
+def outcomes(request, tmp_path_factory):
+    """Run the whole corpus on every engine once; tests below read the results."""
+    results: dict[str, dict[str, tuple[str, str]]] = {c.id: {} for c in CASES}
+    with contextlib.ExitStack() as stack:
+        conns = [stack.enter_context(sqlite_conn(tmp_path_factory.mktemp("parity")))]
+        for fixture in ENGINE_FIXTURES:
+            engine = request.getfixturevalue(fixture)
+            target = "timescaledb" if fixture == "timescale" else "postgres"
+            conns.append(stack.enter_context(pg_conn(engine, target, "parity")))
+        for conn in conns:
+            load_seed(conn)
+            for case in CASES:
+                results[case.id][conn.name] = run_case(conn, case)
+    return results
+
+
+def test_corpus_covers_every_constraint():
+    ids = " ".join(c.id for c in CASES)
+    for table in SCHEMA.tables:
+        for fk in table.foreign_keys:
+            assert f"{fk.name}:dangling" in ids
+        for check in table.checks:
+            if check.kind in ("range", "enum"):
+                assert f"{table.name}.{check.column}:" in ids, check.name
+    assert len(CASES) > 250
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_engines_agree(outcomes, case):
+    results = outcomes[case.id]
+    wrong = []
+    for engine, (outcome, detail) in sorted(results.items()):
+        expected, why = case.differs.get(engine, (case.expect, ""))
+        if outcome != expected:
+            wrong.append(f"{engine}: {outcome} (expected {expected}) {detail}".strip())
+    summary = ", ".join(f"{e}={o}" for e, (o, _) in sorted(results.items()))
+    assert not wrong, f"{case.id}: engines disagree or are wrong: {'; '.join(wrong)} [{summary}]"
