@@ -49,7 +49,11 @@ class TimescaleTarget(PostgresTarget):
         out.append(
             Statement(
                 f"SELECT create_hypertable({self.literal(table.name)}, by_range("
-                f"{self.literal(ts.time_column)}, INTERVAL {self.literal(ts.chunk_interval)}));"
+                f"{self.literal(ts.time_column)}, INTERVAL {self.literal(ts.chunk_interval)}), "
+                # Only the indexes the schema declares: its primary key already leads with
+                # the segment and chunks are excluded by time, so TimescaleDB's default
+                # time index would only cost space.
+                "create_default_indexes => FALSE);"
             )
         )
         if ts.segment_by or ts.order_by:

@@ -72,7 +72,7 @@ COMMENT ON CONSTRAINT ck_reading_seq_range ON reading IS 'seq >= 0.';
 COMMENT ON CONSTRAINT ck_reading_voltage_volt_range ON reading IS 'voltage_volt lies in [0, 5.05].';
 COMMENT ON CONSTRAINT ck_reading_level_range ON reading IS 'level lies in (0, 1].';
 COMMENT ON CONSTRAINT ck_reading_level_voltage ON reading IS 'A level needs a voltage.';
-SELECT create_hypertable('reading', by_range('taken_at', INTERVAL '1 day'));
+SELECT create_hypertable('reading', by_range('taken_at', INTERVAL '1 day'), create_default_indexes => FALSE);
 ALTER TABLE reading SET (timescaledb.compress, timescaledb.compress_segmentby = 'device_id', timescaledb.compress_orderby = 'taken_at');
 CREATE MATERIALIZED VIEW reading_hourly WITH (timescaledb.continuous) AS
     SELECT time_bucket(INTERVAL '1 hour', taken_at) AS bucket, device_id, avg(voltage_volt) AS voltage_mean_volt

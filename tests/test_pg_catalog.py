@@ -1,0 +1,302 @@
+"""Catalog round-trip: load the generated DDL into PostgreSQL 15, 18 and TimescaleDB, read the
+system catalog back and compare it with the model, object by object. A difference names the
+object and both values.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from dbkit import ROOT, ddl_text, load_pg_ddl
+
+from generator import load_schema
+from generator.targets import TARGETS
+
+SCHEMA = load_schema(ROOT / "schema.yaml")
+PG_TYPES = {"timestamptz": "timestamp with time zone"}
+ON_DELETE = {"r": "restrict", "c": "cascade", "n": "set null", "a": "no action", "d": "set default"}
+
+
+def catalog(conn) -> dict:
+    """Everything the model says, as the server has it, keyed by object name."""
+    q = lambda sql, *p: conn.execute(sql, p or None).fetchall()  # noqa: E731
+    tables = {
+        r[0]
+        for r in q("""SELECT c.relname FROM pg_class c
+                                 JOIN pg_namespace n ON n.oid = c.relnamespace
+                                 WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')""")
+    }
+    out = {"tables": tables, "columns": {}, "constraints": {}, "indexes": {}, "comments": {}}
+    for name, col, ctype, notnull, default, identity, comment in q("""
+            SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+                   pg_get_expr(d.adbin, d.adrelid), a.attidentity,
+                   col_description(c.oid, a.attnum)
+            FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+            JOIN pg_namespace n ON n.oid = c.relnamespace
+            LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+            WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND a.attnum > 0
+              AND NOT a.attisdropped ORDER BY c.relname, a.attnum"""):
+        out["columns"].setdefault(name, []).append(
+            {
+                "name": col,
+                "type": ctype,
+                "not_null": notnull,
+                "default": default,
+                "identity": identity,
+                "comment": comment,
+            }
+        )
+    for table, con, kind, cols, ref_table, ref_cols, deltype, comment, definition in q("""
+            SELECT c.relname, k.conname, k.contype,
+                   ARRAY(SELECT a.attname FROM unnest(k.conkey) WITH ORDINALITY u(n, i)
+                         JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.n
+                         ORDER BY u.i),
+                   f.relname,
+                   ARRAY(SELECT a.attname FROM unnest(k.confkey) WITH ORDINALITY u(n, i)
+                         JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.n
+                         ORDER BY u.i),
+                   k.confdeltype, obj_description(k.oid, 'pg_constraint'),
+                   pg_get_constraintdef(k.oid)
+            FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
+            JOIN pg_namespace n ON n.oid = c.relnamespace
+            LEFT JOIN pg_class f ON f.oid = k.confrelid
+            WHERE n.nspname = 'public' AND k.contype <> 'n'  -- PG 18 lists NOT NULL too
+            """):
+        out["constraints"][con] = {
+            "table": table,
+            "kind": kind,
+            "columns": tuple(cols),
+            "ref_table": ref_table,
+            "ref_columns": tuple(ref_cols or ()),
+            "on_delete": ON_DELETE.get(deltype),
+            "comment": comment,
+            "definition": definition,
+        }
+    for table, index, unique, cols in q("""
+            SELECT t.relname, i.relname, x.indisunique,
+                   ARRAY(SELECT a.attname FROM unnest(x.indkey) WITH ORDINALITY u(n, o)
+                         JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = u.n
+                         ORDER BY u.o)
+            FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+            JOIN pg_class t ON t.oid = x.indrelid
+            JOIN pg_namespace n ON n.oid = t.relnamespace
+            WHERE n.nspname = 'public'
+              AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid)"""):
+        out["indexes"][index] = {"table": table, "unique": unique, "columns": tuple(cols)}
+    for name, comment in q("""SELECT c.relname, obj_description(c.oid, 'pg_class')
+                               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                               WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v')"""):
+        out["comments"][name] = comment
+    return out
+
+
+TARGET_OF = {"pg15": "postgres", "pg18": "postgres", "timescale": "timescaledb"}
+
+
+@pytest.fixture(scope="module", params=list(TARGET_OF))
+def loaded(request):
+    engine = request.getfixturevalue(request.param)
+    target = TARGETS[TARGET_OF[request.param]]
+    with engine.fresh_database("catalog") as database, database.connect() as conn:
+        load_pg_ddl(conn, ddl_text(target.name))
+        yield engine, target, conn, catalog(conn)
+
+
+def diff(where: str, expected, actual) -> str | None:
+    return (
+        None if expected == actual else f"{where}: model says {expected!r}, engine has {actual!r}"
+    )
+
+
+def check_all(problems: list[str | None]) -> None:
+    problems = [p for p in problems if p]
+    assert not problems, "\n".join(problems)
+
+
+def test_tables(loaded):
+    _, _, _, cat = loaded
+    check_all([diff("tables", sorted(t.name for t in SCHEMA.tables), sorted(cat["tables"]))])
+
+
+def test_columns_types_nullability_defaults_comments(loaded):
+    _, target, conn, cat = loaded
+    problems = []
+    for table in SCHEMA.tables:
+        actual = cat["columns"].get(table.name, [])
+        problems.append(
+            diff(
+                f"{table.name} columns",
+                [c.name for c in table.columns],
+                [c["name"] for c in actual],
+            )
+        )
+        for column, got in zip(table.columns, actual, strict=False):
+            where = f"{table.name}.{column.name}"
+            problems.append(
+                diff(
+                    f"{where} type",
+                    PG_TYPES.get(column.type, target.type_map[column.type]),
+                    got["type"],
+                )
+            )
+            problems.append(diff(f"{where} NOT NULL", not column.nullable, got["not_null"]))
+            problems.append(
+                diff(f"{where} identity", "d" if column.identity else "", got["identity"])
+            )
+            problems.append(
+                diff(f"{where} comment", target.column_description(column), got["comment"])
+            )
+            if column.default is None:
+                problems.append(diff(f"{where} default", None, got["default"]))
+            else:
+                value = conn.execute(f"SELECT {got['default']}").fetchone()[0]
+                expected = json.loads(column.default) if column.type == "json" else column.default
+                problems.append(diff(f"{where} default", expected, value))
+        problems.append(
+            diff(f"{table.name} comment", table.description, cat["comments"].get(table.name))
+        )
+    check_all(problems)
+
+
+def test_keys_and_constraints(loaded):
+    _, target, _, cat = loaded
+    cons = cat["constraints"]
+    problems = []
+    expected_names = set()
+    for table in SCHEMA.tables:
+        pk = cons.get(table.primary_key_name, {})
+        expected_names.add(table.primary_key_name)
+        problems.append(
+            diff(
+                f"{table.primary_key_name} (primary key of {table.name})",
+                ("p", target.primary_key(table)),
+                (pk.get("kind"), pk.get("columns")),
+            )
+        )
+        for name, columns in target.unique_constraints(table):
+            expected_names.add(name)
+            got = cons.get(name, {})
+            problems.append(
+                diff(
+                    f"{name} (unique on {table.name})",
+                    ("u", tuple(columns)),
+                    (got.get("kind"), got.get("columns")),
+                )
+            )
+        for fk in table.foreign_keys:
+            expected_names.add(fk.name)
+            cols, refs = target.foreign_key_columns(SCHEMA, fk)
+            got = cons.get(fk.name, {})
+            problems.append(
+                diff(
+                    f"{fk.name} (foreign key of {table.name})",
+                    ("f", tuple(cols), fk.ref_table, tuple(refs), fk.on_delete),
+                    (
+                        got.get("kind"),
+                        got.get("columns"),
+                        got.get("ref_table"),
+                        got.get("ref_columns"),
+                        got.get("on_delete"),
+                    ),
+                )
+            )
+            problems.append(
+                diff(
+                    f"{fk.name} comment",
+                    f"ON DELETE {fk.on_delete.upper()}: {fk.why}",
+                    got.get("comment"),
+                )
+            )
+        for check in target.checks(table):
+            expected_names.add(check.name)
+            got = cons.get(check.name, {})
+            problems.append(diff(f"{check.name} (CHECK on {table.name})", "c", got.get("kind")))
+            problems.append(diff(f"{check.name} comment", check.description, got.get("comment")))
+            for column in [check.column] if check.column else []:
+                if column not in (got.get("definition") or ""):
+                    problems.append(
+                        f"{check.name}: definition {got.get('definition')!r} does "
+                        f"not mention {column}"
+                    )
+    missing, extra = expected_names - set(cons), set(cons) - expected_names
+    if missing or extra:
+        problems.append(
+            f"constraints missing in the engine: {sorted(missing)}; "
+            f"not in the model: {sorted(extra)}"
+        )
+    check_all(problems)
+
+
+def test_indexes(loaded):
+    _, target, _, cat = loaded
+    expected = {}
+    for table in SCHEMA.tables:
+        for index in table.indexes:
+            expected[index.name] = {
+                "table": table.name,
+                "unique": index.unique,
+                "columns": index.columns,
+            }
+    check_all([diff("indexes", expected, cat["indexes"])])
+
+
+def test_timescaledb_objects(loaded):
+    engine, target, conn, _ = loaded
+    if target.name != "timescaledb":
+        # the plain PostgreSQL target must load without the extension and create no view
+        extensions = [r[0] for r in conn.execute("SELECT extname FROM pg_extension")]
+        assert "timescaledb" not in extensions
+        assert (
+            conn.execute("SELECT count(*) FROM pg_views WHERE schemaname = 'public'").fetchone()[0]
+            == 0
+        )
+        return
+    problems = []
+    for table in SCHEMA.hypertables:
+        ts = table.timescaledb
+        dims = conn.execute(
+            """SELECT column_name, time_interval FROM
+                               timescaledb_information.dimensions WHERE hypertable_name = %s""",
+            (table.name,),
+        ).fetchall()
+        interval = conn.execute("SELECT %s::interval", (ts.chunk_interval,)).fetchone()[0]
+        problems.append(
+            diff(f"{table.name} hypertable dimension", [(ts.time_column, interval)], dims)
+        )
+        settings = conn.execute(
+            """SELECT attname, segmentby_column_index,
+                                          orderby_column_index, orderby_asc
+                                   FROM timescaledb_information.compression_settings
+                                   WHERE hypertable_name = %s""",
+            (table.name,),
+        ).fetchall()
+        segment = [a for a, s, _, _ in sorted(settings, key=lambda r: r[1] or 0) if s]
+        order = [a for a, _, o, _ in sorted(settings, key=lambda r: r[2] or 0) if o]
+        problems.append(diff(f"{table.name} compression segment_by", list(ts.segment_by), segment))
+        problems.append(diff(f"{table.name} compression order_by", list(ts.order_by), order))
+        caggs = dict(
+            conn.execute(
+                """SELECT view_name, view_definition FROM
+                                     timescaledb_information.continuous_aggregates
+                                     WHERE hypertable_name = %s""",
+                (table.name,),
+            ).fetchall()
+        )
+        problems.append(
+            diff(
+                f"{table.name} continuous aggregates",
+                sorted(c.name for c in ts.continuous_aggregates),
+                sorted(caggs),
+            )
+        )
+        for cagg in ts.continuous_aggregates:
+            definition = caggs.get(cagg.name, "")
+            for out_name, _expr in cagg.aggregates:
+                if out_name not in definition:
+                    problems.append(f"{cagg.name}: column {out_name} missing from {definition}")
+            comment = conn.execute(
+                "SELECT obj_description(%s::regclass, 'pg_class')", (cagg.name,)
+            ).fetchone()[0]
+            problems.append(diff(f"{cagg.name} comment", cagg.description, comment))
+    check_all(problems)
