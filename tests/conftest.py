@@ -19,6 +19,10 @@ import pytest
 from engines import harness
 
 
+def pytest_configure(config):
+    harness.stop_on_sigterm()  # servers are stopped when `timeout` ends the run
+
+
 def _unavailable(exc: harness.EngineUnavailable):
     if harness.engines_required():
         pytest.fail(str(exc), pytrace=False)
@@ -29,7 +33,8 @@ def _start(stack: contextlib.ExitStack, engine_cm):
     try:
         return stack.enter_context(engine_cm)
     except harness.EngineUnavailable as exc:
-        _unavailable(exc)
+        error = exc  # report outside the except block: no chained traceback
+    _unavailable(error)
 
 
 @pytest.fixture(scope="session")
@@ -92,4 +97,5 @@ def liam_cli():
     try:
         return harness.liam_cli()
     except harness.EngineUnavailable as exc:
-        _unavailable(exc)
+        error = exc
+    _unavailable(error)

@@ -164,16 +164,27 @@ def test_timescale_fresh_database_wipes_but_keeps_the_extension(timescale):
         conn.execute("SELECT create_hypertable('m', by_range('t'))")
         conn.execute("INSERT INTO m VALUES (now(), 'ok')")
         conn.execute("CREATE VIEW mv AS SELECT * FROM m")
+        conn.execute(
+            "CREATE MATERIALIZED VIEW m_hourly WITH (timescaledb.continuous) AS"
+            " SELECT time_bucket(INTERVAL '1 hour', t) AS hour, count(*) FROM m GROUP BY 1"
+            " WITH NO DATA"
+        )
+        conn.execute("CALL refresh_continuous_aggregate('m_hourly', NULL, NULL)")
+        conn.execute("ALTER TABLE m SET (timescaledb.compress)")
+        conn.execute("SELECT add_compression_policy('m', INTERVAL '7 days')")
     with timescale.fresh_database("clean") as db, db.connect() as conn:
         leftovers = conn.execute(
             "SELECT to_regnamespace('extra'), to_regclass('m'), to_regclass('mv'),"
-            " to_regtype('mood'), to_regtype('percent'), to_regprocedure('answer()')"
+            " to_regclass('m_hourly'), to_regtype('mood'), to_regtype('percent'),"
+            " to_regprocedure('answer()')"
         ).fetchone()
-        assert leftovers == (None,) * 6
-        hypertables = conn.execute(
-            "SELECT count(*) FROM timescaledb_information.hypertables"
-        ).fetchone()[0]
-        assert hypertables == 0
+        assert leftovers == (None,) * 7
+        counts = conn.execute(
+            "SELECT (SELECT count(*) FROM timescaledb_information.hypertables),"
+            " (SELECT count(*) FROM timescaledb_information.continuous_aggregates),"
+            " (SELECT count(*) FROM timescaledb_information.jobs WHERE hypertable_name IS NOT NULL)"
+        ).fetchone()
+        assert counts == (0, 0, 0)
         conn.execute("CREATE TABLE m (t timestamptz NOT NULL)")
         conn.execute("SELECT create_hypertable('m', by_range('t'))")
 

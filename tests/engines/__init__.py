@@ -13,6 +13,7 @@ from .harness import (
     own_server_from_env,
     postgres15,
     postgres18,
+    stop_on_sigterm,
     timescaledb,
 )
 
@@ -29,5 +30,6 @@ __all__ = [
     "own_server_from_env",
     "postgres15",
     "postgres18",
+    "stop_on_sigterm",
     "timescaledb",
 ]

@@ -178,6 +178,21 @@ def engines_required() -> bool:
     )
 
 
+def stop_on_sigterm() -> None:
+    """Make SIGTERM raise KeyboardInterrupt, so context managers stop their servers.
+
+    `timeout` and CI runners stop a test run with SIGTERM, which by default kills
+    Python without running any cleanup: PostgreSQL servers would outlive it.
+    Only installed when SIGTERM still has its default action.
+    """
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+
+
+def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def own_dsn_is_set() -> bool:
     """True when $LIAM_ERD_SCHEMA_PG_DSN replaces the throwaway PostgreSQL servers."""
     return bool(os.environ.get(PG_DSN_ENV, "").strip())
@@ -268,7 +283,11 @@ class Engine:
             try:
                 yield Database(self, self.dbname)
             finally:
-                self.wipe()
+                try:
+                    self.wipe()
+                except psycopg.Error as exc:
+                    # The next fresh_database() wipes first anyway.
+                    warnings.warn(f"{self.name}: wiping after use failed: {exc}", stacklevel=3)
             return
         name = _database_name(prefix)
         with self.connect(autocommit=True) as conn:
@@ -732,10 +751,11 @@ def _read_ready(proc: subprocess.Popen, timeout: float) -> str | None:
 
 
 def _stop_process(proc: subprocess.Popen, grace: float = 10) -> None:
+    """SIGTERM, then SIGKILL after ``grace`` seconds (at once when grace is 0)."""
     if proc.poll() is None:
-        _kill_group(proc.pid, signal.SIGTERM)
+        _kill_group(proc.pid, signal.SIGTERM if grace > 0 else signal.SIGKILL)
         try:
-            proc.wait(grace)
+            proc.wait(grace if grace > 0 else 10)
         except subprocess.TimeoutExpired:
             _kill_group(proc.pid, signal.SIGKILL)
             proc.wait(10)
@@ -768,12 +788,14 @@ def timescaledb(startup_timeout: float = 90) -> Iterator[Engine]:
             )
         where = _read_ready(proc, startup_timeout)
         if where is None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(2)  # closed stdout: let it finish exiting
             status = (
-                f"exited with code {proc.poll()}"
-                if proc.poll() is not None
+                f"exited with code {proc.returncode}"
+                if proc.returncode is not None
                 else f"gave no READY line within {startup_timeout:.0f} s"
             )
-            _stop_process(proc)
+            _stop_process(proc, grace=0)
             raise EngineUnavailable(
                 name,
                 f"node {TIMESCALE_SERVER_JS.name} {status}; if packages are missing run "
@@ -933,5 +955,6 @@ __all__ = [
     "own_server_from_env",
     "postgres15",
     "postgres18",
+    "stop_on_sigterm",
     "timescaledb",
 ]

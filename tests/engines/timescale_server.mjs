@@ -187,7 +187,12 @@ async function main() {
   process.stdout.write(`READY ${where}\n`)
 }
 
-main().catch((err) => {
-  process.stderr.write(`timescale_server: failed to start: ${err?.stack ?? err}\n`)
+function fail(err) {
+  // Short message instead of node's dump of the (minified) source line.
+  process.stderr.write(`timescale_server: failed: ${err?.stack ?? err}\n`)
   process.exit(1)
-})
+}
+process.on('uncaughtException', fail)
+process.on('unhandledRejection', fail)
+
+main().catch(fail)
