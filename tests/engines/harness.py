@@ -67,8 +67,10 @@ PGlite over the socket (timescaledb) — limits
   ("$user", public; DISCARD ALL alone leaves PGlite's boot value pg_catalog)
   so each connection starts like a new session. Close every connection (use
   ``with``).
-* ``COPY ... FROM STDIN`` crashes the server: bulk-load with
+* ``COPY ... FROM STDIN`` crashes PGlite (a WebAssembly trap); the server then
+  exits and later connects fail with its stderr. Bulk-load with
   ``INSERT ... SELECT`` from generate_series() or unnest() of array parameters.
+  (``COPY ... TO STDOUT`` works.)
 * No background workers: compression, retention and continuous-aggregate
   policies never fire; call compress_chunk() / refresh_continuous_aggregate().
 * No SSL; ``current_database()`` reports "template1"; the version() string
@@ -259,10 +261,14 @@ class Engine:
         except psycopg.OperationalError as exc:
             if "PGlite serves" in str(exc):
                 raise
-            raise psycopg.OperationalError(
-                f"{exc}\n{self.name}: is the node server still running? "
-                f"(its stderr is {self.workdir}/server.err while it runs)"
-            ) from exc
+            if self.pid is not None and not _pid_alive(self.pid):
+                err = self.workdir / "server.err" if self.workdir else None
+                tail = err.read_text(errors="replace")[-2000:] if err and err.exists() else ""
+                raise psycopg.OperationalError(
+                    f"{exc}\n{self.name}: the server process has exited "
+                    f"(restart the engine)\n--- server stderr ---\n{tail.strip()}"
+                ) from exc
+            raise
         try:
             # One backend serves every connection and keeps its session state
             # (SET, temp tables, prepared statements): start like a new session.

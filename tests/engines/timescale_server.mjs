@@ -26,7 +26,8 @@
 //   connections share that state and one idle inside a transaction blocks the
 //   others. With the default of 1, a connect while another connection is open
 //   waits up to 3 s for it to close, then gets a FATAL 53300 error.
-// - COPY ... FROM STDIN over the socket crashes the server: load bulk data with
+// - COPY ... FROM STDIN over the socket crashes PGlite (WebAssembly trap
+//   "unreachable"); the server then exits with code 3. Load bulk data with
 //   INSERT ... SELECT (generate_series, unnest of array parameters).
 // - No background workers: compression and continuous-aggregate policies never
 //   run; call compress_chunk() / refresh_continuous_aggregate() explicitly.
@@ -96,12 +97,23 @@ function errorResponse(message) {
   return Buffer.concat([head, body])
 }
 
-// Waits for the slot of a closing connection instead of refusing at once.
+// Waits for the slot of a closing connection instead of refusing at once, and
+// frees the slots of handlers that pglite-socket detached after an error (it
+// drops their 'close' listener first, so they would hold the slot forever:
+// e.g. after COPY FROM STDIN).
 class SocketServer extends PGLiteSocketServer {
+  freeDetachedSlots() {
+    for (const handler of this.handlers) {
+      if (!handler.isAttached) this.handlers.delete(handler)
+    }
+  }
+
   async handleConnection(socket) {
     const deadline = Date.now() + SLOT_WAIT_MS
+    this.freeDetachedSlots()
     while (this.active && this.handlers.size >= this.maxConnections && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 10))
+      this.freeDetachedSlots()
     }
     if (this.active && this.handlers.size >= this.maxConnections) {
       socket.on('error', () => {})
@@ -160,6 +172,24 @@ async function main() {
   const tsdb = (
     await db.query("SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'")
   ).rows[0].extversion
+
+  // A WebAssembly trap (e.g. COPY ... FROM STDIN over the socket: "unreachable")
+  // kills the PGlite instance for good while node lives on: exit instead, loudly.
+  const execProtocolRaw = db.execProtocolRaw.bind(db)
+  db.execProtocolRaw = async (...args) => {
+    try {
+      return await execProtocolRaw(...args)
+    } catch (err) {
+      if (err instanceof WebAssembly.RuntimeError) {
+        process.stderr.write(
+          `timescale_server: PGlite crashed (WebAssembly ${err.message}); COPY FROM STDIN ` +
+            'over the socket does this. The server is gone; start a new one.\n',
+        )
+        process.exit(3)
+      }
+      throw err
+    }
+  }
 
   if (listen.path && existsSync(listen.path) && lstatSync(listen.path).isSocket()) {
     // A socket file left by a killed run would make listen() fail.
