@@ -31,7 +31,8 @@
 //   INSERT ... SELECT (generate_series, unnest of array parameters).
 // - No background workers: compression and continuous-aggregate policies never
 //   run; call compress_chunk() / refresh_continuous_aggregate() explicitly.
-// - One database (postgres), no SSL: TCP clients must use sslmode=disable.
+// - One database, no SSL: SSL and GSS encryption requests are declined, so
+//   libpq's default sslmode=prefer works and sslmode=require fails.
 import { existsSync, lstatSync, unlinkSync } from 'node:fs'
 import process from 'node:process'
 
@@ -97,6 +98,47 @@ function errorResponse(message) {
   return Buffer.concat([head, body])
 }
 
+// Resolves with the next n bytes of a paused socket, or null if it closes first.
+function readBytes(socket, n) {
+  return new Promise((resolve) => {
+    const done = (value) => {
+      socket.off('readable', tryRead)
+      socket.off('end', onEnd)
+      socket.off('close', onEnd)
+      resolve(value)
+    }
+    const onEnd = () => done(null)
+    const tryRead = () => {
+      const chunk = socket.read(n)
+      if (chunk !== null) done(chunk)
+    }
+    socket.on('readable', tryRead)
+    socket.on('end', onEnd)
+    socket.on('close', onEnd)
+    tryRead()
+  })
+}
+
+const SSL_REQUEST = 80877103
+const GSSENC_REQUEST = 80877104
+
+// libpq over TCP first asks for SSL or GSS encryption (sslmode=prefer is its
+// default); pglite-socket would misread that request and hang. Answer 'N'
+// (not supported) so the client goes on with a plain StartupMessage.
+async function declineEncryption(socket) {
+  for (;;) {
+    const head = await readBytes(socket, 8)
+    if (head === null) return false
+    const code = head.readInt32BE(4)
+    if (head.readInt32BE(0) === 8 && (code === SSL_REQUEST || code === GSSENC_REQUEST)) {
+      socket.write('N')
+      continue
+    }
+    socket.unshift(head)
+    return true
+  }
+}
+
 // Waits for the slot of a closing connection instead of refusing at once, and
 // frees the slots of handlers that pglite-socket detached after an error (it
 // drops their 'close' listener first, so they would hold the slot forever:
@@ -125,6 +167,11 @@ class SocketServer extends PGLiteSocketServer {
         ),
       )
       setTimeout(() => socket.destroy(), 1000).unref()
+      return
+    }
+    socket.on('error', () => {}) // a client vanishing before it is attached
+    if (!(await declineEncryption(socket))) {
+      socket.destroy()
       return
     }
     return super.handleConnection(socket)
