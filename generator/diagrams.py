@@ -28,14 +28,31 @@ FONT = "Arial"
 TABLE_URL = "../reference/tables/{table}/"
 
 # One header colour per layer, in layer order (repeats after 8); context tables are grey.
-LAYER_COLOURS = ("#dbeafe", "#dcfce7", "#fef3c7", "#fee2e2", "#ede9fe", "#cffafe", "#fce7f3",
-                 "#e5e7eb")
-LAYER_BORDERS = ("#1d4ed8", "#15803d", "#b45309", "#b91c1c", "#6d28d9", "#0e7490", "#be185d",
-                 "#374151")
+LAYER_COLOURS = (
+    "#dbeafe",
+    "#dcfce7",
+    "#fef3c7",
+    "#fee2e2",
+    "#ede9fe",
+    "#cffafe",
+    "#fce7f3",
+    "#e5e7eb",
+)
+LAYER_BORDERS = (
+    "#1d4ed8",
+    "#15803d",
+    "#b45309",
+    "#b91c1c",
+    "#6d28d9",
+    "#0e7490",
+    "#be185d",
+    "#374151",
+)
 TEXT, MUTED, DIM_TEXT, DIM_FILL, DIM_LINE = "#111827", "#4b5563", "#6b7280", "#f3f4f6", "#9ca3af"
 
-LEGEND = ("PK primary key · FK foreign key · ? nullable · crow's foot: many · bar: one · "
-          "circle: optional")
+LEGEND = (
+    "PK primary key · FK foreign key · ? nullable · crow's foot: many · bar: one · circle: optional"
+)
 
 
 def erd_path() -> str:
@@ -73,8 +90,11 @@ def neighbourhood(schema: Schema, focus: tuple[str, ...], name: str, legend: boo
 
 
 def views(schema: Schema) -> dict[str, View]:
-    out = {erd_path(): View("erd", tuple(t.name for t in schema.tables), (),
-                            schema.foreign_keys, legend=True)}
+    out = {
+        erd_path(): View(
+            "erd", tuple(t.name for t in schema.tables), (), schema.foreign_keys, legend=True
+        )
+    }
     for layer in schema.layers:
         focus = tuple(t.name for t in schema.tables_in_layer(layer.id))
         out[layer_path(layer.id)] = neighbourhood(schema, focus, f"layer_{layer.id}")
@@ -85,10 +105,15 @@ def views(schema: Schema) -> dict[str, View]:
 
 # -- labels -----------------------------------------------------------------------------------
 def html(text: str) -> str:
-    """Escape text for a Graphviz HTML-like label or attribute, on one line."""
-    text = " ".join(str(text).split())
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") \
-        .replace('"', "&quot;")
+    """Escape text for a Graphviz HTML-like label or attribute, on one line.
+
+    Graphviz decodes entities and then still expands escString sequences (\\N is the node
+    name, even written as &#92;N), so a backslash is doubled as well.
+    """
+    text = " ".join(str(text).split()).replace("\\", "\\\\")
+    return (
+        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    )
 
 
 def port(column: str, side: str) -> str:
@@ -128,7 +153,7 @@ def table_label(schema: Schema, table: Table, view: View) -> str:
         f'TOOLTIP="{html(table.description)}">'
         f'<FONT COLOR="{text}"><B>{html(table.name)}</B></FONT></TD>'
         f'<TD ALIGN="RIGHT" BGCOLOR="{fill}"><FONT COLOR="{muted}" POINT-SIZE="9">{usage}</FONT>'
-        f'</TD></TR>'
+        f"</TD></TR>"
     ]
     for column in shown_columns(table, view):
         kind = column.type + ("?" if column.nullable else "")
@@ -138,24 +163,33 @@ def table_label(schema: Schema, table: Table, view: View) -> str:
             f'<TR><TD PORT="{port(column.name, "l")}" ALIGN="LEFT">{marker}</TD>'
             f'<TD ALIGN="LEFT" HREF="{html(url)}#column-{html(column.name)}" '
             f'TOOLTIP="{html(column.description)}"><FONT COLOR="{text}">{html(column.name)}'
-            f'</FONT></TD>'
+            f"</FONT></TD>"
             f'<TD PORT="{port(column.name, "r")}" ALIGN="LEFT">'
             f'<FONT COLOR="{muted}">{html(kind)}</FONT></TD></TR>'
         )
     if not full:
-        rows.append('<TR><TD COLSPAN="3" ALIGN="LEFT"><FONT COLOR="#9ca3af" POINT-SIZE="9">'
-                    '…</FONT></TD></TR>')
+        rows.append(
+            '<TR><TD COLSPAN="3" ALIGN="LEFT"><FONT COLOR="#9ca3af" POINT-SIZE="9">'
+            "…</FONT></TD></TR>"
+        )
     border = LAYER_BORDERS[index % len(LAYER_BORDERS)] if full else DIM_LINE
-    return (f'<<TABLE BORDER="1" CELLBORDER="0" CELLSPACING="0" CELLPADDING="3" '
-            f'COLOR="{border}" BGCOLOR="white" STYLE="{"rounded" if full else "dashed"}">'
-            + "".join(rows) + "</TABLE>>")
+    return (
+        f'<<TABLE BORDER="1" CELLBORDER="0" CELLSPACING="0" CELLPADDING="3" '
+        f'COLOR="{border}" BGCOLOR="white" STYLE="{"rounded" if full else "dashed"}">'
+        + "".join(rows)
+        + "</TABLE>>"
+    )
 
 
 def anchor_columns(schema: Schema, fk: ForeignKey) -> tuple[str, str]:
     """(parent column, child column) an edge is drawn between: the first child column no other
     foreign key of the table uses, so composite keys sharing session_id stay apart."""
-    others = {c for other in schema.table(fk.table).foreign_keys if other.name != fk.name
-              for c in other.columns}
+    others = {
+        c
+        for other in schema.table(fk.table).foreign_keys
+        if other.name != fk.name
+        for c in other.columns
+    }
     i = next((i for i, c in enumerate(fk.columns) if c not in others), 0)
     return fk.ref_columns[i], fk.columns[i]
 
@@ -174,13 +208,26 @@ def to_dot(schema: Schema, view: View):
     graph = graphviz.Digraph(
         view.name,
         graph_attr={
-            "rankdir": "LR", "nodesep": "0.3", "ranksep": "0.8", "fontname": FONT,
-            "fontsize": "11", "bgcolor": "white", "pad": "0.2", "newrank": "true",
-            "labeljust": "l", "labelloc": "b",
+            "rankdir": "LR",
+            "nodesep": "0.3",
+            "ranksep": "0.8",
+            "fontname": FONT,
+            "fontsize": "11",
+            "bgcolor": "white",
+            "pad": "0.2",
+            "newrank": "true",
+            "labeljust": "l",
+            "labelloc": "b",
         },
         node_attr={"shape": "plain", "fontname": FONT, "fontsize": "10"},
-        edge_attr={"fontname": FONT, "fontsize": "9", "color": "#4b5563", "penwidth": "1.2",
-                   "arrowsize": "1.1", "dir": "both"},
+        edge_attr={
+            "fontname": FONT,
+            "fontsize": "9",
+            "color": "#4b5563",
+            "penwidth": "1.2",
+            "arrowsize": "1.1",
+            "dir": "both",
+        },
     )
     if view.legend:
         graph.attr(label=graphviz.escape(LEGEND))
@@ -190,9 +237,15 @@ def to_dot(schema: Schema, view: View):
         if not tables:
             continue
         with graph.subgraph(name=f"cluster_{layer.id}") as cluster:
-            cluster.attr(label=graphviz.escape(layer.title), style="rounded,dashed",
-                         color=LAYER_BORDERS[i % len(LAYER_BORDERS)], fontcolor=MUTED,
-                         labeljust="l", labelloc="t", margin="12")
+            cluster.attr(
+                label=graphviz.escape(layer.title),
+                style="rounded,dashed",
+                color=LAYER_BORDERS[i % len(LAYER_BORDERS)],
+                fontcolor=MUTED,
+                labeljust="l",
+                labelloc="t",
+                margin="12",
+            )
             for table in tables:
                 cluster.node(table.name, label=table_label(schema, table, view))
     for table in schema.tables:
@@ -207,13 +260,15 @@ def to_dot(schema: Schema, view: View):
         graph.edge(
             f"{fk.ref_table}:{port(parent_column, 'r')}:e",
             f"{fk.table}:{port(child_column, 'l')}:w",
-            arrowtail=parent, arrowhead=child,
+            arrowtail=parent,
+            arrowhead=child,
             style="dashed" if fk.optional else "solid",
             color=DIM_LINE if dim else "#4b5563",
-            tooltip=graphviz.escape(f"{fk.name}: {fk.table}({', '.join(fk.columns)}) -> "
-                                    f"{fk.ref_table}({', '.join(fk.ref_columns)}), "
-                                    f"{fk.cardinality}, ON DELETE {fk.on_delete.upper()}. "
-                                    + " ".join(fk.why.split())),
+            tooltip=graphviz.escape(
+                f"{fk.name}: {fk.table}({', '.join(fk.columns)}) -> "
+                f"{fk.ref_table}({', '.join(fk.ref_columns)}), "
+                f"{fk.cardinality}, ON DELETE {fk.on_delete.upper()}. " + " ".join(fk.why.split())
+            ),
         )
     return graph
 
@@ -226,12 +281,15 @@ def run_dot(source: str, name: str) -> str:
     from .cli import ToolError  # lazily: cli imports the output groups
 
     try:
-        proc = subprocess.run(["dot", "-Tsvg"], input=source.encode("utf-8"),
-                              capture_output=True, check=False)
+        proc = subprocess.run(
+            ["dot", "-Tsvg"], input=source.encode("utf-8"), capture_output=True, check=False
+        )
     except FileNotFoundError:
-        raise ToolError("Graphviz's `dot` program was not found: install Graphviz "
-                        "(Debian/Ubuntu package graphviz: apt-get install graphviz) to draw "
-                        "the diagrams") from None
+        raise ToolError(
+            "Graphviz's `dot` program was not found: install Graphviz "
+            "(Debian/Ubuntu package graphviz: apt-get install graphviz) to draw "
+            "the diagrams"
+        ) from None
     stderr = proc.stderr.decode("utf-8", errors="replace").strip()
     if proc.returncode != 0 or re.search(r"^(Error|Warning: node .* port)", stderr, re.M):
         raise ToolError(f"dot failed on diagram {name!r} (exit {proc.returncode}): {stderr}")
