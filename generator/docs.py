@@ -26,16 +26,19 @@ DOCS_ROOT = "docs/"
 LOAD_COMMANDS = {
     "postgres": "createdb battery\npsql -v ON_ERROR_STOP=1 -d battery -f postgres.sql",
     "sqlite": "sqlite3 battery.db < sqlite.sql\n"
-              "# then on every connection: PRAGMA foreign_keys = ON;",
+    "# then on every connection: PRAGMA foreign_keys = ON;",
     "timescaledb": "createdb battery   # on a server with the timescaledb extension installed\n"
-                   "psql -v ON_ERROR_STOP=1 -d battery -f timescaledb.sql",
+    "psql -v ON_ERROR_STOP=1 -d battery -f timescaledb.sql",
     "liam": "npx @liam-hq/cli erd build --input liam.sql --format postgres --output-dir erd\n"
-            "npx http-server erd   # the page loads schema.json, so serve it over HTTP",
+    "npx http-server erd   # the page loads schema.json, so serve it over HTTP",
 }
 
 # Hand-written pages (kept in docs/, never generated) and where they sit in the navigation.
-GUIDE_PAGES = (("Home", "index.md"), ("Conventions", "conventions.md"),
-               ("Publishing", "publishing.md"))
+GUIDE_PAGES = (
+    ("Home", "index.md"),
+    ("Conventions", "conventions.md"),
+    ("Publishing", "publishing.md"),
+)
 TAIL_PAGES = (("Performance", "performance.md"), ("Interactive ERD", "erd/index.md"))
 
 
@@ -65,14 +68,13 @@ def md_paragraph(text: object) -> str:
 
 
 def md_code(text: object) -> str:
-    """An inline code span for any text (fenced by more backticks than it contains), safe in a
-    table cell."""
+    """An inline code span for any text: fenced by more backticks than it contains, on one line.
+    Safe in a table cell as it is: Python-Markdown's tables do not split cells inside code."""
     text = " ".join(str(text).split())
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
-    # Python-Markdown splits table cells on an unescaped pipe even inside code spans.
-    return f"{fence}{pad}{text.replace('|', chr(92) + '|')}{pad}{fence}"
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def md_link(text: str, href: str, code: bool = False) -> str:
@@ -109,14 +111,28 @@ def docs_path(path: str) -> str:
 
 
 # -- rows -------------------------------------------------------------------------------------
-def type_groups(table: Table) -> list[tuple[str, list[Target]]]:
-    """Targets grouped by identical column types for this table: one column of the columns
-    table per group, headed by the targets' titles."""
+def type_groups(table: Table) -> list[list[Target]]:
+    """Targets grouped by identical column types for this table, in TARGETS order: one type
+    column of the columns table per group, named after its first target."""
     groups: dict[tuple[str, ...], list[Target]] = {}
     for target in TARGETS.values():
         types = tuple(target.column_type(table, c) for c in table.columns)
         groups.setdefault(types, []).append(target)
-    return [(" / ".join(t.title for t in targets), targets) for targets in groups.values()]
+    return list(groups.values())
+
+
+def type_note(groups: list[list[Target]]) -> str:
+    """E.g. 'TimescaleDB and Liam ERD use the PostgreSQL types.'"""
+    notes = []
+    for targets in groups:
+        if len(targets) > 1:
+            others = [md_text(t.title) for t in targets[1:]]
+            names = " and ".join(
+                [", ".join(others[:-1]), others[-1]] if len(others) > 2 else others
+            )
+            verb = "uses" if len(others) == 1 else "use"
+            notes.append(f"{names} {verb} the {md_text(targets[0].title)} types.")
+    return " ".join(notes)
 
 
 def default_text(column: Column) -> str:
@@ -127,7 +143,7 @@ def default_text(column: Column) -> str:
     value = column.default
     if isinstance(value, bool):
         value = "true" if value else "false"
-    return md_code(value)
+    return "default " + md_code(value)
 
 
 def allowed_text(schema: Schema, page: str, column: Column) -> str:
@@ -141,24 +157,31 @@ def allowed_text(schema: Schema, page: str, column: Column) -> str:
     return "; ".join(parts)
 
 
+def key_text(table: Table, column: Column) -> str:
+    key = []
+    if column.name in table.primary_key:
+        key.append("PK")
+    if table.foreign_key_of(column.name):
+        key.append("FK")
+    return " ".join(key)
+
+
 def column_rows(schema: Schema, page: str, table: Table, groups) -> list[dict]:
     rows = []
     for column in table.columns:
-        key = []
-        if column.name in table.primary_key:
-            key.append("PK")
-        if table.foreign_key_of(column.name):
-            key.append("FK")
-        rows.append({
-            "name": f'<a id="column-{column.name}"></a>{md_code(column.name)}',
-            "key": " ".join(key),
-            "types": [md_code(targets[0].column_type(table, column)) for _, targets in groups],
-            "unit": md_text(column.unit or ""),
-            "nullable": "yes" if column.nullable else "no",
-            "default": default_text(column),
-            "allowed": allowed_text(schema, page, column),
-            "description": md_text(column.description),
-        })
+        rows.append(
+            {
+                "name": f'<a id="column-{column.name}"></a>{md_code(column.name)}',
+                "key": key_text(table, column),
+                "types": [md_code(targets[0].column_type(table, column)) for targets in groups],
+                "unit": md_text(column.unit or ""),
+                "nullable": "yes" if column.nullable else "no",
+                "allowed": "; ".join(
+                    p for p in (default_text(column), allowed_text(schema, page, column)) if p
+                ),
+                "description": md_text(column.description),
+            }
+        )
     return rows
 
 
@@ -172,9 +195,12 @@ def fk_out_row(page: str, fk: ForeignKey) -> dict:
         "name": md_code(fk.name),
         "columns": columns_list(fk.columns),
         "references": md_link(fk.ref_table, relative(page, table_page(fk.ref_table)), code=True)
-        + " (" + columns_list(fk.ref_columns) + ")",
-        "cardinality": md_text(("one-to-one" if fk.cardinality == ONE_TO_ONE else "many-to-one")
-                               + optional),
+        + " ("
+        + columns_list(fk.ref_columns)
+        + ")",
+        "cardinality": md_text(
+            ("one-to-one" if fk.cardinality == ONE_TO_ONE else "many-to-one") + optional
+        ),
         "on_delete": md_text(fk.on_delete.upper()),
         "why": md_text(fk.why),
     }
@@ -201,15 +227,21 @@ def key_notes(table: Table) -> list[str]:
 
 
 def ddl_tabs(schema: Schema, table: Table, blocks: dict[str, dict[str, str]]) -> list[dict]:
-    return [{"title": target.title.replace('"', "'"),
-             "code": code_block(blocks[name][table.name], "sql", indent="    ")}
-            for name, target in TARGETS.items()]
+    return [
+        {
+            "title": target.title.replace('"', "'"),
+            "code": code_block(blocks[name][table.name], "sql", indent="    "),
+        }
+        for name, target in TARGETS.items()
+    ]
 
 
 def table_blocks(schema: Schema) -> dict[str, dict[str, str]]:
     """Each target's rendered statements for each table: {target: {table: sql}}."""
-    return {name: {b.table.name: target.render_block(b) for b in target.blocks(schema)}
-            for name, target in TARGETS.items()}
+    return {
+        name: {b.table.name: target.render_block(b) for b in target.blocks(schema)}
+        for name, target in TARGETS.items()
+    }
 
 
 def timescale_rows(table: Table) -> dict | None:
@@ -221,14 +253,18 @@ def timescale_rows(table: Table) -> dict | None:
         "chunk_interval": md_text(ts.chunk_interval),
         "segment_by": columns_list(ts.segment_by),
         "order_by": columns_list(ts.order_by),
-        "aggregates": [{
-            "name": md_code(c.name),
-            "description": md_text(c.description),
-            "bucket": md_text(c.bucket_width),
-            "group_by": columns_list(c.group_by),
-            "outputs": ", ".join(f"{md_code(out)} = {md_code(expr)}" for out, expr in
-                                 c.aggregates),
-        } for c in ts.continuous_aggregates],
+        "aggregates": [
+            {
+                "name": md_code(c.name),
+                "description": md_text(c.description),
+                "bucket": md_text(c.bucket_width),
+                "group_by": columns_list(c.group_by),
+                "outputs": ", ".join(
+                    f"{md_code(out)} = {md_code(expr)}" for out, expr in c.aggregates
+                ),
+            }
+            for c in ts.continuous_aggregates
+        ],
     }
 
 
@@ -243,6 +279,7 @@ def writers(schema: Schema, table: str) -> list[tuple[int, str]]:
 def table_context(schema: Schema, table: Table, blocks) -> dict:
     page = table_page(table.name)
     groups = type_groups(table)
+    columns = column_rows(schema, page, table, groups)
     layer = schema.layer_map[table.layer]
     return {
         "name": table.name,
@@ -250,28 +287,49 @@ def table_context(schema: Schema, table: Table, blocks) -> dict:
         "description": md_paragraph(table.description),
         "layer": md_link(layer.title, relative(page, layer_page(layer.id))),
         "usage": usage_text(table),
-        "steps": [md_link(f"{i}. {title}", relative(page, f"{REFERENCE}/data-flow.md")
-                          + f"#step-{i}") for i, title in writers(schema, table.name)],
+        "steps": [
+            md_link(f"{i}. {title}", relative(page, f"{REFERENCE}/data-flow.md") + f"#step-{i}")
+            for i, title in writers(schema, table.name)
+        ],
         "usage_page": relative(page, f"{REFERENCE}/usage.md"),
-        "type_headers": [md_text(title) for title, _ in groups],
-        "columns": column_rows(schema, page, table, groups),
+        "type_headers": [md_text(targets[0].title) for targets in groups],
+        "type_note": type_note(groups),
+        "columns": columns,
+        # Columns of the table that would be empty for every row are left out.
+        "show_units": any(c["unit"] for c in columns),
+        "show_values": any(c["allowed"] for c in columns),
         "primary_key": columns_list(table.primary_key),
         "primary_key_name": md_code(table.primary_key_name),
         "key_notes": key_notes(table),
         "fks_out": [fk_out_row(page, fk) for fk in table.foreign_keys],
         "fks_in": [fk_in_row(page, fk) for fk in schema.references_to(table.name)],
-        "uniques": [{"name": md_code(u.name), "columns": columns_list(u.columns)}
-                    for u in table.uniques],
-        "indexes": [{"name": md_code(i.name), "columns": columns_list(i.columns),
-                     "unique": "yes" if i.unique else "no"} for i in table.indexes],
-        "checks": [{"name": md_code(c.name), "expression": md_code(c.expression),
-                    "description": md_text(c.description), "kind": md_text(c.kind)}
-                   for c in table.checks],
+        "uniques": [
+            {"name": md_code(u.name), "columns": columns_list(u.columns)} for u in table.uniques
+        ],
+        "indexes": [
+            {
+                "name": md_code(i.name),
+                "columns": columns_list(i.columns),
+                "unique": "yes" if i.unique else "no",
+            }
+            for i in table.indexes
+        ],
+        # Hand-written checks first; the enum and range checks repeat the columns table.
+        "checks": [
+            {
+                "name": md_code(c.name),
+                "expression": md_code(c.expression),
+                "description": md_text(c.description),
+                "kind": md_text(c.kind),
+            }
+            for c in sorted(table.checks, key=lambda c: c.kind != "explicit")
+        ],
         "timescale": timescale_rows(table),
         "diagram": relative(page, diagrams.table_path(table.name)),
         "erd": relative(page, f"{DOCS_ROOT}erd/index.md"),
         "ddl": ddl_tabs(schema, table, blocks),
         "enums_page": relative(page, f"{REFERENCE}/enums.md"),
+        "downloads_page": relative(page, f"{REFERENCE}/downloads.md"),
         "units_page": relative(page, f"{REFERENCE}/units.md"),
     }
 
@@ -279,8 +337,9 @@ def table_context(schema: Schema, table: Table, blocks) -> dict:
 def table_summary(schema: Schema, page: str, table: Table) -> dict:
     return {
         "link": md_link(table.name, relative(page, table_page(table.name)), code=True),
-        "layer": md_link(schema.layer_map[table.layer].title,
-                         relative(page, layer_page(table.layer))),
+        "layer": md_link(
+            schema.layer_map[table.layer].title, relative(page, layer_page(table.layer))
+        ),
         "usage": usage_text(table),
         "soc": "✓" if "soc" in table.usage else "",
         "soh": "✓" if "soh" in table.usage else "",
@@ -301,8 +360,12 @@ def layer_context(schema: Schema, index: int) -> dict:
         "description": md_paragraph(layer.description),
         "diagram": relative(page, diagrams.layer_path(layer.id)),
         "tables": [table_summary(schema, page, t) for t in tables],
-        "steps": [md_link(f"{i}. {step.title}", relative(page, f"{REFERENCE}/data-flow.md")
-                          + f"#step-{i}") for i, step in steps],
+        "steps": [
+            md_link(
+                f"{i}. {step.title}", relative(page, f"{REFERENCE}/data-flow.md") + f"#step-{i}"
+            )
+            for i, step in steps
+        ],
     }
 
 
@@ -310,24 +373,34 @@ def layers_index_context(schema: Schema) -> dict:
     page = f"{REFERENCE}/layers/index.md"
     return {
         "erd": relative(page, diagrams.erd_path()),
-        "layers": [{
-            "number": i,
-            "link": md_link(layer.title, relative(page, layer_page(layer.id))),
-            "description": md_text(layer.description),
-            "tables": ", ".join(md_link(t.name, relative(page, table_page(t.name)), code=True)
-                                for t in schema.tables_in_layer(layer.id)),
-        } for i, layer in enumerate(schema.layers, 1)],
+        "layers": [
+            {
+                "number": i,
+                "link": md_link(layer.title, relative(page, layer_page(layer.id))),
+                "description": md_text(layer.description),
+                "tables": ", ".join(
+                    md_link(t.name, relative(page, table_page(t.name)), code=True)
+                    for t in schema.tables_in_layer(layer.id)
+                ),
+            }
+            for i, layer in enumerate(schema.layers, 1)
+        ],
     }
 
 
 def tables_index_context(schema: Schema) -> dict:
     page = f"{REFERENCE}/tables/index.md"
     return {
-        "sections": [{
-            "title": md_text(layer.title),
-            "link": relative(page, layer_page(layer.id)),
-            "tables": [table_summary(schema, page, t) for t in schema.tables_in_layer(layer.id)],
-        } for layer in schema.layers],
+        "sections": [
+            {
+                "title": md_text(layer.title),
+                "link": relative(page, layer_page(layer.id)),
+                "tables": [
+                    table_summary(schema, page, t) for t in schema.tables_in_layer(layer.id)
+                ],
+            }
+            for layer in schema.layers
+        ],
     }
 
 
@@ -335,11 +408,16 @@ def usage_context(schema: Schema) -> dict:
     page = f"{REFERENCE}/usage.md"
     tasks = []
     for task, title in (("soc", "SOC (State of Charge)"), ("soh", "SOH (State of Health)")):
-        tasks.append({
-            "title": md_text(title),
-            "tables": ", ".join(md_link(t.name, relative(page, table_page(t.name)), code=True)
-                                for t in schema.tables if task in t.usage),
-        })
+        tasks.append(
+            {
+                "title": md_text(title),
+                "tables": ", ".join(
+                    md_link(t.name, relative(page, table_page(t.name)), code=True)
+                    for t in schema.tables
+                    if task in t.usage
+                ),
+            }
+        )
     return {"tables": [table_summary(schema, page, t) for t in schema.tables], "tasks": tasks}
 
 
@@ -347,15 +425,22 @@ def data_flow_context(schema: Schema) -> dict:
     page = f"{REFERENCE}/data-flow.md"
     return {
         "erd": relative(page, diagrams.erd_path()),
-        "steps": [{
-            "number": i,
-            "title": md_text(step.title),
-            "description": md_text(step.description),
-            "writes": ", ".join(md_link(t, relative(page, table_page(t)), code=True)
-                                for t in step.writes),
-            "layers": ", ".join(dict.fromkeys(
-                md_text(schema.layer_map[schema.table(t).layer].title) for t in step.writes)),
-        } for i, step in enumerate(schema.workflow, 1)],
+        "steps": [
+            {
+                "number": i,
+                "title": md_text(step.title),
+                "description": md_text(step.description),
+                "writes": ", ".join(
+                    md_link(t, relative(page, table_page(t)), code=True) for t in step.writes
+                ),
+                "layers": ", ".join(
+                    dict.fromkeys(
+                        md_text(schema.layer_map[schema.table(t).layer].title) for t in step.writes
+                    )
+                ),
+            }
+            for i, step in enumerate(schema.workflow, 1)
+        ],
     }
 
 
@@ -365,17 +450,28 @@ def enums_context(schema: Schema) -> dict:
     for table in schema.tables:
         for column in table.columns:
             if column.enum:
-                used[column.enum].append(md_link(
-                    f"{table.name}.{column.name}",
-                    f"{relative(page, table_page(table.name))}#column-{column.name}", code=True))
-    return {"enums": [{
-        "name": e.name,
-        "title": md_text(e.name),
-        "description": md_paragraph(e.description),
-        "rows": [{"value": md_code(v.value), "description": md_text(v.description)}
-                   for v in e.values],
-        "used_by": ", ".join(used[e.name]) or "not used by any column",
-    } for e in schema.enums]}
+                used[column.enum].append(
+                    md_link(
+                        f"{table.name}.{column.name}",
+                        f"{relative(page, table_page(table.name))}#column-{column.name}",
+                        code=True,
+                    )
+                )
+    return {
+        "enums": [
+            {
+                "name": e.name,
+                "title": md_text(e.name),
+                "description": md_paragraph(e.description),
+                "rows": [
+                    {"value": md_code(v.value), "description": md_text(v.description)}
+                    for v in e.values
+                ],
+                "used_by": ", ".join(used[e.name]) or "not used by any column",
+            }
+            for e in schema.enums
+        ]
+    }
 
 
 def units_context(schema: Schema) -> dict:
@@ -384,12 +480,24 @@ def units_context(schema: Schema) -> dict:
     for table in schema.tables:
         for column in table.columns:
             if column.unit in used:
-                used[column.unit].append(md_link(
-                    f"{table.name}.{column.name}",
-                    f"{relative(page, table_page(table.name))}#column-{column.name}", code=True))
-    return {"units": [{"symbol": md_code(symbol), "meaning": md_text(meaning),
-                       "count": len(used[symbol]), "used_by": ", ".join(used[symbol])}
-                      for symbol, meaning in schema.units]}
+                used[column.unit].append(
+                    md_link(
+                        f"{table.name}.{column.name}",
+                        f"{relative(page, table_page(table.name))}#column-{column.name}",
+                        code=True,
+                    )
+                )
+    return {
+        "units": [
+            {
+                "symbol": md_code(symbol),
+                "meaning": md_text(meaning),
+                "count": len(used[symbol]),
+                "used_by": ", ".join(used[symbol]),
+            }
+            for symbol, meaning in schema.units
+        ]
+    }
 
 
 def download_path(target: str) -> str:
@@ -398,18 +506,27 @@ def download_path(target: str) -> str:
 
 def downloads_context(schema: Schema) -> dict:
     page = f"{REFERENCE}/downloads.md"
-    return {"targets": [{
-        "title": md_text(target.title),
-        "file": md_link(f"{name}.sql", relative(page, download_path(name))),
-        "source": md_code(target.path),
-        "versions": md_text(getattr(target, "versions", "")),
-        "load": code_block(LOAD_COMMANDS.get(name, f"# load {name}.sql with your tools"), "sh",
-                           indent="    "),
-    } for name, target in TARGETS.items()]}
+    return {
+        "targets": [
+            {
+                "title": md_text(target.title),
+                "file": md_link(f"{name}.sql", relative(page, download_path(name))),
+                "source": md_code(target.path),
+                "versions": md_text(getattr(target, "versions", "")),
+                "load": code_block(
+                    LOAD_COMMANDS.get(name, f"# load {name}.sql with your tools"),
+                    "sh",
+                    indent="    ",
+                ),
+            }
+            for name, target in TARGETS.items()
+        ]
+    }
 
 
 def nav_context(schema: Schema) -> dict:
     """The site navigation as YAML-safe (title, path) pairs, paths relative to docs/."""
+
     def item(title: str, path: str) -> dict:
         return {"title": yaml_string(title), "path": yaml_string(path)}
 
@@ -429,9 +546,18 @@ def yaml_string(text: str) -> str:
 
 
 # -- rendering --------------------------------------------------------------------------------
+class RowEnvironment(jinja2.Environment):
+    """`row.values` means the row's "values" key, not dict.values: rows are plain dicts."""
+
+    def getattr(self, obj, attribute):
+        if isinstance(obj, dict) and attribute in obj:
+            return obj[attribute]
+        return super().getattr(obj, attribute)
+
+
 @cache
 def templates() -> jinja2.Environment:
-    return jinja2.Environment(
+    return RowEnvironment(
         loader=jinja2.PackageLoader("generator", "templates/docs"),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
@@ -460,8 +586,7 @@ def render(schema: Schema) -> dict[str, str]:
     for i, layer in enumerate(schema.layers):
         out[layer_page(layer.id)] = page("layer.md.j2", **layer_context(schema, i))
     for table in schema.tables:
-        out[table_page(table.name)] = page("table.md.j2",
-                                           **table_context(schema, table, blocks))
+        out[table_page(table.name)] = page("table.md.j2", **table_context(schema, table, blocks))
     for name, target in TARGETS.items():
         out[download_path(name)] = target.render(schema)
     return out

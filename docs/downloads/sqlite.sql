@@ -1,0 +1,291 @@
+-- Battery SOC/SOH schema: SQLite DDL.
+-- Generated from schema.yaml by liam-erd-schema; do not edit.
+-- Change schema.yaml, then run `make sql`.
+--
+-- Targets: SQLite 3.37 or newer (STRICT tables). Load: sqlite3 battery.db < sql/sqlite/schema.sql
+--
+-- IMPORTANT: SQLite enforces foreign keys only when each connection runs
+--     PRAGMA foreign_keys = ON;
+-- Run it on every connection (the line below only covers the loading session).
+--
+-- Types: timestamptz columns hold REAL Unix seconds (UTC); json columns hold TEXT checked by
+--   json_valid(); integers of every width are INTEGER; real and double precision are both REAL (8
+--   bytes).
+--
+-- What this file cannot express that schema.yaml says:
+--   - No COMMENT ON: descriptions are the SQL comments beside each column.
+--   - No timestamp type and no time zones: store Unix seconds (UTC) on ingest.
+--   - Column widths (smallint/integer/bigint, real/double) are not enforced.
+--   - The timescaledb: options apply only to sql/timescaledb/schema.sql.
+--   - label_soc.recorded_at and prediction.recorded_at copy their sample's time; the foreign key
+--     checks (session_id, record_index) only.
+
+PRAGMA foreign_keys = ON;
+
+-- battery_pack: A battery pack: cells connected in series and parallel, tested as one asset.
+CREATE TABLE battery_pack (
+    pack_id INTEGER NOT NULL,  -- Surrogate key of the pack. [rowid alias, assigned automatically]
+    manufacturer TEXT NOT NULL,  -- Who built the pack.
+    model_name TEXT NOT NULL,  -- The manufacturer's model designation.
+    serial_number TEXT NOT NULL,  -- Serial number, unique per manufacturer.
+    chemistry TEXT NOT NULL,  -- Chemistry of the cells in the pack.
+    series_count INTEGER NOT NULL,  -- Number of cells (or parallel groups) in series.
+    parallel_count INTEGER NOT NULL,  -- Number of cells in parallel in each series group.
+    nominal_capacity_ah REAL NOT NULL,  -- Rated capacity of the pack. [Ah]
+    nominal_voltage_volt REAL NOT NULL,  -- Rated voltage of the pack. [V]
+    voltage_min_volt REAL NOT NULL,  -- Lower voltage limit of the pack. [V]
+    voltage_max_volt REAL NOT NULL,  -- Upper voltage limit of the pack. [V]
+    notes TEXT,  -- Free text, e.g. the chemistry when it is OTHER.
+    CONSTRAINT pk_battery_pack PRIMARY KEY (pack_id),
+    CONSTRAINT uq_battery_pack_serial UNIQUE (manufacturer, serial_number),
+    CONSTRAINT ck_battery_pack_chemistry_enum CHECK (chemistry IN ('NMC', 'NCA', 'LFP', 'LCO', 'LMO', 'LTO', 'NA_ION', 'OTHER')),  -- chemistry is one of the chemistry values.
+    CONSTRAINT ck_battery_pack_series_count_range CHECK (series_count >= 1),  -- series_count >= 1.
+    CONSTRAINT ck_battery_pack_parallel_count_range CHECK (parallel_count >= 1),  -- parallel_count >= 1.
+    CONSTRAINT ck_battery_pack_nominal_capacity_ah_range CHECK (nominal_capacity_ah > 0),  -- nominal_capacity_ah > 0.
+    CONSTRAINT ck_battery_pack_nominal_voltage_volt_range CHECK (nominal_voltage_volt > 0),  -- nominal_voltage_volt > 0.
+    CONSTRAINT ck_battery_pack_voltage_min_volt_range CHECK (voltage_min_volt >= 0),  -- voltage_min_volt >= 0.
+    CONSTRAINT ck_battery_pack_voltage_max_volt_range CHECK (voltage_max_volt > 0),  -- voltage_max_volt > 0.
+    CONSTRAINT ck_battery_pack_voltage_limits CHECK (voltage_min_volt < voltage_max_volt)  -- The lower voltage limit is below the upper one.
+) STRICT;
+
+-- battery_cell: A single cell, loose or mounted in a pack at a series/parallel position.
+CREATE TABLE battery_cell (
+    cell_id INTEGER NOT NULL,  -- Surrogate key of the cell. [rowid alias, assigned automatically]
+    pack_id INTEGER,  -- The pack this cell is mounted in; NULL for a loose cell.
+    series_position INTEGER,  -- 1-based series position in the pack; NULL for a loose cell.
+    parallel_position INTEGER,  -- 1-based parallel position within its series group; NULL for a loose cell.
+    manufacturer TEXT NOT NULL,  -- Who built the cell.
+    model_name TEXT NOT NULL,  -- The manufacturer's model designation, e.g. INR21700-50E.
+    serial_number TEXT NOT NULL,  -- Serial number, unique per manufacturer.
+    chemistry TEXT NOT NULL,  -- Chemistry of the cell.
+    form_factor TEXT NOT NULL,  -- Mechanical format of the cell.
+    nominal_capacity_ah REAL NOT NULL,  -- Rated capacity from the datasheet. [Ah]
+    nominal_voltage_volt REAL NOT NULL,  -- Rated voltage from the datasheet. [V]
+    voltage_min_volt REAL NOT NULL,  -- Discharge cut-off voltage from the datasheet. [V]
+    voltage_max_volt REAL NOT NULL,  -- Charge cut-off voltage from the datasheet. [V]
+    notes TEXT,  -- Free text.
+    CONSTRAINT pk_battery_cell PRIMARY KEY (cell_id),
+    CONSTRAINT uq_battery_cell_serial UNIQUE (manufacturer, serial_number),
+    CONSTRAINT uq_battery_cell_position UNIQUE (pack_id, series_position, parallel_position),
+    CONSTRAINT fk_battery_cell_pack_id FOREIGN KEY (pack_id) REFERENCES battery_pack (pack_id) ON DELETE RESTRICT,  -- ON DELETE RESTRICT: A pack with cells cannot be deleted: detach or delete its cells first, so no cell silently loses the pack it was measured in.
+    CONSTRAINT ck_battery_cell_series_position_range CHECK (series_position >= 1),  -- series_position >= 1.
+    CONSTRAINT ck_battery_cell_parallel_position_range CHECK (parallel_position >= 1),  -- parallel_position >= 1.
+    CONSTRAINT ck_battery_cell_chemistry_enum CHECK (chemistry IN ('NMC', 'NCA', 'LFP', 'LCO', 'LMO', 'LTO', 'NA_ION', 'OTHER')),  -- chemistry is one of the chemistry values.
+    CONSTRAINT ck_battery_cell_form_factor_enum CHECK (form_factor IN ('cylindrical', 'pouch', 'prismatic', 'coin')),  -- form_factor is one of the form_factor values.
+    CONSTRAINT ck_battery_cell_nominal_capacity_ah_range CHECK (nominal_capacity_ah > 0),  -- nominal_capacity_ah > 0.
+    CONSTRAINT ck_battery_cell_nominal_voltage_volt_range CHECK (nominal_voltage_volt > 0),  -- nominal_voltage_volt > 0.
+    CONSTRAINT ck_battery_cell_voltage_min_volt_range CHECK (voltage_min_volt >= 0),  -- voltage_min_volt >= 0.
+    CONSTRAINT ck_battery_cell_voltage_max_volt_range CHECK (voltage_max_volt > 0),  -- voltage_max_volt > 0.
+    CONSTRAINT ck_battery_cell_voltage_limits CHECK (voltage_min_volt < voltage_max_volt),  -- The discharge cut-off is below the charge cut-off.
+    CONSTRAINT ck_battery_cell_position_with_pack CHECK ((pack_id IS NULL AND series_position IS NULL AND parallel_position IS NULL) OR (pack_id IS NOT NULL AND series_position IS NOT NULL AND parallel_position IS NOT NULL))  -- A mounted cell has both positions; a loose cell has neither.
+) STRICT;
+
+-- test_session: One run of one test protocol on exactly one asset (a pack or a cell), usually one file exported by a cycler.
+CREATE TABLE test_session (
+    session_id INTEGER NOT NULL,  -- Surrogate key of the session. [rowid alias, assigned automatically]
+    pack_id INTEGER,  -- The pack under test; NULL when the asset is a cell.
+    cell_id INTEGER,  -- The cell under test; NULL when the asset is a pack.
+    protocol_name TEXT NOT NULL,  -- Name of the test protocol, e.g. "RPT 0.5C" or "UDDS x10".
+    protocol_version TEXT NOT NULL,  -- Version of the protocol definition.
+    protocol_type TEXT NOT NULL,  -- What the session is for.
+    equipment TEXT NOT NULL,  -- Cycler or test equipment, maker and model.
+    channel TEXT,  -- Channel of the cycler the asset was connected to.
+    ambient_temperature_celsius REAL,  -- Set point of the climate chamber, or measured ambient temperature. [degC]
+    charge_c_rate REAL,  -- Nominal charge rate of the protocol. [C]
+    discharge_c_rate REAL,  -- Nominal discharge rate of the protocol. [C]
+    started_at REAL NOT NULL,  -- When the session started (UTC); test_time_second counts from here. [Unix seconds, UTC]
+    source_file TEXT,  -- Path or URI of the cycler file the samples were imported from.
+    notes TEXT,  -- Free text.
+    CONSTRAINT pk_test_session PRIMARY KEY (session_id),
+    CONSTRAINT fk_test_session_pack_id FOREIGN KEY (pack_id) REFERENCES battery_pack (pack_id) ON DELETE RESTRICT,  -- ON DELETE RESTRICT: Sessions hold measurements; deleting their pack must not destroy them.
+    CONSTRAINT fk_test_session_cell_id FOREIGN KEY (cell_id) REFERENCES battery_cell (cell_id) ON DELETE RESTRICT,  -- ON DELETE RESTRICT: Sessions hold measurements; deleting their cell must not destroy them.
+    CONSTRAINT ck_test_session_protocol_type_enum CHECK (protocol_type IN ('cycle_aging', 'rpt', 'hppc', 'ocv', 'drive_cycle', 'eis', 'calendar_aging')),  -- protocol_type is one of the protocol_type values.
+    CONSTRAINT ck_test_session_ambient_temperature_celsius_range CHECK (ambient_temperature_celsius >= -60 AND ambient_temperature_celsius <= 150),  -- ambient_temperature_celsius lies in [-60, 150].
+    CONSTRAINT ck_test_session_charge_c_rate_range CHECK (charge_c_rate > 0),  -- charge_c_rate > 0.
+    CONSTRAINT ck_test_session_discharge_c_rate_range CHECK (discharge_c_rate > 0),  -- discharge_c_rate > 0.
+    CONSTRAINT ck_test_session_one_asset CHECK ((pack_id IS NULL) <> (cell_id IS NULL))  -- A session runs on exactly one asset, a pack or a cell, never both or neither.
+) STRICT;
+CREATE INDEX ix_test_session_pack ON test_session (pack_id);
+CREATE INDEX ix_test_session_cell ON test_session (cell_id);
+
+-- cycle: One charge/discharge cycle of a session, segmented from its samples. Keyed by the cycler's own cycle counter; records the range of sample record indexes it spans, so the samples of a cycle are found through the time-series primary key without an extra index.
+CREATE TABLE cycle (
+    session_id INTEGER NOT NULL,  -- The session this cycle belongs to.
+    cycle_index INTEGER NOT NULL,  -- The cycler's cycle counter (BDF cycle_count); never renumbered.
+    record_index_first INTEGER NOT NULL,  -- record_index of the first sample of the cycle.
+    record_index_last INTEGER NOT NULL,  -- record_index of the last sample of the cycle.
+    test_time_start_second REAL NOT NULL,  -- test_time_second of the first sample. [s]
+    test_time_end_second REAL NOT NULL,  -- test_time_second of the last sample. [s]
+    CONSTRAINT pk_cycle PRIMARY KEY (session_id, cycle_index),
+    CONSTRAINT fk_cycle_session_id FOREIGN KEY (session_id) REFERENCES test_session (session_id) ON DELETE RESTRICT,  -- ON DELETE RESTRICT: Cycles are part of a session's measurements; delete them explicitly, never as a side effect.
+    CONSTRAINT ck_cycle_cycle_index_range CHECK (cycle_index >= 0),  -- cycle_index >= 0.
+    CONSTRAINT ck_cycle_record_index_first_range CHECK (record_index_first >= 0),  -- record_index_first >= 0.
+    CONSTRAINT ck_cycle_record_index_last_range CHECK (record_index_last >= 0),  -- record_index_last >= 0.
+    CONSTRAINT ck_cycle_test_time_start_second_range CHECK (test_time_start_second >= 0),  -- test_time_start_second >= 0.
+    CONSTRAINT ck_cycle_test_time_end_second_range CHECK (test_time_end_second >= 0),  -- test_time_end_second >= 0.
+    CONSTRAINT ck_cycle_record_order CHECK (record_index_last >= record_index_first)  -- A cycle ends at or after its first sample.
+) STRICT, WITHOUT ROWID;
+
+-- timeseries_point: One sample recorded by the cycler. Keyed by session and record index; columns are ordered widest first so PostgreSQL stores a row without alignment padding. Samples are never deleted by a cascade.
+CREATE TABLE timeseries_point (
+    recorded_at REAL NOT NULL,  -- Absolute time of the sample (UTC, BDF unix_time_second). Required: the TimescaleDB hypertable is partitioned on it. [Unix seconds, UTC]
+    test_time_second REAL NOT NULL,  -- Seconds since the session started. Sampling is not uniform and may step back. [s]
+    session_id INTEGER NOT NULL,  -- The session the sample belongs to.
+    record_index INTEGER NOT NULL,  -- The cycler's sample number within the session.
+    cycle_index INTEGER NOT NULL,  -- The cycler's cycle counter at this sample (BDF cycle_count); non-decreasing.
+    voltage_volt REAL NOT NULL,  -- Terminal voltage of the asset. [V]
+    current_ampere REAL NOT NULL,  -- Current; positive charges the asset. [A]
+    temperature_celsius REAL,  -- Surface or cell temperature; NULL when not measured. [degC]
+    step_index INTEGER NOT NULL,  -- Index of the protocol step the cycler was executing.
+    CONSTRAINT pk_timeseries_point PRIMARY KEY (session_id, record_index),
+    CONSTRAINT fk_timeseries_point_session_id FOREIGN KEY (session_id) REFERENCES test_session (session_id) ON DELETE RESTRICT,  -- ON DELETE RESTRICT: Samples are raw measurements; deleting a session never deletes them silently.
+    CONSTRAINT ck_timeseries_point_test_time_second_range CHECK (test_time_second >= 0),  -- test_time_second >= 0.
+    CONSTRAINT ck_timeseries_point_record_index_range CHECK (record_index >= 0),  -- record_index >= 0.
+    CONSTRAINT ck_timeseries_point_cycle_index_range CHECK (cycle_index >= 0),  -- cycle_index >= 0.
+    CONSTRAINT ck_timeseries_point_voltage_volt_range CHECK (voltage_volt >= -5 AND voltage_volt <= 1500),  -- voltage_volt lies in [-5, 1500].
+    CONSTRAINT ck_timeseries_point_current_ampere_range CHECK (current_ampere >= -5000 AND current_ampere <= 5000),  -- current_ampere lies in [-5000, 5000].
+    CONSTRAINT ck_timeseries_point_temperature_celsius_range CHECK (temperature_celsius >= -60 AND temperature_celsius <= 200),  -- temperature_celsius lies in [-60, 200].
+    CONSTRAINT ck_timeseries_point_step_index_range CHECK (step_index >= 0)  -- step_index >= 0.
+) STRICT, WITHOUT ROWID;
+
+-- cycle_feature: Features of one cycle computed by one version of the feature extractor; the inputs of SOH models. Several extractor versions may describe the same cycle.
+CREATE TABLE cycle_feature (
+    session_id INTEGER NOT NULL,  -- The session of the cycle.
+    cycle_index INTEGER NOT NULL,  -- The cycle these features describe.
+    feature_version TEXT NOT NULL,  -- Version of the feature-extraction code.
+    charge_capacity_ah REAL,  -- Charge throughput while charging in this cycle. [Ah]
+    discharge_capacity_ah REAL,  -- Charge delivered while discharging in this cycle. [Ah]
+    charge_energy_wh REAL,  -- Energy taken in while charging. [Wh]
+    discharge_energy_wh REAL,  -- Energy delivered while discharging. [Wh]
+    coulombic_efficiency REAL,  -- Discharge capacity / charge capacity; may slightly exceed 1 from measurement noise. [fraction]
+    energy_efficiency REAL,  -- Discharge energy / charge energy. [fraction]
+    dc_internal_resistance_ohm REAL,  -- DC internal resistance from a current step in this cycle. [ohm]
+    voltage_max_volt REAL,  -- Highest voltage in the cycle. [V]
+    voltage_min_volt REAL,  -- Lowest voltage in the cycle. [V]
+    voltage_mean_volt REAL,  -- Time-weighted mean voltage. [V]
+    current_max_ampere REAL,  -- Highest (charging) current. [A]
+    current_min_ampere REAL,  -- Lowest (most negative, discharging) current. [A]
+    temperature_max_celsius REAL,  -- Highest temperature. [degC]
+    temperature_mean_celsius REAL,  -- Time-weighted mean temperature. [degC]
+    temperature_min_celsius REAL,  -- Lowest temperature. [degC]
+    cv_time_second REAL,  -- Time spent in the constant-voltage phase of the charge. [s]
+    cv_capacity_ah REAL,  -- Charge taken in during the constant-voltage phase. [Ah]
+    charge_throughput_ah REAL,  -- Cumulative charge throughput of the asset up to the end of this cycle. [Ah]
+    CONSTRAINT pk_cycle_feature PRIMARY KEY (session_id, cycle_index, feature_version),
+    CONSTRAINT fk_cycle_feature_cycle FOREIGN KEY (session_id, cycle_index) REFERENCES cycle (session_id, cycle_index) ON DELETE CASCADE,  -- ON DELETE CASCADE: Features are derived from the cycle; re-segmenting a cycle discards them with it.
+    CONSTRAINT ck_cycle_feature_charge_capacity_ah_range CHECK (charge_capacity_ah >= 0),  -- charge_capacity_ah >= 0.
+    CONSTRAINT ck_cycle_feature_discharge_capacity_ah_range CHECK (discharge_capacity_ah >= 0),  -- discharge_capacity_ah >= 0.
+    CONSTRAINT ck_cycle_feature_charge_energy_wh_range CHECK (charge_energy_wh >= 0),  -- charge_energy_wh >= 0.
+    CONSTRAINT ck_cycle_feature_discharge_energy_wh_range CHECK (discharge_energy_wh >= 0),  -- discharge_energy_wh >= 0.
+    CONSTRAINT ck_cycle_feature_coulombic_efficiency_range CHECK (coulombic_efficiency > 0 AND coulombic_efficiency <= CAST(1.2 AS REAL)),  -- coulombic_efficiency lies in (0, 1.2].
+    CONSTRAINT ck_cycle_feature_energy_efficiency_range CHECK (energy_efficiency > 0 AND energy_efficiency <= CAST(1.2 AS REAL)),  -- energy_efficiency lies in (0, 1.2].
+    CONSTRAINT ck_cycle_feature_dc_internal_resistance_ohm_range CHECK (dc_internal_resistance_ohm > 0),  -- dc_internal_resistance_ohm > 0.
+    CONSTRAINT ck_cycle_feature_cv_time_second_range CHECK (cv_time_second >= 0),  -- cv_time_second >= 0.
+    CONSTRAINT ck_cycle_feature_cv_capacity_ah_range CHECK (cv_capacity_ah >= 0),  -- cv_capacity_ah >= 0.
+    CONSTRAINT ck_cycle_feature_charge_throughput_ah_range CHECK (charge_throughput_ah >= 0),  -- charge_throughput_ah >= 0.
+    CONSTRAINT ck_cycle_feature_voltage_order CHECK (voltage_min_volt <= voltage_mean_volt AND voltage_mean_volt <= voltage_max_volt),  -- The mean voltage lies between the minimum and the maximum.
+    CONSTRAINT ck_cycle_feature_temperature_order CHECK (temperature_min_celsius <= temperature_mean_celsius AND temperature_mean_celsius <= temperature_max_celsius)  -- The mean temperature lies between the minimum and the maximum.
+) STRICT, WITHOUT ROWID;
+
+-- label_soc: A ground-truth SOC value for one sample under one definition. Several definitions may label the same sample; they are kept apart by method and version, never overwritten.
+CREATE TABLE label_soc (
+    label_soc_id INTEGER NOT NULL,  -- Surrogate key of the label. [rowid alias, assigned automatically]
+    session_id INTEGER NOT NULL,  -- The session of the labelled sample.
+    record_index INTEGER NOT NULL,  -- The labelled sample.
+    recorded_at REAL NOT NULL,  -- Time of the labelled sample, copied from it; lets time windows be cut on labels and is part of the key of a sample on TimescaleDB. [Unix seconds, UTC]
+    method TEXT NOT NULL,  -- How the SOC was computed.
+    label_version TEXT NOT NULL,  -- Version of the labelling code or parameters.
+    soc REAL NOT NULL,  -- State of charge, 0 = empty, 1 = full; OCV tables extend slightly past both ends. [fraction]
+    reference_capacity_ah REAL,  -- Capacity the charge was divided by (coulomb counting). [Ah]
+    initial_soc REAL,  -- SOC the integration started from (coulomb counting). [fraction]
+    ocv_table TEXT,  -- Name and version of the OCV-SOC table used (OCV lookup).
+    CONSTRAINT pk_label_soc PRIMARY KEY (label_soc_id),
+    CONSTRAINT uq_label_soc_definition UNIQUE (session_id, record_index, method, label_version),
+    CONSTRAINT fk_label_soc_point FOREIGN KEY (session_id, record_index) REFERENCES timeseries_point (session_id, record_index) ON DELETE CASCADE,  -- ON DELETE CASCADE: A label is derived from its sample and means nothing without it.
+    CONSTRAINT ck_label_soc_method_enum CHECK (method IN ('coulomb_counting', 'ocv_lookup', 'model_based', 'simulator')),  -- method is one of the soc_method values.
+    CONSTRAINT ck_label_soc_soc_range CHECK (soc >= CAST(-0.05 AS REAL) AND soc <= CAST(1.05 AS REAL)),  -- soc lies in [-0.05, 1.05].
+    CONSTRAINT ck_label_soc_reference_capacity_ah_range CHECK (reference_capacity_ah > 0),  -- reference_capacity_ah > 0.
+    CONSTRAINT ck_label_soc_initial_soc_range CHECK (initial_soc >= CAST(-0.05 AS REAL) AND initial_soc <= CAST(1.05 AS REAL)),  -- initial_soc lies in [-0.05, 1.05].
+    CONSTRAINT ck_label_soc_coulomb_inputs CHECK (method <> 'coulomb_counting' OR (reference_capacity_ah IS NOT NULL AND initial_soc IS NOT NULL)),  -- Coulomb counting states its reference capacity and initial SOC.
+    CONSTRAINT ck_label_soc_ocv_table CHECK (method <> 'ocv_lookup' OR ocv_table IS NOT NULL)  -- An OCV lookup names the table it used.
+) STRICT;
+
+-- label_soh: A ground-truth SOH value for one cycle under one definition, with the reference it was computed against.
+CREATE TABLE label_soh (
+    label_soh_id INTEGER NOT NULL,  -- Surrogate key of the label. [rowid alias, assigned automatically]
+    session_id INTEGER NOT NULL,  -- The session of the labelled cycle.
+    cycle_index INTEGER NOT NULL,  -- The labelled cycle.
+    definition TEXT NOT NULL,  -- Capacity-, resistance- or energy-based SOH.
+    reference_basis TEXT NOT NULL,  -- Whether the reference is the nominal value or the first measured one.
+    label_version TEXT NOT NULL,  -- Version of the labelling code or parameters.
+    soh REAL NOT NULL,  -- Measured / reference. End of life is conventionally 0.8 (capacity-based); resistance-based SOH grows from about 1. [fraction]
+    reference_capacity_ah REAL,  -- Reference capacity (capacity-based SOH). [Ah]
+    reference_resistance_ohm REAL,  -- Reference resistance R_0 (resistance-based SOH). [ohm]
+    reference_energy_wh REAL,  -- Reference energy (energy-based SOH). [Wh]
+    CONSTRAINT pk_label_soh PRIMARY KEY (label_soh_id),
+    CONSTRAINT uq_label_soh_definition UNIQUE (session_id, cycle_index, definition, reference_basis, label_version),
+    CONSTRAINT fk_label_soh_cycle FOREIGN KEY (session_id, cycle_index) REFERENCES cycle (session_id, cycle_index) ON DELETE CASCADE,  -- ON DELETE CASCADE: A label is derived from its cycle and means nothing without it.
+    CONSTRAINT ck_label_soh_definition_enum CHECK (definition IN ('capacity', 'resistance', 'energy')),  -- definition is one of the soh_definition values.
+    CONSTRAINT ck_label_soh_reference_basis_enum CHECK (reference_basis IN ('nominal', 'first_measured')),  -- reference_basis is one of the soh_reference values.
+    CONSTRAINT ck_label_soh_soh_range CHECK (soh > 0 AND soh <= 3),  -- soh lies in (0, 3].
+    CONSTRAINT ck_label_soh_reference_capacity_ah_range CHECK (reference_capacity_ah > 0),  -- reference_capacity_ah > 0.
+    CONSTRAINT ck_label_soh_reference_resistance_ohm_range CHECK (reference_resistance_ohm > 0),  -- reference_resistance_ohm > 0.
+    CONSTRAINT ck_label_soh_reference_energy_wh_range CHECK (reference_energy_wh > 0),  -- reference_energy_wh > 0.
+    CONSTRAINT ck_label_soh_reference CHECK ((definition = 'capacity' AND reference_capacity_ah IS NOT NULL) OR (definition = 'resistance' AND reference_resistance_ohm IS NOT NULL) OR (definition = 'energy' AND reference_energy_wh IS NOT NULL))  -- The reference value matching the definition is stored with the label.
+) STRICT;
+
+-- model_run: One training run of a SOC or SOH model: what was trained on which data, against which label definition, how the data was split, and how well it did.
+CREATE TABLE model_run (
+    run_id INTEGER NOT NULL,  -- Surrogate key of the run. [rowid alias, assigned automatically]
+    task TEXT NOT NULL,  -- Whether the model estimates SOC or SOH.
+    model_name TEXT NOT NULL,  -- Name of the model architecture, e.g. lstm or gpr.
+    model_version TEXT NOT NULL,  -- Version of the model code.
+    dataset_version TEXT NOT NULL,  -- Version of the data set the run trained on.
+    target_soc_method TEXT,  -- The SOC label definition trained against (SOC runs).
+    target_soh_definition TEXT,  -- The SOH label definition trained against (SOH runs).
+    split_spec TEXT NOT NULL,  -- How the data was split, by cell and never by point: e.g. {"by": "cell", "train": [1, 2], "validation": [3], "test": [4]}.
+    hyperparameters TEXT NOT NULL DEFAULT '{}',  -- Hyper-parameters of the run as a JSON object.
+    training_started_at REAL NOT NULL,  -- When training started (UTC). [Unix seconds, UTC]
+    training_finished_at REAL,  -- When training finished (UTC); NULL while it runs. [Unix seconds, UTC]
+    rmse REAL,  -- Root-mean-square error on the test split, in label units. [fraction]
+    mae REAL,  -- Mean absolute error on the test split, in label units. [fraction]
+    max_error REAL,  -- Largest absolute error on the test split, in label units. [fraction]
+    code_revision TEXT NOT NULL,  -- Revision (e.g. git commit) of the training code.
+    random_seed INTEGER,  -- Seed of the random number generators.
+    CONSTRAINT pk_model_run PRIMARY KEY (run_id),
+    CONSTRAINT uq_model_run_task UNIQUE (run_id, task),
+    CONSTRAINT ck_model_run_task_enum CHECK (task IN ('soc', 'soh')),  -- task is one of the task values.
+    CONSTRAINT ck_model_run_target_soc_method_enum CHECK (target_soc_method IN ('coulomb_counting', 'ocv_lookup', 'model_based', 'simulator')),  -- target_soc_method is one of the soc_method values.
+    CONSTRAINT ck_model_run_target_soh_definition_enum CHECK (target_soh_definition IN ('capacity', 'resistance', 'energy')),  -- target_soh_definition is one of the soh_definition values.
+    CONSTRAINT ck_model_run_rmse_range CHECK (rmse >= 0),  -- rmse >= 0.
+    CONSTRAINT ck_model_run_mae_range CHECK (mae >= 0),  -- mae >= 0.
+    CONSTRAINT ck_model_run_max_error_range CHECK (max_error >= 0),  -- max_error >= 0.
+    CONSTRAINT ck_model_run_target CHECK ((task = 'soc' AND target_soc_method IS NOT NULL AND target_soh_definition IS NULL) OR (task = 'soh' AND target_soh_definition IS NOT NULL AND target_soc_method IS NULL)),  -- A run names the label definition of its own task, and only that one.
+    CONSTRAINT ck_model_run_training_order CHECK (training_finished_at IS NULL OR training_finished_at >= training_started_at),  -- Training finishes at or after it starts.
+    CONSTRAINT ck_model_run_split_spec_json CHECK (json_valid(split_spec)),  -- split_spec is valid JSON.
+    CONSTRAINT ck_model_run_hyperparameters_json CHECK (json_valid(hyperparameters))  -- hyperparameters is valid JSON.
+) STRICT;
+
+-- prediction: One value predicted by a model run: SOC for a sample or SOH for a cycle, with the true value it was compared with and the split it belongs to.
+CREATE TABLE prediction (
+    prediction_id INTEGER NOT NULL,  -- Surrogate key of the prediction. [rowid alias, assigned automatically]
+    run_id INTEGER NOT NULL,  -- The run that made the prediction.
+    task TEXT NOT NULL,  -- Copy of the run's task; the foreign key on (run_id, task) keeps them equal.
+    session_id INTEGER NOT NULL,  -- The session of the predicted sample or cycle.
+    record_index INTEGER,  -- The predicted sample (SOC); NULL for SOH.
+    recorded_at REAL,  -- Time of the predicted sample (SOC), copied from it; NULL for SOH. [Unix seconds, UTC]
+    cycle_index INTEGER,  -- The predicted cycle (SOH); NULL for SOC.
+    split TEXT NOT NULL,  -- Which split the predicted sample or cycle belongs to.
+    predicted_value REAL NOT NULL,  -- The predicted SOC or SOH. [fraction]
+    true_value REAL,  -- The label value it was compared with; NULL when none exists. [fraction]
+    CONSTRAINT pk_prediction PRIMARY KEY (prediction_id),
+    CONSTRAINT fk_prediction_run FOREIGN KEY (run_id, task) REFERENCES model_run (run_id, task) ON DELETE CASCADE,  -- ON DELETE CASCADE: Predictions are the output of their run; deleting a run deletes what it predicted.
+    CONSTRAINT fk_prediction_point FOREIGN KEY (session_id, record_index) REFERENCES timeseries_point (session_id, record_index) ON DELETE CASCADE,  -- ON DELETE CASCADE: A SOC prediction is meaningless without its sample.
+    CONSTRAINT fk_prediction_cycle FOREIGN KEY (session_id, cycle_index) REFERENCES cycle (session_id, cycle_index) ON DELETE CASCADE,  -- ON DELETE CASCADE: A SOH prediction is meaningless without its cycle.
+    CONSTRAINT ck_prediction_task_enum CHECK (task IN ('soc', 'soh')),  -- task is one of the task values.
+    CONSTRAINT ck_prediction_split_enum CHECK (split IN ('train', 'validation', 'test')),  -- split is one of the split values.
+    CONSTRAINT ck_prediction_target CHECK ((task = 'soc' AND record_index IS NOT NULL AND recorded_at IS NOT NULL AND cycle_index IS NULL) OR (task = 'soh' AND cycle_index IS NOT NULL AND record_index IS NULL AND recorded_at IS NULL))  -- A SOC prediction targets one sample, a SOH prediction one cycle; never both or neither.
+) STRICT;
+CREATE INDEX ix_prediction_run ON prediction (run_id, task);
+CREATE INDEX ix_prediction_point ON prediction (session_id, record_index);
+CREATE INDEX ix_prediction_cycle ON prediction (session_id, cycle_index);
