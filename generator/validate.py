@@ -10,6 +10,7 @@ import difflib
 import json
 import re
 import struct
+from dataclasses import replace
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -95,6 +96,8 @@ class _Builder:
         self.src = source
         self.problems: list[Problem] = []
         self.broken_tables: set[str] = set()
+        # (foreign key, its path) per table, resolved once every table is built
+        self.pending_fks: dict[str, list[tuple[ForeignKey, tuple]]] = {}
 
     # -- reporting -------------------------------------------------------------------------
     def error(self, path, message, hint=None, *, at_value=False):
@@ -307,6 +310,7 @@ class _Builder:
                     where,
                 )
             )
+        self.pending_fks[name] = foreign_keys
         timescale = None
         if "timescaledb" in spec:
             timescale = self.build_timescale(
@@ -320,7 +324,7 @@ class _Builder:
             columns=columns,
             primary_key=pk,
             uniques=uniques,
-            foreign_keys=tuple(foreign_keys),
+            foreign_keys=(),  # filled in by link_foreign_keys once every table exists
             checks=tuple(checks),
             indexes=indexes,
             timescaledb=timescale,
@@ -571,11 +575,11 @@ class _Builder:
         table_names = list(self.raw_tables)
         for name, table in tables.items():
             fks = []
-            for fk, where in table.foreign_keys:  # type: ignore[misc]
+            for fk, where in self.pending_fks.get(name, []):
                 fk = self.resolve_fk(table, fk, where, tables, table_names)
                 if fk is not None:
                     fks.append(fk)
-            linked[name] = _replace(table, foreign_keys=tuple(fks))
+            linked[name] = replace(table, foreign_keys=tuple(fks))
         for table in linked.values():
             self.check_fk_indexes(table)
             self.check_hypertable_references(table, linked)
@@ -658,7 +662,7 @@ class _Builder:
             *(i.columns for i in table.indexes if i.unique),
         ]
         one_to_one = any(set(k) <= set(fk.columns) for k in child_keys)
-        return _replace(
+        return replace(
             fk,
             ref_columns=tuple(ref_columns),
             cardinality=ONE_TO_ONE if one_to_one else ONE_TO_MANY,
@@ -779,12 +783,6 @@ def _is_boolean(tree: exp.Expression) -> bool:
     while isinstance(tree, exp.Paren):
         tree = tree.this
     return isinstance(tree, exp.Predicate | exp.Connector | exp.Not | exp.Boolean | exp.Func)
-
-
-def _replace(obj, **changes):
-    from dataclasses import replace
-
-    return replace(obj, **changes)
 
 
 def _one_line(text: str) -> str:
