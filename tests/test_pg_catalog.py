@@ -300,3 +300,23 @@ def test_timescaledb_objects(loaded):
             ).fetchone()[0]
             problems.append(diff(f"{cagg.name} comment", cagg.description, comment))
     check_all(problems)
+
+
+def test_timeseries_row_has_no_alignment_padding(loaded):
+    """Lay the time-series row out as PostgreSQL does (each column at its type's alignment)
+    and require that no column starts after a gap: padding would cost bytes on every one of
+    10^8..10^10 rows."""
+    _, _, conn, _ = loaded
+    rows = conn.execute("""SELECT a.attname, a.attlen, a.attalign FROM pg_attribute a
+                           WHERE a.attrelid = 'timeseries_point'::regclass AND a.attnum > 0
+                             AND NOT a.attisdropped ORDER BY a.attnum""").fetchall()
+    align = {"c": 1, "s": 2, "i": 4, "d": 8}
+    offset, gaps = 0, []
+    for name, length, alignment in rows:
+        assert length > 0, f"{name} is variable-length; the row layout is no longer fixed"
+        start = -(-offset // align[alignment]) * align[alignment]
+        if start != offset:
+            gaps.append(f"{start - offset} byte(s) before {name}")
+        offset = start + length
+    assert not gaps, f"padding in timeseries_point: {gaps}"
+    assert offset == 42, f"row data is {offset} bytes, expected the 42-byte physical floor"
