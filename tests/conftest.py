@@ -5,6 +5,8 @@ pg15, pg18, timescale  an engines.Engine each (.name, .version, .major, .connect
 pg_engines             the PostgreSQL engines under test: [pg15, pg18], or only the
                        server of $LIAM_ERD_SCHEMA_PG_DSN when that is set
 pg_engine              one of pg_engines; tests using it run once per engine
+pg_env                 the $LIAM_ERD_SCHEMA_PG_DSN server, or None; when set it replaces
+                       pg15/pg18 (the one of the other major version is skipped)
 liam_cli               engines.LiamCli (.build(sql_path, out_dir) -> schema.json dict)
 
 An engine that cannot start skips its tests with the reason, or fails them when
