@@ -121,6 +121,7 @@ def port(column: str, side: str) -> str:
 
 
 def key_marker(table: Table, column: Column) -> str:
+    """'PK', 'FK', 'PK FK' or '': also the Key column of the table pages."""
     marks = []
     if column.name in table.primary_key:
         marks.append("PK")

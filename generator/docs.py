@@ -157,22 +157,13 @@ def allowed_text(schema: Schema, page: str, column: Column) -> str:
     return "; ".join(parts)
 
 
-def key_text(table: Table, column: Column) -> str:
-    key = []
-    if column.name in table.primary_key:
-        key.append("PK")
-    if table.foreign_key_of(column.name):
-        key.append("FK")
-    return " ".join(key)
-
-
 def column_rows(schema: Schema, page: str, table: Table, groups) -> list[dict]:
     rows = []
     for column in table.columns:
         rows.append(
             {
                 "name": f'<a id="column-{column.name}"></a>{md_code(column.name)}',
-                "key": key_text(table, column),
+                "key": diagrams.key_marker(table, column),  # "PK FK", as in the diagrams
                 "types": [md_code(targets[0].column_type(table, column)) for targets in groups],
                 "unit": md_text(column.unit or ""),
                 "nullable": "yes" if column.nullable else "no",
