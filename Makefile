@@ -50,7 +50,7 @@ docs: $(VENV_STAMP) $(NODE_STAMP) ## build the documentation site into site/ (wi
 	@bash scripts/build-docs.sh
 
 serve: docs ## preview the built site on http://127.0.0.1:8000
-	@bash scripts/serve-docs.sh
+	@bash scripts/serve-docs.sh --built
 
 setup: $(VENV_STAMP) ## install everything the tests need (Debian packages, Node tools)
 	@bash scripts/setup-test-env.sh

@@ -22,7 +22,8 @@ installed() {
 }
 
 # --- Debian packages -------------------------------------------------------
-wanted=(postgresql-15 graphviz chromium)
+# fonts-liberation: the diagrams are measured in Liberation Sans (Arial); other fonts change the SVGs.
+wanted=(postgresql-15 graphviz fonts-liberation chromium)
 missing=()
 for pkg in "${wanted[@]}"; do
   installed "$pkg" || missing+=("$pkg")
