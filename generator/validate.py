@@ -159,6 +159,20 @@ class _Builder:
                 f"PostgreSQL truncates identifiers to {MAX_IDENTIFIER_BYTES} bytes",
             )
 
+    def column_list(self, table: str, colnames: list[str], value, where) -> tuple[str, ...]:
+        """A list of a table's columns (a key, an index...): each must exist, none twice."""
+        for i, col in enumerate(value):
+            if col not in colnames:
+                self.error(
+                    (*where, i),
+                    f"unknown column '{col}' in table '{table}'",
+                    suggest(col, colnames),
+                    at_value=True,
+                )
+        if len(set(value)) != len(value):
+            self.error(where, "a column is listed twice", at_value=True)
+        return tuple(value)
+
     # -- the whole document ----------------------------------------------------------------
     def build(self) -> Schema | None:
         structure_ok = self.check_structure()
@@ -236,17 +250,7 @@ class _Builder:
         known = set(colnames)
 
         def cols(value, where) -> tuple[str, ...]:
-            for i, col in enumerate(value):
-                if col not in known:
-                    self.error(
-                        (*where, i),
-                        f"unknown column '{col}' in table '{name}'",
-                        suggest(col, colnames),
-                        at_value=True,
-                    )
-            if len(set(value)) != len(value):
-                self.error(where, "a column is listed twice", at_value=True)
-            return tuple(value)
+            return self.column_list(name, colnames, value, where)
 
         pk = cols(spec["primary_key"], (*path, "primary_key"))
         for col in pk:
@@ -513,16 +517,8 @@ class _Builder:
     def build_timescale(self, table, spec, known, colnames, raw_columns) -> TimescaleOptions:
         path = ("tables", table, "timescaledb")
 
-        def cols(value, where):
-            for i, col in enumerate(value):
-                if col not in known:
-                    self.error(
-                        (*where, i),
-                        f"unknown column '{col}' in table '{table}'",
-                        suggest(col, colnames),
-                        at_value=True,
-                    )
-            return tuple(value)
+        def cols(value, where) -> tuple[str, ...]:
+            return self.column_list(table, colnames, value, where)
 
         hyper = spec["hypertable"]
         time_column = hyper["time_column"]
