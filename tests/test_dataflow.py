@@ -268,7 +268,7 @@ def run_flow(conn) -> dict[str, list[tuple]]:
         SELECT %s, 'soh', session_id, cycle_index, 'test', soh - 0.02, soh FROM label_soh""",
         (runs["soh"],),
     )
-    for task, run_id in runs.items():
+    for run_id in runs.values():
         mse, mae = conn.query(
             """SELECT avg((predicted_value - true_value)
                                           * (predicted_value - true_value)),
