@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import re
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -181,8 +180,18 @@ def load_pg_ddl(raw, text: str) -> None:
 
 
 def split_statements(text: str) -> list[str]:
-    """Split generated DDL on the ';' that ends a line (string literals never end a line with
-    one in our generated files; comments are dropped)."""
-    body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
-    parts = re.split(r";\s*\n", body)
-    return [p.strip() + ";" for p in parts if p.strip()]
+    """Split generated DDL into statements: a statement ends with ';' at the end of a line,
+    except inside a dollar-quoted function body ($fn$ ... $fn$). Comment lines are dropped."""
+    statements, current, in_body = [], [], False
+    for line in text.splitlines():
+        if not in_body and line.lstrip().startswith("--"):
+            continue
+        current.append(line)
+        if line.count("$fn$") % 2:
+            in_body = not in_body
+        if not in_body and line.rstrip().endswith(";"):
+            statements.append("\n".join(current).strip())
+            current = []
+    if "\n".join(current).strip():
+        statements.append("\n".join(current).strip())
+    return statements

@@ -56,9 +56,16 @@ def test_liam_one_to_one_gets_unique_constraint_and_misleading_unique_becomes_in
 def test_timescaledb_keys_include_the_time_column(mini):
     text = TARGETS["timescaledb"].render(mini)
     assert "CONSTRAINT pk_reading PRIMARY KEY (device_id, seq, taken_at)" in text
+    # the reference into the hypertable is enforced by triggers over the full key
     assert (
-        "FOREIGN KEY (device_id, seq, taken_at) REFERENCES reading (device_id, seq, taken_at)"
-    ) in text
+        "CREATE CONSTRAINT TRIGGER fk_note_reading AFTER INSERT OR UPDATE OF "
+        "device_id, seq, taken_at ON note" in text
+    )
+    assert (
+        "DELETE FROM note c WHERE c.device_id = OLD.device_id AND c.seq = OLD.seq "
+        "AND c.taken_at = OLD.taken_at;" in text
+    )
+    assert "CONSTRAINT fk_note_reading FOREIGN KEY" not in text
     assert "by_range('taken_at', INTERVAL '1 day')" in text
 
 

@@ -61,7 +61,8 @@ def catalog(conn) -> dict:
             FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
             JOIN pg_namespace n ON n.oid = c.relnamespace
             LEFT JOIN pg_class f ON f.oid = k.confrelid
-            WHERE n.nspname = 'public' AND k.contype <> 'n'  -- PG 18 lists NOT NULL too
+            -- PG 18 lists NOT NULL constraints too; constraint triggers are checked below
+            WHERE n.nspname = 'public' AND k.contype NOT IN ('n', 't')
             """):
         out["constraints"][con] = {
             "table": table,
@@ -184,7 +185,7 @@ def test_keys_and_constraints(loaded):
                     (got.get("kind"), got.get("columns")),
                 )
             )
-        for fk in table.foreign_keys:
+        for fk in target.constraint_foreign_keys(SCHEMA, table):
             expected_names.add(fk.name)
             cols, refs = target.foreign_key_columns(SCHEMA, fk)
             got = cons.get(fk.name, {})
@@ -320,3 +321,27 @@ def test_timeseries_row_has_no_alignment_padding(loaded):
         offset = start + length
     assert not gaps, f"padding in timeseries_point: {gaps}"
     assert offset == 42, f"row data is {offset} bytes, expected the 42-byte physical floor"
+
+
+def test_references_into_hypertables_are_enforced_by_triggers(loaded):
+    """TimescaleDB cannot compress chunks that a FOREIGN KEY points into, so its target
+    enforces those references with a pair of triggers named after the key."""
+    _, target, conn, cat = loaded
+    rows = conn.execute("""SELECT t.tgname, c.relname, t.tgconstraint <> 0, p.proname
+                           FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+                           JOIN pg_proc p ON p.oid = t.tgfoid
+                           JOIN pg_namespace n ON n.oid = c.relnamespace
+                           WHERE NOT t.tgisinternal AND n.nspname = 'public'
+                             AND t.tgname NOT LIKE 'ts\\_%'""").fetchall()
+    found = {
+        (name, table): (is_constraint, function) for name, table, is_constraint, function in rows
+    }
+    expected = {}
+    for fk in SCHEMA.foreign_keys:
+        if fk in target.constraint_foreign_keys(SCHEMA, SCHEMA.table(fk.table)):
+            continue
+        expected[(fk.name, fk.table)] = (True, f"{fk.name}_check")
+        expected[(fk.name, fk.ref_table)] = (False, f"{fk.name}_on_delete")
+    if target.name == "timescaledb":
+        assert expected, "the TimescaleDB target must have trigger-enforced references"
+    check_all([diff("foreign-key triggers", expected, found)])

@@ -111,6 +111,11 @@ class Target:
     def unique_constraints(self, table: Table) -> list[tuple[str, tuple[str, ...]]]:
         return [(u.name, u.columns) for u in table.uniques]
 
+    def constraint_foreign_keys(self, schema: Schema, table: Table) -> list[ForeignKey]:
+        """The foreign keys written as FOREIGN KEY constraints; a target may enforce some
+        another way."""
+        return list(table.foreign_keys)
+
     def foreign_key_columns(
         self, schema: Schema, fk: ForeignKey
     ) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -138,7 +143,7 @@ class Target:
             items.append(
                 (f"CONSTRAINT {self.quote(name)} UNIQUE ({self.quote_all(columns)})", None)
             )
-        for fk in table.foreign_keys:
+        for fk in self.constraint_foreign_keys(schema, table):
             items.append((self.foreign_key_sql(schema, fk), self.foreign_key_comment(fk)))
         for check in self.checks(table):
             items.append((self.check_sql(check), self.check_comment(check)))

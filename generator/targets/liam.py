@@ -56,7 +56,7 @@ class LiamTarget(PostgresTarget):
         ]
         return out + super().index_statements(table)
 
-    def constraint_comment_statements(self, table: Table) -> list[Statement]:
+    def constraint_comment_statements(self, schema: Schema, table: Table) -> list[Statement]:
         return []
 
     def render(self, schema: Schema) -> str:

@@ -53,10 +53,10 @@ class PostgresTarget(Target):
             extras.append(f"enum: {column.enum}")
         return f"{text} [{'; '.join(extras)}]" if extras else text
 
-    def constraint_comment_statements(self, table: Table) -> list[Statement]:
+    def constraint_comment_statements(self, schema: Schema, table: Table) -> list[Statement]:
         t = self.quote(table.name)
         out = []
-        for fk in table.foreign_keys:
+        for fk in self.constraint_foreign_keys(schema, table):
             text = f"ON DELETE {fk.on_delete.upper()}: {fk.why}"
             out.append(
                 Statement(
@@ -78,7 +78,7 @@ class PostgresTarget(Target):
         return (
             self.index_statements(table)
             + self.comment_statements(table)
-            + self.constraint_comment_statements(table)
+            + self.constraint_comment_statements(schema, table)
         )
 
     def load_hint(self) -> str:

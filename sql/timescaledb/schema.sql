@@ -12,7 +12,12 @@
 -- What this file cannot express that schema.yaml says:
 --   - timeseries_point is a hypertable on recorded_at: its primary key is (session_id,
 --     record_index, recorded_at), so (session_id, record_index) alone is not enforced unique here,
---     and foreign keys into it include recorded_at.
+--     and references into it include recorded_at.
+--   - References into timeseries_point (fk_label_soc_point, fk_prediction_point) are enforced by
+--     triggers named after each key, not FOREIGN KEY constraints: TimescaleDB cannot compress a
+--     chunk that a foreign key points into. They reject a missing sample and apply ON DELETE like
+--     the key, but take no lock on the sample, so a concurrent delete of it can slip past, and they
+--     do not follow updates of a sample's key.
 --   - Compression and continuous-aggregate refresh policies are not created: choose them for your
 --     retention needs, e.g. SELECT add_compression_policy('timeseries_point', INTERVAL '30 days');
 
@@ -341,7 +346,6 @@ CREATE TABLE label_soc (
     ocv_table text,
     CONSTRAINT pk_label_soc PRIMARY KEY (label_soc_id),
     CONSTRAINT uq_label_soc_definition UNIQUE (session_id, record_index, method, label_version),
-    CONSTRAINT fk_label_soc_point FOREIGN KEY (session_id, record_index, recorded_at) REFERENCES timeseries_point (session_id, record_index, recorded_at) ON DELETE CASCADE,
     CONSTRAINT ck_label_soc_method_enum CHECK (method IN ('coulomb_counting', 'ocv_lookup', 'model_based', 'simulator')),
     CONSTRAINT ck_label_soc_soc_range CHECK (soc >= CAST(-0.05 AS REAL) AND soc <= CAST(1.05 AS REAL)),
     CONSTRAINT ck_label_soc_reference_capacity_ah_range CHECK (reference_capacity_ah > 0),
@@ -360,13 +364,35 @@ COMMENT ON COLUMN label_soc.soc IS 'State of charge, 0 = empty, 1 = full; OCV ta
 COMMENT ON COLUMN label_soc.reference_capacity_ah IS 'Capacity the charge was divided by (coulomb counting). [unit: Ah; range: > 0]';
 COMMENT ON COLUMN label_soc.initial_soc IS 'SOC the integration started from (coulomb counting). [unit: fraction; range: [-0.05, 1.05]]';
 COMMENT ON COLUMN label_soc.ocv_table IS 'Name and version of the OCV-SOC table used (OCV lookup).';
-COMMENT ON CONSTRAINT fk_label_soc_point ON label_soc IS 'ON DELETE CASCADE: A label is derived from its sample and means nothing without it.';
 COMMENT ON CONSTRAINT ck_label_soc_method_enum ON label_soc IS 'method is one of the soc_method values.';
 COMMENT ON CONSTRAINT ck_label_soc_soc_range ON label_soc IS 'soc lies in [-0.05, 1.05].';
 COMMENT ON CONSTRAINT ck_label_soc_reference_capacity_ah_range ON label_soc IS 'reference_capacity_ah > 0.';
 COMMENT ON CONSTRAINT ck_label_soc_initial_soc_range ON label_soc IS 'initial_soc lies in [-0.05, 1.05].';
 COMMENT ON CONSTRAINT ck_label_soc_coulomb_inputs ON label_soc IS 'Coulomb counting states its reference capacity and initial SOC.';
 COMMENT ON CONSTRAINT ck_label_soc_ocv_table ON label_soc IS 'An OCV lookup names the table it used.';
+CREATE FUNCTION fk_label_soc_point_check() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+    IF NEW.session_id IS NULL OR NEW.record_index IS NULL OR NEW.recorded_at IS NULL THEN
+        RETURN NEW;  -- MATCH SIMPLE: a key with a NULL references nothing
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM timeseries_point p WHERE p.session_id = NEW.session_id AND p.record_index = NEW.record_index AND p.recorded_at = NEW.recorded_at) THEN
+        RAISE EXCEPTION 'insert or update on table "%" violates foreign key "%"', 'label_soc', 'fk_label_soc_point'
+            USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'fk_label_soc_point',
+                  DETAIL = format('Key (session_id, record_index, recorded_at)=(%s) is not present in table "timeseries_point".', concat_ws(', ', NEW.session_id, NEW.record_index, NEW.recorded_at));
+    END IF;
+    RETURN NEW;
+END
+$fn$;
+CREATE CONSTRAINT TRIGGER fk_label_soc_point AFTER INSERT OR UPDATE OF session_id, record_index, recorded_at ON label_soc FOR EACH ROW EXECUTE FUNCTION fk_label_soc_point_check();
+COMMENT ON TRIGGER fk_label_soc_point ON label_soc IS 'Foreign key enforced by triggers (TimescaleDB): ON DELETE CASCADE: A label is derived from its sample and means nothing without it.';
+CREATE FUNCTION fk_label_soc_point_on_delete() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+    DELETE FROM label_soc c WHERE c.session_id = OLD.session_id AND c.record_index = OLD.record_index AND c.recorded_at = OLD.recorded_at;
+    RETURN OLD;
+END
+$fn$;
+CREATE TRIGGER fk_label_soc_point AFTER DELETE ON timeseries_point FOR EACH ROW EXECUTE FUNCTION fk_label_soc_point_on_delete();
+COMMENT ON TRIGGER fk_label_soc_point ON timeseries_point IS 'Foreign key enforced by triggers (TimescaleDB): ON DELETE CASCADE: A label is derived from its sample and means nothing without it.';
 
 -- label_soh: A ground-truth SOH value for one cycle under one definition, with the reference it was computed against.
 CREATE TABLE label_soh (
@@ -480,7 +506,6 @@ CREATE TABLE prediction (
     true_value real,
     CONSTRAINT pk_prediction PRIMARY KEY (prediction_id),
     CONSTRAINT fk_prediction_run FOREIGN KEY (run_id, task) REFERENCES model_run (run_id, task) ON DELETE CASCADE,
-    CONSTRAINT fk_prediction_point FOREIGN KEY (session_id, record_index, recorded_at) REFERENCES timeseries_point (session_id, record_index, recorded_at) ON DELETE CASCADE,
     CONSTRAINT fk_prediction_cycle FOREIGN KEY (session_id, cycle_index) REFERENCES cycle (session_id, cycle_index) ON DELETE CASCADE,
     CONSTRAINT ck_prediction_task_enum CHECK (task IN ('soc', 'soh')),
     CONSTRAINT ck_prediction_split_enum CHECK (split IN ('train', 'validation', 'test')),
@@ -501,8 +526,30 @@ COMMENT ON COLUMN prediction.split IS 'Which split the predicted sample or cycle
 COMMENT ON COLUMN prediction.predicted_value IS 'The predicted SOC or SOH. [unit: fraction]';
 COMMENT ON COLUMN prediction.true_value IS 'The label value it was compared with; NULL when none exists. [unit: fraction]';
 COMMENT ON CONSTRAINT fk_prediction_run ON prediction IS 'ON DELETE CASCADE: Predictions are the output of their run; deleting a run deletes what it predicted.';
-COMMENT ON CONSTRAINT fk_prediction_point ON prediction IS 'ON DELETE CASCADE: A SOC prediction is meaningless without its sample.';
 COMMENT ON CONSTRAINT fk_prediction_cycle ON prediction IS 'ON DELETE CASCADE: A SOH prediction is meaningless without its cycle.';
 COMMENT ON CONSTRAINT ck_prediction_task_enum ON prediction IS 'task is one of the task values.';
 COMMENT ON CONSTRAINT ck_prediction_split_enum ON prediction IS 'split is one of the split values.';
 COMMENT ON CONSTRAINT ck_prediction_target ON prediction IS 'A SOC prediction targets one sample, a SOH prediction one cycle; never both or neither.';
+CREATE FUNCTION fk_prediction_point_check() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+    IF NEW.session_id IS NULL OR NEW.record_index IS NULL OR NEW.recorded_at IS NULL THEN
+        RETURN NEW;  -- MATCH SIMPLE: a key with a NULL references nothing
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM timeseries_point p WHERE p.session_id = NEW.session_id AND p.record_index = NEW.record_index AND p.recorded_at = NEW.recorded_at) THEN
+        RAISE EXCEPTION 'insert or update on table "%" violates foreign key "%"', 'prediction', 'fk_prediction_point'
+            USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'fk_prediction_point',
+                  DETAIL = format('Key (session_id, record_index, recorded_at)=(%s) is not present in table "timeseries_point".', concat_ws(', ', NEW.session_id, NEW.record_index, NEW.recorded_at));
+    END IF;
+    RETURN NEW;
+END
+$fn$;
+CREATE CONSTRAINT TRIGGER fk_prediction_point AFTER INSERT OR UPDATE OF session_id, record_index, recorded_at ON prediction FOR EACH ROW EXECUTE FUNCTION fk_prediction_point_check();
+COMMENT ON TRIGGER fk_prediction_point ON prediction IS 'Foreign key enforced by triggers (TimescaleDB): ON DELETE CASCADE: A SOC prediction is meaningless without its sample.';
+CREATE FUNCTION fk_prediction_point_on_delete() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+    DELETE FROM prediction c WHERE c.session_id = OLD.session_id AND c.record_index = OLD.record_index AND c.recorded_at = OLD.recorded_at;
+    RETURN OLD;
+END
+$fn$;
+CREATE TRIGGER fk_prediction_point AFTER DELETE ON timeseries_point FOR EACH ROW EXECUTE FUNCTION fk_prediction_point_on_delete();
+COMMENT ON TRIGGER fk_prediction_point ON timeseries_point IS 'Foreign key enforced by triggers (TimescaleDB): ON DELETE CASCADE: A SOC prediction is meaningless without its sample.';

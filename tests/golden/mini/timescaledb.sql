@@ -11,8 +11,12 @@
 --
 -- What this file cannot express that schema.yaml says:
 --   - reading is a hypertable on taken_at: its primary key is (device_id, seq, taken_at), so
---     (device_id, seq) alone is not enforced unique here, and foreign keys into it include
---     taken_at.
+--     (device_id, seq) alone is not enforced unique here, and references into it include taken_at.
+--   - References into reading (fk_note_reading) are enforced by triggers named after each key, not
+--     FOREIGN KEY constraints: TimescaleDB cannot compress a chunk that a foreign key points into.
+--     They reject a missing sample and apply ON DELETE like the key, but take no lock on the
+--     sample, so a concurrent delete of it can slip past, and they do not follow updates of a
+--     sample's key.
 --   - Compression and continuous-aggregate refresh policies are not created: choose them for your
 --     retention needs, e.g. SELECT add_compression_policy('reading', INTERVAL '30 days');
 
@@ -88,8 +92,7 @@ CREATE TABLE note (
     seq integer NOT NULL,
     taken_at timestamptz NOT NULL,
     body text NOT NULL,
-    CONSTRAINT pk_note PRIMARY KEY (note_id),
-    CONSTRAINT fk_note_reading FOREIGN KEY (device_id, seq, taken_at) REFERENCES reading (device_id, seq, taken_at) ON DELETE CASCADE
+    CONSTRAINT pk_note PRIMARY KEY (note_id)
 );
 CREATE INDEX ix_note_reading ON note (device_id, seq);
 COMMENT ON TABLE note IS 'A note on one reading.';
@@ -98,4 +101,26 @@ COMMENT ON COLUMN note.device_id IS 'Device of the reading.';
 COMMENT ON COLUMN note.seq IS 'The reading.';
 COMMENT ON COLUMN note.taken_at IS 'Time of the reading.';
 COMMENT ON COLUMN note.body IS 'Text.';
-COMMENT ON CONSTRAINT fk_note_reading ON note IS 'ON DELETE CASCADE: Notes die with their reading.';
+CREATE FUNCTION fk_note_reading_check() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+    IF NEW.device_id IS NULL OR NEW.seq IS NULL OR NEW.taken_at IS NULL THEN
+        RETURN NEW;  -- MATCH SIMPLE: a key with a NULL references nothing
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM reading p WHERE p.device_id = NEW.device_id AND p.seq = NEW.seq AND p.taken_at = NEW.taken_at) THEN
+        RAISE EXCEPTION 'insert or update on table "%" violates foreign key "%"', 'note', 'fk_note_reading'
+            USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'fk_note_reading',
+                  DETAIL = format('Key (device_id, seq, taken_at)=(%s) is not present in table "reading".', concat_ws(', ', NEW.device_id, NEW.seq, NEW.taken_at));
+    END IF;
+    RETURN NEW;
+END
+$fn$;
+CREATE CONSTRAINT TRIGGER fk_note_reading AFTER INSERT OR UPDATE OF device_id, seq, taken_at ON note FOR EACH ROW EXECUTE FUNCTION fk_note_reading_check();
+COMMENT ON TRIGGER fk_note_reading ON note IS 'Foreign key enforced by triggers (TimescaleDB): ON DELETE CASCADE: Notes die with their reading.';
+CREATE FUNCTION fk_note_reading_on_delete() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+    DELETE FROM note c WHERE c.device_id = OLD.device_id AND c.seq = OLD.seq AND c.taken_at = OLD.taken_at;
+    RETURN OLD;
+END
+$fn$;
+CREATE TRIGGER fk_note_reading AFTER DELETE ON reading FOR EACH ROW EXECUTE FUNCTION fk_note_reading_on_delete();
+COMMENT ON TRIGGER fk_note_reading ON reading IS 'Foreign key enforced by triggers (TimescaleDB): ON DELETE CASCADE: Notes die with their reading.';
