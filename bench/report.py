@@ -180,9 +180,14 @@ def _section_setup(results: dict) -> list[str]:
         "labels (every complete cycle) are loaded too.",
         f"- **Machine**: {m['cpu_count']} CPUs ({m['cpu_model']}), {m['memory_gib']} GiB, "
         f"{m['os']}; Python {m['python']}, psycopg {m['psycopg']}, pyarrow {m['pyarrow']}. "
-        f"Run on {results['date']}, {results['total_seconds']:.0f} s in total; load average "
-        f"{results['loadavg_start'][0]} at the start (other jobs shared the machine: ingest "
-        "rates vary by about ±15 % between runs).",
+        f"Run on {results['date']}, {results['total_seconds']:.0f} s in total. Other jobs "
+        "shared the 2 CPUs: the 1-minute load average when each engine run started was "
+        + ", ".join(
+            f"{ENGINE_TITLES[r['engine']]} {r['loadavg_start'][0]}"
+            for r in _runs(results)
+            if r.get("loadavg_start")
+        )
+        + "; with other jobs running, ingest rates on this machine drop by up to a third.",
         f"- **Engines**: {versions}.",
         "- **DDL**: the generated `sql/sqlite/schema.sql`, `sql/postgres/schema.sql` (on "
         "PostgreSQL 15 and 18) and `sql/timescaledb/schema.sql`, unmodified; experiments edit a "
@@ -257,7 +262,8 @@ def _section_summary(results: dict) -> list[str]:
         "generated (SQLite: the `executemany` calls and the commit; PostgreSQL and TimescaleDB: "
         "the whole load transaction); *per engine CPU s*: samples over the CPU time the engine "
         "spent (SQLite: the loading process during those calls; servers: the backend or the "
-        "PGlite process), which the other jobs on the machine do not inflate.",
+        "PGlite process), which waiting for a CPU does not inflate (a busy sibling hyperthread "
+        "still slows it).",
         "- **Loader MiB**: peak resident set (`VmHWM`) of the Python process that loads one "
         "engine; each engine runs in its own process, which streams the samples in batches "
         f"of {results['dataset']['batch_rows']:,} rows, so the peak does not grow with N; "
@@ -684,8 +690,9 @@ def _section_recommendations(results: dict) -> list[str]:
             "**PostgreSQL and TimescaleDB: primary key of `timeseries_point` with "
             "`WITH (fillfactor = 100)`.** Samples arrive in key order, so the leaves are only "
             "ever split at the right edge; the default 90 % fill just leaves holes. Before "
-            f"{pg['size']['bytes_per_row']} B/row, after {ff['size']['bytes_per_row']} B/row, "
-            "ingest and queries unchanged. It needs an index-storage option in `schema.yaml` "
+            f"{pg['size']['bytes_per_row']} B/row, after {ff['size']['bytes_per_row']} B/row; "
+            "the ingest and query differences in the experiments table are within this "
+            "machine's run-to-run noise. It needs an index-storage option in `schema.yaml` "
             "(e.g. `primary_key_options: {fillfactor: 100}` for the PostgreSQL-family targets)."
         )
     both = _run(results, "postgres18", "pg-window-indexes")
@@ -698,10 +705,11 @@ def _section_recommendations(results: dict) -> list[str]:
                 f"SQLite {_ms(_q(lite, 'soc_window'))} → {_ms(_q(lite_idx, 'soc_window'))} ms"
             )
         if both and pg:
+            brin = both["size"].get("indexes", {}).get("ix_timeseries_point_recorded_at")
             parts.append(
                 f"PostgreSQL 18 {_ms(_q(pg, 'soc_window'))} → {_ms(_q(both, 'soc_window'))} ms "
-                "together with a BRIN index on `timeseries_point (recorded_at)` "
-                f"({both['size']['bytes_per_row'] - pg['size']['bytes_per_row']:+.2f} B/row)"
+                "(server time) together with a BRIN index on `timeseries_point (recorded_at)`"
+                + (f" of {brin / 1024:.0f} kB ({brin / results['n']:.2f} B/row)" if brin else "")
             )
         helps = (not lite_idx or _q(lite_idx, "soc_window") < _q(lite, "soc_window")) and (
             not both or _q(both, "soc_window") < _q(pg, "soc_window")
