@@ -353,6 +353,7 @@ CREATE TABLE label_soc (
     CONSTRAINT ck_label_soc_coulomb_inputs CHECK (method <> 'coulomb_counting' OR (reference_capacity_ah IS NOT NULL AND initial_soc IS NOT NULL)),
     CONSTRAINT ck_label_soc_ocv_table CHECK (method <> 'ocv_lookup' OR ocv_table IS NOT NULL)
 );
+CREATE INDEX ix_label_soc_session_time ON label_soc (session_id, recorded_at);
 COMMENT ON TABLE label_soc IS 'A ground-truth SOC value for one sample under one definition. Several definitions may label the same sample; they are kept apart by method and version, never overwritten.';
 COMMENT ON COLUMN label_soc.label_soc_id IS 'Surrogate key of the label.';
 COMMENT ON COLUMN label_soc.session_id IS 'The session of the labelled sample.';

@@ -209,6 +209,7 @@ CREATE TABLE label_soc (
     CONSTRAINT ck_label_soc_coulomb_inputs CHECK (method <> 'coulomb_counting' OR (reference_capacity_ah IS NOT NULL AND initial_soc IS NOT NULL)),  -- Coulomb counting states its reference capacity and initial SOC.
     CONSTRAINT ck_label_soc_ocv_table CHECK (method <> 'ocv_lookup' OR ocv_table IS NOT NULL)  -- An OCV lookup names the table it used.
 ) STRICT;
+CREATE INDEX ix_label_soc_session_time ON label_soc (session_id, recorded_at);
 
 -- label_soh: A ground-truth SOH value for one cycle under one definition, with the reference it was computed against.
 CREATE TABLE label_soh (
