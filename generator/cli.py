@@ -82,6 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="only this target (repeatable): postgres, sqlite, timescaledb, liam",
     )
+    sql.add_argument(
+        "--self-check",
+        action="store_true",
+        help="also parse every emitted statement back with sqlglot (check always does)",
+    )
     add("diagrams", "write the Graphviz ER diagrams (SVG) under docs/")
     add("docs", "write the generated documentation pages under docs/")
     add("all", "write DDL, diagrams and documentation pages")
@@ -141,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "sql":
             from . import sql
 
-            outputs = sql.render(schema, args.target)
+            outputs = sql.render(schema, args.target, self_check=args.self_check)
         elif args.command == "check":
             outputs = render_groups(schema, args.only or ALL)
         elif args.command == "all":

@@ -6,6 +6,10 @@ from .model import Schema
 from .targets import TARGETS
 
 
-def render(schema: Schema, targets: list[str] | None = None) -> dict[str, str]:
+def render(
+    schema: Schema, targets: list[str] | None = None, *, self_check: bool = True
+) -> dict[str, str]:
     chosen = targets or list(TARGETS)
-    return {TARGETS[name].path: TARGETS[name].render(schema) for name in chosen}
+    return {
+        TARGETS[name].path: TARGETS[name].render(schema, self_check=self_check) for name in chosen
+    }

@@ -59,8 +59,8 @@ class LiamTarget(PostgresTarget):
     def constraint_comment_statements(self, schema: Schema, table: Table) -> list[Statement]:
         return []
 
-    def render(self, schema: Schema) -> str:
-        text = super().render(schema)
+    def render(self, schema: Schema, *, self_check: bool = True) -> str:
+        text = super().render(schema, self_check=self_check)
         return self.pad_to_chunks(text)
 
     def pad_to_chunks(self, text: str) -> str:
