@@ -37,7 +37,7 @@ $(NODE_STAMP): package.json package-lock.json
 sql: $(VENV_STAMP) ## generate sql/<target>/schema.sql from schema.yaml
 	@$(PY) -m generator sql
 
-db: sql ## build a ready-to-use SQLite database ($(DB)) from the SQLite DDL
+db: sql ## build a ready-to-use SQLite database (db/battery.sqlite, or DB=path)
 	@$(PY) -m generator db --path $(DB)
 
 diagrams: $(VENV_STAMP) ## generate the Graphviz ER diagrams under docs/diagrams/

@@ -460,7 +460,18 @@ def _queries_analysis(results: dict) -> list[str]:
             f"{_ms(cyc.get('server_execution_ms'))} ms of the {_ms(cyc['median_ms'])} ms the "
             "client waits: the rest is turning the rows into Python objects."
         )
-    if pg and lite:
+    labels_by_time = lite and "ix_label_soc_session_time" in (
+        lite["queries"]["soc_window"].get("plan") or ""
+    )
+    if pg and lite and labels_by_time:
+        out.append(
+            "- **SOC window**: the labels are cut by time through `ix_label_soc_session_time` "
+            "(session_id, recorded_at), and each label finds its sample through the primary "
+            f"key (SQLite {_ms(_q(lite, 'soc_window'))} ms, PostgreSQL 18 "
+            f"{_ms(_q(pg, 'soc_window'))} ms for one hour). The experiment "
+            "`pg-window-indexes` adds a BRIN index on `timeseries_point (recorded_at)`."
+        )
+    elif pg and lite:
         out.append(
             "- **SOC window**: the samples are found through the key prefix `session_id`, so "
             "the whole session is read and filtered on `recorded_at`, and the labels have no "
@@ -698,7 +709,10 @@ def _section_recommendations(results: dict) -> list[str]:
     both = _run(results, "postgres18", "pg-window-indexes")
     lite = _run(results, "sqlite")
     lite_idx = _run(results, "sqlite", "label-soc-time-index")
-    if (both and pg) or (lite and lite_idx):
+    labels_by_time = lite and "ix_label_soc_session_time" in (
+        lite["queries"]["soc_window"].get("plan") or ""
+    )
+    if not labels_by_time and ((both and pg) or (lite and lite_idx)):
         parts = []
         if lite and lite_idx:
             parts.append(
@@ -730,8 +744,8 @@ def _section_recommendations(results: dict) -> list[str]:
     fk = _run(results, "postgres18", "pg-fk-validated-after-copy")
     if pg and fk:
         text = (
-            "**PostgreSQL ingest: a loading recipe, not a DDL change.** Document (README, "
-            "`make db`, loaders) that a bulk load runs in one transaction: drop "
+            "**PostgreSQL ingest: a loading recipe, not a DDL change** (the README's *Bulk "
+            "loading* section). A bulk load runs in one transaction: drop "
             "`fk_timeseries_point_session_id`, COPY, add it back "
             f"({_int(pg['load']['rows_per_second'])} → {_int(fk['load']['rows_per_second'])} "
             "rows/s on PostgreSQL 18)"

@@ -89,8 +89,19 @@ def _brin_recorded_at(text: str) -> str:
     )
 
 
+def _has_label_soc_time_index(text: str) -> bool:
+    return "ON label_soc (session_id, recorded_at)" in text
+
+
 def _label_soc_time_index(text: str) -> str:
+    if _has_label_soc_time_index(text):
+        raise NotApplicable("the generated DDL already indexes label_soc (session_id, recorded_at)")
     return text + "\nCREATE INDEX ix_label_soc_time ON label_soc (session_id, recorded_at);\n"
+
+
+def _window_indexes(text: str) -> str:
+    text = _brin_recorded_at(text)
+    return text if _has_label_soc_time_index(text) else _label_soc_time_index(text)
 
 
 def _ts_chunk_1_day(text: str) -> str:
@@ -203,7 +214,7 @@ VARIANTS: tuple[Variant, ...] = (
         title="PostgreSQL: BRIN on recorded_at and label_soc (session_id, recorded_at)",
         question="Both sides of the SOC window by time: is the query then proportional to "
         "the window?",
-        ddl_edit=lambda text: _label_soc_time_index(_brin_recorded_at(text)),
+        ddl_edit=_window_indexes,
         ddl_change="both of the above",
     ),
     Variant(
