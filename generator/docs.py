@@ -1,10 +1,11 @@
 """Documentation pages (MkDocs Material Markdown) from the model: {relative path: text}.
 
 Code prepares every row here, already escaped for Markdown; the templates under
-templates/docs/ only lay the rows out. Generated pages live under docs/reference/ (plus the
-DDL downloads under docs/downloads/); hand-written prose (docs/index.md, docs/conventions.md...)
-is never touched. The site navigation is generated too (docs/reference/nav.yml, which
-mkdocs.yml inherits), so a new table or layer needs no hand edit anywhere.
+templates/docs/ only lay the rows out. Generated pages live under docs/reference/ (the DDL
+downloads are sql/<target>/schema.sql itself, published by docs_hooks.py); hand-written prose
+(docs/index.md, docs/conventions.md...) is never touched. The site navigation is generated
+too (docs/reference/nav.yml, which mkdocs.yml inherits), so a new table or layer needs no hand
+edit anywhere.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from .model import ONE_TO_ONE, Column, ForeignKey, Schema, Table
 from .targets import TARGETS, Target
 
 REFERENCE = "docs/reference"
-DOWNLOADS = "docs/downloads"
+DOWNLOADS = "docs/downloads"  # where the site serves sql/<target>/schema.sql (docs_hooks.py)
 DOCS_ROOT = "docs/"
 
 # Shell commands that load each downloaded file (the downloads sit next to each other).
@@ -578,6 +579,4 @@ def render(schema: Schema) -> dict[str, str]:
         out[layer_page(layer.id)] = page("layer.md.j2", **layer_context(schema, i))
     for table in schema.tables:
         out[table_page(table.name)] = page("table.md.j2", **table_context(schema, table, blocks))
-    for name, target in TARGETS.items():
-        out[download_path(name)] = target.render(schema)
     return out

@@ -25,7 +25,6 @@ from generator.cli import ToolError
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_TEXT = (ROOT / "schema.yaml").read_text(encoding="utf-8")
-DOWNLOADS = {f"docs/downloads/{t}.sql" for t in ("postgres", "sqlite", "timescaledb", "liam")}
 
 # Every character that could break a Markdown table cell or turn into markup.
 WEIRD = (
@@ -147,7 +146,7 @@ def test_crows_foot_ends_follow_cardinality_and_optionality(schema):
 # -- change locality ---------------------------------------------------------------------------
 def test_a_column_description_changes_only_what_shows_that_column(schema, pages, svgs):
     edited = schema_with(set_column_description("battery_cell", "notes", "Anything else."))
-    expected_pages = {docs.table_page("battery_cell")} | DOWNLOADS
+    expected_pages = {docs.table_page("battery_cell")}
     assert changed(pages, docs.render(edited)) == expected_pages
     expected_diagrams = {
         diagrams.erd_path(),
