@@ -183,8 +183,38 @@ class Target:
     def epilogue(self, schema: Schema) -> list[Statement]:
         return []
 
+    versions = ""
+
     def header(self, schema: Schema) -> list[str]:
+        """What the file is for, which engines, how to load it, and what it cannot express."""
+        return header_box(
+            [
+                f"{schema.title}: {self.title} DDL.",
+                *self.purpose(),
+                "Generated from schema.yaml by liam-erd-schema; do not edit.",
+                "Change schema.yaml, then run `make sql`.",
+                "",
+                f"Targets: {self.versions}.",
+                f"Load into an empty database: {self.load_hint()}",
+                "",
+                *self.header_notes(),
+                "",
+                "What this file cannot express that schema.yaml says:",
+                *self.limitations(schema),
+            ]
+        )
+
+    def purpose(self) -> list[str]:
+        return []
+
+    def load_hint(self) -> str:
         raise NotImplementedError
+
+    def header_notes(self) -> list[str]:
+        return []
+
+    def limitations(self, schema: Schema) -> list[str]:
+        return []
 
     # -- assembly --------------------------------------------------------------------------
     def blocks(self, schema: Schema) -> list[TableBlock]:

@@ -14,7 +14,7 @@ What Liam does with plain PostgreSQL DDL, and what this target does about it:
 from __future__ import annotations
 
 from ..model import ONE_TO_ONE, Schema, Table
-from .base import Statement, header_box
+from .base import Statement
 from .postgres import PostgresTarget
 
 CHUNK_LINES = 500  # Liam's CHUNK_SIZE in its PostgreSQL parser
@@ -97,10 +97,5 @@ class LiamTarget(PostgresTarget):
             "  - For a database, load sql/postgres/schema.sql instead: this file is for viewing.",
         ]
 
-    def header(self, schema: Schema) -> list[str]:
-        lines = super().header(schema)
-        return (
-            lines[:1]
-            + header_box(["For viewing in Liam ERD; it is valid PostgreSQL too."])
-            + lines[1:]
-        )
+    def purpose(self) -> list[str]:
+        return ["For viewing in Liam ERD; it is valid PostgreSQL too."]

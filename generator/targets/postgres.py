@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..model import Column, Schema, Table
-from .base import Statement, Target, header_box
+from .base import Statement, Target
 
 
 class PostgresTarget(Target):
@@ -93,20 +93,8 @@ class PostgresTarget(Target):
             "not checked against the sample.",
         ]
 
-    def header(self, schema: Schema) -> list[str]:
-        return header_box(
-            [
-                f"{schema.title}: {self.title} DDL.",
-                "Generated from schema.yaml by liam-erd-schema; do not edit.",
-                "Change schema.yaml, then run `make sql`.",
-                "",
-                f"Targets: {self.versions}.",
-                f"Load into an empty database: {self.load_hint()}",
-                "",
-                "Conventions: units in column names (BDF); positive current charges the asset; "
-                "timestamps are timestamptz, store them in UTC.",
-                "",
-                "What this file cannot express that schema.yaml says:",
-                *self.limitations(schema),
-            ]
-        )
+    def header_notes(self) -> list[str]:
+        return [
+            "Conventions: units in column names (BDF); positive current charges the asset; "
+            "timestamps are timestamptz, store them in UTC."
+        ]

@@ -8,7 +8,7 @@ json_valid() CHECK; boolean is INTEGER restricted to 0 and 1.
 from __future__ import annotations
 
 from ..model import Check, Column, ForeignKey, Schema, Table
-from .base import Statement, Target, header_box
+from .base import Statement, Target
 
 
 class SqliteTarget(Target):
@@ -114,29 +114,26 @@ class SqliteTarget(Target):
         finally:
             connection.close()
 
-    def header(self, schema: Schema) -> list[str]:
-        return header_box(
-            [
-                f"{schema.title}: {self.title} DDL.",
-                "Generated from schema.yaml by liam-erd-schema; do not edit.",
-                "Change schema.yaml, then run `make sql`.",
-                "",
-                f"Targets: {self.versions}. Load: sqlite3 battery.db < {self.path}",
-                "",
-                "IMPORTANT: SQLite enforces foreign keys only when each connection runs",
-                "    PRAGMA foreign_keys = ON;",
-                "Run it on every connection (the line below only covers the loading session).",
-                "",
-                "Types: timestamptz columns hold REAL Unix seconds (UTC); json columns hold TEXT "
-                "checked by json_valid(); integers of every width are INTEGER; real and double "
-                "precision are both REAL (8 bytes).",
-                "",
-                "What this file cannot express that schema.yaml says:",
-                "  - No COMMENT ON: descriptions are the SQL comments beside each column.",
-                "  - No timestamp type and no time zones: store Unix seconds (UTC) on ingest.",
-                "  - Column widths (smallint/integer/bigint, real/double) are not enforced.",
-                "  - The timescaledb: options apply only to sql/timescaledb/schema.sql.",
-                "  - label_soc.recorded_at and prediction.recorded_at copy their sample's time; "
-                "the foreign key checks (session_id, record_index) only.",
-            ]
-        )
+    def load_hint(self) -> str:
+        return f"sqlite3 battery.db < {self.path}"
+
+    def header_notes(self) -> list[str]:
+        return [
+            "IMPORTANT: SQLite enforces foreign keys only when each connection runs",
+            "    PRAGMA foreign_keys = ON;",
+            "Run it on every connection (the line below only covers the loading session).",
+            "",
+            "Types: timestamptz columns hold REAL Unix seconds (UTC); json columns hold TEXT "
+            "checked by json_valid(); integers of every width are INTEGER; real and double "
+            "precision are both REAL (8 bytes).",
+        ]
+
+    def limitations(self, schema: Schema) -> list[str]:
+        return [
+            "  - No COMMENT ON: descriptions are the SQL comments beside each column.",
+            "  - No timestamp type and no time zones: store Unix seconds (UTC) on ingest.",
+            "  - Column widths (smallint/integer/bigint, real/double) are not enforced.",
+            "  - The timescaledb: options apply only to sql/timescaledb/schema.sql.",
+            "  - label_soc.recorded_at and prediction.recorded_at copy their sample's time; "
+            "the foreign key checks (session_id, record_index) only.",
+        ]

@@ -2,7 +2,8 @@
 -- Generated from schema.yaml by liam-erd-schema; do not edit.
 -- Change schema.yaml, then run `make sql`.
 --
--- Targets: SQLite 3.37 or newer (STRICT tables). Load: sqlite3 battery.db < sql/sqlite/schema.sql
+-- Targets: SQLite 3.37 or newer (STRICT tables).
+-- Load into an empty database: sqlite3 battery.db < sql/sqlite/schema.sql
 --
 -- IMPORTANT: SQLite enforces foreign keys only when each connection runs
 --     PRAGMA foreign_keys = ON;
