@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 from .base import GeneratorBug, Target
+from .clickhouse import ClickHouseClusterTarget, ClickHouseTarget
 from .liam import LiamTarget
 from .postgres import PostgresTarget
 from .sqlite import SqliteTarget
 from .timescaledb import TimescaleTarget
 
 TARGETS: dict[str, Target] = {
-    t.name: t for t in (PostgresTarget(), SqliteTarget(), TimescaleTarget(), LiamTarget())
+    t.name: t
+    for t in (
+        PostgresTarget(),
+        SqliteTarget(),
+        TimescaleTarget(),
+        LiamTarget(),
+        ClickHouseTarget(),
+        ClickHouseClusterTarget(),
+    )
 }
 
 __all__ = ["TARGETS", "GeneratorBug", "Target"]

@@ -1,0 +1,394 @@
+-- Battery SOC/SOH schema: ClickHouse cluster DDL.
+-- A ClickHouse cluster: the tables of sql/clickhouse/schema.sql, replicated (ReplicatedMergeTree)
+--   and sharded (Distributed).
+-- Generated from schema.yaml by liam-erd-schema; do not edit.
+-- Change schema.yaml, then run `make sql`.
+--
+-- Targets: ClickHouse 24.8 or newer with ClickHouse Keeper (parsed by 26.9).
+-- Load into an empty database: on any server, CREATE DATABASE DBNAME ON CLUSTER '{cluster}'; then
+--   clickhouse-client --database DBNAME --multiquery < sql/clickhouse/cluster.sql
+--
+-- IMPORTANT: every writer must run (or have in its settings profile)
+--     SET input_format_null_as_default = 0, insert_null_as_default = 0;
+-- otherwise ClickHouse stores 0 or '' for a NULL sent to a required column (by INSERT ... VALUES or
+--   INSERT ... SELECT) instead of rejecting the row.
+--
+-- Conventions: units in column names (BDF); positive current charges the asset; timestamps are
+--   DateTime64(3, 'UTC'): millisecond precision, UTC. Enumerations are LowCardinality(String) with
+--   a named CHECK of the allowed values; json columns are String checked by isValidJSON(). Every
+--   CHECK is enforced on INSERT (error 469, VIOLATED_CONSTRAINT).
+--
+-- Parameters, set in each server's <macros> (nothing here guesses a name): {cluster} the cluster in
+--   <remote_servers>; {shard} this server's shard; {replica} this server's replica name, unique
+--   within its shard. {database} and {table} are filled in by ClickHouse. The database is the one
+--   the client connects to (--database).
+--
+-- Layout: the tables holding the key of test_session (session_id) are sharded by
+--   cityHash64(session_id): test_session, cycle, timeseries_point, cycle_feature, label_soc,
+--   label_soh, prediction. Each is stored as <table>_local, replicated within its shard, under a
+--   Distributed table with the model's name, so all rows of one test_session share a shard and
+--   joins on its key stay local (SET distributed_product_mode = 'local'). The other tables
+--   (battery_pack, battery_cell, model_run) are replicated to every server. Write and read through
+--   the model's table names.
+--
+-- What this file cannot express that schema.yaml says:
+--   - Foreign keys (11) are not enforced and ON DELETE is not applied: insert parents before
+--     children, delete children yourself, and check with an anti-join, e.g. SELECT count() FROM
+--     child LEFT ANTI JOIN parent USING (key). Each table lists its keys above it.
+--   - Primary keys (10) and unique keys (6) are not enforced: they are the sort order (ORDER BY),
+--     and a second row with the same key is stored as a second row. Deduplicate before inserting,
+--     or read with LIMIT 1 BY <key>.
+--   - No identity columns: the writer assigns battery_pack.pack_id, battery_cell.cell_id,
+--     test_session.session_id, model_run.run_id.
+--   - label_soc.label_soc_id, label_soh.label_soh_id, prediction.prediction_id default to
+--     generateSnowflakeID(): unique and time-ordered, not 1, 2, 3.
+--   - The timescaledb: options do not apply; the time-series tables are partitioned by month
+--     instead, and the continuous aggregates are not created (a materialized view over the table
+--     does the same in ClickHouse).
+
+-- battery_pack: A battery pack: cells connected in series and parallel, tested as one asset.
+-- Keys ClickHouse does not enforce:
+--   unique: primary key (pack_id)
+--   unique: uq_battery_pack_serial (manufacturer, serial_number)
+-- Replicated to every server: joins to it stay local on each shard.
+CREATE TABLE battery_pack ON CLUSTER '{cluster}' (
+    pack_id Int32 COMMENT 'Surrogate key of the pack.',
+    manufacturer String COMMENT 'Who built the pack.',
+    model_name String COMMENT 'The manufacturer''s model designation.',
+    serial_number String COMMENT 'Serial number, unique per manufacturer.',
+    chemistry LowCardinality(String) COMMENT 'Chemistry of the cells in the pack. [enum: chemistry]',
+    series_count Int16 COMMENT 'Number of cells (or parallel groups) in series. [range: >= 1]',
+    parallel_count Int16 COMMENT 'Number of cells in parallel in each series group. [range: >= 1]',
+    nominal_capacity_ah Float32 COMMENT 'Rated capacity of the pack. [unit: Ah; range: > 0]',
+    nominal_voltage_volt Float32 COMMENT 'Rated voltage of the pack. [unit: V; range: > 0]',
+    voltage_min_volt Float32 COMMENT 'Lower voltage limit of the pack. [unit: V; range: >= 0]',
+    voltage_max_volt Float32 COMMENT 'Upper voltage limit of the pack. [unit: V; range: > 0]',
+    notes Nullable(String) COMMENT 'Free text, e.g. the chemistry when it is OTHER.',
+    CONSTRAINT ck_battery_pack_chemistry_enum CHECK chemistry IN ('NMC', 'NCA', 'LFP', 'LCO', 'LMO', 'LTO', 'NA_ION', 'OTHER'),
+    CONSTRAINT ck_battery_pack_series_count_range CHECK series_count >= 1,
+    CONSTRAINT ck_battery_pack_parallel_count_range CHECK parallel_count >= 1,
+    CONSTRAINT ck_battery_pack_nominal_capacity_ah_range CHECK nominal_capacity_ah > 0,
+    CONSTRAINT ck_battery_pack_nominal_voltage_volt_range CHECK nominal_voltage_volt > 0,
+    CONSTRAINT ck_battery_pack_voltage_min_volt_range CHECK voltage_min_volt >= 0,
+    CONSTRAINT ck_battery_pack_voltage_max_volt_range CHECK voltage_max_volt > 0,
+    CONSTRAINT ck_battery_pack_voltage_limits CHECK voltage_min_volt < voltage_max_volt
+)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/all/{database}/{table}', '{replica}')
+ORDER BY (manufacturer, serial_number, pack_id)
+COMMENT 'A battery pack: cells connected in series and parallel, tested as one asset.';
+
+-- battery_cell: A single cell, loose or mounted in a pack at a series/parallel position.
+-- Keys ClickHouse does not enforce:
+--   unique: primary key (cell_id)
+--   unique: uq_battery_cell_serial (manufacturer, serial_number)
+--   unique: uq_battery_cell_position (pack_id, series_position, parallel_position)
+--   fk_battery_cell_pack_id: (pack_id) -> battery_pack (pack_id) ON DELETE RESTRICT
+-- Replicated to every server: joins to it stay local on each shard.
+CREATE TABLE battery_cell ON CLUSTER '{cluster}' (
+    cell_id Int32 COMMENT 'Surrogate key of the cell.',
+    pack_id Nullable(Int32) COMMENT 'The pack this cell is mounted in; NULL for a loose cell.',
+    series_position Nullable(Int16) COMMENT '1-based series position in the pack; NULL for a loose cell. [range: >= 1]',
+    parallel_position Nullable(Int16) COMMENT '1-based parallel position within its series group; NULL for a loose cell. [range: >= 1]',
+    manufacturer String COMMENT 'Who built the cell.',
+    model_name String COMMENT 'The manufacturer''s model designation, e.g. INR21700-50E.',
+    serial_number String COMMENT 'Serial number, unique per manufacturer.',
+    chemistry LowCardinality(String) COMMENT 'Chemistry of the cell. [enum: chemistry]',
+    form_factor LowCardinality(String) COMMENT 'Mechanical format of the cell. [enum: form_factor]',
+    nominal_capacity_ah Float32 COMMENT 'Rated capacity from the datasheet. [unit: Ah; range: > 0]',
+    nominal_voltage_volt Float32 COMMENT 'Rated voltage from the datasheet. [unit: V; range: > 0]',
+    voltage_min_volt Float32 COMMENT 'Discharge cut-off voltage from the datasheet. [unit: V; range: >= 0]',
+    voltage_max_volt Float32 COMMENT 'Charge cut-off voltage from the datasheet. [unit: V; range: > 0]',
+    notes Nullable(String) COMMENT 'Free text.',
+    CONSTRAINT ck_battery_cell_series_position_range CHECK series_position IS NULL OR (series_position >= 1),
+    CONSTRAINT ck_battery_cell_parallel_position_range CHECK parallel_position IS NULL OR (parallel_position >= 1),
+    CONSTRAINT ck_battery_cell_chemistry_enum CHECK chemistry IN ('NMC', 'NCA', 'LFP', 'LCO', 'LMO', 'LTO', 'NA_ION', 'OTHER'),
+    CONSTRAINT ck_battery_cell_form_factor_enum CHECK form_factor IN ('cylindrical', 'pouch', 'prismatic', 'coin'),
+    CONSTRAINT ck_battery_cell_nominal_capacity_ah_range CHECK nominal_capacity_ah > 0,
+    CONSTRAINT ck_battery_cell_nominal_voltage_volt_range CHECK nominal_voltage_volt > 0,
+    CONSTRAINT ck_battery_cell_voltage_min_volt_range CHECK voltage_min_volt >= 0,
+    CONSTRAINT ck_battery_cell_voltage_max_volt_range CHECK voltage_max_volt > 0,
+    CONSTRAINT ck_battery_cell_voltage_limits CHECK voltage_min_volt < voltage_max_volt,
+    CONSTRAINT ck_battery_cell_position_with_pack CHECK ifNull((pack_id IS NULL AND series_position IS NULL AND parallel_position IS NULL) OR (pack_id IS NOT NULL AND series_position IS NOT NULL AND parallel_position IS NOT NULL), 1)
+)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/all/{database}/{table}', '{replica}')
+ORDER BY (manufacturer, serial_number, cell_id)
+COMMENT 'A single cell, loose or mounted in a pack at a series/parallel position.';
+
+-- test_session: One run of one test protocol on exactly one asset (a pack or a cell), usually one file exported by a cycler.
+-- Keys ClickHouse does not enforce:
+--   unique: primary key (session_id)
+--   fk_test_session_pack_id: (pack_id) -> battery_pack (pack_id) ON DELETE RESTRICT
+--   fk_test_session_cell_id: (cell_id) -> battery_cell (cell_id) ON DELETE RESTRICT
+-- Sharded by cityHash64(session_id) through the Distributed table test_session;
+-- the rows live in test_session_local, replicated within each shard.
+CREATE TABLE test_session_local ON CLUSTER '{cluster}' (
+    session_id Int32 COMMENT 'Surrogate key of the session.',
+    pack_id Nullable(Int32) COMMENT 'The pack under test; NULL when the asset is a cell.',
+    cell_id Nullable(Int32) COMMENT 'The cell under test; NULL when the asset is a pack.',
+    protocol_name String COMMENT 'Name of the test protocol, e.g. "RPT 0.5C" or "UDDS x10".',
+    protocol_version String COMMENT 'Version of the protocol definition.',
+    protocol_type LowCardinality(String) COMMENT 'What the session is for. [enum: protocol_type]',
+    equipment String COMMENT 'Cycler or test equipment, maker and model.',
+    channel Nullable(String) COMMENT 'Channel of the cycler the asset was connected to.',
+    ambient_temperature_celsius Nullable(Float32) COMMENT 'Set point of the climate chamber, or measured ambient temperature. [unit: degC; range: [-60, 150]]',
+    charge_c_rate Nullable(Float32) COMMENT 'Nominal charge rate of the protocol. [unit: C; range: > 0]',
+    discharge_c_rate Nullable(Float32) COMMENT 'Nominal discharge rate of the protocol. [unit: C; range: > 0]',
+    started_at DateTime64(3, 'UTC') COMMENT 'When the session started (UTC); test_time_second counts from here.',
+    source_file Nullable(String) COMMENT 'Path or URI of the cycler file the samples were imported from.',
+    notes Nullable(String) COMMENT 'Free text.',
+    INDEX ix_test_session_pack pack_id TYPE minmax GRANULARITY 1,
+    INDEX ix_test_session_cell cell_id TYPE minmax GRANULARITY 1,
+    CONSTRAINT ck_test_session_protocol_type_enum CHECK protocol_type IN ('cycle_aging', 'rpt', 'hppc', 'ocv', 'drive_cycle', 'eis', 'calendar_aging'),
+    CONSTRAINT ck_test_session_ambient_temperature_celsius_range CHECK ambient_temperature_celsius IS NULL OR (ambient_temperature_celsius >= -60 AND ambient_temperature_celsius <= 150),
+    CONSTRAINT ck_test_session_charge_c_rate_range CHECK charge_c_rate IS NULL OR (charge_c_rate > 0),
+    CONSTRAINT ck_test_session_discharge_c_rate_range CHECK discharge_c_rate IS NULL OR (discharge_c_rate > 0),
+    CONSTRAINT ck_test_session_one_asset CHECK ifNull((pack_id IS NULL) <> (cell_id IS NULL), 1)
+)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
+ORDER BY session_id
+COMMENT 'One run of one test protocol on exactly one asset (a pack or a cell), usually one file exported by a cycler.';
+CREATE TABLE test_session ON CLUSTER '{cluster}' AS test_session_local
+ENGINE = Distributed('{cluster}', currentDatabase(), test_session_local, cityHash64(session_id))
+COMMENT 'One run of one test protocol on exactly one asset (a pack or a cell), usually one file exported by a cycler.';
+
+-- cycle: One charge/discharge cycle of a session, segmented from its samples. Keyed by the cycler's own cycle counter; records the range of sample record indexes it spans, so the samples of a cycle are found through the time-series primary key without an extra index.
+-- Keys ClickHouse does not enforce:
+--   unique: primary key (session_id, cycle_index)
+--   fk_cycle_session_id: (session_id) -> test_session (session_id) ON DELETE RESTRICT
+-- Sharded by cityHash64(session_id) through the Distributed table cycle;
+-- the rows live in cycle_local, replicated within each shard.
+CREATE TABLE cycle_local ON CLUSTER '{cluster}' (
+    session_id Int32 COMMENT 'The session this cycle belongs to.',
+    cycle_index Int32 COMMENT 'The cycler''s cycle counter (BDF cycle_count); never renumbered. [range: >= 0]',
+    record_index_first Int32 COMMENT 'record_index of the first sample of the cycle. [range: >= 0]',
+    record_index_last Int32 COMMENT 'record_index of the last sample of the cycle. [range: >= 0]',
+    test_time_start_second Float64 COMMENT 'test_time_second of the first sample. [unit: s; range: >= 0]',
+    test_time_end_second Float64 COMMENT 'test_time_second of the last sample. [unit: s; range: >= 0]',
+    CONSTRAINT ck_cycle_cycle_index_range CHECK cycle_index >= 0,
+    CONSTRAINT ck_cycle_record_index_first_range CHECK record_index_first >= 0,
+    CONSTRAINT ck_cycle_record_index_last_range CHECK record_index_last >= 0,
+    CONSTRAINT ck_cycle_test_time_start_second_range CHECK test_time_start_second >= 0,
+    CONSTRAINT ck_cycle_test_time_end_second_range CHECK test_time_end_second >= 0,
+    CONSTRAINT ck_cycle_record_order CHECK record_index_last >= record_index_first
+)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
+ORDER BY (session_id, cycle_index)
+COMMENT 'One charge/discharge cycle of a session, segmented from its samples. Keyed by the cycler''s own cycle counter; records the range of sample record indexes it spans, so the samples of a cycle are found through the time-series primary key without an extra index.';
+CREATE TABLE cycle ON CLUSTER '{cluster}' AS cycle_local
+ENGINE = Distributed('{cluster}', currentDatabase(), cycle_local, cityHash64(session_id))
+COMMENT 'One charge/discharge cycle of a session, segmented from its samples. Keyed by the cycler''s own cycle counter; records the range of sample record indexes it spans, so the samples of a cycle are found through the time-series primary key without an extra index.';
+
+-- timeseries_point: One sample recorded by the cycler. Keyed by session and record index; columns are ordered widest first so PostgreSQL stores a row without alignment padding. Samples are never deleted by a cascade.
+-- Keys ClickHouse does not enforce:
+--   unique: primary key (session_id, record_index)
+--   fk_timeseries_point_session_id: (session_id) -> test_session (session_id) ON DELETE RESTRICT
+-- Sharded by cityHash64(session_id) through the Distributed table timeseries_point;
+-- the rows live in timeseries_point_local, replicated within each shard.
+CREATE TABLE timeseries_point_local ON CLUSTER '{cluster}' (
+    recorded_at DateTime64(3, 'UTC') COMMENT 'Absolute time of the sample (UTC, BDF unix_time_second). Required: the TimescaleDB hypertable is partitioned on it.' CODEC(Delta, ZSTD(3)),
+    test_time_second Float64 COMMENT 'Seconds since the session started. Sampling is not uniform and may step back. [unit: s; range: >= 0]' CODEC(Delta, ZSTD(3)),
+    session_id Int32 COMMENT 'The session the sample belongs to.' CODEC(Delta, ZSTD(1)),
+    record_index Int32 COMMENT 'The cycler''s sample number within the session. [range: >= 0]' CODEC(Delta, ZSTD(1)),
+    cycle_index Int32 COMMENT 'The cycler''s cycle counter at this sample (BDF cycle_count); non-decreasing. [range: >= 0]' CODEC(Delta, ZSTD(1)),
+    voltage_volt Float32 COMMENT 'Terminal voltage of the asset. [unit: V; range: [-5, 1500]]' CODEC(Delta, ZSTD(3)),
+    current_ampere Float32 COMMENT 'Current; positive charges the asset. [unit: A; range: [-5000, 5000]]' CODEC(Delta, ZSTD(3)),
+    temperature_celsius Nullable(Float32) COMMENT 'Surface or cell temperature; NULL when not measured. [unit: degC; range: [-60, 200]]' CODEC(Delta, ZSTD(3)),
+    step_index Int16 COMMENT 'Index of the protocol step the cycler was executing. [range: >= 0]' CODEC(Delta, ZSTD(1)),
+    CONSTRAINT ck_timeseries_point_test_time_second_range CHECK test_time_second >= 0,
+    CONSTRAINT ck_timeseries_point_record_index_range CHECK record_index >= 0,
+    CONSTRAINT ck_timeseries_point_cycle_index_range CHECK cycle_index >= 0,
+    CONSTRAINT ck_timeseries_point_voltage_volt_range CHECK voltage_volt >= -5 AND voltage_volt <= 1500,
+    CONSTRAINT ck_timeseries_point_current_ampere_range CHECK current_ampere >= -5000 AND current_ampere <= 5000,
+    CONSTRAINT ck_timeseries_point_temperature_celsius_range CHECK temperature_celsius IS NULL OR (temperature_celsius >= -60 AND temperature_celsius <= 200),
+    CONSTRAINT ck_timeseries_point_step_index_range CHECK step_index >= 0
+)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
+PARTITION BY toYYYYMM(recorded_at)
+ORDER BY (session_id, record_index)
+COMMENT 'One sample recorded by the cycler. Keyed by session and record index; columns are ordered widest first so PostgreSQL stores a row without alignment padding. Samples are never deleted by a cascade.';
+CREATE TABLE timeseries_point ON CLUSTER '{cluster}' AS timeseries_point_local
+ENGINE = Distributed('{cluster}', currentDatabase(), timeseries_point_local, cityHash64(session_id))
+COMMENT 'One sample recorded by the cycler. Keyed by session and record index; columns are ordered widest first so PostgreSQL stores a row without alignment padding. Samples are never deleted by a cascade.';
+
+-- cycle_feature: Features of one cycle computed by one version of the feature extractor; the inputs of SOH models. Several extractor versions may describe the same cycle.
+-- Keys ClickHouse does not enforce:
+--   unique: primary key (session_id, cycle_index, feature_version)
+--   fk_cycle_feature_cycle: (session_id, cycle_index) -> cycle (session_id, cycle_index) ON DELETE CASCADE
+-- Sharded by cityHash64(session_id) through the Distributed table cycle_feature;
+-- the rows live in cycle_feature_local, replicated within each shard.
+CREATE TABLE cycle_feature_local ON CLUSTER '{cluster}' (
+    session_id Int32 COMMENT 'The session of the cycle.',
+    cycle_index Int32 COMMENT 'The cycle these features describe.',
+    feature_version String COMMENT 'Version of the feature-extraction code.',
+    charge_capacity_ah Nullable(Float32) COMMENT 'Charge throughput while charging in this cycle. [unit: Ah; range: >= 0]',
+    discharge_capacity_ah Nullable(Float32) COMMENT 'Charge delivered while discharging in this cycle. [unit: Ah; range: >= 0]',
+    charge_energy_wh Nullable(Float32) COMMENT 'Energy taken in while charging. [unit: Wh; range: >= 0]',
+    discharge_energy_wh Nullable(Float32) COMMENT 'Energy delivered while discharging. [unit: Wh; range: >= 0]',
+    coulombic_efficiency Nullable(Float32) COMMENT 'Discharge capacity / charge capacity; may slightly exceed 1 from measurement noise. [unit: fraction; range: (0, 1.2]]',
+    energy_efficiency Nullable(Float32) COMMENT 'Discharge energy / charge energy. [unit: fraction; range: (0, 1.2]]',
+    dc_internal_resistance_ohm Nullable(Float32) COMMENT 'DC internal resistance from a current step in this cycle. [unit: ohm; range: > 0]',
+    voltage_max_volt Nullable(Float32) COMMENT 'Highest voltage in the cycle. [unit: V]',
+    voltage_min_volt Nullable(Float32) COMMENT 'Lowest voltage in the cycle. [unit: V]',
+    voltage_mean_volt Nullable(Float32) COMMENT 'Time-weighted mean voltage. [unit: V]',
+    current_max_ampere Nullable(Float32) COMMENT 'Highest (charging) current. [unit: A]',
+    current_min_ampere Nullable(Float32) COMMENT 'Lowest (most negative, discharging) current. [unit: A]',
+    temperature_max_celsius Nullable(Float32) COMMENT 'Highest temperature. [unit: degC]',
+    temperature_mean_celsius Nullable(Float32) COMMENT 'Time-weighted mean temperature. [unit: degC]',
+    temperature_min_celsius Nullable(Float32) COMMENT 'Lowest temperature. [unit: degC]',
+    cv_time_second Nullable(Float32) COMMENT 'Time spent in the constant-voltage phase of the charge. [unit: s; range: >= 0]',
+    cv_capacity_ah Nullable(Float32) COMMENT 'Charge taken in during the constant-voltage phase. [unit: Ah; range: >= 0]',
+    charge_throughput_ah Nullable(Float64) COMMENT 'Cumulative charge throughput of the asset up to the end of this cycle. [unit: Ah; range: >= 0]',
+    CONSTRAINT ck_cycle_feature_charge_capacity_ah_range CHECK charge_capacity_ah IS NULL OR (charge_capacity_ah >= 0),
+    CONSTRAINT ck_cycle_feature_discharge_capacity_ah_range CHECK discharge_capacity_ah IS NULL OR (discharge_capacity_ah >= 0),
+    CONSTRAINT ck_cycle_feature_charge_energy_wh_range CHECK charge_energy_wh IS NULL OR (charge_energy_wh >= 0),
+    CONSTRAINT ck_cycle_feature_discharge_energy_wh_range CHECK discharge_energy_wh IS NULL OR (discharge_energy_wh >= 0),
+    CONSTRAINT ck_cycle_feature_coulombic_efficiency_range CHECK coulombic_efficiency IS NULL OR (coulombic_efficiency > 0 AND coulombic_efficiency <= CAST(1.2 AS Float32)),
+    CONSTRAINT ck_cycle_feature_energy_efficiency_range CHECK energy_efficiency IS NULL OR (energy_efficiency > 0 AND energy_efficiency <= CAST(1.2 AS Float32)),
+    CONSTRAINT ck_cycle_feature_dc_internal_resistance_ohm_range CHECK dc_internal_resistance_ohm IS NULL OR (dc_internal_resistance_ohm > 0),
+    CONSTRAINT ck_cycle_feature_cv_time_second_range CHECK cv_time_second IS NULL OR (cv_time_second >= 0),
+    CONSTRAINT ck_cycle_feature_cv_capacity_ah_range CHECK cv_capacity_ah IS NULL OR (cv_capacity_ah >= 0),
+    CONSTRAINT ck_cycle_feature_charge_throughput_ah_range CHECK charge_throughput_ah IS NULL OR (charge_throughput_ah >= 0),
+    CONSTRAINT ck_cycle_feature_voltage_order CHECK ifNull(voltage_min_volt <= voltage_mean_volt AND voltage_mean_volt <= voltage_max_volt, 1),
+    CONSTRAINT ck_cycle_feature_temperature_order CHECK ifNull(temperature_min_celsius <= temperature_mean_celsius AND temperature_mean_celsius <= temperature_max_celsius, 1)
+)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
+ORDER BY (session_id, cycle_index, feature_version)
+COMMENT 'Features of one cycle computed by one version of the feature extractor; the inputs of SOH models. Several extractor versions may describe the same cycle.';
+CREATE TABLE cycle_feature ON CLUSTER '{cluster}' AS cycle_feature_local
+ENGINE = Distributed('{cluster}', currentDatabase(), cycle_feature_local, cityHash64(session_id))
+COMMENT 'Features of one cycle computed by one version of the feature extractor; the inputs of SOH models. Several extractor versions may describe the same cycle.';
+
+-- label_soc: A ground-truth SOC value for one sample under one definition. Several definitions may label the same sample; they are kept apart by method and version, never overwritten.
+-- Keys ClickHouse does not enforce:
+--   unique: primary key (label_soc_id)
+--   unique: uq_label_soc_definition (session_id, record_index, method, label_version)
+--   fk_label_soc_point: (session_id, record_index) -> timeseries_point (session_id, record_index) ON DELETE CASCADE
+-- Sharded by cityHash64(session_id) through the Distributed table label_soc;
+-- the rows live in label_soc_local, replicated within each shard.
+CREATE TABLE label_soc_local ON CLUSTER '{cluster}' (
+    label_soc_id Int64 DEFAULT toInt64(generateSnowflakeID()) COMMENT 'Surrogate key of the label.' CODEC(Delta, ZSTD(1)),
+    session_id Int32 COMMENT 'The session of the labelled sample.' CODEC(Delta, ZSTD(1)),
+    record_index Int32 COMMENT 'The labelled sample.' CODEC(Delta, ZSTD(1)),
+    recorded_at DateTime64(3, 'UTC') COMMENT 'Time of the labelled sample, copied from it; lets time windows be cut on labels and is part of the key of a sample on TimescaleDB.' CODEC(Delta, ZSTD(3)),
+    method LowCardinality(String) COMMENT 'How the SOC was computed. [enum: soc_method]',
+    label_version String COMMENT 'Version of the labelling code or parameters.',
+    soc Float32 COMMENT 'State of charge, 0 = empty, 1 = full; OCV tables extend slightly past both ends. [unit: fraction; range: [-0.05, 1.05]]' CODEC(Delta, ZSTD(3)),
+    reference_capacity_ah Nullable(Float32) COMMENT 'Capacity the charge was divided by (coulomb counting). [unit: Ah; range: > 0]' CODEC(Delta, ZSTD(3)),
+    initial_soc Nullable(Float32) COMMENT 'SOC the integration started from (coulomb counting). [unit: fraction; range: [-0.05, 1.05]]' CODEC(Delta, ZSTD(3)),
+    ocv_table Nullable(String) COMMENT 'Name and version of the OCV-SOC table used (OCV lookup).',
+    INDEX ix_label_soc_session_time (session_id, recorded_at) TYPE minmax GRANULARITY 1,
+    CONSTRAINT ck_label_soc_method_enum CHECK method IN ('coulomb_counting', 'ocv_lookup', 'model_based', 'simulator'),
+    CONSTRAINT ck_label_soc_soc_range CHECK soc >= CAST(-0.05 AS Float32) AND soc <= CAST(1.05 AS Float32),
+    CONSTRAINT ck_label_soc_reference_capacity_ah_range CHECK reference_capacity_ah IS NULL OR (reference_capacity_ah > 0),
+    CONSTRAINT ck_label_soc_initial_soc_range CHECK initial_soc IS NULL OR (initial_soc >= CAST(-0.05 AS Float32) AND initial_soc <= CAST(1.05 AS Float32)),
+    CONSTRAINT ck_label_soc_coulomb_inputs CHECK ifNull(method <> 'coulomb_counting' OR (reference_capacity_ah IS NOT NULL AND initial_soc IS NOT NULL), 1),
+    CONSTRAINT ck_label_soc_ocv_table CHECK ifNull(method <> 'ocv_lookup' OR ocv_table IS NOT NULL, 1)
+)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
+ORDER BY (session_id, record_index, method, label_version, label_soc_id)
+COMMENT 'A ground-truth SOC value for one sample under one definition. Several definitions may label the same sample; they are kept apart by method and version, never overwritten.';
+CREATE TABLE label_soc ON CLUSTER '{cluster}' AS label_soc_local
+ENGINE = Distributed('{cluster}', currentDatabase(), label_soc_local, cityHash64(session_id))
+COMMENT 'A ground-truth SOC value for one sample under one definition. Several definitions may label the same sample; they are kept apart by method and version, never overwritten.';
+
+-- label_soh: A ground-truth SOH value for one cycle under one definition, with the reference it was computed against.
+-- Keys ClickHouse does not enforce:
+--   unique: primary key (label_soh_id)
+--   unique: uq_label_soh_definition (session_id, cycle_index, definition, reference_basis, label_version)
+--   fk_label_soh_cycle: (session_id, cycle_index) -> cycle (session_id, cycle_index) ON DELETE CASCADE
+-- Sharded by cityHash64(session_id) through the Distributed table label_soh;
+-- the rows live in label_soh_local, replicated within each shard.
+CREATE TABLE label_soh_local ON CLUSTER '{cluster}' (
+    label_soh_id Int64 DEFAULT toInt64(generateSnowflakeID()) COMMENT 'Surrogate key of the label.',
+    session_id Int32 COMMENT 'The session of the labelled cycle.',
+    cycle_index Int32 COMMENT 'The labelled cycle.',
+    definition LowCardinality(String) COMMENT 'Capacity-, resistance- or energy-based SOH. [enum: soh_definition]',
+    reference_basis LowCardinality(String) COMMENT 'Whether the reference is the nominal value or the first measured one. [enum: soh_reference]',
+    label_version String COMMENT 'Version of the labelling code or parameters.',
+    soh Float32 COMMENT 'Measured / reference. End of life is conventionally 0.8 (capacity-based); resistance-based SOH grows from about 1. [unit: fraction; range: (0, 3]]',
+    reference_capacity_ah Nullable(Float32) COMMENT 'Reference capacity (capacity-based SOH). [unit: Ah; range: > 0]',
+    reference_resistance_ohm Nullable(Float32) COMMENT 'Reference resistance R_0 (resistance-based SOH). [unit: ohm; range: > 0]',
+    reference_energy_wh Nullable(Float32) COMMENT 'Reference energy (energy-based SOH). [unit: Wh; range: > 0]',
+    CONSTRAINT ck_label_soh_definition_enum CHECK definition IN ('capacity', 'resistance', 'energy'),
+    CONSTRAINT ck_label_soh_reference_basis_enum CHECK reference_basis IN ('nominal', 'first_measured'),
+    CONSTRAINT ck_label_soh_soh_range CHECK soh > 0 AND soh <= 3,
+    CONSTRAINT ck_label_soh_reference_capacity_ah_range CHECK reference_capacity_ah IS NULL OR (reference_capacity_ah > 0),
+    CONSTRAINT ck_label_soh_reference_resistance_ohm_range CHECK reference_resistance_ohm IS NULL OR (reference_resistance_ohm > 0),
+    CONSTRAINT ck_label_soh_reference_energy_wh_range CHECK reference_energy_wh IS NULL OR (reference_energy_wh > 0),
+    CONSTRAINT ck_label_soh_reference CHECK ifNull((definition = 'capacity' AND reference_capacity_ah IS NOT NULL) OR (definition = 'resistance' AND reference_resistance_ohm IS NOT NULL) OR (definition = 'energy' AND reference_energy_wh IS NOT NULL), 1)
+)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
+ORDER BY (session_id, cycle_index, definition, reference_basis, label_version, label_soh_id)
+COMMENT 'A ground-truth SOH value for one cycle under one definition, with the reference it was computed against.';
+CREATE TABLE label_soh ON CLUSTER '{cluster}' AS label_soh_local
+ENGINE = Distributed('{cluster}', currentDatabase(), label_soh_local, cityHash64(session_id))
+COMMENT 'A ground-truth SOH value for one cycle under one definition, with the reference it was computed against.';
+
+-- model_run: One training run of a SOC or SOH model: what was trained on which data, against which label definition, how the data was split, and how well it did.
+-- Keys ClickHouse does not enforce:
+--   unique: primary key (run_id)
+--   unique: uq_model_run_task (run_id, task)
+-- Replicated to every server: joins to it stay local on each shard.
+CREATE TABLE model_run ON CLUSTER '{cluster}' (
+    run_id Int32 COMMENT 'Surrogate key of the run.',
+    task LowCardinality(String) COMMENT 'Whether the model estimates SOC or SOH. [enum: task]',
+    model_name String COMMENT 'Name of the model architecture, e.g. lstm or gpr.',
+    model_version String COMMENT 'Version of the model code.',
+    dataset_version String COMMENT 'Version of the data set the run trained on.',
+    target_soc_method LowCardinality(Nullable(String)) COMMENT 'The SOC label definition trained against (SOC runs). [enum: soc_method]',
+    target_soh_definition LowCardinality(Nullable(String)) COMMENT 'The SOH label definition trained against (SOH runs). [enum: soh_definition]',
+    split_spec String COMMENT 'How the data was split, by cell and never by point: e.g. {"by": "cell", "train": [1, 2], "validation": [3], "test": [4]}.',
+    hyperparameters String DEFAULT '{}' COMMENT 'Hyper-parameters of the run as a JSON object.',
+    training_started_at DateTime64(3, 'UTC') COMMENT 'When training started (UTC).',
+    training_finished_at Nullable(DateTime64(3, 'UTC')) COMMENT 'When training finished (UTC); NULL while it runs.',
+    rmse Nullable(Float32) COMMENT 'Root-mean-square error on the test split, in label units. [unit: fraction; range: >= 0]',
+    mae Nullable(Float32) COMMENT 'Mean absolute error on the test split, in label units. [unit: fraction; range: >= 0]',
+    max_error Nullable(Float32) COMMENT 'Largest absolute error on the test split, in label units. [unit: fraction; range: >= 0]',
+    code_revision String COMMENT 'Revision (e.g. git commit) of the training code.',
+    random_seed Nullable(Int64) COMMENT 'Seed of the random number generators.',
+    CONSTRAINT ck_model_run_task_enum CHECK task IN ('soc', 'soh'),
+    CONSTRAINT ck_model_run_target_soc_method_enum CHECK target_soc_method IS NULL OR (target_soc_method IN ('coulomb_counting', 'ocv_lookup', 'model_based', 'simulator')),
+    CONSTRAINT ck_model_run_target_soh_definition_enum CHECK target_soh_definition IS NULL OR (target_soh_definition IN ('capacity', 'resistance', 'energy')),
+    CONSTRAINT ck_model_run_rmse_range CHECK rmse IS NULL OR (rmse >= 0),
+    CONSTRAINT ck_model_run_mae_range CHECK mae IS NULL OR (mae >= 0),
+    CONSTRAINT ck_model_run_max_error_range CHECK max_error IS NULL OR (max_error >= 0),
+    CONSTRAINT ck_model_run_target CHECK ifNull((task = 'soc' AND target_soc_method IS NOT NULL AND target_soh_definition IS NULL) OR (task = 'soh' AND target_soh_definition IS NOT NULL AND target_soc_method IS NULL), 1),
+    CONSTRAINT ck_model_run_training_order CHECK ifNull(training_finished_at IS NULL OR training_finished_at >= training_started_at, 1),
+    CONSTRAINT ck_model_run_split_spec_json CHECK isValidJSON(split_spec),
+    CONSTRAINT ck_model_run_hyperparameters_json CHECK isValidJSON(hyperparameters)
+)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/all/{database}/{table}', '{replica}')
+ORDER BY run_id
+COMMENT 'One training run of a SOC or SOH model: what was trained on which data, against which label definition, how the data was split, and how well it did.';
+
+-- prediction: One value predicted by a model run: SOC for a sample or SOH for a cycle, with the true value it was compared with and the split it belongs to.
+-- Keys ClickHouse does not enforce:
+--   unique: primary key (prediction_id)
+--   fk_prediction_run: (run_id, task) -> model_run (run_id, task) ON DELETE CASCADE
+--   fk_prediction_point: (session_id, record_index) -> timeseries_point (session_id, record_index) ON DELETE CASCADE
+--   fk_prediction_cycle: (session_id, cycle_index) -> cycle (session_id, cycle_index) ON DELETE CASCADE
+-- Sharded by cityHash64(session_id) through the Distributed table prediction;
+-- the rows live in prediction_local, replicated within each shard.
+CREATE TABLE prediction_local ON CLUSTER '{cluster}' (
+    prediction_id Int64 DEFAULT toInt64(generateSnowflakeID()) COMMENT 'Surrogate key of the prediction.' CODEC(Delta, ZSTD(1)),
+    run_id Int32 COMMENT 'The run that made the prediction.' CODEC(Delta, ZSTD(1)),
+    task LowCardinality(String) COMMENT 'Copy of the run''s task; the foreign key on (run_id, task) keeps them equal. [enum: task]',
+    session_id Int32 COMMENT 'The session of the predicted sample or cycle.' CODEC(Delta, ZSTD(1)),
+    record_index Nullable(Int32) COMMENT 'The predicted sample (SOC); NULL for SOH.' CODEC(Delta, ZSTD(1)),
+    recorded_at Nullable(DateTime64(3, 'UTC')) COMMENT 'Time of the predicted sample (SOC), copied from it; NULL for SOH.' CODEC(Delta, ZSTD(3)),
+    cycle_index Nullable(Int32) COMMENT 'The predicted cycle (SOH); NULL for SOC.' CODEC(Delta, ZSTD(1)),
+    split LowCardinality(String) COMMENT 'Which split the predicted sample or cycle belongs to. [enum: split]',
+    predicted_value Float32 COMMENT 'The predicted SOC or SOH. [unit: fraction]' CODEC(Delta, ZSTD(3)),
+    true_value Nullable(Float32) COMMENT 'The label value it was compared with; NULL when none exists. [unit: fraction]' CODEC(Delta, ZSTD(3)),
+    INDEX ix_prediction_point (session_id, record_index) TYPE minmax GRANULARITY 1,
+    INDEX ix_prediction_cycle (session_id, cycle_index) TYPE minmax GRANULARITY 1,
+    CONSTRAINT ck_prediction_task_enum CHECK task IN ('soc', 'soh'),
+    CONSTRAINT ck_prediction_split_enum CHECK split IN ('train', 'validation', 'test'),
+    CONSTRAINT ck_prediction_target CHECK ifNull((task = 'soc' AND record_index IS NOT NULL AND recorded_at IS NOT NULL AND cycle_index IS NULL) OR (task = 'soh' AND cycle_index IS NOT NULL AND record_index IS NULL AND recorded_at IS NULL), 1)
+)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
+ORDER BY (run_id, task, prediction_id)
+COMMENT 'One value predicted by a model run: SOC for a sample or SOH for a cycle, with the true value it was compared with and the split it belongs to.';
+CREATE TABLE prediction ON CLUSTER '{cluster}' AS prediction_local
+ENGINE = Distributed('{cluster}', currentDatabase(), prediction_local, cityHash64(session_id))
+COMMENT 'One value predicted by a model run: SOC for a sample or SOH for a cycle, with the true value it was compared with and the split it belongs to.';
