@@ -23,24 +23,17 @@ REFERENCE = "docs/reference"
 DOWNLOADS = "docs/downloads"  # where the site serves sql/<target>/schema.sql (docs_hooks.py)
 DOCS_ROOT = "docs/"
 
-# Shell commands that load each downloaded file (the downloads sit next to each other).
-LOAD_COMMANDS = {
-    "postgres": "createdb battery\npsql -v ON_ERROR_STOP=1 -d battery -f postgres.sql",
-    "sqlite": "sqlite3 battery.db < sqlite.sql\n"
-    "# then on every connection: PRAGMA foreign_keys = ON;",
-    "timescaledb": "createdb battery   # on a server with the timescaledb extension installed\n"
-    "psql -v ON_ERROR_STOP=1 -d battery -f timescaledb.sql",
-    "liam": "npx @liam-hq/cli erd build --input liam.sql --format postgres --output-dir erd\n"
-    "npx http-server erd   # the page loads schema.json, so serve it over HTTP",
-}
-
 # Hand-written pages (kept in docs/, never generated) and where they sit in the navigation.
 GUIDE_PAGES = (
     ("Home", "index.md"),
     ("Conventions", "conventions.md"),
     ("Publishing", "publishing.md"),
 )
-TAIL_PAGES = (("Performance", "performance.md"), ("Interactive ERD", "erd/index.md"))
+TAIL_PAGES = (
+    ("When one server is not enough", "scale-out.md"),
+    ("Performance", "performance.md"),
+    ("Interactive ERD", "erd/index.md"),
+)
 
 
 # -- Markdown escaping ------------------------------------------------------------------------
@@ -504,12 +497,8 @@ def downloads_context(schema: Schema) -> dict:
                 "title": md_text(target.title),
                 "file": md_link(f"{name}.sql", relative(page, download_path(name))),
                 "source": md_code(target.path),
-                "versions": md_text(getattr(target, "versions", "")),
-                "load": code_block(
-                    LOAD_COMMANDS.get(name, f"# load {name}.sql with your tools"),
-                    "sh",
-                    indent="    ",
-                ),
+                "versions": md_text(target.versions),
+                "load": code_block(target.load_command(f"{name}.sql"), "sh", indent="    "),
             }
             for name, target in TARGETS.items()
         ]

@@ -323,3 +323,21 @@ def test_cluster_local_tables_have_the_single_server_columns(ch, cluster_stateme
             for db, t in (("cluster_copy", name), ("battery", table.name))
         )
         assert mine and mine == single, table.name
+
+
+# -- docs -----------------------------------------------------------------------------------
+def test_docs_take_tabs_downloads_and_load_commands_from_the_registry():
+    from generator import docs
+
+    pages = docs.render(SCHEMA)
+    downloads = pages[f"{docs.REFERENCE}/downloads.md"]
+    for name, target in TARGETS.items():
+        assert f'=== "{target.title}"' in downloads
+        for line in target.load_command(f"{name}.sql").splitlines():
+            assert f"    {line}" in downloads, (name, line)
+    assert "clickhouse-client --database battery --multiquery < clickhouse.sql" in downloads
+    page = pages[docs.table_page("timeseries_point")]
+    assert "ENGINE = Distributed('{cluster}', currentDatabase(), timeseries_point_local" in page
+    assert "PARTITION BY toYYYYMM(recorded_at)" in page
+    assert '"When one server is not enough"' in pages[f"{docs.REFERENCE}/nav.yml"]
+    assert (ROOT / "docs" / "scale-out.md").is_file()

@@ -210,6 +210,11 @@ class Target:
     def load_hint(self) -> str:
         raise NotImplementedError
 
+    def load_command(self, file: str) -> str:
+        """Shell commands that load `file`, a downloaded copy of this target's DDL (the docs'
+        downloads page); the registry is the only place they are written."""
+        return f"# load {file} with your tools"
+
     def header_notes(self) -> list[str]:
         return []
 

@@ -231,6 +231,13 @@ class ClickHouseTarget(Target):
             f"{self.path} (create the database first: CREATE DATABASE DBNAME)"
         )
 
+    def load_command(self, file: str) -> str:
+        return (
+            "clickhouse-client --query 'CREATE DATABASE battery'\n"
+            f"clickhouse-client --database battery --multiquery < {file}\n"
+            "# writers: SET input_format_null_as_default = 0, insert_null_as_default = 0;"
+        )
+
     def header_notes(self) -> list[str]:
         return [
             "IMPORTANT: every writer must run (or have in its settings profile)",
@@ -375,6 +382,13 @@ class ClickHouseClusterTarget(ClickHouseTarget):
         return (
             "on any server, CREATE DATABASE DBNAME ON CLUSTER '{cluster}'; then "
             f"clickhouse-client --database DBNAME --multiquery < {self.path}"
+        )
+
+    def load_command(self, file: str) -> str:
+        return (
+            "# on any server of the cluster, whose <macros> define {cluster}, {shard}, {replica}\n"
+            "clickhouse-client --query \"CREATE DATABASE battery ON CLUSTER '{cluster}'\"\n"
+            f"clickhouse-client --database battery --multiquery < {file}"
         )
 
     def header(self, schema: Schema) -> list[str]:

@@ -86,6 +86,12 @@ class LiamTarget(PostgresTarget):
             "--output-dir erd && npx http-server erd"
         )
 
+    def load_command(self, file: str) -> str:
+        return (
+            f"npx @liam-hq/cli erd build --input {file} --format postgres --output-dir erd\n"
+            "npx http-server erd   # the page loads schema.json, so serve it over HTTP"
+        )
+
     def limitations(self, schema: Schema) -> list[str]:
         return [
             "  - Liam shows tables, columns, keys, foreign keys and table/column comments only: "

@@ -84,6 +84,9 @@ class PostgresTarget(Target):
     def load_hint(self) -> str:
         return f"psql -v ON_ERROR_STOP=1 -d DBNAME -f {self.path}"
 
+    def load_command(self, file: str) -> str:
+        return f"createdb battery\npsql -v ON_ERROR_STOP=1 -d battery -f {file}"
+
     def limitations(self, schema: Schema) -> list[str]:
         return [
             "  - The timescaledb: options (hypertable, compression, continuous aggregates) "

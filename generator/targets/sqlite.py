@@ -117,6 +117,9 @@ class SqliteTarget(Target):
     def load_hint(self) -> str:
         return f"sqlite3 battery.db < {self.path}"
 
+    def load_command(self, file: str) -> str:
+        return f"sqlite3 battery.db < {file}\n# then on every connection: PRAGMA foreign_keys = ON;"
+
     def header_notes(self) -> list[str]:
         return [
             "IMPORTANT: SQLite enforces foreign keys only when each connection runs",

@@ -190,6 +190,12 @@ class TimescaleTarget(PostgresTarget):
             "must be installed on the server; the file creates it in the database)"
         )
 
+    def load_command(self, file: str) -> str:
+        return (
+            "createdb battery   # on a server with the timescaledb extension installed\n"
+            f"psql -v ON_ERROR_STOP=1 -d battery -f {file}"
+        )
+
     def limitations(self, schema: Schema) -> list[str]:
         lines = []
         for table in schema.hypertables:
