@@ -211,3 +211,18 @@ class Schema:
     @cached_property
     def hypertables(self) -> tuple[Table, ...]:
         return tuple(t for t in self.tables if t.timescaledb is not None)
+
+    @cached_property
+    def time_copies(self) -> tuple[tuple[ForeignKey, str], ...]:
+        """(foreign key, column): a referencing table's copy of the time column of the
+        time-series table it references, where the key itself leaves that column out."""
+        out = []
+        for fk in self.foreign_keys:
+            ts = self.table(fk.ref_table).timescaledb
+            if (
+                ts is not None
+                and ts.time_column not in fk.columns
+                and ts.time_column in self.table(fk.table).column_map
+            ):
+                out.append((fk, ts.time_column))
+        return tuple(out)

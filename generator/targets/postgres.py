@@ -6,6 +6,23 @@ from ..model import Column, Schema, Table
 from .base import Statement, Target
 
 
+def time_copy_notes(schema: Schema, consequence: str = "") -> list[str]:
+    """Columns that copy the time of the time-series row their foreign key points at, where
+    only TimescaleDB's key (which includes the time) checks the copy."""
+    groups: dict[tuple, list[str]] = {}
+    for fk, column in schema.time_copies:
+        groups.setdefault((fk.ref_table, column, fk.columns), []).append(f"{fk.table}.{column}")
+    lines = []
+    for (ref_table, column, columns), copies in groups.items():
+        subject = "they reference" if len(copies) > 1 else "it references"
+        verb = "copy" if len(copies) > 1 else "copies"
+        lines.append(
+            f"  - {' and '.join(copies)} {verb} the {column} of the {ref_table} row {subject}; "
+            f"here the foreign key checks ({', '.join(columns)}) only{consequence}."
+        )
+    return lines
+
+
 class PostgresTarget(Target):
     name = "postgres"
     title = "PostgreSQL"
@@ -88,13 +105,13 @@ class PostgresTarget(Target):
         return f"createdb battery\npsql -v ON_ERROR_STOP=1 -d battery -f {file}"
 
     def limitations(self, schema: Schema) -> list[str]:
-        return [
-            "  - The timescaledb: options (hypertable, compression, continuous aggregates) "
-            "apply only to sql/timescaledb/schema.sql.",
-            "  - label_soc.recorded_at and prediction.recorded_at copy their sample's time; "
-            "here the foreign key checks (session_id, record_index) only, so the copy is "
-            "not checked against the sample.",
-        ]
+        lines = []
+        if schema.hypertables:
+            lines.append(
+                "  - The timescaledb: options (hypertable, compression, continuous aggregates) "
+                "apply only to sql/timescaledb/schema.sql."
+            )
+        return lines + time_copy_notes(schema, ", so the copy is not checked against it")
 
     def header_notes(self) -> list[str]:
         return [

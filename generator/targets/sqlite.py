@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ..model import Check, Column, ForeignKey, Schema, Table
 from .base import Statement, Target
+from .postgres import time_copy_notes
 
 
 class SqliteTarget(Target):
@@ -136,7 +137,10 @@ class SqliteTarget(Target):
             "  - No COMMENT ON: descriptions are the SQL comments beside each column.",
             "  - No timestamp type and no time zones: store Unix seconds (UTC) on ingest.",
             "  - Column widths (smallint/integer/bigint, real/double) are not enforced.",
-            "  - The timescaledb: options apply only to sql/timescaledb/schema.sql.",
-            "  - label_soc.recorded_at and prediction.recorded_at copy their sample's time; "
-            "the foreign key checks (session_id, record_index) only.",
+            *(
+                ["  - The timescaledb: options apply only to sql/timescaledb/schema.sql."]
+                if schema.hypertables
+                else []
+            ),
+            *time_copy_notes(schema),
         ]

@@ -11,8 +11,9 @@
 -- What this file cannot express that schema.yaml says:
 --   - The timescaledb: options (hypertable, compression, continuous aggregates) apply only to
 --     sql/timescaledb/schema.sql.
---   - label_soc.recorded_at and prediction.recorded_at copy their sample's time; here the foreign
---     key checks (session_id, record_index) only, so the copy is not checked against the sample.
+--   - label_soc.recorded_at and prediction.recorded_at copy the recorded_at of the timeseries_point
+--     row they reference; here the foreign key checks (session_id, record_index) only, so the copy
+--     is not checked against it.
 
 -- battery_pack: A battery pack: cells connected in series and parallel, tested as one asset.
 CREATE TABLE battery_pack (

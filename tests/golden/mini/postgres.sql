@@ -11,8 +11,8 @@
 -- What this file cannot express that schema.yaml says:
 --   - The timescaledb: options (hypertable, compression, continuous aggregates) apply only to
 --     sql/timescaledb/schema.sql.
---   - label_soc.recorded_at and prediction.recorded_at copy their sample's time; here the foreign
---     key checks (session_id, record_index) only, so the copy is not checked against the sample.
+--   - note.taken_at copies the taken_at of the reading row it references; here the foreign key
+--     checks (device_id, seq) only, so the copy is not checked against it.
 
 -- device: A device; descriptions may hold 'quotes', <tags> & | pipes.
 CREATE TABLE device (

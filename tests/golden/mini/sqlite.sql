@@ -18,8 +18,8 @@
 --   - No timestamp type and no time zones: store Unix seconds (UTC) on ingest.
 --   - Column widths (smallint/integer/bigint, real/double) are not enforced.
 --   - The timescaledb: options apply only to sql/timescaledb/schema.sql.
---   - label_soc.recorded_at and prediction.recorded_at copy their sample's time; the foreign key
---     checks (session_id, record_index) only.
+--   - note.taken_at copies the taken_at of the reading row it references; here the foreign key
+--     checks (device_id, seq) only.
 
 PRAGMA foreign_keys = ON;
 
