@@ -12,7 +12,7 @@ The physical design is derived from the model, not from a separate option block:
 - PARTITION BY month of the time column of a time-series table (the model's hypertables).
 - Codecs by type, measured on 1,000,000 cycler samples (docs/scale-out.md): Delta then ZSTD
   for every number and timestamp (consecutive samples differ little), ZSTD(3) for floats and
-  times, ZSTD(1) for integers. That is 4.6-4.7 bytes per sample against 22 with the default LZ4.
+  times, ZSTD(1) for integers. That is 4.7 bytes per sample against 22 with the default LZ4.
 - The model's indexes become minmax data-skipping indexes unless the sort key already leads with
   their columns.
 
@@ -74,6 +74,7 @@ class ClickHouseTarget(Target):
     }
     # The same text as PostgreSQL's COMMENT ON COLUMN: description, unit, range, enumeration.
     column_description = PostgresTarget.column_description
+    _schema: Schema  # set by blocks(): the hooks take a table, some facts need its schema
 
     # -- columns ---------------------------------------------------------------------------
     def column_type(self, table: Table, column: Column) -> str:
@@ -85,7 +86,7 @@ class ClickHouseTarget(Target):
         return base
 
     def blocks(self, schema: Schema):
-        self._schema = schema  # the hooks below take a table; some facts need its schema
+        self._schema = schema
         return super().blocks(schema)
 
     def grows_with_samples(self, table: Table) -> bool:
