@@ -86,6 +86,18 @@ class Check:
     column: str | None = None
 
 
+def json_check(table: str, column: str, function: str) -> Check:
+    """The CHECK that stands in for a json type where the engine stores text: the engine's
+    `function(column)` must accept the value."""
+    return Check(
+        f"ck_{table}_{column}_json",
+        f"{function}({column})",
+        f"{column} is valid JSON.",
+        kind="json",
+        column=column,
+    )
+
+
 @dataclass(frozen=True)
 class Unique:
     name: str

@@ -29,7 +29,7 @@ from functools import lru_cache
 import sqlglot
 from sqlglot import exp
 
-from ..model import INTEGER_TYPES, Check, Column, Schema, Table
+from ..model import INTEGER_TYPES, Check, Column, Schema, Table, json_check
 from .base import Statement, Target
 from .postgres import PostgresTarget
 
@@ -168,19 +168,10 @@ class ClickHouseTarget(Target):
         return f"ifNull({expression}, 1)"
 
     def checks(self, table: Table) -> list[Check]:
-        out = list(table.checks)
-        for column in table.columns:
-            if column.type == "json":
-                out.append(
-                    Check(
-                        f"ck_{table.name}_{column.name}_json",
-                        f"isValidJSON({column.name})",
-                        f"{column.name} is valid JSON.",
-                        kind="json",
-                        column=column.name,
-                    )
-                )
-        return out
+        """The model's checks plus isValidJSON() for json columns, stored as String."""
+        return list(table.checks) + [
+            json_check(table.name, c.name, "isValidJSON") for c in table.columns if c.type == "json"
+        ]
 
     # -- tables ----------------------------------------------------------------------------
     def table_items(self, schema: Schema, table: Table) -> list[tuple[str, str | None]]:

@@ -7,7 +7,7 @@ json_valid() CHECK; boolean is INTEGER restricted to 0 and 1.
 
 from __future__ import annotations
 
-from ..model import Check, Column, ForeignKey, Schema, Table
+from ..model import Check, Column, ForeignKey, Schema, Table, json_check
 from .base import Statement, Target
 from .postgres import time_copy_notes
 
@@ -66,15 +66,7 @@ class SqliteTarget(Target):
                     )
                 )
             elif column.type == "json":
-                out.append(
-                    Check(
-                        f"ck_{table.name}_{column.name}_json",
-                        f"json_valid({column.name})",
-                        f"{column.name} is valid JSON.",
-                        kind="json",
-                        column=column.name,
-                    )
-                )
+                out.append(json_check(table.name, column.name, "json_valid"))
         return out
 
     def check_sql(self, check: Check) -> str:
