@@ -61,8 +61,9 @@ def render_groups(schema, groups) -> dict[str, str | bytes]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="liam-erd-schema",
-        description="Compile schema.yaml (battery SOC/SOH schema) into DDL for PostgreSQL, "
-        "SQLite, TimescaleDB and Liam ERD, Graphviz diagrams and documentation pages.",
+        description="Compile schema.yaml (battery SOC/SOH schema) into DDL for PostgreSQL,\n"
+        "SQLite, TimescaleDB and Liam ERD, Graphviz diagrams and documentation pages.\n"
+        "Run `liam-erd-schema COMMAND --help` for a command's options.",
         epilog="Examples:\n"
         "  liam-erd-schema sql                 write sql/<target>/schema.sql\n"
         "  liam-erd-schema sql --target sqlite only the SQLite DDL\n"
