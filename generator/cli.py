@@ -10,6 +10,7 @@ this table is also in `--help` (EXIT_CODES below) and in the README:
   4  the generator or a tool it needs (Graphviz) failed; nothing written
   5  an output could not be written (disk full, read-only or missing permission, a path in the
      way); every output is left exactly as it was
+  130  interrupted (Ctrl-C, SIGINT); every output is left exactly as it was
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from .validate import validate
 from .write import WriteError, changed, remove_stale_temporaries, write_all
 
 EXIT_OK, EXIT_SCHEMA, EXIT_USAGE, EXIT_DRIFT, EXIT_INTERNAL, EXIT_WRITE = 0, 1, 2, 3, 4, 5
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 EXIT_CODES = {
     EXIT_OK: "success",
     EXIT_SCHEMA: "schema.yaml has problems (one line each); nothing written",
@@ -35,6 +37,7 @@ EXIT_CODES = {
     EXIT_INTERNAL: "the generator or a tool it needs failed; nothing written",
     EXIT_WRITE: "an output could not be written (disk full, no permission, a path in the way); "
     "every output left as it was",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C); every output left as it was",
 }
 
 # Output groups: each module has render(schema) -> {relative path: text or bytes}.
@@ -141,6 +144,15 @@ def _write_error(exc: WriteError) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        # write_all undoes a half-done run on the way out, so this is true at any point.
+        print("interrupted; no output was changed", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=sys.stderr))
@@ -183,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     except WriteError as exc:
         return _write_error(exc)
     except ToolError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {exc}; nothing was written", file=sys.stderr)
         return EXIT_INTERNAL
     except Exception as exc:
         return _internal_error(exc)
@@ -195,16 +207,20 @@ def main(argv: list[str] | None = None) -> int:
         written = write_all(root, outputs)
     except WriteError as exc:
         return _write_error(exc)
+    try:
+        _report(say, removed, written, args.command, len(outputs), started)
+    except KeyboardInterrupt:
+        pass  # everything is written: the run succeeded
+    return EXIT_OK
+
+
+def _report(say, removed, written, command: str, total: int, started: float) -> None:
     for stale in removed:
         say(f"removed {stale} (left by an interrupted run)")
     for rel in written:
         say(f"wrote {rel}")
     elapsed = time.perf_counter() - started
-    say(
-        f"{args.command}: {len(written)} written, {len(outputs) - len(written)} unchanged "
-        f"({elapsed:.2f} s)"
-    )
-    return EXIT_OK
+    say(f"{command}: {len(written)} written, {total - len(written)} unchanged ({elapsed:.2f} s)")
 
 
 def _check(root: Path, outputs, schema_file: str, say) -> int:

@@ -229,3 +229,48 @@ def test_successful_run_leaves_no_temporaries(tmp_path):
     assert run_cli("sql", str(SCHEMA), "--out", str(out)).returncode == 0
     assert run_cli("db", str(SCHEMA), "--path", str(out / "db" / "x.sqlite")).returncode == 0
     assert no_temporaries(out)
+
+
+def test_missing_graphviz_is_one_line_and_writes_nothing(tmp_path):
+    out = tmp_path / "out"
+    empty_path = tmp_path / "bin"
+    empty_path.mkdir()
+    result = subprocess.run(
+        [sys.executable, "-m", "generator", "all", str(SCHEMA), "--out", str(out)],
+        cwd=ROOT,
+        env={**os.environ, "PATH": str(empty_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 4, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "Graphviz" in result.stderr and "nothing was written" in result.stderr
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("delay", [0.3, 1.0, 2.5])
+def test_interrupt_at_any_moment_leaves_the_tree_as_it_was(stale_tree, delay):
+    """SIGINT at several moments (loading, rendering, writing): either the run completed,
+    or it says so on one line, exits 130 and every output is as it was."""
+    before = snapshot(stale_tree)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "generator", "all", str(SCHEMA), "--out", str(stale_tree)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        proc.wait(delay)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert "Traceback" not in err
+    if proc.returncode == 0:
+        assert "written" in err
+    else:
+        assert proc.returncode == 130, err
+        assert err.strip() == "interrupted; no output was changed"
+        assert snapshot(stale_tree) == before
+    assert no_temporaries(stale_tree)
