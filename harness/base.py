@@ -255,6 +255,26 @@ def _server_version(params: dict[str, Any]) -> tuple[str, int]:
     return version, num // 10000
 
 
+def connected_engine(name: str, params: dict[str, Any], started: float, refused: str, **fields):
+    """The Engine for a server that answers at ``params``; EngineUnavailable otherwise.
+
+    ``refused`` starts the reason when it does not answer; ``fields`` are the other Engine
+    fields (pid, workdir, ...).
+    """
+    try:
+        version, major = _server_version(params)
+    except psycopg.Error as exc:
+        raise EngineUnavailable(name, f"{refused}: {exc}") from exc
+    return Engine(
+        name=name,
+        version=version,
+        major=major,
+        params=params,
+        startup_seconds=time.monotonic() - started,
+        **fields,
+    )
+
+
 def _tmp_base() -> str:
     """Where temporary server directories go.
 

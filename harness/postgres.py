@@ -30,6 +30,7 @@ from .base import (
     _server_version,
     _tmp_base,
     _wait_gone,
+    connected_engine,
 )
 
 PG15_BINDIR = Path("/usr/lib/postgresql/15/bin")
@@ -238,16 +239,11 @@ def _local_cluster(name: str, bindir: Path, install_hint: str) -> Iterator[Engin
             raise EngineUnavailable(name, f"{exc.reason}\n--- server log ---\n{log}") from exc
         pid = _postmaster_pid(datadir)
         params = {"host": str(sockdir), "port": 5432, "user": "postgres", "dbname": "postgres"}
-        try:
-            version, major = _server_version(params)
-        except psycopg.Error as exc:
-            raise EngineUnavailable(name, f"server started but refuses connections: {exc}") from exc
-        yield Engine(
-            name=name,
-            version=version,
-            major=major,
-            params=params,
-            startup_seconds=time.monotonic() - started,
+        yield connected_engine(
+            name,
+            params,
+            started,
+            "server started but refuses connections",
             pid=pid,
             workdir=workdir,
         )

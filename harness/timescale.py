@@ -13,8 +13,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
-
 from .base import (
     ROOT,
     SETUP_COMMAND,
@@ -24,8 +22,8 @@ from .base import (
     _kill_group,
     _require_node_modules,
     _rmtree,
-    _server_version,
     _tmp_base,
+    connected_engine,
 )
 
 TIMESCALE_SERVER_JS = Path(__file__).resolve().parent / "timescale_server.mjs"
@@ -111,18 +109,11 @@ def timescaledb(startup_timeout: float = 90) -> Iterator[Engine]:
             "dbname": "postgres",
             "sslmode": "disable",
         }
-        try:
-            version, major = _server_version(params)
-        except psycopg.Error as exc:
-            raise EngineUnavailable(
-                name, f"server is READY but refuses connections: {exc}"
-            ) from exc
-        yield Engine(
-            name=name,
-            version=version,
-            major=major,
-            params=params,
-            startup_seconds=time.monotonic() - started,
+        yield connected_engine(
+            name,
+            params,
+            started,
+            "server is READY but refuses connections",
             single_database=True,
             pid=proc.pid,
             workdir=workdir,
