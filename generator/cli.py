@@ -4,13 +4,12 @@ Every failure prints one line per problem on stderr (no traceback) and exits wit
 this table is also in `--help` (EXIT_CODES below) and in the README:
 
   0  success
-  1  schema.yaml has problems (one `file:line:col: path: message` line each); nothing written
+  1  schema.yaml has problems (one file:line:col line each); nothing written
   2  usage error (unknown command, option or target)
-  3  `check`: committed generated files are out of date
+  3  check: committed generated files are out of date
   4  the generator or a tool it needs (Graphviz) failed; nothing written
-  5  an output could not be written (disk full, read-only or missing permission, a path in the
-     way); every output is left exactly as it was
-  130  interrupted (Ctrl-C, SIGINT); every output is left exactly as it was
+  5  an output could not be written (disk full, no permission, path in the way); outputs unchanged
+  130  interrupted (Ctrl-C); outputs unchanged
 """
 
 from __future__ import annotations
@@ -31,13 +30,13 @@ EXIT_OK, EXIT_SCHEMA, EXIT_USAGE, EXIT_DRIFT, EXIT_INTERNAL, EXIT_WRITE = 0, 1, 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 EXIT_CODES = {
     EXIT_OK: "success",
-    EXIT_SCHEMA: "schema.yaml has problems (one line each); nothing written",
+    EXIT_SCHEMA: "schema.yaml has problems (one file:line:col line each); nothing written",
     EXIT_USAGE: "usage error (unknown command, option or target)",
     EXIT_DRIFT: "check: committed generated files are out of date",
-    EXIT_INTERNAL: "the generator or a tool it needs failed; nothing written",
-    EXIT_WRITE: "an output could not be written (disk full, no permission, a path in the way); "
-    "every output left as it was",
-    EXIT_INTERRUPTED: "interrupted (Ctrl-C); every output left as it was",
+    EXIT_INTERNAL: "the generator or a tool it needs (Graphviz) failed; nothing written",
+    EXIT_WRITE: "an output could not be written (disk full, no permission, path in the way); "
+    "outputs unchanged",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C); outputs unchanged",
 }
 
 # Output groups: each module has render(schema) -> {relative path: text or bytes}.
