@@ -12,11 +12,13 @@ Temporary files left by an interrupted run are removed by the next run.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import glob
 import os
 import sqlite3
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +41,16 @@ def _reason(exc: OSError) -> str:
     if exc.errno in _FULL:
         reason += " (the disk is full or a file-size limit was reached)"
     return reason
+
+
+@contextlib.contextmanager
+def _os_errors(action: str, fallback: Path) -> Iterator[None]:
+    """Any OSError not already explained (e.g. a parent folder that cannot be searched)
+    becomes a WriteError naming the path the system names."""
+    try:
+        yield
+    except OSError as exc:
+        raise WriteError(exc.filename or fallback, action, _reason(exc)) from None
 
 
 def normalise(content: str | bytes) -> bytes:
@@ -81,7 +93,8 @@ def _plan(root: Path, outputs: dict[str, str | bytes]) -> list[_Change]:
 
 def changed(root: Path, outputs: dict[str, str | bytes]) -> dict[str, bytes]:
     """The outputs whose bytes differ from what is on disk (or that are missing)."""
-    return {change.rel: change.data for change in _plan(root, outputs)}
+    with _os_errors("cannot read", Path(root)):
+        return {change.rel: change.data for change in _plan(Path(root), outputs)}
 
 
 def _temporaries(directory: Path, name: str) -> list[Path]:
@@ -92,10 +105,12 @@ def remove_stale_temporaries(root: Path, rels) -> list[Path]:
     """Remove `.<name>.*.tmp` files an interrupted run left next to these outputs."""
     removed = []
     for rel in sorted(set(rels)):
-        path = root / rel
-        if not path.parent.is_dir():
-            continue
-        for stale in _temporaries(path.parent, path.name):
+        path = Path(root) / rel
+        try:
+            stales = _temporaries(path.parent, path.name) if path.parent.is_dir() else []
+        except OSError:
+            continue  # a folder we cannot read: the write itself will say why
+        for stale in stales:
             try:
                 stale.unlink()
             except OSError:
@@ -168,6 +183,11 @@ def write_all(root: Path, outputs: dict[str, str | bytes]) -> list[str]:
     Raises WriteError, after undoing everything, when any output cannot be written.
     """
     root = Path(root)
+    with _os_errors("cannot write", root):
+        return _write_all(root, outputs)
+
+
+def _write_all(root: Path, outputs: dict[str, str | bytes]) -> list[str]:
     plan = _plan(root, outputs)
     remove_stale_temporaries(root, outputs)
     created: list[Path] = []
@@ -213,8 +233,12 @@ def write_sqlite_database(path: Path, ddl: str) -> None:
     and WriteError names the path. Leftover `.<name>.*.tmp` files are removed first.
     """
     path = Path(path)
-    if path.parent.is_dir():
-        remove_stale_temporaries(path.parent, [path.name])
+    with _os_errors("cannot write", path):
+        _write_sqlite_database(path, ddl)
+
+
+def _write_sqlite_database(path: Path, ddl: str) -> None:
+    remove_stale_temporaries(path.parent, [path.name])
     if path.is_dir():
         raise WriteError(path, "cannot replace", "it is a directory")
     created: list[Path] = []

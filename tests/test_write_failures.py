@@ -274,3 +274,18 @@ def test_interrupt_at_any_moment_leaves_the_tree_as_it_was(stale_tree, delay):
         assert err.strip() == "interrupted; no output was changed"
         assert snapshot(stale_tree) == before
     assert no_temporaries(stale_tree)
+
+
+@pytest.mark.parametrize("command", ["sql", "check", "db"])
+def test_folder_that_cannot_be_searched(tmp_path, command):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o000)
+    out = locked / "out"
+    extra = ["--path", str(out / "battery.sqlite")] if command == "db" else ["--out", str(out)]
+    try:
+        result = run_cli(command, str(SCHEMA), *extra, unprivileged=True)
+        assert_one_line_write_error(result, str(locked), "Permission denied")
+    finally:
+        locked.chmod(0o755)
+    assert list(locked.iterdir()) == []
