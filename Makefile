@@ -65,8 +65,8 @@ bench: $(VENV_STAMP) $(NODE_STAMP) ## benchmark the time-series table on every e
 	@$(PY) -m bench --n $(N)
 
 lint: $(VENV_STAMP) ## ruff lint and format check
-	@$(VENV)/bin/ruff check generator tests bench docs_hooks.py
-	@$(VENV)/bin/ruff format --check generator tests bench docs_hooks.py
+	@$(VENV)/bin/ruff check generator harness tests bench docs_hooks.py
+	@$(VENV)/bin/ruff format --check generator harness tests bench docs_hooks.py
 
 clean: ## remove the environment, node_modules and build output
 	rm -rf $(VENV) node_modules site test-artifacts db

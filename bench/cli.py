@@ -43,7 +43,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
     parser.add_argument(
         "--docs",
-        type=Path,
+        type=lambda text: Path(text) if text else None,  # Path("") would be "."
         default=ROOT / "docs" / "performance.md",
         help="page rendered from the results ('' to skip)",
     )
@@ -353,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
         args.out.write_text(json.dumps(results, indent=1, sort_keys=False) + "\n")
         print(report.console_table(results))
         log(f"bench: wrote {args.out}")
-        if str(args.docs):
+        if args.docs is not None:
             args.docs.parent.mkdir(parents=True, exist_ok=True)
             args.docs.write_text(report.render(results))
             log(f"bench: wrote {args.docs}")

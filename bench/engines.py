@@ -2,7 +2,7 @@
 
 One :class:`EngineRun` per engine: SQLite (Python's sqlite3), PostgreSQL 15 and 18 and
 TimescaleDB (PGlite over a socket), the last three started by the test harness
-(tests/engines/harness.py) and always stopped by it.
+(the harness/ package) and always stopped by it.
 """
 
 from __future__ import annotations
@@ -505,7 +505,7 @@ class PostgresRun(EngineRun):
     default_loader = "copy_binary"
 
     def engine_context(self):
-        from tests.engines import harness
+        import harness
 
         return {"postgres15": harness.postgres15, "postgres18": harness.postgres18}[
             self.cfg.engine
@@ -774,7 +774,7 @@ class TimescaleRun(PostgresRun):
     default_loader = "insert_unnest"
 
     def engine_context(self):
-        from tests.engines import harness
+        import harness
 
         return harness.timescaledb()
 

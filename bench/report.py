@@ -192,7 +192,7 @@ def _section_setup(results: dict) -> list[str]:
         "- **DDL**: the generated `sql/sqlite/schema.sql`, `sql/postgres/schema.sql` (on "
         "PostgreSQL 15 and 18) and `sql/timescaledb/schema.sql`, unmodified; experiments edit a "
         "scratch copy (see [Experiments](#experiments)).",
-        "- **Servers**: throwaway instances from the test harness (`tests/engines/harness.py`): "
+        "- **Servers**: throwaway instances from the engine harness (`harness/`): "
         "PostgreSQL with `fsync = off` and `shared_buffers = 64MB`; TimescaleDB is PGlite "
         "(PostgreSQL compiled to WebAssembly) served over a unix socket, so its times are not "
         "those of a native TimescaleDB server, while its sizes are.",

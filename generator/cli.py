@@ -1,7 +1,15 @@
-"""Command line: `liam-erd-schema {sql,diagrams,docs,all,check,validate}`.
+"""Command line: `liam-erd-schema {sql,diagrams,docs,all,check,validate,db}`.
 
-Exit codes: 0 success; 1 schema.yaml has problems (one line each on stderr); 2 usage error;
-3 `check` found generated files out of date; 4 the generator or a tool it needs failed.
+Every failure prints one line per problem on stderr (no traceback) and exits with its code;
+this table is also in `--help` (EXIT_CODES below) and in the README:
+
+  0  success
+  1  schema.yaml has problems (one file:line:col line each); nothing written
+  2  usage error (unknown command, option or target)
+  3  check: committed generated files are out of date
+  4  the generator or a tool it needs (Graphviz) failed; nothing written
+  5  an output could not be written (disk full, no permission, path in the way); outputs unchanged
+  130  interrupted (Ctrl-C); outputs unchanged
 """
 
 from __future__ import annotations
@@ -16,9 +24,20 @@ from . import __version__
 from .errors import SchemaError
 from .load import load
 from .validate import validate
-from .write import changed, write_all
+from .write import WriteError, changed, remove_stale_temporaries, write_all
 
-EXIT_OK, EXIT_SCHEMA, EXIT_USAGE, EXIT_DRIFT, EXIT_INTERNAL = 0, 1, 2, 3, 4
+EXIT_OK, EXIT_SCHEMA, EXIT_USAGE, EXIT_DRIFT, EXIT_INTERNAL, EXIT_WRITE = 0, 1, 2, 3, 4, 5
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+EXIT_CODES = {
+    EXIT_OK: "success",
+    EXIT_SCHEMA: "schema.yaml has problems (one file:line:col line each); nothing written",
+    EXIT_USAGE: "usage error (unknown command, option or target)",
+    EXIT_DRIFT: "check: committed generated files are out of date",
+    EXIT_INTERNAL: "the generator or a tool it needs (Graphviz) failed; nothing written",
+    EXIT_WRITE: "an output could not be written (disk full, no permission, path in the way); "
+    "outputs unchanged",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C); outputs unchanged",
+}
 
 # Output groups: each module has render(schema) -> {relative path: text or bytes}.
 GROUPS = {
@@ -44,15 +63,18 @@ def render_groups(schema, groups) -> dict[str, str | bytes]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="liam-erd-schema",
-        description="Compile schema.yaml (battery SOC/SOH schema) into DDL for PostgreSQL, "
-        "SQLite, TimescaleDB and Liam ERD, Graphviz diagrams and documentation pages.",
+        description="Compile schema.yaml (battery SOC/SOH schema) into DDL for PostgreSQL,\n"
+        "SQLite, TimescaleDB and Liam ERD, Graphviz diagrams and documentation pages.\n"
+        "Run `liam-erd-schema COMMAND --help` for a command's options.",
         epilog="Examples:\n"
         "  liam-erd-schema sql                 write sql/<target>/schema.sql\n"
         "  liam-erd-schema sql --target sqlite only the SQLite DDL\n"
         "  liam-erd-schema check               fail if committed outputs are stale\n"
         "  liam-erd-schema validate my.yaml    only report problems\n"
         "  liam-erd-schema db                  build db/battery.sqlite to try the schema\n\n"
-        "Exit codes: 0 ok, 1 schema problems, 2 usage, 3 outputs out of date, 4 tool failure.",
+        "Writes are all or nothing: every changed output is written to a temporary file\n"
+        "next to it, and only renamed into place when all of them were written.\n\n"
+        "Exit codes:\n" + "\n".join(f"  {code}  {text}" for code, text in EXIT_CODES.items()),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -104,7 +126,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _internal_error(exc: Exception) -> int:
+    """A generator bug: say so plainly on one line; nothing was written."""
+    message = " ".join(str(exc).split()) or "(no message)"
+    print(
+        f"internal error while generating ({type(exc).__name__}): {message}; "
+        "nothing was written; please report this with your schema.yaml",
+        file=sys.stderr,
+    )
+    return EXIT_INTERNAL
+
+
+def _write_error(exc: WriteError) -> int:
+    print(f"error: {exc}; no output was changed", file=sys.stderr)
+    return EXIT_WRITE
+
+
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        # write_all undoes a half-done run on the way out, so this is true at any point.
+        print("interrupted; no output was changed", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=sys.stderr))
@@ -131,18 +178,9 @@ def main(argv: list[str] | None = None) -> int:
         if unknown:
             parser.error(f"unknown target {unknown[0]!r}; choose from {', '.join(TARGETS)}")
     root = Path(args.out)
-    if args.command == "db":
-        from .targets import TARGETS
-        from .write import write_sqlite_database
-
-        target = root / args.path
-        write_sqlite_database(target, TARGETS["sqlite"].render(schema))
-        say(
-            f"wrote {target} ({len(schema.tables)} tables; run PRAGMA foreign_keys=ON on "
-            "every connection)"
-        )
-        return EXIT_OK
     try:
+        if args.command == "db":
+            return _build_database(schema, root / args.path, say)
         if args.command == "sql":
             from . import sql
 
@@ -153,38 +191,60 @@ def main(argv: list[str] | None = None) -> int:
             outputs = render_groups(schema, ALL)
         else:
             outputs = render_groups(schema, [args.command])
+    except WriteError as exc:
+        return _write_error(exc)
     except ToolError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {exc}; nothing was written", file=sys.stderr)
         return EXIT_INTERNAL
-    except Exception as exc:  # a generator bug: say so plainly, write nothing
-        print(
-            f"internal error while generating ({type(exc).__name__}): {exc}\n"
-            "nothing was written; please report this with your schema.yaml",
-            file=sys.stderr,
-        )
-        return EXIT_INTERNAL
+    except Exception as exc:
+        return _internal_error(exc)
 
-    if args.command == "check":
-        stale = changed(root, outputs)
-        for rel in stale:
-            print(f"out of date: {rel}", file=sys.stderr)
-        if stale:
-            print(
-                f"{len(stale)} generated file(s) differ from {args.schema}; run `make all` "
-                "and commit the result.",
-                file=sys.stderr,
-            )
-            return EXIT_DRIFT
-        say(f"up to date: {len(outputs)} generated files match {args.schema}")
-        return EXIT_OK
+    try:
+        if args.command == "check":
+            return _check(root, outputs, args.schema, say)
+        removed = remove_stale_temporaries(root, outputs)
+        written = write_all(root, outputs)
+    except WriteError as exc:
+        return _write_error(exc)
+    try:
+        _report(say, removed, written, args.command, len(outputs), started)
+    except KeyboardInterrupt:
+        pass  # everything is written: the run succeeded
+    return EXIT_OK
 
-    written = write_all(root, outputs)
+
+def _report(say, removed, written, command: str, total: int, started: float) -> None:
+    for stale in removed:
+        say(f"removed {stale} (left by an interrupted run)")
     for rel in written:
         say(f"wrote {rel}")
     elapsed = time.perf_counter() - started
+    say(f"{command}: {len(written)} written, {total - len(written)} unchanged ({elapsed:.2f} s)")
+
+
+def _check(root: Path, outputs, schema_file: str, say) -> int:
+    stale = changed(root, outputs)
+    for rel in stale:
+        print(f"out of date: {rel}", file=sys.stderr)
+    if stale:
+        print(
+            f"{len(stale)} generated file(s) differ from {schema_file}; run `make all` "
+            "and commit the result.",
+            file=sys.stderr,
+        )
+        return EXIT_DRIFT
+    say(f"up to date: {len(outputs)} generated files match {schema_file}")
+    return EXIT_OK
+
+
+def _build_database(schema, target: Path, say) -> int:
+    from .targets import TARGETS
+    from .write import write_sqlite_database
+
+    write_sqlite_database(target, TARGETS["sqlite"].render(schema))
     say(
-        f"{args.command}: {len(written)} written, {len(outputs) - len(written)} unchanged "
-        f"({elapsed:.2f} s)"
+        f"wrote {target} ({len(schema.tables)} tables; run PRAGMA foreign_keys=ON on "
+        "every connection)"
     )
     return EXIT_OK
 

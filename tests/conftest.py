@@ -1,4 +1,4 @@
-"""Session fixtures for real engines; the logic lives in tests/engines/harness.py.
+"""Session fixtures for real engines; the logic lives in the harness/ package.
 
 pg15, pg18, timescale  an engines.Engine each (.name, .version, .major, .connect(),
                        .conninfo(), .fresh_database(prefix)), started once per session
@@ -18,7 +18,8 @@ from __future__ import annotations
 import contextlib
 
 import pytest
-from engines import harness
+
+import harness
 
 
 def pytest_configure(config):

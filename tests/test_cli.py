@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -10,23 +12,71 @@ from pathlib import Path
 
 import pytest
 
+from generator import cli
 from generator.cli import main
 from generator.targets import TARGETS
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_help_lists_every_command():
-    out = subprocess.run(
-        [sys.executable, "-m", "generator", "--help"],
+COMMANDS = {"sql", "diagrams", "docs", "all", "check", "validate", "db"}
+
+
+def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    assert len(actions) == 1, "the parser has one set of subcommands"
+    return dict(actions[0].choices)
+
+
+def run_help(*args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "generator", *args, "--help"],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        check=True,
-    ).stdout
-    for command in ("sql", "diagrams", "docs", "all", "check", "validate", "db"):
-        assert command in out
-    assert "Exit codes" in out
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_parser_has_exactly_the_documented_commands():
+    assert set(subcommands(cli.build_parser())) == COMMANDS
+
+
+def test_help_lists_every_command_with_its_summary():
+    out = " ".join(run_help().split())  # argparse wraps long summaries
+    listed = set()
+    for action in cli.build_parser()._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for choice in action._choices_actions:
+                # each command followed by its one-line summary
+                assert f" {choice.dest} {choice.help} " in out, choice.dest
+                listed.add(choice.dest)
+    assert listed == COMMANDS
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_every_command_has_its_own_help(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: liam-erd-schema {command}")
+    assert "--out DIR" in out and "schema" in out
+
+
+def exit_codes_in(text: str, pattern: str) -> dict[int, str]:
+    return {int(m[1]): " ".join(m[2].split()) for m in re.finditer(pattern, text, re.M)}
+
+
+def test_exit_code_tables_agree():
+    """cli.py's docstring, --help and the README list the same exit codes, word for word."""
+    assert set(cli.EXIT_CODES) == {0, 1, 2, 3, 4, 5, 130}
+    assert exit_codes_in(cli.__doc__, r"^  (\d+)  (.+)$") == cli.EXIT_CODES
+    assert exit_codes_in(run_help(), r"^  (\d+)  (.+)$") == cli.EXIT_CODES
+    readme = (ROOT / "README.md").read_text()
+    assert exit_codes_in(readme, r"^\| (\d+) \| (.+) \|$") == cli.EXIT_CODES
 
 
 def test_unknown_target_is_a_usage_error(capsys):

@@ -18,8 +18,8 @@ from pathlib import Path
 import markdown
 import pytest
 import yaml
-from engines import harness
 
+import harness
 from generator import diagrams, docs, load_schema, load_schema_text
 from generator.cli import ToolError
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from engines import LiamBuildError
+
+from harness import LiamBuildError
 
 CELL_DDL = """
 CREATE TABLE cell (

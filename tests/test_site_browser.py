@@ -25,8 +25,8 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from engines import harness
 
+import harness
 from generator import load_schema
 
 ROOT = Path(__file__).resolve().parents[1]

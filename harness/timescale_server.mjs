@@ -7,9 +7,9 @@
 // talk to it like to any server.
 //
 // Usage:
-//   node tests/engines/timescale_server.mjs /path/to/dir/.s.PGSQL.5432   # unix socket
-//   node tests/engines/timescale_server.mjs 0        # 127.0.0.1, port chosen by the OS
-//   node tests/engines/timescale_server.mjs 54329    # 127.0.0.1:54329
+//   node harness/timescale_server.mjs /path/to/dir/.s.PGSQL.5432   # unix socket
+//   node harness/timescale_server.mjs 0        # 127.0.0.1, port chosen by the OS
+//   node harness/timescale_server.mjs 54329    # 127.0.0.1:54329
 // Options (before or after the address):
 //   --max-connections N   sockets served at once (default 1, see below)
 //   --debug               log pglite-socket's protocol handling to stderr
