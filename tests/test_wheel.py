@@ -185,3 +185,37 @@ def test_pre_commit_hook_command_passes_in_this_repository(hook):
     entry = shlex.split(hook["entry"])
     command = [str(Path(sys.executable).parent / entry[0]), *entry[1:], *hook.get("args", [])]
     _ok(_run(command, ROOT))
+
+
+def _page_block(lang: str, after: str) -> str:
+    """The first ```lang block after the text `after` on the "own schema" docs page."""
+    page = (ROOT / "docs" / "own-schema.md").read_text()
+    start = page.index(after)
+    begin = page.index(f"```{lang}\n", start) + len(f"```{lang}\n")
+    return page[begin : page.index("```", begin)]
+
+
+def test_docs_page_starter_schema_works_with_the_installed_tool(tool, tmp_path):
+    """The empty-schema start and the editor set-up of docs/own-schema.md, as written there."""
+    import json
+    import sqlite3
+
+    import jsonschema
+
+    starter = _page_block("yaml", "To start from nothing")
+    (tmp_path / "schema.yaml").write_text(starter)
+    _ok(_run([str(tool), "validate"], tmp_path))
+    _ok(_run([str(tool), "sql"], tmp_path))
+    with sqlite3.connect(":memory:") as db:
+        db.executescript((tmp_path / TARGETS["sqlite"].path).read_text())
+        assert [r[0] for r in db.execute("SELECT name FROM sqlite_schema WHERE type='table'")] == [
+            "cell"
+        ]
+    # The page's command copies the JSON Schema out of the installed package.
+    copy = _page_block("sh", "Copy it next to your schema").replace("\\\n", "")
+    assert copy.startswith(".venv/bin/python -c ")
+    code = shlex.split(copy)[2]
+    _ok(_run([str(tool.parent / "python"), "-c", code], tmp_path))
+    editor_schema = json.loads((tmp_path / "schema.json").read_text())
+    jsonschema.validate(yaml.safe_load(starter), editor_schema)
+    assert starter.startswith("# yaml-language-server: $schema=schema.json\n")
