@@ -21,6 +21,8 @@ N ?= 1000000
 DB ?= db/battery.sqlite
 
 .PHONY: help sql db all diagrams docs serve test check bench lint setup clean
+# The install steps share one .venv: never run two pip installs into it at once (make -j).
+.NOTPARALLEL:
 
 help: ## list the targets
 	@echo "liam-erd-schema: schema.yaml -> DDL (PostgreSQL, SQLite, TimescaleDB, Liam ERD), diagrams, docs"
@@ -63,7 +65,8 @@ docs: $(call extra,docs) ## build the documentation site into site/ (with the Li
 serve: docs ## preview the built site on http://127.0.0.1:8000
 	@bash scripts/serve-docs.sh --built
 
-setup: $(call extra,test) ## install everything the tests need (Debian packages, Node tools)
+# The tests build the site too (tests/test_site_browser.py), so they need the docs extra.
+setup: $(call extra,test) $(call extra,docs) ## install everything the tests need (Python extras, Debian packages, Node tools)
 	@$(call setup-for,test)
 
 test: setup ## run every test on real engines (SQLite, PostgreSQL 15 + 18, TimescaleDB, Liam, Chromium)
