@@ -1,19 +1,28 @@
 # liam-erd-schema: `make help` lists the targets.
-# On a fresh machine `make sql` creates the virtual environment and generates the DDL;
-# `make test` also installs the test tools (Debian packages, pinned Node packages) and runs
-# every test against real engines.
+# On a fresh machine `make sql` creates the virtual environment with the generator's own
+# dependencies only and generates the DDL. The other targets add what they need when they need
+# it: `make test` the test extra, the Debian packages and the pinned Node tools; `make docs` the
+# docs extra, Graphviz and the Node tools; `make bench` the bench extra and the engines.
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-VENV_STAMP := $(VENV)/.installed
-NODE_STAMP := node_modules/.package-lock.json
+PIP := $(PY) -m pip --disable-pip-version-check
+# One stamp per install step, so any order of targets works (make sql, then make test; or
+# make test first). An extra is declared in pyproject.toml under optional-dependencies and
+# installed by the stamp rule $(VENV)/.extra-<name>; a new extra needs no new rule.
+CORE := $(VENV)/.core
+extra = $(VENV)/.extra-$(1)
+# Debian packages and Node tools per job: scripts/setup-test-env.sh --for <job>.
+setup-for = bash scripts/setup-test-env.sh --for $(1)
 N ?= 1000000
 DB ?= db/battery.sqlite
 
 .PHONY: help sql db all diagrams docs serve test check bench lint setup clean
+# The install steps share one .venv: never run two pip installs into it at once (make -j).
+.NOTPARALLEL:
 
 help: ## list the targets
 	@echo "liam-erd-schema: schema.yaml -> DDL (PostgreSQL, SQLite, TimescaleDB, Liam ERD), diagrams, docs"
@@ -22,49 +31,56 @@ help: ## list the targets
 	@echo
 	@echo "  Variables: N=<samples> for bench (default $(N)); DB=<path> for db (default $(DB))"
 
-$(VENV_STAMP): pyproject.toml
-	@echo "==> creating the Python environment in $(VENV) (first run only)"
+# The generator and its own dependencies only (no extras): what `make sql` needs.
+$(CORE): pyproject.toml
+	@echo "==> creating the Python environment in $(VENV) (generator only)"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	@$(PY) -m pip install --quiet --disable-pip-version-check -e ".[test,docs,bench]"
+	@$(PIP) install --quiet -e .
 	@touch $@
 
-$(NODE_STAMP): package.json package-lock.json
-	@echo "==> installing the pinned Node tools (npm ci)"
-	@npm ci --no-audit --no-fund --loglevel=error
+# An extra of pyproject.toml (test, docs, bench, ...), added to the environment on first use.
+$(VENV)/.extra-%: $(CORE)
+	@echo "==> adding the '$*' extra to $(VENV)"
+	@$(PIP) install --quiet -e ".[$*]"
 	@touch $@
 
-sql: $(VENV_STAMP) ## generate sql/<target>/schema.sql from schema.yaml
+sql: $(CORE) ## generate sql/<target>/schema.sql from schema.yaml
 	@$(PY) -m generator sql
 
 db: sql ## build a ready-to-use SQLite database (db/battery.sqlite, or DB=path)
 	@$(PY) -m generator db --path $(DB)
 
-diagrams: $(VENV_STAMP) ## generate the Graphviz ER diagrams under docs/diagrams/
+diagrams: $(CORE) ## generate the Graphviz ER diagrams under docs/diagrams/
+	@$(call setup-for,graphviz)
 	@$(PY) -m generator diagrams
 
-all: $(VENV_STAMP) ## generate DDL, diagrams and documentation pages
+all: $(CORE) ## generate DDL, diagrams and documentation pages
+	@$(call setup-for,graphviz)
 	@$(PY) -m generator all
 
-docs: $(VENV_STAMP) $(NODE_STAMP) ## build the documentation site into site/ (with the Liam ERD)
+docs: $(call extra,docs) ## build the documentation site into site/ (with the Liam ERD)
+	@$(call setup-for,docs)
 	@bash scripts/build-docs.sh
 
 serve: docs ## preview the built site on http://127.0.0.1:8000
 	@bash scripts/serve-docs.sh --built
 
-setup: $(VENV_STAMP) ## install everything the tests need (Debian packages, Node tools)
-	@bash scripts/setup-test-env.sh
+# The tests build the site too (tests/test_site_browser.py), so they need the docs extra.
+setup: $(call extra,test) $(call extra,docs) ## install everything the tests need (Python extras, Debian packages, Node tools)
+	@$(call setup-for,test)
 
 test: setup ## run every test on real engines (SQLite, PostgreSQL 15 + 18, TimescaleDB, Liam, Chromium)
 	@$(PY) -m pytest
 
-check: $(VENV_STAMP) ## fail if committed generated files differ from schema.yaml
+check: $(CORE) ## fail if committed generated files differ from schema.yaml
+	@$(call setup-for,graphviz)
 	@$(PY) -m generator check
 
-bench: $(VENV_STAMP) $(NODE_STAMP) ## benchmark the time-series table on every engine (N=samples)
+bench: $(call extra,bench) ## benchmark the time-series table on every engine (N=samples)
+	@$(call setup-for,bench)
 	@$(PY) -m bench --n $(N)
 
-lint: $(VENV_STAMP) ## ruff lint and format check
+lint: $(call extra,test) ## ruff lint and format check
 	@$(VENV)/bin/ruff check generator harness tests bench docs_hooks.py
 	@$(VENV)/bin/ruff format --check generator harness tests bench docs_hooks.py
 

@@ -28,6 +28,7 @@ GUIDE_PAGES = (
     ("Home", "index.md"),
     ("Conventions", "conventions.md"),
     ("Publishing", "publishing.md"),
+    ("Use it for your own schema", "own-schema.md"),
 )
 TAIL_PAGES = (
     ("When one server is not enough", "scale-out.md"),

@@ -10,9 +10,10 @@
 # --no-generate skips step 1 and builds the committed pages as they are (the browser test uses
 # it, so running the tests never rewrites files under docs/).
 #
-# Needs .venv (make sql creates it), Graphviz's dot (Debian package graphviz) and the pinned
-# Node tools (npm ci). LIAM_TIMEOUT (seconds, default 300) bounds the Liam build, which can
-# loop forever on malformed input.
+# Needs .venv with the docs extra, Graphviz's dot (Debian package graphviz) and the pinned
+# Node tools (npm ci): `make docs` installs all three before running this script.
+# LIAM_TIMEOUT (seconds, default 300) bounds the Liam build, which can loop forever on
+# malformed input.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -26,7 +27,7 @@ while [ $# -gt 0 ]; do
     --site-dir) [ $# -ge 2 ] || die "--site-dir needs a directory"; site_dir=$2; shift 2 ;;
     --site-dir=*) site_dir=${1#*=}; shift ;;
     --no-generate) generate=0; shift ;;
-    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument: $1 (try --help)" ;;
   esac
 done
@@ -35,10 +36,10 @@ py=.venv/bin/python
 mkdocs=.venv/bin/mkdocs
 liam=node_modules/.bin/liam
 [ -x "$py" ] || die "$py not found: run \`make sql\` first to create the Python environment"
-[ -x "$mkdocs" ] || die "$mkdocs not found: install the docs extra (.venv/bin/pip install -e '.[docs]')"
-[ "$generate" = 0 ] || command -v dot >/dev/null 2>&1 || die "Graphviz's dot not found: install Graphviz (Debian: apt-get install graphviz)"
+[ -x "$mkdocs" ] || die "$mkdocs not found: run \`make docs\` (it adds the docs extra to .venv)"
+[ "$generate" = 0 ] || command -v dot >/dev/null 2>&1 || die "Graphviz's dot not found: run \`make docs\` (it installs Graphviz) or bash scripts/setup-test-env.sh --for docs"
 command -v node >/dev/null 2>&1 || die "node not found: install Node.js 20 (Debian: apt-get install nodejs npm)"
-[ -x "$liam" ] || die "$liam not found: run \`npm ci\` to install the pinned Node tools"
+[ -x "$liam" ] || die "$liam not found: run \`make docs\` (it runs npm ci for the pinned Node tools)"
 command -v timeout >/dev/null 2>&1 || die "timeout not found (GNU coreutils)"
 
 started=$SECONDS

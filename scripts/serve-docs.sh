@@ -34,7 +34,7 @@ if [ "$mode" = built ]; then
   exec "$py" -m http.server --bind "$addr" --directory site "$port"
 fi
 
-command -v dot >/dev/null 2>&1 || die "Graphviz's dot not found: install Graphviz (Debian: apt-get install graphviz)"
+command -v dot >/dev/null 2>&1 || die "Graphviz's dot not found: run bash scripts/setup-test-env.sh --for docs (or make docs)"
 say "regenerating diagrams and reference pages"
 "$py" -m generator diagrams --quiet
 "$py" -m generator docs --quiet

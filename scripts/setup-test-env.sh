@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
-# Install what the test engines need (see tests/engines/harness.py). Idempotent.
+# Install the Debian packages and Node tools a job needs. Idempotent.
 #
-#   bash scripts/setup-test-env.sh
+#   bash scripts/setup-test-env.sh [--for JOB]
 #
+# JOB (default test) and what it installs:
+#   test      everything the tests' engines need (see tests/engines/harness.py)
+#   docs      Graphviz + fonts (diagrams) and the Node tools (the Liam ERD)
+#   graphviz  Graphviz + fonts only (make diagrams, make all, make check)
+#   bench     the PostgreSQL 15 server and the Node tools (PGlite with TimescaleDB)
 # Debian packages: postgresql-15 (the PostgreSQL 15 server), graphviz (dot),
-# chromium (headless browser tests), and nodejs/npm if `node` is missing.
+# fonts-liberation, chromium (headless browser tests), and nodejs/npm if `node`
+# is missing (not for graphviz).
 # Only missing packages are installed; `apt-get update` runs only then. As root
 # it installs them; as another user through `sudo -n` when that works, else it
 # prints the command to run and exits 1 after doing the rest.
@@ -14,6 +20,26 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 say() { printf 'setup-test-env: %s\n' "$*"; }
+die() { printf 'setup-test-env: error: %s\n' "$*" >&2; exit 2; }
+
+job=test
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --for) [ $# -ge 2 ] || die "--for needs a job: test, docs, graphviz, bench"; job=$2; shift 2 ;;
+    --for=*) job=${1#*=}; shift ;;
+    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown argument: $1 (try --help)" ;;
+  esac
+done
+
+# fonts-liberation: the diagrams are measured in Liberation Sans (Arial); other fonts change the SVGs.
+case "$job" in
+  test) wanted=(postgresql-15 graphviz fonts-liberation chromium) need_node=1 ;;
+  docs) wanted=(graphviz fonts-liberation) need_node=1 ;;
+  graphviz) wanted=(graphviz fonts-liberation) need_node=0 ;;
+  bench) wanted=(postgresql-15) need_node=1 ;;
+  *) die "unknown job '$job': choose test, docs, graphviz or bench" ;;
+esac
 
 incomplete=0
 
@@ -22,18 +48,18 @@ installed() {
 }
 
 # --- Debian packages -------------------------------------------------------
-# fonts-liberation: the diagrams are measured in Liberation Sans (Arial); other fonts change the SVGs.
-wanted=(postgresql-15 graphviz fonts-liberation chromium)
 missing=()
 for pkg in "${wanted[@]}"; do
   installed "$pkg" || missing+=("$pkg")
 done
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+if [ "$need_node" -eq 1 ] && { ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; }; then
   missing+=(nodejs npm)
 fi
 
 if [ ${#missing[@]} -eq 0 ]; then
-  say "Debian packages: all present (${wanted[*]}, node $(node --version))"
+  node_note=""
+  [ "$need_node" -eq 0 ] || node_note=", node $(node --version)"
+  say "Debian packages for $job: all present (${wanted[*]}$node_note)"
 else
   can_install=1
   if [ "$(id -u)" -eq 0 ]; then
@@ -64,7 +90,9 @@ else
 fi
 
 # --- npm packages ----------------------------------------------------------
-if ! command -v npm >/dev/null 2>&1; then
+if [ "$need_node" -eq 0 ]; then
+  :
+elif ! command -v npm >/dev/null 2>&1; then
   say "npm packages: SKIPPED, npm is not installed"
   incomplete=1
 elif [ -f node_modules/.package-lock.json ] &&
@@ -82,4 +110,4 @@ if [ "$incomplete" -ne 0 ]; then
   say "INCOMPLETE: see the lines above"
   exit 1
 fi
-say "done"
+say "done ($job)"
