@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pglast
+from pglast import keywords
+
 from ..model import Column, Schema, Table
-from .base import Statement, Target
+from .base import GeneratorBug, Statement, Target
 
 
 class PostgresTarget(Target):
@@ -11,6 +14,10 @@ class PostgresTarget(Target):
     title = "PostgreSQL"
     dialect = "postgres"
     versions = "PostgreSQL 15 to 18"
+    max_identifier_bytes = 63  # NAMEDATALEN - 1; longer names are truncated with a NOTICE
+    # Words that cannot name a table, column, constraint or index unquoted (ColId).
+    reserved_words = frozenset(keywords.RESERVED_KEYWORDS | keywords.TYPE_FUNC_NAME_KEYWORDS)
+    system_columns = frozenset({"xmin", "xmax", "cmin", "cmax", "ctid", "tableoid"})
     type_map = {
         "smallint": "smallint",
         "integer": "integer",
@@ -60,16 +67,14 @@ class PostgresTarget(Target):
             text = f"ON DELETE {fk.on_delete.upper()}: {fk.why}"
             out.append(
                 Statement(
-                    f"COMMENT ON CONSTRAINT {self.quote(fk.name)} ON {t} IS {self.literal(text)};",
-                    opaque=True,
+                    f"COMMENT ON CONSTRAINT {self.quote(fk.name)} ON {t} IS {self.literal(text)};"
                 )
             )
         for check in self.checks(table):
             out.append(
                 Statement(
                     f"COMMENT ON CONSTRAINT {self.quote(check.name)} ON {t} IS "
-                    f"{self.literal(check.description)};",
-                    opaque=True,
+                    f"{self.literal(check.description)};"
                 )
             )
         return out
@@ -83,6 +88,27 @@ class PostgresTarget(Target):
 
     def load_hint(self) -> str:
         return f"psql -v ON_ERROR_STOP=1 -d DBNAME -f {self.path}"
+
+    def self_check(self, text: str, expected: int, statements: list[Statement]) -> None:
+        """PostgreSQL's own parser (libpg_query through pglast) on the whole emitted file,
+        then PL/pgSQL's on every function body."""
+        try:
+            parsed = pglast.parser.parse_sql(text)
+        except pglast.parser.ParseError as exc:
+            line = text.count("\n", 0, exc.location) + 1 if exc.location else "?"
+            raise GeneratorBug(f"{self.path}:{line}: PostgreSQL cannot parse it: {exc}") from None
+        if len(parsed) != expected:
+            raise GeneratorBug(
+                f"{self.path}: PostgreSQL parses {len(parsed)} statements, {expected} were emitted"
+            )
+        for statement in statements:
+            if statement.sql.startswith("CREATE FUNCTION") and "LANGUAGE plpgsql" in statement.sql:
+                try:
+                    pglast.parse_plpgsql(statement.sql)
+                except pglast.parser.ParseError as exc:
+                    raise GeneratorBug(
+                        f"{self.path}: PL/pgSQL cannot parse a function: {exc}"
+                    ) from None
 
     def limitations(self, schema: Schema) -> list[str]:
         return [

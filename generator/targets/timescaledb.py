@@ -57,8 +57,8 @@ class TimescaleTarget(PostgresTarget):
         any_null = " OR ".join(f"NEW.{self.quote(c)} IS NULL" for c in cols)
         key_text = ", ".join(cols)
         values = ", ".join(f"NEW.{self.quote(c)}" for c in cols)
-        check_fn = self.quote(f"{fk.name}_check")
-        delete_fn = self.quote(f"{fk.name}_on_delete")
+        check_fn = self.quote(self.generated_name(f"{fk.name}_check"))
+        delete_fn = self.quote(self.generated_name(f"{fk.name}_on_delete"))
         check = (
             f"CREATE FUNCTION {check_fn}() RETURNS trigger LANGUAGE plpgsql AS $fn$\n"
             "BEGIN\n"
@@ -99,21 +99,19 @@ class TimescaleTarget(PostgresTarget):
             f"ON DELETE {fk.on_delete.upper()}: {fk.why}"
         )
         return [
-            Statement(check, opaque=True),
+            Statement(check),
             Statement(
                 f"CREATE CONSTRAINT TRIGGER {name} AFTER INSERT OR UPDATE OF "
                 f"{self.quote_all(cols)} ON {child} FOR EACH ROW EXECUTE FUNCTION "
-                f"{check_fn}();",
-                opaque=True,
+                f"{check_fn}();"
             ),
-            Statement(f"COMMENT ON TRIGGER {name} ON {child} IS {text};", opaque=True),
-            Statement(on_delete, opaque=True),
+            Statement(f"COMMENT ON TRIGGER {name} ON {child} IS {text};"),
+            Statement(on_delete),
             Statement(
                 f"CREATE TRIGGER {name} AFTER DELETE ON {parent} FOR EACH ROW "
-                f"EXECUTE FUNCTION {delete_fn}();",
-                opaque=True,
+                f"EXECUTE FUNCTION {delete_fn}();"
             ),
-            Statement(f"COMMENT ON TRIGGER {name} ON {parent} IS {text};", opaque=True),
+            Statement(f"COMMENT ON TRIGGER {name} ON {parent} IS {text};"),
         ]
 
     def foreign_key_columns(self, schema: Schema, fk: ForeignKey):
@@ -124,7 +122,7 @@ class TimescaleTarget(PostgresTarget):
         return fk.columns, fk.ref_columns
 
     def preamble(self, schema: Schema) -> list[Statement]:
-        return [Statement("CREATE EXTENSION IF NOT EXISTS timescaledb;", opaque=True)]
+        return [Statement("CREATE EXTENSION IF NOT EXISTS timescaledb;")]
 
     def after_table(self, schema: Schema, table: Table) -> list[Statement]:
         out = super().after_table(schema, table)
@@ -172,16 +170,10 @@ class TimescaleTarget(PostgresTarget):
                 Statement(
                     f"CREATE MATERIALIZED VIEW {name} WITH (timescaledb.continuous) AS\n"
                     f"    SELECT {', '.join(select)}\n    FROM {t}\n    GROUP BY {group}\n"
-                    "    WITH NO DATA;",
-                    opaque=True,
+                    "    WITH NO DATA;"
                 )
             )
-            out.append(
-                Statement(
-                    f"COMMENT ON VIEW {name} IS {self.literal(cagg.description)};",
-                    opaque=True,
-                )
-            )
+            out.append(Statement(f"COMMENT ON VIEW {name} IS {self.literal(cagg.description)};"))
         return out
 
     def load_hint(self) -> str:

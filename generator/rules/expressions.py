@@ -1,0 +1,372 @@
+"""CHECK and continuous-aggregate expressions: parsed by sqlglot into exactly one expression,
+checked node by node against an allowed list, typed against the table's columns, and then
+re-rendered from the tree; the text from schema.yaml never reaches SQL as it was written.
+
+Allowed: the table's own (unqualified) columns, literals, NULL, TRUE/FALSE, comparisons,
+AND/OR/NOT, IS [NOT] NULL, IN (...), BETWEEN, LIKE, arithmetic, || and a few functions that
+every engine has (abs, length, lower, upper, trim, coalesce, nullif, one-argument round, CAST
+to a plain type); in continuous aggregates also avg, sum, min, max, count, stddev, variance.
+Not allowed: subqueries, other tables' columns, several statements, commands, window
+functions, any other function.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import sqlglot
+from sqlglot import exp
+
+from ..model import FLOAT_TYPES, INTEGER_TYPES
+from . import Context, suggest
+
+NUMBER, TEXT, BOOL, TIME, JSON, NULL, UNKNOWN = (
+    "number",
+    "text",
+    "boolean",
+    "timestamp",
+    "json",
+    "null",
+    "unknown",  # a quoted literal: PostgreSQL types it from the other operand
+)
+
+COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
+ARITHMETIC = (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod)
+SCALAR_FUNCTIONS = (
+    exp.Abs,
+    exp.Length,
+    exp.Lower,
+    exp.Upper,
+    exp.Trim,
+    exp.Coalesce,
+    exp.Nullif,
+    exp.Round,
+)
+AGGREGATES = (
+    exp.Avg,
+    exp.Sum,
+    exp.Min,
+    exp.Max,
+    exp.Count,
+    exp.Stddev,
+    exp.StddevSamp,
+    exp.StddevPop,
+    exp.Variance,
+    exp.VariancePop,
+)
+STRUCTURE = (
+    exp.Column,
+    exp.Identifier,
+    exp.Literal,
+    exp.Null,
+    exp.Boolean,
+    exp.Paren,
+    exp.Neg,
+    exp.Not,
+    exp.And,
+    exp.Or,
+    exp.Is,
+    exp.In,
+    exp.Between,
+    exp.Like,
+    exp.DPipe,
+    exp.Cast,
+    exp.DataType,
+    *COMPARISONS,
+    *ARITHMETIC,
+)
+CAST_TYPES = {
+    exp.DataType.Type.SMALLINT: NUMBER,
+    exp.DataType.Type.INT: NUMBER,
+    exp.DataType.Type.BIGINT: NUMBER,
+    exp.DataType.Type.FLOAT: NUMBER,
+    exp.DataType.Type.DOUBLE: NUMBER,
+    exp.DataType.Type.TEXT: TEXT,
+    exp.DataType.Type.BOOLEAN: BOOL,
+}
+SPOKEN = {
+    exp.Select: "a subquery",
+    exp.Subquery: "a subquery",
+    exp.Exists: "a subquery",
+    exp.Command: "a command",
+    exp.Block: "a block of statements",
+    exp.Window: "a window function",
+    exp.Star: "*",
+    exp.Placeholder: "a placeholder",
+    exp.Parameter: "a parameter",
+}
+
+
+def column_kind(ctype: str) -> str:
+    if ctype in INTEGER_TYPES or ctype in FLOAT_TYPES:
+        return NUMBER
+    return {"text": TEXT, "boolean": BOOL, "timestamptz": TIME, "json": JSON}[ctype]
+
+
+def parse(ctx: Context, text: str, where, *, what: str) -> exp.Expression | None:
+    """Exactly one expression, or a located problem."""
+    logger = logging.getLogger("sqlglot")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        trees = sqlglot.parse(text, read="postgres")
+    except (sqlglot.errors.ParseError, sqlglot.errors.TokenError) as exc:
+        errors = getattr(exc, "errors", None)
+        first = errors[0]["description"] if errors else str(exc).splitlines()[0]
+        ctx.report(
+            "expressions.parse",
+            where,
+            f"{what} does not parse: {first}",
+            "write it in PostgreSQL syntax, e.g. a >= 0 AND a <= b",
+            at_value=True,
+        )
+        return None
+    except RecursionError:
+        ctx.report("expressions.parse", where, f"{what} is nested too deeply", at_value=True)
+        return None
+    finally:
+        logger.setLevel(level)
+    trees = [t for t in trees if t is not None]
+    if len(trees) != 1 or isinstance(trees[0], exp.Command | exp.Block | exp.Query):
+        ctx.report(
+            "expressions.statements",
+            where,
+            f"{what} must be one expression, not {len(trees)} statements"
+            if len(trees) != 1
+            else f"{what} must be an expression, not a statement",
+            "no ';' and no SQL commands",
+            at_value=True,
+        )
+        return None
+    return trees[0]
+
+
+class _Typer:
+    """Walks an expression, reporting the first thing not allowed; returns its kind."""
+
+    def __init__(self, ctx, where, what, columns: dict[str, str], *, aggregate: bool, group_by):
+        self.ctx, self.where, self.what = ctx, where, what
+        self.columns = columns  # name -> kind
+        self.aggregate = aggregate
+        self.group_by = set(group_by)
+        self.ok = True
+
+    def fail(self, code: str, message: str, hint: str | None = None) -> str:
+        if self.ok:  # one problem per expression: the first is the one to fix
+            self.ctx.report(code, self.where, message, hint, at_value=True)
+        self.ok = False
+        return UNKNOWN
+
+    def kind(self, node: exp.Expression, in_aggregate: bool = False) -> str:  # noqa: C901
+        if isinstance(node, exp.Column):
+            if node.table or node.args.get("db") or node.args.get("catalog"):
+                return self.fail(
+                    "expressions.qualified",
+                    f"{self.what} uses '{node.sql('postgres')}', a column qualified by a table",
+                    "use the table's own columns, unqualified",
+                )
+            name = node.name
+            if name not in self.columns:
+                return self.fail(
+                    "expressions.unknown-column",
+                    f"{self.what} uses unknown column '{name}'",
+                    suggest(name, self.columns),
+                )
+            if self.aggregate and not in_aggregate and name not in self.group_by:
+                return self.fail(
+                    "expressions.aggregate",
+                    f"{self.what} uses '{name}' outside an aggregate",
+                    "wrap it in avg(), min(), max()... or add it to group_by",
+                )
+            return self.columns[name]
+        if isinstance(node, exp.Literal):
+            return UNKNOWN if node.is_string else NUMBER
+        if isinstance(node, exp.Null):
+            return NULL
+        if isinstance(node, exp.Boolean):
+            return BOOL
+        if isinstance(node, exp.Paren):
+            return self.kind(node.this, in_aggregate)
+        if isinstance(node, AGGREGATES):
+            return self.aggregate_kind(node, in_aggregate)
+        if isinstance(node, exp.Func) and not isinstance(node, STRUCTURE + SCALAR_FUNCTIONS):
+            name = node.sql_name() if not isinstance(node, exp.Anonymous) else node.name
+            if isinstance(node, exp.Window):
+                return self.fail("expressions.forbidden", f"{self.what} holds a window function")
+            return self.fail(
+                "expressions.function",
+                f"{self.what} calls {name.lower()}(), which is not allowed",
+                "allowed: abs, length, lower, upper, trim, coalesce, nullif, round, cast"
+                + (", avg, sum, min, max, count, stddev, variance" if self.aggregate else ""),
+            )
+        if not isinstance(node, STRUCTURE + SCALAR_FUNCTIONS):
+            what = SPOKEN.get(type(node)) or next(
+                (v for k, v in SPOKEN.items() if isinstance(node, k)), None
+            )
+            return self.fail(
+                "expressions.forbidden",
+                f"{self.what} holds {what or repr(node.key.upper())}, which is not allowed",
+                "use the table's columns, literals, comparisons, AND/OR/NOT and arithmetic",
+            )
+        return self.scalar_kind(node, in_aggregate)
+
+    def aggregate_kind(self, node, in_aggregate: bool) -> str:
+        if not self.aggregate:
+            return self.fail(
+                "expressions.aggregate",
+                f"{self.what} holds the aggregate {node.sql_name().lower()}()",
+                "a CHECK sees one row: no aggregates",
+            )
+        if in_aggregate:
+            return self.fail(
+                "expressions.aggregate", f"{self.what} nests one aggregate inside another"
+            )
+        if node.args.get("distinct") or isinstance(node.this, exp.Distinct):
+            return self.fail("expressions.forbidden", f"{self.what} uses DISTINCT")
+        args = [a for a in node.iter_expressions()]
+        if isinstance(node, exp.Count) and isinstance(node.this, exp.Star):
+            return NUMBER
+        if len(args) != 1:
+            return self.fail(
+                "expressions.function",
+                f"{self.what}: {node.sql_name().lower()}() takes one argument",
+            )
+        inner = self.kind(args[0], True)
+        if isinstance(node, exp.Count):
+            return NUMBER
+        if isinstance(node, exp.Min | exp.Max):
+            if inner in (BOOL, JSON):
+                return self.type_error(node, inner)
+            return inner
+        if inner not in (NUMBER, NULL, UNKNOWN):
+            return self.type_error(node, inner)
+        return NUMBER
+
+    def type_error(self, node, kind: str) -> str:
+        return self.fail(
+            "expressions.type",
+            f"{self.what}: '{node.sql('postgres')}' applies to a {kind} value, which does not fit",
+            "compare values of the same kind (numbers with numbers, text with text)",
+        )
+
+    def need(self, node, kind: str, *wanted: str) -> None:
+        if kind not in (*wanted, NULL, UNKNOWN) and self.ok:
+            self.type_error(node, kind)
+
+    def scalar_kind(self, node, in_aggregate: bool) -> str:  # noqa: C901
+        kids = lambda: [self.kind(a, in_aggregate) for a in node.iter_expressions()]  # noqa: E731
+        if isinstance(node, exp.And | exp.Or | exp.Not):
+            for k in kids():
+                self.need(node, k, BOOL)
+            return BOOL
+        if isinstance(node, (*COMPARISONS, exp.In, exp.Between)):
+            ks = [k for k in kids() if k not in (NULL, UNKNOWN)]
+            if len(set(ks)) > 1:
+                self.type_error(node, ks[1])
+            if ks and ks[0] == BOOL and not isinstance(node, exp.EQ | exp.NEQ | exp.In):
+                self.type_error(node, BOOL)
+            return BOOL
+        if isinstance(node, exp.Is):
+            k = self.kind(node.this, in_aggregate)
+            if isinstance(node.expression, exp.Boolean):
+                self.need(node, k, BOOL)
+            elif not isinstance(node.expression, exp.Null):
+                self.fail("expressions.forbidden", f"{self.what}: IS must be followed by NULL")
+            return BOOL
+        if isinstance(node, exp.Like):
+            for k in kids():
+                self.need(node, k, TEXT)
+            return BOOL
+        if isinstance(node, exp.DPipe):
+            for k in kids():
+                self.need(node, k, TEXT)
+            return TEXT
+        if isinstance(node, (*ARITHMETIC, exp.Neg, exp.Abs)):
+            for k in kids():
+                self.need(node, k, NUMBER)
+            return NUMBER
+        if isinstance(node, exp.Round):
+            if node.args.get("decimals") is not None:
+                return self.fail(
+                    "expressions.function", f"{self.what}: round() takes one argument here"
+                )
+            self.need(node, self.kind(node.this, in_aggregate), NUMBER)
+            return NUMBER
+        if isinstance(node, exp.Length):
+            self.need(node, self.kind(node.this, in_aggregate), TEXT)
+            return NUMBER
+        if isinstance(node, exp.Lower | exp.Upper | exp.Trim):
+            for k in kids():
+                self.need(node, k, TEXT)
+            return TEXT
+        if isinstance(node, exp.Coalesce | exp.Nullif):
+            ks = [k for k in kids() if k not in (NULL, UNKNOWN)]
+            if len(set(ks)) > 1:
+                self.type_error(node, ks[1])
+            return ks[0] if ks else UNKNOWN
+        if isinstance(node, exp.Cast):
+            inner = self.kind(node.this, in_aggregate)
+            target = CAST_TYPES.get(node.to.this) if isinstance(node.to, exp.DataType) else None
+            if target is None or node.to.expressions:
+                return self.fail(
+                    "expressions.type",
+                    f"{self.what} casts to {node.to.sql('postgres')}, which is not allowed",
+                    "cast to smallint, integer, bigint, real, double precision, text or boolean",
+                )
+            if inner in (JSON, TIME) or (BOOL in (inner, target) and inner != target):
+                self.type_error(node, inner)
+            return target
+        if isinstance(node, exp.DataType | exp.Identifier):
+            return UNKNOWN
+        return self.fail("expressions.forbidden", f"{self.what} holds something not allowed")
+
+
+def check_condition(ctx: Context, text: str, columns: dict[str, str], where) -> str | None:
+    """A CHECK: one true/false condition over the table's columns; PostgreSQL text back."""
+    tree = parse(ctx, text, where, what="CHECK expression")
+    if tree is None:
+        return None
+    typer = _Typer(ctx, where, "CHECK expression", columns, aggregate=False, group_by=())
+    try:
+        kind = typer.kind(tree)
+    except RecursionError:
+        typer.fail("expressions.parse", "CHECK expression is nested too deeply")
+    if not typer.ok:
+        return None
+    if kind not in (BOOL, NULL):
+        ctx.report(
+            "expressions.not-boolean",
+            where,
+            "CHECK expression is not a true/false condition",
+            "compare columns, e.g. a >= 0 AND a <= b",
+            at_value=True,
+        )
+        return None
+    return tree.sql("postgres")
+
+
+def check_aggregate(
+    ctx: Context, text: str, columns: dict[str, str], group_by, where
+) -> str | None:
+    """One output column of a continuous aggregate; PostgreSQL text back."""
+    what = "aggregate expression"
+    tree = parse(ctx, text, where, what=what)
+    if tree is None:
+        return None
+    typer = _Typer(ctx, where, what, columns, aggregate=True, group_by=group_by)
+    try:
+        typer.kind(tree)
+    except RecursionError:
+        typer.fail("expressions.parse", f"{what} is nested too deeply")
+    if not typer.ok:
+        return None
+    if not any(isinstance(n, AGGREGATES) for n in tree.walk()):
+        ctx.report(
+            "expressions.aggregate",
+            where,
+            f"{what} has no aggregate",
+            "e.g. avg(voltage_volt), max(current_ampere), count(*)",
+            at_value=True,
+        )
+        return None
+    return tree.sql("postgres")
