@@ -37,7 +37,9 @@ _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 _TAG = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {f"{_TAG}{t}" for t in ("str", "int", "float", "bool", "null", "timestamp")}
 # Characters YAML itself refuses; finding them first gives a located, readable message.
-_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\uffff]")
+_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
+# YAML 1.2 (JSON) floats that YAML 1.1 reads as text, e.g. 1e400 or 5e-3: numbers to a user.
+_FLOAT_12 = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)$")
 
 
 @dataclass
@@ -97,23 +99,27 @@ def load(path: Path | str) -> Source:
     except OSError as exc:
         _fail("load.read", display, 1, 1, "<file>", f"cannot read: {exc.strerror or exc}")
     if len(raw) > MAX_BYTES:
-        _fail(
-            "load.too-large",
-            display,
-            1,
-            1,
-            "<file>",
-            f"the file is larger than {MAX_BYTES:,} bytes (1 MiB), the limit for a schema",
-            "a schema is a few dozen kilobytes; is this the right file?",
-        )
+        _too_large(display)
     return load_text(decode(raw, display), display)
+
+
+def _too_large(file: str) -> None:
+    _fail(
+        "load.too-large",
+        file,
+        1,
+        1,
+        "<file>",
+        f"the file is larger than {MAX_BYTES:,} bytes (1 MiB), the limit for a schema",
+        "a schema is a few dozen kilobytes; is this the right file?",
+    )
 
 
 def decode(raw: bytes, file: str) -> str:
     """UTF-8 text (a UTF-8 byte-order mark is dropped); anything else is a located error."""
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         _fail(
-            "load.encoding",
+            "load.utf16",
             file,
             1,
             1,
@@ -147,8 +153,8 @@ def _position(text: str, offset: int) -> tuple[int, int]:
 
 
 def load_text(text: str, file: str = "schema.yaml") -> Source:
-    if len(text) > MAX_BYTES:
-        _fail("load.too-large", file, 1, 1, "<file>", f"the text is over {MAX_BYTES:,} characters")
+    if len(text) > MAX_BYTES // 4 and len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
+        _too_large(file)
     bad = _FORBIDDEN.search(text)
     if bad:
         line, col = _position(text, bad.start())
@@ -167,10 +173,10 @@ def load_text(text: str, file: str = "schema.yaml") -> Source:
     try:
         _check_shape(text, file)
         node = yaml.compose(text, Loader=_LOADER)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        what = exc.problem or exc.context or str(exc)
+        what = getattr(exc, "problem", None) or getattr(exc, "context", None) or str(exc)
         _fail(
             "load.syntax",
             file,
@@ -180,8 +186,6 @@ def load_text(text: str, file: str = "schema.yaml") -> Source:
             f"YAML syntax error: {what}",
             "check indentation and quoting near this line",
         )
-    except yaml.YAMLError as exc:  # reader errors carry no mark object of this kind
-        _fail("load.syntax", file, 1, 1, "<yaml>", f"YAML error: {exc}")
     if node is None:
         _fail("load.empty", file, 1, 1, "<root>", "the file is empty")
     source = Source(file=file, data=None)
@@ -262,19 +266,30 @@ class _Builder:
 
     def build(self, node: yaml.Node, path: Path_, depth: int = 0) -> Any:
         self.nodes += 1
-        if self.nodes > MAX_NODES or depth > MAX_DEPTH:  # _check_shape refused these already
-            self.error("load.too-many-nodes", node, path, "the document is too large")
+        if self.nodes > MAX_NODES or depth > MAX_DEPTH:
+            # _check_shape bounded the events; only an alias inside its own anchor gets here
+            self.error(
+                "load.alias-loop",
+                node,
+                path,
+                "an alias refers to a node that contains it (endless nesting)",
+                "an anchor (&name) cannot be used (*name) inside itself",
+            )
             raise SchemaError(self.problems)
         self.source.positions.setdefault(path, _mark(node))
+        allowed = {yaml.MappingNode: {f"{_TAG}map"}, yaml.SequenceNode: {f"{_TAG}seq"}}
+        if node.tag not in allowed.get(type(node), _SCALAR_TAGS):
+            self.error(
+                "load.tag",
+                node,
+                path,
+                f"unsupported tag {_short(node.tag)}",
+                "only text, numbers, true/false and null are allowed",
+            )
+            return None
         if isinstance(node, yaml.MappingNode):
-            if node.tag != f"{_TAG}map":
-                self.error("load.tag", node, path, f"unsupported tag {_short(node.tag)}")
-                return None
             return self.mapping(node, path, depth)
         if isinstance(node, yaml.SequenceNode):
-            if node.tag != f"{_TAG}seq":
-                self.error("load.tag", node, path, f"unsupported tag {_short(node.tag)}")
-                return None
             return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
         return self.scalar(node, path)
 
@@ -312,31 +327,42 @@ class _Builder:
 
     def scalar(self, node: yaml.ScalarNode, path: Path_) -> Any:
         tag = node.tag
-        if tag not in _SCALAR_TAGS:
-            self.error(
-                "load.tag",
-                node,
-                path,
-                f"unsupported tag {_short(tag)}",
-                "only text, numbers, true/false and null are allowed",
-            )
-            return None
         if tag == f"{_TAG}timestamp":
             return node.value  # dates stay text: the format has no date values
-        if tag == f"{_TAG}int":
-            digits = node.value.lstrip("+-").replace("_", "")
-            if len(digits) > MAX_INT_DIGITS:
-                self.error(
-                    "load.number",
-                    node,
-                    path,
-                    f"the integer has {len(digits)} digits; at most 64-bit integers are allowed",
-                )
+        if tag == f"{_TAG}str" and not node.style and _FLOAT_12.match(node.value):
+            tag = f"{_TAG}float"
+            node = yaml.ScalarNode(tag, node.value, node.start_mark, node.end_mark)
+        digits = node.value.lstrip("+-").replace("_", "")
+        if tag == f"{_TAG}int" and len(digits) > MAX_INT_DIGITS:
+            value = 2**64  # not built: int() of thousands of digits is slow and refused
+        else:
+            try:
+                value = _CONSTRUCTOR.construct_object(node, deep=True)
+            except (yaml.YAMLError, ValueError, OverflowError) as exc:
+                problem = getattr(exc, "problem", None) or str(exc)
+                self.error("load.bad-value", node, path, f"cannot read this value: {problem}")
                 return None
-        try:
-            value = _CONSTRUCTOR.construct_object(node, deep=True)
-        except (yaml.YAMLError, ValueError, OverflowError) as exc:
-            self.error("load.number", node, path, f"cannot read this value: {exc}")
+        if (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and not (-(2**63) <= value < 2**63)
+        ):
+            self.error(
+                "load.int64",
+                node,
+                path,
+                f"the integer ({len(digits)} digits) does not fit in 64 bits",
+                "integers are at most 64-bit (19 digits)",
+            )
+            return None
+        if isinstance(value, float) and not math.isfinite(value):
+            self.error(
+                "load.non-finite",
+                node,
+                path,
+                f"'{node.value}' is not a finite number",
+                "NaN, infinities and numbers beyond double precision are not allowed",
+            )
             return None
         if isinstance(value, str) and _FORBIDDEN.search(value):
             char = _FORBIDDEN.search(value).group()
@@ -347,22 +373,6 @@ class _Builder:
                 f"the text holds control character U+{ord(char):04X} (written as an escape)",
                 "text may hold letters, spaces, tabs and line breaks only",
             )
-            return None
-        if isinstance(value, float) and not math.isfinite(value):
-            self.error(
-                "load.number",
-                node,
-                path,
-                f"'{node.value}' is not a finite number",
-                "NaN, infinities and numbers beyond double precision are not allowed",
-            )
-            return None
-        if (
-            isinstance(value, int)
-            and not isinstance(value, bool)
-            and not (-(2**63) <= value < 2**63)
-        ):
-            self.error("load.number", node, path, "the integer does not fit in 64 bits")
             return None
         return value
 

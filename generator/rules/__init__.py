@@ -22,7 +22,9 @@ from ..load import Source
 
 
 def suggest(word: str, options) -> str | None:
-    match = difflib.get_close_matches(str(word), [str(o) for o in options], n=1, cutoff=0.6)
+    options = [str(o) for o in options]
+    same_case = [o for o in options if o.lower() == str(word).lower()]
+    match = same_case or difflib.get_close_matches(str(word), options, n=1, cutoff=0.6)
     return f"did you mean '{match[0]}'?" if match else None
 
 
@@ -57,13 +59,17 @@ CODES = {
     "load.read": "the file cannot be read",
     "load.too-large": "the file is over the size cap",
     "load.encoding": "the file is not UTF-8",
+    "load.utf16": "the file is UTF-16 (byte-order mark)",
     "load.control-char": "a NUL or control character in the file",
     "load.syntax": "YAML syntax error",
     "load.too-deep": "nesting deeper than the cap",
     "load.too-many-nodes": "alias expansion over the cap",
+    "load.alias-loop": "an alias inside the node it refers to",
     "load.empty": "the file is empty",
     "load.tag": "a tag other than the plain YAML types",
-    "load.number": "an integer beyond 64 bits or a non-finite number",
+    "load.int64": "an integer beyond 64 bits",
+    "load.non-finite": "NaN, an infinity or a float beyond double precision",
+    "load.bad-value": "a value its explicit tag cannot read (e.g. !!int abc)",
     "load.key": "a key that is not a plain name",
     "load.merge": "a YAML merge key",
     "load.duplicate-key": "a key given twice",
@@ -126,8 +132,15 @@ CODES = {
     "expressions.qualified": "a column qualified by a table",
     "expressions.forbidden": "a subquery, command or other construct not allowed",
     "expressions.function": "a function not on the allowed list",
-    "expressions.aggregate": "an aggregate where none is allowed, or missing where needed",
+    "expressions.too-deep": "an expression nested beyond the parser's depth",
+    "expressions.ungrouped": "a continuous-aggregate column outside aggregates and group_by",
+    "expressions.aggregate-in-check": "an aggregate in a CHECK",
+    "expressions.nested-aggregate": "an aggregate inside an aggregate",
+    "expressions.distinct": "DISTINCT inside a continuous aggregate",
+    "expressions.no-aggregate": "a continuous-aggregate output without an aggregate",
+    "expressions.arguments": "a function given more arguments than allowed",
     "expressions.type": "an operand of the wrong type",
+    "expressions.cast": "a cast to a type not allowed",
     # timescale.py
     "timescale.time-column": "an unknown hypertable time column",
     "timescale.time-type": "a time column that is not NOT NULL timestamptz",

@@ -155,17 +155,15 @@ def check_default(ctx: Context, path, ctype, default, rng, enum, identity) -> No
             at_value=True,
         )
         return
-    if ctype in INTEGER_TYPES and not -INTEGER_LIMITS[ctype] <= default < INTEGER_LIMITS[ctype]:
+    too_wide = (
+        ctype in INTEGER_TYPES and not -INTEGER_LIMITS[ctype] <= default < INTEGER_LIMITS[ctype]
+    ) or (ctype == "real" and abs(default) > FLOAT4_MAX)
+    if too_wide:
         ctx.report(
             "columns.default-width",
             where,
             f"default {default} does not fit in {ctype}",
             at_value=True,
-        )
-        return
-    if ctype == "real" and abs(default) > FLOAT4_MAX:
-        ctx.report(
-            "columns.default-width", where, f"default {default} does not fit in real", at_value=True
         )
         return
     if rng is not None and ctype in INTEGER_TYPES + FLOAT_TYPES and not in_range(default, rng):

@@ -91,6 +91,10 @@ SPOKEN = {
     exp.Command: "a command",
     exp.Block: "a block of statements",
     exp.Window: "a window function",
+    exp.Case: "CASE",
+    exp.Any: "ANY",
+    exp.All: "ALL",
+    exp.Array: "an array",
     exp.Star: "*",
     exp.Placeholder: "a placeholder",
     exp.Parameter: "a parameter",
@@ -103,11 +107,25 @@ def column_kind(ctype: str) -> str:
     return {"text": TEXT, "boolean": BOOL, "timestamptz": TIME, "json": JSON}[ctype]
 
 
-def parse(ctx: Context, text: str, where, *, what: str) -> exp.Expression | None:
-    """Exactly one expression, or a located problem."""
+def analyse(ctx: Context, text: str, where, what: str, typer: _Typer) -> exp.Expression | None:
+    """Parse `text` into exactly one expression and walk it with `typer`; None after a
+    located problem. sqlglot's logger is muted: its warnings are not the user's business."""
     logger = logging.getLogger("sqlglot")
     level = logger.level
     logger.setLevel(logging.CRITICAL)
+    try:
+        tree = parse(ctx, text, where, what)
+        if tree is not None:
+            typer.result = typer.kind(tree)
+    except RecursionError:
+        ctx.report("expressions.too-deep", where, f"{what} is nested too deeply", at_value=True)
+        return None
+    finally:
+        logger.setLevel(level)
+    return tree if tree is not None and typer.ok else None
+
+
+def parse(ctx: Context, text: str, where, what: str) -> exp.Expression | None:
     try:
         trees = sqlglot.parse(text, read="postgres")
     except (sqlglot.errors.ParseError, sqlglot.errors.TokenError) as exc:
@@ -121,11 +139,6 @@ def parse(ctx: Context, text: str, where, *, what: str) -> exp.Expression | None
             at_value=True,
         )
         return None
-    except RecursionError:
-        ctx.report("expressions.parse", where, f"{what} is nested too deeply", at_value=True)
-        return None
-    finally:
-        logger.setLevel(level)
     trees = [t for t in trees if t is not None]
     if len(trees) != 1 or isinstance(trees[0], exp.Command | exp.Block | exp.Query):
         ctx.report(
@@ -150,6 +163,7 @@ class _Typer:
         self.aggregate = aggregate
         self.group_by = set(group_by)
         self.ok = True
+        self.result = UNKNOWN
 
     def fail(self, code: str, message: str, hint: str | None = None) -> str:
         if self.ok:  # one problem per expression: the first is the one to fix
@@ -157,28 +171,9 @@ class _Typer:
         self.ok = False
         return UNKNOWN
 
-    def kind(self, node: exp.Expression, in_aggregate: bool = False) -> str:  # noqa: C901
+    def kind(self, node: exp.Expression, in_aggregate: bool = False) -> str:
         if isinstance(node, exp.Column):
-            if node.table or node.args.get("db") or node.args.get("catalog"):
-                return self.fail(
-                    "expressions.qualified",
-                    f"{self.what} uses '{node.sql('postgres')}', a column qualified by a table",
-                    "use the table's own columns, unqualified",
-                )
-            name = node.name
-            if name not in self.columns:
-                return self.fail(
-                    "expressions.unknown-column",
-                    f"{self.what} uses unknown column '{name}'",
-                    suggest(name, self.columns),
-                )
-            if self.aggregate and not in_aggregate and name not in self.group_by:
-                return self.fail(
-                    "expressions.aggregate",
-                    f"{self.what} uses '{name}' outside an aggregate",
-                    "wrap it in avg(), min(), max()... or add it to group_by",
-                )
-            return self.columns[name]
+            return self.column_kind(node, in_aggregate)
         if isinstance(node, exp.Literal):
             return UNKNOWN if node.is_string else NUMBER
         if isinstance(node, exp.Null):
@@ -187,51 +182,71 @@ class _Typer:
             return BOOL
         if isinstance(node, exp.Paren):
             return self.kind(node.this, in_aggregate)
-        if isinstance(node, AGGREGATES):
-            return self.aggregate_kind(node, in_aggregate)
-        if isinstance(node, exp.Func) and not isinstance(node, STRUCTURE + SCALAR_FUNCTIONS):
-            name = node.sql_name() if not isinstance(node, exp.Anonymous) else node.name
-            if isinstance(node, exp.Window):
-                return self.fail("expressions.forbidden", f"{self.what} holds a window function")
+        spoken = next((v for k, v in SPOKEN.items() if isinstance(node, k)), None)
+        if spoken is None and not isinstance(node, STRUCTURE + SCALAR_FUNCTIONS + AGGREGATES):
+            spoken = None if isinstance(node, exp.Func) else repr(node.key.upper())
+        if spoken is not None or (
+            isinstance(node, exp.Is) and not isinstance(node.expression, exp.Null | exp.Boolean)
+        ):
+            return self.fail(
+                "expressions.forbidden",
+                f"{self.what} holds {spoken or 'IS with an operand other than NULL'}, which is "
+                "not allowed",
+                "use the table's columns, literals, comparisons, AND/OR/NOT and arithmetic",
+            )
+        if not isinstance(node, STRUCTURE + SCALAR_FUNCTIONS + AGGREGATES):
+            name = node.name if isinstance(node, exp.Anonymous) else node.sql_name()
             return self.fail(
                 "expressions.function",
                 f"{self.what} calls {name.lower()}(), which is not allowed",
                 "allowed: abs, length, lower, upper, trim, coalesce, nullif, round, cast"
                 + (", avg, sum, min, max, count, stddev, variance" if self.aggregate else ""),
             )
-        if not isinstance(node, STRUCTURE + SCALAR_FUNCTIONS):
-            what = SPOKEN.get(type(node)) or next(
-                (v for k, v in SPOKEN.items() if isinstance(node, k)), None
-            )
-            return self.fail(
-                "expressions.forbidden",
-                f"{self.what} holds {what or repr(node.key.upper())}, which is not allowed",
-                "use the table's columns, literals, comparisons, AND/OR/NOT and arithmetic",
-            )
+        if isinstance(node, AGGREGATES):
+            return self.aggregate_kind(node, in_aggregate)
         return self.scalar_kind(node, in_aggregate)
+
+    def column_kind(self, node: exp.Column, in_aggregate: bool) -> str:
+        if node.table or node.args.get("db") or node.args.get("catalog"):
+            return self.fail(
+                "expressions.qualified",
+                f"{self.what} uses '{node.sql('postgres')}', a column qualified by a table",
+                "use the table's own columns, unqualified",
+            )
+        name = node.name
+        if name not in self.columns:
+            return self.fail(
+                "expressions.unknown-column",
+                f"{self.what} uses unknown column '{name}'",
+                suggest(name, self.columns),
+            )
+        if self.aggregate and not in_aggregate and name not in self.group_by:
+            return self.fail(
+                "expressions.ungrouped",
+                f"{self.what} uses '{name}' outside an aggregate",
+                "wrap it in avg(), min(), max()... or add it to group_by",
+            )
+        return self.columns[name]
 
     def aggregate_kind(self, node, in_aggregate: bool) -> str:
         if not self.aggregate:
             return self.fail(
-                "expressions.aggregate",
+                "expressions.aggregate-in-check",
                 f"{self.what} holds the aggregate {node.sql_name().lower()}()",
                 "a CHECK sees one row: no aggregates",
             )
         if in_aggregate:
             return self.fail(
-                "expressions.aggregate", f"{self.what} nests one aggregate inside another"
+                "expressions.nested-aggregate", f"{self.what} nests one aggregate inside another"
             )
-        if node.args.get("distinct") or isinstance(node.this, exp.Distinct):
-            return self.fail("expressions.forbidden", f"{self.what} uses DISTINCT")
-        args = [a for a in node.iter_expressions()]
+        if isinstance(node.this, exp.Distinct):
+            return self.fail(
+                "expressions.distinct",
+                f"{self.what} uses DISTINCT, which a continuous aggregate cannot",
+            )
         if isinstance(node, exp.Count) and isinstance(node.this, exp.Star):
             return NUMBER
-        if len(args) != 1:
-            return self.fail(
-                "expressions.function",
-                f"{self.what}: {node.sql_name().lower()}() takes one argument",
-            )
-        inner = self.kind(args[0], True)
+        inner = self.kind(node.this, True)
         if isinstance(node, exp.Count):
             return NUMBER
         if isinstance(node, exp.Min | exp.Max):
@@ -253,87 +268,71 @@ class _Typer:
         if kind not in (*wanted, NULL, UNKNOWN) and self.ok:
             self.type_error(node, kind)
 
+    def same(self, node, kinds: list[str]) -> str:
+        known = [k for k in kinds if k not in (NULL, UNKNOWN)]
+        if len(set(known)) > 1:
+            self.type_error(node, known[1])
+        return known[0] if known else UNKNOWN
+
     def scalar_kind(self, node, in_aggregate: bool) -> str:  # noqa: C901
-        kids = lambda: [self.kind(a, in_aggregate) for a in node.iter_expressions()]  # noqa: E731
+        kids = [self.kind(a, in_aggregate) for a in node.iter_expressions()]
+        if isinstance(node, exp.Round) and node.args.get("decimals") is not None:
+            return self.fail(
+                "expressions.arguments",
+                f"{self.what}: round() takes one argument here",
+                "PostgreSQL has no round(double precision, integer)",
+            )
         if isinstance(node, exp.And | exp.Or | exp.Not):
-            for k in kids():
+            for k in kids:
                 self.need(node, k, BOOL)
             return BOOL
         if isinstance(node, (*COMPARISONS, exp.In, exp.Between)):
-            ks = [k for k in kids() if k not in (NULL, UNKNOWN)]
-            if len(set(ks)) > 1:
-                self.type_error(node, ks[1])
-            if ks and ks[0] == BOOL and not isinstance(node, exp.EQ | exp.NEQ | exp.In):
+            kind = self.same(node, kids)
+            if kind == BOOL and not isinstance(node, exp.EQ | exp.NEQ | exp.In):
                 self.type_error(node, BOOL)
             return BOOL
         if isinstance(node, exp.Is):
-            k = self.kind(node.this, in_aggregate)
             if isinstance(node.expression, exp.Boolean):
-                self.need(node, k, BOOL)
-            elif not isinstance(node.expression, exp.Null):
-                self.fail("expressions.forbidden", f"{self.what}: IS must be followed by NULL")
+                self.need(node, kids[0], BOOL)
             return BOOL
-        if isinstance(node, exp.Like):
-            for k in kids():
+        if isinstance(node, exp.Like | exp.DPipe | exp.Lower | exp.Upper | exp.Trim | exp.Length):
+            for k in kids:
                 self.need(node, k, TEXT)
-            return BOOL
-        if isinstance(node, exp.DPipe):
-            for k in kids():
-                self.need(node, k, TEXT)
-            return TEXT
-        if isinstance(node, (*ARITHMETIC, exp.Neg, exp.Abs)):
-            for k in kids():
+            return (
+                BOOL
+                if isinstance(node, exp.Like)
+                else NUMBER
+                if isinstance(node, exp.Length)
+                else TEXT
+            )
+        if isinstance(node, (*ARITHMETIC, exp.Neg, exp.Abs, exp.Round)):
+            for k in kids:
                 self.need(node, k, NUMBER)
             return NUMBER
-        if isinstance(node, exp.Round):
-            if node.args.get("decimals") is not None:
-                return self.fail(
-                    "expressions.function", f"{self.what}: round() takes one argument here"
-                )
-            self.need(node, self.kind(node.this, in_aggregate), NUMBER)
-            return NUMBER
-        if isinstance(node, exp.Length):
-            self.need(node, self.kind(node.this, in_aggregate), TEXT)
-            return NUMBER
-        if isinstance(node, exp.Lower | exp.Upper | exp.Trim):
-            for k in kids():
-                self.need(node, k, TEXT)
-            return TEXT
         if isinstance(node, exp.Coalesce | exp.Nullif):
-            ks = [k for k in kids() if k not in (NULL, UNKNOWN)]
-            if len(set(ks)) > 1:
-                self.type_error(node, ks[1])
-            return ks[0] if ks else UNKNOWN
+            return self.same(node, kids)
         if isinstance(node, exp.Cast):
-            inner = self.kind(node.this, in_aggregate)
             target = CAST_TYPES.get(node.to.this) if isinstance(node.to, exp.DataType) else None
             if target is None or node.to.expressions:
                 return self.fail(
-                    "expressions.type",
+                    "expressions.cast",
                     f"{self.what} casts to {node.to.sql('postgres')}, which is not allowed",
                     "cast to smallint, integer, bigint, real, double precision, text or boolean",
                 )
+            inner = kids[0]
             if inner in (JSON, TIME) or (BOOL in (inner, target) and inner != target):
                 self.type_error(node, inner)
             return target
-        if isinstance(node, exp.DataType | exp.Identifier):
-            return UNKNOWN
-        return self.fail("expressions.forbidden", f"{self.what} holds something not allowed")
+        return UNKNOWN  # DataType and Identifier: parts of the nodes above
 
 
 def check_condition(ctx: Context, text: str, columns: dict[str, str], where) -> str | None:
     """A CHECK: one true/false condition over the table's columns; PostgreSQL text back."""
-    tree = parse(ctx, text, where, what="CHECK expression")
+    typer = _Typer(ctx, where, "CHECK expression", columns, aggregate=False, group_by=())
+    tree = analyse(ctx, text, where, "CHECK expression", typer)
     if tree is None:
         return None
-    typer = _Typer(ctx, where, "CHECK expression", columns, aggregate=False, group_by=())
-    try:
-        kind = typer.kind(tree)
-    except RecursionError:
-        typer.fail("expressions.parse", "CHECK expression is nested too deeply")
-    if not typer.ok:
-        return None
-    if kind not in (BOOL, NULL):
+    if typer.result not in (BOOL, NULL):
         ctx.report(
             "expressions.not-boolean",
             where,
@@ -350,19 +349,13 @@ def check_aggregate(
 ) -> str | None:
     """One output column of a continuous aggregate; PostgreSQL text back."""
     what = "aggregate expression"
-    tree = parse(ctx, text, where, what=what)
-    if tree is None:
-        return None
     typer = _Typer(ctx, where, what, columns, aggregate=True, group_by=group_by)
-    try:
-        typer.kind(tree)
-    except RecursionError:
-        typer.fail("expressions.parse", f"{what} is nested too deeply")
-    if not typer.ok:
+    tree = analyse(ctx, text, where, what, typer)
+    if tree is None:
         return None
     if not any(isinstance(n, AGGREGATES) for n in tree.walk()):
         ctx.report(
-            "expressions.aggregate",
+            "expressions.no-aggregate",
             where,
             f"{what} has no aggregate",
             "e.g. avg(voltage_volt), max(current_ampere), count(*)",

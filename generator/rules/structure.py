@@ -19,9 +19,14 @@ def format_schema() -> dict:
     return json.loads(resources.files("generator").joinpath("schema.json").read_text())
 
 
+@cache
+def _validator() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(format_schema())
+
+
 def check_structure(ctx: Context) -> bool:
     """Check the document against schema.json; False if anything is off."""
-    validator = jsonschema.Draft202012Validator(format_schema())
+    validator = _validator()
     ok = True
     for err in sorted(validator.iter_errors(ctx.src.data), key=lambda e: list(map(str, e.path))):
         ok = False
