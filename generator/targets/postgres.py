@@ -95,8 +95,11 @@ class PostgresTarget(Target):
         try:
             parsed = pglast.parser.parse_sql(text)
         except pglast.parser.ParseError as exc:
-            line = text.count("\n", 0, exc.location) + 1 if exc.location else "?"
-            raise GeneratorBug(f"{self.path}:{line}: PostgreSQL cannot parse it: {exc}") from None
+            at = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else 0
+            line = text.encode()[:at].count(b"\n") + 1
+            raise GeneratorBug(
+                f"{self.path}:{line}: PostgreSQL cannot parse it: {exc.args[0]}"
+            ) from None
         if len(parsed) != expected:
             raise GeneratorBug(
                 f"{self.path}: PostgreSQL parses {len(parsed)} statements, {expected} were emitted"
