@@ -56,6 +56,7 @@ class TimescaleTarget(PostgresTarget):
         )
         any_null = " OR ".join(f"NEW.{self.quote(c)} IS NULL" for c in cols)
         key_text = ", ".join(cols)
+        detail = self.literal(f'Key ({key_text})=(%s) is not present in table "{fk.ref_table}".')
         values = ", ".join(f"NEW.{self.quote(c)}" for c in cols)
         check_fn = self.quote(self.generated_name(f"{fk.name}_check"))
         delete_fn = self.quote(self.generated_name(f"{fk.name}_on_delete"))
@@ -67,10 +68,10 @@ class TimescaleTarget(PostgresTarget):
             "    END IF;\n"
             f"    IF NOT EXISTS (SELECT 1 FROM {parent} p WHERE {match_new}) THEN\n"
             f'        RAISE EXCEPTION \'insert or update on table "%" violates foreign key '
-            f"\"%\"', '{fk.table}', '{fk.name}'\n"
-            f"            USING ERRCODE = 'foreign_key_violation', CONSTRAINT = '{fk.name}',\n"
-            f"                  DETAIL = format('Key ({key_text})=(%s) is not present in "
-            f"table \"{fk.ref_table}\".', concat_ws(', ', {values}));\n"
+            f'"%"\', {self.literal(fk.table)}, {self.literal(fk.name)}\n'
+            f"            USING ERRCODE = 'foreign_key_violation', "
+            f"CONSTRAINT = {self.literal(fk.name)},\n"
+            f"                  DETAIL = format({detail}, concat_ws(', ', {values}));\n"
             "    END IF;\n"
             "    RETURN NEW;\n"
             "END\n"
@@ -85,9 +86,10 @@ class TimescaleTarget(PostgresTarget):
             action = (
                 f"    IF EXISTS (SELECT 1 FROM {child} c WHERE {match_old}) THEN\n"
                 f'        RAISE EXCEPTION \'update or delete on table "%" violates foreign '
-                f"key \"%\" on table \"%\"', '{fk.ref_table}', '{fk.name}', '{fk.table}'\n"
+                f'key "%" on table "%"\', {self.literal(fk.ref_table)}, '
+                f"{self.literal(fk.name)}, {self.literal(fk.table)}\n"
                 f"            USING ERRCODE = 'foreign_key_violation', "
-                f"CONSTRAINT = '{fk.name}';\n"
+                f"CONSTRAINT = {self.literal(fk.name)};\n"
                 "    END IF;\n"
             )
         on_delete = (
