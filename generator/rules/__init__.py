@@ -145,5 +145,6 @@ CODES = {
     "timescale.time-column": "an unknown hypertable time column",
     "timescale.time-type": "a time column that is not NOT NULL timestamptz",
     "timescale.reference": "a reference into a hypertable without its time column",
-    "timescale.cagg-column": "a continuous-aggregate output named like another view column",
+    "timescale.cagg-column": "a continuous aggregate with two columns of one name",
+    "timescale.compression-overlap": "a column in both segment_by and order_by",
 }

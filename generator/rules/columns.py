@@ -26,6 +26,11 @@ UNIT_SUFFIXES = {
 }
 INTEGER_LIMITS = {"smallint": 2**15, "integer": 2**31, "bigint": 2**63}
 FLOAT4_MAX = 3.4028234663852886e38
+FLOAT4_MIN = 1.1754943508222875e-38  # smallest normal single: PostgreSQL refuses underflow
+
+
+def fits_real(value: float) -> bool:
+    return value == 0 or FLOAT4_MIN <= abs(value) <= FLOAT4_MAX
 
 
 def build_column(ctx: Context, table: str, name: str, spec: dict) -> Column:
@@ -128,7 +133,7 @@ def build_range(ctx: Context, path, ctype: str, r: dict) -> Range:
             )
     if ctype == "real":
         for bound in (rng.min, rng.max):
-            if bound is not None and abs(bound) > FLOAT4_MAX:
+            if bound is not None and not fits_real(bound):
                 ctx.report(
                     "columns.range-width",
                     where,
@@ -157,7 +162,7 @@ def check_default(ctx: Context, path, ctype, default, rng, enum, identity) -> No
         return
     too_wide = (
         ctype in INTEGER_TYPES and not -INTEGER_LIMITS[ctype] <= default < INTEGER_LIMITS[ctype]
-    ) or (ctype == "real" and abs(default) > FLOAT4_MAX)
+    ) or (ctype == "real" and not fits_real(default))
     if too_wide:
         ctx.report(
             "columns.default-width",
@@ -262,7 +267,7 @@ def derived_checks(ctx: Context, table: str, column: Column) -> list[Check]:
             (rng.min, rng.min_exclusive, exp.GT, exp.GTE),
             (rng.max, rng.max_exclusive, exp.LT, exp.LTE),
         ):
-            if bound is None or (column.type == "real" and abs(bound) > FLOAT4_MAX):
+            if bound is None or (column.type == "real" and not fits_real(bound)):
                 continue
             literal = exp.Literal.number(_literal_number(bound))
             if column.type == "real" and not _exact_in_float4(bound):

@@ -38,6 +38,14 @@ def build_timescale(ctx: Context, table: str, spec: dict, raw_columns: dict) -> 
     compression = spec.get("compression") or {}
     segment_by = cols(compression.get("segment_by", []), (*path, "compression", "segment_by"))
     order_by = cols(compression.get("order_by", []), (*path, "compression", "order_by"))
+    both = [c for c in order_by if c in segment_by]
+    if both:
+        ctx.report(
+            "timescale.compression-overlap",
+            (*path, "compression"),
+            f"'{both[0]}' is in both segment_by and order_by",
+            "TimescaleDB cannot segment and order by the same column",
+        )
     kinds = {c: column_kind(s["type"]) for c, s in raw_columns.items()}
     caggs = []
     for cname, cspec in (spec.get("continuous_aggregates") or {}).items():
@@ -45,15 +53,18 @@ def build_timescale(ctx: Context, table: str, spec: dict, raw_columns: dict) -> 
         identifier(ctx, cname, where)
         group_by = cols(cspec["group_by"], (*where, "group_by"))
         aggregates = []
+        view_columns = ["bucket", *group_by, *cspec["aggregates"]]
+        clash = next((c for c in view_columns if view_columns.count(c) > 1), None)
+        if clash is not None:
+            ctx.report(
+                "timescale.cagg-column",
+                where,
+                f"the view would have two columns named '{clash}' "
+                "(bucket, the group_by columns and the aggregates share one namespace)",
+                "rename the aggregate output",
+            )
         for out, expression in cspec["aggregates"].items():
             identifier(ctx, out, (*where, "aggregates", out), column=True)
-            if out in group_by or out == "bucket":
-                ctx.report(
-                    "timescale.cagg-column",
-                    (*where, "aggregates", out),
-                    f"the view already has a column '{out}' (bucket and group_by columns)",
-                    "choose another output name",
-                )
             sql = check_aggregate(ctx, expression, kinds, group_by, (*where, "aggregates", out))
             aggregates.append((out, sql or ""))
         caggs.append(

@@ -207,13 +207,17 @@ class Target:
         out = []
         for index in table.indexes:
             unique = "UNIQUE " if index.unique else ""
+            columns = self.quote_all(self.index_columns(table, index))
             out.append(
                 Statement(
                     f"CREATE {unique}INDEX {self.quote(index.name)} ON "
-                    f"{self.quote(table.name)} ({self.quote_all(index.columns)});"
+                    f"{self.quote(table.name)} ({columns});"
                 )
             )
         return out
+
+    def index_columns(self, table: Table, index) -> tuple[str, ...]:
+        return index.columns
 
     def after_table(self, schema: Schema, table: Table) -> list[Statement]:
         return self.index_statements(table)

@@ -37,6 +37,13 @@ class TimescaleTarget(PostgresTarget):
             for name, cols in super().unique_constraints(table)
         ]
 
+    def index_columns(self, table: Table, index) -> tuple[str, ...]:
+        """A unique index on a hypertable must include its time column, like its keys."""
+        ts = table.timescaledb
+        if index.unique and ts and ts.time_column not in index.columns:
+            return (*index.columns, ts.time_column)
+        return index.columns
+
     def into_hypertable(self, schema: Schema, fk: ForeignKey) -> bool:
         return schema.table(fk.ref_table).timescaledb is not None
 

@@ -1274,9 +1274,45 @@ CASES: list[Case] = [
     C(
         "cagg-output-clash",
         "timescale.cagg-column",
-        "already has a column 'session_id'",
+        "two columns named 'session_id'",
         text=cagg("            session_id: count(*)"),
-        marker="            session_id: count",
+        marker="        timeseries_point_1min:",
+    ),
+    C(
+        "cagg-group-by-bucket",
+        "timescale.cagg-column",
+        "two columns named 'bucket'",
+        text=cagg("            bucket: count(*)"),
+        marker="        timeseries_point_1min:",
+    ),
+    C(
+        "compression-overlap",
+        "timescale.compression-overlap",
+        "in both segment_by and order_by",
+        text=hyper("order_by: [recorded_at, record_index]", "order_by: [session_id, recorded_at]"),
+        marker="      compression:",
+        after="  timeseries_point:",
+    ),
+    C(
+        "chunk-interval-overflow",
+        "structure.invalid",
+        "does not match",
+        text=hyper("chunk_interval: 7 days", "chunk_interval: 99999999999999999999 days"),
+        marker="99999999999999999999",
+    ),
+    C(
+        "range-underflows-real",
+        "columns.range-width",
+        "does not fit a real",
+        text=pack_column(column("type: real, unit: fraction, range: {min: 1.0e-50}")),
+        marker="1.0e-50",
+    ),
+    C(
+        "default-underflows-real",
+        "columns.default-width",
+        "does not fit in real",
+        text=pack_column(column("type: real, unit: fraction, default: 1.0e-45")),
+        marker="1.0e-45",
     ),
 ]
 
@@ -1292,6 +1328,12 @@ CASES = [
 # load unharmed (no injected column, no broken comment).
 INJECT = "x\n    injected_column INTEGER,\n-- "
 ACCEPTED: dict[str, str] = {
+    "unique-index-on-hypertable": edit(
+        "  timeseries_point:",
+        "    primary_key: [session_id, record_index]\n",
+        "    primary_key: [session_id, record_index]\n    indexes:\n"
+        "      ix_timeseries_point_step: {columns: [session_id, step_index], unique: true}\n",
+    ),
     "description-newline-injection": edit(
         "  battery_pack:",
         "        description: Who built the pack.",
