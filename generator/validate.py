@@ -59,6 +59,7 @@ def _build(ctx: Context) -> Schema | None:
         workflow=workflow,
     )
     names.check_target_names(ctx, schema)
+    names.check_target_limits(ctx, schema)
     return None if ctx.problems else schema
 
 

@@ -89,6 +89,8 @@ CODES = {
     "names.too-long": "an identifier over the targets' limit",
     "names.reserved": "a reserved word of some target",
     "names.system-column": "a system column name of some target",
+    "names.reserved-prefix": "a table or index name with a prefix an engine keeps",
+    "names.target-limit": "something a target's engine cannot hold (columns, Liam chunks)",
     "names.duplicate": "a constraint or index name used twice",
     "names.table-clash": "a constraint or index named like a table",
     "names.target-collision": "two names a target creates are equal",

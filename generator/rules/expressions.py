@@ -140,6 +140,9 @@ def parse(ctx: Context, text: str, where, what: str) -> exp.Expression | None:
         )
         return None
     trees = [t for t in trees if t is not None]
+    for tree in trees:
+        for node in tree.walk():
+            node.comments = None  # SQL comments from the YAML never reach the output
     if len(trees) != 1 or isinstance(trees[0], exp.Command | exp.Block | exp.Query):
         ctx.report(
             "expressions.statements",
@@ -261,7 +264,7 @@ class _Typer:
         return self.fail(
             "expressions.type",
             f"{self.what}: '{node.sql('postgres')}' applies to a {kind} value, which does not fit",
-            "compare values of the same kind (numbers with numbers, text with text)",
+            "compare values of the same kind: numbers with unquoted numbers, text with quoted text",
         )
 
     def need(self, node, kind: str, *wanted: str) -> None:
@@ -269,9 +272,14 @@ class _Typer:
             self.type_error(node, kind)
 
     def same(self, node, kinds: list[str]) -> str:
+        """Operands that must be of one kind. A quoted literal goes only with text: beside a
+        number, boolean, timestamp or JSON it would be read differently by each engine (SQLite
+        stores timestamps as Unix seconds) or fail when PostgreSQL loads the DDL."""
         known = [k for k in kinds if k not in (NULL, UNKNOWN)]
         if len(set(known)) > 1:
             self.type_error(node, known[1])
+        elif known and known[0] != TEXT and UNKNOWN in kinds:
+            self.type_error(node, known[0])
         return known[0] if known else UNKNOWN
 
     def scalar_kind(self, node, in_aggregate: bool) -> str:  # noqa: C901

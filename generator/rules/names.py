@@ -46,6 +46,19 @@ def identifier(ctx: Context, name: str, path, *, column: bool = False) -> None:
                 f"'{name}' is a reserved SQL word in {', '.join(dict.fromkeys(reserved_in))}",
                 "choose another name",
             )
+        prefixed_in = [
+            t.title
+            for t in _targets()
+            if not column and any(name.startswith(p) for p in t.reserved_prefixes)
+        ]
+        if prefixed_in:
+            ctx.report(
+                "names.reserved-prefix",
+                path,
+                f"'{name}' starts with a prefix {', '.join(dict.fromkeys(prefixed_in))} "
+                "keeps for itself",
+                "choose another name",
+            )
         system_in = [t.title for t in _targets() if column and name in t.system_columns]
         if system_in:
             ctx.report(
@@ -93,6 +106,14 @@ def check_schema_names(ctx: Context, tables: dict) -> None:
                 ("tables", n),
                 f"'{n}' names both a table and a constraint or index",
             )
+
+
+def check_target_limits(ctx: Context, schema: Schema) -> None:
+    """What an engine cannot take although the schema is valid (e.g. PostgreSQL's 1,600
+    columns per table), as each target states it."""
+    for target in _targets():
+        for path, message, hint in target.refusals(schema):
+            ctx.report("names.target-limit", path, f"{target.title}: {message}", hint)
 
 
 def check_target_names(ctx: Context, schema: Schema) -> None:

@@ -63,6 +63,9 @@ class Target:
     max_identifier_bytes: int | None = None
     reserved_words: frozenset[str] = frozenset()
     system_columns: frozenset[str] = frozenset()
+    # Prefixes the engine keeps for its own tables, indexes and other objects.
+    reserved_prefixes: tuple[str, ...] = ()
+    max_columns: int | None = None  # columns per table
 
     # -- naming ----------------------------------------------------------------------------
     @property
@@ -90,6 +93,22 @@ class Target:
         """The one place text becomes a `--` comment: every line break, control or format
         character and every run of whitespace is one space, so nothing can end the comment."""
         return comment_text(text)
+
+    def refusals(self, schema: Schema) -> list[tuple[tuple, str, str]]:
+        """What this engine cannot take although the schema is valid, as (schema path,
+        message, hint); the validator reports them (generator/rules/names.py)."""
+        out = []
+        for table in schema.tables:
+            if self.max_columns and len(table.columns) > self.max_columns:
+                out.append(
+                    (
+                        ("tables", table.name, "columns"),
+                        f"{len(table.columns)} columns; {self.title} allows at most "
+                        f"{self.max_columns} per table",
+                        "split the table",
+                    )
+                )
+        return out
 
     def generated_name(self, name: str) -> str:
         """A name this target derives (trigger functions, extra constraints), fitted to its

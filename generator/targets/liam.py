@@ -59,6 +59,22 @@ class LiamTarget(PostgresTarget):
     def constraint_comment_statements(self, schema: Schema, table: Table) -> list[Statement]:
         return []
 
+    def refusals(self, schema: Schema) -> list[tuple[tuple, str, str]]:
+        """A table block longer than one parser chunk cannot be drawn whole."""
+        out = super().refusals(schema)
+        for block in self.blocks(schema):
+            lines = self.render_block(block).count("\n") + 1
+            if lines >= CHUNK_LINES:
+                out.append(
+                    (
+                        ("tables", block.table.name),
+                        f"the table's DDL is {lines} lines; Liam ERD reads {CHUNK_LINES}-line "
+                        "chunks and would lose its comments",
+                        "split the table",
+                    )
+                )
+        return out
+
     def finish(self, text: str) -> str:
         return self.pad_to_chunks(text)
 

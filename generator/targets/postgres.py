@@ -18,6 +18,9 @@ class PostgresTarget(Target):
     # Words that cannot name a table, column, constraint or index unquoted (ColId).
     reserved_words = frozenset(keywords.RESERVED_KEYWORDS | keywords.TYPE_FUNC_NAME_KEYWORDS)
     system_columns = frozenset({"xmin", "xmax", "cmin", "cmax", "ctid", "tableoid"})
+    # pg_catalog comes first on the search path: a table named pg_class would be shadowed.
+    reserved_prefixes = ("pg_",)
+    max_columns = 1600  # MaxHeapAttributeNumber
     type_map = {
         "smallint": "smallint",
         "integer": "integer",

@@ -33,6 +33,8 @@ class SqliteTarget(Target):
     reserved_words = SQLITE_RESERVED
     # A column of these names would hide the rowid of a rowid table.
     system_columns = frozenset({"rowid", "oid", "_rowid_"})
+    reserved_prefixes = ("sqlite_",)  # "object name reserved for internal use"
+    max_columns = 2000  # SQLITE_MAX_COLUMN
     type_map = {
         "smallint": "INTEGER",
         "integer": "INTEGER",

@@ -1242,6 +1242,61 @@ CASES: list[Case] = [
         ),
         marker="half",
     ),
+    C(
+        "check-number-vs-quoted",
+        "expressions.type",
+        "does not fit",
+        text=pack_check("voltage_min_volt > 'abc'"),
+        marker="voltage_min_volt > 'abc'",
+    ),
+    C(
+        "check-in-mixed-kinds",
+        "expressions.type",
+        "does not fit",
+        text=pack_check("series_count IN (1, 'a')"),
+        marker="series_count IN",
+    ),
+    C(
+        "check-time-vs-quoted",
+        "expressions.type",
+        "timestamp",
+        text=edit(
+            "  model_run:",
+            "expression: training_finished_at IS NULL OR training_finished_at >= "
+            "training_started_at",
+            "expression: training_started_at > '2020-01-01'",
+        ),
+        marker="training_started_at > '2020-01-01'",
+    ),
+    C(
+        "table-named-pg-class",
+        "names.reserved-prefix",
+        "PostgreSQL",
+        text=probe(name="pg_class"),
+        marker="\n  pg_class:",
+    ),
+    C(
+        "index-named-sqlite-autoindex",
+        "names.reserved-prefix",
+        "SQLite",
+        text=probe(rest="    indexes:\n      sqlite_autoindex_x: {columns: [probe_id]}\n"),
+        marker="sqlite_autoindex_x",
+    ),
+    C(
+        "too-many-columns-for-postgres",
+        "names.target-limit",
+        "PostgreSQL allows at most 1600",
+        text=probe(columns="".join(column("type: integer", name=f"c{i}") for i in range(1601))),
+        marker="    columns:\n      probe_id",
+        after="\n  probe:",
+    ),
+    C(
+        "table-too-long-for-liam",
+        "names.target-limit",
+        "Liam ERD reads 500-line chunks",
+        text=probe(columns="".join(column("type: integer", name=f"c{i}") for i in range(520))),
+        marker="\n  probe:",
+    ),
     # ---- timescale ---------------------------------------------------------------------------
     C(
         "time-column-unknown",
@@ -1328,6 +1383,9 @@ CASES = [
 # load unharmed (no injected column, no broken comment).
 INJECT = "x\n    injected_column INTEGER,\n-- "
 ACCEPTED: dict[str, str] = {
+    "check-with-comments": pack_check(
+        "voltage_min_volt < voltage_max_volt -- x */ DROP TABLE battery_cell; /*"
+    ),
     "unique-index-on-hypertable": edit(
         "  timeseries_point:",
         "    primary_key: [session_id, record_index]\n",
