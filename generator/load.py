@@ -25,10 +25,13 @@ from .errors import Problem, SchemaError
 
 Path_ = tuple[str | int, ...]
 
-MAX_BYTES = 1024 * 1024  # 1 MiB; the real schema.yaml is about 33 KB
+MAX_BYTES = 512 * 1024  # 512 KiB; the real schema.yaml is about 33 KB
 MAX_DEPTH = 32  # the format nests 7 levels deep
-MAX_NODES = 200_000  # nodes after alias expansion; the real schema has about 4,000
-MAX_INT_DIGITS = 20  # a signed 64-bit integer has at most 19 digits
+MAX_NODES = 100_000  # nodes after alias expansion; the real schema has about 4,000
+MAX_INT_DIGITS = 20
+MAX_PROBLEMS = (
+    100  # reading stops reporting after this many  # a signed 64-bit integer has at most 19 digits
+)
 
 # libyaml's parser when PyYAML was built with it (it keeps marks too); the pure one otherwise.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -110,7 +113,8 @@ def _too_large(file: str) -> None:
         1,
         1,
         "<file>",
-        f"the file is larger than {MAX_BYTES:,} bytes (1 MiB), the limit for a schema",
+        f"the file is larger than {MAX_BYTES:,} bytes ({MAX_BYTES // 1024} KiB), the limit "
+        "for a schema",
         "a schema is a few dozen kilobytes; is this the right file?",
     )
 
@@ -259,6 +263,8 @@ class _Builder:
         self.nodes = 0
 
     def error(self, code: str, node, path: Path_, message: str, hint: str | None = None):
+        if len(self.problems) >= MAX_PROBLEMS:
+            return  # the first ones are enough to act on
         line, col = _mark(node)
         self.problems.append(
             Problem(self.source.file, line, col, dotted(path), message, hint, code=code)

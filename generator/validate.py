@@ -20,7 +20,7 @@ def validate(source: Source) -> Schema:
     ctx = Context(source)
     schema = _build(ctx)
     if ctx.problems:
-        raise SchemaError(ctx.problems)
+        raise SchemaError(ctx.finish())
     assert schema is not None
     return schema
 
@@ -28,7 +28,7 @@ def validate(source: Source) -> Schema:
 def _build(ctx: Context) -> Schema | None:
     structure_ok = structure.check_structure(ctx)
     data = ctx.src.data if isinstance(ctx.src.data, dict) else {}
-    if not structure_ok and not isinstance(data.get("tables"), dict):
+    if ctx.full or (not structure_ok and not isinstance(data.get("tables"), dict)):
         return None
     units = data.get("units") if isinstance(data.get("units"), dict) else {}
     ctx.units = {str(k): one_line(v) for k, v in units.items()}

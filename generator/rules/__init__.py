@@ -34,6 +34,9 @@ def one_line(text: Any) -> str:
     return " ".join(str(text).split())
 
 
+MAX_PROBLEMS = 100  # a report longer than this is noise, and suggestions cost time
+
+
 @dataclass
 class Context:
     """What the rules share while one schema is checked: the source and the problems so far,
@@ -48,9 +51,33 @@ class Context:
     raw_tables: dict[str, Any] = field(default_factory=dict)
     pending_fks: dict[str, list] = field(default_factory=dict)
 
+    dropped: int = 0
+
+    @property
+    def full(self) -> bool:
+        return len(self.problems) >= MAX_PROBLEMS
+
     def report(self, code: str, path, message: str, hint: str | None = None, *, at_value=False):
         assert code in CODES, f"unregistered problem code {code}"
+        if self.full:
+            self.dropped += 1
+            return
         self.problems.append(self.src.problem(code, tuple(path), message, hint, at_value=at_value))
+
+    def finish(self) -> list[Problem]:
+        """The problems, with one more saying how many were left out."""
+        if self.dropped:
+            self.problems.append(
+                Problem(
+                    self.src.file,
+                    1,
+                    1,
+                    "<file>",
+                    f"{self.dropped} more problem(s) not shown; fix these first",
+                    code="structure.too-many",
+                )
+            )
+        return self.problems
 
 
 # Every error site, by code; the bad-input tests need a case for each one.
@@ -80,6 +107,7 @@ CODES = {
     "structure.unknown-value": "a value outside its allowed set",
     "structure.type": "a value of the wrong type",
     "structure.invalid": "any other JSON Schema violation",
+    "structure.too-many": "more problems than the report shows",
     "structure.empty-enum": "an enumeration without values",
     "structure.enum-value": "an enumeration value that is not safe text",
     "structure.unknown-layer": "a table in an unknown layer",

@@ -13,6 +13,7 @@ functions, any other function.
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 
 import sqlglot
 from sqlglot import exp
@@ -125,24 +126,32 @@ def analyse(ctx: Context, text: str, where, what: str, typer: _Typer) -> exp.Exp
     return tree if tree is not None and typer.ok else None
 
 
-def parse(ctx: Context, text: str, where, what: str) -> exp.Expression | None:
+@lru_cache(maxsize=1024)
+def _parse(text: str):
+    """sqlglot's trees for `text` with their SQL comments removed, or the parse error; cached,
+    since the trees are only read afterwards."""
     try:
-        trees = sqlglot.parse(text, read="postgres")
+        trees = [t for t in sqlglot.parse(text, read="postgres") if t is not None]
     except (sqlglot.errors.ParseError, sqlglot.errors.TokenError) as exc:
         errors = getattr(exc, "errors", None)
-        first = errors[0]["description"] if errors else str(exc).splitlines()[0]
+        return errors[0]["description"] if errors else str(exc).splitlines()[0]
+    for tree in trees:
+        for node in tree.walk():
+            node.comments = None  # SQL comments from the YAML never reach the output
+    return tuple(trees)
+
+
+def parse(ctx: Context, text: str, where, what: str) -> exp.Expression | None:
+    trees = _parse(text)
+    if isinstance(trees, str):
         ctx.report(
             "expressions.parse",
             where,
-            f"{what} does not parse: {first}",
+            f"{what} does not parse: {trees}",
             "write it in PostgreSQL syntax, e.g. a >= 0 AND a <= b",
             at_value=True,
         )
         return None
-    trees = [t for t in trees if t is not None]
-    for tree in trees:
-        for node in tree.walk():
-            node.comments = None  # SQL comments from the YAML never reach the output
     if len(trees) != 1 or isinstance(trees[0], exp.Command | exp.Block | exp.Query):
         ctx.report(
             "expressions.statements",

@@ -28,15 +28,20 @@ def check_structure(ctx: Context) -> bool:
     """Check the document against schema.json; False if anything is off."""
     validator = _validator()
     ok = True
-    for err in sorted(validator.iter_errors(ctx.src.data), key=lambda e: list(map(str, e.path))):
+    for err in validator.iter_errors(ctx.src.data):
         ok = False
+        if ctx.full:
+            ctx.dropped += 1
+            continue
         path = tuple(err.absolute_path)
         if len(path) >= 2 and path[0] == "tables":
             ctx.broken_tables.add(str(path[1]))
         if err.validator == "additionalProperties" and isinstance(err.instance, dict):
             allowed = err.schema.get("properties", {})
             for key in err.instance:
-                if key not in allowed:
+                if key not in allowed and ctx.full:
+                    ctx.dropped += 1
+                elif key not in allowed:
                     ctx.report(
                         "structure.unknown-key",
                         (*path, key),

@@ -102,8 +102,8 @@ FK_LIAM = (
 C = Case
 CASES: list[Case] = [
     # ---- reading the file ---------------------------------------------------------------
-    C("too-large", "load.too-large", "larger than 1,048,576 bytes", raw=b"#" * (1 << 21), line=1),
-    C("too-large-keys", "load.too-large", "1 MiB", raw=b"k: v\n" * 300_000, line=1),
+    C("too-large", "load.too-large", "larger than 524,288 bytes", raw=b"#" * (1 << 21), line=1),
+    C("too-large-keys", "load.too-large", "512 KiB", raw=b"k: v\n" * 300_000, line=1),
     C("latin-1", "load.encoding", "not valid UTF-8", raw=b"name: x\ntitle: caf\xe9\n", line=2),
     C("utf-16-bom", "load.utf16", "UTF-16", raw=SCHEMA[:200].encode("utf-16"), line=1),
     C("utf-16-be-bom", "load.utf16", "UTF-16", raw=b"\xfe\xff\x00n\x00a", line=1),
@@ -165,7 +165,7 @@ CASES: list[Case] = [
         text=MINI + "".join(f"{'  ' * i}k{i}:\n" for i in range(40)) + "  " * 40 + "v: 1\n",
         marker="k32:",
     ),
-    C("alias-bomb", "load.too-many-nodes", "more than 200,000", text=BOMB, marker="f: &f"),
+    C("alias-bomb", "load.too-many-nodes", "more than 100,000", text=BOMB, marker="e: &e"),
     C("empty-file", "load.empty", "the file is empty", text="", line=1),
     C("only-comments", "load.empty", "the file is empty", text="# nothing here\n\n", line=1),
     C(
@@ -436,6 +436,13 @@ CASES: list[Case] = [
         "unknown table 'battery_pak'",
         text=SCHEMA.replace("writes: [battery_pack", "writes: [battery_pak", 1),
         marker="battery_pak",
+    ),
+    C(
+        "too-many-problems",
+        "structure.too-many",
+        "more problem(s) not shown",
+        text=pack_column("".join(column("type: tex", name=f"n{i}") for i in range(150))),
+        line=1,
     ),
     # ---- names ------------------------------------------------------------------------------
     C(
