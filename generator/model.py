@@ -6,6 +6,7 @@ YAML or about any SQL dialect.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -14,6 +15,17 @@ ONE_TO_MANY = "one-to-many"
 
 INTEGER_TYPES = ("smallint", "integer", "bigint")
 FLOAT_TYPES = ("real", "double")
+
+
+def fit_name(name: str, limit: int | None) -> str:
+    """A generated name that fits `limit` bytes, deterministically (docs/conventions.md): a
+    longer one keeps its first limit-9 bytes and gains '_' and the first 8 hex digits of the
+    SHA-256 of the whole name, so two long names that share a prefix still differ."""
+    if limit is None or len(name.encode()) <= limit:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    head = name.encode()[: limit - 9].decode("utf-8", "ignore")
+    return f"{head}_{digest}"
 
 
 @dataclass(frozen=True)
@@ -86,12 +98,12 @@ class Check:
     column: str | None = None
 
 
-def json_check(table: str, column: str, function: str) -> Check:
-    """The CHECK that stands in for a json type where the engine stores text: the engine's
-    `function(column)` must accept the value."""
+def json_check(name: str, column: str, expression: str) -> Check:
+    """The CHECK that stands in for a json type where the engine stores text: `expression` is
+    the engine's own JSON test of the (quoted) column, e.g. json_valid("c")."""
     return Check(
-        f"ck_{table}_{column}_json",
-        f"{function}({column})",
+        name,
+        expression,
         f"{column} is valid JSON.",
         kind="json",
         column=column,
@@ -155,10 +167,7 @@ class Table:
     checks: tuple[Check, ...] = ()
     indexes: tuple[Index, ...] = ()
     timescaledb: TimescaleOptions | None = None
-
-    @property
-    def primary_key_name(self) -> str:
-        return f"pk_{self.name}"
+    primary_key_name: str = ""  # pk_<table>, fitted to the identifier limit by the validator
 
     @cached_property
     def column_map(self) -> dict[str, Column]:
@@ -174,6 +183,37 @@ class Table:
     def foreign_key_of(self, column: str) -> ForeignKey | None:
         """The first foreign key a column takes part in, if any."""
         return next((fk for fk in self.foreign_keys if column in fk.columns), None)
+
+
+def derive_cardinality(child_keys, fk_columns) -> str:
+    """One-to-one when some key of the child (primary, unique) lies within the FK's columns:
+    then at most one child row can point at a parent row."""
+    return ONE_TO_ONE if any(set(k) <= set(fk_columns) for k in child_keys) else ONE_TO_MANY
+
+
+def dependency_order(tables: dict[str, Table]) -> tuple[tuple[Table, ...], list[list[str]]]:
+    """Declared order, except that a table always follows the tables it references; also
+    the foreign-key cycles met on the way (each as the chain of table names)."""
+    ordered: list[Table] = []
+    state: dict[str, str] = {}
+    cycles: list[list[str]] = []
+
+    def visit(name: str, chain: list[str]) -> None:
+        if state.get(name) == "done":
+            return
+        if state.get(name) == "visiting":
+            cycles.append([*chain, name])
+            return
+        state[name] = "visiting"
+        for fk in tables[name].foreign_keys:
+            if fk.ref_table in tables and fk.ref_table != name:
+                visit(fk.ref_table, [*chain, name])
+        state[name] = "done"
+        ordered.append(tables[name])
+
+    for name in tables:
+        visit(name, [])
+    return tuple(ordered), cycles
 
 
 @dataclass(frozen=True)

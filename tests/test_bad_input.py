@@ -134,8 +134,8 @@ CASES = [
         "check-not-boolean",
         "  battery_pack:",
         "expression: voltage_min_volt < voltage_max_volt",
-        "expression: voltage_min_volt << voltage_max_volt",
-        "expression: voltage_min_volt <<",
+        "expression: voltage_min_volt + voltage_max_volt",
+        "expression: voltage_min_volt +",
         r"CHECK expression is not a true/false condition",
     ),
     (

@@ -15,11 +15,11 @@ import re
 import pytest
 from chkit import clickhouse
 from dbkit import ROOT, Rejected, split_statements, sqlite_conn
-from engines import harness
 from seed import BASE_ROWS, load_seed
 from test_constraint_parity import ACCEPTED, CASES, REJECTED, SCHEMA, Case
 from test_dataflow import QUERIES, run_flow, same_row
 
+import harness
 from generator.targets import TARGETS
 
 SINGLE = TARGETS["clickhouse"]

@@ -10,8 +10,8 @@ import sys
 
 import pytest
 from dbkit import ROOT
-from engines import harness
 
+import harness
 from bench.clickhouse import plan_verdict
 
 

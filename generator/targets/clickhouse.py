@@ -30,7 +30,7 @@ import sqlglot
 from sqlglot import exp
 
 from ..model import INTEGER_TYPES, Check, Column, Schema, Table, json_check
-from .base import Statement, Target
+from .base import GeneratorBug, Statement, Target
 from .postgres import PostgresTarget
 
 CODEC_FLOAT = "Delta, ZSTD(3)"
@@ -170,7 +170,13 @@ class ClickHouseTarget(Target):
     def checks(self, table: Table) -> list[Check]:
         """The model's checks plus isValidJSON() for json columns, stored as String."""
         return list(table.checks) + [
-            json_check(table.name, c.name, "isValidJSON") for c in table.columns if c.type == "json"
+            json_check(
+                self.generated_name(f"ck_{table.name}_{c.name}_json"),
+                c.name,
+                f"isValidJSON({self.quote(c.name)})",
+            )
+            for c in table.columns
+            if c.type == "json"
         ]
 
     # -- tables ----------------------------------------------------------------------------
@@ -216,6 +222,32 @@ class ClickHouseTarget(Target):
             "One ClickHouse server (MergeTree); sql/clickhouse/cluster.sql is the same "
             "schema sharded and replicated over a cluster."
         ]
+
+    def literal(self, text: str) -> str:
+        """ClickHouse reads a backslash in a string literal as an escape: double it too."""
+        return super().literal(str(text).replace("\\", "\\\\"))
+
+    def self_check(self, text: str, expected: int, statements: list[Statement]) -> None:
+        """sqlglot's ClickHouse grammar on the whole emitted text (chdb, the engine's own parser,
+        is a test dependency: the tests load schema.sql into it and pass every statement of
+        cluster.sql through formatQuery). One parsed statement per emitted statement, and none
+        that sqlglot could only keep as an opaque command."""
+        try:
+            trees = [t for t in sqlglot.parse(text, read=self.dialect) if t is not None]
+        except sqlglot.errors.ParseError as exc:
+            first = exc.errors[0] if exc.errors else {}
+            where = f":{first['line']}" if first.get("line") else ""
+            what = first.get("description") or str(exc).splitlines()[0]
+            raise GeneratorBug(
+                f"{self.path}{where}: ClickHouse's grammar (sqlglot) cannot parse it: {what}"
+            ) from None
+        if len(trees) != expected:
+            raise GeneratorBug(
+                f"{self.path}: {len(trees)} statements parse, {expected} were emitted"
+            )
+        opaque = [t for t in trees if isinstance(t, exp.Command)]
+        if opaque:
+            raise GeneratorBug(f"{self.path}: not parsed as DDL: {opaque[0].sql()[:80]}")
 
     def load_hint(self) -> str:
         return (

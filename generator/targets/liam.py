@@ -14,7 +14,7 @@ What Liam does with plain PostgreSQL DDL, and what this target does about it:
 from __future__ import annotations
 
 from ..model import ONE_TO_ONE, Schema, Table
-from .base import Statement
+from .base import GeneratorBug, Statement
 from .postgres import PostgresTarget
 
 CHUNK_LINES = 500  # Liam's CHUNK_SIZE in its PostgreSQL parser
@@ -41,7 +41,7 @@ class LiamTarget(PostgresTarget):
             if fk.cardinality == ONE_TO_ONE and not any(
                 set(fk.columns) <= set(cols) for _, cols in out
             ):
-                out.append((f"uq_{fk.name}", fk.columns))
+                out.append((self.generated_name(f"uq_{fk.name}"), fk.columns))
         return out
 
     def index_statements(self, table: Table) -> list[Statement]:
@@ -59,8 +59,23 @@ class LiamTarget(PostgresTarget):
     def constraint_comment_statements(self, schema: Schema, table: Table) -> list[Statement]:
         return []
 
-    def render(self, schema: Schema, *, self_check: bool = True) -> str:
-        text = super().render(schema, self_check=self_check)
+    def refusals(self, schema: Schema) -> list[tuple[tuple, str, str]]:
+        """A table block longer than one parser chunk cannot be drawn whole."""
+        out = super().refusals(schema)
+        for block in self.blocks(schema):
+            lines = self.render_block(block).count("\n") + 1
+            if lines >= CHUNK_LINES:
+                out.append(
+                    (
+                        ("tables", block.table.name),
+                        f"the table's DDL is {lines} lines; Liam ERD reads {CHUNK_LINES}-line "
+                        "chunks and would lose its comments",
+                        "split the table",
+                    )
+                )
+        return out
+
+    def finish(self, text: str) -> str:
         return self.pad_to_chunks(text)
 
     def pad_to_chunks(self, text: str) -> str:
@@ -71,7 +86,7 @@ class LiamTarget(PostgresTarget):
             block_lines = block.split("\n")
             needed = len(block_lines) + (1 if i else 0)
             if len(block_lines) >= CHUNK_LINES:
-                raise ValueError(f"a block of {len(block_lines)} lines cannot fit one Liam chunk")
+                raise GeneratorBug(f"a block of {len(block_lines)} lines cannot fit one Liam chunk")
             used = len(lines) % CHUNK_LINES
             if used and used + needed > CHUNK_LINES:
                 lines.extend([""] * (CHUNK_LINES - used))

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pglast
+from pglast import keywords
+
 from ..model import Column, Schema, Table
-from .base import Statement, Target
+from .base import GeneratorBug, Statement, Target
 
 
 def time_copy_notes(schema: Schema, consequence: str = "") -> list[str]:
@@ -28,6 +31,13 @@ class PostgresTarget(Target):
     title = "PostgreSQL"
     dialect = "postgres"
     versions = "PostgreSQL 15 to 18"
+    max_identifier_bytes = 63  # NAMEDATALEN - 1; longer names are truncated with a NOTICE
+    # Words that cannot name a table, column, constraint or index unquoted (ColId).
+    reserved_words = frozenset(keywords.RESERVED_KEYWORDS | keywords.TYPE_FUNC_NAME_KEYWORDS)
+    system_columns = frozenset({"xmin", "xmax", "cmin", "cmax", "ctid", "tableoid"})
+    # pg_catalog comes first on the search path: a table named pg_class would be shadowed.
+    reserved_prefixes = ("pg_",)
+    max_columns = 1600  # MaxHeapAttributeNumber
     type_map = {
         "smallint": "smallint",
         "integer": "integer",
@@ -77,16 +87,14 @@ class PostgresTarget(Target):
             text = f"ON DELETE {fk.on_delete.upper()}: {fk.why}"
             out.append(
                 Statement(
-                    f"COMMENT ON CONSTRAINT {self.quote(fk.name)} ON {t} IS {self.literal(text)};",
-                    opaque=True,
+                    f"COMMENT ON CONSTRAINT {self.quote(fk.name)} ON {t} IS {self.literal(text)};"
                 )
             )
         for check in self.checks(table):
             out.append(
                 Statement(
                     f"COMMENT ON CONSTRAINT {self.quote(check.name)} ON {t} IS "
-                    f"{self.literal(check.description)};",
-                    opaque=True,
+                    f"{self.literal(check.description)};"
                 )
             )
         return out
@@ -103,6 +111,30 @@ class PostgresTarget(Target):
 
     def load_command(self, file: str) -> str:
         return f"createdb battery\npsql -v ON_ERROR_STOP=1 -d battery -f {file}"
+
+    def self_check(self, text: str, expected: int, statements: list[Statement]) -> None:
+        """PostgreSQL's own parser (libpg_query through pglast) on the whole emitted file,
+        then PL/pgSQL's on every function body."""
+        try:
+            parsed = pglast.parser.parse_sql(text)
+        except pglast.parser.ParseError as exc:
+            at = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else 0
+            line = text.encode()[:at].count(b"\n") + 1
+            raise GeneratorBug(
+                f"{self.path}:{line}: PostgreSQL cannot parse it: {exc.args[0]}"
+            ) from None
+        if len(parsed) != expected:
+            raise GeneratorBug(
+                f"{self.path}: PostgreSQL parses {len(parsed)} statements, {expected} were emitted"
+            )
+        for statement in statements:
+            if statement.sql.startswith("CREATE FUNCTION") and "LANGUAGE plpgsql" in statement.sql:
+                try:
+                    pglast.parse_plpgsql(statement.sql)
+                except pglast.parser.ParseError as exc:
+                    raise GeneratorBug(
+                        f"{self.path}: PL/pgSQL cannot parse a function: {exc}"
+                    ) from None
 
     def limitations(self, schema: Schema) -> list[str]:
         lines = []

@@ -37,6 +37,13 @@ class TimescaleTarget(PostgresTarget):
             for name, cols in super().unique_constraints(table)
         ]
 
+    def index_columns(self, table: Table, index) -> tuple[str, ...]:
+        """A unique index on a hypertable must include its time column, like its keys."""
+        ts = table.timescaledb
+        if index.unique and ts and ts.time_column not in index.columns:
+            return (*index.columns, ts.time_column)
+        return index.columns
+
     def into_hypertable(self, schema: Schema, fk: ForeignKey) -> bool:
         return schema.table(fk.ref_table).timescaledb is not None
 
@@ -56,9 +63,10 @@ class TimescaleTarget(PostgresTarget):
         )
         any_null = " OR ".join(f"NEW.{self.quote(c)} IS NULL" for c in cols)
         key_text = ", ".join(cols)
+        detail = self.literal(f'Key ({key_text})=(%s) is not present in table "{fk.ref_table}".')
         values = ", ".join(f"NEW.{self.quote(c)}" for c in cols)
-        check_fn = self.quote(f"{fk.name}_check")
-        delete_fn = self.quote(f"{fk.name}_on_delete")
+        check_fn = self.quote(self.generated_name(f"{fk.name}_check"))
+        delete_fn = self.quote(self.generated_name(f"{fk.name}_on_delete"))
         check = (
             f"CREATE FUNCTION {check_fn}() RETURNS trigger LANGUAGE plpgsql AS $fn$\n"
             "BEGIN\n"
@@ -67,10 +75,10 @@ class TimescaleTarget(PostgresTarget):
             "    END IF;\n"
             f"    IF NOT EXISTS (SELECT 1 FROM {parent} p WHERE {match_new}) THEN\n"
             f'        RAISE EXCEPTION \'insert or update on table "%" violates foreign key '
-            f"\"%\"', '{fk.table}', '{fk.name}'\n"
-            f"            USING ERRCODE = 'foreign_key_violation', CONSTRAINT = '{fk.name}',\n"
-            f"                  DETAIL = format('Key ({key_text})=(%s) is not present in "
-            f"table \"{fk.ref_table}\".', concat_ws(', ', {values}));\n"
+            f'"%"\', {self.literal(fk.table)}, {self.literal(fk.name)}\n'
+            f"            USING ERRCODE = 'foreign_key_violation', "
+            f"CONSTRAINT = {self.literal(fk.name)},\n"
+            f"                  DETAIL = format({detail}, concat_ws(', ', {values}));\n"
             "    END IF;\n"
             "    RETURN NEW;\n"
             "END\n"
@@ -85,9 +93,10 @@ class TimescaleTarget(PostgresTarget):
             action = (
                 f"    IF EXISTS (SELECT 1 FROM {child} c WHERE {match_old}) THEN\n"
                 f'        RAISE EXCEPTION \'update or delete on table "%" violates foreign '
-                f"key \"%\" on table \"%\"', '{fk.ref_table}', '{fk.name}', '{fk.table}'\n"
+                f'key "%" on table "%"\', {self.literal(fk.ref_table)}, '
+                f"{self.literal(fk.name)}, {self.literal(fk.table)}\n"
                 f"            USING ERRCODE = 'foreign_key_violation', "
-                f"CONSTRAINT = '{fk.name}';\n"
+                f"CONSTRAINT = {self.literal(fk.name)};\n"
                 "    END IF;\n"
             )
         on_delete = (
@@ -99,21 +108,19 @@ class TimescaleTarget(PostgresTarget):
             f"ON DELETE {fk.on_delete.upper()}: {fk.why}"
         )
         return [
-            Statement(check, opaque=True),
+            Statement(check),
             Statement(
                 f"CREATE CONSTRAINT TRIGGER {name} AFTER INSERT OR UPDATE OF "
                 f"{self.quote_all(cols)} ON {child} FOR EACH ROW EXECUTE FUNCTION "
-                f"{check_fn}();",
-                opaque=True,
+                f"{check_fn}();"
             ),
-            Statement(f"COMMENT ON TRIGGER {name} ON {child} IS {text};", opaque=True),
-            Statement(on_delete, opaque=True),
+            Statement(f"COMMENT ON TRIGGER {name} ON {child} IS {text};"),
+            Statement(on_delete),
             Statement(
                 f"CREATE TRIGGER {name} AFTER DELETE ON {parent} FOR EACH ROW "
-                f"EXECUTE FUNCTION {delete_fn}();",
-                opaque=True,
+                f"EXECUTE FUNCTION {delete_fn}();"
             ),
-            Statement(f"COMMENT ON TRIGGER {name} ON {parent} IS {text};", opaque=True),
+            Statement(f"COMMENT ON TRIGGER {name} ON {parent} IS {text};"),
         ]
 
     def foreign_key_columns(self, schema: Schema, fk: ForeignKey):
@@ -124,7 +131,7 @@ class TimescaleTarget(PostgresTarget):
         return fk.columns, fk.ref_columns
 
     def preamble(self, schema: Schema) -> list[Statement]:
-        return [Statement("CREATE EXTENSION IF NOT EXISTS timescaledb;", opaque=True)]
+        return [Statement("CREATE EXTENSION IF NOT EXISTS timescaledb;")]
 
     def after_table(self, schema: Schema, table: Table) -> list[Statement]:
         out = super().after_table(schema, table)
@@ -172,16 +179,10 @@ class TimescaleTarget(PostgresTarget):
                 Statement(
                     f"CREATE MATERIALIZED VIEW {name} WITH (timescaledb.continuous) AS\n"
                     f"    SELECT {', '.join(select)}\n    FROM {t}\n    GROUP BY {group}\n"
-                    "    WITH NO DATA;",
-                    opaque=True,
+                    "    WITH NO DATA;"
                 )
             )
-            out.append(
-                Statement(
-                    f"COMMENT ON VIEW {name} IS {self.literal(cagg.description)};",
-                    opaque=True,
-                )
-            )
+            out.append(Statement(f"COMMENT ON VIEW {name} IS {self.literal(cagg.description)};"))
         return out
 
     def load_hint(self) -> str:

@@ -252,7 +252,7 @@ COMMENT ON CONSTRAINT ck_timeseries_point_step_index_range ON timeseries_point I
 SELECT create_hypertable('timeseries_point', by_range('recorded_at', INTERVAL '7 days'), create_default_indexes => FALSE);
 ALTER TABLE timeseries_point SET (timescaledb.compress, timescaledb.compress_segmentby = 'session_id', timescaledb.compress_orderby = 'recorded_at, record_index');
 CREATE MATERIALIZED VIEW timeseries_point_1min WITH (timescaledb.continuous) AS
-    SELECT time_bucket(INTERVAL '1 minute', recorded_at) AS bucket, session_id, count(*) AS sample_count, avg(voltage_volt) AS voltage_mean_volt, min(voltage_volt) AS voltage_min_volt, max(voltage_volt) AS voltage_max_volt, avg(current_ampere) AS current_mean_ampere, max(temperature_celsius) AS temperature_max_celsius, max(cycle_index) AS cycle_index_max
+    SELECT time_bucket(INTERVAL '1 minute', recorded_at) AS bucket, session_id, COUNT(*) AS sample_count, AVG(voltage_volt) AS voltage_mean_volt, MIN(voltage_volt) AS voltage_min_volt, MAX(voltage_volt) AS voltage_max_volt, AVG(current_ampere) AS current_mean_ampere, MAX(temperature_celsius) AS temperature_max_celsius, MAX(cycle_index) AS cycle_index_max
     FROM timeseries_point
     GROUP BY bucket, session_id
     WITH NO DATA;

@@ -26,7 +26,7 @@
 -- Layout: the tables holding the key of device (device_id) are sharded by cityHash64(device_id):
 --   device, passport, reading, note. Each is stored as <table>_local, replicated within its shard,
 --   under a Distributed table with the model's name, so all rows of one device share a shard and
---   joins on its key stay local (SET distributed_product_mode = 'local').  Write and read through
+--   joins on its key stay local (SET distributed_product_mode = 'local'). Write and read through
 --   the model's table names.
 --
 -- What this file cannot express that schema.yaml says:

@@ -79,7 +79,7 @@ COMMENT ON CONSTRAINT ck_reading_level_voltage ON reading IS 'A level needs a vo
 SELECT create_hypertable('reading', by_range('taken_at', INTERVAL '1 day'), create_default_indexes => FALSE);
 ALTER TABLE reading SET (timescaledb.compress, timescaledb.compress_segmentby = 'device_id', timescaledb.compress_orderby = 'taken_at');
 CREATE MATERIALIZED VIEW reading_hourly WITH (timescaledb.continuous) AS
-    SELECT time_bucket(INTERVAL '1 hour', taken_at) AS bucket, device_id, avg(voltage_volt) AS voltage_mean_volt
+    SELECT time_bucket(INTERVAL '1 hour', taken_at) AS bucket, device_id, AVG(voltage_volt) AS voltage_mean_volt
     FROM reading
     GROUP BY bucket, device_id
     WITH NO DATA;
