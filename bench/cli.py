@@ -43,8 +43,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
     parser.add_argument(
         "--docs",
-        type=Path,
-        default=ROOT / "docs" / "performance.md",
+        # a str, not a Path: Path('') is '.', which would make '' mean "this directory"
+        default=str(ROOT / "docs" / "performance.md"),
         help="page rendered from the results ('' to skip)",
     )
     parser.add_argument(
@@ -63,6 +63,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.n < 1000:
         parser.error("--n must be at least 1000")
     args.engines = engines
+    args.docs = Path(args.docs) if args.docs.strip() else None
+    if args.docs is not None and args.docs.is_dir():
+        parser.error(f"--docs {args.docs}: is a directory; give the page's file name, or ''")
     return args
 
 
@@ -353,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
         args.out.write_text(json.dumps(results, indent=1, sort_keys=False) + "\n")
         print(report.console_table(results))
         log(f"bench: wrote {args.out}")
-        if str(args.docs):
+        if args.docs is not None:
             args.docs.parent.mkdir(parents=True, exist_ok=True)
             args.docs.write_text(report.render(results))
             log(f"bench: wrote {args.docs}")
