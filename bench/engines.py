@@ -1052,6 +1052,33 @@ class TimescaleRun(PostgresRun):
             ).fetchone()
             for a, size in zip(attnames, sums, strict=True):
                 columns[a] = columns.get(a, 0) + int(size)
+        # where the bytes are: compressed chunk heap, its TOAST (the column values), the
+        # indexes of both, and what is left of the (truncated) uncompressed chunks
+        relations = self.conn.execute(
+            "WITH c AS (SELECT format('%I.%I', cc.schema_name, cc.table_name)::regclass AS "
+            "chunk, format('%I.%I', comp.schema_name, comp.table_name)::regclass AS comp "
+            "FROM _timescaledb_catalog.chunk cc "
+            "JOIN _timescaledb_catalog.chunk comp ON comp.id = cc.compressed_chunk_id "
+            "JOIN _timescaledb_catalog.hypertable h ON h.id = cc.hypertable_id "
+            "WHERE h.table_name = 'timeseries_point') "
+            "SELECT sum(pg_relation_size(comp)), sum(pg_indexes_size(comp)), "
+            "sum(coalesce(pg_total_relation_size(t.reltoastrelid), 0)), "
+            "sum(pg_total_relation_size(chunk)) FROM c "
+            "JOIN pg_class t ON t.oid = c.comp"
+        ).fetchone()
+        r["compression_relations_bytes_per_row"] = {
+            name: round((value or 0) / n, 3)
+            for name, value in zip(
+                (
+                    "compressed_heap",
+                    "compressed_indexes",
+                    "compressed_toast",
+                    "uncompressed_chunk_left",
+                ),
+                relations,
+                strict=True,
+            )
+        }
         r["compression"] = {
             "ok": True,
             "seconds": round(seconds, 3),
