@@ -26,6 +26,7 @@ from . import dataset, parquet, report, system, variants
 
 ROOT = Path(__file__).resolve().parents[1]
 ENGINES = ("sqlite", "postgres15", "postgres18", "timescaledb")
+TIMESCALE_COMPRESSED_TARGET = 12  # issue 13: the nine cycler quantities, compressed
 FLOOR_BYTES = 42  # 4+4+8+8+3*4+4+2: ids, times, V/I/T, cycle and step, nothing else
 
 
@@ -245,7 +246,7 @@ def evaluate_targets(runs: list[dict]) -> list[dict]:
                     "timescaledb_compressed_bytes_per_row",
                     "TimescaleDB bytes/row after compression",
                     comp["bytes_per_row"],
-                    17,
+                    TIMESCALE_COMPRESSED_TARGET,
                     "max",
                     "timescaledb, generated DDL",
                 )
@@ -256,7 +257,7 @@ def evaluate_targets(runs: list[dict]) -> list[dict]:
                     "timescaledb_compressed_bytes_per_row",
                     "TimescaleDB bytes/row after compression",
                     None,
-                    17,
+                    TIMESCALE_COMPRESSED_TARGET,
                     "max",
                     "timescaledb, generated DDL",
                     note="compression impossible with the generated DDL: "
@@ -270,7 +271,7 @@ def evaluate_targets(runs: list[dict]) -> list[dict]:
                     "timescaledb_compressed_bytes_per_row_no_inbound_fk",
                     "TimescaleDB bytes/row after compression, no FKs into the hypertable",
                     nofk["compression"]["bytes_per_row"],
-                    17,
+                    TIMESCALE_COMPRESSED_TARGET,
                     "max",
                     "timescaledb, DDL variant ts-no-inbound-fks",
                 )

@@ -1067,7 +1067,7 @@ class TimescaleRun(PostgresRun):
             "JOIN pg_class t ON t.oid = c.comp"
         ).fetchone()
         r["compression_relations_bytes_per_row"] = {
-            name: round((value or 0) / n, 3)
+            name: round(float(value or 0) / n, 3)
             for name, value in zip(
                 (
                     "compressed_heap",
