@@ -290,6 +290,14 @@ SOC_COLUMNS = (
 POINT_COLUMNS = ", ".join(dataset.POINT_COLUMNS)
 
 
+def engine_harness():
+    """The engine harness the tests use (throwaway servers, always stopped). The bench's
+    only import of it: re-point it here when the harness moves."""
+    from tests.engines import harness
+
+    return harness
+
+
 def own_peak_rss_kib() -> int | None:
     """Peak resident set of this process (VmHWM). Not ru_maxrss: Linux carries ru_maxrss
     over execve, so a worker would report the orchestrator's peak as its own."""
@@ -538,8 +546,7 @@ class PostgresRun(EngineRun):
     default_loader = "copy_binary"
 
     def engine_context(self):
-        from tests.engines import harness
-
+        harness = engine_harness()
         return {"postgres15": harness.postgres15, "postgres18": harness.postgres18}[
             self.cfg.engine
         ]()
@@ -890,9 +897,7 @@ class TimescaleRun(PostgresRun):
     default_loader = "insert_unnest"
 
     def engine_context(self):
-        from tests.engines import harness
-
-        return harness.timescaledb()
+        return engine_harness().timescaledb()
 
     def version_string(self, engine) -> str:
         with engine.connect() as conn:
