@@ -697,6 +697,7 @@ def _section_constraint_costs(results: dict) -> list[str]:
     ]
 
 
+CYCLE_SLOWDOWN = 2.0  # a time option may not make the cycle query slower than this
 TIME_OPTIONS = (
     # (variant or None, what it is)
     (None, "b-tree (session_id, recorded_at): the generated DDL"),
@@ -758,7 +759,16 @@ def _section_time_access(results: dict) -> list[str]:
         base = _run(results, engine)
         if not base or not candidates:
             continue
-        size, what, best = min(candidates, key=lambda c: c[0])
+        # an option that serves time but makes the record-index query (a cycle) much slower
+        # trades one access path for the other: reported, not chosen
+        slower = [
+            (size, what, run)
+            for size, what, run in candidates
+            if run is not base
+            and (_q(run, "cycle") or 0) > CYCLE_SLOWDOWN * (_q(base, "cycle") or 0)
+        ]
+        candidates = [c for c in candidates if c not in slower]
+        size, what, best = min(candidates, key=lambda c: (c[0], c[2] is not base))
         text = f"{ENGINE_TITLES[engine]}: the cheapest option that reads both in order is {what}"
         if best is not base:
             text += (
@@ -772,6 +782,12 @@ def _section_time_access(results: dict) -> list[str]:
                 f"{_ratio_text(_q(none, 'latest'), _q(base, 'latest'))} and the hour "
                 f"{_ratio_text(_q(none, 'time_range'), _q(base, 'time_range'))} than "
                 "without it"
+            )
+        for size, what, run in slower:
+            text += (
+                f"; {what} is {base['size']['bytes_per_row'] - size:.1f} B/row smaller but "
+                f"makes the cycle query {_q(run, 'cycle') / _q(base, 'cycle'):.1f}× slower "
+                f"({_ms(_q(run, 'cycle'))} against {_ms(_q(base, 'cycle'))} ms)"
             )
         verdicts.append("- " + text + ".")
     if not rows:
@@ -979,8 +995,9 @@ def _section_recommendations(results: dict) -> list[str]:
             "`WITH (fillfactor = 100)`.** Samples arrive in key order, so the leaves are only "
             "ever split at the right edge; the default 90 % fill just leaves holes. Before "
             f"{pg['size']['bytes_per_row']} B/row, after {ff['size']['bytes_per_row']} B/row; "
-            "the ingest and query differences in the experiments table are within this "
-            "machine's run-to-run noise. It needs an index-storage option in `schema.yaml` "
+            f"ingest {_x(_bare_ratio(results, ff))} of the bare table against "
+            f"{_x(_bare_ratio(results, pg))} (one run each: compare with the run-to-run spread "
+            "before reading anything into it). It needs an index-storage option in `schema.yaml` "
             "(e.g. `primary_key_options: {fillfactor: 100}` for the PostgreSQL-family targets)."
         )
     both = _run(results, "postgres18", "pg-window-indexes")
@@ -1024,15 +1041,21 @@ def _section_recommendations(results: dict) -> list[str]:
             "**PostgreSQL ingest: a loading recipe, not a DDL change** (the README's *Bulk "
             "loading* section). A bulk load runs in one transaction: drop "
             "`fk_timeseries_point_session_id`, COPY, add it back "
-            f"({_int(pg['load']['rows_per_second'])} → {_int(fk['load']['rows_per_second'])} "
-            "rows/s on PostgreSQL 18)"
+            f"({_x(_bare_ratio(results, pg))} → {_x(_bare_ratio(results, fk))} of the bare "
+            f"table on PostgreSQL 18, {pg['load']['seconds'] / fk['load']['seconds']:.1f}× "
+            "plain COPY)"
         )
         if keys:
             text += (
                 "; for an initial load also drop and re-create the primary key and the two "
-                f"FKs into it ({_int(keys['load']['rows_per_second'])} rows/s)"
+                f"FKs into it ({_x(_bare_ratio(results, keys))} of the bare table)"
             )
-        items.append(text + ". A `DEFERRABLE` FK does not help.")
+        deferred = _run(results, "postgres18", "pg-fk-deferred")
+        if deferred:
+            text += (
+                f"; a `DEFERRABLE INITIALLY DEFERRED` FK gives {_x(_bare_ratio(results, deferred))}"
+            )
+        items.append(text + ".")
     if not items:
         return []
     out = ["## Recommended changes", ""]
