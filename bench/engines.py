@@ -156,6 +156,10 @@ class EngineRun:
             r["maintenance_seconds"] = round(next(t), 3)
             r["size"] = self.size()
             r["queries"] = self.run_queries()
+            if self.cfg.variant is None:
+                # same rows, same loader, same run: the denominators of every speed ratio
+                r["baseline"] = self.baseline_load()
+                r["constraint_costs"] = self.constraint_costs()
             self.after_queries()
             r["memory"] = {
                 "loader_peak_rss_kib": own_peak_rss_kib(),
@@ -200,6 +204,15 @@ class EngineRun:
 
     def after_queries(self) -> None:
         pass
+
+    def baseline_load(self) -> dict | None:
+        """Load the same samples the same way into a table with the same columns and no
+        key, index or constraint: the engine's own speed on this machine in this run."""
+        return None
+
+    def constraint_costs(self) -> list[dict] | None:
+        """Load the same samples into tables with one kind of constraint each."""
+        return None
 
     def server_pid(self) -> int | None:
         return None
@@ -277,6 +290,14 @@ SOC_COLUMNS = (
 POINT_COLUMNS = ", ".join(dataset.POINT_COLUMNS)
 
 
+def engine_harness():
+    """The engine harness the tests use (throwaway servers, always stopped). The bench's
+    only import of it (the top-level harness/ package, shared with the tests)."""
+    import harness
+
+    return harness
+
+
 def own_peak_rss_kib() -> int | None:
     """Peak resident set of this process (VmHWM). Not ru_maxrss: Linux carries ru_maxrss
     over execve, so a worker would report the orchestrator's peak as its own."""
@@ -352,7 +373,7 @@ class SqliteRun(EngineRun):
         if full < len(rows):
             self.conn.executemany(single, rows[full:])
 
-    def load_points(self):
+    def load_points(self, table: str = "timeseries_point"):
         prep = load = engine_cpu = 0.0
         total = timed()
         next(total)
@@ -363,7 +384,7 @@ class SqliteRun(EngineRun):
             columns += [batch.column(i).to_pylist() for i in range(1, batch.num_columns)]
             rows = list(zip(*columns, strict=True))
             t2, c2 = time.perf_counter(), own_cpu_seconds()
-            self._insert_many("timeseries_point", POINT_COLUMNS, 9, rows)
+            self._insert_many(table, POINT_COLUMNS, 9, rows)
             load += time.perf_counter() - t2
             engine_cpu += own_cpu_seconds() - c2
             prep += t2 - t
@@ -384,6 +405,25 @@ class SqliteRun(EngineRun):
             "timed": "executemany and COMMIT; reading Parquet into Python tuples is client_prepare",
             "engine_cpu_seconds": round(engine_cpu, 3),
             "rows_per_engine_cpu_second": round(self.manifest.n / max(engine_cpu, 1e-9)),
+        }
+
+    def baseline_load(self):
+        columns = ", ".join(
+            f"{name} {kind}"
+            for name, kind in self.conn.execute(
+                "SELECT name, type FROM pragma_table_info('timeseries_point') ORDER BY cid"
+            )
+        )
+        self.conn.execute(f"CREATE TABLE timeseries_point_bare ({columns}) STRICT")
+        try:
+            load = self.load_points("timeseries_point_bare")
+        finally:
+            self.conn.execute("DROP TABLE timeseries_point_bare")
+        return {
+            "table": "same columns and types, STRICT rowid table, no key, index or constraint",
+            "method": load["method"],
+            "seconds": load["seconds"],
+            "rows_per_second": round(self.manifest.n / load["seconds"]),
         }
 
     def load_cycles_and_labels(self):
@@ -470,6 +510,7 @@ class SqliteRun(EngineRun):
             )
             out[q.key] = {
                 "touches_timeseries": q.touches_timeseries,
+                "time_ordered": q.time_ordered,
                 "rows": rows,
                 "median_ms": _median_ms(samples),
                 "runs": len(samples),
@@ -505,8 +546,7 @@ class PostgresRun(EngineRun):
     default_loader = "copy_binary"
 
     def engine_context(self):
-        import harness
-
+        harness = engine_harness()
         return {"postgres15": harness.postgres15, "postgres18": harness.postgres18}[
             self.cfg.engine
         ]()
@@ -606,20 +646,7 @@ class PostgresRun(EngineRun):
                         sql.Identifier(table), sql.Identifier(name)
                     )
                 )
-            with (
-                self.conn.cursor() as cur,
-                cur.copy(
-                    f"COPY timeseries_point ({POINT_COLUMNS}) FROM STDIN (FORMAT binary)",
-                    writer=QueuedLibpqWriter(cur),
-                ) as copy,
-            ):
-                copy.write(pgbinary.COPY_HEADER)
-                for batch in dataset.point_batches(self.cfg.scratch, self.cfg.batch_rows):
-                    t = time.perf_counter()
-                    data = pgbinary.copy_rows_arrow(POINT_TYPES, self.point_columns(batch))
-                    prep += time.perf_counter() - t
-                    copy.write(data)
-                copy.write(pgbinary.COPY_TRAILER)
+            prep = self.copy_points("timeseries_point")
             copy_seconds = next(total)
             for table, name, definition, comment in deferred:
                 self.conn.execute(
@@ -655,6 +682,101 @@ class PostgresRun(EngineRun):
             out["copy_seconds"] = round(copy_seconds, 3)
             out["constraints_readded_seconds"] = round(seconds - copy_seconds, 3)
             out["constraints_readded"] = [name for _, name, _, _ in deferred]
+        return out
+
+    def copy_points(self, table: str) -> float:
+        """COPY every sample into `table` (binary, streamed); returns the client's packing time."""
+        prep = 0.0
+        with (
+            self.conn.cursor() as cur,
+            cur.copy(
+                sql.SQL("COPY {} ({}) FROM STDIN (FORMAT binary)").format(
+                    sql.Identifier(table), sql.SQL(POINT_COLUMNS)
+                ),
+                writer=QueuedLibpqWriter(cur),
+            ) as copy,
+        ):
+            copy.write(pgbinary.COPY_HEADER)
+            for batch in dataset.point_batches(self.cfg.scratch, self.cfg.batch_rows):
+                t = time.perf_counter()
+                data = pgbinary.copy_rows_arrow(POINT_TYPES, self.point_columns(batch))
+                prep += time.perf_counter() - t
+                copy.write(data)
+            copy.write(pgbinary.COPY_TRAILER)
+        return prep
+
+    def _timed_copy(self, table: str, definitions: list[str]) -> float:
+        """Create `table` like timeseries_point (columns and NOT NULL only), add the given
+        constraint/index definitions ({t} is the table), COPY in one transaction, drop it."""
+        self.conn.execute(
+            sql.SQL("CREATE TABLE {} (LIKE timeseries_point)").format(sql.Identifier(table))
+        )
+        try:
+            for definition in definitions:
+                self.conn.execute(definition.format(t=table))
+            self.conn.execute("CHECKPOINT")  # do not bill the previous run's dirty pages
+            t = timed()
+            next(t)
+            with self.conn.transaction():
+                self.copy_points(table)
+            return next(t)
+        finally:
+            self.conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(table)))
+
+    def baseline_load(self):
+        seconds = self._timed_copy("tp_bare", [])
+        return {
+            "table": "CREATE TABLE ... (LIKE timeseries_point): same columns and NOT NULLs, "
+            "no key, index, foreign key or CHECK",
+            "method": "one transaction, COPY FROM STDIN (FORMAT binary), as the main load",
+            "seconds": round(seconds, 3),
+            "rows_per_second": round(self.manifest.n / seconds),
+        }
+
+    def constraint_kinds(self) -> list[tuple[str, str, list[str]]]:
+        """(key, title, definitions) per constraint kind of timeseries_point, then all."""
+        defs = self.conn.execute(
+            "SELECT contype, conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = 'timeseries_point'::regclass AND contype IN ('c', 'p', 'f') "
+            "ORDER BY conname"
+        ).fetchall()
+        indexes = [
+            definition.replace(" ON public.timeseries_point ", " ON {t} ")
+            for (definition,) in self.conn.execute(
+                "SELECT pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid = "
+                "'timeseries_point'::regclass AND NOT indisprimary AND NOT indisunique"
+            )
+        ]
+        indexes = [d.replace("INDEX ", "INDEX {t}_", 1) for d in indexes]
+
+        def constraints(kind: str) -> list[str]:
+            return [
+                f"ALTER TABLE {{t}} ADD CONSTRAINT {{t}}_{name} {definition}"
+                for contype, name, definition in defs
+                if contype == kind
+            ]
+
+        checks, key, fks = constraints("c"), constraints("p"), constraints("f")
+        kinds = [
+            ("checks", f"{len(checks)} CHECK constraints", checks),
+            ("primary_key", "the primary key (unique b-tree)", key),
+            ("time_index", "the time index (b-tree)", indexes),
+            ("foreign_key", "the foreign key to test_session", fks),
+            ("all", "all of them: the table as generated", checks + key + indexes + fks),
+        ]
+        return [k for k in kinds if k[2]]
+
+    def constraint_costs(self):
+        n = self.manifest.n
+        bare = self._timed_copy("tp_cc", [])
+        out = [{"key": "none", "title": "no constraint", "seconds": round(bare, 3)}]
+        for key, title, definitions in self.constraint_kinds():
+            seconds = self._timed_copy("tp_cc", definitions)
+            out.append({"key": key, "title": title, "seconds": round(seconds, 3)})
+        for row in out:
+            row["rows_per_second"] = round(n / row["seconds"])
+            row["ratio_to_none"] = round(bare / row["seconds"], 3)
+            row["us_per_row_over_none"] = round((row["seconds"] - bare) / n * 1e6, 3)
         return out
 
     def load_cycles_and_labels(self):
@@ -756,6 +878,7 @@ class PostgresRun(EngineRun):
                 planning.append(analyzed["Planning Time"])
             out[q.key] = {
                 "touches_timeseries": q.touches_timeseries,
+                "time_ordered": q.time_ordered,
                 "rows": rows,
                 "median_ms": _median_ms(samples),
                 "runs": len(samples),
@@ -774,9 +897,7 @@ class TimescaleRun(PostgresRun):
     default_loader = "insert_unnest"
 
     def engine_context(self):
-        import harness
-
-        return harness.timescaledb()
+        return engine_harness().timescaledb()
 
     def version_string(self, engine) -> str:
         with engine.connect() as conn:
@@ -794,7 +915,7 @@ class TimescaleRun(PostgresRun):
     def label_batch_rows(self) -> int:
         return TIMESCALE_BATCH_ROWS
 
-    def load_points(self):
+    def load_points(self, table: str = "timeseries_point"):
         prep = 0.0
         total = timed()
         next(total)
@@ -802,7 +923,7 @@ class TimescaleRun(PostgresRun):
         if self.cfg.options.get("test_time_ms"):
             types[1] = "int8"
         insert = (
-            f"INSERT INTO timeseries_point ({POINT_COLUMNS}) SELECT * FROM unnest("
+            f"INSERT INTO {table} ({POINT_COLUMNS}) SELECT * FROM unnest("
             + ", ".join(["%s"] * len(types))
             + ")"
         )
@@ -824,6 +945,23 @@ class TimescaleRun(PostgresRun):
             "end_to_end_seconds": round(seconds, 3),
             "timed": "the whole transaction (client array packing included; no overlap)",
         }
+
+    def baseline_load(self):
+        self.conn.execute("CREATE TABLE tp_bare (LIKE timeseries_point)")
+        try:
+            load = self.load_points("tp_bare")
+        finally:
+            self.conn.execute("DROP TABLE tp_bare")
+        return {
+            "table": "CREATE TABLE ... (LIKE timeseries_point): a plain table (no hypertable) "
+            "with the same columns and NOT NULLs, no key, index, foreign key or CHECK",
+            "method": load["method"],
+            "seconds": load["seconds"],
+            "rows_per_second": round(self.manifest.n / load["seconds"]),
+        }
+
+    def constraint_costs(self):
+        return None  # a PostgreSQL COPY question; COPY FROM STDIN crashes pglite-socket
 
     def total_chunks(self) -> int | None:
         return self.scalar("SELECT count(*) FROM show_chunks('timeseries_point')")
@@ -919,6 +1057,33 @@ class TimescaleRun(PostgresRun):
             ).fetchone()
             for a, size in zip(attnames, sums, strict=True):
                 columns[a] = columns.get(a, 0) + int(size)
+        # where the bytes are: compressed chunk heap, its TOAST (the column values), the
+        # indexes of both, and what is left of the (truncated) uncompressed chunks
+        relations = self.conn.execute(
+            "WITH c AS (SELECT format('%I.%I', cc.schema_name, cc.table_name)::regclass AS "
+            "chunk, format('%I.%I', comp.schema_name, comp.table_name)::regclass AS comp "
+            "FROM _timescaledb_catalog.chunk cc "
+            "JOIN _timescaledb_catalog.chunk comp ON comp.id = cc.compressed_chunk_id "
+            "JOIN _timescaledb_catalog.hypertable h ON h.id = cc.hypertable_id "
+            "WHERE h.table_name = 'timeseries_point') "
+            "SELECT sum(pg_relation_size(comp)), sum(pg_indexes_size(comp)), "
+            "sum(coalesce(pg_total_relation_size(t.reltoastrelid), 0)), "
+            "sum(pg_total_relation_size(chunk)) FROM c "
+            "JOIN pg_class t ON t.oid = c.comp"
+        ).fetchone()
+        r["compression_relations_bytes_per_row"] = {
+            name: round(float(value or 0) / n, 3)
+            for name, value in zip(
+                (
+                    "compressed_heap",
+                    "compressed_indexes",
+                    "compressed_toast",
+                    "uncompressed_chunk_left",
+                ),
+                relations,
+                strict=True,
+            )
+        }
         r["compression"] = {
             "ok": True,
             "seconds": round(seconds, 3),

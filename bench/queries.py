@@ -1,8 +1,10 @@
-"""The three typical queries, their parameters, and what their plans must show.
+"""The typical queries, their parameters, and what their plans must show.
 
-Every query must reach timeseries_point through an index (the primary key) or, on
-TimescaleDB, through chunk exclusion; a full scan of the time-series table is a failure that
-the bench reports loudly.
+Every query must reach timeseries_point through an index or, on TimescaleDB, through chunk
+exclusion; a full scan of the time-series table is a failure that the bench reports loudly.
+The two time-ordered queries (a session's samples between two times, the latest N samples of
+a session) must also come out of the index in time order: a sort of the samples fails them.
+tests/test_time_order.py asserts the same verdicts on every engine with these same texts.
 """
 
 from __future__ import annotations
@@ -42,6 +44,26 @@ WHERE p.session_id = {p}
 ORDER BY p.recorded_at
 """
 
+# The queries engineers write most: by time, not by the cycler's record number.
+Q_TIME_RANGE = """
+SELECT p.recorded_at, p.test_time_second, p.voltage_volt, p.current_ampere,
+       p.temperature_celsius
+FROM timeseries_point AS p
+WHERE p.session_id = {p}
+  AND p.recorded_at >= {p} AND p.recorded_at < {p}
+ORDER BY p.recorded_at
+"""
+
+LATEST_N = 1000
+Q_LATEST = """
+SELECT p.recorded_at, p.test_time_second, p.voltage_volt, p.current_ampere,
+       p.temperature_celsius
+FROM timeseries_point AS p
+WHERE p.session_id = {p}
+ORDER BY p.recorded_at DESC
+LIMIT {p}
+"""
+
 Q_SOH_TREND = """
 SELECT s.session_id, s.started_at, c.cycle_index, c.test_time_end_second, h.soh
 FROM test_session AS s
@@ -58,6 +80,7 @@ class Query:
     title: str
     template: str
     touches_timeseries: bool
+    time_ordered: bool = False  # must be read in time order from an index: no sort
 
     def sql(self, engine: str) -> str:
         mark = "?" if engine == "sqlite" else "%s"
@@ -69,7 +92,22 @@ QUERIES = (
     Query("cycle", "All samples of one cycle", Q_CYCLE, True),
     Query("soc_window", "SOC training window (1 h of one session + labels)", Q_SOC_WINDOW, True),
     Query("soh_trend", "SOH trend of one cell across its sessions", Q_SOH_TREND, False),
+    Query(
+        "time_range",
+        "One session's samples between two times, in time order (1 h)",
+        Q_TIME_RANGE,
+        True,
+        time_ordered=True,
+    ),
+    Query(
+        "latest",
+        f"The latest {LATEST_N:,} samples of one session, newest first",
+        Q_LATEST,
+        True,
+        time_ordered=True,
+    ),
 )
+TIME_ORDERED = tuple(q for q in QUERIES if q.time_ordered)
 
 
 @dataclass(frozen=True)
@@ -102,6 +140,11 @@ def query_args(key: str, params: QueryParams, to_time) -> tuple:
         return (params.session_id, start, end, start, end, LABEL_VERSION)
     if key == "soh_trend":
         return (params.cell_id,)
+    if key == "time_range":
+        start, end = to_time(params.window_start_us), to_time(params.window_end_us)
+        return (params.session_id, start, end)
+    if key == "latest":
+        return (params.session_id, LATEST_N)
     raise KeyError(key)
 
 
@@ -119,10 +162,12 @@ class PlanVerdict:
     chunk_exclusion: bool | None
     scans: list[str]
     note: str = ""
+    sorts: bool = False  # the plan sorts rows (a Sort node, SQLite's temp b-tree)
 
     def as_dict(self) -> dict:
         return {
             "uses_index": self.uses_index,
+            "sorts": self.sorts,
             "full_scan_timeseries_point": self.full_scan,
             "chunk_exclusion": self.chunk_exclusion,
             "scans": self.scans,
@@ -135,13 +180,28 @@ def sqlite_verdict(plan_rows: list[str]) -> PlanVerdict:
     scans = [row for row in plan_rows if row.startswith(("SEARCH", "SCAN"))]
     full = any(re.match(r"SCAN (timeseries_point|p)\b", row) for row in scans)
     uses_index = any(row.startswith("SEARCH") for row in scans)
-    return PlanVerdict(uses_index, full, None, scans)
+    # as on PostgreSQL, a sort of rows the index bounded by time is the window's cost only
+    bounded = all("recorded_at>" in row or "recorded_at<" in row for row in scans if row)
+    sorts = any("TEMP B-TREE" in row for row in plan_rows) and not bounded
+    return PlanVerdict(uses_index, full, None, scans, sorts=sorts)
 
 
 def _walk(node: dict):
     yield node
     for child in node.get("Plans", []):
         yield from _walk(child)
+
+
+def _time_bounded(node: dict) -> bool:
+    """Every sample under `node` comes from an index condition on recorded_at."""
+    reads = [
+        n
+        for n in _walk(node)
+        if n.get("Relation Name") and TIMESERIES_RELATION.match(n["Relation Name"])
+    ]
+    return bool(reads) and all(
+        "recorded_at" in (n.get("Index Cond") or n.get("Recheck Cond") or "") for n in reads
+    )
 
 
 def postgres_verdict(plan_json, total_chunks: int | None = None) -> PlanVerdict:
@@ -157,8 +217,20 @@ def postgres_verdict(plan_json, total_chunks: int | None = None) -> PlanVerdict:
     chunks_read: set[str] = set()
     touches = False
     excluded_at_startup = 0
+    sorts = False
     for node in _walk(root):
         kind = node.get("Node Type", "")
+        # TimescaleDB orders compressed batches by their min/max metadata (a few rows per
+        # 1,000 samples) and merges them, already in order: that sort is not of samples.
+        # A sort of rows an index already bounded by time (a bitmap scan of the window, which
+        # the planner may prefer when a session's samples are spread over many pages) costs
+        # what the window costs; a sort of a whole session is what fails.
+        if (
+            kind in ("Sort", "Incremental Sort")
+            and not all("_ts_meta_" in key for key in node.get("Sort Key", []))
+            and not _time_bounded(node)
+        ):
+            sorts = True
         relation = node.get("Relation Name")
         index = node.get("Index Name")
         if node.get("Custom Plan Provider") == "ChunkAppend":
@@ -186,4 +258,16 @@ def postgres_verdict(plan_json, total_chunks: int | None = None) -> PlanVerdict:
     if total_chunks is not None and touches:
         read = len({c for c in chunks_read if c.startswith("_hyper_")}) or len(chunks_read)
         chunk_exclusion = read < total_chunks or excluded_at_startup > 0
-    return PlanVerdict(uses_index, full, chunk_exclusion, scans)
+    return PlanVerdict(uses_index, full, chunk_exclusion, scans, sorts=sorts)
+
+
+def time_order_problems(verdict: PlanVerdict) -> list[str]:
+    """Why a time-ordered query's plan does not serve it from an index in order ([] if it does)."""
+    problems = []
+    if verdict.full_scan:
+        problems.append("reads the whole time-series table (sequential scan)")
+    if verdict.sorts:
+        problems.append("sorts the samples instead of reading them in time order")
+    if not verdict.uses_index and not verdict.chunk_exclusion:
+        problems.append("uses no index and excludes no chunk")
+    return problems

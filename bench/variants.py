@@ -82,26 +82,44 @@ def _pk_fillfactor(text: str) -> str:
     )
 
 
-def _brin_recorded_at(text: str) -> str:
-    return text + (
-        "\nCREATE INDEX ix_timeseries_point_recorded_at ON timeseries_point"
-        " USING brin (recorded_at) WITH (pages_per_range = 32);\n"
+TIME_INDEX = (
+    "CREATE INDEX ix_timeseries_point_session_time ON timeseries_point (session_id, recorded_at);"
+)
+
+
+def _without_time_index(text: str) -> str:
+    """The generated DDL without the (session_id, recorded_at) b-tree, as it was before."""
+    return replace_once(text, TIME_INDEX + "\n", "")
+
+
+def _time_brin(text: str) -> str:
+    return replace_once(
+        text,
+        TIME_INDEX,
+        "CREATE INDEX ix_timeseries_point_recorded_at ON timeseries_point"
+        " USING brin (recorded_at) WITH (pages_per_range = 32);",
     )
 
 
-def _has_label_soc_time_index(text: str) -> bool:
-    return "ON label_soc (session_id, recorded_at)" in text
+def _sqlite_key_time_first(text: str) -> str:
+    """SQLite: the table b-tree ordered by (session, time); the record key a secondary index."""
+    text = replace_once(
+        text,
+        "CONSTRAINT pk_timeseries_point PRIMARY KEY (session_id, record_index),",
+        "CONSTRAINT pk_timeseries_point PRIMARY KEY (session_id, recorded_at, record_index),\n"
+        "    CONSTRAINT uq_timeseries_point_record UNIQUE (session_id, record_index),",
+    )
+    return _without_time_index(text)
 
 
-def _label_soc_time_index(text: str) -> str:
-    if _has_label_soc_time_index(text):
-        raise NotApplicable("the generated DDL already indexes label_soc (session_id, recorded_at)")
-    return text + "\nCREATE INDEX ix_label_soc_time ON label_soc (session_id, recorded_at);\n"
-
-
-def _window_indexes(text: str) -> str:
-    text = _brin_recorded_at(text)
-    return text if _has_label_soc_time_index(text) else _label_soc_time_index(text)
+def _ts_key_time_first(text: str) -> str:
+    """TimescaleDB: the key already holds the time column; put it second, drop the b-tree."""
+    text = replace_once(
+        text,
+        "CONSTRAINT pk_timeseries_point PRIMARY KEY (session_id, record_index, recorded_at),",
+        "CONSTRAINT pk_timeseries_point PRIMARY KEY (session_id, recorded_at, record_index),",
+    )
+    return _without_time_index(text)
 
 
 def _ts_chunk_1_day(text: str) -> str:
@@ -187,35 +205,45 @@ VARIANTS: tuple[Variant, ...] = (
         "WITH (fillfactor = 100)",
     ),
     Variant(
-        key="pg-brin-recorded-at",
-        engines=("postgres18",),
-        title="PostgreSQL: BRIN index on recorded_at",
-        question="The SOC window query reads the whole session through the key prefix; does a "
-        "BRIN index (a few kB) let it read only the hour it asks for?",
-        ddl_edit=_brin_recorded_at,
-        ddl_change="CREATE INDEX ix_timeseries_point_recorded_at ON timeseries_point "
-        "USING brin (recorded_at) WITH (pages_per_range = 32);",
+        key="time-no-index",
+        engines=("sqlite", "postgres18", "timescaledb"),
+        title="No time index (the DDL before ix_timeseries_point_session_time)",
+        question="What does the (session_id, recorded_at) b-tree cost in bytes/row and ingest, "
+        "and what do the time-ordered queries cost without it (a sort of the session)?",
+        ddl_edit=_without_time_index,
+        ddl_change="drop ix_timeseries_point_session_time",
     ),
     Variant(
-        key="label-soc-time-index",
+        key="pg-time-brin",
+        engines=("postgres18",),
+        title="PostgreSQL: BRIN on recorded_at instead of the time b-tree",
+        question="A BRIN index costs a few kB: does it serve the time-ordered queries? (It "
+        "cannot return rows in order, so they sort; it cannot bound the latest N at all.)",
+        ddl_edit=_time_brin,
+        ddl_change="ix_timeseries_point_session_time -> CREATE INDEX "
+        "ix_timeseries_point_recorded_at ON timeseries_point USING brin (recorded_at) "
+        "WITH (pages_per_range = 32);",
+    ),
+    Variant(
+        key="sqlite-key-time-first",
         engines=("sqlite",),
-        title="Index label_soc (session_id, recorded_at)",
-        question="The SOC window query reads every label of the session (no access path by "
-        "time on label_soc or on the samples). Does an index on the labels' copied time make "
-        "it proportional to the window, without touching the time-series table?",
-        ddl_edit=_label_soc_time_index,
-        ddl_change="CREATE INDEX ix_label_soc_time ON label_soc (session_id, recorded_at); "
-        "(schema.yaml: label_soc.indexes.ix_label_soc_time: {columns: [session_id, "
-        "recorded_at]})",
+        title="SQLite: table ordered by (session_id, recorded_at, record_index)",
+        question="Reorder the key: the WITHOUT ROWID table b-tree in time order (time queries "
+        "read contiguous rows), the record key as a UNIQUE index instead of the time index.",
+        ddl_edit=_sqlite_key_time_first,
+        ddl_change="PRIMARY KEY (session_id, recorded_at, record_index), "
+        "UNIQUE (session_id, record_index), no ix_timeseries_point_session_time",
     ),
     Variant(
-        key="pg-window-indexes",
-        engines=("postgres18",),
-        title="PostgreSQL: BRIN on recorded_at and label_soc (session_id, recorded_at)",
-        question="Both sides of the SOC window by time: is the query then proportional to "
-        "the window?",
-        ddl_edit=_window_indexes,
-        ddl_change="both of the above",
+        key="ts-key-time-first",
+        engines=TS,
+        title="TimescaleDB: key (session_id, recorded_at, record_index), no time b-tree",
+        question="The hypertable's key must contain the time column anyway: with time second, "
+        "does the key alone serve the time-ordered queries, and at what cost to the cycle "
+        "query (a record-index range)?",
+        ddl_edit=_ts_key_time_first,
+        ddl_change="timescaledb: PRIMARY KEY (session_id, recorded_at, record_index), no "
+        "ix_timeseries_point_session_time",
     ),
     Variant(
         key="ts-no-inbound-fks",

@@ -4,7 +4,7 @@
 #   bash scripts/setup-test-env.sh [--for JOB]
 #
 # JOB (default test) and what it installs:
-#   test      everything the tests' engines need (see tests/engines/harness.py)
+#   test      everything the tests' engines need (see the harness/ package)
 #   docs      Graphviz + fonts (diagrams) and the Node tools (the Liam ERD)
 #   graphviz  Graphviz + fonts only (make diagrams, make all, make check)
 #   bench     the PostgreSQL 15 server and the Node tools (PGlite with TimescaleDB)

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from engines import harness
 
+import harness
 from generator.targets import TARGETS
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -194,6 +194,7 @@ CREATE TABLE timeseries_point_local ON CLUSTER '{cluster}' (
     current_ampere Float32 COMMENT 'Current; positive charges the asset. [unit: A; range: [-5000, 5000]]' CODEC(Delta, ZSTD(3)),
     temperature_celsius Nullable(Float32) COMMENT 'Surface or cell temperature; NULL when not measured. [unit: degC; range: [-60, 200]]' CODEC(Delta, ZSTD(3)),
     step_index Int16 COMMENT 'Index of the protocol step the cycler was executing. [range: >= 0]' CODEC(Delta, ZSTD(1)),
+    INDEX ix_timeseries_point_session_time (session_id, recorded_at) TYPE minmax GRANULARITY 1,
     CONSTRAINT ck_timeseries_point_test_time_second_range CHECK test_time_second >= 0,
     CONSTRAINT ck_timeseries_point_record_index_range CHECK record_index >= 0,
     CONSTRAINT ck_timeseries_point_cycle_index_range CHECK cycle_index >= 0,

@@ -148,6 +148,7 @@ CREATE TABLE timeseries_point (
     CONSTRAINT ck_timeseries_point_temperature_celsius_range CHECK (temperature_celsius >= -60 AND temperature_celsius <= 200),  -- temperature_celsius lies in [-60, 200].
     CONSTRAINT ck_timeseries_point_step_index_range CHECK (step_index >= 0)  -- step_index >= 0.
 ) STRICT, WITHOUT ROWID;
+CREATE INDEX ix_timeseries_point_session_time ON timeseries_point (session_id, recorded_at);
 
 -- cycle_feature: Features of one cycle computed by one version of the feature extractor; the inputs of SOH models. Several extractor versions may describe the same cycle.
 CREATE TABLE cycle_feature (

@@ -231,6 +231,7 @@ CREATE TABLE timeseries_point (
     CONSTRAINT ck_timeseries_point_temperature_celsius_range CHECK (temperature_celsius >= -60 AND temperature_celsius <= 200),
     CONSTRAINT ck_timeseries_point_step_index_range CHECK (step_index >= 0)
 );
+CREATE INDEX ix_timeseries_point_session_time ON timeseries_point (session_id, recorded_at);
 COMMENT ON TABLE timeseries_point IS 'One sample recorded by the cycler. Keyed by session and record index; columns are ordered widest first so PostgreSQL stores a row without alignment padding. Samples are never deleted by a cascade.';
 COMMENT ON COLUMN timeseries_point.recorded_at IS 'Absolute time of the sample (UTC, BDF unix_time_second). Required: the TimescaleDB hypertable is partitioned on it.';
 COMMENT ON COLUMN timeseries_point.test_time_second IS 'Seconds since the session started. Sampling is not uniform and may step back. [unit: s; range: >= 0]';

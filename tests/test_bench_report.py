@@ -1,0 +1,44 @@
+"""The performance page and the README's figures are rendered from bench/results.json:
+committed together, they must match what the renderer makes of the committed results."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bench import report
+
+RESULTS = report.ROOT / "bench" / "results.json"
+
+
+@pytest.fixture(scope="module")
+def results():
+    return json.loads(RESULTS.read_text(encoding="utf-8"))
+
+
+def test_performance_page_is_rendered_from_the_results(results):
+    page = (report.ROOT / "docs" / "performance.md").read_text(encoding="utf-8")
+    assert page == report.render(results), (
+        "docs/performance.md differs from bench/results.json: run `python -m bench.report`"
+    )
+
+
+def test_readme_figures_come_from_the_same_results(results):
+    readme = report.README.read_text(encoding="utf-8")
+    assert readme == report.with_readme_block(readme, results), (
+        "README.md's performance figures differ from bench/results.json: run "
+        "`python -m bench.report`"
+    )
+
+
+def test_readme_block_names_the_machine_and_states_ratios(results):
+    block = report.readme_block(results)
+    assert results["machine"]["cpu_model"] in block
+    assert "×" in block
+    assert "k samples/s" not in block  # no absolute rate without its machine
+
+
+def test_missing_markers_are_an_error(results):
+    with pytest.raises(ValueError, match="markers"):
+        report.with_readme_block("# README without markers\n", results)
