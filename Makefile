@@ -76,9 +76,10 @@ check: $(CORE) ## fail if committed generated files differ from schema.yaml
 	@$(call setup-for,graphviz)
 	@$(PY) -m generator check
 
-bench: $(call extra,bench) ## benchmark the time-series table on every engine (N=samples)
+bench: $(call extra,bench) ## benchmark the time-series table on every engine, then ClickHouse (N=samples)
 	@$(call setup-for,bench)
 	@$(PY) -m bench --n $(N)
+	@$(PY) -m bench.clickhouse --n $(N) --out bench/clickhouse-results.json
 
 lint: $(call extra,test) ## ruff lint and format check
 	@$(VENV)/bin/ruff check generator harness tests bench docs_hooks.py

@@ -102,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--target",
         action="append",
         metavar="NAME",
-        help="only this target (repeatable): postgres, sqlite, timescaledb, liam",
+        help="only this target (repeatable); an unknown name lists the targets",
     )
     sql.add_argument(
         "--self-check",

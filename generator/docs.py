@@ -32,6 +32,7 @@ GUIDE_PAGES = (
 )
 TAIL_PAGES = (
     ("When one server is not enough", "scale-out.md"),
+    ("Adding a target", "adding-a-target.md"),
     ("Performance", "performance.md"),
     ("Interactive ERD", "erd/index.md"),
 )
