@@ -234,8 +234,12 @@ def plan_verdict(plan: str, touches_timeseries: bool) -> dict:
         if key:
             current["keys"].append(key.group(1))
         granules = re.search(r"Granules: (\d+)/(\d+)", line)
-        if granules:  # the last line of the read's index analysis is the final selection
-            current["granules"] = [int(granules.group(1)), int(granules.group(2))]
+        if granules:
+            # Each index narrows what the one before it kept: the last line holds the final
+            # selection, the first the table's whole count (a skip index's "1/1" counts only
+            # what the primary key left).
+            total = current["granules"][1] if current["granules"] else int(granules.group(2))
+            current["granules"] = [int(granules.group(1)), total]
     ts = [r for r in reads if r["table"] == "timeseries_point"]
     full = any(r["granules"] is None or r["granules"][0] >= r["granules"][1] for r in ts)
     return {

@@ -1395,9 +1395,10 @@ ACCEPTED: dict[str, str] = {
     ),
     "unique-index-on-hypertable": edit(
         "  timeseries_point:",
-        "    primary_key: [session_id, record_index]\n",
-        "    primary_key: [session_id, record_index]\n    indexes:\n"
-        "      ix_timeseries_point_step: {columns: [session_id, step_index], unique: true}\n",
+        "    indexes:\n",
+        "    indexes:\n"
+        "      ix_timeseries_point_test_time:\n"
+        "        {columns: [session_id, test_time_second], unique: true}\n",
     ),
     "description-newline-injection": edit(
         "  battery_pack:",
