@@ -151,7 +151,9 @@ def diff(old: Schema, new: Schema, renames: Renames | None = None) -> Plan:
         before_name = inverse.get(table.name, table.name)
         before = old.table_map.get(before_name)
         if before is None:
-            ops.append(Op("create_table", table.name, SAFE, f"create table {table.name}", new=table))
+            ops.append(
+                Op("create_table", table.name, SAFE, f"create table {table.name}", new=table)
+            )
             continue
         if before_name != table.name:
             ops.append(
@@ -207,7 +209,11 @@ def _table_ops(old: Schema, new: Schema, before: Table, after: Table, renames: R
                     t,
                     SAFE if needs else VALIDATE,
                     f"add column {t}.{column.name}"
-                    + ("" if needs else " (NOT NULL without a default: fails if the table has rows)"),
+                    + (
+                        ""
+                        if needs
+                        else " (NOT NULL without a default: fails if the table has rows)"
+                    ),
                     new=column,
                     column=column.name,
                 )
