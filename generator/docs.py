@@ -39,6 +39,7 @@ GUIDE_PAGES = (
     ("Home", "index.md"),
     ("Conventions", "conventions.md"),
     ("Publishing", "publishing.md"),
+    ("Evolving the schema", "evolving.md"),
 )
 TAIL_PAGES = (("Performance", "performance.md"), ("Interactive ERD", "erd/index.md"))
 
