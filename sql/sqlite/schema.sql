@@ -294,4 +294,4 @@ CREATE INDEX ix_prediction_cycle ON prediction (session_id, cycle_index);
 
 -- Schema version 1, recorded where the migration runner (dbmate) keeps applied migrations.
 CREATE TABLE IF NOT EXISTS schema_migrations (version varchar(128) PRIMARY KEY);
-INSERT INTO schema_migrations (version) VALUES ('000100');
+INSERT INTO schema_migrations (version) VALUES ('000100'), ('000101');

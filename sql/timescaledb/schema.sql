@@ -557,4 +557,4 @@ COMMENT ON TRIGGER fk_prediction_point ON timeseries_point IS 'Foreign key enfor
 
 -- Schema version 1, recorded where the migration runner (dbmate) keeps applied migrations.
 CREATE TABLE IF NOT EXISTS schema_migrations (version varchar(128) PRIMARY KEY);
-INSERT INTO schema_migrations (version) VALUES ('000100');
+INSERT INTO schema_migrations (version) VALUES ('000100'), ('000101');
