@@ -467,11 +467,9 @@ class TimescaleWriter(PostgresWriter):
         ref = schema.table_map.get(fk.ref_table)
         return ref is not None and ref.timescaledb is not None
 
-    def drop_trigger_fk(self, fk: ForeignKey, body: Body, what: str, child_dropped=False):
-        sql = []
-        if not child_dropped:
-            sql.append(f"DROP TRIGGER IF EXISTS {self.q(fk.name)} ON {self.q(fk.table)};")
-        sql += [
+    def drop_trigger_fk(self, fk: ForeignKey, body: Body, what: str):
+        sql = [
+            f"DROP TRIGGER IF EXISTS {self.q(fk.name)} ON {self.q(fk.table)};",
             f"DROP TRIGGER IF EXISTS {self.q(fk.name)} ON {self.q(fk.ref_table)};",
             f"DROP FUNCTION IF EXISTS {self.q(fk.name + '_check')}();",
             f"DROP FUNCTION IF EXISTS {self.q(fk.name + '_on_delete')}();",
@@ -628,26 +626,12 @@ class TimescaleWriter(PostgresWriter):
                     SAFE,
                     f"compression settings of {op.table} (compressed chunks keep the old "
                     "ones until recompressed)",
-                    f"ALTER TABLE {table} SET ({self.compression_options(now)});",
+                    f"ALTER TABLE {table} SET ({self.target.compression_options(now)});",
                 )
         for table in self.touched_hypertables(plan):
             for statement in t.after_table(plan.new, table):
                 if statement.sql.startswith(("CREATE MATERIALIZED VIEW", "COMMENT ON VIEW")):
                     body.add(SAFE, "continuous aggregate, as a fresh build makes it", statement.sql)
-
-    def compression_options(self, ts) -> str:
-        t = self.target
-        options = ["timescaledb.compress"]
-        if ts.segment_by:
-            options.append(
-                "timescaledb.compress_segmentby = " + t.literal(", ".join(ts.segment_by))
-            )
-        if ts.order_by:
-            options.append("timescaledb.compress_orderby = " + t.literal(", ".join(ts.order_by)))
-        return ", ".join(options)
-
-    def create_table(self, plan, table, body):
-        super().create_table(plan, table, body)
 
 
 def raise_unsupported(table: str, what: str):
