@@ -108,3 +108,25 @@ def test_previous_version_from_git(tmp_path):
     assert main([*args, "--out", str(repo), "-q", "--target", "sqlite"]) == 0
     assert (repo / "sql/sqlite/migrations/000200_add_bms_soc.sql").exists()
     assert not (repo / "sql/postgres").exists()
+
+
+def test_a_hint_naming_a_live_column_is_a_located_error(tmp_path, capsys):
+    anchor = "      notes:\n        type: text\n        nullable: true\n"
+    bad = BASE.replace(anchor, anchor + "        renamed_from: model_name\n", 1)
+    path = tmp_path / "schema.yaml"
+    path.write_text(bad)
+    assert main(["validate", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "tables.battery_pack.columns.notes.renamed_from" in err
+    assert "still exists" in err and f"{path}:" in err
+
+
+def test_a_renamed_enum_value_must_exist(tmp_path, capsys):
+    anchor = "  form_factor:\n    description: Mechanical format of a cell.\n"
+    bad = BASE.replace(anchor, anchor + "    renamed_values: {tube: cylindrical}\n", 1)
+    path = tmp_path / "schema.yaml"
+    path.write_text(bad)
+    assert main(["validate", str(path)]) == 1
+    assert "renamed value 'tube' is not a value of enumeration 'form_factor'" in (
+        capsys.readouterr().err
+    )
