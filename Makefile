@@ -19,8 +19,9 @@ extra = $(VENV)/.extra-$(1)
 setup-for = bash scripts/setup-test-env.sh --for $(1)
 N ?= 1000000
 DB ?= db/battery.sqlite
+FROM ?= HEAD
 
-.PHONY: help sql db all diagrams docs serve test check bench lint setup clean
+.PHONY: help sql db all diagrams docs serve test check bench lint setup clean migration
 # The install steps share one .venv: never run two pip installs into it at once (make -j).
 .NOTPARALLEL:
 
@@ -71,6 +72,10 @@ setup: $(call extra,test) $(call extra,docs) ## install everything the tests nee
 
 test: setup ## run every test on real engines (SQLite, PostgreSQL 15 + 18, TimescaleDB, Liam, Chromium)
 	@$(PY) -m pytest
+
+migration: $(CORE) ## write sql/<engine>/migrations/ for the schema.yaml change since FROM (NAME=what_changed)
+	@test -n "$(NAME)" || { echo "usage: make migration NAME=what_changed [FROM=git-ref-or-file, default HEAD] [ALLOW_DESTRUCTIVE=1]" >&2; exit 2; }
+	@$(PY) -m generator migrate --from "$(FROM)" --name "$(NAME)" $(if $(ALLOW_DESTRUCTIVE),--allow-destructive)
 
 check: $(CORE) ## fail if committed generated files differ from schema.yaml
 	@$(call setup-for,graphviz)

@@ -29,6 +29,7 @@ GUIDE_PAGES = (
     ("Conventions", "conventions.md"),
     ("Publishing", "publishing.md"),
     ("Use it for your own schema", "own-schema.md"),
+    ("Evolving the schema", "evolving.md"),
 )
 TAIL_PAGES = (
     ("When one server is not enough", "scale-out.md"),

@@ -46,6 +46,8 @@ class Enum:
     name: str
     description: str
     values: tuple[EnumValue, ...]
+    # migration hint: (new value, its value in the previous version), from renamed_values:
+    renamed_values: tuple[tuple[str, str], ...] = ()
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -85,6 +87,7 @@ class Column:
     enum: str | None = None
     range: Range | None = None
     default: str | int | float | bool | None = None
+    renamed_from: str | None = None  # migration hint: this column's name in the previous version
 
 
 @dataclass(frozen=True)
@@ -168,6 +171,7 @@ class Table:
     indexes: tuple[Index, ...] = ()
     timescaledb: TimescaleOptions | None = None
     primary_key_name: str = ""  # pk_<table>, fitted to the identifier limit by the validator
+    renamed_from: str | None = None  # migration hint: this table's name in the previous version
 
     @cached_property
     def column_map(self) -> dict[str, Column]:
@@ -233,6 +237,7 @@ class Schema:
     enums: tuple[Enum, ...]
     tables: tuple[Table, ...]  # in dependency order: a table comes after every table it references
     workflow: tuple[WorkflowStep, ...] = ()
+    version: int = 1  # the schema's own version (version:), recorded in outputs and databases
 
     @cached_property
     def table_map(self) -> dict[str, Table]:

@@ -19,6 +19,11 @@ from .rules.expressions import column_kind
 def validate(source: Source) -> Schema:
     ctx = Context(source)
     schema = _build(ctx)
+    if schema is not None:  # version and rename hints, read for migrations (generator/migrate)
+        from .migrate.hints import read_hints
+
+        schema, problems = read_hints(source, schema)
+        ctx.problems += problems
     if ctx.problems:
         raise SchemaError(ctx.finish())
     assert schema is not None

@@ -29,7 +29,7 @@ from generator.targets import TARGETS
 # fail(...) in the expression walker (the first argument is the site's code), and a Problem
 # built with a literal code="...".
 CODE_CALL = re.compile(
-    r"""(?:(?:report|_fail|fail|self\.error)\(\s*|code=)"([a-z]+\.[a-z0-9-]+)\""""
+    r"""(?:(?:report|_fail|fail|self\.error|problem)\(\s*|code=)"([a-z]+\.[a-z0-9-]+)\""""
 )
 
 

@@ -19,6 +19,15 @@ import sqlglot
 from ..model import Check, Column, ForeignKey, Schema, Table, fit_name
 
 HEADER_WIDTH = 100
+VERSION_TABLE = "schema_migrations"  # dbmate's table of applied migrations
+
+
+MIGRATION_STEPS = (0, 1)  # the files of one schema version: the change, its validation
+
+
+def migration_version(version: int, step: int = 0) -> str:
+    """A migration's version as dbmate stores it: schema version and step, e.g. 000200."""
+    return f"{version:04d}{step:02d}"
 
 
 @dataclass(frozen=True)
@@ -247,6 +256,26 @@ class Target:
     def epilogue(self, schema: Schema) -> list[Statement]:
         return []
 
+    def version_record(self, schema: Schema) -> list[Statement]:
+        """For targets that migrations serve (their epilogue): the schema version in the
+        database, the rows the migration runner (dbmate) keeps in its own table (PostgreSQL
+        and SQLite shape), so a fresh build counts every migration file up to this version as
+        applied (see generator/migrate): per version, step 00 (the change) and step 01 (the
+        validation of what step 00 added NOT VALID, where there is one)."""
+        values = ", ".join(
+            f"('{migration_version(v, step)}')"
+            for v in range(1, schema.version + 1)
+            for step in MIGRATION_STEPS
+        )
+        return [
+            Statement(
+                f"-- Schema version {schema.version}, recorded where the migration runner "
+                "(dbmate) keeps applied migrations.\n"
+                f"CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (version varchar(128) PRIMARY KEY);"
+            ),
+            Statement(f"INSERT INTO {VERSION_TABLE} (version) VALUES {values};"),
+        ]
+
     versions = ""
 
     def header(self, schema: Schema) -> list[str]:
@@ -255,7 +284,8 @@ class Target:
             [
                 f"{schema.title}: {self.title} DDL.",
                 *self.purpose(),
-                "Generated from schema.yaml by liam-erd-schema; do not edit.",
+                f"Schema version {schema.version}. Generated from schema.yaml by "
+                "liam-erd-schema; do not edit.",
                 "Change schema.yaml, then run `make sql`.",
                 "",
                 f"Targets: {self.versions}.",

@@ -113,6 +113,9 @@ class SqliteTarget(Target):
     def preamble(self, schema: Schema) -> list[Statement]:
         return [Statement("PRAGMA foreign_keys = ON;")]
 
+    def epilogue(self, schema: Schema) -> list[Statement]:
+        return self.version_record(schema)  # the schema version, where dbmate keeps it
+
     def self_check(self, text: str, expected: int, statements: list[Statement]) -> None:
         """SQLite's own parser: split the emitted text where SQLite sees a statement end and
         prepare each statement in an in-memory database (load_check then runs them all)."""

@@ -114,6 +114,31 @@ CASES: list[Case] = [
     C("raw-escape", "load.control-char", "U+001B", raw=b"name: x\ntitle: \x1b[2J\n", line=2),
     C("raw-del", "load.control-char", "U+007F", raw=b"name: x\x7f\n", line=1),
     C("raw-c1", "load.control-char", "U+009B", raw="a: b\nb: \u009b31m\n".encode(), line=2),
+    # ---- migration hints (generator/migrate/hints.py) ------------------------------------
+    C(
+        "rename-hint-names-a-live-column",
+        "hints.rename-still-exists",
+        "still exists",
+        text=SCHEMA.replace(
+            PACK_NOTES,
+            PACK_NOTES.replace(
+                "      notes:", "      notes:\n        renamed_from: manufacturer", 1
+            ),
+            1,
+        ),
+        marker="renamed_from: manufacturer",
+    ),
+    C(
+        "renamed-value-not-in-enum",
+        "hints.renamed-value-unknown",
+        "is not a value of enumeration 'task'",
+        text=SCHEMA.replace(
+            "    description: What a model estimates.\n",
+            "    description: What a model estimates.\n    renamed_values: {sox: soc_old}\n",
+            1,
+        ),
+        marker="sox:",
+    ),
     C(
         "syntax-bracket",
         "load.syntax",
