@@ -34,6 +34,8 @@ class Enum:
     name: str
     description: str
     values: tuple[EnumValue, ...]
+    # migration hint: (new value, its value in the previous version), from renamed_values:
+    renamed_values: tuple[tuple[str, str], ...] = ()
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -73,6 +75,7 @@ class Column:
     enum: str | None = None
     range: Range | None = None
     default: str | int | float | bool | None = None
+    renamed_from: str | None = None  # migration hint: this column's name in the previous version
 
 
 @dataclass(frozen=True)
@@ -155,6 +158,7 @@ class Table:
     checks: tuple[Check, ...] = ()
     indexes: tuple[Index, ...] = ()
     timescaledb: TimescaleOptions | None = None
+    renamed_from: str | None = None  # migration hint: this table's name in the previous version
 
     @property
     def primary_key_name(self) -> str:
@@ -193,6 +197,7 @@ class Schema:
     enums: tuple[Enum, ...]
     tables: tuple[Table, ...]  # in dependency order: a table comes after every table it references
     workflow: tuple[WorkflowStep, ...] = ()
+    version: int = 1  # the schema's own version (version:), recorded in outputs and databases
 
     @cached_property
     def table_map(self) -> dict[str, Table]:

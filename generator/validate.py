@@ -85,6 +85,11 @@ def suggest(word: str, options) -> str | None:
 def validate(source: Source) -> Schema:
     builder = _Builder(source)
     schema = builder.build()
+    if schema is not None:  # version and rename hints, read for migrations (generator/migrate)
+        from .migrate.hints import read_hints
+
+        schema, problems = read_hints(source, schema)
+        builder.problems += problems
     if builder.problems:
         raise SchemaError(builder.problems)
     assert schema is not None
