@@ -12,8 +12,9 @@ VENV_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.package-lock.json
 N ?= 1000000
 DB ?= db/battery.sqlite
+FROM ?= HEAD
 
-.PHONY: help sql db all diagrams docs serve test check bench lint setup clean
+.PHONY: help sql db all diagrams docs serve test check bench lint setup clean migration
 
 help: ## list the targets
 	@echo "liam-erd-schema: schema.yaml -> DDL (PostgreSQL, SQLite, TimescaleDB, Liam ERD), diagrams, docs"
@@ -57,6 +58,10 @@ setup: $(VENV_STAMP) ## install everything the tests need (Debian packages, Node
 
 test: setup ## run every test on real engines (SQLite, PostgreSQL 15 + 18, TimescaleDB, Liam, Chromium)
 	@$(PY) -m pytest
+
+migration: $(VENV_STAMP) ## write sql/<engine>/migrations/ for the schema.yaml change since FROM (NAME=what_changed)
+	@test -n "$(NAME)" || { echo "usage: make migration NAME=what_changed [FROM=git-ref-or-file, default HEAD] [ALLOW_DESTRUCTIVE=1]" >&2; exit 2; }
+	@$(PY) -m generator migrate --from "$(FROM)" --name "$(NAME)" $(if $(ALLOW_DESTRUCTIVE),--allow-destructive)
 
 check: $(VENV_STAMP) ## fail if committed generated files differ from schema.yaml
 	@$(PY) -m generator check

@@ -101,6 +101,27 @@ def build_parser() -> argparse.ArgumentParser:
         default="db/battery.sqlite",
         help="database file to create; replaced if it exists (default: db/battery.sqlite)",
     )
+    # schema evolution (generator/migrate): the diff of a previous version and this one
+    mig = add("migrate", "write sql/<engine>/migrations/ files from a previous schema.yaml")
+    mig.add_argument(
+        "--from",
+        dest="from_",
+        required=True,
+        metavar="REF_OR_FILE",
+        help="the previous version: a git revision (e.g. HEAD) or a file",
+    )
+    mig.add_argument("--name", required=True, help="what the change does, e.g. add_cell_voltage")
+    mig.add_argument(
+        "--allow-destructive",
+        action="store_true",
+        help="write drops and narrowings that can lose data (refused otherwise)",
+    )
+    mig.add_argument(
+        "--target",
+        action="append",
+        metavar="NAME",
+        help="only this engine (repeatable): postgres, sqlite, timescaledb",
+    )
     return parser
 
 
@@ -131,6 +152,10 @@ def main(argv: list[str] | None = None) -> int:
         if unknown:
             parser.error(f"unknown target {unknown[0]!r}; choose from {', '.join(TARGETS)}")
     root = Path(args.out)
+    if args.command == "migrate":
+        from .migrate.command import run
+
+        return run(args, schema, root, say)
     if args.command == "db":
         from .targets import TARGETS
         from .write import write_sqlite_database

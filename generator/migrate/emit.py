@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from ..model import Check, ForeignKey, Schema, Table
 from ..targets import TARGETS
-from ..targets.base import Target, header_box
+from ..targets.base import Target, header_box, migration_version
 from .diff import DESTRUCTIVE, SAFE, VALIDATE, Op, Plan
 
 
@@ -42,9 +42,7 @@ class Body:
         self.items.append(Item(safety, what, sql))
 
 
-def version_id(version: int, step: int = 0) -> str:
-    """The dbmate version of a migration file: schema version and step, e.g. 000200."""
-    return f"{version:04d}{step:02d}"
+version_id = migration_version  # the dbmate version of a file: schema version and step
 
 
 def file_name(version: int, step: int, name: str) -> str:

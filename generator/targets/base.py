@@ -19,6 +19,12 @@ from sqlglot import exp
 from ..model import Check, Column, ForeignKey, Schema, Table
 
 HEADER_WIDTH = 100
+VERSION_TABLE = "schema_migrations"  # dbmate's table of applied migrations
+
+
+def migration_version(version: int, step: int = 0) -> str:
+    """A migration's version as dbmate stores it: schema version and step, e.g. 000200."""
+    return f"{version:04d}{step:02d}"
 
 
 @dataclass(frozen=True)
@@ -181,7 +187,21 @@ class Target:
         return []
 
     def epilogue(self, schema: Schema) -> list[Statement]:
-        return []
+        return self.version_record(schema)
+
+    def version_record(self, schema: Schema) -> list[Statement]:
+        """The schema version in the database: the rows the migration runner (dbmate) keeps
+        in its own table, so a fresh build counts every migration up to this version as
+        applied (see generator/migrate)."""
+        values = ", ".join(f"('{migration_version(v)}')" for v in range(1, schema.version + 1))
+        return [
+            Statement(
+                f"-- Schema version {schema.version}, recorded where the migration runner "
+                "(dbmate) keeps applied migrations.\n"
+                f"CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (version varchar(128) PRIMARY KEY);"
+            ),
+            Statement(f"INSERT INTO {VERSION_TABLE} (version) VALUES {values};"),
+        ]
 
     versions = ""
 
@@ -191,7 +211,8 @@ class Target:
             [
                 f"{schema.title}: {self.title} DDL.",
                 *self.purpose(),
-                "Generated from schema.yaml by liam-erd-schema; do not edit.",
+                f"Schema version {schema.version}. Generated from schema.yaml by "
+                "liam-erd-schema; do not edit.",
                 "Change schema.yaml, then run `make sql`.",
                 "",
                 f"Targets: {self.versions}.",

@@ -80,6 +80,9 @@ class LiamTarget(PostgresTarget):
             lines.extend(block_lines)
         return "\n".join(lines)
 
+    def epilogue(self, schema: Schema) -> list:
+        return []  # the ERD shows the schema only; the version stands in the header
+
     def load_hint(self) -> str:
         return (
             f"npx @liam-hq/cli erd build --input {self.path} --format postgres "

@@ -1,5 +1,5 @@
 -- Battery SOC/SOH schema: PostgreSQL DDL.
--- Generated from schema.yaml by liam-erd-schema; do not edit.
+-- Schema version 1. Generated from schema.yaml by liam-erd-schema; do not edit.
 -- Change schema.yaml, then run `make sql`.
 --
 -- Targets: PostgreSQL 15 to 18.
@@ -496,3 +496,7 @@ COMMENT ON CONSTRAINT fk_prediction_cycle ON prediction IS 'ON DELETE CASCADE: A
 COMMENT ON CONSTRAINT ck_prediction_task_enum ON prediction IS 'task is one of the task values.';
 COMMENT ON CONSTRAINT ck_prediction_split_enum ON prediction IS 'split is one of the split values.';
 COMMENT ON CONSTRAINT ck_prediction_target ON prediction IS 'A SOC prediction targets one sample, a SOH prediction one cycle; never both or neither.';
+
+-- Schema version 1, recorded where the migration runner (dbmate) keeps applied migrations.
+CREATE TABLE IF NOT EXISTS schema_migrations (version varchar(128) PRIMARY KEY);
+INSERT INTO schema_migrations (version) VALUES ('000100');

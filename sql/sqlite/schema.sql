@@ -1,5 +1,5 @@
 -- Battery SOC/SOH schema: SQLite DDL.
--- Generated from schema.yaml by liam-erd-schema; do not edit.
+-- Schema version 1. Generated from schema.yaml by liam-erd-schema; do not edit.
 -- Change schema.yaml, then run `make sql`.
 --
 -- Targets: SQLite 3.37 or newer (STRICT tables).
@@ -291,3 +291,7 @@ CREATE TABLE prediction (
 CREATE INDEX ix_prediction_run ON prediction (run_id, task);
 CREATE INDEX ix_prediction_point ON prediction (session_id, record_index);
 CREATE INDEX ix_prediction_cycle ON prediction (session_id, cycle_index);
+
+-- Schema version 1, recorded where the migration runner (dbmate) keeps applied migrations.
+CREATE TABLE IF NOT EXISTS schema_migrations (version varchar(128) PRIMARY KEY);
+INSERT INTO schema_migrations (version) VALUES ('000100');

@@ -1,5 +1,5 @@
 -- Battery SOC/SOH schema: TimescaleDB DDL.
--- Generated from schema.yaml by liam-erd-schema; do not edit.
+-- Schema version 1. Generated from schema.yaml by liam-erd-schema; do not edit.
 -- Change schema.yaml, then run `make sql`.
 --
 -- Targets: TimescaleDB 2.16 or newer on PostgreSQL 15 to 17 (tested on 2.23).
@@ -554,3 +554,7 @@ END
 $fn$;
 CREATE TRIGGER fk_prediction_point AFTER DELETE ON timeseries_point FOR EACH ROW EXECUTE FUNCTION fk_prediction_point_on_delete();
 COMMENT ON TRIGGER fk_prediction_point ON timeseries_point IS 'Foreign key enforced by triggers (TimescaleDB): ON DELETE CASCADE: A SOC prediction is meaningless without its sample.';
+
+-- Schema version 1, recorded where the migration runner (dbmate) keeps applied migrations.
+CREATE TABLE IF NOT EXISTS schema_migrations (version varchar(128) PRIMARY KEY);
+INSERT INTO schema_migrations (version) VALUES ('000100');

@@ -1,5 +1,5 @@
 -- Mini schema: PostgreSQL DDL.
--- Generated from schema.yaml by liam-erd-schema; do not edit.
+-- Schema version 1. Generated from schema.yaml by liam-erd-schema; do not edit.
 -- Change schema.yaml, then run `make sql`.
 --
 -- Targets: PostgreSQL 15 to 18.
@@ -87,3 +87,7 @@ COMMENT ON COLUMN note.seq IS 'The reading.';
 COMMENT ON COLUMN note.taken_at IS 'Time of the reading.';
 COMMENT ON COLUMN note.body IS 'Text.';
 COMMENT ON CONSTRAINT fk_note_reading ON note IS 'ON DELETE CASCADE: Notes die with their reading.';
+
+-- Schema version 1, recorded where the migration runner (dbmate) keeps applied migrations.
+CREATE TABLE IF NOT EXISTS schema_migrations (version varchar(128) PRIMARY KEY);
+INSERT INTO schema_migrations (version) VALUES ('000100');

@@ -1,5 +1,5 @@
 -- Mini schema: SQLite DDL.
--- Generated from schema.yaml by liam-erd-schema; do not edit.
+-- Schema version 1. Generated from schema.yaml by liam-erd-schema; do not edit.
 -- Change schema.yaml, then run `make sql`.
 --
 -- Targets: SQLite 3.37 or newer (STRICT tables).
@@ -70,3 +70,7 @@ CREATE TABLE note (
     CONSTRAINT fk_note_reading FOREIGN KEY (device_id, seq) REFERENCES reading (device_id, seq) ON DELETE CASCADE  -- ON DELETE CASCADE: Notes die with their reading.
 ) STRICT;
 CREATE INDEX ix_note_reading ON note (device_id, seq);
+
+-- Schema version 1, recorded where the migration runner (dbmate) keeps applied migrations.
+CREATE TABLE IF NOT EXISTS schema_migrations (version varchar(128) PRIMARY KEY);
+INSERT INTO schema_migrations (version) VALUES ('000100');

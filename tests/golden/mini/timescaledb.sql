@@ -1,5 +1,5 @@
 -- Mini schema: TimescaleDB DDL.
--- Generated from schema.yaml by liam-erd-schema; do not edit.
+-- Schema version 1. Generated from schema.yaml by liam-erd-schema; do not edit.
 -- Change schema.yaml, then run `make sql`.
 --
 -- Targets: TimescaleDB 2.16 or newer on PostgreSQL 15 to 17 (tested on 2.23).
@@ -124,3 +124,7 @@ END
 $fn$;
 CREATE TRIGGER fk_note_reading AFTER DELETE ON reading FOR EACH ROW EXECUTE FUNCTION fk_note_reading_on_delete();
 COMMENT ON TRIGGER fk_note_reading ON reading IS 'Foreign key enforced by triggers (TimescaleDB): ON DELETE CASCADE: Notes die with their reading.';
+
+-- Schema version 1, recorded where the migration runner (dbmate) keeps applied migrations.
+CREATE TABLE IF NOT EXISTS schema_migrations (version varchar(128) PRIMARY KEY);
+INSERT INTO schema_migrations (version) VALUES ('000100');

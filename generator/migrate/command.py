@@ -1,0 +1,89 @@
+"""`liam-erd-schema migrate`: diff the previous schema.yaml (a git ref or a file) with the
+current one and write sql/<engine>/migrations/ files. Exit codes follow generator.cli."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from ..errors import SchemaError
+from ..load import load, load_text
+from ..model import Schema
+from ..validate import validate
+from ..write import write_all
+from . import WRITERS, MigrationError, MigrationRefused, diff, render
+
+EXIT_OK, EXIT_SCHEMA, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 4
+
+
+def previous(source: str, schema_path: str) -> Schema:
+    """The older model: a file if `source` names one, else schema.yaml at git ref `source`."""
+    path = Path(source)
+    if path.is_file():
+        return validate(load(path))
+    target = Path(schema_path).resolve()
+    try:
+        text = subprocess.run(
+            ["git", "-C", str(target.parent), "show", f"{source}:./{target.name}"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    except FileNotFoundError:
+        raise MigrationError("git is not installed; pass the previous schema as a file") from None
+    except subprocess.CalledProcessError as exc:
+        raise MigrationError(
+            f"--from {source}: neither a file nor a git revision holding {target.name} "
+            f"({exc.stderr.strip().splitlines()[-1] if exc.stderr.strip() else 'git failed'})"
+        ) from None
+    return validate(load_text(text, f"{source}:{target.name}"))
+
+
+def run(args, schema: Schema, root: Path, say) -> int:
+    unknown = [t for t in args.target or [] if t not in WRITERS]
+    if unknown:
+        print(
+            f"error: unknown target {unknown[0]!r}; choose from {', '.join(WRITERS)} "
+            "(Liam ERD just regenerates)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    try:
+        old = previous(args.from_, args.schema)
+    except SchemaError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(f"the previous schema ({args.from_}) has problems", file=sys.stderr)
+        return EXIT_SCHEMA
+    except MigrationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    plan = diff(old, schema)
+    if plan.empty:
+        say(f"no change between {args.from_} and {args.schema}: nothing to migrate")
+        return EXIT_OK
+    for op in plan.ops:
+        say(f"  [{op.safety}] {op.summary}")
+    try:
+        files = render(
+            plan,
+            args.name,
+            allow_destructive=args.allow_destructive,
+            targets=args.target or list(WRITERS),
+        )
+    except MigrationRefused as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_SCHEMA
+    except MigrationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_SCHEMA
+    written = write_all(root, files)
+    for rel in written:
+        say(f"wrote {rel}")
+    say(
+        f"migration {old.version} -> {schema.version}: {len(plan.ops)} operations, "
+        f"{len(written)} files; review them, then apply with dbmate (see docs: Evolving the "
+        "schema)"
+    )
+    return EXIT_OK
