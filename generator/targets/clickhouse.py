@@ -30,7 +30,7 @@ import sqlglot
 from sqlglot import exp
 
 from ..model import INTEGER_TYPES, Check, Column, Schema, Table, json_check
-from .base import Statement, Target
+from .base import VERSION_TABLE, Statement, Target, migration_version
 from .postgres import PostgresTarget
 
 CODEC_FLOAT = "Delta, ZSTD(3)"
@@ -211,6 +211,21 @@ class ClickHouseTarget(Target):
         return []
 
     # -- header ----------------------------------------------------------------------------
+    def version_record(self, schema: Schema) -> list[Statement]:
+        """The schema version in dbmate's ClickHouse table (its own layout there: a
+        ReplacingMergeTree keyed by version), so the file stays valid ClickHouse SQL."""
+        values = ", ".join(f"('{migration_version(v)}')" for v in range(1, schema.version + 1))
+        return [
+            Statement(
+                f"-- Schema version {schema.version}, recorded where the migration runner "
+                "(dbmate) keeps applied migrations.\n"
+                f"CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (version String, ts DateTime "
+                "DEFAULT now(), applied UInt8 DEFAULT 1) ENGINE = ReplacingMergeTree(ts) "
+                "PRIMARY KEY version ORDER BY version;"
+            ),
+            Statement(f"INSERT INTO {VERSION_TABLE} (version) VALUES {values};"),
+        ]
+
     def purpose(self) -> list[str]:
         return [
             "One ClickHouse server (MergeTree); sql/clickhouse/cluster.sql is the same "

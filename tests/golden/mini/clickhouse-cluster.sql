@@ -1,7 +1,7 @@
 -- Mini schema: ClickHouse cluster DDL.
 -- A ClickHouse cluster: the tables of sql/clickhouse/schema.sql, replicated (ReplicatedMergeTree)
 --   and sharded (Distributed).
--- Generated from schema.yaml by liam-erd-schema; do not edit.
+-- Schema version 1. Generated from schema.yaml by liam-erd-schema; do not edit.
 -- Change schema.yaml, then run `make sql`.
 --
 -- Targets: ClickHouse 24.8 or newer with ClickHouse Keeper (parsed by 26.9).
@@ -124,3 +124,7 @@ COMMENT 'A note on one reading.';
 CREATE TABLE note ON CLUSTER '{cluster}' AS note_local
 ENGINE = Distributed('{cluster}', currentDatabase(), note_local, cityHash64(device_id))
 COMMENT 'A note on one reading.';
+
+-- Schema version 1, recorded where the migration runner (dbmate) keeps applied migrations.
+CREATE TABLE IF NOT EXISTS schema_migrations (version String, ts DateTime DEFAULT now(), applied UInt8 DEFAULT 1) ENGINE = ReplacingMergeTree(ts) PRIMARY KEY version ORDER BY version;
+INSERT INTO schema_migrations (version) VALUES ('000100');

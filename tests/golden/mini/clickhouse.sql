@@ -1,7 +1,7 @@
 -- Mini schema: ClickHouse DDL.
 -- One ClickHouse server (MergeTree); sql/clickhouse/cluster.sql is the same schema sharded and
 --   replicated over a cluster.
--- Generated from schema.yaml by liam-erd-schema; do not edit.
+-- Schema version 1. Generated from schema.yaml by liam-erd-schema; do not edit.
 -- Change schema.yaml, then run `make sql`.
 --
 -- Targets: ClickHouse 24.8 or newer (tested on 26.9, in process through chdb 4.4).
@@ -93,3 +93,7 @@ CREATE TABLE note (
 ENGINE = MergeTree
 ORDER BY (device_id, seq, note_id)
 COMMENT 'A note on one reading.';
+
+-- Schema version 1, recorded where the migration runner (dbmate) keeps applied migrations.
+CREATE TABLE IF NOT EXISTS schema_migrations (version String, ts DateTime DEFAULT now(), applied UInt8 DEFAULT 1) ENGINE = ReplacingMergeTree(ts) PRIMARY KEY version ORDER BY version;
+INSERT INTO schema_migrations (version) VALUES ('000100');
