@@ -22,10 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # the json columns of schema.yaml (split_spec, hyperparameters, original_units...)
 JSON_COLUMNS = {
-    c.name
-    for t in load_schema(ROOT / "schema.yaml").tables
-    for c in t.columns
-    if c.type == "json"
+    c.name for t in load_schema(ROOT / "schema.yaml").tables for c in t.columns if c.type == "json"
 }
 
 

@@ -137,6 +137,7 @@ SEED: list[tuple[str, dict]] = [
             (101, 101, None, 0),
             (102, 102, None, 1000),
             (103, None, 101, 2000),
+            (104, 102, None, 3000),  # no rows yet: every index is free in it
         )
     ],
     *[("timeseries_point", point(101, i, 0)) for i in range(5)],
@@ -203,6 +204,10 @@ SEED: list[tuple[str, dict]] = [
             "temperature_celsius": 25.0,
             "mode": "galvanostatic 10 mA",
         },
+    ),
+    (
+        "eis_spectrum",
+        {"spectrum_id": 102, "session_id": 102, "soc": 0.2},  # nothing else stated, no points yet
     ),
     *[
         (
@@ -457,8 +462,8 @@ BASE_ROWS: dict[str, dict] = {
         "mode": "potentiostatic 5 mV",
     },
     "eis_point": {
-        "spectrum_id": 101,
-        "point_index": 2,
+        "spectrum_id": 102,
+        "point_index": 0,
         "frequency_hertz": 0.1,
         "real_impedance_ohm": 0.05,
         "imaginary_impedance_ohm": -0.012,

@@ -59,7 +59,9 @@ def seed_v1() -> list[tuple[str, dict]]:
         if old_table is None:
             continue
         renamed = {back.column(old_table.name, c): v for c, v in row.items()}
-        out.append((old_table.name, {c: v for c, v in renamed.items() if c in old_table.column_map}))
+        out.append(
+            (old_table.name, {c: v for c, v in renamed.items() if c in old_table.column_map})
+        )
     return out
 
 
@@ -84,7 +86,9 @@ def test_committed_files_are_what_the_tool_writes(target):
         f"sql/{target}/migrations/{p.name}": p.read_text(encoding="utf-8")
         for p in committed(target).glob("*.sql")
     }
-    assert on_disk == files, "run `make migration NAME=schema_v2 FROM=tests/fixtures/schema_v1.yaml`"
+    assert on_disk == files, (
+        "run `make migration NAME=schema_v2 FROM=tests/fixtures/schema_v1.yaml`"
+    )
 
 
 def test_every_version_1_table_is_seeded():
