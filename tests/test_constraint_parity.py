@@ -50,6 +50,8 @@ def companions(table: str, column: str, value) -> dict:
             "cycle_index": 1,
             "label_soc_id": None,
         }
+    if table == "prediction" and column == "label_soh_id":  # a SOH label needs a SOH row
+        return {**companions(table, "task", "soh"), "task": "soh"}
     if table == "cycle" and column == "record_index_last":
         return {"record_index_first": 0}
     if table == "battery_cell" and column == "series_position":
@@ -122,7 +124,8 @@ def derived_cases(schema: Schema) -> list[Case]:
             dangling = {col: 9999 for col in fk.columns if col not in ("task",)}
             if "task" in fk.columns:
                 dangling["run_id"] = 9999
-            cases.append(Case(f"{t}.{fk.name}:dangling", t, dangling, REJECTED))
+            extra = companions(t, fk.columns[0], 9999)
+            cases.append(Case(f"{t}.{fk.name}:dangling", t, {**extra, **dangling}, REJECTED))
     cases += delete_cases(schema)
     return cases
 

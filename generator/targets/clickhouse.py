@@ -338,6 +338,11 @@ class ClickHouseClusterTarget(ClickHouseTarget):
             "'{replica}')"
         )
 
+    def version_record(self, schema: Schema) -> list[Statement]:
+        # Every statement here runs ON CLUSTER; dbmate talks to one server, so the version
+        # is recorded by the single-server file's statements, not replicated from here.
+        return []
+
     def blocks(self, schema: Schema):
         self._sharded = {t.name: self.shard_key(schema, t) is not None for t in schema.tables}
         return super().blocks(schema)

@@ -543,7 +543,3 @@ COMMENT 'A cycler file a session was imported from; a session may come from seve
 CREATE TABLE source_file ON CLUSTER '{cluster}' AS source_file_local
 ENGINE = Distributed('{cluster}', currentDatabase(), source_file_local, cityHash64(session_id))
 COMMENT 'A cycler file a session was imported from; a session may come from several (one per channel export, restarts after a power cut). Enough to find, verify and re-import it.';
-
--- Schema version 2, recorded where the migration runner (dbmate) keeps applied migrations.
-CREATE TABLE IF NOT EXISTS schema_migrations (version String, ts DateTime DEFAULT now(), applied UInt8 DEFAULT 1) ENGINE = ReplacingMergeTree(ts) PRIMARY KEY version ORDER BY version;
-INSERT INTO schema_migrations (version) VALUES ('000100'), ('000200');
