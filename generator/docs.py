@@ -29,6 +29,7 @@ GUIDE_PAGES = (
     ("Conventions", "conventions.md"),
     ("Real data (version 2)", "real-data.md"),
     ("Publishing", "publishing.md"),
+    ("Evolving the schema", "evolving.md"),
 )
 TAIL_PAGES = (
     ("When one server is not enough", "scale-out.md"),

@@ -25,7 +25,7 @@ def test_help_lists_every_command():
         text=True,
         check=True,
     ).stdout
-    for command in ("sql", "diagrams", "docs", "all", "check", "validate", "db"):
+    for command in ("sql", "diagrams", "docs", "all", "check", "validate", "db", "migrate"):
         assert command in out
     assert "Exit codes" in out
 

@@ -75,7 +75,7 @@ def test_catalog_tables_engine_keys_partitions_comments(ch):
     # dbmate's table of applied migrations holds the schema version (see migrate)
     assert rows.pop("schema_migrations")[0] == "ReplacingMergeTree"
     versions = {r[0] for r in ch.query("SELECT version FROM schema_migrations")}
-    assert versions == {f"{v:04d}00" for v in range(1, SCHEMA.version + 1)}
+    assert {f"{v:04d}00" for v in range(1, SCHEMA.version + 1)} <= versions
     assert set(rows) == {t.name for t in SCHEMA.tables}
     for table in SCHEMA.tables:
         engine, sorting, primary, partition, comment = rows[table.name]

@@ -20,7 +20,7 @@ from functools import lru_cache
 import sqlglot
 from sqlglot import exp
 
-from ..model import Check, Column, ForeignKey, Index, Schema, Table, Unique
+from ..model import Check, Column, ForeignKey, Schema, Table
 
 SAFE, VALIDATE, DESTRUCTIVE = "safe", "needs-validation", "destructive"
 
@@ -167,8 +167,6 @@ def diff(old: Schema, new: Schema, renames: Renames | None = None) -> Plan:
                 )
             )
         ops.extend(_table_ops(old, new, before, table, renames))
-    if old.name != new.name or old.title != new.title:
-        pass  # names of the schema itself are not in any database
     return Plan(old, new, renames, ops)
 
 
@@ -555,12 +553,10 @@ __all__ = [
     "DESTRUCTIVE",
     "SAFE",
     "VALIDATE",
-    "Index",
     "MigrationError",
     "Op",
     "Plan",
     "Renames",
-    "Unique",
     "diff",
     "hinted_renames",
 ]

@@ -298,14 +298,7 @@ class PostgresWriter(MigrationWriter):
                     f"{t.literal(t.column_description(op.new))};",
                 )
             elif op.kind == "alter_type":
-                ctype = t.column_type(new.table(op.table), op.new)
-                body.add(
-                    op.safety,
-                    f"{op.summary}; cost: rewrites {op.table} and its indexes under an "
-                    "ACCESS EXCLUSIVE lock" + (f"; at risk: {op.at_risk}" if op.at_risk else ""),
-                    f"ALTER TABLE {table} ALTER COLUMN {self.q(op.column)} TYPE {ctype} "
-                    f"USING {self.q(op.column)}::{ctype};",
-                )
+                self.alter_type(plan, op, body)
             elif op.kind == "set_not_null":
                 body.add(
                     op.safety,
@@ -384,6 +377,16 @@ class PostgresWriter(MigrationWriter):
         self.after_changes(plan, body)
         return body
 
+    def alter_type(self, plan: Plan, op: Op, body: Body) -> None:
+        ctype = self.target.column_type(plan.new.table(op.table), op.new)
+        body.add(
+            op.safety,
+            f"{op.summary}; cost: rewrites {op.table} and its indexes under an "
+            "ACCESS EXCLUSIVE lock" + (f"; at risk: {op.at_risk}" if op.at_risk else ""),
+            f"ALTER TABLE {self.q(op.table)} ALTER COLUMN {self.q(op.column)} TYPE {ctype} "
+            f"USING {self.q(op.column)}::{ctype};",
+        )
+
     def comment_foreign_key(self, plan: Plan, fk: ForeignKey, body: Body) -> None:
         self.constraint_comment(
             fk.table, fk.name, f"ON DELETE {fk.on_delete.upper()}: {fk.why}", body
@@ -450,9 +453,9 @@ class TimescaleWriter(PostgresWriter):
         "  - On a hypertable with compressed chunks TimescaleDB 2.16+ can add columns, add "
         "and drop CHECK constraints, drop columns outside segment_by/order_by, and change "
         "compression settings (already compressed chunks keep their old settings until "
-        "recompressed). It cannot change a column's type on a hypertable at all (tested on "
-        "2.23, also with every chunk decompressed): such a change is refused when the "
-        "migration is generated.",
+        "recompressed). It refuses ALTER COLUMN TYPE on a hypertable (tested on 2.23, also "
+        "with every chunk decompressed): the column is replaced by a new one holding a copy, "
+        "which rewrites every row, compressed chunks included.",
         "  - A new chunk interval applies to chunks created from now on; existing chunks "
         "keep their size.",
         "  - Continuous aggregates whose hypertable changes are dropped and created again "
@@ -467,11 +470,9 @@ class TimescaleWriter(PostgresWriter):
         ref = schema.table_map.get(fk.ref_table)
         return ref is not None and ref.timescaledb is not None
 
-    def drop_trigger_fk(self, fk: ForeignKey, body: Body, what: str, child_dropped=False):
-        sql = []
-        if not child_dropped:
-            sql.append(f"DROP TRIGGER IF EXISTS {self.q(fk.name)} ON {self.q(fk.table)};")
-        sql += [
+    def drop_trigger_fk(self, fk: ForeignKey, body: Body, what: str):
+        sql = [
+            f"DROP TRIGGER IF EXISTS {self.q(fk.name)} ON {self.q(fk.table)};",
             f"DROP TRIGGER IF EXISTS {self.q(fk.name)} ON {self.q(fk.ref_table)};",
             f"DROP FUNCTION IF EXISTS {self.q(fk.name + '_check')}();",
             f"DROP FUNCTION IF EXISTS {self.q(fk.name + '_on_delete')}();",
@@ -532,6 +533,86 @@ class TimescaleWriter(PostgresWriter):
         )
         self.constraint_comment(op.table, check.name, check.description, body)
 
+    def alter_type(self, plan: Plan, op: Op, body: Body) -> None:
+        """TimescaleDB refuses ALTER COLUMN TYPE on a hypertable (also with every chunk
+        decompressed and compression off), so the column is replaced: a new column, a copy,
+        the old one dropped (with the CHECKs and indexes that use it), the new one renamed,
+        then its NOT NULL, default, CHECKs, indexes and comment as a fresh build has them.
+        Compressed chunks stay compressed; the copy rewrites their rows."""
+        table = plan.new.table(op.table)
+        if table.timescaledb is None:
+            return super().alter_type(plan, op, body)
+        t, q, c = self.target, self.q, op.column
+        ts = table.timescaledb
+        keyed = (
+            set(self.target.primary_key(table))
+            | {x for u in table.uniques for x in u.columns}
+            | {x for fk in table.foreign_keys for x in fk.columns}
+            | {x for fk in plan.new.references_to(table.name) for x in fk.ref_columns}
+            | set(ts.segment_by)
+            | {x.split()[0] for x in ts.order_by}
+        )
+        if c in keyed:
+            raise_unsupported(
+                op.table,
+                f"on TimescaleDB, changing the type of hypertable column {c}, which is part "
+                "of a key, a reference or the compression settings",
+            )
+        temp = f"{c}_retyped"
+        ctype = t.column_type(table, op.new)
+        risk = f"; at risk: {op.at_risk}" if op.at_risk else ""
+        steps = [
+            f"ALTER TABLE {q(op.table)} ADD COLUMN {q(temp)} {ctype};",
+            f"UPDATE {q(op.table)} SET {q(temp)} = {q(c)}::{ctype};",
+            f"ALTER TABLE {q(op.table)} DROP COLUMN {q(c)};",
+            f"ALTER TABLE {q(op.table)} RENAME COLUMN {q(temp)} TO {q(c)};",
+        ]
+        if not op.new.nullable:
+            steps.append(f"ALTER TABLE {q(op.table)} ALTER COLUMN {q(c)} SET NOT NULL;")
+        if op.new.default is not None:
+            steps.append(
+                f"ALTER TABLE {q(op.table)} ALTER COLUMN {q(c)} SET DEFAULT "
+                f"{t.default_sql(op.new)};"
+            )
+        body.add(
+            op.safety,
+            f"{op.summary}{risk}; TimescaleDB cannot ALTER COLUMN TYPE on a hypertable: the "
+            "column is replaced by a copy (rewrites every row, compressed chunks included, "
+            "under an ACCESS EXCLUSIVE lock; the column moves to the end)",
+            "\n".join(steps),
+        )
+        added = {
+            o.new.name
+            for o in plan.for_table(op.table)
+            if o.kind in ("add_check", "add_index", "rename_constraint", "rename_index")
+            and hasattr(o.new, "name")
+        }  # those come later in the file anyway
+        for check in t.checks(table):
+            if check.name in added:
+                continue
+            if c in {col.name for col in _columns_of(check.expression)}:
+                body.add(
+                    SAFE,
+                    f"{check.name} again, on the new column",
+                    (f"ALTER TABLE {q(op.table)} ADD {t.check_sql(check)};"),
+                )
+                self.constraint_comment(op.table, check.name, check.description, body)
+        for statement in t.index_statements(table):
+            index = next(
+                i
+                for i in table.indexes
+                if statement.sql.startswith(
+                    f"CREATE {'UNIQUE ' if i.unique else ''}INDEX {q(i.name)} "
+                )
+            )
+            if c in index.columns and index.name not in added:
+                body.add(SAFE, f"{index.name} again, on the new column", statement.sql)
+        body.add(
+            SAFE,
+            f"comment on {op.table}.{c}",
+            f"COMMENT ON COLUMN {q(op.table)}.{q(c)} IS {t.literal(t.column_description(op.new))};",
+        )
+
     def touched_hypertables(self, plan: Plan) -> list[Table]:
         """Hypertables (new names) whose columns change in a way their aggregates see."""
         out = []
@@ -584,17 +665,6 @@ class TimescaleWriter(PostgresWriter):
                     f"drop continuous aggregate {cagg.name} (created again below; derived data)",
                     f"DROP MATERIALIZED VIEW {self.q(cagg.name)};",
                 )
-        for op in plan.ops:
-            if op.kind == "alter_type" and plan.new.table(op.table).timescaledb is not None:
-                raise_unsupported(
-                    op.table,
-                    f"on TimescaleDB, changing the type of hypertable column {op.column} "
-                    "(TimescaleDB refuses ALTER COLUMN TYPE on a hypertable, even with every "
-                    "chunk decompressed and compression off: 'operation not supported on "
-                    "hypertables'). Generate the other engines with --target postgres "
-                    "--target sqlite, and for TimescaleDB add a new column, copy, drop the old "
-                    "one and rename, by hand,",
-                )
         for table in plan.old.tables:
             if any(o.kind == "drop_table" and o.table == table.name for o in plan.ops):
                 for fk in table.foreign_keys:
@@ -628,26 +698,19 @@ class TimescaleWriter(PostgresWriter):
                     SAFE,
                     f"compression settings of {op.table} (compressed chunks keep the old "
                     "ones until recompressed)",
-                    f"ALTER TABLE {table} SET ({self.compression_options(now)});",
+                    f"ALTER TABLE {table} SET ({self.target.compression_options(now)});",
                 )
         for table in self.touched_hypertables(plan):
             for statement in t.after_table(plan.new, table):
                 if statement.sql.startswith(("CREATE MATERIALIZED VIEW", "COMMENT ON VIEW")):
                     body.add(SAFE, "continuous aggregate, as a fresh build makes it", statement.sql)
 
-    def compression_options(self, ts) -> str:
-        t = self.target
-        options = ["timescaledb.compress"]
-        if ts.segment_by:
-            options.append(
-                "timescaledb.compress_segmentby = " + t.literal(", ".join(ts.segment_by))
-            )
-        if ts.order_by:
-            options.append("timescaledb.compress_orderby = " + t.literal(", ".join(ts.order_by)))
-        return ", ".join(options)
 
-    def create_table(self, plan, table, body):
-        super().create_table(plan, table, body)
+def _columns_of(expression: str):
+    import sqlglot
+    from sqlglot import exp
+
+    return list(sqlglot.parse_one(expression, read="postgres").find_all(exp.Column))
 
 
 def raise_unsupported(table: str, what: str):

@@ -22,6 +22,9 @@ HEADER_WIDTH = 100
 VERSION_TABLE = "schema_migrations"  # dbmate's table of applied migrations
 
 
+MIGRATION_STEPS = (0, 1)  # the files of one schema version: the change, its validation
+
+
 def migration_version(version: int, step: int = 0) -> str:
     """A migration's version as dbmate stores it: schema version and step, e.g. 000200."""
     return f"{version:04d}{step:02d}"
@@ -191,9 +194,14 @@ class Target:
 
     def version_record(self, schema: Schema) -> list[Statement]:
         """The schema version in the database: the rows the migration runner (dbmate) keeps
-        in its own table, so a fresh build counts every migration up to this version as
-        applied (see generator/migrate)."""
-        values = ", ".join(f"('{migration_version(v)}')" for v in range(1, schema.version + 1))
+        in its own table, so a fresh build counts every migration file up to this version as
+        applied (see generator/migrate): per version, step 00 (the change) and step 01 (the
+        validation of what step 00 added NOT VALID, where there is one)."""
+        values = ", ".join(
+            f"('{migration_version(v, step)}')"
+            for v in range(1, schema.version + 1)
+            for step in MIGRATION_STEPS
+        )
         return [
             Statement(
                 f"-- Schema version {schema.version}, recorded where the migration runner "

@@ -30,7 +30,7 @@ import sqlglot
 from sqlglot import exp
 
 from ..model import INTEGER_TYPES, Check, Column, Schema, Table, json_check
-from .base import VERSION_TABLE, Statement, Target, migration_version
+from .base import VERSION_TABLE, Statement, Target
 from .postgres import PostgresTarget
 
 CODEC_FLOAT = "Delta, ZSTD(3)"
@@ -214,7 +214,7 @@ class ClickHouseTarget(Target):
     def version_record(self, schema: Schema) -> list[Statement]:
         """The schema version in dbmate's ClickHouse table (its own layout there: a
         ReplacingMergeTree keyed by version), so the file stays valid ClickHouse SQL."""
-        values = ", ".join(f"('{migration_version(v)}')" for v in range(1, schema.version + 1))
+        _create, insert = super().version_record(schema)  # the rows are the same everywhere
         return [
             Statement(
                 f"-- Schema version {schema.version}, recorded where the migration runner "
@@ -223,7 +223,7 @@ class ClickHouseTarget(Target):
                 "DEFAULT now(), applied UInt8 DEFAULT 1) ENGINE = ReplacingMergeTree(ts) "
                 "PRIMARY KEY version ORDER BY version;"
             ),
-            Statement(f"INSERT INTO {VERSION_TABLE} (version) VALUES {values};"),
+            insert,
         ]
 
     def purpose(self) -> list[str]:

@@ -146,16 +146,7 @@ class TimescaleTarget(PostgresTarget):
             )
         )
         if ts.segment_by or ts.order_by:
-            options = ["timescaledb.compress"]
-            if ts.segment_by:
-                options.append(
-                    "timescaledb.compress_segmentby = " + self.literal(", ".join(ts.segment_by))
-                )
-            if ts.order_by:
-                options.append(
-                    "timescaledb.compress_orderby = " + self.literal(", ".join(ts.order_by))
-                )
-            out.append(Statement(f"ALTER TABLE {t} SET ({', '.join(options)});"))
+            out.append(Statement(f"ALTER TABLE {t} SET ({self.compression_options(ts)});"))
         for cagg in ts.continuous_aggregates:
             bucket = (
                 f"time_bucket(INTERVAL {self.literal(cagg.bucket_width)}, "
@@ -183,6 +174,17 @@ class TimescaleTarget(PostgresTarget):
                 )
             )
         return out
+
+    def compression_options(self, ts) -> str:
+        """The storage options that enable compression (also used by migrations)."""
+        options = ["timescaledb.compress"]
+        if ts.segment_by:
+            options.append(
+                "timescaledb.compress_segmentby = " + self.literal(", ".join(ts.segment_by))
+            )
+        if ts.order_by:
+            options.append("timescaledb.compress_orderby = " + self.literal(", ".join(ts.order_by)))
+        return ", ".join(options)
 
     def load_hint(self) -> str:
         return (

@@ -479,4 +479,4 @@ COMMENT 'A cycler file a session was imported from; a session may come from seve
 
 -- Schema version 2, recorded where the migration runner (dbmate) keeps applied migrations.
 CREATE TABLE IF NOT EXISTS schema_migrations (version String, ts DateTime DEFAULT now(), applied UInt8 DEFAULT 1) ENGINE = ReplacingMergeTree(ts) PRIMARY KEY version ORDER BY version;
-INSERT INTO schema_migrations (version) VALUES ('000100'), ('000200');
+INSERT INTO schema_migrations (version) VALUES ('000100'), ('000101'), ('000200'), ('000201');

@@ -12,9 +12,10 @@
 -- What TimescaleDB cannot do online:
 --   - On a hypertable with compressed chunks TimescaleDB 2.16+ can add columns, add and drop CHECK
 --     constraints, drop columns outside segment_by/order_by, and change compression settings
---     (already compressed chunks keep their old settings until recompressed). It cannot change a
---     column's type on a hypertable at all (tested on 2.23, also with every chunk decompressed):
---     such a change is refused when the migration is generated.
+--     (already compressed chunks keep their old settings until recompressed). It refuses ALTER
+--     COLUMN TYPE on a hypertable (tested on 2.23, also with every chunk decompressed): the column
+--     is replaced by a new one holding a copy, which rewrites every row, compressed chunks
+--     included.
 --   - A new chunk interval applies to chunks created from now on; existing chunks keep their size.
 --   - Continuous aggregates whose hypertable changes are dropped and created again WITH NO DATA,
 --     like a fresh build: refresh them with refresh_continuous_aggregate().

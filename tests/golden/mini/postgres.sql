@@ -90,4 +90,4 @@ COMMENT ON CONSTRAINT fk_note_reading ON note IS 'ON DELETE CASCADE: Notes die w
 
 -- Schema version 1, recorded where the migration runner (dbmate) keeps applied migrations.
 CREATE TABLE IF NOT EXISTS schema_migrations (version varchar(128) PRIMARY KEY);
-INSERT INTO schema_migrations (version) VALUES ('000100');
+INSERT INTO schema_migrations (version) VALUES ('000100'), ('000101');

@@ -73,4 +73,4 @@ CREATE INDEX ix_note_reading ON note (device_id, seq);
 
 -- Schema version 1, recorded where the migration runner (dbmate) keeps applied migrations.
 CREATE TABLE IF NOT EXISTS schema_migrations (version varchar(128) PRIMARY KEY);
-INSERT INTO schema_migrations (version) VALUES ('000100');
+INSERT INTO schema_migrations (version) VALUES ('000100'), ('000101');
