@@ -110,7 +110,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="REF_OR_FILE",
         help="the previous version: a git revision (e.g. HEAD) or a file",
     )
-    mig.add_argument("--name", required=True, help="what the change does, e.g. add_cell_voltage")
+    mig.add_argument(
+        "--name", help="what the change does, e.g. add_cell_voltage (default: schema_vN)"
+    )
+    mig.add_argument(
+        "--summary",
+        action="store_true",
+        help="also print the plan and the files as Markdown on stdout (for CI summaries)",
+    )
     mig.add_argument(
         "--allow-destructive",
         action="store_true",

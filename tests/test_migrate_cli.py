@@ -131,3 +131,18 @@ def test_a_renamed_enum_value_must_exist(tmp_path, capsys):
     assert "renamed value 'tube' is not a value of enumeration 'form_factor'" in (
         capsys.readouterr().err
     )
+
+
+def test_summary_prints_the_plan_as_markdown(tmp_path, capsys):
+    """The pull-request job's step (scripts/ci-migration-summary.sh on main) runs this shape."""
+    old, new = write_versions(tmp_path, add_bms)
+    args = ["migrate", "--from", str(old), str(new), "--out", str(tmp_path / "m"), "--summary"]
+    assert main([*args, "-q"]) == 0
+    out = capsys.readouterr().out
+    assert "Schema version 1 -> 2" in out and "| safe | add check" in out
+    assert "<summary><code>sql/postgres/migrations/000200_schema_v2.sql</code>" in out
+    _, dropped = write_versions(tmp_path, drop_pack_notes)
+    assert main(["migrate", "--from", str(old), str(dropped), "--summary", "-q"]) == 1
+    out = capsys.readouterr().out
+    assert "| destructive | drop column battery_pack.notes |" in out
+    assert "No files were written" in out

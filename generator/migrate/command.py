@@ -62,22 +62,27 @@ def run(args, schema: Schema, root: Path, say) -> int:
     plan = diff(old, schema)
     if plan.empty:
         say(f"no change between {args.from_} and {args.schema}: nothing to migrate")
+        if args.summary:
+            print(f"No change between `{args.from_}` and `{args.schema}`: nothing to migrate.")
         return EXIT_OK
     for op in plan.ops:
         say(f"  [{op.safety}] {op.summary}")
+    name = args.name or f"schema_v{schema.version}"
+    files: dict[str, str] = {}
     try:
         files = render(
             plan,
-            args.name,
+            name,
             allow_destructive=args.allow_destructive,
             targets=args.target or list(WRITERS),
         )
     except MigrationRefused as exc:
         print(str(exc), file=sys.stderr)
-        return EXIT_SCHEMA
+        return _summary(args, plan, files, EXIT_SCHEMA)
     except MigrationError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_SCHEMA
+        return _summary(args, plan, files, EXIT_SCHEMA)
+    _summary(args, plan, files, EXIT_OK)
     written = write_all(root, files)
     for rel in written:
         say(f"wrote {rel}")
@@ -87,3 +92,28 @@ def run(args, schema: Schema, root: Path, say) -> int:
         "schema)"
     )
     return EXIT_OK
+
+
+def _summary(args, plan, files: dict[str, str], status: int) -> int:
+    """The plan as Markdown on stdout (with --summary): a table of labelled operations, then
+    each file folded. Returns `status`."""
+    if not args.summary:
+        return status
+    counts = {}
+    for op in plan.ops:
+        counts[op.safety] = counts.get(op.safety, 0) + 1
+    print(
+        f"Schema version {plan.old.version} -> {plan.new.version}: {len(plan.ops)} operations "
+        f"({', '.join(f'{n} {label}' for label, n in counts.items())}).\n"
+    )
+    print("| label | operation | at risk |\n|---|---|---|")
+    for op in plan.ops:
+        risk = (op.at_risk or "").replace("|", "\\|")
+        summary = op.summary.replace("|", "\\|")
+        print(f"| {op.safety} | {summary} | {risk} |")
+    if status != EXIT_OK and not files:
+        print("\nNo files were written (see the error below).")
+    for path, text in sorted(files.items()):
+        print(f"\n<details><summary><code>{path}</code></summary>\n\n```sql")
+        print(f"{text}```\n</details>")
+    return status

@@ -190,11 +190,12 @@ class Target:
         return []
 
     def epilogue(self, schema: Schema) -> list[Statement]:
-        return self.version_record(schema)
+        return []
 
     def version_record(self, schema: Schema) -> list[Statement]:
-        """The schema version in the database: the rows the migration runner (dbmate) keeps
-        in its own table, so a fresh build counts every migration file up to this version as
+        """For targets that migrations serve (their epilogue): the schema version in the
+        database, the rows the migration runner (dbmate) keeps in its own table (PostgreSQL
+        and SQLite shape), so a fresh build counts every migration file up to this version as
         applied (see generator/migrate): per version, step 00 (the change) and step 01 (the
         validation of what step 00 added NOT VALID, where there is one)."""
         values = ", ".join(

@@ -98,6 +98,9 @@ class PostgresTarget(Target):
             + self.constraint_comment_statements(schema, table)
         )
 
+    def epilogue(self, schema: Schema) -> list[Statement]:
+        return self.version_record(schema)  # the schema version, where dbmate keeps it
+
     def load_hint(self) -> str:
         return f"psql -v ON_ERROR_STOP=1 -d DBNAME -f {self.path}"
 

@@ -85,6 +85,9 @@ class SqliteTarget(Target):
     def preamble(self, schema: Schema) -> list[Statement]:
         return [Statement("PRAGMA foreign_keys = ON;")]
 
+    def epilogue(self, schema: Schema) -> list[Statement]:
+        return self.version_record(schema)  # the schema version, where dbmate keeps it
+
     def self_check(self, statements, text):
         # sqlglot cannot parse STRICT / WITHOUT ROWID tables; load_check runs them for real.
         super().self_check(
