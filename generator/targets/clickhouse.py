@@ -30,7 +30,7 @@ import sqlglot
 from sqlglot import exp
 
 from ..model import INTEGER_TYPES, Check, Column, Schema, Table, json_check
-from .base import VERSION_TABLE, Statement, Target
+from .base import Statement, Target
 from .postgres import PostgresTarget
 
 CODEC_FLOAT = "Delta, ZSTD(3)"
@@ -211,21 +211,6 @@ class ClickHouseTarget(Target):
         return []
 
     # -- header ----------------------------------------------------------------------------
-    def version_record(self, schema: Schema) -> list[Statement]:
-        """The schema version in dbmate's ClickHouse table (its own layout there: a
-        ReplacingMergeTree keyed by version), so the file stays valid ClickHouse SQL."""
-        _create, insert = super().version_record(schema)  # the rows are the same everywhere
-        return [
-            Statement(
-                f"-- Schema version {schema.version}, recorded where the migration runner "
-                "(dbmate) keeps applied migrations.\n"
-                f"CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (version String, ts DateTime "
-                "DEFAULT now(), applied UInt8 DEFAULT 1) ENGINE = ReplacingMergeTree(ts) "
-                "PRIMARY KEY version ORDER BY version;"
-            ),
-            insert,
-        ]
-
     def purpose(self) -> list[str]:
         return [
             "One ClickHouse server (MergeTree); sql/clickhouse/cluster.sql is the same "
@@ -337,11 +322,6 @@ class ClickHouseClusterTarget(ClickHouseTarget):
             f"ReplicatedMergeTree('/clickhouse/tables/{shard}/{{database}}/{{table}}', "
             "'{replica}')"
         )
-
-    def version_record(self, schema: Schema) -> list[Statement]:
-        # Every statement here runs ON CLUSTER; dbmate talks to one server, so the version
-        # is recorded by the single-server file's statements, not replicated from here.
-        return []
 
     def blocks(self, schema: Schema):
         self._sharded = {t.name: self.shard_key(schema, t) is not None for t in schema.tables}
