@@ -4,7 +4,8 @@ tests/fixtures/schema_v1.yaml) holding a row in every table (compressed chunks o
 TimescaleDB) is migrated by dbmate and compared with a fresh version 2 build: catalog equal,
 every row kept, renamed columns (cycle_index -> cycle_count, step_index -> step_id,
 temperature_celsius -> surface_temperature_celsius) holding their old values; then the
-version 2 seed's new rows load into the migrated database.
+version 2 seed's new rows load into the migrated database. On SQLite and PostgreSQL the down
+migration is proven too: back to the version 1 catalog and rows, then up again.
 
 The machinery (dbmate runner, catalogs, row snapshots) is tests/test_migrate.py's.
 """
@@ -128,6 +129,13 @@ def test_sqlite(tmp_path):
         conn.insert(table, row)
     raw.close()
     before = sqlite_rows(db, p.old)
+    first = sqlite_catalog(db)
+    dbmate(f"sqlite:{db}", committed("sqlite"), "migrate")
+    # the down migration returns to version 1, catalog and rows; then up again
+    for _ in committed("sqlite").glob("*.sql"):
+        dbmate(f"sqlite:{db}", committed("sqlite"), "rollback")
+    assert sqlite_catalog(db) == first
+    assert sqlite_rows(db, p.old) == before
     dbmate(f"sqlite:{db}", committed("sqlite"), "migrate")
     fresh = tmp_path / "fresh.sqlite"
     sqlite_build(fresh, p.new)
@@ -164,7 +172,15 @@ def run_pg(engine, target: str) -> None:
                 ).fetchone()[0]
                 assert compressed >= 1
             before = pg_rows(conn, p.old)
+            first = pg_full_catalog(conn)
         dbmate(url, committed(target), "migrate")
+        if not timescale:  # pglite (TimescaleDB here) takes one connection; dbmate rollback two
+            for _ in committed(target).glob("*.sql"):
+                dbmate(url, committed(target), "rollback")
+            with database.connect() as conn:
+                assert pg_full_catalog(conn) == first, "down migration: catalog differs"
+                assert pg_rows(conn, p.old) == before, "down migration: rows differ"
+            dbmate(url, committed(target), "migrate")
         with database.connect() as conn:
             migrated = pg_full_catalog(conn)
             after = pg_rows(conn, p.new)
