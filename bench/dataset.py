@@ -57,11 +57,11 @@ POINT_SCHEMA = pa.schema(
         ("test_time_second", pa.float64()),
         ("session_id", pa.int32()),
         ("record_index", pa.int32()),
-        ("cycle_index", pa.int32()),
+        ("cycle_count", pa.int32()),
         ("voltage_volt", pa.float32()),
         ("current_ampere", pa.float32()),
-        ("temperature_celsius", pa.float32()),
-        ("step_index", pa.int16()),
+        ("surface_temperature_celsius", pa.float32()),
+        ("step_id", pa.int16()),
     ]
 )
 POINT_COLUMNS = POINT_SCHEMA.names

@@ -14,8 +14,8 @@ import pyarrow.parquet as pq
 from . import dataset
 
 ROW_GROUP_ROWS = 1024 * 1024
-FLOATS = ["test_time_second", "voltage_volt", "current_ampere", "temperature_celsius"]
-INTEGERS = ["recorded_at", "session_id", "record_index", "cycle_index", "step_index"]
+FLOATS = ["test_time_second", "voltage_volt", "current_ampere", "surface_temperature_celsius"]
+INTEGERS = ["recorded_at", "session_id", "record_index", "cycle_count", "step_id"]
 
 LAYOUTS = {
     "default": {

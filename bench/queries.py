@@ -22,7 +22,7 @@ WINDOW_SECONDS = 3600
 # TimescaleDB, where the hypertable's key includes the time column.
 Q_CYCLE = """
 SELECT p.record_index, p.recorded_at, p.test_time_second, p.voltage_volt, p.current_ampere,
-       p.temperature_celsius, p.step_index
+       p.surface_temperature_celsius, p.step_id
 FROM timeseries_point AS p
 WHERE p.session_id = {p}
   AND p.record_index BETWEEN
@@ -32,7 +32,7 @@ ORDER BY p.record_index
 """
 
 Q_SOC_WINDOW = """
-SELECT p.recorded_at, p.voltage_volt, p.current_ampere, p.temperature_celsius, l.soc
+SELECT p.recorded_at, p.voltage_volt, p.current_ampere, p.surface_temperature_celsius, l.soc
 FROM timeseries_point AS p
 JOIN label_soc AS l
   ON l.session_id = p.session_id

@@ -27,6 +27,7 @@ DOCS_ROOT = "docs/"
 GUIDE_PAGES = (
     ("Home", "index.md"),
     ("Conventions", "conventions.md"),
+    ("Real data (version 2)", "real-data.md"),
     ("Publishing", "publishing.md"),
     ("Use it for your own schema", "own-schema.md"),
     ("Evolving the schema", "evolving.md"),

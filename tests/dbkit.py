@@ -16,9 +16,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from generator import load_schema
+
 ROOT = Path(__file__).resolve().parents[1]
 
-JSON_COLUMNS = {"split_spec", "hyperparameters"}
+# the json columns of schema.yaml (split_spec, hyperparameters, original_units...)
+JSON_COLUMNS = {
+    c.name for t in load_schema(ROOT / "schema.yaml").tables for c in t.columns if c.type == "json"
+}
 
 
 class Rejected(Exception):

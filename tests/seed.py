@@ -21,12 +21,30 @@ def point(session: int, index: int, base: float) -> dict:
         "test_time_second": float(index),
         "session_id": session,
         "record_index": index,
-        "cycle_index": 0 if index < 3 else 1,
+        "cycle_count": 0 if index < 3 else 1,
         "voltage_volt": 3.7,
         "current_ampere": 1.0,
-        "temperature_celsius": 25.0,
-        "step_index": 1,
+        "surface_temperature_celsius": 25.0,
+        "step_id": 1,
     }
+
+
+def cells(session: int, index: int, base: float) -> list[tuple[str, dict]]:
+    """The two cells of pack 101, measured with one of its samples."""
+    return [
+        (
+            "cell_channel_point",
+            {
+                "recorded_at": at(base + index),
+                "session_id": session,
+                "record_index": index,
+                "cell_id": cell,
+                "voltage_volt": 3.6 + 0.01 * index + 0.02 * (cell - 101),
+                "temperature_celsius": 25.0 + index,
+            },
+        )
+        for cell in (101, 103)
+    ]
 
 
 SEED: list[tuple[str, dict]] = [
@@ -38,6 +56,8 @@ SEED: list[tuple[str, dict]] = [
             "model_name": "P1",
             "serial_number": "pack-1",
             "chemistry": "NMC",
+            "cathode_chemistry": "NMC",
+            "anode_chemistry": "graphite",
             "series_count": 2,
             "parallel_count": 1,
             "nominal_capacity_ah": 5.0,
@@ -57,6 +77,26 @@ SEED: list[tuple[str, dict]] = [
             "model_name": "C1",
             "serial_number": "cell-1",
             "chemistry": "NMC",
+            "form_factor": "cylindrical",
+            "nominal_capacity_ah": 5.0,
+            "nominal_voltage_volt": 3.6,
+            "voltage_min_volt": 2.5,
+            "voltage_max_volt": 4.2,
+        },
+    ),
+    (
+        "battery_cell",
+        {
+            "cell_id": 103,
+            "pack_id": 101,
+            "series_position": 2,
+            "parallel_position": 1,
+            "manufacturer": "acme",
+            "model_name": "C1",
+            "serial_number": "cell-3",
+            "chemistry": "NMC",
+            "cathode_chemistry": "NMC",
+            "anode_chemistry": "silicon_graphite",
             "form_factor": "cylindrical",
             "nominal_capacity_ah": 5.0,
             "nominal_voltage_volt": 3.6,
@@ -97,10 +137,48 @@ SEED: list[tuple[str, dict]] = [
             (101, 101, None, 0),
             (102, 102, None, 1000),
             (103, None, 101, 2000),
+            (104, 102, None, 3000),  # no rows yet: every index is free in it
         )
     ],
     *[("timeseries_point", point(101, i, 0)) for i in range(5)],
     *[("timeseries_point", point(102, i, 1000)) for i in range(3)],
+    *[
+        (
+            "timeseries_point",
+            {
+                **point(103, i, 2000),
+                "step_time_second": float(i),
+                "charging_capacity_ah": 0.001 * i,
+                "discharging_capacity_ah": 0.0,
+                "charging_energy_wh": 0.0037 * i,
+                "discharging_energy_wh": 0.0,
+                "step_count": 1,
+                "ambient_temperature_celsius": 24.5,
+                "temperature_t1_celsius": 25.5,
+                "temperature_t2_celsius": 26.0,
+                "temperature_t3_celsius": 25.0,
+                "step_type": "cc_charge",
+            },
+        )
+        for i in range(3)
+    ],
+    *[row for i in range(3) for row in cells(103, i, 2000)],
+    (
+        "source_file",
+        {
+            "source_file_id": 101,
+            "session_id": 101,
+            "uri": "raw/cell-1_rpt.res",
+            "content_sha256": "a" * 64,
+            "file_format": "arbin_res",
+            "cycler_software": "MITS Pro 8.0",
+            "original_units": {"current": "A", "capacity": "Ah"},
+            "assumed_time_zone": "Europe/Berlin",
+            "record_index_first": 0,
+            "record_index_last": 4,
+            "imported_at": at(10000),
+        },
+    ),
     *[
         (
             "cycle",
@@ -113,7 +191,36 @@ SEED: list[tuple[str, dict]] = [
                 "test_time_end_second": float(last),
             },
         )
-        for s, c, f, last in ((101, 0, 0, 2), (101, 1, 3, 4), (102, 0, 0, 2))
+        for s, c, f, last in ((101, 0, 0, 2), (101, 1, 3, 4), (102, 0, 0, 2), (103, 0, 0, 2))
+    ],
+    (
+        "eis_spectrum",
+        {
+            "spectrum_id": 101,
+            "session_id": 101,
+            "cycle_index": 0,
+            "measured_at": at(3),
+            "soc": 0.5,
+            "temperature_celsius": 25.0,
+            "mode": "galvanostatic 10 mA",
+        },
+    ),
+    (
+        "eis_spectrum",
+        {"spectrum_id": 102, "session_id": 102, "soc": 0.2},  # nothing else stated, no points yet
+    ),
+    *[
+        (
+            "eis_point",
+            {
+                "spectrum_id": 101,
+                "point_index": i,
+                "frequency_hertz": f,
+                "real_impedance_ohm": re_,
+                "imaginary_impedance_ohm": im,
+            },
+        )
+        for i, (f, re_, im) in enumerate(((1000.0, 0.021, 0.001), (1.0, 0.035, -0.008)))
     ],
     (
         "cycle_feature",
@@ -175,6 +282,8 @@ SEED: list[tuple[str, dict]] = [
             "model_version": "1",
             "dataset_version": "d1",
             "target_soh_definition": "capacity",
+            "target_label_version": "v1",
+            "feature_version": "v1",
             "split_spec": {"by": "cell"},
             "training_started_at": at(0),
             "code_revision": "abc123",
@@ -192,6 +301,8 @@ SEED: list[tuple[str, dict]] = [
             "split": "test",
             "predicted_value": 0.51,
             "true_value": 0.5,
+            "uncertainty": 0.02,
+            "label_soc_id": 101,
         },
     ),
     (
@@ -204,6 +315,8 @@ SEED: list[tuple[str, dict]] = [
             "cycle_index": 0,
             "split": "test",
             "predicted_value": 0.97,
+            "true_value": 0.98,
+            "label_soh_id": 101,
         },
     ),
 ]
@@ -252,6 +365,7 @@ BASE_ROWS: dict[str, dict] = {
         "record_index_last": 20,
         "test_time_start_second": 10.0,
         "test_time_end_second": 20.0,
+        "cycle_type": "reference",
     },
     "timeseries_point": {**point(102, 10, 1000)},
     "cycle_feature": {
@@ -265,6 +379,9 @@ BASE_ROWS: dict[str, dict] = {
         "coulombic_efficiency": 0.98,
         "energy_efficiency": 0.95,
         "dc_internal_resistance_ohm": 0.02,
+        "dcir_pulse_current_ampere": -10.0,
+        "dcir_pulse_duration_second": 10.0,
+        "dcir_soc": 0.5,
         "voltage_max_volt": 4.2,
         "voltage_min_volt": 2.5,
         "voltage_mean_volt": 3.6,
@@ -305,6 +422,7 @@ BASE_ROWS: dict[str, dict] = {
         "model_version": "2",
         "dataset_version": "d2",
         "target_soc_method": "ocv_lookup",
+        "target_label_version": "v1",
         "split_spec": {"by": "cell"},
         "hyperparameters": {"lr": 0.001},
         "training_started_at": at(0),
@@ -324,6 +442,43 @@ BASE_ROWS: dict[str, dict] = {
         "split": "validation",
         "predicted_value": 0.6,
         "true_value": 0.61,
+        "uncertainty": 0.01,
+        "label_soc_id": 101,
+    },
+    "cell_channel_point": {
+        "recorded_at": at(2000),
+        "session_id": 103,
+        "record_index": 0,
+        "cell_id": 102,
+        "voltage_volt": 3.3,
+        "temperature_celsius": 24.0,
+    },
+    "eis_spectrum": {
+        "session_id": 101,
+        "cycle_index": 1,
+        "measured_at": at(4),
+        "soc": 0.8,
+        "temperature_celsius": 10.0,
+        "mode": "potentiostatic 5 mV",
+    },
+    "eis_point": {
+        "spectrum_id": 102,
+        "point_index": 0,
+        "frequency_hertz": 0.1,
+        "real_impedance_ohm": 0.05,
+        "imaginary_impedance_ohm": -0.012,
+    },
+    "source_file": {
+        "session_id": 101,
+        "uri": "raw/cell-1_rpt_part2.res",
+        "content_sha256": "b" * 64,
+        "file_format": "arbin_res",
+        "cycler_software": "MITS Pro 8.0",
+        "original_units": {"current": "mA"},
+        "assumed_time_zone": "America/Chicago",
+        "record_index_first": 5,
+        "record_index_last": 9,
+        "imported_at": at(20000),
     },
 }
 

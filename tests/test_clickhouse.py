@@ -175,6 +175,11 @@ ACCEPTED_HERE = {
     "prediction:task-differs-from-run": FOREIGN,
     "prediction:soh-on-cycle-of-other-session": FOREIGN,
     "prediction:point-of-other-session": FOREIGN,
+    "cell_channel_point:same-cell-twice": UNIQUE,
+    "cell_channel_point:sample-of-other-session": FOREIGN,
+    "source_file:same-file-twice": UNIQUE,
+    "eis_spectrum:cycle-of-other-session": FOREIGN,
+    "eis_point:same-point-twice": UNIQUE,
 }
 
 # Dangling-key rows that also break a CHECK, which ClickHouse does enforce: rejected by it.
@@ -285,6 +290,7 @@ def test_cluster_shards_every_session_table_by_session(cluster_statements):
     assert sharded == {
         "test_session", "cycle", "timeseries_point", "cycle_feature",
         "label_soc", "label_soh", "prediction",
+        "cell_channel_point", "eis_spectrum", "source_file",
     }  # fmt: skip
     for table in SCHEMA.tables:
         if table.name in sharded:

@@ -43,15 +43,29 @@ def companions(table: str, column: str, value) -> dict:
     if table == "model_run" and column == "target_soh_definition":
         return {"task": "soh", "target_soc_method": None}
     if table == "prediction" and column == "task" and value == "soh":
-        return {"run_id": 102, "record_index": None, "recorded_at": None, "cycle_index": 1}
+        return {
+            "run_id": 102,
+            "record_index": None,
+            "recorded_at": None,
+            "cycle_index": 1,
+            "label_soc_id": None,
+        }
+    if table == "prediction" and column == "label_soh_id":  # a SOH label needs a SOH row
+        return {**companions(table, "task", "soh"), "task": "soh"}
     if table == "cycle" and column == "record_index_last":
         return {"record_index_first": 0}
     if table == "battery_cell" and column == "series_position":
         return {"pack_id": 101, "parallel_position": 2}
     if table == "battery_cell" and column == "parallel_position":
-        return {"pack_id": 101, "series_position": 2}
-    if table in ("cycle", "timeseries_point") and column in ("cycle_index", "record_index"):
-        return {"session_id": 103}  # a session with no rows yet, so index 0 is free
+        return {"pack_id": 101, "series_position": 3}  # (1, 1) and (2, 1) are seeded
+    if table in ("cycle", "timeseries_point") and column in (
+        "cycle_index",
+        "cycle_count",
+        "record_index",
+    ):
+        return {"session_id": 104}  # a session with no rows yet, so index 0 is free
+    if table == "source_file" and column == "record_index_last":
+        return {"record_index_first": 0}
     return {}
 
 
@@ -110,7 +124,8 @@ def derived_cases(schema: Schema) -> list[Case]:
             dangling = {col: 9999 for col in fk.columns if col not in ("task",)}
             if "task" in fk.columns:
                 dangling["run_id"] = 9999
-            cases.append(Case(f"{t}.{fk.name}:dangling", t, dangling, REJECTED))
+            extra = companions(t, fk.columns[0], 9999)
+            cases.append(Case(f"{t}.{fk.name}:dangling", t, {**extra, **dangling}, REJECTED))
     cases += delete_cases(schema)
     return cases
 
@@ -174,7 +189,7 @@ HAND_WRITTEN = [
     Case(
         "battery_cell:mounted-with-positions",
         "battery_cell",
-        {"pack_id": 101, "series_position": 2, "parallel_position": 1},
+        {"pack_id": 101, "series_position": 1, "parallel_position": 2},
     ),
     Case("battery_cell:mounted-without-positions", "battery_cell", {"pack_id": 101}, REJECTED),
     Case("battery_cell:loose-with-position", "battery_cell", {"series_position": 1}, REJECTED),
@@ -279,7 +294,13 @@ HAND_WRITTEN = [
     Case(
         "prediction:task-differs-from-run",
         "prediction",
-        {"task": "soh", "record_index": None, "recorded_at": None, "cycle_index": 0},
+        {
+            "task": "soh",
+            "record_index": None,
+            "recorded_at": None,
+            "cycle_index": 0,
+            "label_soc_id": None,
+        },
         REJECTED,
     ),
     Case("prediction:soc-on-cycle-too", "prediction", {"cycle_index": 0}, REJECTED),
@@ -292,7 +313,15 @@ HAND_WRITTEN = [
     Case(
         "prediction:soh-on-cycle",
         "prediction",
-        {"run_id": 102, "task": "soh", "record_index": None, "recorded_at": None, "cycle_index": 1},
+        {
+            "run_id": 102,
+            "task": "soh",
+            "record_index": None,
+            "recorded_at": None,
+            "cycle_index": 1,
+            "label_soc_id": None,
+            "label_soh_id": 101,
+        },
     ),
     Case(
         "prediction:soh-on-cycle-of-other-session",
@@ -304,6 +333,7 @@ HAND_WRITTEN = [
             "record_index": None,
             "recorded_at": None,
             "cycle_index": 1,
+            "label_soc_id": None,
         },
         REJECTED,
     ),
@@ -312,6 +342,75 @@ HAND_WRITTEN = [
         "prediction",
         {"session_id": 102, "record_index": 4, "recorded_at": at(4)},
         REJECTED,
+    ),
+]
+
+# Version 2: pack-to-cell, provenance, impedance, traceability, relaxed ranges.
+HAND_WRITTEN += [
+    Case(
+        "cell_channel_point:same-cell-twice",
+        "cell_channel_point",
+        {"cell_id": 101},
+        REJECTED,
+    ),
+    Case(
+        "cell_channel_point:sample-of-other-session",
+        "cell_channel_point",
+        {"session_id": 102, "record_index": 4},
+        REJECTED,
+    ),
+    Case(
+        "cell_channel_point:no-temperature-sensor",
+        "cell_channel_point",
+        {"temperature_celsius": None},
+    ),
+    Case(
+        "source_file:same-file-twice",
+        "source_file",
+        {"content_sha256": "a" * 64},
+        REJECTED,
+    ),
+    Case(
+        "source_file:same-file-other-session",
+        "source_file",
+        {"session_id": 102, "content_sha256": "a" * 64},
+    ),
+    Case("source_file:ck_record_order", "source_file", {"record_index_first": 10}, REJECTED),
+    Case(
+        "source_file:no-samples",
+        "source_file",
+        {"record_index_first": None, "record_index_last": None},
+    ),
+    Case("eis_spectrum:outside-any-cycle", "eis_spectrum", {"cycle_index": None}),
+    Case("eis_spectrum:cycle-of-other-session", "eis_spectrum", {"session_id": 102}, REJECTED),
+    Case(
+        "eis_point:same-point-twice",
+        "eis_point",
+        {"spectrum_id": 101, "point_index": 0},
+        REJECTED,
+    ),
+    Case("eis_point:inductive-positive-imaginary", "eis_point", {"imaginary_impedance_ohm": 0.004}),
+    Case("label_soc:coulomb-drift-past-1.05", "label_soc", {"soc": 1.2}),
+    Case(
+        "label_soc:ocv-past-1.05",
+        "label_soc",
+        {"method": "ocv_lookup", "soc": 1.06},
+        REJECTED,
+    ),
+    Case("label_soc:ocv-at-1.05", "label_soc", {"method": "ocv_lookup", "soc": 1.05}),
+    Case("prediction:soc-with-soh-label", "prediction", {"label_soh_id": 101}, REJECTED),
+    Case("prediction:no-label-row", "prediction", {"label_soc_id": None, "uncertainty": None}),
+    Case("cycle_feature:partial-cycle-efficiency", "cycle_feature", {"coulombic_efficiency": 3.5}),
+    Case("timeseries_point:long-test-step-count", "timeseries_point", {"step_count": 40000}),
+    Case(
+        "timeseries_point:no-step-no-time-channels",
+        "timeseries_point",
+        {"step_id": None, "step_type": None, "step_time_second": None, "step_count": None},
+    ),
+    Case(
+        "battery_cell:unknown-maker",
+        "battery_cell",
+        {"manufacturer": None, "model_name": None, "serial_number": None},
     ),
 ]
 

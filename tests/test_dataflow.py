@@ -24,13 +24,25 @@ FADE = 0.01  # each cycle delivers 1 % less on discharge
 
 
 def profile(session_id: int, start: dt.datetime, fade_offset: int):
-    """CC charge then CC discharge, CYCLES times, sampled every STEP_S seconds."""
+    """CC charge then CC discharge, CYCLES times, sampled every STEP_S seconds, with the
+    cycler's own cumulative counters (BDF charging/discharging capacity), its step counter,
+    step time and step type."""
     rows, index, t, soc = [], 0, 0.0, 0.0
+    charged = discharged = 0.0
+    step_count = 0
     for cycle in range(CYCLES):
         discharge_s = CHARGE_S * (1 - FADE * (cycle + fade_offset))
-        for step, current, duration in ((1, CURRENT_A, CHARGE_S), (2, -CURRENT_A, discharge_s)):
-            for _ in range(int(duration / STEP_S)):
+        for step, current, duration, kind in (
+            (1, CURRENT_A, CHARGE_S, "cc_charge"),
+            (2, -CURRENT_A, discharge_s, "cc_discharge"),
+        ):
+            step_count += 1
+            for n in range(int(duration / STEP_S)):
                 soc += current * STEP_S / 3600 / CAPACITY_AH
+                if current > 0:
+                    charged += current * STEP_S / 3600
+                else:
+                    discharged -= current * STEP_S / 3600
                 voltage = round(3.0 + 1.2 * soc + (0.05 if current > 0 else -0.05), 4)
                 temperature = round(25.0 + 3.0 * abs(current) / CURRENT_A * soc, 2)
                 rows.append(
@@ -44,6 +56,11 @@ def profile(session_id: int, start: dt.datetime, fade_offset: int):
                         current,
                         temperature,
                         step,
+                        kind,
+                        n * STEP_S,
+                        step_count,
+                        charged,
+                        discharged,
                     )
                 )
                 index += 1
@@ -56,16 +73,22 @@ POINT_COLUMNS = [
     "test_time_second",
     "session_id",
     "record_index",
-    "cycle_index",
+    "cycle_count",
     "voltage_volt",
     "current_ampere",
-    "temperature_celsius",
-    "step_index",
+    "surface_temperature_celsius",
+    "step_id",
+    "step_type",
+    "step_time_second",
+    "step_count",
+    "charging_capacity_ah",
+    "discharging_capacity_ah",
 ]
 
 # Per-sample time step, by window function (the first sample of a session has none).
-WITH_DT = """(SELECT session_id, record_index, recorded_at, cycle_index, voltage_volt,
-                     current_ampere, temperature_celsius,
+WITH_DT = """(SELECT session_id, record_index, recorded_at, cycle_count AS cycle_index,
+                     voltage_volt, current_ampere,
+                     surface_temperature_celsius AS temperature_celsius,
                      COALESCE(test_time_second - LAG(test_time_second) OVER (
                          PARTITION BY session_id ORDER BY record_index), 0) AS dt
               FROM timeseries_point) s"""
@@ -75,10 +98,10 @@ STEPS = [
         "segment cycles",
         """
         INSERT INTO cycle (session_id, cycle_index, record_index_first, record_index_last,
-                           test_time_start_second, test_time_end_second)
-        SELECT session_id, cycle_index, min(record_index), max(record_index),
-               min(test_time_second), max(test_time_second)
-        FROM timeseries_point GROUP BY session_id, cycle_index""",
+                           test_time_start_second, test_time_end_second, cycle_type)
+        SELECT session_id, cycle_count, min(record_index), max(record_index),
+               min(test_time_second), max(test_time_second), 'aging'
+        FROM timeseries_point GROUP BY session_id, cycle_count""",
     ),
     (
         "extract cycle features",
@@ -154,6 +177,48 @@ QUERIES = {
           ON pt.session_id = p.session_id AND pt.record_index = p.record_index
         LEFT JOIN cycle c ON c.session_id = p.session_id AND c.cycle_index = p.cycle_index
         GROUP BY r.task ORDER BY r.task""",
+    # the cycler's own counters per cycle, next to the integrated features
+    "cycler counters per cycle": """
+        SELECT p.session_id, p.cycle_count,
+               round(CAST(max(p.charging_capacity_ah) - min(p.charging_capacity_ah)
+                          AS numeric), 3),
+               round(CAST(max(p.discharging_capacity_ah) - min(p.discharging_capacity_ah)
+                          AS numeric), 3),
+               max(p.step_count), count(DISTINCT p.step_type)
+        FROM timeseries_point p JOIN test_session s ON s.session_id = p.session_id
+        WHERE s.cell_id IS NOT NULL
+        GROUP BY p.session_id, p.cycle_count ORDER BY p.session_id, p.cycle_count""",
+    # pack-to-cell: the largest cell voltage spread within one sample, per cycle of a pack test
+    "cell voltage spread per cycle": """
+        SELECT cycle_count, count(*), round(CAST(max(spread) AS numeric), 4)
+        FROM (SELECT p.cycle_count, max(c.voltage_volt) - min(c.voltage_volt) AS spread
+              FROM cell_channel_point c
+              JOIN timeseries_point p
+                ON p.session_id = c.session_id AND p.record_index = c.record_index
+              JOIN test_session s ON s.session_id = p.session_id
+              JOIN battery_cell b ON b.cell_id = c.cell_id AND b.pack_id = s.pack_id
+              GROUP BY p.session_id, p.record_index, p.cycle_count) per_sample
+        GROUP BY cycle_count ORDER BY cycle_count""",
+    "eis spectrum": """
+        SELECT s.cycle_index, round(CAST(s.soc AS numeric), 2), count(*),
+               round(CAST(min(e.real_impedance_ohm) AS numeric), 4),
+               round(CAST(min(e.imaginary_impedance_ohm) AS numeric), 4)
+        FROM eis_spectrum s JOIN eis_point e ON e.spectrum_id = s.spectrum_id
+        GROUP BY s.spectrum_id, s.cycle_index, s.soc ORDER BY s.spectrum_id""",
+    "source files per session": """
+        SELECT f.session_id, count(*), min(f.assumed_time_zone), max(f.record_index_last)
+        FROM source_file f GROUP BY f.session_id ORDER BY f.session_id""",
+    # a prediction traced to the very label row it was compared with
+    "predictions against label rows": """
+        SELECT p.task, count(*),
+               sum(CASE WHEN abs(COALESCE(ls.soc, lh.soh) - p.true_value) < 1e-6
+                   THEN 1 ELSE 0 END),
+               min(r.target_label_version)
+        FROM prediction p
+        JOIN model_run r ON r.run_id = p.run_id
+        LEFT JOIN label_soc ls ON ls.label_soc_id = p.label_soc_id
+        LEFT JOIN label_soh lh ON lh.label_soh_id = p.label_soh_id
+        GROUP BY p.task ORDER BY p.task""",
     "model metrics": """
         SELECT task, model_name, round(CAST(rmse AS numeric), 4), round(CAST(mae AS numeric), 4)
         FROM model_run ORDER BY task""",
@@ -232,6 +297,7 @@ def run_flow(conn) -> dict[str, list[tuple]]:
             "model_version": "1",
             "dataset_version": "d1",
             "target_soc_method": "coulomb_counting",
+            "target_label_version": "cc-1",
             "split_spec": {"by": "cell", "train": [], "test": [cell]},
             "training_started_at": T0,
             "training_finished_at": T0 + dt.timedelta(hours=2),
@@ -247,6 +313,8 @@ def run_flow(conn) -> dict[str, list[tuple]]:
             "model_version": "1",
             "dataset_version": "d1",
             "target_soh_definition": "capacity",
+            "target_label_version": "soh-1",
+            "feature_version": "fx-1",
             "split_spec": {"by": "cell", "test": [cell]},
             "training_started_at": T0,
             "code_revision": "abc",
@@ -256,16 +324,18 @@ def run_flow(conn) -> dict[str, list[tuple]]:
     conn.execute(
         """
         INSERT INTO prediction (run_id, task, session_id, record_index, recorded_at, split,
-                                predicted_value, true_value)
-        SELECT %s, 'soc', session_id, record_index, recorded_at, 'test', soc + 0.01, soc
+                                predicted_value, true_value, uncertainty, label_soc_id)
+        SELECT %s, 'soc', session_id, record_index, recorded_at, 'test', soc + 0.01, soc,
+               0.005, label_soc_id
         FROM label_soc WHERE session_id = %s""",
         (runs["soc"], sessions[1]),
     )
     conn.execute(
         """
         INSERT INTO prediction (run_id, task, session_id, cycle_index, split, predicted_value,
-                                true_value)
-        SELECT %s, 'soh', session_id, cycle_index, 'test', soh - 0.02, soh FROM label_soh""",
+                                true_value, label_soh_id)
+        SELECT %s, 'soh', session_id, cycle_index, 'test', soh - 0.02, soh, label_soh_id
+        FROM label_soh""",
         (runs["soh"],),
     )
     for run_id in runs.values():
@@ -280,6 +350,8 @@ def run_flow(conn) -> dict[str, list[tuple]]:
             "UPDATE model_run SET rmse = %s, mae = %s WHERE run_id = %s",
             (math.sqrt(mse), mae, run_id),
         )
+    record_pack_test(conn, pack_id)
+    record_provenance_and_impedance(conn, sessions[0])
     params = {"soc training window": (sessions[0],), "soh trend of a cell": (cell,)}
     answers = {}
     for name, query in QUERIES.items():
@@ -287,6 +359,86 @@ def run_flow(conn) -> dict[str, list[tuple]]:
         answers[name] = conn.query(text, params.get(name, ()))
     answers["sessions"] = sessions
     return answers
+
+
+SPREAD_V = 0.002  # cell 2 drifts this much further from cell 1 with every cycle
+
+
+def record_pack_test(conn, pack_id: int) -> None:
+    """A pack session (after the cell steps, so they stay about the cell) with the voltage
+    of each of its two series cells recorded with every sample."""
+    start = T0 + dt.timedelta(days=60)
+    conn.insert(
+        "test_session",
+        {
+            "pack_id": pack_id,
+            "protocol_name": "pack 1C cycling",
+            "protocol_type": "cycle_aging",
+            "started_at": start,
+            "source_file": "pack.csv",
+        },
+    )
+    sid = conn.query("SELECT session_id FROM test_session WHERE source_file = 'pack.csv'")[0][0]
+    points = profile(sid, start, fade_offset=0)
+    conn.insert_many("timeseries_point", POINT_COLUMNS, points)
+    cells = dict(
+        conn.query(
+            "SELECT series_position, cell_id FROM battery_cell WHERE pack_id = %s", (pack_id,)
+        )
+    )
+    rows = []
+    for at_, _t, _sid, index, cycle, voltage, *_ in points:
+        half = voltage / 2
+        rows.append((at_, sid, index, cells[1], half, 25.0))
+        rows.append((at_, sid, index, cells[2], half - SPREAD_V * (cycle + 1), 25.5))
+    conn.insert_many(
+        "cell_channel_point",
+        [
+            "recorded_at",
+            "session_id",
+            "record_index",
+            "cell_id",
+            "voltage_volt",
+            "temperature_celsius",
+        ],
+        rows,
+    )
+
+
+def record_provenance_and_impedance(conn, session_id: int) -> None:
+    """Two files for one session; one EIS sweep after its first cycle."""
+    for n, zone in enumerate(("Europe/Berlin", "Europe/Berlin")):
+        conn.insert(
+            "source_file",
+            {
+                "session_id": session_id,
+                "uri": f"raw/run0_part{n}.res",
+                "content_sha256": f"{n:064x}",
+                "file_format": "arbin_res",
+                "cycler_software": "MITS Pro 8.0",
+                "original_units": {"current": "mA"},
+                "assumed_time_zone": zone,
+                "record_index_first": 0 if n == 0 else 1000,
+                "record_index_last": 999 if n == 0 else 2000,
+                "imported_at": T0 + dt.timedelta(days=90),
+            },
+        )
+    conn.insert(
+        "eis_spectrum",
+        {"session_id": session_id, "cycle_index": 0, "soc": 0.5, "temperature_celsius": 25.0},
+    )
+    spectrum = conn.query("SELECT max(spectrum_id) FROM eis_spectrum")[0][0]
+    conn.insert_many(
+        "eis_point",
+        [
+            "spectrum_id",
+            "point_index",
+            "frequency_hertz",
+            "real_impedance_ohm",
+            "imaginary_impedance_ohm",
+        ],
+        [(spectrum, i, 10.0 ** (4 - i), 0.02 + 0.005 * i, -0.001 * i) for i in range(8)],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -369,3 +521,41 @@ def test_predictions_trace_to_run_point_or_cycle_session_and_asset(answers):
     metrics = {r[0]: r for r in answers["sqlite"]["model metrics"]}
     assert metrics["soc"][2] == pytest.approx(0.01, abs=1e-4)
     assert metrics["soh"][2] == pytest.approx(0.02, abs=1e-4)
+
+
+def test_cycler_counters_agree_with_integration(answers):
+    rows = answers["sqlite"]["cycler counters per cycle"]
+    features = answers["sqlite"]["cycles with features"]
+    assert len(rows) == len(features) == 2 * CYCLES
+    for (sid, cycle, charged, discharged, steps, kinds), feature in zip(
+        rows, features, strict=True
+    ):
+        assert (sid, cycle) == feature[:2]
+        # the counter's first value in a cycle already holds that sample's charge: one step
+        # of charge less than the integral over the whole cycle, at most
+        assert charged == pytest.approx(feature[3], abs=CURRENT_A * STEP_S / 3600 + 1e-3)
+        assert discharged == pytest.approx(feature[4], abs=CURRENT_A * STEP_S / 3600 + 1e-3)
+        assert steps == 2 * (cycle + 1) and kinds == 2
+
+
+def test_pack_test_gives_cell_voltage_spread_per_cycle(answers):
+    rows = answers["sqlite"]["cell voltage spread per cycle"]
+    assert [r[0] for r in rows] == list(range(CYCLES))
+    for cycle, readings, spread in rows:
+        assert readings > 0
+        assert spread == pytest.approx(SPREAD_V * (cycle + 1), abs=1e-4)
+
+
+def test_eis_and_provenance(answers):
+    assert answers["sqlite"]["eis spectrum"] == [(0, 0.5, 8, 0.02, -0.007)]
+    sessions = answers["sqlite"]["sessions"]
+    assert answers["sqlite"]["source files per session"] == [
+        (sessions[0], 2, "Europe/Berlin", 2000)
+    ]
+
+
+def test_predictions_reference_their_label_rows(answers):
+    rows = {r[0]: r for r in answers["sqlite"]["predictions against label rows"]}
+    assert rows["soc"][1] == rows["soc"][2] > 0  # every SOC prediction matches its label row
+    assert rows["soh"][1] == rows["soh"][2] == 2 * CYCLES
+    assert (rows["soc"][3], rows["soh"][3]) == ("cc-1", "soh-1")

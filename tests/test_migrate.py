@@ -46,12 +46,12 @@ def add_nullable_column(d):
         "nullable": True,
         "description": "Where the pack is stored.",
     }
-    _table(d, "timeseries_point")["columns"]["ambient_temperature_celsius"] = {
+    _table(d, "timeseries_point")["columns"]["temperature_t4_celsius"] = {
         "type": "real",
         "unit": "degC",
         "nullable": True,
         "range": {"min": -60, "max": 200},
-        "description": "Chamber temperature; NULL when not measured.",
+        "description": "Auxiliary temperature channel 4; NULL when not measured.",
     }
 
 
@@ -72,8 +72,8 @@ def rename_column_and_table(d):
     items = list(cols.items())
     cols.clear()
     for name, spec in items:
-        if name == "step_index":
-            cols["step_id"] = {**spec, "renamed_from": "step_index"}
+        if name == "step_id":
+            cols["program_step_id"] = {**spec, "renamed_from": "step_id"}
         else:
             cols[name] = spec
     tables = d["tables"]
@@ -83,12 +83,16 @@ def rename_column_and_table(d):
         tables["soh_label" if name == "label_soh" else name] = (
             {**spec, "renamed_from": "label_soh"} if name == "label_soh" else spec
         )
+    for spec in tables.values():
+        for fk in (spec.get("foreign_keys") or {}).values():
+            if fk["references"]["table"] == "label_soh":
+                fk["references"]["table"] = "soh_label"
     for step in d.get("workflow", []):
         step["writes"] = ["soh_label" if w == "label_soh" else w for w in step["writes"]]
 
 
 def widen_enum(d):
-    d["enums"]["soc_method"]["values"]["bms"] = "Reported by the battery management system."
+    d["enums"]["soc_method"]["values"]["hybrid"] = "OCV lookup at rest, coulomb counting between."
 
 
 def narrow_enum(d):
@@ -115,11 +119,11 @@ def add_explicit_check(d):
 
 
 def widen_check_range(d):
-    _table(d, "cycle_feature")["columns"]["coulombic_efficiency"]["range"]["max"] = 1.5
+    _table(d, "label_soc")["columns"]["soc"]["range"]["max"] = 1.5
 
 
 def narrow_check_range(d):
-    _table(d, "cycle_feature")["columns"]["coulombic_efficiency"]["range"]["max"] = 1.1
+    _table(d, "label_soc")["columns"]["soc"]["range"]["max"] = 1.1
 
 
 def add_foreign_key_and_index(d):
@@ -163,6 +167,10 @@ def add_table(d):
 
 def drop_table(d):
     del d["tables"]["label_soh"]
+    for spec in d["tables"].values():
+        keys = spec.get("foreign_keys") or {}
+        for name in [n for n, fk in keys.items() if fk["references"]["table"] == "label_soh"]:
+            del keys[name]
     for step in d.get("workflow", []):
         step["writes"] = [w for w in step["writes"] if w != "label_soh"]
     d["workflow"] = [s for s in d.get("workflow", []) if s["writes"]]
@@ -190,7 +198,7 @@ def timescaledb_options(d):
 
 
 def widen_hypertable_type(d):
-    _table(d, "timeseries_point")["columns"]["step_index"]["type"] = "integer"
+    _table(d, "timeseries_point")["columns"]["step_id"]["type"] = "integer"
 
 
 CORPUS = {
@@ -306,8 +314,8 @@ def test_renames_come_only_from_hints():
     data = copy.deepcopy(BASE)
     rename_column_and_table(data)
     del data["tables"]["soh_label"]["renamed_from"]
-    del data["tables"]["timeseries_point"]["columns"]["step_id"]["renamed_from"]
-    data["version"] = 2
+    del data["tables"]["timeseries_point"]["columns"]["program_step_id"]["renamed_from"]
+    data["version"] = BASE.get("version", 1) + 1
     unhinted = migrate.diff(old, load_schema_text(dump(data)))
     kinds = {op.kind for op in unhinted.ops}
     assert "rename_table" not in kinds and "rename_column" not in kinds
@@ -319,7 +327,7 @@ def test_version_must_grow():
     data = copy.deepcopy(BASE)
     widen_enum(data)
     same = load_schema_text(dump(data))
-    with pytest.raises(migrate.MigrationError, match="set `version: 2`"):
+    with pytest.raises(migrate.MigrationError, match=f"set `version: {old.version + 1}`"):
         migrate.render(migrate.diff(old, same), "x")
 
 
@@ -556,7 +564,7 @@ def test_sqlite_rebuild_of_a_parent_keeps_every_child_row(tmp_path):
     folder.mkdir()
     data = copy.deepcopy(BASE)
     data["tables"]["battery_pack"]["columns"]["voltage_min_volt"]["range"]["min"] = -1
-    data["version"] = 2
+    data["version"] = BASE.get("version", 1) + 1
     new = load_schema_text(dump(data))
     plan = migrate.diff(old, new)
     files = migrate.render(plan, "pack", targets=["sqlite"])
@@ -748,7 +756,7 @@ def test_timescaledb_check_on_compressed_rows_stops_the_migration(timescale, tmp
         "expression": "voltage_volt < 100",
         "description": "No asset above 100 V in this lab.",
     }
-    data["version"] = 2
+    data["version"] = BASE.get("version", 1) + 1
     plan = migrate.diff(base_model(), load_schema_text(dump(data)))
     folder = tmp_path / "migrations"
     folder.mkdir()

@@ -31,8 +31,8 @@ def ts(timescale):
         conn.execute(
             """
             INSERT INTO timeseries_point (recorded_at, test_time_second, session_id,
-                record_index, cycle_index, voltage_volt, current_ampere, temperature_celsius,
-                step_index)
+                record_index, cycle_count, voltage_volt, current_ampere,
+                surface_temperature_celsius, step_id)
             SELECT %s + i * interval '10 s', i * 10.0, 101, i, i / 500, 3.6 + (i %% 100) / 1000.0,
                    CASE WHEN i %% 1000 < 500 THEN 2.5 ELSE -2.5 END, 25.0, 1
             FROM generate_series(0, %s - 1) AS i""",

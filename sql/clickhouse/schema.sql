@@ -1,7 +1,7 @@
 -- Battery SOC/SOH schema: ClickHouse DDL.
 -- One ClickHouse server (MergeTree); sql/clickhouse/cluster.sql is the same schema sharded and
 --   replicated over a cluster.
--- Schema version 1. Generated from schema.yaml by liam-erd-schema; do not edit.
+-- Schema version 2. Generated from schema.yaml by liam-erd-schema; do not edit.
 -- Change schema.yaml, then run `make sql`.
 --
 -- Targets: ClickHouse 24.8 or newer (tested on 26.9, in process through chdb 4.4).
@@ -19,16 +19,17 @@
 --   CHECK is enforced on INSERT (error 469, VIOLATED_CONSTRAINT).
 --
 -- What this file cannot express that schema.yaml says:
---   - Foreign keys (11) are not enforced and ON DELETE is not applied: insert parents before
+--   - Foreign keys (19) are not enforced and ON DELETE is not applied: insert parents before
 --     children, delete children yourself, and check with an anti-join, e.g. SELECT count() FROM
 --     child LEFT ANTI JOIN parent USING (key). Each table lists its keys above it.
---   - Primary keys (10) and unique keys (6) are not enforced: they are the sort order (ORDER BY),
+--   - Primary keys (14) and unique keys (7) are not enforced: they are the sort order (ORDER BY),
 --     and a second row with the same key is stored as a second row. Deduplicate before inserting,
 --     or read with LIMIT 1 BY <key>.
 --   - No identity columns: the writer assigns battery_pack.pack_id, battery_cell.cell_id,
---     test_session.session_id, model_run.run_id.
---   - label_soc.label_soc_id, label_soh.label_soh_id, prediction.prediction_id default to
---     generateSnowflakeID(): unique and time-ordered, not 1, 2, 3.
+--     test_session.session_id, model_run.run_id, source_file.source_file_id.
+--   - label_soc.label_soc_id, label_soh.label_soh_id, prediction.prediction_id,
+--     eis_spectrum.spectrum_id default to generateSnowflakeID(): unique and time-ordered, not 1, 2,
+--     3.
 --   - The timescaledb: options do not apply; the time-series tables are partitioned by month
 --     instead, and the continuous aggregates are not created (a materialized view over the table
 --     does the same in ClickHouse).
@@ -39,10 +40,12 @@
 --   unique: uq_battery_pack_serial (manufacturer, serial_number)
 CREATE TABLE battery_pack (
     pack_id Int32 COMMENT 'Surrogate key of the pack.',
-    manufacturer String COMMENT 'Who built the pack.',
-    model_name String COMMENT 'The manufacturer''s model designation.',
-    serial_number String COMMENT 'Serial number, unique per manufacturer.',
+    manufacturer Nullable(String) COMMENT 'Who built the pack; NULL when the data set does not say (many public ones).',
+    model_name Nullable(String) COMMENT 'The manufacturer''s model designation; NULL when unknown.',
+    serial_number Nullable(String) COMMENT 'Serial number, unique per manufacturer; NULL when unknown.',
     chemistry LowCardinality(String) COMMENT 'Chemistry of the cells in the pack. [enum: chemistry]',
+    cathode_chemistry LowCardinality(Nullable(String)) COMMENT 'Positive electrode material of its cells; NULL when unknown. [enum: cathode_chemistry]',
+    anode_chemistry LowCardinality(Nullable(String)) COMMENT 'Negative electrode material of its cells; NULL when unknown. [enum: anode_chemistry]',
     series_count Int16 COMMENT 'Number of cells (or parallel groups) in series. [range: >= 1]',
     parallel_count Int16 COMMENT 'Number of cells in parallel in each series group. [range: >= 1]',
     nominal_capacity_ah Float32 COMMENT 'Rated capacity of the pack. [unit: Ah; range: > 0]',
@@ -51,6 +54,8 @@ CREATE TABLE battery_pack (
     voltage_max_volt Float32 COMMENT 'Upper voltage limit of the pack. [unit: V; range: > 0]',
     notes Nullable(String) COMMENT 'Free text, e.g. the chemistry when it is OTHER.',
     CONSTRAINT ck_battery_pack_chemistry_enum CHECK chemistry IN ('NMC', 'NCA', 'LFP', 'LCO', 'LMO', 'LTO', 'NA_ION', 'OTHER'),
+    CONSTRAINT ck_battery_pack_cathode_chemistry_enum CHECK cathode_chemistry IS NULL OR (cathode_chemistry IN ('NMC', 'NCA', 'LFP', 'LMFP', 'LCO', 'LMO', 'NA_LAYERED_OXIDE', 'NA_PRUSSIAN_BLUE', 'OTHER')),
+    CONSTRAINT ck_battery_pack_anode_chemistry_enum CHECK anode_chemistry IS NULL OR (anode_chemistry IN ('graphite', 'silicon_graphite', 'LTO', 'hard_carbon', 'lithium_metal', 'OTHER')),
     CONSTRAINT ck_battery_pack_series_count_range CHECK series_count >= 1,
     CONSTRAINT ck_battery_pack_parallel_count_range CHECK parallel_count >= 1,
     CONSTRAINT ck_battery_pack_nominal_capacity_ah_range CHECK nominal_capacity_ah > 0,
@@ -60,7 +65,7 @@ CREATE TABLE battery_pack (
     CONSTRAINT ck_battery_pack_voltage_limits CHECK voltage_min_volt < voltage_max_volt
 )
 ENGINE = MergeTree
-ORDER BY (manufacturer, serial_number, pack_id)
+ORDER BY pack_id
 COMMENT 'A battery pack: cells connected in series and parallel, tested as one asset.';
 
 -- battery_cell: A single cell, loose or mounted in a pack at a series/parallel position.
@@ -74,10 +79,12 @@ CREATE TABLE battery_cell (
     pack_id Nullable(Int32) COMMENT 'The pack this cell is mounted in; NULL for a loose cell.',
     series_position Nullable(Int16) COMMENT '1-based series position in the pack; NULL for a loose cell. [range: >= 1]',
     parallel_position Nullable(Int16) COMMENT '1-based parallel position within its series group; NULL for a loose cell. [range: >= 1]',
-    manufacturer String COMMENT 'Who built the cell.',
-    model_name String COMMENT 'The manufacturer''s model designation, e.g. INR21700-50E.',
-    serial_number String COMMENT 'Serial number, unique per manufacturer.',
-    chemistry LowCardinality(String) COMMENT 'Chemistry of the cell. [enum: chemistry]',
+    manufacturer Nullable(String) COMMENT 'Who built the cell; NULL when the data set does not say (many public ones).',
+    model_name Nullable(String) COMMENT 'The manufacturer''s model designation, e.g. INR21700-50E; NULL when unknown.',
+    serial_number Nullable(String) COMMENT 'Serial number, unique per manufacturer; NULL when unknown.',
+    chemistry LowCardinality(String) COMMENT 'Chemistry family of the cell. [enum: chemistry]',
+    cathode_chemistry LowCardinality(Nullable(String)) COMMENT 'Positive electrode material; NULL when unknown. [enum: cathode_chemistry]',
+    anode_chemistry LowCardinality(Nullable(String)) COMMENT 'Negative electrode material; NULL when unknown. [enum: anode_chemistry]',
     form_factor LowCardinality(String) COMMENT 'Mechanical format of the cell. [enum: form_factor]',
     nominal_capacity_ah Float32 COMMENT 'Rated capacity from the datasheet. [unit: Ah; range: > 0]',
     nominal_voltage_volt Float32 COMMENT 'Rated voltage from the datasheet. [unit: V; range: > 0]',
@@ -87,6 +94,8 @@ CREATE TABLE battery_cell (
     CONSTRAINT ck_battery_cell_series_position_range CHECK series_position IS NULL OR (series_position >= 1),
     CONSTRAINT ck_battery_cell_parallel_position_range CHECK parallel_position IS NULL OR (parallel_position >= 1),
     CONSTRAINT ck_battery_cell_chemistry_enum CHECK chemistry IN ('NMC', 'NCA', 'LFP', 'LCO', 'LMO', 'LTO', 'NA_ION', 'OTHER'),
+    CONSTRAINT ck_battery_cell_cathode_chemistry_enum CHECK cathode_chemistry IS NULL OR (cathode_chemistry IN ('NMC', 'NCA', 'LFP', 'LMFP', 'LCO', 'LMO', 'NA_LAYERED_OXIDE', 'NA_PRUSSIAN_BLUE', 'OTHER')),
+    CONSTRAINT ck_battery_cell_anode_chemistry_enum CHECK anode_chemistry IS NULL OR (anode_chemistry IN ('graphite', 'silicon_graphite', 'LTO', 'hard_carbon', 'lithium_metal', 'OTHER')),
     CONSTRAINT ck_battery_cell_form_factor_enum CHECK form_factor IN ('cylindrical', 'pouch', 'prismatic', 'coin'),
     CONSTRAINT ck_battery_cell_nominal_capacity_ah_range CHECK nominal_capacity_ah > 0,
     CONSTRAINT ck_battery_cell_nominal_voltage_volt_range CHECK nominal_voltage_volt > 0,
@@ -96,7 +105,7 @@ CREATE TABLE battery_cell (
     CONSTRAINT ck_battery_cell_position_with_pack CHECK ifNull((pack_id IS NULL AND series_position IS NULL AND parallel_position IS NULL) OR (pack_id IS NOT NULL AND series_position IS NOT NULL AND parallel_position IS NOT NULL), 1)
 )
 ENGINE = MergeTree
-ORDER BY (manufacturer, serial_number, cell_id)
+ORDER BY cell_id
 COMMENT 'A single cell, loose or mounted in a pack at a series/parallel position.';
 
 -- test_session: One run of one test protocol on exactly one asset (a pack or a cell), usually one file exported by a cycler.
@@ -109,15 +118,15 @@ CREATE TABLE test_session (
     pack_id Nullable(Int32) COMMENT 'The pack under test; NULL when the asset is a cell.',
     cell_id Nullable(Int32) COMMENT 'The cell under test; NULL when the asset is a pack.',
     protocol_name String COMMENT 'Name of the test protocol, e.g. "RPT 0.5C" or "UDDS x10".',
-    protocol_version String COMMENT 'Version of the protocol definition.',
+    protocol_version Nullable(String) COMMENT 'Version of the protocol definition; NULL when the data set does not say.',
     protocol_type LowCardinality(String) COMMENT 'What the session is for. [enum: protocol_type]',
-    equipment String COMMENT 'Cycler or test equipment, maker and model.',
+    equipment Nullable(String) COMMENT 'Cycler or test equipment, maker and model; NULL when unknown (simulations).',
     channel Nullable(String) COMMENT 'Channel of the cycler the asset was connected to.',
     ambient_temperature_celsius Nullable(Float32) COMMENT 'Set point of the climate chamber, or measured ambient temperature. [unit: degC; range: [-60, 150]]',
     charge_c_rate Nullable(Float32) COMMENT 'Nominal charge rate of the protocol. [unit: C; range: > 0]',
     discharge_c_rate Nullable(Float32) COMMENT 'Nominal discharge rate of the protocol. [unit: C; range: > 0]',
-    started_at DateTime64(3, 'UTC') COMMENT 'When the session started (UTC); test_time_second counts from here.',
-    source_file Nullable(String) COMMENT 'Path or URI of the cycler file the samples were imported from.',
+    started_at DateTime64(3, 'UTC') COMMENT 'When the session started (UTC); test_time_second counts from here. A simulation has no absolute time: it states a nominal start and says so in the notes.',
+    source_file Nullable(String) COMMENT 'Path or URI of the main cycler file (version 1); every file of the session, with its hash, format and assumed time zone, is in source_file.',
     notes Nullable(String) COMMENT 'Free text.',
     INDEX ix_test_session_pack pack_id TYPE minmax GRANULARITY 1,
     INDEX ix_test_session_cell cell_id TYPE minmax GRANULARITY 1,
@@ -137,49 +146,93 @@ COMMENT 'One run of one test protocol on exactly one asset (a pack or a cell), u
 --   fk_cycle_session_id: (session_id) -> test_session (session_id) ON DELETE RESTRICT
 CREATE TABLE cycle (
     session_id Int32 COMMENT 'The session this cycle belongs to.',
-    cycle_index Int32 COMMENT 'The cycler''s cycle counter (BDF cycle_count); never renumbered. [range: >= 0]',
+    cycle_index Int32 COMMENT 'The cycle: the value of the cycler''s cycle counter (timeseries_point.cycle_count) its samples carry; never renumbered. [range: >= 0]',
     record_index_first Int32 COMMENT 'record_index of the first sample of the cycle. [range: >= 0]',
     record_index_last Int32 COMMENT 'record_index of the last sample of the cycle. [range: >= 0]',
     test_time_start_second Float64 COMMENT 'test_time_second of the first sample. [unit: s; range: >= 0]',
     test_time_end_second Float64 COMMENT 'test_time_second of the last sample. [unit: s; range: >= 0]',
+    cycle_type LowCardinality(Nullable(String)) COMMENT 'Formation, ageing or reference (RPT/diagnostic) cycle; NULL when the protocol does not say. Capacity-based SOH is normally computed on reference cycles only. [enum: cycle_type]',
     CONSTRAINT ck_cycle_cycle_index_range CHECK cycle_index >= 0,
     CONSTRAINT ck_cycle_record_index_first_range CHECK record_index_first >= 0,
     CONSTRAINT ck_cycle_record_index_last_range CHECK record_index_last >= 0,
     CONSTRAINT ck_cycle_test_time_start_second_range CHECK test_time_start_second >= 0,
     CONSTRAINT ck_cycle_test_time_end_second_range CHECK test_time_end_second >= 0,
+    CONSTRAINT ck_cycle_cycle_type_enum CHECK cycle_type IS NULL OR (cycle_type IN ('formation', 'aging', 'reference', 'other')),
     CONSTRAINT ck_cycle_record_order CHECK record_index_last >= record_index_first
 )
 ENGINE = MergeTree
 ORDER BY (session_id, cycle_index)
 COMMENT 'One charge/discharge cycle of a session, segmented from its samples. Keyed by the cycler''s own cycle counter; records the range of sample record indexes it spans, so the samples of a cycle are found through the time-series primary key without an extra index.';
 
--- timeseries_point: One sample recorded by the cycler. Keyed by session and record index; columns are ordered widest first so PostgreSQL stores a row without alignment padding. Samples are never deleted by a cascade.
+-- timeseries_point: One sample recorded by the cycler, named as the Battery Data Format (BDF) names it. Keyed by session and record index; columns are ordered widest first so PostgreSQL stores a row without alignment padding (a migration from version 1 appends new columns at the end). The optional channels cost nothing in PostgreSQL while NULL. Samples are never deleted by a cascade.
 -- Keys ClickHouse does not enforce:
 --   unique: primary key (session_id, record_index)
 --   fk_timeseries_point_session_id: (session_id) -> test_session (session_id) ON DELETE RESTRICT
 CREATE TABLE timeseries_point (
-    recorded_at DateTime64(3, 'UTC') COMMENT 'Absolute time of the sample (UTC, BDF unix_time_second). Required: the TimescaleDB hypertable is partitioned on it.' CODEC(Delta, ZSTD(3)),
+    recorded_at DateTime64(3, 'UTC') COMMENT 'Absolute time of the sample (UTC; BDF unix_time_second holds the same instant as seconds, so the name stays: this column is a timestamp, not seconds). Required: the TimescaleDB hypertable is partitioned on it; a simulation uses its nominal start.' CODEC(Delta, ZSTD(3)),
     test_time_second Float64 COMMENT 'Seconds since the session started. Sampling is not uniform and may step back. [unit: s; range: >= 0]' CODEC(Delta, ZSTD(3)),
+    step_time_second Nullable(Float64) COMMENT 'Seconds since the current step started (BDF step_time_second); NULL when not logged. [unit: s; range: >= 0]' CODEC(Delta, ZSTD(3)),
+    charging_capacity_ah Nullable(Float64) COMMENT 'The cycler''s cumulative charge into the asset since the test started (BDF charging_capacity_ah); double precision because re-integrating logged samples is less accurate than the cycler''s own counter. NULL when the file has none. [unit: Ah; range: >= 0]' CODEC(Delta, ZSTD(3)),
+    discharging_capacity_ah Nullable(Float64) COMMENT 'The cycler''s cumulative charge out of the asset since the test started (BDF discharging_capacity_ah). [unit: Ah; range: >= 0]' CODEC(Delta, ZSTD(3)),
+    charging_energy_wh Nullable(Float64) COMMENT 'The cycler''s cumulative energy into the asset since the test started (BDF charging_energy_wh). [unit: Wh; range: >= 0]' CODEC(Delta, ZSTD(3)),
+    discharging_energy_wh Nullable(Float64) COMMENT 'The cycler''s cumulative energy out of the asset since the test started (BDF discharging_energy_wh). [unit: Wh; range: >= 0]' CODEC(Delta, ZSTD(3)),
     session_id Int32 COMMENT 'The session the sample belongs to.' CODEC(Delta, ZSTD(1)),
-    record_index Int32 COMMENT 'The cycler''s sample number within the session. [range: >= 0]' CODEC(Delta, ZSTD(1)),
-    cycle_index Int32 COMMENT 'The cycler''s cycle counter at this sample (BDF cycle_count); non-decreasing. [range: >= 0]' CODEC(Delta, ZSTD(1)),
+    record_index Int32 COMMENT 'The cycler''s sample number within the session (BDF record_index). [range: >= 0]' CODEC(Delta, ZSTD(1)),
+    cycle_count Int32 COMMENT 'The cycler''s cycle counter at this sample (BDF cycle_count; cycle_index in version 1); non-decreasing; cycle.cycle_index of the cycle the sample belongs to. [range: >= 0]' CODEC(Delta, ZSTD(1)),
+    step_count Nullable(Int32) COMMENT 'Ever-increasing step counter of the session (BDF step_count); integer, because a long test passes 32,767 steps. NULL when the file has none. [range: >= 0]' CODEC(Delta, ZSTD(1)),
     voltage_volt Float32 COMMENT 'Terminal voltage of the asset. [unit: V; range: [-5, 1500]]' CODEC(Delta, ZSTD(3)),
     current_ampere Float32 COMMENT 'Current; positive charges the asset. [unit: A; range: [-5000, 5000]]' CODEC(Delta, ZSTD(3)),
-    temperature_celsius Nullable(Float32) COMMENT 'Surface or cell temperature; NULL when not measured. [unit: degC; range: [-60, 200]]' CODEC(Delta, ZSTD(3)),
-    step_index Int16 COMMENT 'Index of the protocol step the cycler was executing. [range: >= 0]' CODEC(Delta, ZSTD(1)),
+    surface_temperature_celsius Nullable(Float32) COMMENT 'Temperature at the surface of the asset (BDF surface_temperature_celsius; temperature_celsius in version 1); NULL when not measured. [unit: degC; range: [-60, 200]]' CODEC(Delta, ZSTD(3)),
+    ambient_temperature_celsius Nullable(Float32) COMMENT 'Measured ambient (chamber) temperature (BDF ambient_temperature_celsius); NULL when not measured. [unit: degC; range: [-60, 200]]' CODEC(Delta, ZSTD(3)),
+    temperature_t1_celsius Nullable(Float32) COMMENT 'Auxiliary temperature channel 1 (BDF T1); placement is in the session notes. [unit: degC; range: [-60, 200]]' CODEC(Delta, ZSTD(3)),
+    temperature_t2_celsius Nullable(Float32) COMMENT 'Auxiliary temperature channel 2 (BDF T2). [unit: degC; range: [-60, 200]]' CODEC(Delta, ZSTD(3)),
+    temperature_t3_celsius Nullable(Float32) COMMENT 'Auxiliary temperature channel 3 (BDF T3). [unit: degC; range: [-60, 200]]' CODEC(Delta, ZSTD(3)),
+    step_id Nullable(Int16) COMMENT 'The program step the cycler was executing (BDF step_id, Arbin Step_Index; step_index in version 1, renamed because BDF''s step_index is a count within a step). An identifier from the program, not a counter: it repeats every cycle and stays far below 32,767 (step_count is the counter). NULL when the file has none. [range: >= 0]' CODEC(Delta, ZSTD(1)),
+    step_type LowCardinality(Nullable(String)) COMMENT 'What the step was doing (BDF step_type); NULL when the cycler does not say. [enum: step_type]',
     INDEX ix_timeseries_point_session_time (session_id, recorded_at) TYPE minmax GRANULARITY 1,
     CONSTRAINT ck_timeseries_point_test_time_second_range CHECK test_time_second >= 0,
+    CONSTRAINT ck_timeseries_point_step_time_second_range CHECK step_time_second IS NULL OR (step_time_second >= 0),
+    CONSTRAINT ck_timeseries_point_charging_capacity_ah_range CHECK charging_capacity_ah IS NULL OR (charging_capacity_ah >= 0),
+    CONSTRAINT ck_timeseries_point_discharging_capacity_ah_range CHECK discharging_capacity_ah IS NULL OR (discharging_capacity_ah >= 0),
+    CONSTRAINT ck_timeseries_point_charging_energy_wh_range CHECK charging_energy_wh IS NULL OR (charging_energy_wh >= 0),
+    CONSTRAINT ck_timeseries_point_discharging_energy_wh_range CHECK discharging_energy_wh IS NULL OR (discharging_energy_wh >= 0),
     CONSTRAINT ck_timeseries_point_record_index_range CHECK record_index >= 0,
-    CONSTRAINT ck_timeseries_point_cycle_index_range CHECK cycle_index >= 0,
+    CONSTRAINT ck_timeseries_point_cycle_count_range CHECK cycle_count >= 0,
+    CONSTRAINT ck_timeseries_point_step_count_range CHECK step_count IS NULL OR (step_count >= 0),
     CONSTRAINT ck_timeseries_point_voltage_volt_range CHECK voltage_volt >= -5 AND voltage_volt <= 1500,
     CONSTRAINT ck_timeseries_point_current_ampere_range CHECK current_ampere >= -5000 AND current_ampere <= 5000,
-    CONSTRAINT ck_timeseries_point_temperature_celsius_range CHECK temperature_celsius IS NULL OR (temperature_celsius >= -60 AND temperature_celsius <= 200),
-    CONSTRAINT ck_timeseries_point_step_index_range CHECK step_index >= 0
+    CONSTRAINT ck_timeseries_point_surface_temperature_celsius_range CHECK surface_temperature_celsius IS NULL OR (surface_temperature_celsius >= -60 AND surface_temperature_celsius <= 200),
+    CONSTRAINT ck_timeseries_point_ambient_temperature_celsius_range CHECK ambient_temperature_celsius IS NULL OR (ambient_temperature_celsius >= -60 AND ambient_temperature_celsius <= 200),
+    CONSTRAINT ck_timeseries_point_temperature_t1_celsius_range CHECK temperature_t1_celsius IS NULL OR (temperature_t1_celsius >= -60 AND temperature_t1_celsius <= 200),
+    CONSTRAINT ck_timeseries_point_temperature_t2_celsius_range CHECK temperature_t2_celsius IS NULL OR (temperature_t2_celsius >= -60 AND temperature_t2_celsius <= 200),
+    CONSTRAINT ck_timeseries_point_temperature_t3_celsius_range CHECK temperature_t3_celsius IS NULL OR (temperature_t3_celsius >= -60 AND temperature_t3_celsius <= 200),
+    CONSTRAINT ck_timeseries_point_step_id_range CHECK step_id IS NULL OR (step_id >= 0),
+    CONSTRAINT ck_timeseries_point_step_type_enum CHECK step_type IS NULL OR (step_type IN ('cc_charge', 'cv_charge', 'cccv_charge', 'cc_discharge', 'cv_discharge', 'cp_discharge', 'dynamic', 'rest', 'ocv', 'pulse', 'eis', 'other'))
 )
 ENGINE = MergeTree
 PARTITION BY toYYYYMM(recorded_at)
 ORDER BY (session_id, record_index)
-COMMENT 'One sample recorded by the cycler. Keyed by session and record index; columns are ordered widest first so PostgreSQL stores a row without alignment padding. Samples are never deleted by a cascade.';
+COMMENT 'One sample recorded by the cycler, named as the Battery Data Format (BDF) names it. Keyed by session and record index; columns are ordered widest first so PostgreSQL stores a row without alignment padding (a migration from version 1 appends new columns at the end). The optional channels cost nothing in PostgreSQL while NULL. Samples are never deleted by a cascade.';
+
+-- cell_channel_point: The channels of one cell recorded with one sample of a pack test (cell voltage, cell temperature): pack-to-cell analysis, e.g. the cell voltage spread per cycle. Joined to the pack's sample on (session_id, record_index); the cell is one of the pack's cells.
+-- Keys ClickHouse does not enforce:
+--   unique: primary key (session_id, record_index, cell_id)
+--   fk_cell_channel_point_cell_id: (cell_id) -> battery_cell (cell_id) ON DELETE RESTRICT
+--   fk_cell_channel_point_point: (session_id, record_index) -> timeseries_point (session_id, record_index) ON DELETE CASCADE
+CREATE TABLE cell_channel_point (
+    recorded_at DateTime64(3, 'UTC') COMMENT 'Time of the pack''s sample, copied from it; part of the key of a sample on TimescaleDB and lets time windows be cut without the samples.' CODEC(Delta, ZSTD(3)),
+    session_id Int32 COMMENT 'The pack''s session.' CODEC(Delta, ZSTD(1)),
+    record_index Int32 COMMENT 'The pack''s sample these cell channels were recorded with.' CODEC(Delta, ZSTD(1)),
+    cell_id Int32 COMMENT 'The cell measured.' CODEC(Delta, ZSTD(1)),
+    voltage_volt Float32 COMMENT 'Cell voltage; a single cell never exceeds 10 V, a reversed cell may go negative. [unit: V; range: [-5, 10]]' CODEC(Delta, ZSTD(3)),
+    temperature_celsius Nullable(Float32) COMMENT 'Cell temperature; NULL when the cell has no sensor. [unit: degC; range: [-60, 200]]' CODEC(Delta, ZSTD(3)),
+    INDEX ix_cell_channel_point_cell cell_id TYPE minmax GRANULARITY 1,
+    CONSTRAINT ck_cell_channel_point_voltage_volt_range CHECK voltage_volt >= -5 AND voltage_volt <= 10,
+    CONSTRAINT ck_cell_channel_point_temperature_celsius_range CHECK temperature_celsius IS NULL OR (temperature_celsius >= -60 AND temperature_celsius <= 200)
+)
+ENGINE = MergeTree
+ORDER BY (session_id, record_index, cell_id)
+COMMENT 'The channels of one cell recorded with one sample of a pack test (cell voltage, cell temperature): pack-to-cell analysis, e.g. the cell voltage spread per cycle. Joined to the pack''s sample on (session_id, record_index); the cell is one of the pack''s cells.';
 
 -- cycle_feature: Features of one cycle computed by one version of the feature extractor; the inputs of SOH models. Several extractor versions may describe the same cycle.
 -- Keys ClickHouse does not enforce:
@@ -193,9 +246,12 @@ CREATE TABLE cycle_feature (
     discharge_capacity_ah Nullable(Float32) COMMENT 'Charge delivered while discharging in this cycle. [unit: Ah; range: >= 0]',
     charge_energy_wh Nullable(Float32) COMMENT 'Energy taken in while charging. [unit: Wh; range: >= 0]',
     discharge_energy_wh Nullable(Float32) COMMENT 'Energy delivered while discharging. [unit: Wh; range: >= 0]',
-    coulombic_efficiency Nullable(Float32) COMMENT 'Discharge capacity / charge capacity; may slightly exceed 1 from measurement noise. [unit: fraction; range: (0, 1.2]]',
-    energy_efficiency Nullable(Float32) COMMENT 'Discharge energy / charge energy. [unit: fraction; range: (0, 1.2]]',
-    dc_internal_resistance_ohm Nullable(Float32) COMMENT 'DC internal resistance from a current step in this cycle. [unit: ohm; range: > 0]',
+    coulombic_efficiency Nullable(Float32) COMMENT 'Discharge capacity / charge capacity. No upper bound: a full cycle is about 1 (slightly above from measurement noise), but the partial first and last cycles of a file (a discharge from a charged state, a charge cut short) give any positive ratio. Strict only where physics is: it is positive. [unit: fraction; range: > 0]',
+    energy_efficiency Nullable(Float32) COMMENT 'Discharge energy / charge energy. No upper bound, for the same reason as coulombic_efficiency: partial first and last cycles give any positive ratio. [unit: fraction; range: > 0]',
+    dc_internal_resistance_ohm Nullable(Float32) COMMENT 'DC internal resistance from a current step in this cycle (BDF dc_internal_resistance_ohm). Only comparable between cycles measured with the same pulse current, duration and SOC (the three columns below). [unit: ohm; range: > 0]',
+    dcir_pulse_current_ampere Nullable(Float32) COMMENT 'Current of the pulse the resistance was measured with; positive charges. [unit: A; range: [-5000, 5000]]',
+    dcir_pulse_duration_second Nullable(Float32) COMMENT 'Duration of the pulse after which the voltage drop was read (e.g. 10 s). [unit: s; range: > 0]',
+    dcir_soc Nullable(Float32) COMMENT 'SOC at which the pulse was applied. [unit: fraction; range: [0, 1]]',
     voltage_max_volt Nullable(Float32) COMMENT 'Highest voltage in the cycle. [unit: V]',
     voltage_min_volt Nullable(Float32) COMMENT 'Lowest voltage in the cycle. [unit: V]',
     voltage_mean_volt Nullable(Float32) COMMENT 'Time-weighted mean voltage. [unit: V]',
@@ -211,9 +267,12 @@ CREATE TABLE cycle_feature (
     CONSTRAINT ck_cycle_feature_discharge_capacity_ah_range CHECK discharge_capacity_ah IS NULL OR (discharge_capacity_ah >= 0),
     CONSTRAINT ck_cycle_feature_charge_energy_wh_range CHECK charge_energy_wh IS NULL OR (charge_energy_wh >= 0),
     CONSTRAINT ck_cycle_feature_discharge_energy_wh_range CHECK discharge_energy_wh IS NULL OR (discharge_energy_wh >= 0),
-    CONSTRAINT ck_cycle_feature_coulombic_efficiency_range CHECK coulombic_efficiency IS NULL OR (coulombic_efficiency > 0 AND coulombic_efficiency <= CAST(1.2 AS Float32)),
-    CONSTRAINT ck_cycle_feature_energy_efficiency_range CHECK energy_efficiency IS NULL OR (energy_efficiency > 0 AND energy_efficiency <= CAST(1.2 AS Float32)),
+    CONSTRAINT ck_cycle_feature_coulombic_efficiency_range CHECK coulombic_efficiency IS NULL OR (coulombic_efficiency > 0),
+    CONSTRAINT ck_cycle_feature_energy_efficiency_range CHECK energy_efficiency IS NULL OR (energy_efficiency > 0),
     CONSTRAINT ck_cycle_feature_dc_internal_resistance_ohm_range CHECK dc_internal_resistance_ohm IS NULL OR (dc_internal_resistance_ohm > 0),
+    CONSTRAINT ck_cycle_feature_dcir_pulse_current_ampere_range CHECK dcir_pulse_current_ampere IS NULL OR (dcir_pulse_current_ampere >= -5000 AND dcir_pulse_current_ampere <= 5000),
+    CONSTRAINT ck_cycle_feature_dcir_pulse_duration_second_range CHECK dcir_pulse_duration_second IS NULL OR (dcir_pulse_duration_second > 0),
+    CONSTRAINT ck_cycle_feature_dcir_soc_range CHECK dcir_soc IS NULL OR (dcir_soc >= 0 AND dcir_soc <= 1),
     CONSTRAINT ck_cycle_feature_cv_time_second_range CHECK cv_time_second IS NULL OR (cv_time_second >= 0),
     CONSTRAINT ck_cycle_feature_cv_capacity_ah_range CHECK cv_capacity_ah IS NULL OR (cv_capacity_ah >= 0),
     CONSTRAINT ck_cycle_feature_charge_throughput_ah_range CHECK charge_throughput_ah IS NULL OR (charge_throughput_ah >= 0),
@@ -236,17 +295,18 @@ CREATE TABLE label_soc (
     recorded_at DateTime64(3, 'UTC') COMMENT 'Time of the labelled sample, copied from it; lets time windows be cut on labels and is part of the key of a sample on TimescaleDB.' CODEC(Delta, ZSTD(3)),
     method LowCardinality(String) COMMENT 'How the SOC was computed. [enum: soc_method]',
     label_version String COMMENT 'Version of the labelling code or parameters.',
-    soc Float32 COMMENT 'State of charge, 0 = empty, 1 = full; OCV tables extend slightly past both ends. [unit: fraction; range: [-0.05, 1.05]]' CODEC(Delta, ZSTD(3)),
+    soc Float32 COMMENT 'State of charge, 0 = empty, 1 = full. The column allows [-0.25, 1.25]: coulomb counting drifts past the ends over a long test (current-sensor offset, capacity fade the reference capacity does not follow), and such a label is data to keep and judge, not to refuse. An OCV lookup stays within [-0.05, 1.05] (ck_label_soc_ocv_range): OCV tables extend only slightly past both ends. [unit: fraction; range: [-0.25, 1.25]]' CODEC(Delta, ZSTD(3)),
     reference_capacity_ah Nullable(Float32) COMMENT 'Capacity the charge was divided by (coulomb counting). [unit: Ah; range: > 0]' CODEC(Delta, ZSTD(3)),
-    initial_soc Nullable(Float32) COMMENT 'SOC the integration started from (coulomb counting). [unit: fraction; range: [-0.05, 1.05]]' CODEC(Delta, ZSTD(3)),
+    initial_soc Nullable(Float32) COMMENT 'SOC the integration started from (coulomb counting); from a rested voltage, so OCV-strict. [unit: fraction; range: [-0.05, 1.05]]' CODEC(Delta, ZSTD(3)),
     ocv_table Nullable(String) COMMENT 'Name and version of the OCV-SOC table used (OCV lookup).',
     INDEX ix_label_soc_session_time (session_id, recorded_at) TYPE minmax GRANULARITY 1,
-    CONSTRAINT ck_label_soc_method_enum CHECK method IN ('coulomb_counting', 'ocv_lookup', 'model_based', 'simulator'),
-    CONSTRAINT ck_label_soc_soc_range CHECK soc >= CAST(-0.05 AS Float32) AND soc <= CAST(1.05 AS Float32),
+    CONSTRAINT ck_label_soc_method_enum CHECK method IN ('coulomb_counting', 'ocv_lookup', 'model_based', 'simulator', 'bms'),
+    CONSTRAINT ck_label_soc_soc_range CHECK soc >= -0.25 AND soc <= 1.25,
     CONSTRAINT ck_label_soc_reference_capacity_ah_range CHECK reference_capacity_ah IS NULL OR (reference_capacity_ah > 0),
     CONSTRAINT ck_label_soc_initial_soc_range CHECK initial_soc IS NULL OR (initial_soc >= CAST(-0.05 AS Float32) AND initial_soc <= CAST(1.05 AS Float32)),
     CONSTRAINT ck_label_soc_coulomb_inputs CHECK ifNull(method <> 'coulomb_counting' OR (reference_capacity_ah IS NOT NULL AND initial_soc IS NOT NULL), 1),
-    CONSTRAINT ck_label_soc_ocv_table CHECK ifNull(method <> 'ocv_lookup' OR ocv_table IS NOT NULL, 1)
+    CONSTRAINT ck_label_soc_ocv_table CHECK ifNull(method <> 'ocv_lookup' OR ocv_table IS NOT NULL, 1),
+    CONSTRAINT ck_label_soc_ocv_range CHECK method <> 'ocv_lookup' OR (soc >= -0.05 AND soc <= 1.05)
 )
 ENGINE = MergeTree
 ORDER BY (session_id, record_index, method, label_version, label_soc_id)
@@ -292,6 +352,8 @@ CREATE TABLE model_run (
     dataset_version String COMMENT 'Version of the data set the run trained on.',
     target_soc_method LowCardinality(Nullable(String)) COMMENT 'The SOC label definition trained against (SOC runs). [enum: soc_method]',
     target_soh_definition LowCardinality(Nullable(String)) COMMENT 'The SOH label definition trained against (SOH runs). [enum: soh_definition]',
+    target_label_version Nullable(String) COMMENT 'label_version of the labels trained against (label_soc or label_soh); with the method or definition it names one label definition. NULL only for version 1 runs.',
+    feature_version Nullable(String) COMMENT 'cycle_feature.feature_version of the features a SOH run trained on; NULL for SOC runs.',
     split_spec String COMMENT 'How the data was split, by cell and never by point: e.g. {"by": "cell", "train": [1, 2], "validation": [3], "test": [4]}.',
     hyperparameters String DEFAULT '{}' COMMENT 'Hyper-parameters of the run as a JSON object.',
     training_started_at DateTime64(3, 'UTC') COMMENT 'When training started (UTC).',
@@ -302,7 +364,7 @@ CREATE TABLE model_run (
     code_revision String COMMENT 'Revision (e.g. git commit) of the training code.',
     random_seed Nullable(Int64) COMMENT 'Seed of the random number generators.',
     CONSTRAINT ck_model_run_task_enum CHECK task IN ('soc', 'soh'),
-    CONSTRAINT ck_model_run_target_soc_method_enum CHECK target_soc_method IS NULL OR (target_soc_method IN ('coulomb_counting', 'ocv_lookup', 'model_based', 'simulator')),
+    CONSTRAINT ck_model_run_target_soc_method_enum CHECK target_soc_method IS NULL OR (target_soc_method IN ('coulomb_counting', 'ocv_lookup', 'model_based', 'simulator', 'bms')),
     CONSTRAINT ck_model_run_target_soh_definition_enum CHECK target_soh_definition IS NULL OR (target_soh_definition IN ('capacity', 'resistance', 'energy')),
     CONSTRAINT ck_model_run_rmse_range CHECK rmse IS NULL OR (rmse >= 0),
     CONSTRAINT ck_model_run_mae_range CHECK mae IS NULL OR (mae >= 0),
@@ -322,6 +384,8 @@ COMMENT 'One training run of a SOC or SOH model: what was trained on which data,
 --   fk_prediction_run: (run_id, task) -> model_run (run_id, task) ON DELETE CASCADE
 --   fk_prediction_point: (session_id, record_index) -> timeseries_point (session_id, record_index) ON DELETE CASCADE
 --   fk_prediction_cycle: (session_id, cycle_index) -> cycle (session_id, cycle_index) ON DELETE CASCADE
+--   fk_prediction_label_soc: (label_soc_id) -> label_soc (label_soc_id) ON DELETE SET NULL
+--   fk_prediction_label_soh: (label_soh_id) -> label_soh (label_soh_id) ON DELETE SET NULL
 CREATE TABLE prediction (
     prediction_id Int64 DEFAULT toInt64(generateSnowflakeID()) COMMENT 'Surrogate key of the prediction.' CODEC(Delta, ZSTD(1)),
     run_id Int32 COMMENT 'The run that made the prediction.' CODEC(Delta, ZSTD(1)),
@@ -332,13 +396,84 @@ CREATE TABLE prediction (
     cycle_index Nullable(Int32) COMMENT 'The predicted cycle (SOH); NULL for SOC.' CODEC(Delta, ZSTD(1)),
     split LowCardinality(String) COMMENT 'Which split the predicted sample or cycle belongs to. [enum: split]',
     predicted_value Float32 COMMENT 'The predicted SOC or SOH. [unit: fraction]' CODEC(Delta, ZSTD(3)),
-    true_value Nullable(Float32) COMMENT 'The label value it was compared with; NULL when none exists. [unit: fraction]' CODEC(Delta, ZSTD(3)),
+    true_value Nullable(Float32) COMMENT 'The label value it was compared with, copied; NULL when none exists. [unit: fraction]' CODEC(Delta, ZSTD(3)),
+    uncertainty Nullable(Float32) COMMENT 'Standard deviation of the prediction, in label units; NULL when the model gives none. [unit: fraction; range: >= 0]' CODEC(Delta, ZSTD(3)),
+    label_soc_id Nullable(Int64) COMMENT 'The SOC label row the prediction was compared with (SOC); NULL when none.' CODEC(Delta, ZSTD(1)),
+    label_soh_id Nullable(Int64) COMMENT 'The SOH label row the prediction was compared with (SOH); NULL when none.' CODEC(Delta, ZSTD(1)),
     INDEX ix_prediction_point (session_id, record_index) TYPE minmax GRANULARITY 1,
     INDEX ix_prediction_cycle (session_id, cycle_index) TYPE minmax GRANULARITY 1,
+    INDEX ix_prediction_label_soc label_soc_id TYPE minmax GRANULARITY 1,
+    INDEX ix_prediction_label_soh label_soh_id TYPE minmax GRANULARITY 1,
     CONSTRAINT ck_prediction_task_enum CHECK task IN ('soc', 'soh'),
     CONSTRAINT ck_prediction_split_enum CHECK split IN ('train', 'validation', 'test'),
-    CONSTRAINT ck_prediction_target CHECK ifNull((task = 'soc' AND record_index IS NOT NULL AND recorded_at IS NOT NULL AND cycle_index IS NULL) OR (task = 'soh' AND cycle_index IS NOT NULL AND record_index IS NULL AND recorded_at IS NULL), 1)
+    CONSTRAINT ck_prediction_uncertainty_range CHECK uncertainty IS NULL OR (uncertainty >= 0),
+    CONSTRAINT ck_prediction_target CHECK ifNull((task = 'soc' AND record_index IS NOT NULL AND recorded_at IS NOT NULL AND cycle_index IS NULL) OR (task = 'soh' AND cycle_index IS NOT NULL AND record_index IS NULL AND recorded_at IS NULL), 1),
+    CONSTRAINT ck_prediction_label_task CHECK ifNull((label_soc_id IS NULL OR task = 'soc') AND (label_soh_id IS NULL OR task = 'soh'), 1)
 )
 ENGINE = MergeTree
 ORDER BY (run_id, task, prediction_id)
 COMMENT 'One value predicted by a model run: SOC for a sample or SOH for a cycle, with the true value it was compared with and the split it belongs to.';
+
+-- eis_spectrum: One electrochemical impedance spectrum measured during a session, at a stated SOC and temperature (an extension beyond the design document's ten tables). Impedance grows with ageing (SOH) and depends on SOC, so both models may use it; its points are in eis_point.
+-- Keys ClickHouse does not enforce:
+--   unique: primary key (spectrum_id)
+--   fk_eis_spectrum_session_id: (session_id) -> test_session (session_id) ON DELETE RESTRICT
+--   fk_eis_spectrum_cycle: (session_id, cycle_index) -> cycle (session_id, cycle_index) ON DELETE RESTRICT
+CREATE TABLE eis_spectrum (
+    spectrum_id Int64 DEFAULT toInt64(generateSnowflakeID()) COMMENT 'Surrogate key of the spectrum.',
+    session_id Int32 COMMENT 'The session the spectrum was measured in.',
+    cycle_index Nullable(Int32) COMMENT 'The cycle it was measured after or in; NULL when outside any cycle.',
+    measured_at Nullable(DateTime64(3, 'UTC')) COMMENT 'When the sweep started (UTC); NULL when the file has no absolute time.',
+    soc Nullable(Float32) COMMENT 'SOC at which the spectrum was measured; NULL when not stated. [unit: fraction; range: [0, 1]]',
+    temperature_celsius Nullable(Float32) COMMENT 'Temperature at which it was measured; NULL when not stated. [unit: degC; range: [-60, 200]]',
+    mode Nullable(String) COMMENT 'Galvanostatic or potentiostatic excitation and its amplitude, as the instrument states it.',
+    INDEX ix_eis_spectrum_cycle (session_id, cycle_index) TYPE minmax GRANULARITY 1,
+    CONSTRAINT ck_eis_spectrum_soc_range CHECK soc IS NULL OR (soc >= 0 AND soc <= 1),
+    CONSTRAINT ck_eis_spectrum_temperature_celsius_range CHECK temperature_celsius IS NULL OR (temperature_celsius >= -60 AND temperature_celsius <= 200)
+)
+ENGINE = MergeTree
+ORDER BY spectrum_id
+COMMENT 'One electrochemical impedance spectrum measured during a session, at a stated SOC and temperature (an extension beyond the design document''s ten tables). Impedance grows with ageing (SOH) and depends on SOC, so both models may use it; its points are in eis_point.';
+
+-- eis_point: One frequency of an impedance spectrum (BDF column names).
+-- Keys ClickHouse does not enforce:
+--   unique: primary key (spectrum_id, point_index)
+--   fk_eis_point_spectrum_id: (spectrum_id) -> eis_spectrum (spectrum_id) ON DELETE CASCADE
+CREATE TABLE eis_point (
+    spectrum_id Int64 COMMENT 'The spectrum.',
+    point_index Int32 COMMENT 'Order of the point within the sweep. [range: >= 0]',
+    frequency_hertz Float64 COMMENT 'Excitation frequency (BDF frequency_hertz). [unit: Hz; range: > 0]',
+    real_impedance_ohm Float64 COMMENT 'Real part of the impedance (BDF real_impedance_ohm); may be negative at high frequency (inductance of the leads is imaginary, but fitting residues are not). [unit: ohm]',
+    imaginary_impedance_ohm Float64 COMMENT 'Imaginary part, sign as reported (BDF imaginary_impedance_ohm; negative when capacitive). [unit: ohm]',
+    CONSTRAINT ck_eis_point_point_index_range CHECK point_index >= 0,
+    CONSTRAINT ck_eis_point_frequency_hertz_range CHECK frequency_hertz > 0
+)
+ENGINE = MergeTree
+ORDER BY (spectrum_id, point_index)
+COMMENT 'One frequency of an impedance spectrum (BDF column names).';
+
+-- source_file: A cycler file a session was imported from; a session may come from several (one per channel export, restarts after a power cut). Enough to find, verify and re-import it.
+-- Keys ClickHouse does not enforce:
+--   unique: primary key (source_file_id)
+--   unique: uq_source_file_content (session_id, content_sha256)
+--   fk_source_file_session_id: (session_id) -> test_session (session_id) ON DELETE CASCADE
+CREATE TABLE source_file (
+    source_file_id Int32 COMMENT 'Surrogate key of the file.',
+    session_id Int32 COMMENT 'The session imported from this file.',
+    uri String COMMENT 'Path or URI of the file as it was imported.',
+    content_sha256 String COMMENT 'SHA-256 of the file''s bytes, lower-case hex; proves which file was read.',
+    file_format String COMMENT 'Format as the importer names it, e.g. arbin_res, maccor_txt, neware_ndax, bdf_csv.',
+    cycler_software Nullable(String) COMMENT 'Software and version that wrote the file, e.g. "MITS Pro 8.0"; NULL when unknown.',
+    original_units Nullable(String) COMMENT 'Units of the file''s columns before conversion to BDF units, e.g. {"current": "mA", "capacity": "mAh"}; NULL when it was already in BDF units.',
+    assumed_time_zone Nullable(String) COMMENT 'IANA time zone assumed when the file''s local times were converted to UTC (Arbin, Maccor and NASA files write local time), e.g. Europe/Berlin; NULL when the file holds UTC.',
+    record_index_first Nullable(Int32) COMMENT 'First record_index imported from this file; NULL when it holds no samples. [range: >= 0]',
+    record_index_last Nullable(Int32) COMMENT 'Last record_index imported from this file. [range: >= 0]',
+    imported_at DateTime64(3, 'UTC') COMMENT 'When the file was imported (UTC).',
+    CONSTRAINT ck_source_file_record_index_first_range CHECK record_index_first IS NULL OR (record_index_first >= 0),
+    CONSTRAINT ck_source_file_record_index_last_range CHECK record_index_last IS NULL OR (record_index_last >= 0),
+    CONSTRAINT ck_source_file_record_order CHECK ifNull(record_index_last >= record_index_first, 1),
+    CONSTRAINT ck_source_file_original_units_json CHECK ifNull(isValidJSON(original_units), 1)
+)
+ENGINE = MergeTree
+ORDER BY (session_id, content_sha256, source_file_id)
+COMMENT 'A cycler file a session was imported from; a session may come from several (one per channel export, restarts after a power cut). Enough to find, verify and re-import it.';

@@ -1,5 +1,5 @@
 -- Battery SOC/SOH schema: SQLite DDL.
--- Schema version 1. Generated from schema.yaml by liam-erd-schema; do not edit.
+-- Schema version 2. Generated from schema.yaml by liam-erd-schema; do not edit.
 -- Change schema.yaml, then run `make sql`.
 --
 -- Targets: SQLite 3.37 or newer (STRICT tables).
@@ -18,18 +18,21 @@
 --   - No timestamp type and no time zones: store Unix seconds (UTC) on ingest.
 --   - Column widths (smallint/integer/bigint, real/double) are not enforced.
 --   - The timescaledb: options apply only to sql/timescaledb/schema.sql.
---   - label_soc.recorded_at and prediction.recorded_at copy the recorded_at of the timeseries_point
---     row they reference; here the foreign key checks (session_id, record_index) only.
+--   - cell_channel_point.recorded_at and label_soc.recorded_at and prediction.recorded_at copy the
+--     recorded_at of the timeseries_point row they reference; here the foreign key checks
+--     (session_id, record_index) only.
 
 PRAGMA foreign_keys = ON;
 
 -- battery_pack: A battery pack: cells connected in series and parallel, tested as one asset.
 CREATE TABLE battery_pack (
     pack_id INTEGER NOT NULL,  -- Surrogate key of the pack. [rowid alias, assigned automatically]
-    manufacturer TEXT NOT NULL,  -- Who built the pack.
-    model_name TEXT NOT NULL,  -- The manufacturer's model designation.
-    serial_number TEXT NOT NULL,  -- Serial number, unique per manufacturer.
+    manufacturer TEXT,  -- Who built the pack; NULL when the data set does not say (many public ones).
+    model_name TEXT,  -- The manufacturer's model designation; NULL when unknown.
+    serial_number TEXT,  -- Serial number, unique per manufacturer; NULL when unknown.
     chemistry TEXT NOT NULL,  -- Chemistry of the cells in the pack.
+    cathode_chemistry TEXT,  -- Positive electrode material of its cells; NULL when unknown.
+    anode_chemistry TEXT,  -- Negative electrode material of its cells; NULL when unknown.
     series_count INTEGER NOT NULL,  -- Number of cells (or parallel groups) in series.
     parallel_count INTEGER NOT NULL,  -- Number of cells in parallel in each series group.
     nominal_capacity_ah REAL NOT NULL,  -- Rated capacity of the pack. [Ah]
@@ -40,6 +43,8 @@ CREATE TABLE battery_pack (
     CONSTRAINT pk_battery_pack PRIMARY KEY (pack_id),
     CONSTRAINT uq_battery_pack_serial UNIQUE (manufacturer, serial_number),
     CONSTRAINT ck_battery_pack_chemistry_enum CHECK (chemistry IN ('NMC', 'NCA', 'LFP', 'LCO', 'LMO', 'LTO', 'NA_ION', 'OTHER')),  -- chemistry is one of the chemistry values.
+    CONSTRAINT ck_battery_pack_cathode_chemistry_enum CHECK (cathode_chemistry IN ('NMC', 'NCA', 'LFP', 'LMFP', 'LCO', 'LMO', 'NA_LAYERED_OXIDE', 'NA_PRUSSIAN_BLUE', 'OTHER')),  -- cathode_chemistry is one of the cathode_chemistry values.
+    CONSTRAINT ck_battery_pack_anode_chemistry_enum CHECK (anode_chemistry IN ('graphite', 'silicon_graphite', 'LTO', 'hard_carbon', 'lithium_metal', 'OTHER')),  -- anode_chemistry is one of the anode_chemistry values.
     CONSTRAINT ck_battery_pack_series_count_range CHECK (series_count >= 1),  -- series_count >= 1.
     CONSTRAINT ck_battery_pack_parallel_count_range CHECK (parallel_count >= 1),  -- parallel_count >= 1.
     CONSTRAINT ck_battery_pack_nominal_capacity_ah_range CHECK (nominal_capacity_ah > 0),  -- nominal_capacity_ah > 0.
@@ -55,10 +60,12 @@ CREATE TABLE battery_cell (
     pack_id INTEGER,  -- The pack this cell is mounted in; NULL for a loose cell.
     series_position INTEGER,  -- 1-based series position in the pack; NULL for a loose cell.
     parallel_position INTEGER,  -- 1-based parallel position within its series group; NULL for a loose cell.
-    manufacturer TEXT NOT NULL,  -- Who built the cell.
-    model_name TEXT NOT NULL,  -- The manufacturer's model designation, e.g. INR21700-50E.
-    serial_number TEXT NOT NULL,  -- Serial number, unique per manufacturer.
-    chemistry TEXT NOT NULL,  -- Chemistry of the cell.
+    manufacturer TEXT,  -- Who built the cell; NULL when the data set does not say (many public ones).
+    model_name TEXT,  -- The manufacturer's model designation, e.g. INR21700-50E; NULL when unknown.
+    serial_number TEXT,  -- Serial number, unique per manufacturer; NULL when unknown.
+    chemistry TEXT NOT NULL,  -- Chemistry family of the cell.
+    cathode_chemistry TEXT,  -- Positive electrode material; NULL when unknown.
+    anode_chemistry TEXT,  -- Negative electrode material; NULL when unknown.
     form_factor TEXT NOT NULL,  -- Mechanical format of the cell.
     nominal_capacity_ah REAL NOT NULL,  -- Rated capacity from the datasheet. [Ah]
     nominal_voltage_volt REAL NOT NULL,  -- Rated voltage from the datasheet. [V]
@@ -72,6 +79,8 @@ CREATE TABLE battery_cell (
     CONSTRAINT ck_battery_cell_series_position_range CHECK (series_position >= 1),  -- series_position >= 1.
     CONSTRAINT ck_battery_cell_parallel_position_range CHECK (parallel_position >= 1),  -- parallel_position >= 1.
     CONSTRAINT ck_battery_cell_chemistry_enum CHECK (chemistry IN ('NMC', 'NCA', 'LFP', 'LCO', 'LMO', 'LTO', 'NA_ION', 'OTHER')),  -- chemistry is one of the chemistry values.
+    CONSTRAINT ck_battery_cell_cathode_chemistry_enum CHECK (cathode_chemistry IN ('NMC', 'NCA', 'LFP', 'LMFP', 'LCO', 'LMO', 'NA_LAYERED_OXIDE', 'NA_PRUSSIAN_BLUE', 'OTHER')),  -- cathode_chemistry is one of the cathode_chemistry values.
+    CONSTRAINT ck_battery_cell_anode_chemistry_enum CHECK (anode_chemistry IN ('graphite', 'silicon_graphite', 'LTO', 'hard_carbon', 'lithium_metal', 'OTHER')),  -- anode_chemistry is one of the anode_chemistry values.
     CONSTRAINT ck_battery_cell_form_factor_enum CHECK (form_factor IN ('cylindrical', 'pouch', 'prismatic', 'coin')),  -- form_factor is one of the form_factor values.
     CONSTRAINT ck_battery_cell_nominal_capacity_ah_range CHECK (nominal_capacity_ah > 0),  -- nominal_capacity_ah > 0.
     CONSTRAINT ck_battery_cell_nominal_voltage_volt_range CHECK (nominal_voltage_volt > 0),  -- nominal_voltage_volt > 0.
@@ -87,15 +96,15 @@ CREATE TABLE test_session (
     pack_id INTEGER,  -- The pack under test; NULL when the asset is a cell.
     cell_id INTEGER,  -- The cell under test; NULL when the asset is a pack.
     protocol_name TEXT NOT NULL,  -- Name of the test protocol, e.g. "RPT 0.5C" or "UDDS x10".
-    protocol_version TEXT NOT NULL,  -- Version of the protocol definition.
+    protocol_version TEXT,  -- Version of the protocol definition; NULL when the data set does not say.
     protocol_type TEXT NOT NULL,  -- What the session is for.
-    equipment TEXT NOT NULL,  -- Cycler or test equipment, maker and model.
+    equipment TEXT,  -- Cycler or test equipment, maker and model; NULL when unknown (simulations).
     channel TEXT,  -- Channel of the cycler the asset was connected to.
     ambient_temperature_celsius REAL,  -- Set point of the climate chamber, or measured ambient temperature. [degC]
     charge_c_rate REAL,  -- Nominal charge rate of the protocol. [C]
     discharge_c_rate REAL,  -- Nominal discharge rate of the protocol. [C]
-    started_at REAL NOT NULL,  -- When the session started (UTC); test_time_second counts from here. [Unix seconds, UTC]
-    source_file TEXT,  -- Path or URI of the cycler file the samples were imported from.
+    started_at REAL NOT NULL,  -- When the session started (UTC); test_time_second counts from here. A simulation has no absolute time: it states a nominal start and says so in the notes. [Unix seconds, UTC]
+    source_file TEXT,  -- Path or URI of the main cycler file (version 1); every file of the session, with its hash, format and assumed time zone, is in source_file.
     notes TEXT,  -- Free text.
     CONSTRAINT pk_test_session PRIMARY KEY (session_id),
     CONSTRAINT fk_test_session_pack_id FOREIGN KEY (pack_id) REFERENCES battery_pack (pack_id) ON DELETE RESTRICT,  -- ON DELETE RESTRICT: Sessions hold measurements; deleting their pack must not destroy them.
@@ -112,11 +121,12 @@ CREATE INDEX ix_test_session_cell ON test_session (cell_id);
 -- cycle: One charge/discharge cycle of a session, segmented from its samples. Keyed by the cycler's own cycle counter; records the range of sample record indexes it spans, so the samples of a cycle are found through the time-series primary key without an extra index.
 CREATE TABLE cycle (
     session_id INTEGER NOT NULL,  -- The session this cycle belongs to.
-    cycle_index INTEGER NOT NULL,  -- The cycler's cycle counter (BDF cycle_count); never renumbered.
+    cycle_index INTEGER NOT NULL,  -- The cycle: the value of the cycler's cycle counter (timeseries_point.cycle_count) its samples carry; never renumbered.
     record_index_first INTEGER NOT NULL,  -- record_index of the first sample of the cycle.
     record_index_last INTEGER NOT NULL,  -- record_index of the last sample of the cycle.
     test_time_start_second REAL NOT NULL,  -- test_time_second of the first sample. [s]
     test_time_end_second REAL NOT NULL,  -- test_time_second of the last sample. [s]
+    cycle_type TEXT,  -- Formation, ageing or reference (RPT/diagnostic) cycle; NULL when the protocol does not say. Capacity-based SOH is normally computed on reference cycles only.
     CONSTRAINT pk_cycle PRIMARY KEY (session_id, cycle_index),
     CONSTRAINT fk_cycle_session_id FOREIGN KEY (session_id) REFERENCES test_session (session_id) ON DELETE RESTRICT,  -- ON DELETE RESTRICT: Cycles are part of a session's measurements; delete them explicitly, never as a side effect.
     CONSTRAINT ck_cycle_cycle_index_range CHECK (cycle_index >= 0),  -- cycle_index >= 0.
@@ -124,31 +134,70 @@ CREATE TABLE cycle (
     CONSTRAINT ck_cycle_record_index_last_range CHECK (record_index_last >= 0),  -- record_index_last >= 0.
     CONSTRAINT ck_cycle_test_time_start_second_range CHECK (test_time_start_second >= 0),  -- test_time_start_second >= 0.
     CONSTRAINT ck_cycle_test_time_end_second_range CHECK (test_time_end_second >= 0),  -- test_time_end_second >= 0.
+    CONSTRAINT ck_cycle_cycle_type_enum CHECK (cycle_type IN ('formation', 'aging', 'reference', 'other')),  -- cycle_type is one of the cycle_type values.
     CONSTRAINT ck_cycle_record_order CHECK (record_index_last >= record_index_first)  -- A cycle ends at or after its first sample.
 ) STRICT, WITHOUT ROWID;
 
--- timeseries_point: One sample recorded by the cycler. Keyed by session and record index; columns are ordered widest first so PostgreSQL stores a row without alignment padding. Samples are never deleted by a cascade.
+-- timeseries_point: One sample recorded by the cycler, named as the Battery Data Format (BDF) names it. Keyed by session and record index; columns are ordered widest first so PostgreSQL stores a row without alignment padding (a migration from version 1 appends new columns at the end). The optional channels cost nothing in PostgreSQL while NULL. Samples are never deleted by a cascade.
 CREATE TABLE timeseries_point (
-    recorded_at REAL NOT NULL,  -- Absolute time of the sample (UTC, BDF unix_time_second). Required: the TimescaleDB hypertable is partitioned on it. [Unix seconds, UTC]
+    recorded_at REAL NOT NULL,  -- Absolute time of the sample (UTC; BDF unix_time_second holds the same instant as seconds, so the name stays: this column is a timestamp, not seconds). Required: the TimescaleDB hypertable is partitioned on it; a simulation uses its nominal start. [Unix seconds, UTC]
     test_time_second REAL NOT NULL,  -- Seconds since the session started. Sampling is not uniform and may step back. [s]
+    step_time_second REAL,  -- Seconds since the current step started (BDF step_time_second); NULL when not logged. [s]
+    charging_capacity_ah REAL,  -- The cycler's cumulative charge into the asset since the test started (BDF charging_capacity_ah); double precision because re-integrating logged samples is less accurate than the cycler's own counter. NULL when the file has none. [Ah]
+    discharging_capacity_ah REAL,  -- The cycler's cumulative charge out of the asset since the test started (BDF discharging_capacity_ah). [Ah]
+    charging_energy_wh REAL,  -- The cycler's cumulative energy into the asset since the test started (BDF charging_energy_wh). [Wh]
+    discharging_energy_wh REAL,  -- The cycler's cumulative energy out of the asset since the test started (BDF discharging_energy_wh). [Wh]
     session_id INTEGER NOT NULL,  -- The session the sample belongs to.
-    record_index INTEGER NOT NULL,  -- The cycler's sample number within the session.
-    cycle_index INTEGER NOT NULL,  -- The cycler's cycle counter at this sample (BDF cycle_count); non-decreasing.
+    record_index INTEGER NOT NULL,  -- The cycler's sample number within the session (BDF record_index).
+    cycle_count INTEGER NOT NULL,  -- The cycler's cycle counter at this sample (BDF cycle_count; cycle_index in version 1); non-decreasing; cycle.cycle_index of the cycle the sample belongs to.
+    step_count INTEGER,  -- Ever-increasing step counter of the session (BDF step_count); integer, because a long test passes 32,767 steps. NULL when the file has none.
     voltage_volt REAL NOT NULL,  -- Terminal voltage of the asset. [V]
     current_ampere REAL NOT NULL,  -- Current; positive charges the asset. [A]
-    temperature_celsius REAL,  -- Surface or cell temperature; NULL when not measured. [degC]
-    step_index INTEGER NOT NULL,  -- Index of the protocol step the cycler was executing.
+    surface_temperature_celsius REAL,  -- Temperature at the surface of the asset (BDF surface_temperature_celsius; temperature_celsius in version 1); NULL when not measured. [degC]
+    ambient_temperature_celsius REAL,  -- Measured ambient (chamber) temperature (BDF ambient_temperature_celsius); NULL when not measured. [degC]
+    temperature_t1_celsius REAL,  -- Auxiliary temperature channel 1 (BDF T1); placement is in the session notes. [degC]
+    temperature_t2_celsius REAL,  -- Auxiliary temperature channel 2 (BDF T2). [degC]
+    temperature_t3_celsius REAL,  -- Auxiliary temperature channel 3 (BDF T3). [degC]
+    step_id INTEGER,  -- The program step the cycler was executing (BDF step_id, Arbin Step_Index; step_index in version 1, renamed because BDF's step_index is a count within a step). An identifier from the program, not a counter: it repeats every cycle and stays far below 32,767 (step_count is the counter). NULL when the file has none.
+    step_type TEXT,  -- What the step was doing (BDF step_type); NULL when the cycler does not say.
     CONSTRAINT pk_timeseries_point PRIMARY KEY (session_id, record_index),
     CONSTRAINT fk_timeseries_point_session_id FOREIGN KEY (session_id) REFERENCES test_session (session_id) ON DELETE RESTRICT,  -- ON DELETE RESTRICT: Samples are raw measurements; deleting a session never deletes them silently.
     CONSTRAINT ck_timeseries_point_test_time_second_range CHECK (test_time_second >= 0),  -- test_time_second >= 0.
+    CONSTRAINT ck_timeseries_point_step_time_second_range CHECK (step_time_second >= 0),  -- step_time_second >= 0.
+    CONSTRAINT ck_timeseries_point_charging_capacity_ah_range CHECK (charging_capacity_ah >= 0),  -- charging_capacity_ah >= 0.
+    CONSTRAINT ck_timeseries_point_discharging_capacity_ah_range CHECK (discharging_capacity_ah >= 0),  -- discharging_capacity_ah >= 0.
+    CONSTRAINT ck_timeseries_point_charging_energy_wh_range CHECK (charging_energy_wh >= 0),  -- charging_energy_wh >= 0.
+    CONSTRAINT ck_timeseries_point_discharging_energy_wh_range CHECK (discharging_energy_wh >= 0),  -- discharging_energy_wh >= 0.
     CONSTRAINT ck_timeseries_point_record_index_range CHECK (record_index >= 0),  -- record_index >= 0.
-    CONSTRAINT ck_timeseries_point_cycle_index_range CHECK (cycle_index >= 0),  -- cycle_index >= 0.
+    CONSTRAINT ck_timeseries_point_cycle_count_range CHECK (cycle_count >= 0),  -- cycle_count >= 0.
+    CONSTRAINT ck_timeseries_point_step_count_range CHECK (step_count >= 0),  -- step_count >= 0.
     CONSTRAINT ck_timeseries_point_voltage_volt_range CHECK (voltage_volt >= -5 AND voltage_volt <= 1500),  -- voltage_volt lies in [-5, 1500].
     CONSTRAINT ck_timeseries_point_current_ampere_range CHECK (current_ampere >= -5000 AND current_ampere <= 5000),  -- current_ampere lies in [-5000, 5000].
-    CONSTRAINT ck_timeseries_point_temperature_celsius_range CHECK (temperature_celsius >= -60 AND temperature_celsius <= 200),  -- temperature_celsius lies in [-60, 200].
-    CONSTRAINT ck_timeseries_point_step_index_range CHECK (step_index >= 0)  -- step_index >= 0.
+    CONSTRAINT ck_timeseries_point_surface_temperature_celsius_range CHECK (surface_temperature_celsius >= -60 AND surface_temperature_celsius <= 200),  -- surface_temperature_celsius lies in [-60, 200].
+    CONSTRAINT ck_timeseries_point_ambient_temperature_celsius_range CHECK (ambient_temperature_celsius >= -60 AND ambient_temperature_celsius <= 200),  -- ambient_temperature_celsius lies in [-60, 200].
+    CONSTRAINT ck_timeseries_point_temperature_t1_celsius_range CHECK (temperature_t1_celsius >= -60 AND temperature_t1_celsius <= 200),  -- temperature_t1_celsius lies in [-60, 200].
+    CONSTRAINT ck_timeseries_point_temperature_t2_celsius_range CHECK (temperature_t2_celsius >= -60 AND temperature_t2_celsius <= 200),  -- temperature_t2_celsius lies in [-60, 200].
+    CONSTRAINT ck_timeseries_point_temperature_t3_celsius_range CHECK (temperature_t3_celsius >= -60 AND temperature_t3_celsius <= 200),  -- temperature_t3_celsius lies in [-60, 200].
+    CONSTRAINT ck_timeseries_point_step_id_range CHECK (step_id >= 0),  -- step_id >= 0.
+    CONSTRAINT ck_timeseries_point_step_type_enum CHECK (step_type IN ('cc_charge', 'cv_charge', 'cccv_charge', 'cc_discharge', 'cv_discharge', 'cp_discharge', 'dynamic', 'rest', 'ocv', 'pulse', 'eis', 'other'))  -- step_type is one of the step_type values.
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX ix_timeseries_point_session_time ON timeseries_point (session_id, recorded_at);
+
+-- cell_channel_point: The channels of one cell recorded with one sample of a pack test (cell voltage, cell temperature): pack-to-cell analysis, e.g. the cell voltage spread per cycle. Joined to the pack's sample on (session_id, record_index); the cell is one of the pack's cells.
+CREATE TABLE cell_channel_point (
+    recorded_at REAL NOT NULL,  -- Time of the pack's sample, copied from it; part of the key of a sample on TimescaleDB and lets time windows be cut without the samples. [Unix seconds, UTC]
+    session_id INTEGER NOT NULL,  -- The pack's session.
+    record_index INTEGER NOT NULL,  -- The pack's sample these cell channels were recorded with.
+    cell_id INTEGER NOT NULL,  -- The cell measured.
+    voltage_volt REAL NOT NULL,  -- Cell voltage; a single cell never exceeds 10 V, a reversed cell may go negative. [V]
+    temperature_celsius REAL,  -- Cell temperature; NULL when the cell has no sensor. [degC]
+    CONSTRAINT pk_cell_channel_point PRIMARY KEY (session_id, record_index, cell_id),
+    CONSTRAINT fk_cell_channel_point_cell_id FOREIGN KEY (cell_id) REFERENCES battery_cell (cell_id) ON DELETE RESTRICT,  -- ON DELETE RESTRICT: Cell measurements are raw data; deleting their cell must not destroy them.
+    CONSTRAINT fk_cell_channel_point_point FOREIGN KEY (session_id, record_index) REFERENCES timeseries_point (session_id, record_index) ON DELETE CASCADE,  -- ON DELETE CASCADE: The cell channels are part of the pack's sample and mean nothing without it.
+    CONSTRAINT ck_cell_channel_point_voltage_volt_range CHECK (voltage_volt >= -5 AND voltage_volt <= 10),  -- voltage_volt lies in [-5, 10].
+    CONSTRAINT ck_cell_channel_point_temperature_celsius_range CHECK (temperature_celsius >= -60 AND temperature_celsius <= 200)  -- temperature_celsius lies in [-60, 200].
+) STRICT, WITHOUT ROWID;
+CREATE INDEX ix_cell_channel_point_cell ON cell_channel_point (cell_id);
 
 -- cycle_feature: Features of one cycle computed by one version of the feature extractor; the inputs of SOH models. Several extractor versions may describe the same cycle.
 CREATE TABLE cycle_feature (
@@ -159,9 +208,12 @@ CREATE TABLE cycle_feature (
     discharge_capacity_ah REAL,  -- Charge delivered while discharging in this cycle. [Ah]
     charge_energy_wh REAL,  -- Energy taken in while charging. [Wh]
     discharge_energy_wh REAL,  -- Energy delivered while discharging. [Wh]
-    coulombic_efficiency REAL,  -- Discharge capacity / charge capacity; may slightly exceed 1 from measurement noise. [fraction]
-    energy_efficiency REAL,  -- Discharge energy / charge energy. [fraction]
-    dc_internal_resistance_ohm REAL,  -- DC internal resistance from a current step in this cycle. [ohm]
+    coulombic_efficiency REAL,  -- Discharge capacity / charge capacity. No upper bound: a full cycle is about 1 (slightly above from measurement noise), but the partial first and last cycles of a file (a discharge from a charged state, a charge cut short) give any positive ratio. Strict only where physics is: it is positive. [fraction]
+    energy_efficiency REAL,  -- Discharge energy / charge energy. No upper bound, for the same reason as coulombic_efficiency: partial first and last cycles give any positive ratio. [fraction]
+    dc_internal_resistance_ohm REAL,  -- DC internal resistance from a current step in this cycle (BDF dc_internal_resistance_ohm). Only comparable between cycles measured with the same pulse current, duration and SOC (the three columns below). [ohm]
+    dcir_pulse_current_ampere REAL,  -- Current of the pulse the resistance was measured with; positive charges. [A]
+    dcir_pulse_duration_second REAL,  -- Duration of the pulse after which the voltage drop was read (e.g. 10 s). [s]
+    dcir_soc REAL,  -- SOC at which the pulse was applied. [fraction]
     voltage_max_volt REAL,  -- Highest voltage in the cycle. [V]
     voltage_min_volt REAL,  -- Lowest voltage in the cycle. [V]
     voltage_mean_volt REAL,  -- Time-weighted mean voltage. [V]
@@ -179,9 +231,12 @@ CREATE TABLE cycle_feature (
     CONSTRAINT ck_cycle_feature_discharge_capacity_ah_range CHECK (discharge_capacity_ah >= 0),  -- discharge_capacity_ah >= 0.
     CONSTRAINT ck_cycle_feature_charge_energy_wh_range CHECK (charge_energy_wh >= 0),  -- charge_energy_wh >= 0.
     CONSTRAINT ck_cycle_feature_discharge_energy_wh_range CHECK (discharge_energy_wh >= 0),  -- discharge_energy_wh >= 0.
-    CONSTRAINT ck_cycle_feature_coulombic_efficiency_range CHECK (coulombic_efficiency > 0 AND coulombic_efficiency <= CAST(1.2 AS REAL)),  -- coulombic_efficiency lies in (0, 1.2].
-    CONSTRAINT ck_cycle_feature_energy_efficiency_range CHECK (energy_efficiency > 0 AND energy_efficiency <= CAST(1.2 AS REAL)),  -- energy_efficiency lies in (0, 1.2].
+    CONSTRAINT ck_cycle_feature_coulombic_efficiency_range CHECK (coulombic_efficiency > 0),  -- coulombic_efficiency > 0.
+    CONSTRAINT ck_cycle_feature_energy_efficiency_range CHECK (energy_efficiency > 0),  -- energy_efficiency > 0.
     CONSTRAINT ck_cycle_feature_dc_internal_resistance_ohm_range CHECK (dc_internal_resistance_ohm > 0),  -- dc_internal_resistance_ohm > 0.
+    CONSTRAINT ck_cycle_feature_dcir_pulse_current_ampere_range CHECK (dcir_pulse_current_ampere >= -5000 AND dcir_pulse_current_ampere <= 5000),  -- dcir_pulse_current_ampere lies in [-5000, 5000].
+    CONSTRAINT ck_cycle_feature_dcir_pulse_duration_second_range CHECK (dcir_pulse_duration_second > 0),  -- dcir_pulse_duration_second > 0.
+    CONSTRAINT ck_cycle_feature_dcir_soc_range CHECK (dcir_soc >= 0 AND dcir_soc <= 1),  -- dcir_soc lies in [0, 1].
     CONSTRAINT ck_cycle_feature_cv_time_second_range CHECK (cv_time_second >= 0),  -- cv_time_second >= 0.
     CONSTRAINT ck_cycle_feature_cv_capacity_ah_range CHECK (cv_capacity_ah >= 0),  -- cv_capacity_ah >= 0.
     CONSTRAINT ck_cycle_feature_charge_throughput_ah_range CHECK (charge_throughput_ah >= 0),  -- charge_throughput_ah >= 0.
@@ -197,19 +252,20 @@ CREATE TABLE label_soc (
     recorded_at REAL NOT NULL,  -- Time of the labelled sample, copied from it; lets time windows be cut on labels and is part of the key of a sample on TimescaleDB. [Unix seconds, UTC]
     method TEXT NOT NULL,  -- How the SOC was computed.
     label_version TEXT NOT NULL,  -- Version of the labelling code or parameters.
-    soc REAL NOT NULL,  -- State of charge, 0 = empty, 1 = full; OCV tables extend slightly past both ends. [fraction]
+    soc REAL NOT NULL,  -- State of charge, 0 = empty, 1 = full. The column allows [-0.25, 1.25]: coulomb counting drifts past the ends over a long test (current-sensor offset, capacity fade the reference capacity does not follow), and such a label is data to keep and judge, not to refuse. An OCV lookup stays within [-0.05, 1.05] (ck_label_soc_ocv_range): OCV tables extend only slightly past both ends. [fraction]
     reference_capacity_ah REAL,  -- Capacity the charge was divided by (coulomb counting). [Ah]
-    initial_soc REAL,  -- SOC the integration started from (coulomb counting). [fraction]
+    initial_soc REAL,  -- SOC the integration started from (coulomb counting); from a rested voltage, so OCV-strict. [fraction]
     ocv_table TEXT,  -- Name and version of the OCV-SOC table used (OCV lookup).
     CONSTRAINT pk_label_soc PRIMARY KEY (label_soc_id),
     CONSTRAINT uq_label_soc_definition UNIQUE (session_id, record_index, method, label_version),
     CONSTRAINT fk_label_soc_point FOREIGN KEY (session_id, record_index) REFERENCES timeseries_point (session_id, record_index) ON DELETE CASCADE,  -- ON DELETE CASCADE: A label is derived from its sample and means nothing without it.
-    CONSTRAINT ck_label_soc_method_enum CHECK (method IN ('coulomb_counting', 'ocv_lookup', 'model_based', 'simulator')),  -- method is one of the soc_method values.
-    CONSTRAINT ck_label_soc_soc_range CHECK (soc >= CAST(-0.05 AS REAL) AND soc <= CAST(1.05 AS REAL)),  -- soc lies in [-0.05, 1.05].
+    CONSTRAINT ck_label_soc_method_enum CHECK (method IN ('coulomb_counting', 'ocv_lookup', 'model_based', 'simulator', 'bms')),  -- method is one of the soc_method values.
+    CONSTRAINT ck_label_soc_soc_range CHECK (soc >= -0.25 AND soc <= 1.25),  -- soc lies in [-0.25, 1.25].
     CONSTRAINT ck_label_soc_reference_capacity_ah_range CHECK (reference_capacity_ah > 0),  -- reference_capacity_ah > 0.
     CONSTRAINT ck_label_soc_initial_soc_range CHECK (initial_soc >= CAST(-0.05 AS REAL) AND initial_soc <= CAST(1.05 AS REAL)),  -- initial_soc lies in [-0.05, 1.05].
     CONSTRAINT ck_label_soc_coulomb_inputs CHECK (method <> 'coulomb_counting' OR (reference_capacity_ah IS NOT NULL AND initial_soc IS NOT NULL)),  -- Coulomb counting states its reference capacity and initial SOC.
-    CONSTRAINT ck_label_soc_ocv_table CHECK (method <> 'ocv_lookup' OR ocv_table IS NOT NULL)  -- An OCV lookup names the table it used.
+    CONSTRAINT ck_label_soc_ocv_table CHECK (method <> 'ocv_lookup' OR ocv_table IS NOT NULL),  -- An OCV lookup names the table it used.
+    CONSTRAINT ck_label_soc_ocv_range CHECK (method <> 'ocv_lookup' OR (soc >= -0.05 AND soc <= 1.05))  -- An OCV lookup cannot leave its table, which extends only slightly past 0 and 1.
 ) STRICT;
 CREATE INDEX ix_label_soc_session_time ON label_soc (session_id, recorded_at);
 
@@ -246,6 +302,8 @@ CREATE TABLE model_run (
     dataset_version TEXT NOT NULL,  -- Version of the data set the run trained on.
     target_soc_method TEXT,  -- The SOC label definition trained against (SOC runs).
     target_soh_definition TEXT,  -- The SOH label definition trained against (SOH runs).
+    target_label_version TEXT,  -- label_version of the labels trained against (label_soc or label_soh); with the method or definition it names one label definition. NULL only for version 1 runs.
+    feature_version TEXT,  -- cycle_feature.feature_version of the features a SOH run trained on; NULL for SOC runs.
     split_spec TEXT NOT NULL,  -- How the data was split, by cell and never by point: e.g. {"by": "cell", "train": [1, 2], "validation": [3], "test": [4]}.
     hyperparameters TEXT NOT NULL DEFAULT '{}',  -- Hyper-parameters of the run as a JSON object.
     training_started_at REAL NOT NULL,  -- When training started (UTC). [Unix seconds, UTC]
@@ -258,7 +316,7 @@ CREATE TABLE model_run (
     CONSTRAINT pk_model_run PRIMARY KEY (run_id),
     CONSTRAINT uq_model_run_task UNIQUE (run_id, task),
     CONSTRAINT ck_model_run_task_enum CHECK (task IN ('soc', 'soh')),  -- task is one of the task values.
-    CONSTRAINT ck_model_run_target_soc_method_enum CHECK (target_soc_method IN ('coulomb_counting', 'ocv_lookup', 'model_based', 'simulator')),  -- target_soc_method is one of the soc_method values.
+    CONSTRAINT ck_model_run_target_soc_method_enum CHECK (target_soc_method IN ('coulomb_counting', 'ocv_lookup', 'model_based', 'simulator', 'bms')),  -- target_soc_method is one of the soc_method values.
     CONSTRAINT ck_model_run_target_soh_definition_enum CHECK (target_soh_definition IN ('capacity', 'resistance', 'energy')),  -- target_soh_definition is one of the soh_definition values.
     CONSTRAINT ck_model_run_rmse_range CHECK (rmse >= 0),  -- rmse >= 0.
     CONSTRAINT ck_model_run_mae_range CHECK (mae >= 0),  -- mae >= 0.
@@ -280,19 +338,80 @@ CREATE TABLE prediction (
     cycle_index INTEGER,  -- The predicted cycle (SOH); NULL for SOC.
     split TEXT NOT NULL,  -- Which split the predicted sample or cycle belongs to.
     predicted_value REAL NOT NULL,  -- The predicted SOC or SOH. [fraction]
-    true_value REAL,  -- The label value it was compared with; NULL when none exists. [fraction]
+    true_value REAL,  -- The label value it was compared with, copied; NULL when none exists. [fraction]
+    uncertainty REAL,  -- Standard deviation of the prediction, in label units; NULL when the model gives none. [fraction]
+    label_soc_id INTEGER,  -- The SOC label row the prediction was compared with (SOC); NULL when none.
+    label_soh_id INTEGER,  -- The SOH label row the prediction was compared with (SOH); NULL when none.
     CONSTRAINT pk_prediction PRIMARY KEY (prediction_id),
     CONSTRAINT fk_prediction_run FOREIGN KEY (run_id, task) REFERENCES model_run (run_id, task) ON DELETE CASCADE,  -- ON DELETE CASCADE: Predictions are the output of their run; deleting a run deletes what it predicted.
     CONSTRAINT fk_prediction_point FOREIGN KEY (session_id, record_index) REFERENCES timeseries_point (session_id, record_index) ON DELETE CASCADE,  -- ON DELETE CASCADE: A SOC prediction is meaningless without its sample.
     CONSTRAINT fk_prediction_cycle FOREIGN KEY (session_id, cycle_index) REFERENCES cycle (session_id, cycle_index) ON DELETE CASCADE,  -- ON DELETE CASCADE: A SOH prediction is meaningless without its cycle.
+    CONSTRAINT fk_prediction_label_soc FOREIGN KEY (label_soc_id) REFERENCES label_soc (label_soc_id) ON DELETE SET NULL,  -- ON DELETE SET NULL: Relabelling deletes old labels; the prediction stays with the copied true_value and loses only the link.
+    CONSTRAINT fk_prediction_label_soh FOREIGN KEY (label_soh_id) REFERENCES label_soh (label_soh_id) ON DELETE SET NULL,  -- ON DELETE SET NULL: Relabelling deletes old labels; the prediction stays with the copied true_value and loses only the link.
     CONSTRAINT ck_prediction_task_enum CHECK (task IN ('soc', 'soh')),  -- task is one of the task values.
     CONSTRAINT ck_prediction_split_enum CHECK (split IN ('train', 'validation', 'test')),  -- split is one of the split values.
-    CONSTRAINT ck_prediction_target CHECK ((task = 'soc' AND record_index IS NOT NULL AND recorded_at IS NOT NULL AND cycle_index IS NULL) OR (task = 'soh' AND cycle_index IS NOT NULL AND record_index IS NULL AND recorded_at IS NULL))  -- A SOC prediction targets one sample, a SOH prediction one cycle; never both or neither.
+    CONSTRAINT ck_prediction_uncertainty_range CHECK (uncertainty >= 0),  -- uncertainty >= 0.
+    CONSTRAINT ck_prediction_target CHECK ((task = 'soc' AND record_index IS NOT NULL AND recorded_at IS NOT NULL AND cycle_index IS NULL) OR (task = 'soh' AND cycle_index IS NOT NULL AND record_index IS NULL AND recorded_at IS NULL)),  -- A SOC prediction targets one sample, a SOH prediction one cycle; never both or neither.
+    CONSTRAINT ck_prediction_label_task CHECK ((label_soc_id IS NULL OR task = 'soc') AND (label_soh_id IS NULL OR task = 'soh'))  -- A prediction references a label of its own task only.
 ) STRICT;
 CREATE INDEX ix_prediction_run ON prediction (run_id, task);
 CREATE INDEX ix_prediction_point ON prediction (session_id, record_index);
 CREATE INDEX ix_prediction_cycle ON prediction (session_id, cycle_index);
+CREATE INDEX ix_prediction_label_soc ON prediction (label_soc_id);
+CREATE INDEX ix_prediction_label_soh ON prediction (label_soh_id);
 
--- Schema version 1, recorded where the migration runner (dbmate) keeps applied migrations.
+-- eis_spectrum: One electrochemical impedance spectrum measured during a session, at a stated SOC and temperature (an extension beyond the design document's ten tables). Impedance grows with ageing (SOH) and depends on SOC, so both models may use it; its points are in eis_point.
+CREATE TABLE eis_spectrum (
+    spectrum_id INTEGER NOT NULL,  -- Surrogate key of the spectrum. [rowid alias, assigned automatically]
+    session_id INTEGER NOT NULL,  -- The session the spectrum was measured in.
+    cycle_index INTEGER,  -- The cycle it was measured after or in; NULL when outside any cycle.
+    measured_at REAL,  -- When the sweep started (UTC); NULL when the file has no absolute time. [Unix seconds, UTC]
+    soc REAL,  -- SOC at which the spectrum was measured; NULL when not stated. [fraction]
+    temperature_celsius REAL,  -- Temperature at which it was measured; NULL when not stated. [degC]
+    mode TEXT,  -- Galvanostatic or potentiostatic excitation and its amplitude, as the instrument states it.
+    CONSTRAINT pk_eis_spectrum PRIMARY KEY (spectrum_id),
+    CONSTRAINT fk_eis_spectrum_session_id FOREIGN KEY (session_id) REFERENCES test_session (session_id) ON DELETE RESTRICT,  -- ON DELETE RESTRICT: Spectra are measurements; deleting their session must not destroy them.
+    CONSTRAINT fk_eis_spectrum_cycle FOREIGN KEY (session_id, cycle_index) REFERENCES cycle (session_id, cycle_index) ON DELETE RESTRICT,  -- ON DELETE RESTRICT: Re-segmenting cycles must not silently detach or delete measured spectra.
+    CONSTRAINT ck_eis_spectrum_soc_range CHECK (soc >= 0 AND soc <= 1),  -- soc lies in [0, 1].
+    CONSTRAINT ck_eis_spectrum_temperature_celsius_range CHECK (temperature_celsius >= -60 AND temperature_celsius <= 200)  -- temperature_celsius lies in [-60, 200].
+) STRICT;
+CREATE INDEX ix_eis_spectrum_cycle ON eis_spectrum (session_id, cycle_index);
+
+-- eis_point: One frequency of an impedance spectrum (BDF column names).
+CREATE TABLE eis_point (
+    spectrum_id INTEGER NOT NULL,  -- The spectrum.
+    point_index INTEGER NOT NULL,  -- Order of the point within the sweep.
+    frequency_hertz REAL NOT NULL,  -- Excitation frequency (BDF frequency_hertz). [Hz]
+    real_impedance_ohm REAL NOT NULL,  -- Real part of the impedance (BDF real_impedance_ohm); may be negative at high frequency (inductance of the leads is imaginary, but fitting residues are not). [ohm]
+    imaginary_impedance_ohm REAL NOT NULL,  -- Imaginary part, sign as reported (BDF imaginary_impedance_ohm; negative when capacitive). [ohm]
+    CONSTRAINT pk_eis_point PRIMARY KEY (spectrum_id, point_index),
+    CONSTRAINT fk_eis_point_spectrum_id FOREIGN KEY (spectrum_id) REFERENCES eis_spectrum (spectrum_id) ON DELETE CASCADE,  -- ON DELETE CASCADE: A point is part of its spectrum.
+    CONSTRAINT ck_eis_point_point_index_range CHECK (point_index >= 0),  -- point_index >= 0.
+    CONSTRAINT ck_eis_point_frequency_hertz_range CHECK (frequency_hertz > 0)  -- frequency_hertz > 0.
+) STRICT, WITHOUT ROWID;
+
+-- source_file: A cycler file a session was imported from; a session may come from several (one per channel export, restarts after a power cut). Enough to find, verify and re-import it.
+CREATE TABLE source_file (
+    source_file_id INTEGER NOT NULL,  -- Surrogate key of the file. [rowid alias, assigned automatically]
+    session_id INTEGER NOT NULL,  -- The session imported from this file.
+    uri TEXT NOT NULL,  -- Path or URI of the file as it was imported.
+    content_sha256 TEXT NOT NULL,  -- SHA-256 of the file's bytes, lower-case hex; proves which file was read.
+    file_format TEXT NOT NULL,  -- Format as the importer names it, e.g. arbin_res, maccor_txt, neware_ndax, bdf_csv.
+    cycler_software TEXT,  -- Software and version that wrote the file, e.g. "MITS Pro 8.0"; NULL when unknown.
+    original_units TEXT,  -- Units of the file's columns before conversion to BDF units, e.g. {"current": "mA", "capacity": "mAh"}; NULL when it was already in BDF units.
+    assumed_time_zone TEXT,  -- IANA time zone assumed when the file's local times were converted to UTC (Arbin, Maccor and NASA files write local time), e.g. Europe/Berlin; NULL when the file holds UTC.
+    record_index_first INTEGER,  -- First record_index imported from this file; NULL when it holds no samples.
+    record_index_last INTEGER,  -- Last record_index imported from this file.
+    imported_at REAL NOT NULL,  -- When the file was imported (UTC). [Unix seconds, UTC]
+    CONSTRAINT pk_source_file PRIMARY KEY (source_file_id),
+    CONSTRAINT uq_source_file_content UNIQUE (session_id, content_sha256),
+    CONSTRAINT fk_source_file_session_id FOREIGN KEY (session_id) REFERENCES test_session (session_id) ON DELETE CASCADE,  -- ON DELETE CASCADE: A file record describes its session's import and means nothing without it.
+    CONSTRAINT ck_source_file_record_index_first_range CHECK (record_index_first >= 0),  -- record_index_first >= 0.
+    CONSTRAINT ck_source_file_record_index_last_range CHECK (record_index_last >= 0),  -- record_index_last >= 0.
+    CONSTRAINT ck_source_file_record_order CHECK (record_index_last >= record_index_first),  -- A file's samples end at or after its first one.
+    CONSTRAINT ck_source_file_original_units_json CHECK (json_valid(original_units))  -- original_units is valid JSON.
+) STRICT;
+
+-- Schema version 2, recorded where the migration runner (dbmate) keeps applied migrations.
 CREATE TABLE IF NOT EXISTS schema_migrations (version varchar(128) PRIMARY KEY);
-INSERT INTO schema_migrations (version) VALUES ('000100'), ('000101');
+INSERT INTO schema_migrations (version) VALUES ('000100'), ('000101'), ('000200'), ('000201');
