@@ -47,7 +47,7 @@ ORDER BY p.recorded_at
 # The queries engineers write most: by time, not by the cycler's record number.
 Q_TIME_RANGE = """
 SELECT p.recorded_at, p.test_time_second, p.voltage_volt, p.current_ampere,
-       p.temperature_celsius
+       p.surface_temperature_celsius
 FROM timeseries_point AS p
 WHERE p.session_id = {p}
   AND p.recorded_at >= {p} AND p.recorded_at < {p}
@@ -57,7 +57,7 @@ ORDER BY p.recorded_at
 LATEST_N = 1000
 Q_LATEST = """
 SELECT p.recorded_at, p.test_time_second, p.voltage_volt, p.current_ampere,
-       p.temperature_celsius
+       p.surface_temperature_celsius
 FROM timeseries_point AS p
 WHERE p.session_id = {p}
 ORDER BY p.recorded_at DESC

@@ -375,6 +375,9 @@ HAND_WRITTEN += [
         "source_file",
         {"session_id": 102, "content_sha256": "a" * 64},
     ),
+    # json_valid(NULL) is 0 on SQLite before 3.45: a nullable json column must still take NULL
+    Case("source_file:original-units-unknown", "source_file", {"original_units": None}),
+    Case("source_file:original-units-not-json", "source_file", {"original_units": "mV"}, REJECTED),
     Case("source_file:ck_record_order", "source_file", {"record_index_first": 10}, REJECTED),
     Case(
         "source_file:no-samples",

@@ -62,8 +62,8 @@ def sqlite_db(tmp_path_factory):
             """
             WITH RECURSIVE i(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM i WHERE n + 1 < ?)
             INSERT INTO timeseries_point (recorded_at, test_time_second, session_id,
-                record_index, cycle_index, voltage_volt, current_ampere, temperature_celsius,
-                step_index)
+                record_index, cycle_count, voltage_volt, current_ampere,
+                surface_temperature_celsius, step_id)
             SELECT ? + n * ?, n * ?, ?, n, n / 500, 3.6 + (n % 100) / 1000.0, 2.5, 25.0, 1
             FROM i""",
             (SAMPLES, START.timestamp(), STEP_SECONDS, float(STEP_SECONDS), session),
@@ -95,8 +95,8 @@ def _fill_pg(conn) -> None:
         conn.execute(
             """
             INSERT INTO timeseries_point (recorded_at, test_time_second, session_id,
-                record_index, cycle_index, voltage_volt, current_ampere, temperature_celsius,
-                step_index)
+                record_index, cycle_count, voltage_volt, current_ampere,
+                surface_temperature_celsius, step_id)
             SELECT %s + i * make_interval(secs => %s), i * %s::float8, %s, i, i / 500,
                    3.6 + (i %% 100) / 1000.0, 2.5, 25.0, 1
             FROM generate_series(0, %s - 1) AS i""",

@@ -88,11 +88,14 @@ class SqliteTarget(Target):
                     )
                 )
             elif column.type == "json":
+                # json_valid(NULL) is 0 before SQLite 3.45, so a nullable column says so.
+                name = self.quote(column.name)
+                test = f"json_valid({name})"
                 out.append(
                     json_check(
                         self.generated_name(f"ck_{table.name}_{column.name}_json"),
                         column.name,
-                        f"json_valid({self.quote(column.name)})",
+                        f"{name} IS NULL OR {test}" if column.nullable else test,
                     )
                 )
         return out

@@ -1,8 +1,9 @@
 """The hostile corpus: schema files an attacker or a clumsy user might send.
 
-Each `Case` builds a file (an edit of the frozen version 1 of schema.yaml, a whole small text, or raw bytes)
-and says which rule must catch it (`code`, see generator/rules/CODES), on which line (the
-line holding `marker`, or `line`), with which words in the message (`fragment`).
+Each `Case` builds a file (an edit of the frozen version 1 of schema.yaml, a whole small
+text, or raw bytes) and says which rule must catch it (`code`, see generator/rules/CODES), on
+which line (the line holding `marker`, or `line`), with which words in the message
+(`fragment`).
 `ACCEPTED` lists hostile-looking schemas that are valid: their DDL must load unharmed.
 """
 
