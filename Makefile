@@ -27,7 +27,7 @@ $(VENV_STAMP): pyproject.toml
 	@echo "==> creating the Python environment in $(VENV) (first run only)"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	@$(PY) -m pip install --quiet --disable-pip-version-check -e ".[test,docs,bench]"
+	@$(PY) -m pip install --quiet --disable-pip-version-check -e ".[test,docs,bench,ingest]"
 	@touch $@
 
 $(NODE_STAMP): package.json package-lock.json
