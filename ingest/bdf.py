@@ -334,7 +334,7 @@ def _located(path: Path, exc: Exception, columns: list[HeaderColumn], bad_rows: 
     text = str(exc)
     if bad_rows:
         row = bad_rows[0]
-        line = (row.number + 1) if row.number is not None else None
+        line = row.number  # 1-based, the header being line 1
         truncated = " (the file looks truncated)" if _is_last_line(path, row.text) else ""
         return IngestError(
             file,

@@ -200,7 +200,7 @@ def load_file(
                 "uri": file,
                 "content_sha256": digest,
                 "file_format": FILE_FORMAT,
-                "original_units": info.original_units_json(),
+                "original_units": _original_units(db, info),
                 "assumed_time_zone": info.assumed_time_zone,
                 "record_index_first": first_last[0],
                 "record_index_last": first_last[1],
@@ -218,6 +218,16 @@ def load_file(
             print(file=sys.stderr)
     outcome.seconds = time.monotonic() - started
     return outcome
+
+
+def _original_units(db: Database, info: bdf.FileInfo) -> str | None:
+    """NULL when the file was in BDF units already; but the generated SQLite CHECK
+    json_valid(original_units) is false for NULL on SQLite < 3.45 (json_valid(NULL) = 0), so
+    there an empty object says the same."""
+    text = info.original_units_json()
+    if text is None and db.kind == "sqlite":
+        return "{}"
+    return text
 
 
 def _record_offset(db: Database, session_id: int) -> int:
