@@ -30,6 +30,7 @@ GUIDE_PAGES = (
     ("Real data (version 2)", "real-data.md"),
     ("Publishing", "publishing.md"),
     ("Evolving the schema", "evolving.md"),
+    ("Loading cycler files", "loading.md"),
 )
 TAIL_PAGES = (
     ("When one server is not enough", "scale-out.md"),
