@@ -8,6 +8,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
 from .errors import UsageError
 
 _STAGE_TYPES = {"integer": ("INTEGER", "bigint"), "real": ("REAL", "double precision")}
@@ -17,7 +20,8 @@ class Database:
     kind = ""  # sqlite | postgres
     target = ""  # the generator's target whose CHECK dialect applies
 
-    def execute(self, sql: str, params: Iterable[Any] = ()) -> None:
+    def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """Run a statement; the number of rows it changed."""
         raise NotImplementedError
 
     def query(self, sql: str, params: Iterable[Any] = ()) -> list[tuple]:
@@ -39,7 +43,8 @@ class Database:
         """A temporary table without constraints, dropped at the end of the transaction."""
         raise NotImplementedError
 
-    def copy_rows(self, table: str, columns: list[str], rows: Iterable[tuple]) -> None:
+    def stage(self, table: pa.Table) -> None:
+        """Append a chunk (columns named as ingest_stage's) to ingest_stage."""
         raise NotImplementedError
 
     def timestamp(self, expression: str) -> str:
@@ -63,7 +68,7 @@ class SqliteDatabase(Database):
         self.raw.execute("PRAGMA foreign_keys = ON")
 
     def execute(self, sql, params=()):
-        self.raw.execute(sql.replace("%s", "?"), tuple(params))
+        return self.raw.execute(sql.replace("%s", "?"), tuple(params)).rowcount
 
     def query(self, sql, params=()):
         return self.raw.execute(sql.replace("%s", "?"), tuple(params)).fetchall()
@@ -86,9 +91,13 @@ class SqliteDatabase(Database):
         self.raw.execute("DROP TABLE IF EXISTS temp.ingest_stage")
         self.raw.execute(f"CREATE TEMP TABLE ingest_stage ({body})")
 
-    def copy_rows(self, table, columns, rows):
-        marks = ", ".join("?" for _ in columns)
-        self.raw.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+    def stage(self, table):
+        names = table.column_names
+        marks = ", ".join("?" for _ in names)
+        rows = zip(*(table.column(n).to_pylist() for n in names), strict=True)
+        self.raw.executemany(
+            f"INSERT INTO ingest_stage ({', '.join(names)}) VALUES ({marks})", rows
+        )
 
     def timestamp(self, expression):
         return expression
@@ -110,7 +119,7 @@ class PostgresDatabase(Database):
             raise UsageError(f"cannot connect to the PostgreSQL database: {exc}") from None
 
     def execute(self, sql, params=()):
-        self.raw.execute(sql, tuple(params))
+        return self.raw.execute(sql, tuple(params)).rowcount
 
     def query(self, sql, params=()):
         return self.raw.execute(sql, tuple(params)).fetchall()
@@ -134,11 +143,18 @@ class PostgresDatabase(Database):
         body = ", ".join(f"{name} {_stage_type(kind, 1)}" for name, kind in columns)
         self.raw.execute(f"CREATE TEMP TABLE ingest_stage ({body}) ON COMMIT DROP")
 
-    def copy_rows(self, table, columns, rows):
+    def stage(self, table):
+        # pyarrow writes the chunk as CSV in C; COPY reads it (an empty unquoted field is NULL)
+        sink = pa.BufferOutputStream()
+        pacsv.write_csv(
+            table,
+            sink,
+            write_options=pacsv.WriteOptions(include_header=False, quoting_style="needed"),
+        )
+        names = ", ".join(table.column_names)
         with self.raw.cursor() as cursor:
-            with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
+            with cursor.copy(f"COPY ingest_stage ({names}) FROM STDIN (FORMAT csv)") as copy:
+                copy.write(sink.getvalue().to_pybytes())
 
     def timestamp(self, expression):
         return f"to_timestamp({expression})"

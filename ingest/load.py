@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pyarrow.compute as pc
+
 from . import bdf, quality
 from .db import Database
 from .errors import IngestError, UsageError
@@ -156,15 +158,16 @@ def load_file(
         db.create_stage(STAGE_KINDS)
         offset = _record_offset(db, session_id)
         base: int | None = None
-        names = [n for n, _ in STAGE_KINDS]
         last_progress = started
         for _first_line, table in chunks:
+            records = table.column("record_index")
             if base is None:
-                base = table.column("record_index")[0].as_py() or 0
-            columns = [table.column(n).to_pylist() for n in names]
-            index = names.index("record_index")
-            columns[index] = [None if v is None else v - base + offset for v in columns[index]]
-            db.copy_rows("ingest_stage", names, zip(*columns, strict=True))
+                base = records[0].as_py() or 0
+            records = pc.add(pc.subtract(records, base), offset)
+            table = table.set_column(
+                table.column_names.index("record_index"), "record_index", records
+            )
+            db.stage(table)
             report.rows += table.num_rows
             now = time.monotonic()
             if options.progress and now - last_progress >= 1:
@@ -239,18 +242,13 @@ def _record_offset(db: Database, session_id: int) -> int:
 
 
 def _copy_in(db: Database, session_id: int) -> int:
-    columns = [c for c in bdf.STAGED_COLUMNS]
+    columns = list(bdf.STAGED_COLUMNS)
     select = [db.timestamp(c) if c == "recorded_at" else c for c in columns]
-    db.execute(
+    return db.execute(
         f"INSERT INTO timeseries_point (session_id, {', '.join(columns)}) "
         f"SELECT %s, {', '.join(select)} FROM ingest_stage "
         f"WHERE {quality.passing_condition(db.target)} ORDER BY line",
         [session_id],
-    )
-    return int(
-        db.query(f"SELECT count(*) FROM ingest_stage WHERE {quality.passing_condition(db.target)}")[
-            0
-        ][0]
     )
 
 
