@@ -742,3 +742,53 @@ def test_dbmate_is_the_pinned_version():
     pinned = json.loads((ROOT / "package.json").read_text())["dependencies"]["dbmate"]
     assert pinned in out, out
     assert os.access(DBMATE, os.X_OK)
+
+
+def test_timescaledb_check_on_compressed_rows_stops_the_migration(timescale, tmp_path):
+    """A CHECK added to the hypertable is validated at once (TimescaleDB refuses VALIDATE
+    CONSTRAINT there), compressed chunks included: a violating compressed sample stops the
+    migration, and its transaction leaves the database as it was."""
+    data = copy.deepcopy(BASE)
+    data["tables"]["timeseries_point"].setdefault("checks", {})["ck_timeseries_point_v100"] = {
+        "expression": "voltage_volt < 100",
+        "description": "No asset above 100 V in this lab.",
+    }
+    data["version"] = BASE.get("version", 1) + 1
+    plan = migrate.diff(base_model(), load_schema_text(dump(data)))
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    for rel, text in migrate.render(plan, "v100", targets=["timescaledb"]).items():
+        (folder / Path(rel).name).write_text(text)
+    with timescale.fresh_database("mig") as database:
+        with database.connect() as conn:
+            load_ddl(conn, TARGETS["timescaledb"].render(base_model(), self_check=False))
+            wrapper = Conn("pg", "postgres", conn, ())
+            for table, row in SEED:
+                wrapper.insert(
+                    table,
+                    {**row, "voltage_volt": 500.0}
+                    if table == "timeseries_point"
+                    and row["record_index"] == 1
+                    and row["session_id"] == 101
+                    else row,
+                )
+            for (chunk,) in conn.execute("SELECT show_chunks('timeseries_point')").fetchall():
+                conn.execute("SELECT compress_chunk(%s)", (chunk,))
+            before = pg_full_catalog(conn)
+        result = subprocess.run(
+            [
+                str(DBMATE),
+                "--url",
+                pg_url(timescale, database.name),
+                "--migrations-dir",
+                str(folder),
+                "--no-dump-schema",
+                "migrate",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert result.returncode != 0 and "ck_timeseries_point_v100" in result.stderr
+        with database.connect() as conn:
+            assert pg_full_catalog(conn) == before
