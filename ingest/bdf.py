@@ -411,11 +411,8 @@ def _absolute_time(file: str, out: dict, first_line: int, options: ReadOptions) 
         has_offset = pc.any(pc.match_substring_regex(text, r"(Z|[+-]\d\d:?\d\d)$")).as_py()
         try:
             if has_offset:
-                stamps = pc.strptime(
-                    pc.replace_substring_regex(text, r"Z$", "+0000"),
-                    format="%Y-%m-%dT%H:%M:%S%z",
-                    unit="us",
-                )
+                # ISO 8601 with an offset (or Z), fractional seconds allowed
+                stamps = pc.cast(text, pa.timestamp("us", "UTC"))
             else:
                 if not options.time_zone:
                     raise IngestError(
@@ -425,15 +422,19 @@ def _absolute_time(file: str, out: dict, first_line: int, options: ReadOptions) 
                         line=first_line,
                         column="Date Time",
                     )
-                local = pc.strptime(
-                    pc.replace_substring(text, " ", "T"), format="%Y-%m-%dT%H:%M:%S", unit="us"
-                )
                 stamps = pc.assume_timezone(
-                    local, options.time_zone, ambiguous="raise", nonexistent="raise"
+                    pc.cast(text, pa.timestamp("us")),
+                    options.time_zone,
+                    ambiguous="raise",
+                    nonexistent="raise",
                 )
         except pa.ArrowInvalid as exc:
+            line, value = _first_bad_time(text, has_offset, options.time_zone)
             raise IngestError(
-                file, f"cannot read Date Time: {exc}", line=first_line, column="Date Time"
+                file,
+                f"cannot read Date Time '{value}': {exc}",
+                line=first_line + line,
+                column="Date Time",
             ) from None
         seconds = pc.divide(pc.cast(pc.cast(stamps, pa.timestamp("us")), pa.int64()), 1e6)
         return seconds
@@ -443,3 +444,20 @@ def _absolute_time(file: str, out: dict, first_line: int, options: ReadOptions) 
             "no absolute time (Unix Time / s or Date Time) and the session has no start time",
         )
     return pc.add(out["test_time_second"], options.started_at)
+
+
+def _first_bad_time(text: pa.Array, has_offset: bool, zone: str | None) -> tuple[int, str]:
+    """Position in the chunk and text of the first Date Time that does not convert (the slow
+    path, after the chunk failed)."""
+    for i, value in enumerate(text.to_pylist()):
+        one = pa.array([value], pa.string())
+        try:
+            if has_offset:
+                pc.cast(one, pa.timestamp("us", "UTC"))
+            else:
+                pc.assume_timezone(
+                    pc.cast(one, pa.timestamp("us")), zone, ambiguous="raise", nonexistent="raise"
+                )
+        except pa.ArrowInvalid:
+            return i, value
+    return 0, ""

@@ -360,6 +360,33 @@ def test_bad_input_is_refused_whole(target, tmp_path, capsys, name, content, mes
         assert target.counts() == before
 
 
+@pytest.mark.parametrize(
+    "local,message",
+    [
+        ("2024-10-27 02:30:00", "is ambiguous"),  # the hour Berlin lives twice
+        ("2024-03-31 02:30:00", "doesn't exist"),  # the hour Berlin skips
+        ("2024-03-31 25:00:00", "Failed to parse"),
+    ],
+)
+def test_local_times_that_do_not_exist_refuse_the_file(target, tmp_path, capsys, local, message):
+    text = "Date Time," + HEADER + f"\n2024-03-30 12:00:00,0,3.6,1,0\n{local},1,3.6,1,0\n"
+    path = write(tmp_path, "dst.csv", text)
+    before = target.counts()
+    code, err = ingest(
+        target,
+        [path],
+        "--sidecar",
+        str(sidecar(tmp_path)),
+        "--time-zone",
+        "Europe/Berlin",
+        capsys=capsys,
+    )
+    assert code == 1
+    assert f"error: {path}:3: column 'Date Time': cannot read Date Time '{local}'" in err
+    assert message in err
+    assert target.counts() == before
+
+
 def test_command_line_exit_codes(tmp_path):
     """`python -m ingest` as a user runs it: 2 for a database that is not there, 1 for a bad
     file, 0 for a good one."""
