@@ -20,6 +20,7 @@ from ingest.cli import main
 from ingest.db import connect
 
 ENGINES = ["sqlite"] + (["pg_env"] if harness.own_dsn_is_set() else ["pg15", "pg18"])
+ENGINES.append("timescale")
 TABLES = ("battery_cell", "test_session", "timeseries_point", "source_file")
 
 CELL = {
@@ -64,9 +65,10 @@ def target(request, tmp_path_factory):
         yield Target("sqlite", f"sqlite:///{path}", "sqlite")
         return
     engine = request.getfixturevalue(request.param)
+    ddl = "timescaledb" if request.param == "timescale" else "postgres"
     with engine.fresh_database("ingest") as database:
         with database.connect() as raw:
-            load_pg_ddl(raw, ddl_text("postgres"))
+            load_pg_ddl(raw, ddl_text(ddl))
         yield Target(engine.name, database.conninfo(), "postgres")
 
 
