@@ -189,11 +189,12 @@ def load_file(
         outcome = Outcome(file, "loaded", report=report, session_id=session_id)
         if report.failed(("error",)):
             outcome.rejects = quality.rejected_rows(db)
-        outcome.rows_loaded = _copy_in(db, session_id)
+        failing = bool(report.failed(("error",)))
+        condition = quality.passing_condition(db.target) if failing else "TRUE"
+        outcome.rows_loaded = _copy_in(db, session_id, condition)
         outcome.rows_rejected = report.rows - outcome.rows_loaded
         first_last = db.query(
-            "SELECT min(record_index), max(record_index) FROM ingest_stage WHERE "
-            + quality.passing_condition(db.target)
+            f"SELECT min(record_index), max(record_index) FROM ingest_stage WHERE {condition}"
         )[0]
         outcome.source_file_id = _insert(
             db,
@@ -241,13 +242,15 @@ def _record_offset(db: Database, session_id: int) -> int:
     return 0 if last is None else int(last) + 1
 
 
-def _copy_in(db: Database, session_id: int) -> int:
+def _copy_in(db: Database, session_id: int, condition: str) -> int:
+    """Copy the staged rows that pass `condition` (TRUE when no row failed a rule: the
+    engine's own CHECKs still guard the insert)."""
     columns = list(bdf.STAGED_COLUMNS)
     select = [db.timestamp(c) if c == "recorded_at" else c for c in columns]
     return db.execute(
         f"INSERT INTO timeseries_point (session_id, {', '.join(columns)}) "
         f"SELECT %s, {', '.join(select)} FROM ingest_stage "
-        f"WHERE {quality.passing_condition(db.target)} ORDER BY line",
+        f"WHERE {condition}",
         [session_id],
     )
 
