@@ -134,6 +134,7 @@ STAGED_COLUMNS = (
 INTEGER_COLUMNS = {"record_index", "cycle_count", "step_count", "step_id"}
 TEXT_COLUMNS = {"step_type"}
 
+_VENDOR = re.compile(r"^[^/]*\(\s*\w+\s*\)\s*$")  # Arbin/Neware style: Voltage(V)
 _HUMAN = re.compile(r"^\s*(?P<name>[^/]+?)\s*(?:/\s*(?P<unit>.*?)\s*)?$")
 
 
@@ -170,9 +171,15 @@ def parse_header(file: str, names: list[str]) -> tuple[list[HeaderColumn], list[
         if "/" in header:
             match = _HUMAN.match(header)
             key, unit = _snake(match["name"]), (match["unit"] or "")
+        elif " " in header.strip() and re.fullmatch(r"[A-Za-z0-9 ]+", header.strip()):
+            key, unit = _snake(header), ""  # a human name without unit: Date Time, Step Type
+        elif re.fullmatch(r"[A-Za-z0-9_]+", header.strip()):
+            split = _machine_split(header.strip().lower())
+            key, unit = split if split else (header.strip().lower(), "")
         else:
-            split = _machine_split(_snake(header))
-            key, unit = split if split else (_snake(header), "")
+            # neither BDF form (e.g. Arbin's Voltage(V)): not guessed at
+            ignored.append(header)
+            continue
         key = ALIASES.get(key, key)
         quantity = QUANTITIES.get(key)
         if quantity is None:
@@ -201,12 +208,18 @@ def parse_header(file: str, names: list[str]) -> tuple[list[HeaderColumn], list[
         found[key] = HeaderColumn(header, position, quantity, unit, factor, offset)
     missing = [k for k in REQUIRED if k not in found]
     if missing:
+        vendor = [n for n in ignored if _VENDOR.match(n)]
+        hint = (
+            f"; headers such as '{vendor[0]}' look like a cycler's own export, not BDF"
+            if vendor
+            else ""
+        )
         raise IngestError(
             file,
             "missing required column(s): "
             + ", ".join(missing)
             + " (BDF names such as 'Test Time / s', 'Voltage / V', 'Current / A', "
-            "'Cycle Count / 1')",
+            f"'Cycle Count / 1'){hint}",
             line=1,
         )
     return list(found.values()), ignored

@@ -335,6 +335,13 @@ BAD_INPUT = [
         ":2: column 'Date Time': Date Time holds local times without an offset",
     ),
     (
+        "another_cyclers_export",
+        "Data_Point,Test_Time(s),Current(A),Voltage(V),Cycle_Index\n1,0,1,3.6,1\n",
+        ":1: missing required column(s): test_time, voltage, current, cycle_count (BDF names"
+        " such as 'Test Time / s', 'Voltage / V', 'Current / A', 'Cycle Count / 1'); headers"
+        " such as 'Test_Time(s)' look like a cycler's own export, not BDF",
+    ),
+    (
         "quantity_twice",
         "Voltage / V," + HEADER + "\n3.6,0,3.6,1,0\n",
         ":1: column 'Voltage / V': voltage appears twice",
