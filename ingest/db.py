@@ -18,6 +18,7 @@ _STAGE_TYPES = {"integer": ("INTEGER", "bigint"), "real": ("REAL", "double preci
 
 class Database:
     kind = ""  # sqlite | postgres
+    errors: tuple[type[BaseException], ...] = ()  # the driver's errors
     target = ""  # the generator's target whose CHECK dialect applies
 
     def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
@@ -58,6 +59,7 @@ class Database:
 class SqliteDatabase(Database):
     kind = "sqlite"
     target = "sqlite"
+    errors = (sqlite3.Error,)
 
     def __init__(self, path: str):
         if not Path(path).is_file():
@@ -113,6 +115,7 @@ class PostgresDatabase(Database):
     def __init__(self, url: str):
         import psycopg
 
+        self.errors = (psycopg.Error,)
         try:
             self.raw = psycopg.connect(url, autocommit=True)
         except psycopg.OperationalError as exc:

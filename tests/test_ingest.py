@@ -396,6 +396,18 @@ def test_local_times_that_do_not_exist_refuse_the_file(target, tmp_path, capsys,
     assert target.counts() == before
 
 
+def test_a_sidecar_the_schema_refuses_writes_nothing(target, tmp_path, capsys):
+    path = write(tmp_path, "ok.csv", MACHINE_FILE.replace("3.7,", "3.71,"))
+    bad = tmp_path / "bad-sidecar.json"
+    bad.write_text(json.dumps({"cell": {**CELL, "chemistry": "CARBON"}, "session": SESSION}))
+    before = target.counts()
+    code, err = ingest(target, [path], "--sidecar", str(bad), capsys=capsys)
+    assert code == 1
+    assert f"error: {path}: the database refused the load:" in err
+    assert "Traceback" not in err
+    assert target.counts() == before
+
+
 def test_command_line_exit_codes(tmp_path):
     """`python -m ingest` as a user runs it: 2 for a database that is not there, 1 for a bad
     file, 0 for a good one."""
