@@ -21,7 +21,7 @@ N ?= 1000000
 DB ?= db/battery.sqlite
 FROM ?= HEAD
 
-.PHONY: help sql db all diagrams docs serve test check bench lint setup clean migration
+.PHONY: help sql db all diagrams docs serve test check bench lint setup clean migration ingest
 # The install steps share one .venv: never run two pip installs into it at once (make -j).
 .NOTPARALLEL:
 
@@ -77,6 +77,9 @@ migration: $(CORE) ## write sql/<engine>/migrations/ for the schema.yaml change 
 	@test -n "$(NAME)" || { echo "usage: make migration NAME=what_changed [FROM=git-ref-or-file, default HEAD] [ALLOW_DESTRUCTIVE=1]" >&2; exit 2; }
 	@$(PY) -m generator migrate --from "$(FROM)" --name "$(NAME)" $(if $(ALLOW_DESTRUCTIVE),--allow-destructive)
 
+ingest: $(call extra,ingest) ## set up the BDF CSV loader and show its help (python -m ingest; docs/loading.md)
+	@$(PY) -m ingest --help
+
 check: $(CORE) ## fail if committed generated files differ from schema.yaml
 	@$(call setup-for,graphviz)
 	@$(PY) -m generator check
@@ -87,8 +90,8 @@ bench: $(call extra,bench) ## benchmark the time-series table on every engine, t
 	@$(PY) -m bench.clickhouse --n $(N) --out bench/clickhouse-results.json
 
 lint: $(call extra,test) ## ruff lint and format check
-	@$(VENV)/bin/ruff check generator harness tests bench docs_hooks.py
-	@$(VENV)/bin/ruff format --check generator harness tests bench docs_hooks.py
+	@$(VENV)/bin/ruff check generator harness ingest tests bench docs_hooks.py
+	@$(VENV)/bin/ruff format --check generator harness ingest tests bench docs_hooks.py
 
 clean: ## remove the environment, node_modules and build output
 	rm -rf $(VENV) node_modules site test-artifacts db

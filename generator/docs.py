@@ -31,6 +31,7 @@ GUIDE_PAGES = (
     ("Publishing", "publishing.md"),
     ("Use it for your own schema", "own-schema.md"),
     ("Evolving the schema", "evolving.md"),
+    ("Loading cycler files", "loading.md"),
 )
 TAIL_PAGES = (
     ("When one server is not enough", "scale-out.md"),

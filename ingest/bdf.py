@@ -1,0 +1,476 @@
+"""Battery Data Format (BDF) CSV: header names and units to the schema's columns, read in
+columnar chunks with pyarrow and normalised to the schema's conventions (SI units, current
+positive when it charges, absolute time in UTC).
+
+A BDF header names a quantity and its unit, in the human form `Voltage / mV` or the
+machine form `voltage_volt`; both are accepted, with any unit this module knows how to
+convert. Unknown quantities are ignored (reported); unknown units are refused.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from .errors import IngestError
+
+# unit -> (factor, offset) to the SI unit of its dimension: si = value * factor + offset
+UNITS: dict[str, dict[str, tuple[float, float]]] = {
+    "voltage": {"v": (1, 0), "volt": (1, 0), "mv": (1e-3, 0), "millivolt": (1e-3, 0)},
+    "current": {
+        "a": (1, 0),
+        "ampere": (1, 0),
+        "ma": (1e-3, 0),
+        "milliampere": (1e-3, 0),
+        "ua": (1e-6, 0),
+        "µa": (1e-6, 0),
+        "microampere": (1e-6, 0),
+    },
+    "time": {
+        "s": (1, 0),
+        "second": (1, 0),
+        "ms": (1e-3, 0),
+        "millisecond": (1e-3, 0),
+        "min": (60, 0),
+        "minute": (60, 0),
+        "h": (3600, 0),
+        "hour": (3600, 0),
+    },
+    "charge": {
+        "ah": (1, 0),
+        "mah": (1e-3, 0),
+        "as": (1 / 3600, 0),
+        "c": (1 / 3600, 0),
+        "coulomb": (1 / 3600, 0),
+    },
+    "energy": {"wh": (1, 0), "mwh": (1e-3, 0), "kwh": (1e3, 0), "j": (1 / 3600, 0)},
+    "temperature": {
+        "degc": (1, 0),
+        "°c": (1, 0),
+        "celsius": (1, 0),
+        "c": (1, 0),
+        "k": (1, -273.15),
+        "kelvin": (1, -273.15),
+    },
+    "count": {"1": (1, 0), "": (1, 0)},
+}
+SI_UNIT = {
+    "voltage": "V",
+    "current": "A",
+    "time": "s",
+    "charge": "Ah",
+    "energy": "Wh",
+    "temperature": "degC",
+    "count": "1",
+}
+
+
+@dataclass(frozen=True)
+class Quantity:
+    key: str  # BDF quantity, snake case: test_time, voltage...
+    column: str  # schema column (timeseries_point), or a pseudo column for absolute time
+    dimension: str  # a key of UNITS, or "text"
+    integer: bool = False
+
+
+QUANTITIES = {
+    q.key: q
+    for q in (
+        Quantity("test_time", "test_time_second", "time"),
+        Quantity("voltage", "voltage_volt", "voltage"),
+        Quantity("current", "current_ampere", "current"),
+        Quantity("unix_time", "unix_time_second", "time"),
+        Quantity("date_time", "date_time", "text"),
+        Quantity("record_index", "record_index", "count", integer=True),
+        Quantity("cycle_count", "cycle_count", "count", integer=True),
+        Quantity("step_count", "step_count", "count", integer=True),
+        Quantity("step_id", "step_id", "count", integer=True),
+        Quantity("step_type", "step_type", "text"),
+        Quantity("step_time", "step_time_second", "time"),
+        Quantity("charging_capacity", "charging_capacity_ah", "charge"),
+        Quantity("discharging_capacity", "discharging_capacity_ah", "charge"),
+        Quantity("charging_energy", "charging_energy_wh", "energy"),
+        Quantity("discharging_energy", "discharging_energy_wh", "energy"),
+        Quantity("surface_temperature", "surface_temperature_celsius", "temperature"),
+        Quantity("ambient_temperature", "ambient_temperature_celsius", "temperature"),
+        Quantity("temperature_t1", "temperature_t1_celsius", "temperature"),
+        Quantity("temperature_t2", "temperature_t2_celsius", "temperature"),
+        Quantity("temperature_t3", "temperature_t3_celsius", "temperature"),
+    )
+}
+ALIASES = {"t1": "temperature_t1", "t2": "temperature_t2", "t3": "temperature_t3"}
+# the BDF required columns, plus cycle_count, which the schema requires (NOT NULL)
+REQUIRED = ("test_time", "voltage", "current", "cycle_count")
+
+# columns of timeseries_point the reader fills, in staging order
+STAGED_COLUMNS = (
+    "recorded_at",
+    "test_time_second",
+    "step_time_second",
+    "charging_capacity_ah",
+    "discharging_capacity_ah",
+    "charging_energy_wh",
+    "discharging_energy_wh",
+    "record_index",
+    "cycle_count",
+    "step_count",
+    "voltage_volt",
+    "current_ampere",
+    "surface_temperature_celsius",
+    "ambient_temperature_celsius",
+    "temperature_t1_celsius",
+    "temperature_t2_celsius",
+    "temperature_t3_celsius",
+    "step_id",
+    "step_type",
+)
+INTEGER_COLUMNS = {"record_index", "cycle_count", "step_count", "step_id"}
+TEXT_COLUMNS = {"step_type"}
+
+_VENDOR = re.compile(r"^[^/]*\(\s*\w+\s*\)\s*$")  # Arbin/Neware style: Voltage(V)
+_HUMAN = re.compile(r"^\s*(?P<name>[^/]+?)\s*(?:/\s*(?P<unit>.*?)\s*)?$")
+
+
+@dataclass(frozen=True)
+class HeaderColumn:
+    header: str
+    position: int
+    quantity: Quantity
+    unit: str  # as written in the file
+    factor: float
+    offset: float
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"[^0-9a-z]+", "_", name.strip().lower()).strip("_")
+
+
+def _machine_split(name: str) -> tuple[str, str] | None:
+    """`voltage_millivolt` -> (voltage, millivolt); the longest known quantity prefix wins."""
+    for key in sorted(QUANTITIES, key=len, reverse=True):
+        if name == key:
+            return key, ""
+        if name.startswith(key + "_"):
+            return key, name[len(key) + 1 :]
+    return None
+
+
+def parse_header(file: str, names: list[str]) -> tuple[list[HeaderColumn], list[str]]:
+    """The recognised columns and the names ignored; raises on unknown units, duplicates and
+    missing required quantities."""
+    found: dict[str, HeaderColumn] = {}
+    ignored: list[str] = []
+    for position, header in enumerate(names):
+        if "/" in header:
+            match = _HUMAN.match(header)
+            key, unit = _snake(match["name"]), (match["unit"] or "")
+        elif " " in header.strip() and re.fullmatch(r"[A-Za-z0-9 ]+", header.strip()):
+            key, unit = _snake(header), ""  # a human name without unit: Date Time, Step Type
+        elif re.fullmatch(r"[A-Za-z0-9_]+", header.strip()):
+            split = _machine_split(header.strip().lower())
+            key, unit = split if split else (header.strip().lower(), "")
+        else:
+            # neither BDF form (e.g. Arbin's Voltage(V)): not guessed at
+            ignored.append(header)
+            continue
+        key = ALIASES.get(key, key)
+        quantity = QUANTITIES.get(key)
+        if quantity is None:
+            ignored.append(header)
+            continue
+        if quantity.dimension == "text":
+            factor, offset = 1.0, 0.0
+        else:
+            conversion = UNITS[quantity.dimension].get(unit.strip().lower())
+            if conversion is None:
+                known = ", ".join(sorted(u for u in UNITS[quantity.dimension] if u))
+                raise IngestError(
+                    file,
+                    f"unknown unit '{unit}' for {quantity.key} (known: {known})",
+                    line=1,
+                    column=header,
+                )
+            factor, offset = conversion
+        if key in found:
+            raise IngestError(
+                file,
+                f"{key} appears twice (also as '{found[key].header}')",
+                line=1,
+                column=header,
+            )
+        found[key] = HeaderColumn(header, position, quantity, unit, factor, offset)
+    missing = [k for k in REQUIRED if k not in found]
+    if missing:
+        vendor = [n for n in ignored if _VENDOR.match(n)]
+        hint = (
+            f"; headers such as '{vendor[0]}' look like a cycler's own export, not BDF"
+            if vendor
+            else ""
+        )
+        raise IngestError(
+            file,
+            "missing required column(s): "
+            + ", ".join(missing)
+            + " (BDF names such as 'Test Time / s', 'Voltage / V', 'Current / A', "
+            f"'Cycle Count / 1'){hint}",
+            line=1,
+        )
+    return list(found.values()), ignored
+
+
+@dataclass
+class ReadOptions:
+    discharge_positive: bool = False  # the source counts discharge current as positive
+    time_zone: str | None = None  # IANA zone of a Date Time column without offset
+    started_at: float | None = None  # Unix seconds: absolute time when the file has none
+    block_size: int = 1 << 20
+
+
+@dataclass
+class FileInfo:
+    columns: list[HeaderColumn]
+    ignored: list[str]
+    assumed_time_zone: str | None = None
+    original_units: dict[str, str] = field(default_factory=dict)
+
+    def original_units_json(self) -> str | None:
+        return json.dumps(self.original_units, sort_keys=True) if self.original_units else None
+
+
+def _read_header(path: Path) -> list[str]:
+    size = path.stat().st_size
+    if size == 0:
+        raise IngestError(str(path), "the file is empty (0 bytes)")
+    with open(path, "rb") as handle:
+        first = handle.readline()
+    try:
+        reader = pacsv.open_csv(
+            pa.py_buffer(first),
+            read_options=pacsv.ReadOptions(column_names=None),
+        )
+        names = reader.schema.names
+    except pa.ArrowInvalid as exc:
+        raise IngestError(str(path), f"header is not valid CSV ({exc})", line=1) from None
+    if not any(n.strip() for n in names):
+        raise IngestError(str(path), "the first line holds no column names", line=1)
+    return names
+
+
+def _first_bad_value(path: Path, header: str, numeric: bool) -> tuple[int, str]:
+    """Line and text of the first value of `header` that is not a number (the slow path,
+    taken only once a chunk has failed to convert)."""
+    table = pacsv.read_csv(
+        path,
+        convert_options=pacsv.ConvertOptions(
+            include_columns=[header], column_types={header: pa.string()}
+        ),
+    )
+    for i, value in enumerate(table.column(0).to_pylist()):
+        if value is None or value == "":
+            continue
+        try:
+            number = float(value)
+            if not numeric and not number.is_integer():
+                return i + 2, value
+        except ValueError:
+            return i + 2, value
+    return 0, ""
+
+
+def read(path: Path, options: ReadOptions) -> tuple[FileInfo, Iterator[tuple[int, pa.Table]]]:
+    """Parse the header now (errors early); return the file's facts and an iterator of
+    (first file line, normalised chunk) whose columns are STAGED_COLUMNS plus `line`."""
+    file = str(path)
+    names = _read_header(path)
+    columns, ignored = parse_header(file, names)
+    info = FileInfo(columns, ignored)
+    by_key = {c.quantity.key: c for c in columns}
+    for c in columns:
+        if c.quantity.dimension not in ("text", "count") and (c.factor, c.offset) != (1, 0):
+            info.original_units[c.quantity.column] = c.unit
+    if "unix_time" not in by_key and "date_time" in by_key:
+        info.assumed_time_zone = options.time_zone
+    types: dict[str, pa.DataType] = {}
+    for c in columns:
+        if c.quantity.dimension == "text":
+            types[c.header] = pa.string()
+        elif c.quantity.integer:
+            types[c.header] = pa.int64()
+        else:
+            types[c.header] = pa.float64()
+    bad_rows: list = []
+
+    def on_invalid(row) -> str:
+        bad_rows.append(row)
+        return "error"
+
+    def chunks() -> Iterator[tuple[int, pa.Table]]:
+        try:
+            reader = pacsv.open_csv(
+                path,
+                read_options=pacsv.ReadOptions(block_size=options.block_size, use_threads=False),
+                parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
+                convert_options=pacsv.ConvertOptions(
+                    include_columns=[c.header for c in columns],
+                    column_types=types,
+                    strings_can_be_null=True,
+                ),
+            )
+        except pa.ArrowInvalid as exc:
+            raise _located(path, exc, columns, bad_rows) from None
+        line = 2
+        while True:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                break
+            except pa.ArrowInvalid as exc:
+                raise _located(path, exc, columns, bad_rows) from None
+            table = pa.Table.from_batches([batch])
+            yield line, _normalise(file, table, line, by_key, options)
+            line += table.num_rows
+        if line == 2:
+            raise IngestError(file, "the file has a header but no data rows", line=2)
+
+    return info, chunks()
+
+
+def _located(path: Path, exc: Exception, columns: list[HeaderColumn], bad_rows: list):
+    file = str(path)
+    text = str(exc)
+    if bad_rows:
+        row = bad_rows[0]
+        line = row.number  # 1-based, the header being line 1
+        truncated = " (the file looks truncated)" if _is_last_line(path, row.text) else ""
+        return IngestError(
+            file,
+            f"malformed CSV row: expected {row.expected_columns} fields, found "
+            f"{row.actual_columns}{truncated}",
+            line=line,
+        )
+    match = re.search(r"CSV column #(\d+)", text)
+    if match:
+        position = int(match.group(1))
+        column = next((c for c in columns if c.position == position), None)
+        if column is not None:
+            numeric = not column.quantity.integer
+            line, value = _first_bad_value(path, column.header, numeric)
+            kind = "an integer" if column.quantity.integer else "a number"
+            return IngestError(
+                file,
+                f"value '{value}' is not {kind}",
+                line=line or None,
+                column=column.header,
+            )
+    return IngestError(file, f"cannot parse the CSV: {text}")
+
+
+def _is_last_line(path: Path, text: str) -> bool:
+    with open(path, "rb") as handle:
+        handle.seek(max(0, path.stat().st_size - len(text.encode()) - 2))
+        tail = handle.read().decode(errors="replace")
+    return tail.rstrip("\r\n").endswith(text.rstrip("\r\n"))
+
+
+def _normalise(
+    file: str, table: pa.Table, first_line: int, by_key: dict[str, HeaderColumn], options
+) -> pa.Table:
+    n = table.num_rows
+    out: dict[str, pa.Array] = {}
+    for c in by_key.values():
+        array = table.column(c.header).combine_chunks()
+        if c.quantity.dimension != "text" and not c.quantity.integer:
+            if c.factor != 1:
+                array = pc.multiply(array, c.factor)
+            if c.offset != 0:
+                array = pc.add(array, c.offset)
+        out[c.quantity.column] = array
+    if options.discharge_positive:
+        out["current_ampere"] = pc.negate(out["current_ampere"])
+    out["recorded_at"] = _absolute_time(file, out, first_line, options)
+    out.pop("unix_time_second", None)
+    out.pop("date_time", None)
+    if "record_index" not in out:
+        # position in the file; the loader offsets it to continue the session's records
+        out["record_index"] = pa.array(range(first_line - 2, first_line - 2 + n), pa.int64())
+    columns = [pa.array(range(first_line, first_line + n), pa.int64())]
+    for name in STAGED_COLUMNS:
+        if name in out:
+            columns.append(out[name])
+        else:
+            kind = (
+                pa.int64()
+                if name in INTEGER_COLUMNS
+                else pa.string()
+                if name in TEXT_COLUMNS
+                else pa.float64()
+            )
+            columns.append(pa.nulls(n, kind))
+    return pa.Table.from_arrays(columns, names=["line", *STAGED_COLUMNS])
+
+
+def _absolute_time(file: str, out: dict, first_line: int, options: ReadOptions) -> pa.Array:
+    if "unix_time_second" in out:
+        return out["unix_time_second"]
+    if "date_time" in out:
+        text = out["date_time"]
+        has_offset = pc.any(pc.match_substring_regex(text, r"(Z|[+-]\d\d:?\d\d)$")).as_py()
+        try:
+            if has_offset:
+                # ISO 8601 with an offset (or Z), fractional seconds allowed
+                stamps = pc.cast(text, pa.timestamp("us", "UTC"))
+            else:
+                if not options.time_zone:
+                    raise IngestError(
+                        file,
+                        "Date Time holds local times without an offset: say which zone with "
+                        "--time-zone (e.g. Europe/Berlin); it is recorded in source_file",
+                        line=first_line,
+                        column="Date Time",
+                    )
+                stamps = pc.assume_timezone(
+                    pc.cast(text, pa.timestamp("us")),
+                    options.time_zone,
+                    ambiguous="raise",
+                    nonexistent="raise",
+                )
+        except pa.ArrowInvalid as exc:
+            line, value = _first_bad_time(text, has_offset, options.time_zone)
+            raise IngestError(
+                file,
+                f"cannot read Date Time '{value}': {exc}",
+                line=first_line + line,
+                column="Date Time",
+            ) from None
+        seconds = pc.divide(pc.cast(pc.cast(stamps, pa.timestamp("us")), pa.int64()), 1e6)
+        return seconds
+    if options.started_at is None:
+        raise IngestError(
+            file,
+            "no absolute time (Unix Time / s or Date Time) and the session has no start time",
+        )
+    return pc.add(out["test_time_second"], options.started_at)
+
+
+def _first_bad_time(text: pa.Array, has_offset: bool, zone: str | None) -> tuple[int, str]:
+    """Position in the chunk and text of the first Date Time that does not convert (the slow
+    path, after the chunk failed)."""
+    for i, value in enumerate(text.to_pylist()):
+        one = pa.array([value], pa.string())
+        try:
+            if has_offset:
+                pc.cast(one, pa.timestamp("us", "UTC"))
+            else:
+                pc.assume_timezone(
+                    pc.cast(one, pa.timestamp("us")), zone, ambiguous="raise", nonexistent="raise"
+                )
+        except pa.ArrowInvalid:
+            return i, value
+    return 0, ""
