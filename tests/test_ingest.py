@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 from dbkit import ROOT, ddl_text, load_pg_ddl
-from engines import harness
 
+import harness
 from ingest.cli import main
 from ingest.db import connect
 
