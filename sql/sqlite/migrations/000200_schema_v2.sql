@@ -93,7 +93,7 @@ CREATE TABLE source_file (
     CONSTRAINT ck_source_file_record_index_first_range CHECK (record_index_first >= 0),  -- record_index_first >= 0.
     CONSTRAINT ck_source_file_record_index_last_range CHECK (record_index_last >= 0),  -- record_index_last >= 0.
     CONSTRAINT ck_source_file_record_order CHECK (record_index_last >= record_index_first),  -- A file's samples end at or after its first one.
-    CONSTRAINT ck_source_file_original_units_json CHECK (json_valid(original_units))  -- original_units is valid JSON.
+    CONSTRAINT ck_source_file_original_units_json CHECK (original_units IS NULL OR json_valid(original_units))  -- original_units is valid JSON.
 ) STRICT;
 -- [safe] add column cycle.cycle_type
 ALTER TABLE cycle ADD COLUMN cycle_type TEXT CONSTRAINT ck_cycle_cycle_type_enum CHECK (cycle_type IN ('formation', 'aging', 'reference', 'other'));
