@@ -47,14 +47,11 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 git show "$base:$schema" >"$work/base.yaml"
 
-# ---- TO FILL (the migrate command's owner) --------------------------------------------------
-# Print the migration from the base schema to this one, with each statement's risk label, as
-# Markdown on stdout, without writing into the checkout. The command line below is the
-# intended shape; adjust it to the command's real options.
+# The migration from the base schema to this one, with each operation's risk label, as
+# Markdown on stdout; the files go to a scratch folder, never into the checkout.
 status=0
 "$tool" migrate --from "$work/base.yaml" "$schema" --out "$work/migrations" --summary \
   >"$work/summary.md" 2>"$work/stderr.txt" || status=$?
-# ---------------------------------------------------------------------------------------------
 
 cat "$work/summary.md" >&3
 if [ "$status" -ne 0 ]; then
