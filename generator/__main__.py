@@ -1,3 +1,4 @@
+import signal
 import sys
 
 try:
@@ -6,4 +7,10 @@ except KeyboardInterrupt:  # Ctrl-C while the modules load: nothing was touched 
     print("interrupted; no output was changed", file=sys.stderr)
     sys.exit(130)
 
-sys.exit(main())
+try:
+    code = main()
+finally:
+    # The run is decided (written, or undone and reported): a Ctrl-C that lands while the
+    # interpreter shuts down must not turn that exit status into a death by SIGINT.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+sys.exit(code)

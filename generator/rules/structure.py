@@ -168,7 +168,10 @@ def check_layer(ctx: Context, table: str, layer: str) -> None:
 def build_workflow(ctx: Context, steps) -> tuple[WorkflowStep, ...]:
     out = []
     for i, step in enumerate(steps):
-        for j, name in enumerate(step.get("writes", [])):
+        if not isinstance(step, dict):  # the JSON Schema check has reported it
+            continue
+        writes = step.get("writes") if isinstance(step.get("writes"), list) else []
+        for j, name in enumerate(writes):
             if name not in ctx.raw_tables:
                 ctx.report(
                     "structure.workflow-table",
@@ -179,9 +182,10 @@ def build_workflow(ctx: Context, steps) -> tuple[WorkflowStep, ...]:
                 )
         out.append(
             WorkflowStep(
-                one_line(step["title"]),
-                one_line(step["description"]),
-                tuple(step.get("writes", [])),
+                # a missing title or description is reported by the JSON Schema check
+                one_line(step.get("title", "")),
+                one_line(step.get("description", "")),
+                tuple(str(name) for name in writes),
             )
         )
     return tuple(out)

@@ -458,6 +458,32 @@ CASES: list[Case] = [
         text=edit("  battery_pack:", "    layer: asset", "    layer: assets"),
         marker="layer: assets",
     ),
+    # found by the fuzzer: a workflow step without its title or description was a traceback
+    C(
+        "workflow-step-without-title",
+        "structure.missing-key",
+        "missing required key 'title'",
+        text=SCHEMA.replace("  - title: Register assets\n    description:", "  - description:", 1),
+        marker="  - description: Record the packs",
+    ),
+    C(
+        "workflow-step-without-description",
+        "structure.missing-key",
+        "missing required key 'description'",
+        text=edit(
+            "workflow:", "    description: Record the packs", "    writes_too: Record the packs"
+        ),
+        marker="  - title: Register assets",
+    ),
+    C(
+        "workflow-step-not-a-mapping",
+        "structure.type",
+        "expected object",
+        text=edit(
+            "workflow:", "  - title: Register assets", "  - just text\n  - title: Register assets"
+        ),
+        marker="  - just text",
+    ),
     C(
         "workflow-unknown-table",
         "structure.workflow-table",
