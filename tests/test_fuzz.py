@@ -8,7 +8,9 @@ with DDL that loads into SQLite (every accepted example) and PostgreSQL (a sampl
 must never raise, exit 4 or print a traceback.
 
 Bounds: FUZZ_EXAMPLES examples (default 60) and FUZZ_SECONDS seconds (default 75), whichever
-ends first; set them higher for a longer hunt.
+ends first; set them higher for a longer hunt. With CI=true the examples are derandomized (the
+same sequence every run, so CI is reproducible); elsewhere, or with FUZZ_RANDOM=1, every run
+explores new mutations.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ SCHEMA_TEXT = (ROOT / "schema.yaml").read_text(encoding="utf-8")
 SCHEMA_DATA = yaml.safe_load(SCHEMA_TEXT)
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "60"))
 SECONDS = float(os.environ.get("FUZZ_SECONDS", "75"))
+DERANDOMIZE = os.environ.get("CI") == "true" and os.environ.get("FUZZ_RANDOM") != "1"
 PG_SAMPLE = 6  # accepted examples also loaded into PostgreSQL
 
 HOSTILE_VALUES = [
@@ -248,7 +251,7 @@ def run_one(content: bytes, budget: Budget, capsys) -> None:
     max_examples=EXAMPLES,
     deadline=None,
     database=None,
-    derandomize=False,
+    derandomize=DERANDOMIZE,
     print_blob=True,
     phases=[Phase.explicit, Phase.generate, Phase.shrink],
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
