@@ -9,6 +9,7 @@ convert. Unknown quantities are ignored (reported); unknown units are refused.
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 from collections.abc import Iterator
@@ -248,7 +249,8 @@ def _read_header(path: Path) -> list[str]:
     size = path.stat().st_size
     if size == 0:
         raise IngestError(str(path), "the file is empty (0 bytes)")
-    with open(path, "rb") as handle:
+    # a .csv.gz is read as it is (pyarrow's CSV reader decompresses by the file name)
+    with (gzip.open if path.suffix == ".gz" else open)(path, "rb") as handle:
         first = handle.readline()
     try:
         reader = pacsv.open_csv(

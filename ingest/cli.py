@@ -14,6 +14,7 @@ from pathlib import Path
 from .db import connect
 from .errors import IngestError, UsageError
 from .load import Options, Refused, ensure_schema, load_file, read_sidecar
+from .readers import FORMATS
 
 
 def parser() -> argparse.ArgumentParser:
@@ -47,6 +48,13 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="the source counts discharge current as positive (e.g. PyBaMM): flip the sign",
     )
+    p.add_argument(
+        "--format",
+        choices=sorted(FORMATS),
+        default="bdf",
+        help="the files' format: bdf (BDF CSV, default) or a cycler's export read by the "
+        "field's library (maccor: Maccor text export, via battery-data-toolkit)",
+    )
     p.add_argument("--time-zone", help="IANA zone of local Date Time values, e.g. Europe/Berlin")
     p.add_argument("--report", type=Path, help="write the quality report and rejects as JSON")
     p.add_argument("--progress", action="store_true", help="rows/s on stderr during long loads")
@@ -60,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         discharge_positive=args.discharge_positive,
         time_zone=args.time_zone,
         progress=args.progress or sys.stderr.isatty(),
+        file_format=args.format,
     )
     records: list[dict] = []
     code = 0

@@ -16,7 +16,7 @@ from typing import Any
 
 import pyarrow.compute as pc
 
-from . import bdf, quality
+from . import bdf, quality, readers
 from .db import Database
 from .errors import IngestError, UsageError
 
@@ -40,6 +40,7 @@ class Options:
     discharge_positive: bool = False
     time_zone: str | None = None
     progress: bool = False
+    file_format: str = "bdf"  # a name of readers.FORMATS (--format)
 
 
 @dataclass
@@ -146,7 +147,7 @@ def load_file(
     read_options = bdf.ReadOptions(
         discharge_positive=options.discharge_positive, time_zone=options.time_zone
     )
-    info, chunks = bdf.read(path, read_options)
+    info, chunks = readers.reader(options.file_format)(path, read_options)
     report = quality.Report(file)
     db.begin()
     try:
@@ -203,7 +204,8 @@ def load_file(
                 "session_id": session_id,
                 "uri": file,
                 "content_sha256": digest,
-                "file_format": FILE_FORMAT,
+                "file_format": readers.file_format(options.file_format),
+                "cycler_software": getattr(info, "cycler_software", None),
                 "original_units": _original_units(db, info),
                 "assumed_time_zone": info.assumed_time_zone,
                 "record_index_first": first_last[0],
