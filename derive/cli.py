@@ -85,8 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     except DeriveError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        # a refused session names itself; anything else is the command line or the database
-        return 1 if str(exc).startswith("session ") else 2
+        return 2 if exc.session_id is None else 1
     if not results:
         print("no session with samples: nothing derived", file=sys.stderr)
     for r in results:

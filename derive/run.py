@@ -25,8 +25,13 @@ FULL_CYCLE_CE = (0.9, 1.1)
 
 
 class DeriveError(Exception):
-    """A derivation refused (bad settings for the data, a constraint of the schema); the
-    session's transaction was rolled back."""
+    """A derivation refused (bad settings for the data, a constraint of the schema; the
+    session's transaction was rolled back, `.session_id` says which), or a usage problem
+    (options, database: `.session_id` is None)."""
+
+    def __init__(self, message: str, session_id: int | None = None):
+        super().__init__(message)
+        self.session_id = session_id
 
 
 @dataclass
@@ -195,7 +200,7 @@ def _session(conn: _Connection, session_id: int, s: Settings) -> SessionResult:
     result = SessionResult(session_id)
     started = time.perf_counter()
     if not conn.query(sql.SESSION_EXISTS, [session_id])[0][0]:
-        raise DeriveError(f"session {session_id}: no such test_session")
+        raise DeriveError(f"session {session_id}: no such test_session", session_id)
     step = "reading the session"
     try:
         with conn.transaction():
@@ -220,10 +225,11 @@ def _session(conn: _Connection, session_id: int, s: Settings) -> SessionResult:
     except conn.errors as exc:
         raise DeriveError(
             f"session {session_id}: {step}: the database refused it: {_first_line(exc)}"
-            + _hint(step, str(exc))
+            + _hint(step, str(exc)),
+            session_id,
         ) from None
     except DeriveError as exc:
-        raise DeriveError(f"session {session_id}: {step}: {exc}") from None
+        raise DeriveError(f"session {session_id}: {step}: {exc}", session_id) from None
     result.seconds = time.perf_counter() - started
     return result
 

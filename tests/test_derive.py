@@ -159,6 +159,15 @@ _mixed = [
     for n, r in enumerate(plain([(600.0 * n, 3.7, 1.0) for n in range(7)]))
 ] + plain([(3600.0 + 600.0 * n, 3.8, 1.0) for n in range(1, 7)], cycle=1)
 SESSIONS["mixed_counters"] = ("cycle_aging", csv_text(_mixed, MACHINE[:4] + MACHINE[6:8]))
+# counters that restart at every cycle (as some cyclers write them): 0.1 Ah per 600 s sample
+_reset = [
+    {**r, "charging_capacity_ah": round(0.1 * (n % 6 + (n >= 6)), 6)}
+    for n, r in enumerate(
+        plain([(600.0 * n, 3.7, 1.0) for n in range(6)])
+        + plain([(600.0 * n, 3.8, 1.0) for n in range(6, 12)], cycle=1)
+    )
+]
+SESSIONS["reset_counters"] = ("cycle_aging", csv_text(_reset, MACHINE[:4] + MACHINE[6:7]))
 
 
 @dataclass
@@ -348,6 +357,12 @@ def counter_delta(cycle: int, counter: str) -> float:
     minus its last value in the cycle before."""
     last = {r["cycle_count"]: r[counter] for r in CCCV}
     return last[cycle] - last.get(cycle - 1, CCCV[0][counter])
+
+
+def test_a_counter_that_restarts_counts_from_its_new_value(each):
+    # cycle 0: 0.0, 0.1 ... 0.5; cycle 1 restarts: 0.1 (counted since the restart) ... 0.6
+    assert feature(each, "reset_counters", 0)["charge_capacity_ah"] == pytest.approx(0.5)
+    assert feature(each, "reset_counters", 1)["charge_capacity_ah"] == pytest.approx(0.6)
 
 
 def test_cccv_cycles_capacity_cv_and_soh(each):
