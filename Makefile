@@ -21,7 +21,7 @@ N ?= 1000000
 DB ?= db/battery.sqlite
 FROM ?= HEAD
 
-.PHONY: help sql db all diagrams docs serve test check bench lint setup clean migration ingest
+.PHONY: help sql db all diagrams docs serve test check bench lint setup clean migration ingest derive
 # The install steps share one .venv: never run two pip installs into it at once (make -j).
 .NOTPARALLEL:
 
@@ -80,6 +80,9 @@ migration: $(CORE) ## write sql/<engine>/migrations/ for the schema.yaml change 
 ingest: $(call extra,ingest) ## set up the BDF CSV loader and show its help (python -m ingest; docs/loading.md)
 	@$(PY) -m ingest --help
 
+derive: $(call extra,ingest) ## set up the derivations and show their help (python -m derive; docs/deriving.md)
+	@$(PY) -m derive --help
+
 check: $(CORE) ## fail if committed generated files differ from schema.yaml
 	@$(call setup-for,graphviz)
 	@$(PY) -m generator check
@@ -90,8 +93,8 @@ bench: $(call extra,bench) ## benchmark the time-series table on every engine, t
 	@$(PY) -m bench.clickhouse --n $(N) --out bench/clickhouse-results.json
 
 lint: $(call extra,test) ## ruff lint and format check
-	@$(VENV)/bin/ruff check generator harness ingest tests bench docs_hooks.py
-	@$(VENV)/bin/ruff format --check generator harness ingest tests bench docs_hooks.py
+	@$(VENV)/bin/ruff check generator harness ingest derive tests bench docs_hooks.py
+	@$(VENV)/bin/ruff format --check generator harness ingest derive tests bench docs_hooks.py
 
 clean: ## remove the environment, node_modules and build output
 	rm -rf $(VENV) node_modules site test-artifacts db

@@ -32,6 +32,7 @@ GUIDE_PAGES = (
     ("Use it for your own schema", "own-schema.md"),
     ("Evolving the schema", "evolving.md"),
     ("Loading cycler files", "loading.md"),
+    ("Deriving cycles, features and labels", "deriving.md"),
 )
 TAIL_PAGES = (
     ("When one server is not enough", "scale-out.md"),

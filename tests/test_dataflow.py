@@ -1,8 +1,9 @@
 """The data flow, end to end, on every engine: register assets, create sessions, record a few
 thousand samples of a charge/discharge profile, segment cycles, extract features, label SOC
 (coulomb counting) and SOH (capacity-based), record model runs and predictions; then query each
-step back. The same data and the same SQL run on SQLite, PostgreSQL 15/18 and TimescaleDB; the
-answers must be right (checked against the known profile) and the same on every engine.
+step back. The same data and the same derivations (derive/, the product's SQL) run on SQLite,
+PostgreSQL 15/18 and TimescaleDB; the answers must be right (checked against the known profile)
+and the same on every engine.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import math
 
 import pytest
 from dbkit import pg_conn, sqlite_conn
+
+import derive
 
 T0 = dt.datetime(2025, 3, 1, 8, 0, tzinfo=dt.UTC)
 CAPACITY_AH = 5.0
@@ -85,63 +88,21 @@ POINT_COLUMNS = [
     "discharging_capacity_ah",
 ]
 
-# Per-sample time step, by window function (the first sample of a session has none).
-WITH_DT = """(SELECT session_id, record_index, recorded_at, cycle_count AS cycle_index,
-                     voltage_volt, current_ampere,
-                     surface_temperature_celsius AS temperature_celsius,
-                     COALESCE(test_time_second - LAG(test_time_second) OVER (
-                         PARTITION BY session_id ORDER BY record_index), 0) AS dt
-              FROM timeseries_point) s"""
 
-STEPS = [
-    (
-        "segment cycles",
-        """
-        INSERT INTO cycle (session_id, cycle_index, record_index_first, record_index_last,
-                           test_time_start_second, test_time_end_second, cycle_type)
-        SELECT session_id, cycle_count, min(record_index), max(record_index),
-               min(test_time_second), max(test_time_second), 'aging'
-        FROM timeseries_point GROUP BY session_id, cycle_count""",
-    ),
-    (
-        "extract cycle features",
-        f"""
-        INSERT INTO cycle_feature (session_id, cycle_index, feature_version,
-            charge_capacity_ah, discharge_capacity_ah, coulombic_efficiency,
-            voltage_max_volt, voltage_min_volt, voltage_mean_volt,
-            current_max_ampere, current_min_ampere,
-            temperature_max_celsius, temperature_mean_celsius, temperature_min_celsius)
-        SELECT session_id, cycle_index, 'fx-1',
-               sum(CASE WHEN current_ampere > 0 THEN current_ampere * dt ELSE 0 END) / 3600.0,
-               sum(CASE WHEN current_ampere < 0 THEN -current_ampere * dt ELSE 0 END) / 3600.0,
-               sum(CASE WHEN current_ampere < 0 THEN -current_ampere * dt ELSE 0 END)
-                 / sum(CASE WHEN current_ampere > 0 THEN current_ampere * dt ELSE 0 END),
-               max(voltage_volt), min(voltage_volt), avg(voltage_volt),
-               max(current_ampere), min(current_ampere),
-               max(temperature_celsius), avg(temperature_celsius), min(temperature_celsius)
-        FROM {WITH_DT} GROUP BY session_id, cycle_index""",
-    ),
-    (
-        "label SOC by coulomb counting",
-        f"""
-        INSERT INTO label_soc (session_id, record_index, recorded_at, method, label_version,
-                               soc, reference_capacity_ah, initial_soc)
-        SELECT session_id, record_index, recorded_at, 'coulomb_counting', 'cc-1',
-               0.0 + sum(current_ampere * dt) OVER (PARTITION BY session_id
-                   ORDER BY record_index ROWS UNBOUNDED PRECEDING) / 3600.0 / {CAPACITY_AH},
-               {CAPACITY_AH}, 0.0
-        FROM {WITH_DT}""",
-    ),
-    (
-        "label SOH by capacity",
-        f"""
-        INSERT INTO label_soh (session_id, cycle_index, definition, reference_basis,
-                               label_version, soh, reference_capacity_ah)
-        SELECT session_id, cycle_index, 'capacity', 'nominal', 'soh-1',
-               discharge_capacity_ah / {CAPACITY_AH}, {CAPACITY_AH}
-        FROM cycle_feature""",
-    ),
-]
+def derive_session_data(conn) -> None:
+    """Segment cycles, extract features, label SOC (coulomb counting) and SOH (capacity) with
+    the product's derivations (derive/), inside the test's open transaction: the same SQL on
+    every engine. SOC and SOH labels carry their own label versions, so two runs."""
+    derive.run(
+        conn.raw,
+        what=["cycles", "features", "soc"],
+        feature_version="fx-1",
+        label_version="cc-1",
+        reference_capacity_ah=CAPACITY_AH,
+        initial_soc=0.0,
+    )
+    derive.run(conn.raw, what=["soh"], feature_version="fx-1", label_version="soh-1")
+
 
 QUERIES = {
     # SOC training rows: samples joined with their labels, one session, time order
@@ -177,7 +138,7 @@ QUERIES = {
           ON pt.session_id = p.session_id AND pt.record_index = p.record_index
         LEFT JOIN cycle c ON c.session_id = p.session_id AND c.cycle_index = p.cycle_index
         GROUP BY r.task ORDER BY r.task""",
-    # the cycler's own counters per cycle, next to the integrated features
+    # the cycler's own counters per cycle, next to the derived features
     "cycler counters per cycle": """
         SELECT p.session_id, p.cycle_count,
                round(CAST(max(p.charging_capacity_ah) - min(p.charging_capacity_ah)
@@ -287,8 +248,7 @@ def run_flow(conn) -> dict[str, list[tuple]]:
         conn.insert_many(
             "timeseries_point", POINT_COLUMNS, profile(sid, start, fade_offset=n * CYCLES)
         )
-    for _name, statement in STEPS:
-        conn.execute(statement)
+    derive_session_data(conn)
     conn.insert(
         "model_run",
         {
@@ -531,8 +491,9 @@ def test_cycler_counters_agree_with_integration(answers):
         rows, features, strict=True
     ):
         assert (sid, cycle) == feature[:2]
-        # the counter's first value in a cycle already holds that sample's charge: one step
-        # of charge less than the integral over the whole cycle, at most
+        # the features take the counters' increments, the one into a cycle's first sample
+        # included (derive/, docs/deriving.md); max - min within the cycle misses that one:
+        # one step of charge, at most
         assert charged == pytest.approx(feature[3], abs=CURRENT_A * STEP_S / 3600 + 1e-3)
         assert discharged == pytest.approx(feature[4], abs=CURRENT_A * STEP_S / 3600 + 1e-3)
         assert steps == 2 * (cycle + 1) and kinds == 2

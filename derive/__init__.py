@@ -1,0 +1,8 @@
+"""The derivation room: cycles, cycle features and SOC/SOH labels computed from the samples
+already in a database, by SQL that runs unchanged on SQLite, PostgreSQL and TimescaleDB.
+`python -m derive --db URL`, or `derive.run(db, ...)` from Python. Definitions and formulas:
+docs/deriving.md."""
+
+from .run import WHAT, DeriveError, SessionResult, Settings, run
+
+__all__ = ["WHAT", "DeriveError", "SessionResult", "Settings", "run"]

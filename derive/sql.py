@@ -1,0 +1,283 @@
+"""The derivations, one SQL text each, run unchanged on SQLite (3.40), PostgreSQL 15/18 and
+TimescaleDB. Written in the common subset: window functions with a named WINDOW, CASE instead
+of GREATEST/LEAST (SQLite has none; its scalar max/min are not PostgreSQL's), CAST(... AS
+DOUBLE PRECISION) so PostgreSQL sums real (float4) columns in double precision (SQLite's REAL is
+already 8 bytes, and the cast is a no-op there), `%s` placeholders (the SQLite adapter turns them
+into `?`), and `WHERE 1 = 1` before ON CONFLICT, which SQLite's parser needs to tell an upsert
+from a join constraint. Every statement works on one session (first parameter).
+
+Where the engines still differ, it is in storage, not in SQL: PostgreSQL stores the feature and
+label columns declared `real` as float4 and SQLite as 8-byte floats, so a value read back agrees
+to about 1e-7 relative, not bit for bit (docs/deriving.md states the tolerance).
+"""
+
+from __future__ import annotations
+
+# One row per sample of the session with the interval that ends at it: the previous sample by
+# record_index, dt clamped to >= 0 (time stepping backwards contributes nothing), and the
+# trapezoid of the positive part (charge) and negative part (discharge) of current and power
+# over the interval. An interval belongs to the cycle of the sample that ends it; `intra` marks
+# intervals whose two ends are in the same cycle (time-weighted means and CV use only those, so
+# a mean never leaves its cycle's min..max).
+SAMPLES = """
+samples AS (
+    SELECT session_id, record_index, recorded_at, cycle_count, step_type,
+           CAST(test_time_second AS DOUBLE PRECISION) AS t,
+           CAST(voltage_volt AS DOUBLE PRECISION) AS v,
+           CAST(current_ampere AS DOUBLE PRECISION) AS i,
+           CAST(voltage_volt AS DOUBLE PRECISION) * CAST(current_ampere AS DOUBLE PRECISION) AS p,
+           CAST(surface_temperature_celsius AS DOUBLE PRECISION) AS temp,
+           charging_capacity_ah AS qc, discharging_capacity_ah AS qd,
+           charging_energy_wh AS ec, discharging_energy_wh AS ed
+    FROM timeseries_point WHERE session_id = %s
+),
+lagged AS (
+    SELECT s.*,
+           LAG(cycle_count) OVER w AS prev_cycle, LAG(step_type) OVER w AS prev_step,
+           LAG(t) OVER w AS prev_t, LAG(v) OVER w AS prev_v, LAG(i) OVER w AS prev_i,
+           LAG(p) OVER w AS prev_p, LAG(temp) OVER w AS prev_temp,
+           LAG(qc) OVER w AS prev_qc, LAG(qd) OVER w AS prev_qd,
+           LAG(ec) OVER w AS prev_ec, LAG(ed) OVER w AS prev_ed
+    FROM samples s WINDOW w AS (ORDER BY record_index)
+),
+intervals AS (
+    SELECT l.*,
+           CASE WHEN prev_t IS NULL OR t < prev_t THEN 0.0 ELSE t - prev_t END AS dt,
+           CASE WHEN prev_cycle = cycle_count THEN 1 ELSE 0 END AS intra
+    FROM lagged l
+)"""
+
+# Per-interval increments: integrated (Ah, Wh) and from the cycler's cumulative counters. A
+# counter that went down was reset (per cycle or per step on some cyclers, or a new file): the
+# increment is then its new value, the charge counted since the reset.
+INCREMENTS = """
+increments AS (
+    SELECT n.*,
+           n.dt * ((CASE WHEN prev_i > 0 THEN prev_i ELSE 0.0 END)
+                   + (CASE WHEN i > 0 THEN i ELSE 0.0 END)) / 2 / 3600 AS int_qc,
+           n.dt * ((CASE WHEN prev_i < 0 THEN -prev_i ELSE 0.0 END)
+                   + (CASE WHEN i < 0 THEN -i ELSE 0.0 END)) / 2 / 3600 AS int_qd,
+           n.dt * ((CASE WHEN prev_p > 0 THEN prev_p ELSE 0.0 END)
+                   + (CASE WHEN p > 0 THEN p ELSE 0.0 END)) / 2 / 3600 AS int_ec,
+           n.dt * ((CASE WHEN prev_p < 0 THEN -prev_p ELSE 0.0 END)
+                   + (CASE WHEN p < 0 THEN -p ELSE 0.0 END)) / 2 / 3600 AS int_ed,
+           CASE WHEN prev_qc IS NULL THEN 0.0 WHEN qc >= prev_qc THEN qc - prev_qc ELSE qc END
+               AS cnt_qc,
+           CASE WHEN prev_qd IS NULL THEN 0.0 WHEN qd >= prev_qd THEN qd - prev_qd ELSE qd END
+               AS cnt_qd,
+           CASE WHEN prev_ec IS NULL THEN 0.0 WHEN ec >= prev_ec THEN ec - prev_ec ELSE ec END
+               AS cnt_ec,
+           CASE WHEN prev_ed IS NULL THEN 0.0 WHEN ed >= prev_ed THEN ed - prev_ed ELSE ed END
+               AS cnt_ed,
+           MAX(CASE WHEN i > 0 THEN v END) OVER c AS v_top,
+           MAX(CASE WHEN step_type IN ('cc_charge', 'cv_charge') THEN 1 ELSE 0 END) OVER c
+               AS splits_phases
+    FROM intervals n WINDOW c AS (PARTITION BY cycle_count)
+),
+flagged AS (
+    SELECT x.*,
+           CASE WHEN intra = 1 AND (
+                    (splits_phases = 1 AND step_type = 'cv_charge' AND prev_step = 'cv_charge')
+                 OR (splits_phases = 0 AND i > 0 AND prev_i > 0
+                     AND v >= v_top - %s AND prev_v >= v_top - %s))
+                THEN 1 ELSE 0 END AS cv
+    FROM increments x
+)"""
+
+# cycle: one row per value of the cycler's counter; bounds from its samples. An existing cycle
+# keeps a cycle_type someone set by hand; its bounds follow the samples (a later file of the
+# session may extend the last cycle); a cycle that did not change is not written, so a rerun
+# reports 0 cycles.
+CYCLES = """
+WITH kinds AS (
+    SELECT CASE protocol_type WHEN 'cycle_aging' THEN 'aging'
+                              WHEN 'rpt' THEN 'reference'
+                              WHEN 'hppc' THEN 'reference'
+                              WHEN 'ocv' THEN 'reference' END AS cycle_type
+    FROM test_session WHERE session_id = %s
+)
+INSERT INTO cycle (session_id, cycle_index, record_index_first, record_index_last,
+                   test_time_start_second, test_time_end_second, cycle_type)
+SELECT p.session_id, p.cycle_count, min(p.record_index), max(p.record_index),
+       min(p.test_time_second), max(p.test_time_second), max(k.cycle_type)
+FROM timeseries_point p CROSS JOIN kinds k
+WHERE p.session_id = %s
+GROUP BY p.session_id, p.cycle_count
+ON CONFLICT (session_id, cycle_index) DO UPDATE SET
+    record_index_first = excluded.record_index_first,
+    record_index_last = excluded.record_index_last,
+    test_time_start_second = excluded.test_time_start_second,
+    test_time_end_second = excluded.test_time_end_second,
+    cycle_type = COALESCE(cycle.cycle_type, excluded.cycle_type)
+WHERE cycle.record_index_first <> excluded.record_index_first
+   OR cycle.record_index_last <> excluded.record_index_last
+   OR cycle.test_time_start_second <> excluded.test_time_start_second
+   OR cycle.test_time_end_second <> excluded.test_time_end_second
+   OR (cycle.cycle_type IS NULL AND excluded.cycle_type IS NOT NULL)"""
+
+FEATURE_COLUMNS = (
+    "charge_capacity_ah",
+    "discharge_capacity_ah",
+    "charge_energy_wh",
+    "discharge_energy_wh",
+    "coulombic_efficiency",
+    "energy_efficiency",
+    "voltage_max_volt",
+    "voltage_min_volt",
+    "voltage_mean_volt",
+    "current_max_ampere",
+    "current_min_ampere",
+    "temperature_max_celsius",
+    "temperature_mean_celsius",
+    "temperature_min_celsius",
+    "cv_time_second",
+    "cv_capacity_ah",
+    "charge_throughput_ah",
+)
+
+
+def _clamped(mean: str, low: str, high: str) -> str:
+    """`mean` kept within [low, high]: rounding can put a mean of equal values one ulp past."""
+    return f"CASE WHEN {mean} > {high} THEN {high} WHEN {mean} < {low} THEN {low} ELSE {mean} END"
+
+
+def _counter_or_integral(name: str) -> str:
+    """The cycler's counter when every sample of the cycle has it, else the integral."""
+    return f"CASE WHEN n_{name} = n THEN cnt_{name} ELSE int_{name} END"
+
+
+# cycle_feature under one feature_version. Parameters: session, CV tolerance (twice), version.
+FEATURES = (
+    "WITH"
+    + SAMPLES
+    + ","
+    + INCREMENTS
+    + ","
+    + """
+per_cycle AS (
+    SELECT session_id, cycle_count, count(*) AS n,
+           count(qc) AS n_qc, count(qd) AS n_qd, count(ec) AS n_ec, count(ed) AS n_ed,
+           sum(cnt_qc) AS cnt_qc, sum(cnt_qd) AS cnt_qd,
+           sum(cnt_ec) AS cnt_ec, sum(cnt_ed) AS cnt_ed,
+           sum(int_qc) AS int_qc, sum(int_qd) AS int_qd,
+           sum(int_ec) AS int_ec, sum(int_ed) AS int_ed,
+           max(v) AS v_max, min(v) AS v_min, avg(v) AS v_avg,
+           sum(CASE WHEN intra = 1 THEN dt * (v + prev_v) / 2 ELSE 0.0 END) AS v_area,
+           sum(CASE WHEN intra = 1 THEN dt ELSE 0.0 END) AS v_span,
+           max(i) AS i_max, min(i) AS i_min,
+           max(temp) AS temp_max, min(temp) AS temp_min, avg(temp) AS temp_avg,
+           sum(CASE WHEN intra = 1 AND temp IS NOT NULL AND prev_temp IS NOT NULL
+                    THEN dt * (temp + prev_temp) / 2 ELSE 0.0 END) AS temp_area,
+           sum(CASE WHEN intra = 1 AND temp IS NOT NULL AND prev_temp IS NOT NULL
+                    THEN dt ELSE 0.0 END) AS temp_span,
+           sum(CASE WHEN cv = 1 THEN dt ELSE 0.0 END) AS cv_time,
+           sum(CASE WHEN cv = 1 THEN dt * (i + prev_i) / 2 / 3600 ELSE 0.0 END) AS cv_q
+    FROM flagged GROUP BY session_id, cycle_count
+),
+chosen AS (
+    SELECT session_id, cycle_count,
+           """
+    + _counter_or_integral("qc")
+    + """ AS q_chg,
+           """
+    + _counter_or_integral("qd")
+    + """ AS q_dis,
+           """
+    + _counter_or_integral("ec")
+    + """ AS e_chg,
+           """
+    + _counter_or_integral("ed")
+    + """ AS e_dis,
+           v_max, v_min, i_max, i_min, temp_max, temp_min, cv_time, cv_q,
+           CASE WHEN v_span > 0 THEN v_area / v_span ELSE v_avg END AS v_mean,
+           CASE WHEN temp_span > 0 THEN temp_area / temp_span ELSE temp_avg END AS temp_mean
+    FROM per_cycle
+)
+INSERT INTO cycle_feature (session_id, cycle_index, feature_version, """
+    + ", ".join(FEATURE_COLUMNS)
+    + """)
+SELECT session_id, cycle_count, %s,
+       q_chg, q_dis, e_chg, e_dis,
+       CASE WHEN q_chg > 0 AND q_dis > 0 THEN q_dis / q_chg END,
+       CASE WHEN e_chg > 0 AND e_dis > 0 THEN e_dis / e_chg END,
+       v_max, v_min, """
+    + _clamped("v_mean", "v_min", "v_max")
+    + """,
+       i_max, i_min,
+       temp_max, """
+    + _clamped("temp_mean", "temp_min", "temp_max")
+    + """, temp_min,
+       cv_time, CASE WHEN cv_q > 0 THEN cv_q ELSE 0.0 END,
+       sum(q_chg + q_dis) OVER (ORDER BY cycle_count ROWS UNBOUNDED PRECEDING)
+FROM chosen WHERE 1 = 1
+ON CONFLICT (session_id, cycle_index, feature_version) DO UPDATE SET
+    """
+    + ",\n    ".join(f"{c} = excluded.{c}" for c in FEATURE_COLUMNS)
+)
+
+# label_soc by coulomb counting: SOC = initial SOC + (trapezoid of signed current, dt >= 0) /
+# 3600 / reference capacity. Parameters: session, version, initial SOC, reference capacity,
+# reference capacity, initial SOC. The first sample of the session carries the initial SOC.
+SOC = (
+    "WITH"
+    + SAMPLES
+    + """
+INSERT INTO label_soc (session_id, record_index, recorded_at, method, label_version, soc,
+                       reference_capacity_ah, initial_soc)
+SELECT session_id, record_index, recorded_at, 'coulomb_counting', %s,
+       %s + sum(dt * (COALESCE(prev_i, 0.0) + i) / 2 / 3600) OVER (
+           ORDER BY record_index ROWS UNBOUNDED PRECEDING) / %s,
+       %s, %s
+FROM intervals WHERE 1 = 1
+ON CONFLICT (session_id, record_index, method, label_version) DO UPDATE SET
+    soc = excluded.soc,
+    reference_capacity_ah = excluded.reference_capacity_ah,
+    initial_soc = excluded.initial_soc"""
+)
+
+# A full cycle: charge and discharge both moved about the same charge (coulombic efficiency
+# within the band), so the cycle went through one SOC window both ways; the partial first and
+# last cycles of a file do not.
+FULL_CYCLE = "coulombic_efficiency >= %s AND coulombic_efficiency <= %s"
+
+# The capacities of the first K full cycles (the caller averages them and checks there were K).
+FIRST_FULL_CYCLES = f"""
+SELECT CAST(discharge_capacity_ah AS DOUBLE PRECISION) FROM cycle_feature
+WHERE session_id = %s AND feature_version = %s AND {FULL_CYCLE}
+ORDER BY cycle_index LIMIT %s"""
+
+# label_soh, capacity-based, on the full cycles. Parameters: basis, version, reference (twice),
+# session, feature version, CE band (low, high).
+SOH = f"""
+INSERT INTO label_soh (session_id, cycle_index, definition, reference_basis, label_version,
+                       soh, reference_capacity_ah)
+SELECT session_id, cycle_index, 'capacity', %s, %s,
+       CAST(discharge_capacity_ah AS DOUBLE PRECISION) / %s, %s
+FROM cycle_feature
+WHERE session_id = %s AND feature_version = %s AND discharge_capacity_ah > 0 AND {FULL_CYCLE}
+ON CONFLICT (session_id, cycle_index, definition, reference_basis, label_version)
+DO UPDATE SET soh = excluded.soh, reference_capacity_ah = excluded.reference_capacity_ah"""
+
+# SOH labels of this version whose cycle is no longer a full cycle of the feature version.
+SOH_STALE = f"""
+DELETE FROM label_soh
+WHERE session_id = %s AND definition = 'capacity' AND reference_basis = %s
+  AND label_version = %s
+  AND cycle_index NOT IN (
+      SELECT cycle_index FROM cycle_feature
+      WHERE session_id = %s AND feature_version = %s AND discharge_capacity_ah > 0
+        AND {FULL_CYCLE})"""
+
+NOMINAL_CAPACITY = """
+SELECT CAST(COALESCE(c.nominal_capacity_ah, k.nominal_capacity_ah) AS DOUBLE PRECISION)
+FROM test_session s
+LEFT JOIN battery_cell c ON c.cell_id = s.cell_id
+LEFT JOIN battery_pack k ON k.pack_id = s.pack_id
+WHERE s.session_id = %s"""
+
+SESSIONS_WITH_SAMPLES = """
+SELECT session_id FROM test_session s
+WHERE EXISTS (SELECT 1 FROM timeseries_point p WHERE p.session_id = s.session_id)
+ORDER BY session_id"""
+
+SESSION_EXISTS = "SELECT count(*) FROM test_session WHERE session_id = %s"

@@ -1,0 +1,546 @@
+"""The derivations (derive/) on real engines: the same BDF CSV files loaded with the loader into
+SQLite, PostgreSQL 15 and 18 and TimescaleDB, derived with the same SQL, and compared: cycles,
+cycle features and labels must agree across engines within float4 rounding (PostgreSQL stores
+`real` in 4 bytes, SQLite in 8): |a - b| <= 1e-6 + 1e-5 |b|. Hand-checkable sessions pin the
+definitions (docs/deriving.md): a constant-current cycle holds I*t, time stepping backwards
+adds nothing, a cycle without the cycler's counters is integrated, CV time from the cycler's
+step labels or from the voltage band, SOH against the first full cycles, versions side by side,
+and a refused session leaves the database as it was."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from dbkit import ddl_text, load_pg_ddl
+
+import derive
+import harness
+from derive.cli import main as derive_main
+from ingest.cli import main as ingest_main
+from ingest.db import connect
+
+ENGINES = ["sqlite"] + (["pg_env"] if harness.own_dsn_is_set() else ["pg15", "pg18"])
+ENGINES.append("timescale")
+REL, ABS = 1e-5, 1e-6  # cross-engine tolerance (float4 rounding of stored reals)
+CELL = {
+    "chemistry": "NMC",
+    "form_factor": "cylindrical",
+    "nominal_capacity_ah": 5.0,
+    "nominal_voltage_volt": 3.6,
+    "voltage_min_volt": 2.5,
+    "voltage_max_volt": 4.2,
+}
+START = "2025-01-06T00:00:00Z"
+MACHINE = [
+    "test_time_second",
+    "voltage_volt",
+    "current_ampere",
+    "cycle_count",
+    "step_type",
+    "surface_temperature_celsius",
+    "charging_capacity_ah",
+    "discharging_capacity_ah",
+    "charging_energy_wh",
+    "discharging_energy_wh",
+]
+
+
+# ------------------------------------------------------------------------------ sample data
+
+
+def cccv_rows(cycles: int = 4, dt: float = 10.0) -> list[dict]:
+    """A 5 Ah cell (OCV = 3.0 + 1.2 SOC, 20 mOhm) cycled CC-CV: 2.5 A to 4.2 V, CV at 4.2 V to
+    0.25 A, 60 s rest, 5 A discharge to 3.0 V; its capacity fades 2 % a cycle. The cycler's
+    cumulative counters (since the test started) and step labels, as a BDF file holds them.
+    Cycle 0 starts with a partial discharge from half charge (a file that starts mid-test)."""
+    rows: list[dict] = []
+    t, soc, r = 0.0, 0.5, 0.02
+    counters = {"qc": 0.0, "qd": 0.0, "ec": 0.0, "ed": 0.0}
+
+    def sample(cycle: int, current: float, kind: str, voltage: float) -> None:
+        rows.append(
+            {
+                "test_time_second": round(t, 3),
+                "voltage_volt": round(voltage, 5),
+                "current_ampere": round(current, 5),
+                "cycle_count": cycle,
+                "step_type": kind,
+                "surface_temperature_celsius": round(25 + 2 * abs(current) / 5, 3),
+                "charging_capacity_ah": round(counters["qc"], 9),
+                "discharging_capacity_ah": round(counters["qd"], 9),
+                "charging_energy_wh": round(counters["ec"], 9),
+                "discharging_energy_wh": round(counters["ed"], 9),
+            }
+        )
+
+    def advance(current: float, voltage: float, capacity: float) -> None:
+        nonlocal t, soc
+        t += dt
+        soc += current * dt / 3600 / capacity
+        q, e = abs(current) * dt / 3600, abs(current * voltage) * dt / 3600
+        counters["qc" if current > 0 else "qd"] += q
+        counters["ec" if current > 0 else "ed"] += e
+
+    for cycle in range(cycles):
+        capacity = 5.0 * (1 - 0.02 * cycle)
+        soc = min(soc, 1.0)
+        # discharge 5 A to 3.0 V
+        while 3.0 + 1.2 * soc - 5 * r > 3.0:
+            voltage = 3.0 + 1.2 * soc - 5 * r
+            sample(cycle, -5.0, "cc_discharge", voltage)
+            advance(-5.0, voltage, capacity)
+        for _ in range(6):  # rest
+            sample(cycle, 0.0, "rest", 3.0 + 1.2 * soc)
+            t += dt
+        # CC charge 2.5 A to 4.2 V
+        while 3.0 + 1.2 * soc + 2.5 * r < 4.2:
+            voltage = 3.0 + 1.2 * soc + 2.5 * r
+            sample(cycle, 2.5, "cc_charge", voltage)
+            advance(2.5, voltage, capacity)
+        # CV at 4.2 V until the current falls to 0.25 A
+        while (current := (4.2 - 3.0 - 1.2 * soc) / r) > 0.25:
+            sample(cycle, current, "cv_charge", 4.2)
+            advance(current, 4.2, capacity)
+        for _ in range(6):
+            sample(cycle, 0.0, "rest", 3.0 + 1.2 * soc)
+            t += dt
+    return rows
+
+
+def csv_text(rows: list[dict], columns: list[str]) -> str:
+    lines = [",".join(columns)]
+    for row in rows:
+        lines.append(",".join("" if row.get(c) is None else str(row[c]) for c in columns))
+    return "\n".join(lines) + "\n"
+
+
+def plain(rows: list[tuple], cycle: int = 0) -> list[dict]:
+    return [
+        {"test_time_second": t, "voltage_volt": v, "current_ampere": i, "cycle_count": cycle}
+        for t, v, i in rows
+    ]
+
+
+# name -> (protocol_type, csv text): one session each
+SESSIONS: dict[str, tuple[str, str]] = {}
+CCCV = cccv_rows()
+SESSIONS["cccv"] = ("cycle_aging", csv_text(CCCV, MACHINE))
+# the same samples without step labels and counters: integration and the voltage band
+SESSIONS["cccv_bare"] = ("cycle_aging", csv_text(CCCV, MACHINE[:4] + MACHINE[5:6]))
+# 2 A for one hour, V rising linearly 3.5 -> 4.1 V: 2 Ah, 7.6 Wh, time-weighted mean 3.8 V
+SESSIONS["constant_current"] = (
+    "rpt",
+    csv_text(plain([(60.0 * n, 3.5 + 0.01 * n, 2.0) for n in range(61)]), MACHINE[:4]),
+)
+# -3 A; time steps back from 1200 s to 900 s: that interval adds nothing, the others 600 s each
+SESSIONS["backwards"] = (
+    "rpt",
+    csv_text(
+        plain(
+            [
+                (0.0, 3.6, -3.0),
+                (600.0, 3.5, -3.0),
+                (1200.0, 3.4, -3.0),
+                (900.0, 3.4, -3.0),
+                (1500.0, 3.3, -3.0),
+            ]
+        ),
+        MACHINE[:4],
+    ),
+)
+# cycle 0 with counters that disagree with the current (the cycler's word wins), cycle 1 with
+# none (integrated): 1 A for 3600 s in each
+_mixed = [
+    {**r, "charging_capacity_ah": 10.0 + 0.5 * n / 6, "discharging_capacity_ah": 0.0}
+    for n, r in enumerate(plain([(600.0 * n, 3.7, 1.0) for n in range(7)]))
+] + plain([(3600.0 + 600.0 * n, 3.8, 1.0) for n in range(1, 7)], cycle=1)
+SESSIONS["mixed_counters"] = ("cycle_aging", csv_text(_mixed, MACHINE[:4] + MACHINE[6:8]))
+# counters that restart at every cycle (as some cyclers write them): 0.1 Ah per 600 s sample
+_reset = [
+    {**r, "charging_capacity_ah": round(0.1 * (n % 6 + (n >= 6)), 6)}
+    for n, r in enumerate(
+        plain([(600.0 * n, 3.7, 1.0) for n in range(6)])
+        + plain([(600.0 * n, 3.8, 1.0) for n in range(6, 12)], cycle=1)
+    )
+]
+SESSIONS["reset_counters"] = ("cycle_aging", csv_text(_reset, MACHINE[:4] + MACHINE[6:7]))
+
+
+@dataclass
+class Target:
+    name: str
+    url: str
+    kind: str
+    sessions: dict[str, int]
+
+    def query(self, sql: str, params=()) -> list[tuple]:
+        db = connect(self.url)
+        try:
+            return db.query(sql, params)
+        finally:
+            db.close()
+
+
+def load_sessions(url: str, tmp_path: Path) -> dict[str, int]:
+    ids = {}
+    for n, (name, (protocol, text)) in enumerate(SESSIONS.items()):
+        path = tmp_path / f"{name}.csv"
+        path.write_text(text)
+        sidecar = tmp_path / f"{name}.json"
+        cell = {**CELL, "manufacturer": "acme", "serial_number": f"D-{n}"}
+        session = {"protocol_name": name, "protocol_type": protocol, "started_at": START}
+        sidecar.write_text(json.dumps({"cell": cell, "session": session}))
+        # the loader refuses time stepping backwards in strict mode; lenient keeps the row
+        mode = ["--lenient"] if name == "backwards" else []
+        assert ingest_main([str(path), "--db", url, "--sidecar", str(sidecar), *mode]) == 0
+        db = connect(url)
+        try:
+            ids[name] = db.query("SELECT session_id FROM source_file WHERE uri = %s", [str(path)])[
+                0
+            ][0]
+        finally:
+            db.close()
+    return ids
+
+
+@pytest.fixture(scope="module")
+def targets(request, tmp_path_factory):
+    """Every engine loaded with the same files and derived with the defaults (initial SOC
+    0.5); the cccv session's SOH also against its first two full cycles (label soh-k2)."""
+    import contextlib
+
+    found = {}
+    with contextlib.ExitStack() as stack:
+        for name in ENGINES:
+            tmp = tmp_path_factory.mktemp(f"derive-{name}")
+            if name == "sqlite":
+                path = tmp / "battery.sqlite"
+                conn = sqlite3.connect(path)
+                conn.executescript(ddl_text("sqlite"))
+                conn.close()
+                url, kind, engine_name = f"sqlite:///{path}", "sqlite", "sqlite"
+            else:
+                engine = request.getfixturevalue(name)
+                ddl = "timescaledb" if name == "timescale" else "postgres"
+                database = stack.enter_context(engine.fresh_database("derive"))
+                with database.connect() as raw:
+                    load_pg_ddl(raw, ddl_text(ddl))
+                url, kind, engine_name = database.conninfo(), "postgres", engine.name
+            ids = load_sessions(url, tmp)
+            derive.run(url, initial_soc=0.5)
+            derive.run(
+                url, [ids["cccv"]], what=["soh"], label_version="soh-k2", soh_reference_cycles=2
+            )
+            found[engine_name] = Target(engine_name, url, kind, ids)
+        yield found
+
+
+# ------------------------------------------------------------------------- across engines
+
+QUERIES = {
+    "cycle": "SELECT session_id, cycle_index, record_index_first, record_index_last,"
+    " test_time_start_second, test_time_end_second, cycle_type FROM cycle"
+    " ORDER BY session_id, cycle_index",
+    "cycle_feature": "SELECT session_id, cycle_index, feature_version, "
+    + ", ".join(derive.sql.FEATURE_COLUMNS)
+    + " FROM cycle_feature ORDER BY session_id, cycle_index, feature_version",
+    "label_soc": "SELECT session_id, record_index, method, label_version, soc,"
+    " reference_capacity_ah, initial_soc FROM label_soc"
+    " ORDER BY session_id, record_index, label_version",
+    "label_soh": "SELECT session_id, cycle_index, definition, reference_basis, label_version,"
+    " soh, reference_capacity_ah FROM label_soh"
+    " ORDER BY session_id, cycle_index, label_version",
+}
+
+
+def close(a, b) -> bool:
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return abs(a - b) <= ABS + REL * abs(b)
+    return a == b
+
+
+@pytest.mark.parametrize("table", list(QUERIES))
+def test_every_engine_derives_the_same_rows(targets, table):
+    reference = targets["sqlite"].query(QUERIES[table])
+    assert reference, f"{table}: nothing derived"
+    for name, target in targets.items():
+        got = target.query(QUERIES[table])
+        assert len(got) == len(reference), (
+            f"{table}: {name} {len(got)} rows, sqlite {len(reference)}"
+        )
+        for mine, theirs in zip(got, reference, strict=True):
+            assert all(close(a, b) for a, b in zip(mine, theirs, strict=True)), (
+                f"{table}: {name} {mine} != sqlite {theirs}"
+            )
+
+
+# ------------------------------------------------------------------------- hand-checkable
+
+
+def feature(target: Target, session: str, cycle: int = 0, version: str = "derive-1") -> dict:
+    columns = derive.sql.FEATURE_COLUMNS
+    row = target.query(
+        f"SELECT {', '.join(columns)} FROM cycle_feature WHERE session_id = %s"
+        " AND cycle_index = %s AND feature_version = %s",
+        [target.sessions[session], cycle, version],
+    )[0]
+    return dict(zip(columns, row, strict=True))
+
+
+def soc_labels(target: Target, session: str, version: str = "derive-1") -> list[float]:
+    return [
+        r[0]
+        for r in target.query(
+            "SELECT soc FROM label_soc WHERE session_id = %s AND label_version = %s"
+            " ORDER BY record_index",
+            [target.sessions[session], version],
+        )
+    ]
+
+
+@pytest.fixture(params=ENGINES)
+def each(request, targets):
+    """Each engine's target in turn (the hand checks hold on every engine)."""
+    names = list(targets)
+    return targets[names[ENGINES.index(request.param)]]
+
+
+def test_constant_current_cycle_holds_i_times_t(each):
+    f = feature(each, "constant_current")
+    assert f["charge_capacity_ah"] == pytest.approx(2.0, rel=1e-6)  # 2 A * 3600 s
+    assert f["discharge_capacity_ah"] == 0
+    assert f["charge_energy_wh"] == pytest.approx(2.0 * 3.8, rel=1e-6)
+    assert f["coulombic_efficiency"] is None and f["energy_efficiency"] is None
+    assert f["voltage_mean_volt"] == pytest.approx(3.8, rel=1e-6)
+    assert (f["voltage_min_volt"], f["voltage_max_volt"]) == pytest.approx((3.5, 4.1))
+    assert f["current_max_ampere"] == f["current_min_ampere"] == 2.0
+    assert f["temperature_mean_celsius"] is None  # no temperature in the file
+    assert f["charge_throughput_ah"] == pytest.approx(2.0, rel=1e-6)
+    # no step labels: the voltage band finds no CV (the voltage never stays at the top)
+    assert f["cv_time_second"] == 0
+    soc = soc_labels(each, "constant_current")
+    assert soc[0] == 0.5 and soc[-1] == pytest.approx(0.9, rel=1e-6)  # + 2 Ah of 5 Ah nominal
+    cycle_type = each.query(
+        "SELECT cycle_type FROM cycle WHERE session_id = %s", [each.sessions["constant_current"]]
+    )
+    assert cycle_type == [("reference",)]  # protocol rpt
+
+
+def test_time_stepping_backwards_adds_nothing(each):
+    f = feature(each, "backwards")
+    # intervals 600, 600, 0 (1200 -> 900 s), 600: 3 A over 1800 s, not 1500 s
+    assert f["discharge_capacity_ah"] == pytest.approx(1.5, rel=1e-6)
+    soc = soc_labels(each, "backwards")
+    assert soc == pytest.approx([0.5, 0.4, 0.3, 0.3, 0.2], abs=1e-6)
+    bounds = each.query(
+        "SELECT test_time_start_second, test_time_end_second FROM cycle WHERE session_id = %s",
+        [each.sessions["backwards"]],
+    )
+    assert bounds == [(0.0, 1500.0)]
+
+
+def test_counters_win_and_a_cycle_without_them_is_integrated(each):
+    counted, integrated = feature(each, "mixed_counters", 0), feature(each, "mixed_counters", 1)
+    # the counter rose 0.5 Ah over cycle 0 while the current says 1 A * 3600 s = 1 Ah
+    assert counted["charge_capacity_ah"] == pytest.approx(0.5, rel=1e-6)
+    # cycle 1 has no counters: 1 A over 3600 s (its first interval starts at cycle 0's end)
+    assert integrated["charge_capacity_ah"] == pytest.approx(1.0, rel=1e-6)
+    assert integrated["charge_throughput_ah"] == pytest.approx(1.5, rel=1e-6)
+
+
+def counter_delta(cycle: int, counter: str) -> float:
+    """The cycler's cumulative counter over one cycle of CCCV: its last value in the cycle
+    minus its last value in the cycle before."""
+    last = {r["cycle_count"]: r[counter] for r in CCCV}
+    return last[cycle] - last.get(cycle - 1, CCCV[0][counter])
+
+
+def test_a_counter_that_restarts_counts_from_its_new_value(each):
+    # cycle 0: 0.0, 0.1 ... 0.5; cycle 1 restarts: 0.1 (counted since the restart) ... 0.6
+    assert feature(each, "reset_counters", 0)["charge_capacity_ah"] == pytest.approx(0.5)
+    assert feature(each, "reset_counters", 1)["charge_capacity_ah"] == pytest.approx(0.6)
+
+
+def test_cccv_cycles_capacity_cv_and_soh(each):
+    ids = each.sessions["cccv"]
+    cycles = each.query(
+        "SELECT cycle_index, cycle_type FROM cycle WHERE session_id = %s ORDER BY cycle_index",
+        [ids],
+    )
+    assert cycles == [(c, "aging") for c in range(4)]  # the cycler's counter, not renumbered
+    for cycle in range(4):
+        f = feature(each, "cccv", cycle)
+        for column, counter in (
+            ("charge_capacity_ah", "charging_capacity_ah"),
+            ("discharge_capacity_ah", "discharging_capacity_ah"),
+            ("charge_energy_wh", "charging_energy_wh"),
+            ("discharge_energy_wh", "discharging_energy_wh"),
+        ):
+            assert f[column] == pytest.approx(counter_delta(cycle, counter), rel=1e-6), column
+        assert f["voltage_max_volt"] == pytest.approx(4.2)
+        labelled = [r for r in CCCV if r["cycle_count"] == cycle and r["step_type"] == "cv_charge"]
+        # both ends of an interval labelled cv_charge: one interval fewer than the samples
+        assert f["cv_time_second"] == pytest.approx(10.0 * (len(labelled) - 1))
+        assert 0 < f["cv_capacity_ah"] < f["charge_capacity_ah"]
+        # without labels the voltage band (2 mV below the top) finds the same phase, plus the
+        # interval into it and at most one more CC interval that ends within the band
+        bare = feature(each, "cccv_bare", cycle)
+        assert 10.0 <= bare["cv_time_second"] - f["cv_time_second"] <= 20.0
+        # without counters, the trapezoid agrees with them to a few half-intervals of current
+        assert bare["charge_capacity_ah"] == pytest.approx(f["charge_capacity_ah"], abs=0.01)
+        assert bare["discharge_energy_wh"] == pytest.approx(f["discharge_energy_wh"], abs=0.05)
+        if cycle:
+            assert 0.95 < f["coulombic_efficiency"] < 1.05
+            assert 0.8 < f["energy_efficiency"] < 1.0
+    # cycle 0 starts at half charge: partial (coulombic efficiency about 0.46), no SOH label
+    assert feature(each, "cccv", 0)["coulombic_efficiency"] < 0.5
+    soh = each.query(
+        "SELECT cycle_index, soh, reference_basis, reference_capacity_ah FROM label_soh"
+        " WHERE session_id = %s AND label_version = 'soh-k2' ORDER BY cycle_index",
+        [ids],
+    )
+    assert [r[0] for r in soh] == [1, 2, 3]
+    reference = (
+        counter_delta(1, "discharging_capacity_ah") + counter_delta(2, "discharging_capacity_ah")
+    ) / 2
+    assert {r[2] for r in soh} == {"first_measured"}
+    assert soh[0][3] == pytest.approx(reference, rel=1e-6)
+    assert [r[1] for r in soh] == sorted((r[1] for r in soh), reverse=True)  # it fades
+    assert (soh[0][1] + soh[1][1]) / 2 == pytest.approx(1.0, rel=1e-6)
+    nominal = each.query(
+        "SELECT cycle_index, soh, reference_basis, reference_capacity_ah FROM label_soh"
+        " WHERE session_id = %s AND label_version = 'derive-1' ORDER BY cycle_index",
+        [ids],
+    )
+    assert nominal[0] == (
+        1,
+        pytest.approx(counter_delta(1, "discharging_capacity_ah") / 5.0, rel=1e-6),
+        "nominal",
+        5.0,
+    )
+
+
+def test_soc_is_coulomb_counting_from_the_stated_start(each):
+    soc = soc_labels(each, "cccv_bare")
+    rows = each.query(
+        "SELECT DISTINCT method, reference_capacity_ah, initial_soc FROM label_soc"
+        " WHERE session_id = %s",
+        [each.sessions["cccv_bare"]],
+    )
+    assert rows == [("coulomb_counting", 5.0, 0.5)]
+    assert len(soc) == len(CCCV) and soc[0] == 0.5
+    # the net charge the counters saw, over the nominal 5 Ah: equal up to the difference of
+    # the trapezoid and the cycler's own sum (a few half-intervals at each step change)
+    first = CCCV[0]["charging_capacity_ah"] - CCCV[0]["discharging_capacity_ah"]
+    expected = [
+        0.5 + (r["charging_capacity_ah"] - r["discharging_capacity_ah"] - first) / 5.0 for r in CCCV
+    ]
+    assert max(abs(a - b) for a, b in zip(soc, expected, strict=True)) < 0.005
+
+
+# ------------------------------------------------------------------------ versions, reruns
+
+
+def test_rerun_with_the_same_version_updates_in_place(each):
+    before = each.query("SELECT label_soc_id, soc FROM label_soc ORDER BY label_soc_id")
+    counts = [each.query(f"SELECT count(*) FROM {t}")[0][0] for t in QUERIES]
+    results = derive.run(each.url, [each.sessions["cccv"]], initial_soc=0.5)
+    assert results[0].soc_labels == len(CCCV)  # every row written again...
+    assert [each.query(f"SELECT count(*) FROM {t}")[0][0] for t in QUERIES] == counts
+    after = each.query("SELECT label_soc_id, soc FROM label_soc ORDER BY label_soc_id")
+    assert after == before  # ...with the same ids and values
+
+
+def test_another_version_lives_beside_the_first(each):
+    sid = each.sessions["backwards"]
+    derive.run(
+        each.url,
+        [sid],
+        feature_version="fx-other",
+        label_version="lbl-other",
+        what=["features", "soc"],
+        reference_capacity_ah=3.0,
+        initial_soc=1.0,
+    )
+    versions = each.query(
+        "SELECT feature_version, discharge_capacity_ah FROM cycle_feature WHERE session_id = %s"
+        " ORDER BY feature_version",
+        [sid],
+    )
+    assert [v for v, _ in versions] == ["derive-1", "fx-other"]
+    assert versions[0][1] == pytest.approx(versions[1][1])
+    # 3 A against 3 Ah from full: 600 s take 1/6
+    assert soc_labels(each, "backwards", "lbl-other") == pytest.approx(
+        [1.0, 5 / 6, 4 / 6, 4 / 6, 0.5], abs=1e-6
+    )
+    assert soc_labels(each, "backwards") == pytest.approx([0.5, 0.4, 0.3, 0.3, 0.2], abs=1e-6)
+    stored = each.query(
+        "SELECT DISTINCT label_version, reference_capacity_ah, initial_soc FROM label_soc"
+        " WHERE session_id = %s ORDER BY label_version",
+        [sid],
+    )
+    assert stored == [("derive-1", 5.0, 0.5), ("lbl-other", 3.0, 1.0)]
+
+
+# ---------------------------------------------------------------------------- bad input
+
+
+def test_a_refused_session_leaves_the_database_as_it_was(each):
+    counts = [each.query(f"SELECT count(*) FROM {t}")[0][0] for t in QUERIES]
+    sid = each.sessions["cccv"]
+    with pytest.raises(derive.DeriveError, match=rf"session {sid}: SOC labels: .*reference"):
+        # a reference capacity of 0.1 Ah pushes coulomb counting far past 1.25
+        derive.run(
+            each.url,
+            [sid],
+            feature_version="fx-refused",
+            label_version="lbl-refused",
+            reference_capacity_ah=0.1,
+        )
+    assert [each.query(f"SELECT count(*) FROM {t}")[0][0] for t in QUERIES] == counts
+
+
+def test_cli(targets, capsys):
+    target = targets["sqlite"]
+    sid = target.sessions["constant_current"]
+    code = derive_main(
+        [
+            "--db",
+            target.url,
+            "--session",
+            str(sid),
+            "--what",
+            "cycles,features",
+            "--feature-version",
+            "cli-1",
+        ]
+    )
+    assert code == 0, capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"session {sid}: 0 cycles, 1 cycle features (cli-1)" in err
+    assert derive_main(["--db", target.url, "--session", "999"]) == 1
+    assert "session 999: no such test_session" in capsys.readouterr().err
+    assert derive_main(["--db", target.url, "--what", "cycles,bogus"]) == 2
+    assert "unknown derivation bogus" in capsys.readouterr().err
+    assert derive_main(["--db", "mysql://x"]) == 2
+    assert "unsupported database URL" in capsys.readouterr().err
+    assert (
+        derive_main(
+            [
+                "--db",
+                target.url,
+                "--session",
+                str(sid),
+                "--what",
+                "soh",
+                "--soh-reference-cycles",
+                "3",
+            ]
+        )
+        == 1
+    )
+    assert "0 full cycles" in capsys.readouterr().err
