@@ -21,7 +21,7 @@ N ?= 1000000
 DB ?= db/battery.sqlite
 FROM ?= HEAD
 
-.PHONY: help sql db all diagrams docs serve test check bench lint setup clean migration ingest derive
+.PHONY: help sql db all diagrams docs serve test check bench lint setup clean migration ingest derive demo
 # The install steps share one .venv: never run two pip installs into it at once (make -j).
 .NOTPARALLEL:
 
@@ -82,6 +82,9 @@ ingest: $(call extra,ingest) ## set up the BDF CSV loader and show its help (pyt
 
 derive: $(call extra,ingest) ## set up the derivations and show their help (python -m derive; docs/deriving.md)
 	@$(PY) -m derive --help
+
+demo: $(call extra,ingest) ## fill db/battery.sqlite (or DB=postgresql://...) from the shipped demo data (data/demo/)
+	@$(PY) -m ingest.demo $(if $(filter-out db/battery.sqlite,$(DB)),--db $(DB)) >/dev/null
 
 check: $(CORE) ## fail if committed generated files differ from schema.yaml
 	@$(call setup-for,graphviz)

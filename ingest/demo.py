@@ -1,0 +1,230 @@
+"""`python -m ingest.demo [--db URL]` (`make demo`): a database filled from the demo files
+shipped under data/demo/ (simulated with PyBaMM by scripts/demo/make_demo_data.py): the schema
+created when the database has none, every demo file loaded with the loader, then cycles,
+features, SOC and SOH labels derived with `derive.run`.
+
+SQLite by default (db/battery.sqlite, made anew); a PostgreSQL URL gets the PostgreSQL DDL, or
+the TimescaleDB DDL where the timescaledb extension is installed in it. Loading twice is a
+no-op (the loader knows the files by their hash; the derivations update in place).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .db import Database, connect
+from .errors import IngestError, UsageError
+from .load import Options, load_file, read_sidecar
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "data" / "demo"
+DEFAULT_DB = ROOT / "db" / "battery.sqlite"
+
+
+@dataclass(frozen=True)
+class DemoSession:
+    name: str  # the session's handle in this module and in the tests
+    files: tuple[str, ...]  # under data/demo/
+    sidecar: str
+    file_format: str  # readers.FORMATS
+    initial_soc: float  # the SOC the test starts at, for the coulomb count
+    vendor: bool = False  # needs the vendor reader (battery-data-toolkit)
+
+
+SESSIONS = (
+    DemoSession("cell_aging", ("cell_aging.bdf.csv.gz",), "cell_aging.json", "bdf", 1.0),
+    DemoSession("drive_cycle", ("drive_cycle.bdf.csv.gz",), "drive_cycle.json", "bdf", 0.9),
+    # the same drive cycle as the cycler's own export, read by the vendor library: a session
+    # of its own, so the two can be compared sample for sample
+    DemoSession(
+        "drive_cycle_maccor",
+        ("drive_cycle.001.gz",),
+        "drive_cycle.json",
+        "maccor",
+        0.9,
+        vendor=True,
+    ),
+)
+
+
+@dataclass
+class Built:
+    url: str
+    sessions: dict[str, int] = field(default_factory=dict)  # name -> session_id
+    rows: dict[str, int] = field(default_factory=dict)  # table -> rows
+    seconds: float = 0.0
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def create_schema(db: Database, ddl: str | None = None) -> bool:
+    """Create the tables from the generated DDL unless the database has them; True if made.
+    On PostgreSQL `ddl` picks sql/<ddl>/schema.sql; by default timescaledb where the server
+    offers the extension, else postgres."""
+    if db.has_table("test_session"):
+        return False
+    if db.kind == "sqlite":
+        db.raw.executescript((ROOT / "sql" / "sqlite" / "schema.sql").read_text())
+        return True
+    from bench.ddl import split_statements
+
+    if ddl is None:
+        offered = db.query("SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'")
+        ddl = "timescaledb" if offered else "postgres"
+    if ddl not in ("postgres", "timescaledb"):
+        raise UsageError(f"--ddl {ddl!r}: postgres or timescaledb")
+    text = (ROOT / "sql" / ddl / "schema.sql").read_text()
+    with db.raw.transaction():
+        for statement in split_statements(text):
+            db.raw.execute(statement)
+    return True
+
+
+def _create_sqlite_file(url: str) -> None:
+    """The loader opens only a SQLite file that exists: make it, with the schema."""
+    if url.startswith("sqlite:///"):
+        path = Path(url[len("sqlite:///") :])
+    elif "://" in url or "dbname=" in url:
+        return  # PostgreSQL: the server has the database; create_schema adds the tables
+    else:
+        path = Path(url)
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path)
+    try:
+        conn.executescript((ROOT / "sql" / "sqlite" / "schema.sql").read_text())
+    finally:
+        conn.close()
+
+
+def build(
+    url: str,
+    data: Path = DATA,
+    *,
+    vendor: bool = True,
+    derive: bool = True,
+    ddl: str | None = None,
+) -> Built:
+    """Fill the database at `url` from the demo files; `vendor=False` leaves out the sessions
+    that need the vendor reader (the docs build draws from the BDF sessions only)."""
+    started = time.monotonic()
+    built = Built(url)
+    _create_sqlite_file(url)
+    db = connect(url)
+    try:
+        if create_schema(db, ddl) and db.kind != "sqlite":
+            db.close()  # the loader and derive see TimescaleDB by the extension, now there
+            db = connect(url)
+        cell_id: int | None = None
+        for session in SESSIONS:
+            if session.vendor and not vendor:
+                continue
+            sidecar = read_sidecar(data / session.sidecar)
+            if cell_id is not None:  # one simulated cell under every test
+                sidecar = {"session": {**sidecar["session"], "cell_id": cell_id}}
+            sidecar["session"]["notes"] = f"demo: {session.name}"
+            session_id = _existing(db, session.name)
+            for name in session.files:
+                outcome = load_file(
+                    db,
+                    data / name,
+                    session_id,
+                    Options(file_format=session.file_format),
+                    None if session_id else sidecar,
+                )
+                session_id = outcome.session_id
+            built.sessions[session.name] = session_id
+            if cell_id is None:
+                rows = db.query(
+                    "SELECT cell_id FROM test_session WHERE session_id = %s", [session_id]
+                )
+                cell_id = int(rows[0][0])
+    finally:
+        db.close()
+    if derive:
+        import derive as derivations
+
+        for session in SESSIONS:
+            if session.name in built.sessions:
+                derivations.run(
+                    url, [built.sessions[session.name]], initial_soc=session.initial_soc
+                )
+    db = connect(url)
+    try:
+        for table in (
+            "battery_cell",
+            "test_session",
+            "source_file",
+            "timeseries_point",
+            "cycle",
+            "cycle_feature",
+            "label_soc",
+            "label_soh",
+        ):
+            built.rows[table] = int(db.query(f"SELECT count(*) FROM {table}")[0][0])
+    finally:
+        db.close()
+    built.seconds = time.monotonic() - started
+    return built
+
+
+def _existing(db: Database, name: str) -> int | None:
+    """The session of an earlier demo load (its notes name it), so a rerun is a no-op."""
+    rows = db.query(
+        "SELECT session_id FROM test_session WHERE notes = %s ORDER BY session_id",
+        [f"demo: {name}"],
+    )
+    return int(rows[0][0]) if rows else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m ingest.demo", description=__doc__.split("\n")[0])
+    p.add_argument(
+        "--db",
+        help=f"sqlite:///path, a SQLite path or postgresql://... (default {DEFAULT_DB}, made anew)",
+    )
+    p.add_argument("--data", type=Path, default=DATA, help="the demo files (default data/demo)")
+    p.add_argument(
+        "--ddl",
+        choices=("postgres", "timescaledb"),
+        help="PostgreSQL: which DDL creates the tables (default: timescaledb where the server "
+        "offers the extension)",
+    )
+    args = p.parse_args(argv)
+    if args.db:
+        url = args.db
+    else:
+        DEFAULT_DB.parent.mkdir(parents=True, exist_ok=True)
+        DEFAULT_DB.unlink(missing_ok=True)
+        url = sqlite_url(DEFAULT_DB)
+    try:
+        built = build(url, args.data, ddl=args.ddl)
+    except (IngestError, UsageError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # derive's DeriveError, a driver's error: said, not a traceback
+        if type(exc).__name__ != "DeriveError":
+            raise
+        print(f"error: deriving: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"demo database {url}: "
+        + ", ".join(f"{n} {t}" for t, n in built.rows.items())
+        + f" rows in {built.seconds:.1f} s",
+        file=sys.stderr,
+    )
+    print(json.dumps({"sessions": built.sessions, "rows": built.rows}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
