@@ -33,6 +33,7 @@ GUIDE_PAGES = (
     ("Evolving the schema", "evolving.md"),
     ("Loading cycler files", "loading.md"),
     ("Deriving cycles, features and labels", "deriving.md"),
+    ("Demo data and plots", "demo.md"),
 )
 TAIL_PAGES = (
     ("When one server is not enough", "scale-out.md"),

@@ -171,6 +171,23 @@ def test_building_again_is_a_no_op(built):
     assert again.sessions == built.built.sessions
 
 
+def test_plots_are_drawn_from_the_demo_and_are_deterministic(built):
+    """The docs page's SVGs (ingest/plots.py): the same database gives the same bytes, and
+    each plot shows its table's data (axis labels name the columns)."""
+    if built.kind != "sqlite":
+        pytest.skip("the docs build draws from SQLite")
+    from ingest import plots
+
+    first = plots.draw(built.url)
+    assert first == plots.draw(built.url)
+    assert set(first) == set(plots.PLOTS)
+    assert "voltage_volt" in first["cycle-trace.svg"]
+    assert "discharge_capacity_ah" in first["capacity-fade.svg"]
+    assert "label_soc.soc" in first["soc-label.svg"]
+    for svg in first.values():
+        assert "<dc:date>" not in svg  # no build time in the metadata
+
+
 # --------------------------------------------------------------- vendor files refused whole
 
 

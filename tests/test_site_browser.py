@@ -109,6 +109,7 @@ PAGES = [
     {"name": "home", "path": ""},
     {"name": f"table-{TABLE_PAGE}", "path": f"reference/tables/{TABLE_PAGE}/"},
     {"name": "home-dark", "path": "", "colorScheme": "dark", "fullPage": False},
+    {"name": "demo", "path": "demo/"},
 ]
 
 
@@ -193,3 +194,18 @@ def test_downloads_are_the_committed_ddl_files(site):
         served = site / "downloads" / f"{name}.sql"
         assert served.is_file(), f"{served} missing from the built site"
         assert served.read_bytes() == (ROOT / target.path).read_bytes(), name
+
+
+def test_demo_page_shows_the_plots_drawn_at_build_time(site, report):
+    """docs_hooks.py draws demo-plots/*.svg from the demo data while the site builds; the
+    demo page shows all three, and they load in the browser (test_page_is_whole[demo])."""
+    from ingest.plots import PLOTS
+
+    page = (site / "demo" / "index.html").read_text(encoding="utf-8")
+    assert report["demo"]["imageCount"] >= len(PLOTS)
+    for name in PLOTS:
+        assert f"../demo-plots/{name}" in page, name
+        svg = (site / "demo-plots" / name).read_text(encoding="utf-8")
+        assert svg.lstrip().startswith("<?xml") and "<svg" in svg, name
+        assert svg.count("<path") > 5, f"{name}: no data drawn?"
+    assert "label_soc.soc" in (site / "demo-plots" / "soc-label.svg").read_text()
