@@ -250,8 +250,11 @@ def _read_header(path: Path) -> list[str]:
     if size == 0:
         raise IngestError(str(path), "the file is empty (0 bytes)")
     # a .csv.gz is read as it is (pyarrow's CSV reader decompresses by the file name)
-    with (gzip.open if path.suffix == ".gz" else open)(path, "rb") as handle:
-        first = handle.readline()
+    try:
+        with (gzip.open if path.suffix == ".gz" else open)(path, "rb") as handle:
+            first = handle.readline()
+    except (OSError, EOFError) as exc:  # not gzip after all, or cut short
+        raise IngestError(str(path), f"cannot read the file: {exc}") from None
     try:
         reader = pacsv.open_csv(
             pa.py_buffer(first),
@@ -327,6 +330,8 @@ def read(path: Path, options: ReadOptions) -> tuple[FileInfo, Iterator[tuple[int
             )
         except pa.ArrowInvalid as exc:
             raise _located(path, exc, columns, bad_rows) from None
+        except OSError as exc:  # a .gz cut short within the first block
+            raise IngestError(file, f"cannot read the file: {exc}") from None
         line = 2
         while True:
             try:
@@ -335,6 +340,8 @@ def read(path: Path, options: ReadOptions) -> tuple[FileInfo, Iterator[tuple[int
                 break
             except pa.ArrowInvalid as exc:
                 raise _located(path, exc, columns, bad_rows) from None
+            except OSError as exc:  # a .gz cut short
+                raise IngestError(file, f"cannot read the file: {exc}", line=line) from None
             table = pa.Table.from_batches([batch])
             yield line, _normalise(file, table, line, by_key, options)
             line += table.num_rows

@@ -196,42 +196,67 @@ def _maccor_lines() -> list[str]:
         return handle.read().splitlines(keepends=True)
 
 
-BAD_MACCOR = {
+def _cut(name: str, size: int = 5000) -> bytes:
+    return (DATA / name).read_bytes()[:size]
+
+
+# case -> (file name, --format, content, message)
+BAD_FILES = {
     "a BDF CSV declared as Maccor": (
+        "bad.001",
+        "maccor",
         lambda: gzip.open(DATA / "drive_cycle.bdf.csv.gz", "rb").read(),
         "not a Maccor text export: line 2 lacks the column(s) 'Cyc#'",
     ),
-    "0 bytes": (lambda: b"", "the file is empty (0 bytes)"),
-    "only the preamble": (lambda: _maccor_lines()[0].encode(), "the file ends before"),
+    "0 bytes": ("bad.001", "maccor", lambda: b"", "the file is empty (0 bytes)"),
+    "only the preamble": (
+        "bad.001",
+        "maccor",
+        lambda: _maccor_lines()[0].encode(),
+        "the file ends before",
+    ),
     "header without rows": (
+        "bad.001",
+        "maccor",
         lambda: "".join(_maccor_lines()[:2]).encode(),
         ":3: the file has column names but no data rows",
     ),
     "truncated in a row": (
+        "bad.001",
+        "maccor",
         lambda: ("".join(_maccor_lines()[:40]) + "40\t0\t1\t0.65").encode(),
         ":41: column 'Volts': no value (the file looks truncated)",
+    ),
+    "a Maccor .gz cut short": (
+        "bad.001.gz",
+        "maccor",
+        lambda: _cut("drive_cycle.001.gz"),
+        "cannot read the file: Compressed file ended before",
+    ),
+    "a BDF .csv.gz cut short": (
+        "bad.csv.gz",
+        "bdf",
+        lambda: _cut("drive_cycle.bdf.csv.gz"),
+        "cannot read the file: Truncated compressed stream",
+    ),
+    "a .csv.gz that is not gzip": (
+        "bad.csv.gz",
+        "bdf",
+        lambda: b"Test Time / s,Voltage / V\n",
+        "cannot read the file: Not a gzipped file",
     ),
 }
 
 
-@pytest.mark.parametrize("case", sorted(BAD_MACCOR))
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
 def test_a_file_that_is_not_what_format_says_is_refused_whole(built, tmp_path, capsys, case):
-    make, message = BAD_MACCOR[case]
-    path = tmp_path / "bad.001"
+    name, file_format, make, message = BAD_FILES[case]
+    path = tmp_path / name
     path.write_bytes(make())
     before = built.query("SELECT count(*) FROM timeseries_point")[0][0]
     sessions = built.query("SELECT count(*) FROM test_session")[0][0]
-    code = main(
-        [
-            str(path),
-            "--format",
-            "maccor",
-            "--db",
-            built.url,
-            "--sidecar",
-            str(DATA / "drive_cycle.json"),
-        ]
-    )
+    sidecar = str(DATA / "drive_cycle.json")
+    code = main([str(path), "--format", file_format, "--db", built.url, "--sidecar", sidecar])
     err = capsys.readouterr().err
     assert code == 1, err
     assert f"error: {path}" in err and message in err, err
