@@ -23,7 +23,9 @@ def parser() -> argparse.ArgumentParser:
         description="Load Battery Data Format (BDF) CSV files into a database of this schema: "
         "staged, checked against the schema's CHECKs, loaded whole or not at all.",
     )
-    p.add_argument("files", nargs="+", type=Path, help="BDF CSV files, in session order")
+    p.add_argument(
+        "files", nargs="+", type=Path, help="BDF CSV files (or --format exports), in session order"
+    )
     p.add_argument("--db", required=True, help="sqlite:///path, a SQLite path, or postgresql://...")
     who = p.add_mutually_exclusive_group(required=True)
     who.add_argument("--session", type=int, help="an existing test_session.session_id")
