@@ -72,6 +72,9 @@ class _Connection:
             import psycopg
 
             self.errors = (psycopg.Error,)
+        # decided once, before any statement of ours: a psycopg connection that is not in
+        # autocommit mode opens a transaction with our first SELECT, which is then ours
+        self.callers_transaction = self.in_transaction()
 
     def execute(self, text: str, params: Sequence[Any] = ()) -> int:
         """Run a statement; the number of rows it inserted or changed."""
@@ -98,7 +101,7 @@ class _Connection:
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """BEGIN/COMMIT, or a savepoint inside the caller's open transaction."""
-        if self.in_transaction():
+        if self.callers_transaction:
             self.execute("SAVEPOINT derive_session")
             try:
                 yield

@@ -486,6 +486,37 @@ def test_another_version_lives_beside_the_first(each):
     assert stored == [("derive-1", 5.0, 0.5), ("lbl-other", 3.0, 1.0)]
 
 
+def raw_connection(target: Target):
+    """The driver's own connection in its default mode: sqlite3's legacy transactions,
+    psycopg without autocommit."""
+    if target.kind == "sqlite":
+        return sqlite3.connect(target.url[len("sqlite:///") :])
+    import psycopg
+
+    return psycopg.connect(target.url, prepare_threshold=None)
+
+
+def test_run_takes_a_connection_and_commits_only_its_own_transaction(each):
+    sid = each.sessions["constant_current"]
+    versions = "SELECT feature_version FROM cycle_feature WHERE session_id = %s ORDER BY 1"
+    raw = raw_connection(each)
+    try:  # not in a transaction: derive commits each session itself
+        assert derive.run(raw, [sid], what=["features"], feature_version="api-1")[0].features == 1
+    finally:
+        raw.close()
+    assert ("api-1",) in each.query(versions, [sid])
+    raw = raw_connection(each)
+    try:  # inside the caller's transaction: a savepoint, and the caller's rollback undoes it
+        raw.execute("SELECT 1").fetchall()
+        if each.kind == "sqlite":
+            raw.execute("BEGIN")
+        derive.run(raw, [sid], what=["features"], feature_version="api-2")
+        raw.rollback()
+    finally:
+        raw.close()
+    assert ("api-2",) not in each.query(versions, [sid])
+
+
 # ---------------------------------------------------------------------------- bad input
 
 
