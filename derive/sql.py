@@ -139,6 +139,15 @@ FEATURE_COLUMNS = (
 )
 
 
+def _update_changed(table: str, columns: tuple[str, ...]) -> str:
+    """The DO UPDATE of an upsert that rewrites a row only when a value changed: a rerun on
+    unchanged samples writes nothing (and reports 0 rows), and PostgreSQL makes no new row
+    versions. IS DISTINCT FROM: NULL-safe, in SQLite since 3.39."""
+    sets = ",\n    ".join(f"{c} = excluded.{c}" for c in columns)
+    changed = "\n   OR ".join(f"{table}.{c} IS DISTINCT FROM excluded.{c}" for c in columns)
+    return f"DO UPDATE SET\n    {sets}\nWHERE {changed}"
+
+
 def _clamped(mean: str, low: str, high: str) -> str:
     """`mean` kept within [low, high]: rounding can put a mean of equal values one ulp past."""
     return f"CASE WHEN {mean} > {high} THEN {high} WHEN {mean} < {low} THEN {low} ELSE {mean} END"
@@ -213,9 +222,8 @@ SELECT session_id, cycle_count, %s,
        cv_time, CASE WHEN cv_q > 0 THEN cv_q ELSE 0.0 END,
        sum(q_chg + q_dis) OVER (ORDER BY cycle_count ROWS UNBOUNDED PRECEDING)
 FROM chosen WHERE 1 = 1
-ON CONFLICT (session_id, cycle_index, feature_version) DO UPDATE SET
-    """
-    + ",\n    ".join(f"{c} = excluded.{c}" for c in FEATURE_COLUMNS)
+ON CONFLICT (session_id, cycle_index, feature_version) """
+    + _update_changed("cycle_feature", FEATURE_COLUMNS)
 )
 
 # label_soc by coulomb counting: SOC = initial SOC + (trapezoid of signed current, dt >= 0) /
@@ -243,10 +251,9 @@ SELECT session_id, record_index, recorded_at, 'coulomb_counting', %s,
            ORDER BY record_index ROWS UNBOUNDED PRECEDING) / %s,
        %s, %s
 FROM intervals WHERE 1 = 1
-ON CONFLICT (session_id, record_index, method, label_version) DO UPDATE SET
-    soc = excluded.soc,
-    reference_capacity_ah = excluded.reference_capacity_ah,
-    initial_soc = excluded.initial_soc"""
+ON CONFLICT (session_id, record_index, method, label_version) """ + _update_changed(
+    "label_soc", ("soc", "reference_capacity_ah", "initial_soc")
+)
 
 # A full cycle: charge and discharge both moved about the same charge (coulombic efficiency
 # within the band), so the cycle went through one SOC window both ways; the partial first and
@@ -269,7 +276,7 @@ SELECT session_id, cycle_index, 'capacity', %s, %s,
 FROM cycle_feature
 WHERE session_id = %s AND feature_version = %s AND discharge_capacity_ah > 0 AND {FULL_CYCLE}
 ON CONFLICT (session_id, cycle_index, definition, reference_basis, label_version)
-DO UPDATE SET soh = excluded.soh, reference_capacity_ah = excluded.reference_capacity_ah"""
+""" + _update_changed("label_soh", ("soh", "reference_capacity_ah"))
 
 # SOH labels of this version whose cycle is no longer a full cycle of the feature version.
 SOH_STALE = f"""

@@ -449,10 +449,19 @@ def test_rerun_with_the_same_version_updates_in_place(each):
     before = each.query("SELECT label_soc_id, soc FROM label_soc ORDER BY label_soc_id")
     counts = [each.query(f"SELECT count(*) FROM {t}")[0][0] for t in QUERIES]
     results = derive.run(each.url, [each.sessions["cccv"]], initial_soc=0.5)
-    assert results[0].soc_labels == len(CCCV)  # every row written again...
+    # unchanged samples: nothing rewritten, nothing added...
+    assert (results[0].cycles, results[0].features, results[0].soc_labels) == (0, 0, 0)
+    assert results[0].soh_labels == 0
     assert [each.query(f"SELECT count(*) FROM {t}")[0][0] for t in QUERIES] == counts
     after = each.query("SELECT label_soc_id, soc FROM label_soc ORDER BY label_soc_id")
-    assert after == before  # ...with the same ids and values
+    assert after == before  # ...the same ids and values
+    # a changed setting under the same version updates the rows in place, ids kept
+    results = derive.run(each.url, [each.sessions["cccv"]], what=["soc"], initial_soc=0.6)
+    assert results[0].soc_labels == len(CCCV)
+    changed = each.query("SELECT label_soc_id, soc FROM label_soc ORDER BY label_soc_id")
+    assert [i for i, _ in changed] == [i for i, _ in before]
+    assert sum(a != b for (_, a), (_, b) in zip(changed, before, strict=True)) == len(CCCV)
+    derive.run(each.url, [each.sessions["cccv"]], what=["soc"], initial_soc=0.5)
 
 
 def test_another_version_lives_beside_the_first(each):
