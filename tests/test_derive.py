@@ -472,8 +472,8 @@ def test_another_version_lives_beside_the_first(each):
         feature_version="fx-other",
         label_version="lbl-other",
         what=["features", "soc"],
-        reference_capacity_ah=3.0,
-        initial_soc=1.0,
+        reference_capacity_ah=3,  # ints work as floats on every engine
+        initial_soc=1,
     )
     versions = each.query(
         "SELECT feature_version, discharge_capacity_ah FROM cycle_feature WHERE session_id = %s"
@@ -510,7 +510,7 @@ def test_run_takes_a_connection_and_commits_only_its_own_transaction(each):
     versions = "SELECT feature_version FROM cycle_feature WHERE session_id = %s ORDER BY 1"
     raw = raw_connection(each)
     try:  # not in a transaction: derive commits each session itself
-        assert derive.run(raw, [sid], what=["features"], feature_version="api-1")[0].features == 1
+        assert derive.run(raw, [sid], what="features", feature_version="api-1")[0].features == 1
     finally:
         raw.close()
     assert ("api-1",) in each.query(versions, [sid])
