@@ -72,6 +72,9 @@ class _Connection:
             import psycopg
 
             self.errors = (psycopg.Error,)
+        # decided once, before any statement of ours: a psycopg connection that is not in
+        # autocommit mode opens a transaction with our first SELECT, which is then ours
+        self.callers_transaction = self.in_transaction()
 
     def execute(self, text: str, params: Sequence[Any] = ()) -> int:
         """Run a statement; the number of rows it inserted or changed."""
@@ -98,7 +101,7 @@ class _Connection:
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """BEGIN/COMMIT, or a savepoint inside the caller's open transaction."""
-        if self.in_transaction():
+        if self.callers_transaction:
             self.execute("SAVEPOINT derive_session")
             try:
                 yield
@@ -148,7 +151,7 @@ def run(
     reference_capacity_ah: float | None = None,
     initial_soc: float = 0.0,
     soh_reference_cycles: int | None = None,
-    what: Iterable[str] = WHAT,
+    what: Iterable[str] | str = WHAT,
     cv_tolerance_volt: float = CV_TOLERANCE_VOLT,
     full_cycle_ce: tuple[float, float] = FULL_CYCLE_CE,
 ) -> list[SessionResult]:
@@ -158,15 +161,20 @@ def run(
     transaction; the first session that fails raises DeriveError and leaves that session as
     it was (sessions before it stay derived). Rerunning with the same versions updates the
     rows in place (same row ids); other versions are written beside them."""
+    if isinstance(what, str):  # "cycles,features" as on the command line
+        what = [w.strip() for w in what.split(",") if w.strip()]
     settings = Settings(
         feature_version=feature_version,
         label_version=label_version,
-        reference_capacity_ah=reference_capacity_ah,
-        initial_soc=initial_soc,
+        # floats whatever the caller passed (1 for a full cell): one parameter type everywhere
+        reference_capacity_ah=None
+        if reference_capacity_ah is None
+        else float(reference_capacity_ah),
+        initial_soc=float(initial_soc),
         soh_reference_cycles=soh_reference_cycles,
         what=tuple(what),
-        cv_tolerance_volt=cv_tolerance_volt,
-        full_cycle_ce=full_cycle_ce,
+        cv_tolerance_volt=float(cv_tolerance_volt),
+        full_cycle_ce=(float(full_cycle_ce[0]), float(full_cycle_ce[1])),
     )
     _check(settings)
     with _open(db) as conn:

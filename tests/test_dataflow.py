@@ -13,9 +13,12 @@ import datetime as dt
 import math
 
 import pytest
-from dbkit import pg_conn, sqlite_conn
+from dbkit import ROOT, pg_conn, sqlite_conn
 
 import derive
+from generator import load_schema
+
+SCHEMA = load_schema(ROOT / "schema.yaml")
 
 T0 = dt.datetime(2025, 3, 1, 8, 0, tzinfo=dt.UTC)
 CAPACITY_AH = 5.0
@@ -89,10 +92,20 @@ POINT_COLUMNS = [
 ]
 
 
-def derive_session_data(conn) -> None:
+DERIVED_TABLES = ("cycle", "cycle_feature", "label_soc", "label_soh")
+
+
+def derive_session_data(conn, derived_from=None) -> None:
     """Segment cycles, extract features, label SOC (coulomb counting) and SOH (capacity) with
     the product's derivations (derive/), inside the test's open transaction: the same SQL on
-    every engine. SOC and SOH labels carry their own label versions, so two runs."""
+    every engine. SOC and SOH labels carry their own label versions, so two runs.
+
+    derive/ does not target ClickHouse: there the rows derived on `derived_from` (a connection
+    holding the same samples) are copied, as a ClickHouse user copies them from a database
+    derive/ ran on, and the flow still proves the ClickHouse schema holds and answers them."""
+    if derived_from is not None:
+        copy_derived_rows(derived_from, conn)
+        return
     derive.run(
         conn.raw,
         what=["cycles", "features", "soc"],
@@ -102,6 +115,19 @@ def derive_session_data(conn) -> None:
         initial_soc=0.0,
     )
     derive.run(conn.raw, what=["soh"], feature_version="fx-1", label_version="soh-1")
+
+
+def copy_derived_rows(source, target) -> None:
+    """The derived tables' rows, without their surrogate keys (the target makes its own)."""
+    for table in (t for t in SCHEMA.tables if t.name in DERIVED_TABLES):
+        columns = [c.name for c in table.columns if not c.identity]
+        rows = source.query(
+            f"SELECT {', '.join(columns)} FROM {table.name} ORDER BY {', '.join(columns[:2])}"
+        )
+        if "recorded_at" in columns:  # Unix seconds on SQLite
+            at = columns.index("recorded_at")
+            rows = [(*r[:at], dt.datetime.fromtimestamp(r[at], dt.UTC), *r[at + 1 :]) for r in rows]
+        target.insert_many(table.name, columns, rows)
 
 
 QUERIES = {
@@ -186,8 +212,9 @@ QUERIES = {
 }
 
 
-def run_flow(conn) -> dict[str, list[tuple]]:
-    """Write every step, then answer every query. Returns {query name: rows}."""
+def run_flow(conn, derived_from=None) -> dict[str, list[tuple]]:
+    """Write every step, then answer every query. Returns {query name: rows}. `derived_from`:
+    see derive_session_data."""
     conn.insert(
         "battery_pack",
         {
@@ -248,7 +275,7 @@ def run_flow(conn) -> dict[str, list[tuple]]:
         conn.insert_many(
             "timeseries_point", POINT_COLUMNS, profile(sid, start, fade_offset=n * CYCLES)
         )
-    derive_session_data(conn)
+    derive_session_data(conn, derived_from)
     conn.insert(
         "model_run",
         {

@@ -449,10 +449,19 @@ def test_rerun_with_the_same_version_updates_in_place(each):
     before = each.query("SELECT label_soc_id, soc FROM label_soc ORDER BY label_soc_id")
     counts = [each.query(f"SELECT count(*) FROM {t}")[0][0] for t in QUERIES]
     results = derive.run(each.url, [each.sessions["cccv"]], initial_soc=0.5)
-    assert results[0].soc_labels == len(CCCV)  # every row written again...
+    # unchanged samples: nothing rewritten, nothing added...
+    assert (results[0].cycles, results[0].features, results[0].soc_labels) == (0, 0, 0)
+    assert results[0].soh_labels == 0
     assert [each.query(f"SELECT count(*) FROM {t}")[0][0] for t in QUERIES] == counts
     after = each.query("SELECT label_soc_id, soc FROM label_soc ORDER BY label_soc_id")
-    assert after == before  # ...with the same ids and values
+    assert after == before  # ...the same ids and values
+    # a changed setting under the same version updates the rows in place, ids kept
+    results = derive.run(each.url, [each.sessions["cccv"]], what=["soc"], initial_soc=0.6)
+    assert results[0].soc_labels == len(CCCV)
+    changed = each.query("SELECT label_soc_id, soc FROM label_soc ORDER BY label_soc_id")
+    assert [i for i, _ in changed] == [i for i, _ in before]
+    assert sum(a != b for (_, a), (_, b) in zip(changed, before, strict=True)) == len(CCCV)
+    derive.run(each.url, [each.sessions["cccv"]], what=["soc"], initial_soc=0.5)
 
 
 def test_another_version_lives_beside_the_first(each):
@@ -463,8 +472,8 @@ def test_another_version_lives_beside_the_first(each):
         feature_version="fx-other",
         label_version="lbl-other",
         what=["features", "soc"],
-        reference_capacity_ah=3.0,
-        initial_soc=1.0,
+        reference_capacity_ah=3,  # ints work as floats on every engine
+        initial_soc=1,
     )
     versions = each.query(
         "SELECT feature_version, discharge_capacity_ah FROM cycle_feature WHERE session_id = %s"
@@ -484,6 +493,37 @@ def test_another_version_lives_beside_the_first(each):
         [sid],
     )
     assert stored == [("derive-1", 5.0, 0.5), ("lbl-other", 3.0, 1.0)]
+
+
+def raw_connection(target: Target):
+    """The driver's own connection in its default mode: sqlite3's legacy transactions,
+    psycopg without autocommit."""
+    if target.kind == "sqlite":
+        return sqlite3.connect(target.url[len("sqlite:///") :])
+    import psycopg
+
+    return psycopg.connect(target.url, prepare_threshold=None)
+
+
+def test_run_takes_a_connection_and_commits_only_its_own_transaction(each):
+    sid = each.sessions["constant_current"]
+    versions = "SELECT feature_version FROM cycle_feature WHERE session_id = %s ORDER BY 1"
+    raw = raw_connection(each)
+    try:  # not in a transaction: derive commits each session itself
+        assert derive.run(raw, [sid], what="features", feature_version="api-1")[0].features == 1
+    finally:
+        raw.close()
+    assert ("api-1",) in each.query(versions, [sid])
+    raw = raw_connection(each)
+    try:  # inside the caller's transaction: a savepoint, and the caller's rollback undoes it
+        raw.execute("SELECT 1").fetchall()
+        if each.kind == "sqlite":
+            raw.execute("BEGIN")
+        derive.run(raw, [sid], what=["features"], feature_version="api-2")
+        raw.rollback()
+    finally:
+        raw.close()
+    assert ("api-2",) not in each.query(versions, [sid])
 
 
 # ---------------------------------------------------------------------------- bad input
