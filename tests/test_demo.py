@@ -171,11 +171,10 @@ def test_building_again_is_a_no_op(built):
     assert again.sessions == built.built.sessions
 
 
+@pytest.mark.parametrize("built", ["sqlite"], indirect=True)  # the docs build's engine
 def test_plots_are_drawn_from_the_demo_and_are_deterministic(built):
     """The docs page's SVGs (ingest/plots.py): the same database gives the same bytes, and
     each plot shows its table's data (axis labels name the columns)."""
-    if built.kind != "sqlite":
-        pytest.skip("the docs build draws from SQLite")
     from ingest import plots
 
     first = plots.draw(built.url)
