@@ -140,6 +140,43 @@ def _ts_test_time_ms(text: str) -> str:
     return _no_inbound_fks(text)
 
 
+def _ts_test_time_us(text: str) -> str:
+    text = replace_once(
+        text,
+        "    test_time_second double precision NOT NULL,",
+        "    test_time_second bigint NOT NULL,",
+    )
+    return _no_inbound_fks(text)
+
+
+def _ts_test_started_at(text: str) -> str:
+    """Test time stored as the instant it counts from: recorded_at - test_time_second.
+
+    The column keeps its name so the benchmark's queries run unchanged (they only select it);
+    the design would call it test_started_at and give test_time_second back through a view.
+    """
+    text = replace_once(
+        text,
+        "    test_time_second double precision NOT NULL,",
+        "    test_time_second timestamptz NOT NULL,",
+    )
+    text = replace_once(
+        text,
+        "CHECK (test_time_second >= 0)",
+        "CHECK (test_time_second <= recorded_at)",
+    )
+    return _no_inbound_fks(text)
+
+
+def _ts_started_at_order_record(text: str) -> str:
+    text = replace_once(
+        text,
+        "timescaledb.compress_orderby = 'recorded_at, record_index'",
+        "timescaledb.compress_orderby = 'record_index'",
+    )
+    return _ts_test_started_at(text)
+
+
 def _no_inbound_fks(text: str) -> str:
     """Drop the FOREIGN KEY constraints into timeseries_point, if the DDL has them.
 
@@ -276,6 +313,40 @@ VARIANTS: tuple[Variant, ...] = (
         ddl_change="timeseries_point.test_time_second double precision -> "
         "test_time_millisecond bigint",
         options={"test_time_ms": True},
+    ),
+    Variant(
+        key="ts-test-time-us",
+        engines=TS,
+        title="TimescaleDB: test time as integer microseconds",
+        question="Integer milliseconds lose what a finer cycler clock records; integer "
+        "microseconds keep the resolution of recorded_at: what do they cost compressed?",
+        ddl_edit=_ts_test_time_us,
+        ddl_change="timeseries_point.test_time_second double precision -> "
+        "test_time_microsecond bigint",
+        options={"test_time_us": True},
+    ),
+    Variant(
+        key="ts-test-started-at",
+        engines=TS,
+        title="TimescaleDB: test time stored as the instant it counts from",
+        question="recorded_at and test_time_second carry the same clock jitter twice. Store "
+        "test_started_at = recorded_at - test_time_second instead (a timestamptz, exact to "
+        "the microsecond; constant while the cycler's two clocks agree) and give "
+        "test_time_second back as recorded_at - test_started_at: how small does it get?",
+        ddl_edit=_ts_test_started_at,
+        ddl_change="timeseries_point.test_time_second double precision -> test_started_at "
+        "timestamptz; test_time_second = extract(epoch FROM recorded_at - test_started_at)",
+        options={"test_started_at": True},
+    ),
+    Variant(
+        key="ts-started-at-order-record",
+        engines=TS,
+        title="TimescaleDB: test_started_at, compressed in record-index order",
+        question="With test time stored as its origin, does ordering the compressed batches "
+        "by record_index instead of (recorded_at, record_index) change the size?",
+        ddl_edit=_ts_started_at_order_record,
+        ddl_change="test_started_at as above; compress_orderby = 'record_index'",
+        options={"test_started_at": True},
     ),
     Variant(
         key="ts-exact-clock",
