@@ -131,6 +131,16 @@ def _ts_chunk_1_day(text: str) -> str:
     return _no_inbound_fks(text)
 
 
+def _ts_chunk_1_day_rollup(text: str) -> str:
+    text = _ts_chunk_1_day(text)
+    return replace_once(
+        text,
+        "timescaledb.compress_orderby = 'recorded_at, record_index'",
+        "timescaledb.compress_orderby = 'recorded_at, record_index', "
+        "timescaledb.compress_chunk_time_interval = '7 days'",
+    )
+
+
 def _ts_test_time_ms(text: str) -> str:
     text = replace_once(
         text,
@@ -301,6 +311,16 @@ VARIANTS: tuple[Variant, ...] = (
         "compressed size?",
         ddl_edit=_ts_chunk_1_day,
         ddl_change="timescaledb: hypertable: chunk_interval: 1 day",
+    ),
+    Variant(
+        key="ts-chunk-1-day-rollup",
+        engines=TS,
+        title="TimescaleDB: 1-day chunks, rolled up into 7-day chunks when compressed",
+        question="compress_chunk_time_interval merges small chunks as they are compressed: "
+        "chunk exclusion on fresh data, fewer and fuller compressed chunks. What does it "
+        "save against 1-day chunks compressed one by one?",
+        ddl_edit=_ts_chunk_1_day_rollup,
+        ddl_change="timescaledb: chunk_interval: 1 day; compress_chunk_time_interval = '7 days'",
     ),
     Variant(
         key="ts-test-time-ms",
