@@ -806,9 +806,11 @@ def _section_time_access(results: dict) -> list[str]:
                 "without it"
             )
         for size, what, run in slower:
+            saved = base["size"]["bytes_per_row"] - size
             text += (
-                f"; {what} is {base['size']['bytes_per_row'] - size:.1f} B/row smaller but "
-                f"makes the cycle query {_q(run, 'cycle') / _q(base, 'cycle'):.1f}× slower "
+                f"; {what} is "
+                + (f"{saved:.1f} B/row smaller but " if saved > 0 else "no smaller and ")
+                + f"makes the cycle query {_q(run, 'cycle') / _q(base, 'cycle'):.1f}× slower "
                 f"({_ms(_q(run, 'cycle'))} against {_ms(_q(base, 'cycle'))} ms)"
             )
         verdicts.append("- " + text + ".")
@@ -1026,7 +1028,7 @@ def _timescale_size_recommendation(results: dict, ts: dict | None, nofk: dict | 
     ]
     if not measured:
         return []
-    lossless = sorted(m for m in measured if m[3])
+    lossless = sorted((m for m in measured if m[3]), key=lambda m: m[0])  # ties: simplest
     listing = "; ".join(f"{form}: {bpr} B/row" for bpr, _key, form, _keeps in measured)
     text = (
         f"**TimescaleDB size target (≤ {limit} B/row)**: `test_time_second double` is the "
@@ -1037,10 +1039,10 @@ def _timescale_size_recommendation(results: dict, ts: dict | None, nofk: dict | 
         bpr, key, form, _ = lossless[0]
         text += (
             f"The smallest form that keeps the microsecond resolution of `recorded_at` is "
-            f"{form} (`{key}`), {bpr} B/row, which meets the target. Users would get "
-            "`test_time_second` back from a view on the hypertable "
-            "(`extract(epoch FROM recorded_at - test_started_at)`), so the generated DDL "
-            "needs a stored form beside the BDF column in the TimescaleDB target."
+            f"{form} (`{key}`), {bpr} B/row, which meets the target. It is not the generated "
+            "DDL yet: the TimescaleDB target would store it in place of `test_time_second` "
+            "and give users the table's name and the BDF column back through a view "
+            "(`extract(epoch FROM recorded_at - test_started_at)`)."
         )
     else:
         text += (
