@@ -218,7 +218,7 @@ VARIANTS: tuple[Variant, ...] = (
         key="pg-fk-validated-after-copy",
         engines=PG,
         title="PostgreSQL: COPY, then validate the foreign key once",
-        question="Ingest misses 400k rows/s: is the per-row foreign-key trigger the cause? "
+        question="Is the per-row foreign-key trigger what slows COPY? "
         "In one transaction, drop fk_timeseries_point_session_id, COPY, re-add it (validated "
         "by one anti-join over the new rows); keys, FKs and CHECKs are all in force at commit.",
         loader="copy_fk_after",
@@ -306,7 +306,7 @@ VARIANTS: tuple[Variant, ...] = (
     Variant(
         key="ts-chunk-1-day",
         engines=TS,
-        title="TimescaleDB: 1-day chunks (no FKs into the hypertable)",
+        title="TimescaleDB: 1-day chunks",
         question="What do smaller chunks change: chunk exclusion in the queries, and the "
         "compressed size?",
         ddl_edit=_ts_chunk_1_day,
@@ -325,7 +325,7 @@ VARIANTS: tuple[Variant, ...] = (
     Variant(
         key="ts-test-time-ms",
         engines=TS,
-        title="TimescaleDB: test time as integer milliseconds (no FKs into the hypertable)",
+        title="TimescaleDB: test time as integer milliseconds",
         question="test_time_second is the largest compressed column: a double with "
         "millisecond jitter defeats Gorilla XOR compression. How much would an integer "
         "(delta-of-delta) representation save?",
@@ -371,7 +371,7 @@ VARIANTS: tuple[Variant, ...] = (
     Variant(
         key="ts-exact-clock",
         engines=TS,
-        title="TimescaleDB: the same record with an exact 1 Hz clock (no FKs into it)",
+        title="TimescaleDB: the same record with an exact 1 Hz clock",
         question="Data, not schema: how much of the compressed size is the cycler clock's "
         "millisecond jitter? The dataset is regenerated with integral-second times.",
         ddl_edit=_no_inbound_fks,
