@@ -920,8 +920,10 @@ class TimescaleRun(PostgresRun):
         total = timed()
         next(total)
         types = list(POINT_TYPES)
-        if self.cfg.options.get("test_time_ms"):
+        if self.cfg.options.get("test_time_ms") or self.cfg.options.get("test_time_us"):
             types[1] = "int8"
+        if self.cfg.options.get("test_started_at"):
+            types[1] = "timestamptz"
         insert = (
             f"INSERT INTO {table} ({POINT_COLUMNS}) SELECT * FROM unnest("
             + ", ".join(["%s"] * len(types))
@@ -970,6 +972,11 @@ class TimescaleRun(PostgresRun):
         columns = super().point_columns(batch)
         if self.cfg.options.get("test_time_ms"):  # variant ts-test-time-ms
             columns[1] = pc.round(pc.multiply(columns[1], 1000.0)).cast(pa.int64())
+        if self.cfg.options.get("test_time_us"):  # variant ts-test-time-us
+            columns[1] = pc.round(pc.multiply(columns[1], 1_000_000.0)).cast(pa.int64())
+        if self.cfg.options.get("test_started_at"):  # variants ts-*started-at*
+            offset = pc.round(pc.multiply(columns[1], 1_000_000.0)).cast(pa.int64())
+            columns[1] = pc.subtract(columns[0], offset)  # both int64 microseconds
         return columns
 
     def maintain(self):

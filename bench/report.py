@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -490,15 +491,28 @@ def _section_analysis(results: dict) -> list[str]:
     pg = _run(results, "postgres18") or _run(results, "postgres15")
     if pg:
         s = pg["size"]
+        floor = results.get("floor_bytes_per_row", 42)
+        # a heap page holds 8,168 bytes after its 24-byte header; each row also has a 4-byte
+        # line pointer, and tuples are 8-byte aligned
+        tuple_bytes = int((8192 - 24) / s["rows_per_heap_page"] - 4) // 8 * 8
+        header = tuple_bytes - floor
         out += [
             "### PostgreSQL",
             "",
-            "A heap row is a 23-byte header padded to 24, then the 42 data bytes in declaration "
-            "order: the two 8-byte columns first (`recorded_at`, `test_time_second`), then the "
-            "4-byte ones, the `smallint` last, so no alignment padding is needed anywhere; "
-            "24 + 42 = 66 bytes, rounded up to 72 (8-byte MAXALIGN), plus a 4-byte line "
-            f"pointer: 76 B, {s['rows_per_heap_page']} rows per 8 kB page, "
-            f"{s['heap_bytes_per_row']} B/row of heap. The primary-key b-tree on "
+            f"A heap row holds the {floor} data bytes of the loaded columns in declaration "
+            "order, widest first, so no alignment padding is needed between them; NULL "
+            "columns take no space. The measured "
+            f"{s['rows_per_heap_page']} rows per 8 kB page mean a tuple of {tuple_bytes} B "
+            "plus a 4-byte line pointer: "
+            + (
+                f"{header} B beyond the data, the 23-byte tuple header with the null bitmap "
+                "(one bit per column, present because the optional BDF channels are NULL "
+                "here) and the padding of the tuple to 8 bytes"
+                if header > 30
+                else f"{header} B beyond the data, the 23-byte tuple header padded to 24 and "
+                "the padding of the tuple to 8 bytes"
+            )
+            + f"; {s['heap_bytes_per_row']} B/row of heap. The primary-key b-tree on "
             "(session_id, record_index) costs 8 B of tuple header + 8 B of key + 4 B of line "
             "pointer per row at 90 % leaf fill: "
             f"{_object_bpr(results, s, 'pk_timeseries_point')} B/row; the time index on "
@@ -533,33 +547,41 @@ def _queries_analysis(results: dict) -> list[str]:
             f"{_ms(cyc.get('server_execution_ms'))} ms of the {_ms(cyc['median_ms'])} ms the "
             "client waits: the rest is turning the rows into Python objects."
         )
-    labels_by_time = lite and "ix_label_soc_session_time" in (
-        lite["queries"]["soc_window"].get("plan") or ""
-    )
-    if pg and lite and labels_by_time:
+    engines = [(e, _run(results, e)) for e in ENGINE_TITLES if _run(results, e)]
+
+    def plan(run: dict, key: str) -> str:
+        return (run.get("queries") or {}).get(key, {}).get("plan") or ""
+
+    by_time = [
+        ENGINE_TITLES[e] for e, r in engines if "ix_label_soc_session_time" in plan(r, "soc_window")
+    ]
+    not_by_time = [ENGINE_TITLES[e] for e, _ in engines if ENGINE_TITLES[e] not in by_time]
+    if pg and lite:
         out.append(
-            "- **SOC window**: the labels are cut by time through `ix_label_soc_session_time` "
-            "(session_id, recorded_at), and each label finds its sample through the primary "
-            f"key (SQLite {_ms(_q(lite, 'soc_window'))} ms, PostgreSQL 18 "
-            f"{_ms(_q(pg, 'soc_window'))} ms for one hour). The experiment "
-            "`pg-time-brin` compares a BRIN index on `timeseries_point (recorded_at)`."
+            "- **SOC window** (one hour; SQLite "
+            f"{_ms(_q(lite, 'soc_window'))} ms, PostgreSQL 18 {_ms(_q(pg, 'soc_window'))} ms): "
+            "the labels are cut by time through `ix_label_soc_session_time` (session_id, "
+            f"recorded_at) on {', '.join(by_time) or 'no engine'}"
+            + (
+                f"; on {', '.join(not_by_time)} the planner reaches them by another index"
+                if not_by_time
+                else ""
+            )
+            + " (plans below)."
         )
-    elif pg and lite:
+    if pg and lite:
+        pg_seq = "Seq Scan" in plan(pg, "soh_trend")
+        lite_index = "SEARCH" in plan(lite, "soh_trend")
         out.append(
-            "- **SOC window**: the planner did not cut the labels by time through "
-            "`ix_label_soc_session_time` at this size "
-            f"(SQLite {_ms(_q(lite, 'soc_window'))} ms, PostgreSQL 18 "
-            f"{_ms(_q(pg, 'soc_window'))} ms for one hour); see the plans below."
-        )
-    if pg:
-        out.append(
-            "- **SOH trend**: reads only `test_session`, `cycle` and `label_soh`; PostgreSQL "
-            "reads these few-page tables sequentially, SQLite through their indexes."
+            "- **SOH trend**: reads only `test_session`, `cycle` and `label_soh`; PostgreSQL 18 "
+            + ("reads these few-page tables sequentially" if pg_seq else "reads them by index")
+            + ", SQLite "
+            + ("through their indexes." if lite_index else "by scanning them.")
         )
     if ts:
-        line = (
-            f"- **TimescaleDB**: {ts['size']['chunks']} chunk(s) of "
-            f"{ts['size']['chunk_interval']}, so no query can exclude a chunk at this size"
+        chunks = ts["size"]["chunks"]
+        line = f"- **TimescaleDB**: {chunks} chunk(s) of {ts['size']['chunk_interval']}" + (
+            ", so no query can exclude a chunk at this size" if chunks == 1 else ""
         )
         if day:
             flags = [k for k, q in (day.get("queries") or {}).items() if q.get("chunk_exclusion")]
@@ -570,8 +592,8 @@ def _queries_analysis(results: dict) -> list[str]:
             )
         out.append(
             line + ". Its latencies are those of PGlite (WebAssembly, one backend, rows "
-            "relayed by a node socket server), several times a native server's; its plans "
-            "are TimescaleDB's own."
+            "relayed by a node socket server), not a native server's; its plans are "
+            "TimescaleDB's own."
         )
     out.append("")
     return out
@@ -583,7 +605,7 @@ def _sqlite_ingest(results: dict, lite: dict) -> list[str]:
     text = (
         f"**Ingest**: {_int(load['rows_per_second'])} rows/s "
         f"({_int(load.get('rows_per_engine_cpu_second'))} per CPU second) with "
-        f"{load['method']}; the foreign key to `test_session` and the seven CHECKs are checked "
+        f"{load['method']}; the foreign key to `test_session` and every CHECK are checked "
         "for every row. Reading Parquet into Python tuples takes another "
         f"{load['client_prepare_seconds']} s ({_int(results['n'] / load['end_to_end_seconds'])} "
         "rows/s end to end)."
@@ -633,8 +655,8 @@ def _ingest_analysis(results: dict) -> list[str]:
         "The fast path for bulk loads is a loader recipe (the one of the PostgreSQL manual, "
         "*Populating a Database*): in the load transaction drop the FK, COPY, and add the FK "
         "again, which PostgreSQL validates with one anti-join; for an initial load also drop "
-        "and re-create the primary key (and the two FKs that reference it). Every key, FK and "
-        "CHECK is in force again when the transaction commits.",
+        "and re-create the primary key (and the foreign keys that reference it). Every key, FK "
+        "and CHECK is in force again when the transaction commits.",
         "",
     ]
 
@@ -784,9 +806,11 @@ def _section_time_access(results: dict) -> list[str]:
                 "without it"
             )
         for size, what, run in slower:
+            saved = base["size"]["bytes_per_row"] - size
             text += (
-                f"; {what} is {base['size']['bytes_per_row'] - size:.1f} B/row smaller but "
-                f"makes the cycle query {_q(run, 'cycle') / _q(base, 'cycle'):.1f}× slower "
+                f"; {what} is "
+                + (f"{saved:.1f} B/row smaller but " if saved > 0 else "no smaller and ")
+                + f"makes the cycle query {_q(run, 'cycle') / _q(base, 'cycle'):.1f}× slower "
                 f"({_ms(_q(run, 'cycle'))} against {_ms(_q(base, 'cycle'))} ms)"
             )
         verdicts.append("- " + text + ".")
@@ -834,6 +858,19 @@ def _latest_n() -> str:
     from .queries import LATEST_N
 
     return f"{LATEST_N:,}"
+
+
+def _compression_layout(run: dict | None) -> tuple[str, str]:
+    """(segment by, order by) as TimescaleDB reports them for `run`'s hypertable."""
+    rows = (run or {}).get("compression_settings") or []
+    segment = [r[0] for r in sorted((r for r in rows if r[1] is not None), key=lambda r: r[1])]
+    order = [r[0] for r in sorted((r for r in rows if r[2] is not None), key=lambda r: r[2])]
+    return ", ".join(segment) or "nothing", ", ".join(order) or "nothing"
+
+
+def _float4_step(seconds: float) -> float:
+    """The spacing of `real` (float4, 24-bit significand) values near `seconds`."""
+    return 2.0 ** (math.floor(math.log2(seconds)) - 23)
 
 
 def _timescale_analysis(results: dict, ts: dict) -> list[str]:
@@ -884,8 +921,9 @@ def _timescale_analysis(results: dict, ts: dict) -> list[str]:
             toast_waste = rel["compressed_toast"] - sum(cols.values())
             rows.append(
                 [
-                    "TOAST chunk headers and page fill (every compressed value is stored out "
-                    "of line: TimescaleDB sets `toast_tuple_target = 128` on compressed chunks)",
+                    "TOAST chunk headers and page fill (compressed values over 128 bytes are "
+                    "stored out of line: TimescaleDB sets `toast_tuple_target = 128` on "
+                    "compressed chunks)",
                     _num(toast_waste, 2),
                 ]
             )
@@ -897,9 +935,10 @@ def _timescale_analysis(results: dict, ts: dict) -> list[str]:
             )
         else:
             rows.append(["heap pages, indexes, free space", _num(overhead, 2)])
+        segment, order = _compression_layout(source)
         out += [
             f"Compressed ({'generated DDL' if source is ts else 'experiment ts-no-inbound-fks'}"
-            f", segment by `session_id`, order by `recorded_at, record_index`): "
+            f", segment by `{segment}`, order by `{order}`): "
             f"{scomp['bytes_per_row']} B/row, {scomp['stats']['ratio']}× smaller, "
             f"{scomp['compressed_batches']:,} batches of up to 1,000 rows. Per column "
             "(`pg_column_size` of the compressed values):",
@@ -917,6 +956,22 @@ def _timescale_analysis(results: dict, ts: dict) -> list[str]:
                 f"{_num(ms['compression']['column_bytes_per_row'].get('test_time_second'), 2)}"
                 f" B/row and the table {_compressed(ms)} B/row"
             )
+        us = _run(results, "timescaledb", "ts-test-time-us")
+        if us and _compressed(us):
+            notes.append(
+                f"as integer microseconds (the resolution of `recorded_at`) "
+                f"{_num(us['compression']['column_bytes_per_row'].get('test_time_second'), 2)}"
+                f" B/row and the table {_compressed(us)} B/row"
+            )
+        origin = _run(results, "timescaledb", "ts-test-started-at")
+        if origin and _compressed(origin):
+            notes.append(
+                "stored as the instant the test time counts from (`recorded_at - "
+                "test_time_second`, a timestamp exact to the microsecond, constant while the "
+                "cycler's clocks agree) "
+                f"{_num(origin['compression']['column_bytes_per_row'].get('test_time_second'), 2)}"
+                f" B/row and the table {_compressed(origin)} B/row"
+            )
         if exact and _compressed(exact):
             notes.append(
                 f"with an exact 1 Hz clock (no jitter; a property of the cycler, not of the "
@@ -930,6 +985,14 @@ def _timescale_analysis(results: dict, ts: dict) -> list[str]:
             + "."
         )
         out.append("")
+        month = 30 * 86400
+        out.append(
+            "A `real` (float4) test time would compress better but cannot hold what a cycler "
+            f"logs: its 24-bit significand steps by {_float4_step(86400) * 1000:.1f} ms after "
+            f"one day and by {_float4_step(month):.3f} s after a month of testing, where BDF "
+            "test times carry milliseconds."
+        )
+        out.append("")
     return out
 
 
@@ -940,6 +1003,53 @@ def _q(run: dict | None, key: str, section: str = "queries") -> float | None:
         return None
     q = (run.get(section) or {}).get(key, {})
     return q.get("server_execution_ms", q.get("median_ms"))
+
+
+def _timescale_size_recommendation(results: dict, ts: dict | None, nofk: dict | None) -> list:
+    """How test time should be stored on TimescaleDB, from the experiments that store it
+    differently: the smallest that keeps the microsecond resolution of `recorded_at`."""
+    limit = next((t["target"] for t in results.get("targets", []) if "compressed" in t["key"]), 17)
+    reference = (_compressed(ts) if ts else None) or (_compressed(nofk) if nofk else None)
+    if not reference or reference <= limit:
+        return []
+    forms = {  # variant: (stored form, keeps microseconds)
+        "ts-test-time-ms": ("`test_time_millisecond bigint`", False),
+        "ts-test-time-us": ("`test_time_microsecond bigint`", True),
+        "ts-test-started-at": ("`test_started_at timestamptz` (recorded_at - test time)", True),
+        "ts-started-at-order-record": (
+            "`test_started_at timestamptz`, compressed in record-index order",
+            True,
+        ),
+    }
+    measured = [
+        (_compressed(run), key, *forms[key])
+        for key in forms
+        if (run := _run(results, "timescaledb", key)) and _compressed(run)
+    ]
+    if not measured:
+        return []
+    lossless = sorted((m for m in measured if m[3]), key=lambda m: m[0])  # ties: simplest
+    listing = "; ".join(f"{form}: {bpr} B/row" for bpr, _key, form, _keeps in measured)
+    text = (
+        f"**TimescaleDB size target (≤ {limit} B/row)**: `test_time_second double` is the "
+        f"largest compressed column ({reference} B/row as generated). Stored otherwise: "
+        f"{listing}. "
+    )
+    if lossless and lossless[0][0] <= limit:
+        bpr, key, form, _ = lossless[0]
+        text += (
+            f"The smallest form that keeps the microsecond resolution of `recorded_at` is "
+            f"{form} (`{key}`), {bpr} B/row, which meets the target. It is not the generated "
+            "DDL yet: the TimescaleDB target would store it in place of `test_time_second` "
+            "and give users the table's name and the BDF column back through a view "
+            "(`extract(epoch FROM recorded_at - test_started_at)`)."
+        )
+    else:
+        text += (
+            "No form that keeps the microsecond resolution of `recorded_at` reaches the "
+            "target, so the generated DDL keeps the BDF column."
+        )
+    return [text]
 
 
 def _section_recommendations(results: dict) -> list[str]:
@@ -956,40 +1066,10 @@ def _section_recommendations(results: dict) -> list[str]:
             f"fails, {ts['size']['bytes_per_row']} B/row. After: {_compressed(nofk)} B/row "
             "compressed; nothing else changes."
         )
-    ms = _run(results, "timescaledb", "ts-test-time-ms")
-    limit = next((t["target"] for t in results.get("targets", []) if "compressed" in t["key"]), 17)
-    ts_compressed = _compressed(ts) if ts else None
-    reference = ts_compressed or (_compressed(nofk) if nofk else None)
-    if ms and reference and _compressed(ms) and reference > limit:
-        ms_bpr = _compressed(ms)
-        reaches = ms_bpr <= limit
-        rel = ms.get("compression_relations_bytes_per_row") or {}
-        cols = ms["compression"].get("column_bytes_per_row", {})
-        waste = rel.get("compressed_toast", 0) - sum(cols.values()) if rel else None
-        items.append(
-            f"**TimescaleDB size target (≤ {limit} B/row)**: `test_time_second double` is the "
-            f"largest compressed column. Stored as integer milliseconds the table compresses "
-            f"to {ms_bpr} B/row (from {reference}), which "
-            + ("meets the target" if reaches else f"still misses it by {ms_bpr - limit:.2f} B/row")
-            + (
-                f"; {waste:.2f} B/row of that is TOAST overhead that TimescaleDB imposes on "
-                "compressed chunks, out of reach of the DDL"
-                if waste
-                else ""
-            )
-            + ". The stored column would then differ from the BDF name users query "
-            "(`test_time_millisecond bigint`, with `test_time_second` given back by a view "
-            "or a function on the row type); "
-            + (
-                "it is the one change that reaches the target."
-                if reaches
-                else "since even that does not reach the target, the generated DDL keeps the "
-                "BDF column."
-            )
-        )
+    items += _timescale_size_recommendation(results, ts, nofk)
     pg = _run(results, "postgres18")
     ff = _run(results, "postgres18", "pg-pk-fillfactor-100")
-    if pg and ff:
+    if pg and ff and ff["size"]["bytes_per_row"] < pg["size"]["bytes_per_row"]:
         items.append(
             "**PostgreSQL and TimescaleDB: primary key of `timeseries_point` with "
             "`WITH (fillfactor = 100)`.** Samples arrive in key order, so the leaves are only "
@@ -1047,8 +1127,8 @@ def _section_recommendations(results: dict) -> list[str]:
         )
         if keys:
             text += (
-                "; for an initial load also drop and re-create the primary key and the two "
-                f"FKs into it ({_x(_bare_ratio(results, keys))} of the bare table)"
+                "; for an initial load also drop and re-create the primary key and the "
+                f"foreign keys into it ({_x(_bare_ratio(results, keys))} of the bare table)"
             )
         deferred = _run(results, "postgres18", "pg-fk-deferred")
         if deferred:
@@ -1137,6 +1217,22 @@ QUERY_SQL = ""  # filled at import time below, from bench.queries
 def _section_design(results: dict) -> list[str]:
     ts = _run(results, "timescaledb")
     interval = ts["size"]["chunk_interval"] if ts else "7 days"
+    segment, order = _compression_layout(ts)
+    days = interval.split()
+    per_chunk = (
+        int(days[0]) * 86400 if len(days) == 2 and days[0].isdigit() and "day" in days[1] else None
+    )
+    if per_chunk and ts:
+        chunk_mb = per_chunk * ts["size"]["bytes_per_row"] / 1e6
+        sizing = (
+            f": at 1 Hz a chunk holds {per_chunk:,} samples per channel, about "
+            f"{chunk_mb:.0f} MB uncompressed per channel (at the {ts['size']['bytes_per_row']} "
+            f"B/row measured here), so a lab with up to ~{int(4000 / chunk_mb)} channels keeps "
+            "the newest chunk with its indexes within a quarter of a 16 GB server's memory; "
+            "more channels call for shorter chunks"
+        )
+    else:
+        sizing = ""
     return [
         "## Design choices behind the numbers",
         "",
@@ -1153,18 +1249,17 @@ def _section_design(results: dict) -> list[str]:
         "before 4-byte `integer`/`real` before the `smallint`, so the 42 data bytes need no "
         "alignment padding.",
         "- **Narrow types**: `real` (4 bytes, 7 significant digits) is enough for a 0.1 mV / "
-        "0.1 mA / 0.01 °C quantised signal; `double` only for the two times, which need "
-        "millisecond resolution over months.",
+        "0.1 mA / 0.01 °C quantised signal; `double` only for the times, which need "
+        "millisecond resolution over months, and the cycler's cumulative capacity and "
+        "energy counters (NULL in this benchmark).",
         "- **SQLite `WITHOUT ROWID`**: the row is stored in the key's b-tree, no rowid and no "
         "separate key index (about 30 % smaller than a rowid table with an index on the key). "
         "Times are REAL Unix seconds (UTC).",
-        f"- **TimescaleDB**: hypertable on `recorded_at`, chunks of {interval}: at 1 Hz a chunk "
-        "holds 604,800 samples per channel, about 65 MB uncompressed per channel, so a lab "
-        "with up to ~60 channels keeps the newest chunk with its indexes within a quarter of "
-        "a 16 GB server's memory; more channels call for shorter chunks. Compression segments "
-        "by `session_id` (the samples of one session are compressed together and every query "
-        "names the session) and orders by `recorded_at, record_index`, which gives min/max "
-        "metadata on both, so time windows and record-index ranges skip whole batches.",
+        f"- **TimescaleDB**: hypertable on `recorded_at`, chunks of {interval}{sizing}. "
+        "Compression segments "
+        f"by `{segment}` (the samples of one session are compressed together and every query "
+        f"names the session) and orders by `{order}`, which gives min/max metadata on each, "
+        "so time windows and record-index ranges skip whole batches.",
         "",
     ]
 
@@ -1302,7 +1397,7 @@ def readme_block(results: dict) -> str:
         if keys:
             text += (
                 "; for a first load into empty tables, also dropping and re-creating the "
-                "primary key (and the two keys that reference it) reaches "
+                "primary key (and the foreign keys that reference it) reaches "
                 f"{_x(_bare_ratio(results, keys))} of the bare table "
                 f"({base['load']['seconds'] / keys['load']['seconds']:.1f}× plain COPY)"
             )
