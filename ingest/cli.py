@@ -50,6 +50,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--time-zone", help="IANA zone of local Date Time values, e.g. Europe/Berlin")
     p.add_argument("--report", type=Path, help="write the quality report and rejects as JSON")
     p.add_argument("--progress", action="store_true", help="rows/s on stderr during long loads")
+    p.add_argument("--block-size", type=int, default=8 << 20, help=argparse.SUPPRESS)
     return p
 
 
@@ -60,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         discharge_positive=args.discharge_positive,
         time_zone=args.time_zone,
         progress=args.progress or sys.stderr.isatty(),
+        block_size=args.block_size,
     )
     records: list[dict] = []
     code = 0

@@ -1,28 +1,33 @@
-"""The two kinds of database the loader writes: SQLite (sqlite3) and the PostgreSQL family
-(psycopg). Only what differs between them lives here; the loader speaks through `Database`."""
+"""The kinds of database the loader writes. SQLite and PostgreSQL servers are written through
+ADBC drivers (Arrow Database Connectivity: Arrow batches go to the engine in C, SQLite's
+bound INSERTs and PostgreSQL's binary COPY, no Python row loop); PGlite (the tests'
+TimescaleDB, PostgreSQL built to WebAssembly) through psycopg. Only what differs between them
+lives here; the loader speaks through `Database`."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.csv as pacsv
+import pyarrow.compute as pc
 
 from .errors import UsageError
 
-_STAGE_TYPES = {"integer": ("INTEGER", "bigint"), "real": ("REAL", "double precision")}
+ROOT = Path(__file__).resolve().parents[1]
+TABLE = "timeseries_point"
 
 
 class Database:
     kind = ""  # sqlite | postgres
     errors: tuple[type[BaseException], ...] = ()  # the driver's errors
     target = ""  # the generator's target whose CHECK dialect applies
+    bulk_mode = "plain"  # how the last load wrote the rows (see Bulk classes)
 
-    def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
-        """Run a statement; the number of rows it changed."""
+    def execute(self, sql: str, params: Iterable[Any] = ()) -> None:
         raise NotImplementedError
 
     def query(self, sql: str, params: Iterable[Any] = ()) -> list[tuple]:
@@ -40,101 +45,333 @@ class Database:
     def close(self) -> None:
         raise NotImplementedError
 
-    def create_stage(self, columns: list[tuple[str, str]]) -> None:
-        """A temporary table without constraints, dropped at the end of the transaction."""
+    def prepare_bulk(self, expected_rows: int) -> None:
+        """Inside the file's transaction, before the first append: get the table ready for
+        `expected_rows` more rows."""
+
+    def append(self, table: pa.Table) -> None:
+        """Append checked rows (columns named as timeseries_point's) to timeseries_point."""
         raise NotImplementedError
 
-    def stage(self, table: pa.Table) -> None:
-        """Append a chunk (columns named as ingest_stage's) to ingest_stage."""
-        raise NotImplementedError
+    def finish_bulk(self) -> None:
+        """Inside the transaction, after the last append: every constraint back and valid."""
 
     def timestamp(self, expression: str) -> str:
         """SQL turning Unix seconds into the engine's timestamp column value."""
         raise NotImplementedError
 
+    def epoch(self, expression: str) -> str:
+        """SQL turning the engine's timestamp into Unix seconds (double precision)."""
+        raise NotImplementedError
+
     def has_table(self, name: str) -> bool:
         raise NotImplementedError
 
+    def marker(self, table: str, column: str) -> str:
+        """The placeholder of a value for `table.column` (typed where the driver needs it)."""
+        return "%s"
+
+
+# ---------------------------------------------------------------------------------- SQLite
+
+
+def _generated_table_sql() -> str | None:
+    """CREATE TABLE timeseries_point as sql/sqlite/schema.sql of this checkout writes it."""
+    try:
+        text = (ROOT / "sql" / "sqlite" / "schema.sql").read_text()
+    except OSError:
+        return None
+    match = re.search(rf"^CREATE TABLE {TABLE} \(.*?^\)[^;]*", text, re.S | re.M)
+    return match.group(0) if match else None
+
 
 class SqliteDatabase(Database):
+    """SQLite through adbc-driver-sqlite (its own SQLite build, 3.50+). Durability is the
+    database's own: journal_mode and synchronous are left as the file has them."""
+
     kind = "sqlite"
     target = "sqlite"
-    errors = (sqlite3.Error,)
 
     def __init__(self, path: str):
         if not Path(path).is_file():
             raise UsageError(
                 f"{path}: no such SQLite database; create it first (make db DB={path})"
             )
-        self.raw = sqlite3.connect(path, isolation_level=None)
-        self.raw.execute("PRAGMA foreign_keys = ON")
+        from adbc_driver_sqlite import dbapi
+
+        self.errors = (dbapi.Error, sqlite3.Error)
+        self.raw = dbapi.connect(path, autocommit=True)  # the loader says BEGIN and COMMIT
+        self.in_transaction = False
+        self.execute("PRAGMA foreign_keys = ON")
 
     def execute(self, sql, params=()):
-        return self.raw.execute(sql.replace("%s", "?"), tuple(params)).rowcount
+        self.query(sql, params, fetch=False)
 
-    def query(self, sql, params=()):
-        return self.raw.execute(sql.replace("%s", "?"), tuple(params)).fetchall()
+    def query(self, sql, params=(), fetch=True):
+        params = tuple(params)
+        # a fresh cursor each time: after an error ADBC's keeps the old statement's binding
+        with self.raw.cursor() as cursor:
+            cursor.execute(sql.replace("%s", "?"), params or None)
+            return [tuple(r) for r in cursor.fetchall()] if fetch else []
 
     def begin(self):
-        self.raw.execute("BEGIN IMMEDIATE")
+        self.execute("BEGIN IMMEDIATE")
+        self.in_transaction = True
 
     def commit(self):
-        self.raw.execute("COMMIT")
+        self.execute("COMMIT")
+        self.in_transaction = False
 
     def rollback(self):
-        if self.raw.in_transaction:
-            self.raw.execute("ROLLBACK")
+        if self.in_transaction:
+            self.in_transaction = False
+            self.execute("ROLLBACK")
 
     def close(self):
         self.raw.close()
 
-    def create_stage(self, columns):
-        body = ", ".join(f"{name} {_stage_type(kind, 0)}" for name, kind in columns)
-        self.raw.execute("DROP TABLE IF EXISTS temp.ingest_stage")
-        self.raw.execute(f"CREATE TEMP TABLE ingest_stage ({body})")
-
-    def stage(self, table):
-        names = table.column_names
-        marks = ", ".join("?" for _ in names)
-        rows = zip(*(table.column(n).to_pylist() for n in names), strict=True)
-        self.raw.executemany(
-            f"INSERT INTO ingest_stage ({', '.join(names)}) VALUES ({marks})", rows
+    def prepare_bulk(self, expected_rows):
+        """The rows were checked against the schema's CHECKs (Arrow, quality.py) already:
+        when the table is exactly the generated one, SQLite does not evaluate them a second
+        time per row (PRAGMA ignore_check_constraints, this connection, this load only). NOT
+        NULL, the key and the foreign key stay enforced by SQLite."""
+        have = self.query(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = %s", [TABLE]
         )
+        generated = _generated_table_sql()
+        same = bool(have) and generated is not None and have[0][0].strip() == generated.strip()
+        self.bulk_mode = "checks-in-arrow" if same else "plain"
+        if same:
+            self.execute("PRAGMA ignore_check_constraints = ON")
+
+    def append(self, table):
+        with self.raw.cursor() as cursor:
+            cursor.adbc_ingest(TABLE, table, mode="append")
+
+    def finish_bulk(self):
+        self.execute("PRAGMA ignore_check_constraints = OFF")
 
     def timestamp(self, expression):
+        return expression
+
+    def epoch(self, expression):
         return expression
 
     def has_table(self, name):
         return bool(self.query("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", [name]))
 
 
+# ------------------------------------------------------------------------------ PostgreSQL
+
+
+def _dollar(sql: str) -> str:
+    """%s placeholders to $1, $2, ... (ADBC's PostgreSQL driver binds those)."""
+    count = 0
+
+    def next_mark(_match) -> str:
+        nonlocal count
+        count += 1
+        return f"${count}"
+
+    return re.sub(r"%s", next_mark, sql)
+
+
+_ARROW_TYPES = {
+    "integer": pa.int32(),
+    "smallint": pa.int16(),
+    "bigint": pa.int64(),
+    "real": pa.float32(),
+    "double precision": pa.float64(),
+    "text": pa.string(),
+    "timestamp with time zone": pa.timestamp("us", "UTC"),
+}
+
+
 class PostgresDatabase(Database):
+    """A PostgreSQL (or TimescaleDB) server through adbc-driver-postgresql: rows go in by
+    binary COPY straight from Arrow."""
+
     kind = "postgres"
     target = "postgres"
 
     def __init__(self, url: str):
+        from adbc_driver_postgresql import dbapi
+
+        self.errors = (dbapi.Error,)
+        try:
+            self.raw = dbapi.connect(url, autocommit=True)  # the loader says BEGIN and COMMIT
+        except dbapi.Error as exc:
+            raise UsageError(f"cannot connect to the PostgreSQL database: {exc}") from None
+        self.in_transaction = False
+        if self.query("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'"):
+            self.target = "timescaledb"
+        self.types = {
+            name: _ARROW_TYPES[kind]
+            for name, kind in self.query(
+                "SELECT column_name::text, data_type::text FROM information_schema.columns "
+                "WHERE table_name = %s AND table_schema = current_schema()",
+                [TABLE],
+            )
+            if kind in _ARROW_TYPES
+        }
+        self.deferred: list[tuple[str, str, str, str, str | None]] = []
+        self.column_types: dict[str, dict[str, str]] = {}
+
+    def execute(self, sql, params=()):
+        self.query(sql, params, fetch=False)
+
+    def query(self, sql, params=(), fetch=True):
+        params = tuple(params)
+        with self.raw.cursor() as cursor:
+            cursor.execute(_dollar(sql) if params else sql, params or None)
+            return [tuple(r) for r in cursor.fetchall()] if fetch else []
+
+    def begin(self):
+        self.execute("BEGIN")
+        self.in_transaction = True
+
+    def commit(self):
+        self.execute("COMMIT")
+        self.in_transaction = False
+
+    def rollback(self):
+        if self.in_transaction:
+            self.in_transaction = False
+            self.execute("ROLLBACK")
+
+    def close(self):
+        self.raw.close()
+
+    def prepare_bulk(self, expected_rows):
+        """The README's bulk-load recipe, chosen by size, inside the file's transaction:
+        - `keys`: the table holds fewer rows than the file brings: drop the primary key, its
+          indexes and every foreign key of or to timeseries_point, COPY, then re-create them
+          (one sorted index build and one anti-join per key instead of per-row work);
+        - `foreign-key`: the table holds up to ten times the file: drop and re-add only the
+          foreign key to test_session (one anti-join instead of a trigger per row);
+        - `plain`: a small file into a big table: COPY with every constraint in place.
+        TimescaleDB's hypertable keeps its constraints (plain)."""
+        self.deferred = []
+        self.bulk_mode = "plain"
+        if self.target != "postgres":
+            return
+        existing = self._estimated_rows()
+        if existing <= expected_rows:
+            self.bulk_mode = "keys"
+        elif existing <= 10 * expected_rows:
+            self.bulk_mode = "foreign-key"
+        else:
+            return
+        kinds = "('p', 'f')" if self.bulk_mode == "keys" else "('f')"
+        own = self.query(
+            "SELECT c.conrelid::regclass::text, c.conname::text, pg_get_constraintdef(c.oid), "
+            "obj_description(c.oid, 'pg_constraint'), c.contype::text FROM pg_constraint c "
+            f"WHERE c.contype IN {kinds} AND (c.conrelid = %s::regclass "
+            + ("OR c.confrelid = %s::regclass" if self.bulk_mode == "keys" else "OR FALSE")
+            + ") AND c.conrelid <> 0 ORDER BY c.contype DESC, c.conname",
+            [TABLE, TABLE] if self.bulk_mode == "keys" else [TABLE],
+        )
+        if self.bulk_mode == "foreign-key":
+            own = [r for r in own if r[0] == TABLE]
+        # re-added in this order: the primary key before the foreign keys that need it
+        constraints = [
+            (table, "constraint", f"CONSTRAINT {name} {definition}", name, comment)
+            for table, name, definition, comment, _kind in own
+        ]
+        indexes = []
+        if self.bulk_mode == "keys":
+            indexes = [
+                (TABLE, "index", definition, name, comment)
+                for name, definition, comment in self.query(
+                    "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid), "
+                    "obj_description(i.indexrelid, 'pg_class') FROM pg_index i "
+                    "WHERE i.indrelid = %s::regclass AND NOT EXISTS (SELECT 1 FROM "
+                    "pg_constraint c WHERE c.conindid = i.indexrelid AND c.contype IN "
+                    "('p', 'u', 'x'))",
+                    [TABLE],
+                )
+            ]
+        for table, _, _, name, _ in reversed(constraints):
+            self.execute(f"ALTER TABLE {table} DROP CONSTRAINT {name}")
+        for _, _, _, name, _ in indexes:
+            self.execute(f"DROP INDEX {name}")
+        self.deferred = constraints + indexes
+
+    def _estimated_rows(self) -> int:
+        estimate = self.query(
+            "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [TABLE]
+        )[0][0]
+        if estimate is None or int(estimate) < 0:  # never analysed: is it empty?
+            return 0 if not self.query(f"SELECT 1 FROM {TABLE} LIMIT 1") else 1 << 62
+        return int(estimate)
+
+    def append(self, table):
+        columns = []
+        for name in table.column_names:
+            column = table.column(name)
+            if name == "recorded_at":  # Unix seconds to timestamptz (microseconds)
+                column = pc.round(pc.multiply(column, 1e6)).cast(pa.int64())
+            if name in self.types:
+                column = column.cast(self.types[name])
+            columns.append(column)
+        with self.raw.cursor() as cursor:
+            cursor.adbc_ingest(TABLE, pa.table(columns, names=table.column_names), mode="append")
+
+    def finish_bulk(self):
+        for table, kind, definition, name, comment in self.deferred:
+            if kind == "constraint":
+                self.execute(f"ALTER TABLE {table} ADD {definition}")
+                target = f"CONSTRAINT {name} ON {table}"
+            else:
+                self.execute(definition)
+                target = f"INDEX {name}"
+            if comment is not None:
+                self.execute(f"COMMENT ON {target} IS '{comment.replace(chr(39), chr(39) * 2)}'")
+        self.deferred = []
+
+    def timestamp(self, expression):
+        return f"to_timestamp({expression})"
+
+    def epoch(self, expression):
+        return f"extract(epoch FROM {expression})::float8"
+
+    def has_table(self, name):
+        return self.query("SELECT to_regclass(%s)::text", [name])[0][0] is not None
+
+    def marker(self, table, column):
+        """ADBC binds typed parameters (text, bigint, double): cast each to its column's type,
+        which PostgreSQL does for text to jsonb, date or an enum only when asked."""
+        types = self.column_types.get(table)
+        if types is None:
+            types = self.column_types[table] = dict(
+                self.query(
+                    "SELECT attname::text, format_type(atttypid, atttypmod) FROM pg_attribute "
+                    "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+                    [table],
+                )
+            )
+        kind = types.get(column)
+        return f"CAST(%s AS {kind})" if kind else "%s"
+
+
+class PgliteDatabase(PostgresDatabase):
+    """PGlite (PostgreSQL built to WebAssembly: the tests' TimescaleDB) through psycopg. It
+    crashes on COPY FROM STDIN over its socket, so rows go in as multi-row INSERTs."""
+
+    def __init__(self, raw):
         import psycopg
 
         self.errors = (psycopg.Error,)
-        try:
-            self.raw = psycopg.connect(url, autocommit=True)
-        except psycopg.OperationalError as exc:
-            raise UsageError(f"cannot connect to the PostgreSQL database: {exc}") from None
-        version = self.raw.execute("SELECT version()").fetchone()[0]
-        # PGlite (PostgreSQL built to WebAssembly, the tests' TimescaleDB) crashes on COPY FROM
-        # STDIN over its socket: stage with INSERTs there
-        self.copy_in = "Emscripten" not in version
-        if not self.copy_in:
-            # its one backend outlives connections, and with it psycopg's prepared statements
-            self.raw.prepare_threshold = None
-        timescale = self.raw.execute(
-            "SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'"
-        ).fetchone()
-        if timescale:
+        self.raw = raw
+        # its one backend outlives connections, and with it psycopg's prepared statements
+        self.raw.prepare_threshold = None
+        self.target = "postgres"
+        if self.query("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'"):
             self.target = "timescaledb"
+        self.deferred = []
 
     def execute(self, sql, params=()):
-        return self.raw.execute(sql, tuple(params)).rowcount
+        self.raw.execute(sql, tuple(params))
 
     def query(self, sql, params=()):
         return self.raw.execute(sql, tuple(params)).fetchall()
@@ -154,47 +391,42 @@ class PostgresDatabase(Database):
     def close(self):
         self.raw.close()
 
-    def create_stage(self, columns):
-        body = ", ".join(f"{name} {_stage_type(kind, 1)}" for name, kind in columns)
-        self.raw.execute(f"CREATE TEMP TABLE ingest_stage ({body}) ON COMMIT DROP")
+    def prepare_bulk(self, expected_rows):
+        self.bulk_mode = "plain"
 
-    def stage(self, table):
-        if not self.copy_in:
-            names = table.column_names
-            rows = list(zip(*(table.column(n).to_pylist() for n in names), strict=True))
-            marks = ", ".join("%s" for _ in names)
-            with self.raw.cursor() as cursor:
-                cursor.executemany(
-                    f"INSERT INTO ingest_stage ({', '.join(names)}) VALUES ({marks})", rows
-                )
-            return
-        # pyarrow writes the chunk as CSV in C; COPY reads it (an empty unquoted field is NULL)
-        sink = pa.BufferOutputStream()
-        pacsv.write_csv(
-            table,
-            sink,
-            write_options=pacsv.WriteOptions(include_header=False, quoting_style="needed"),
-        )
-        names = ", ".join(table.column_names)
+    def marker(self, table, column):
+        return "%s"
+
+    def append(self, table):
+        names = table.column_names
+        rows = list(zip(*(table.column(n).to_pylist() for n in names), strict=True))
+        marks = ", ".join(self.timestamp("%s") if n == "recorded_at" else "%s" for n in names)
         with self.raw.cursor() as cursor:
-            with cursor.copy(f"COPY ingest_stage ({names}) FROM STDIN (FORMAT csv)") as copy:
-                copy.write(sink.getvalue().to_pybytes())
+            cursor.executemany(f"INSERT INTO {TABLE} ({', '.join(names)}) VALUES ({marks})", rows)
 
-    def timestamp(self, expression):
-        return f"to_timestamp({expression})"
-
-    def has_table(self, name):
-        return self.query("SELECT to_regclass(%s)", [name])[0][0] is not None
+    def finish_bulk(self):
+        pass
 
 
-def _stage_type(kind: str, engine: int) -> str:
-    return _STAGE_TYPES[kind][engine] if kind in _STAGE_TYPES else "TEXT"
+def _pglite(url: str):
+    """A psycopg connection when the server is PGlite, else None (and closed)."""
+    import psycopg
+
+    try:
+        raw = psycopg.connect(url, autocommit=True)
+    except psycopg.OperationalError as exc:
+        raise UsageError(f"cannot connect to the PostgreSQL database: {exc}") from None
+    if "Emscripten" in raw.execute("SELECT version()").fetchone()[0]:
+        return raw
+    raw.close()
+    return None
 
 
 def connect(url: str) -> Database:
     """`sqlite:///path`, a plain path (SQLite), or `postgresql://...` / a libpq key=value DSN."""
     if url.startswith(("postgresql://", "postgres://")) or "dbname=" in url:
-        return PostgresDatabase(url)
+        raw = _pglite(url)
+        return PgliteDatabase(raw) if raw is not None else PostgresDatabase(url)
     if url.startswith("sqlite:///"):
         return SqliteDatabase(url[len("sqlite:///") :])
     if "://" in url:
