@@ -11,6 +11,7 @@ import json
 import sys
 from pathlib import Path
 
+from . import quality
 from .db import connect
 from .errors import IngestError, UsageError
 from .load import Options, Refused, ensure_schema, load_file, read_sidecar
@@ -73,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         ensure_schema(db)
+        quality.rules(db.target)  # start-up: the schema's rules, read once per command
         session_id = args.session
         for path in args.files:
             try:
@@ -106,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
             record = {"file": str(path), "status": outcome.status, "session_id": session_id}
             record["rows_loaded"] = outcome.rows_loaded
             record["rows_rejected"] = outcome.rows_rejected
+            record.update(seconds=round(outcome.seconds, 3), bulk_mode=outcome.bulk_mode)
             if outcome.report:
                 record.update(_findings(outcome.report))
             record["rejects"] = [{"line": n, "rules": r} for n, r in outcome.rejects]

@@ -49,7 +49,7 @@ class Database:
         """Inside the file's transaction, before the first append: get the table ready for
         `expected_rows` more rows."""
 
-    def append(self, table: pa.Table) -> None:
+    def append(self, table: pa.Table, into: str = TABLE) -> None:
         """Append checked rows (columns named as timeseries_point's) to timeseries_point."""
         raise NotImplementedError
 
@@ -144,9 +144,9 @@ class SqliteDatabase(Database):
         if same:
             self.execute("PRAGMA ignore_check_constraints = ON")
 
-    def append(self, table):
+    def append(self, table, into=TABLE):
         with self.raw.cursor() as cursor:
-            cursor.adbc_ingest(TABLE, table, mode="append")
+            cursor.adbc_ingest(into, table, mode="append")
 
     def finish_bulk(self):
         self.execute("PRAGMA ignore_check_constraints = OFF")
@@ -305,7 +305,7 @@ class PostgresDatabase(Database):
             return 0 if not self.query(f"SELECT 1 FROM {TABLE} LIMIT 1") else 1 << 62
         return int(estimate)
 
-    def append(self, table):
+    def append(self, table, into=TABLE):
         columns = []
         for name in table.column_names:
             column = table.column(name)
@@ -315,7 +315,7 @@ class PostgresDatabase(Database):
                 column = column.cast(self.types[name])
             columns.append(column)
         with self.raw.cursor() as cursor:
-            cursor.adbc_ingest(TABLE, pa.table(columns, names=table.column_names), mode="append")
+            cursor.adbc_ingest(into, pa.table(columns, names=table.column_names), mode="append")
 
     def finish_bulk(self):
         for table, kind, definition, name, comment in self.deferred:
@@ -397,12 +397,12 @@ class PgliteDatabase(PostgresDatabase):
     def marker(self, table, column):
         return "%s"
 
-    def append(self, table):
+    def append(self, table, into=TABLE):
         names = table.column_names
         rows = list(zip(*(table.column(n).to_pylist() for n in names), strict=True))
         marks = ", ".join(self.timestamp("%s") if n == "recorded_at" else "%s" for n in names)
         with self.raw.cursor() as cursor:
-            cursor.executemany(f"INSERT INTO {TABLE} ({', '.join(names)}) VALUES ({marks})", rows)
+            cursor.executemany(f"INSERT INTO {into} ({', '.join(names)}) VALUES ({marks})", rows)
 
     def finish_bulk(self):
         pass
