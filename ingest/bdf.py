@@ -233,7 +233,7 @@ class ReadOptions:
     discharge_positive: bool = False  # the source counts discharge current as positive
     time_zone: str | None = None  # IANA zone of a Date Time column without offset
     started_at: float | None = None  # Unix seconds: absolute time when the file has none
-    block_size: int = 8 << 20  # bytes of CSV per chunk
+    block_size: int = 2 << 20  # bytes of CSV per chunk: memory is a few of these
 
 
 @dataclass

@@ -51,7 +51,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--time-zone", help="IANA zone of local Date Time values, e.g. Europe/Berlin")
     p.add_argument("--report", type=Path, help="write the quality report and rejects as JSON")
     p.add_argument("--progress", action="store_true", help="rows/s on stderr during long loads")
-    p.add_argument("--block-size", type=int, default=8 << 20, help=argparse.SUPPRESS)
+    p.add_argument("--block-size", type=int, default=2 << 20, help=argparse.SUPPRESS)
     return p
 
 
