@@ -24,7 +24,11 @@ def parser() -> argparse.ArgumentParser:
         "staged, checked against the schema's CHECKs, loaded whole or not at all.",
     )
     p.add_argument("files", nargs="+", type=Path, help="BDF CSV files, in session order")
-    p.add_argument("--db", required=True, help="sqlite:///path, a SQLite path, or postgresql://...")
+    p.add_argument(
+        "--db",
+        required=True,
+        help="sqlite:///path, a SQLite path, postgresql://..., or chdb:///dir?database=NAME",
+    )
     who = p.add_mutually_exclusive_group(required=True)
     who.add_argument("--session", type=int, help="an existing test_session.session_id")
     who.add_argument(

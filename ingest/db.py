@@ -6,6 +6,8 @@ lives here; the loader speaks through `Database`."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import sqlite3
 from collections.abc import Iterable
@@ -66,6 +68,19 @@ class Database:
 
     def has_table(self, name: str) -> bool:
         raise NotImplementedError
+
+    def insert_row(self, table: str, row: dict[str, Any], key: str, timestamps: set[str]) -> int:
+        """Insert one row; the value of its key column (an identity)."""
+        names = list(row)
+        marks = ", ".join(
+            self.timestamp("%s") if n in timestamps else self.marker(table, n) for n in names
+        )
+        self.execute(
+            f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})", list(row.values())
+        )
+        if self.kind == "sqlite":
+            return int(self.query("SELECT last_insert_rowid()")[0][0])
+        return int(self.query(f"SELECT currval(pg_get_serial_sequence('{table}', '{key}'))")[0][0])
 
     def marker(self, table: str, column: str) -> str:
         """The placeholder of a value for `table.column` (typed where the driver needs it)."""
@@ -408,6 +423,167 @@ class PgliteDatabase(PostgresDatabase):
         pass
 
 
+# ------------------------------------------------------------------------------ ClickHouse
+
+
+def _literal(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int | float):
+        return repr(value)
+    text = str(value).replace("\\", "\\\\").replace("'", "\\'")
+    return f"'{text}'"
+
+
+class ClickHouseDatabase(Database):
+    """ClickHouse through chdb (the real engine in process, on a data directory): the
+    generated tables, written as a ClickHouse writer must (NULLs are not turned into defaults).
+
+    ClickHouse has no transactions, so a file is made all or nothing by hand: its rows go to a
+    staging table with timeseries_point's structure (its CHECKs enforced by ClickHouse on every
+    insert, after the loader's own), which is attached to timeseries_point partition by
+    partition (each attach atomic) only when the whole file passed; what a refused file had
+    written (a sidecar's cell and session) is deleted again. No foreign, primary or unique key
+    is enforced by ClickHouse; the loader keeps them: the session must exist in test_session,
+    record indexes continue the session's (never repeated), and a file's SHA-256 is looked up
+    in source_file before it counts as loaded. Identity columns do not exist: the loader
+    assigns max + 1. One loader at a time per database."""
+
+    kind = "clickhouse"
+    target = "clickhouse"
+
+    def __init__(self, url: str):
+        try:
+            from chdb import ChdbError, session
+        except ImportError as exc:
+            raise UsageError(f"ClickHouse needs chdb (pip install chdb): {exc}") from None
+        rest = url[len("chdb://") :]
+        path, _, query = rest.partition("?")
+        options = dict(part.split("=", 1) for part in query.split("&") if "=" in part)
+        self.database = options.get("database", "default")
+        if not path or not Path(path).is_dir():
+            raise UsageError(f"{path or url}: no such chdb data directory")
+        self.errors = (ChdbError,)
+        self.raw = session.Session(path)
+        self.stage = f"ingest_stage_{os.getpid()}"
+        self.written: list[tuple[str, str, int]] = []  # (table, key, id) to undo
+        self.appended: tuple[int, int] | None = None  # (session, first record) in the table
+        self.attached = False
+
+    def _run(self, sql: str, output: str = "CSV"):
+        self.raw.query(f"USE {self.database}")
+        self.raw.query(
+            "SET input_format_null_as_default = 0, insert_null_as_default = 0, "
+            "aggregate_functions_null_for_empty = 1, output_format_json_quote_64bit_integers = 0"
+        )
+        return self.raw.query(sql, output)
+
+    def execute(self, sql, params=()):
+        self._run(_bind(sql, params))
+
+    def query(self, sql, params=()):
+        result = self._run(_bind(sql, params), "JSONCompact")
+        text = result.bytes().decode() if hasattr(result, "bytes") else str(result)
+        return [tuple(r) for r in json.loads(text)["data"]] if text.strip() else []
+
+    def begin(self):
+        self.written = []
+        self.appended = None
+        self.attached = False
+
+    def commit(self):
+        self.written = []
+        self.appended = None
+
+    def rollback(self):
+        self.raw.query(f"DROP TABLE IF EXISTS {self.database}.{self.stage}")
+        if self.attached and self.appended is not None:
+            session_id, first = self.appended
+            self.execute(
+                f"DELETE FROM {TABLE} WHERE session_id = %s AND record_index >= %s",
+                [session_id, first],
+            )
+        for table, key, value in reversed(self.written):
+            self.execute(f"DELETE FROM {table} WHERE {key} = %s", [value])
+        self.written = []
+        self.appended = None
+
+    def close(self):
+        self.raw.close()
+
+    def insert_row(self, table, row, key, timestamps):
+        if key not in row:
+            row = {key: self.query(f"SELECT ifNull(max({key}), 0) + 1 FROM {table}")[0][0], **row}
+        names = list(row)
+        values = [
+            f"toDateTime64({_literal(v)}, 3, 'UTC')" if n in timestamps else _literal(v)
+            for n, v in row.items()
+        ]
+        self.execute(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(values)})")
+        self.written.append((table, key, int(row[key])))
+        return int(row[key])
+
+    def prepare_bulk(self, expected_rows):
+        self.bulk_mode = "staged-attach"
+        self.raw.query(f"DROP TABLE IF EXISTS {self.database}.{self.stage}")
+        self.raw.query(f"CREATE TABLE {self.database}.{self.stage} AS {self.database}.{TABLE}")
+
+    def append(self, table, into=None):
+        if self.appended is None:
+            self.appended = (
+                table.column("session_id")[0].as_py(),
+                table.column("record_index")[0].as_py(),
+            )
+        chunk = table  # noqa: F841 - read by name by ClickHouse's Python() table function
+        names = table.column_names
+        select = ["toDateTime64(recorded_at, 3, 'UTC')" if n == "recorded_at" else n for n in names]
+        self._run(
+            f"INSERT INTO {self.database}.{into or self.stage} ({', '.join(names)}) "
+            f"SELECT {', '.join(select)} FROM Python(chunk)"
+        )
+
+    def finish_bulk(self):
+        parts = self.query(
+            "SELECT DISTINCT partition_id FROM system.parts WHERE database = %s AND table = %s "
+            "AND active",
+            [self.database, self.stage],
+        )
+        self.attached = True
+        for (partition,) in parts:
+            self.raw.query(
+                f"ALTER TABLE {self.database}.{TABLE} ATTACH PARTITION ID {_literal(partition)} "
+                f"FROM {self.database}.{self.stage}"
+            )
+        self.raw.query(f"DROP TABLE IF EXISTS {self.database}.{self.stage}")
+
+    def timestamp(self, expression):
+        return f"toDateTime64({expression}, 3, 'UTC')"
+
+    def epoch(self, expression):
+        return f"toFloat64({expression})"
+
+    def has_table(self, name):
+        return bool(
+            self.query(
+                "SELECT 1 FROM system.tables WHERE database = %s AND name = %s",
+                [self.database, name],
+            )
+        )
+
+
+def _bind(sql: str, params) -> str:
+    params = list(params)
+    parts = sql.split("%s")
+    if len(parts) - 1 != len(params):
+        raise ValueError(f"{len(params)} parameters for {len(parts) - 1} placeholders")
+    out = [parts[0]]
+    for value, rest in zip(params, parts[1:], strict=True):
+        out += [_literal(value), rest]
+    return "".join(out)
+
+
 def _pglite(url: str):
     """A psycopg connection when the server is PGlite, else None (and closed)."""
     import psycopg
@@ -427,8 +603,13 @@ def connect(url: str) -> Database:
     if url.startswith(("postgresql://", "postgres://")) or "dbname=" in url:
         raw = _pglite(url)
         return PgliteDatabase(raw) if raw is not None else PostgresDatabase(url)
+    if url.startswith("chdb://"):
+        return ClickHouseDatabase(url)
     if url.startswith("sqlite:///"):
         return SqliteDatabase(url[len("sqlite:///") :])
     if "://" in url:
-        raise UsageError(f"unsupported database URL {url!r} (sqlite:///path or postgresql://...)")
+        raise UsageError(
+            f"unsupported database URL {url!r} "
+            "(sqlite:///path, postgresql://..., or chdb:///path?database=NAME)"
+        )
     return SqliteDatabase(url)

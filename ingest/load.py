@@ -93,11 +93,7 @@ def _insert(
     for name in names:
         if not name.isidentifier():
             raise UsageError(f"{table}: {name!r} is not a column name")
-    marks = ", ".join(db.timestamp("%s") if n in timestamps else db.marker(table, n) for n in names)
-    db.execute(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})", list(row.values()))
-    if db.kind == "sqlite":
-        return int(db.query("SELECT last_insert_rowid()")[0][0])
-    return int(db.query(f"SELECT currval(pg_get_serial_sequence('{table}', '{key}'))")[0][0])
+    return db.insert_row(table, row, key, set(timestamps))
 
 
 def session_start(db: Database, session_id: int) -> float:
