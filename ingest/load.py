@@ -163,7 +163,8 @@ def _load(db, path, session_id, options, sidecar, read_options, source, info, ch
             records = table.column("record_index")
             if base is None:
                 base = records[0].as_py() or 0
-                db.prepare_bulk(_expected_rows(size, source.bytes_read, table.num_rows))
+                chunk_bytes = min(source.bytes_read, read_options.block_size)
+                db.prepare_bulk(_expected_rows(size, chunk_bytes, table.num_rows))
             records = pc.add(pc.subtract(records, base), offset)
             table = table.set_column(
                 table.column_names.index("record_index"), "record_index", records
@@ -245,7 +246,8 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _expected_rows(size: int, bytes_read: int, rows: int) -> int:
-    """The file's rows, estimated from its size and its first chunk."""
+    """The file's rows, estimated from its size and its first chunk (about one block: the
+    reader may have read a few blocks ahead)."""
     return max(rows, int(size / max(bytes_read, 1) * rows))
 
 
