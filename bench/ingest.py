@@ -264,6 +264,15 @@ def markdown(results: dict) -> list[str]:
             f"×{run['ratio_to_baseline']:.2f} | {run.get('bulk_mode') or ''} | "
             f"{run['baseline']['rows_per_second']:,} |"
         )
+    lite = results["engines"].get("sqlite")
+    if lite:
+        lines += [
+            "",
+            f"The SQLite loader's process used {lite['cpu_seconds']:.1f} CPU seconds for "
+            f"{lite['rows']:,} rows, start-up included (SQLite works inside that process): "
+            f"{lite['rows'] / lite['cpu_seconds']:,.0f} rows per CPU second, against "
+            f"{lite['seconds']:.1f} s on the wall clock of a shared machine.",
+        ]
     peak = results.get("peak")
     if peak:
         verdict = "under" if peak["peak_rss_mib"] < PEAK_MIB else "over"
