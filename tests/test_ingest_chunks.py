@@ -225,3 +225,24 @@ def test_bulk_load_recipe_leaves_every_constraint_valid(target, tmp_path, capsys
         modes.append(json.loads(report.read_text())[0]["bulk_mode"])
         assert target.query(CATALOG) == before
     assert modes == ["keys", "foreign-key", "plain"]
+
+
+def test_progress_bar_shows_rows_per_second_after_a_second(capsys):
+    from ingest.load import _Progress
+
+    quick = _Progress("quick.csv", 1000, enabled=True)
+    quick.update(500, 1234)  # under a second: no bar yet
+    quick.close()
+    assert capsys.readouterr().err == ""
+    slow = _Progress("slow.csv", 1000, enabled=True)
+    slow.started -= 2  # as if the load had run for two seconds
+    slow.update(500, 1234)
+    slow.update(1000, 2468)
+    slow.close()
+    err = capsys.readouterr().err
+    assert "slow.csv" in err and "2,468 rows" in err and "rows/s" in err
+    off = _Progress("off.csv", 1000, enabled=False)
+    off.started -= 2
+    off.update(1000, 10)
+    off.close()
+    assert capsys.readouterr().err == ""
