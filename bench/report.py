@@ -1346,6 +1346,12 @@ def _section_reproduce(results: dict) -> list[str]:
     ]
 
 
+def _ingest_section() -> list[str]:
+    from .ingest import section  # the loader's benchmark (bench/ingest-results.json)
+
+    return section()
+
+
 def render(results: dict) -> str:
     parts = [
         INTRO,
@@ -1359,6 +1365,7 @@ def render(results: dict) -> str:
         *_section_plans(results),
         *_section_design(results),
         *_section_generator(results),
+        *_ingest_section(),
         *_section_reproduce(results),
     ]
     text = "\n".join(parts)

@@ -10,12 +10,15 @@ convert. Unknown quantities are ignored (reported); unknown units are refused.
 from __future__ import annotations
 
 import gzip
+import hashlib
+import io
 import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -231,7 +234,7 @@ class ReadOptions:
     discharge_positive: bool = False  # the source counts discharge current as positive
     time_zone: str | None = None  # IANA zone of a Date Time column without offset
     started_at: float | None = None  # Unix seconds: absolute time when the file has none
-    block_size: int = 1 << 20
+    block_size: int = 2 << 20  # bytes of CSV per chunk: memory is a few of these
 
 
 @dataclass
@@ -289,9 +292,60 @@ def _first_bad_value(path: Path, header: str, numeric: bool) -> tuple[int, str]:
     return 0, ""
 
 
-def read(path: Path, options: ReadOptions) -> tuple[FileInfo, Iterator[tuple[int, pa.Table]]]:
+class HashingReader(io.RawIOBase):
+    """The file's bytes as pyarrow reads them, hashed (SHA-256) and counted on the way: the
+    content hash costs no second pass over the file."""
+
+    def __init__(self, path: Path):
+        super().__init__()
+        self._file = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by close()
+        self.sha256 = hashlib.sha256()
+        self.bytes_read = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._file.read(size)
+        self.sha256.update(data)
+        self.bytes_read += len(data)
+        return data
+
+    def readinto(self, buffer) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def hexdigest(self) -> str:
+        """The hash of the whole file (reads what pyarrow did not, if anything)."""
+        while self.read(1 << 20):
+            pass
+        return self.sha256.hexdigest()
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
+def record_indexes(path: Path, columns: list[HeaderColumn]) -> np.ndarray:
+    """The file's Record Index column, whole (the slow path of the duplicate rule)."""
+    header = next(c.header for c in columns if c.quantity.key == "record_index")
+    table = pacsv.read_csv(
+        path,
+        convert_options=pacsv.ConvertOptions(
+            include_columns=[header], column_types={header: pa.int64()}
+        ),
+    )
+    return table.column(0).to_numpy()
+
+
+def read(
+    path: Path, options: ReadOptions, source: HashingReader | None = None
+) -> tuple[FileInfo, Iterator[tuple[int, pa.Table]]]:
     """Parse the header now (errors early); return the file's facts and an iterator of
-    (first file line, normalised chunk) whose columns are STAGED_COLUMNS plus `line`."""
+    (first file line, normalised chunk) whose columns are STAGED_COLUMNS plus `line`. Chunks
+    are `options.block_size` bytes of the file each: memory stays flat whatever its size.
+    `source`, when given, is the stream the chunks are read from (a HashingReader)."""
     file = str(path)
     names = _read_header(path)
     columns, ignored = parse_header(file, names)
@@ -318,8 +372,12 @@ def read(path: Path, options: ReadOptions) -> tuple[FileInfo, Iterator[tuple[int
 
     def chunks() -> Iterator[tuple[int, pa.Table]]:
         try:
+            stream = path if source is None else source
+            if source is not None and path.suffix == ".gz":
+                # pyarrow decompresses by the file name; a stream says nothing of its name
+                stream = pa.input_stream(source, compression="gzip")
             reader = pacsv.open_csv(
-                path,
+                stream,
                 read_options=pacsv.ReadOptions(block_size=options.block_size, use_threads=False),
                 parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
                 convert_options=pacsv.ConvertOptions(
@@ -408,8 +466,8 @@ def _normalise(
     out.pop("date_time", None)
     if "record_index" not in out:
         # position in the file; the loader offsets it to continue the session's records
-        out["record_index"] = pa.array(range(first_line - 2, first_line - 2 + n), pa.int64())
-    columns = [pa.array(range(first_line, first_line + n), pa.int64())]
+        out["record_index"] = pa.array(np.arange(first_line - 2, first_line - 2 + n))
+    columns = [pa.array(np.arange(first_line, first_line + n))]
     for name in STAGED_COLUMNS:
         if name in out:
             columns.append(out[name])

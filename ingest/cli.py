@@ -11,6 +11,7 @@ import json
 import sys
 from pathlib import Path
 
+from . import quality
 from .db import connect
 from .errors import IngestError, UsageError
 from .load import Options, Refused, ensure_schema, load_file, read_sidecar
@@ -26,7 +27,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "files", nargs="+", type=Path, help="BDF CSV files (or --format exports), in session order"
     )
-    p.add_argument("--db", required=True, help="sqlite:///path, a SQLite path, or postgresql://...")
+    p.add_argument(
+        "--db",
+        required=True,
+        help="sqlite:///path, a SQLite path, postgresql://..., or chdb:///dir?database=NAME",
+    )
     who = p.add_mutually_exclusive_group(required=True)
     who.add_argument("--session", type=int, help="an existing test_session.session_id")
     who.add_argument(
@@ -60,6 +65,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--time-zone", help="IANA zone of local Date Time values, e.g. Europe/Berlin")
     p.add_argument("--report", type=Path, help="write the quality report and rejects as JSON")
     p.add_argument("--progress", action="store_true", help="rows/s on stderr during long loads")
+    p.add_argument("--block-size", type=int, default=2 << 20, help=argparse.SUPPRESS)
     return p
 
 
@@ -71,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         time_zone=args.time_zone,
         progress=args.progress or sys.stderr.isatty(),
         file_format=args.format,
+        block_size=args.block_size,
     )
     records: list[dict] = []
     code = 0
@@ -82,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         ensure_schema(db)
+        quality.rules(db.target)  # start-up: the schema's rules, read once per command
         session_id = args.session
         for path in args.files:
             try:
@@ -115,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
             record = {"file": str(path), "status": outcome.status, "session_id": session_id}
             record["rows_loaded"] = outcome.rows_loaded
             record["rows_rejected"] = outcome.rows_rejected
+            record.update(seconds=round(outcome.seconds, 3), bulk_mode=outcome.bulk_mode)
             if outcome.report:
                 record.update(_findings(outcome.report))
             record["rejects"] = [{"line": n, "rules": r} for n, r in outcome.rejects]

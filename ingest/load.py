@@ -1,12 +1,12 @@
-"""Load cycler files into a database: one file, one transaction. Rows are staged in a
-temporary table, the quality report runs over them, and only then are they copied into
-timeseries_point and the file recorded in source_file (with its content hash, which makes a
-second load of the same bytes a no-op)."""
+"""Load cycler files into a database: one file, one transaction. The file streams through in
+chunks (flat memory); each chunk is staged as an Arrow table, the quality report's rules run
+over it (Arrow compute), and its passing rows go to timeseries_point by the driver's bulk path;
+the file is recorded in source_file with its content hash (which makes a second load of the
+same bytes a no-op), and the transaction commits only when the whole file passed."""
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import sys
 import time
@@ -14,24 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import bdf, quality, readers
 from .db import Database
 from .errors import IngestError, UsageError
 
-STAGE_KINDS = [("line", "integer")] + [
-    (
-        name,
-        "integer"
-        if name in bdf.INTEGER_COLUMNS
-        else "text"
-        if name in bdf.TEXT_COLUMNS
-        else "real",
-    )
-    for name in bdf.STAGED_COLUMNS
-]
-FILE_FORMAT = "bdf_csv"
 
 
 @dataclass
@@ -41,6 +31,7 @@ class Options:
     time_zone: str | None = None
     progress: bool = False
     file_format: str = "bdf"  # a name of readers.FORMATS (--format)
+    block_size: int = bdf.ReadOptions.block_size
 
 
 @dataclass
@@ -54,6 +45,7 @@ class Outcome:
     report: quality.Report | None = None
     rejects: list[tuple[int, list[str]]] = field(default_factory=list)
     seconds: float = 0.0
+    bulk_mode: str = ""
 
 
 class Refused(IngestError):
@@ -62,14 +54,6 @@ class Refused(IngestError):
     def __init__(self, file: str, report: quality.Report, why: str):
         super().__init__(file, why)
         self.report = report
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def ensure_schema(db: Database) -> None:
@@ -104,20 +88,18 @@ def _unix(text: str) -> float:
 def _insert(
     db: Database, table: str, row: dict[str, Any], key: str, timestamps: set[str] = frozenset()
 ) -> int:
+    row = {k: v for k, v in row.items() if v is not None}  # NULL is every column's default
     names = list(row)
     for name in names:
         if not name.isidentifier():
             raise UsageError(f"{table}: {name!r} is not a column name")
-    marks = ", ".join(db.timestamp("%s") if n in timestamps else "%s" for n in names)
-    db.execute(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})", list(row.values()))
-    if db.kind == "sqlite":
-        return int(db.query("SELECT last_insert_rowid()")[0][0])
-    return int(db.query(f"SELECT currval(pg_get_serial_sequence('{table}', '{key}'))")[0][0])
+    return db.insert_row(table, row, key, set(timestamps))
 
 
 def session_start(db: Database, session_id: int) -> float:
-    expression = "started_at" if db.kind == "sqlite" else "extract(epoch FROM started_at)"
-    rows = db.query(f"SELECT {expression} FROM test_session WHERE session_id = %s", [session_id])
+    rows = db.query(
+        f"SELECT {db.epoch('started_at')} FROM test_session WHERE session_id = %s", [session_id]
+    )
     if not rows:
         raise UsageError(f"no test_session with session_id {session_id}")
     return float(rows[0][0])
@@ -131,24 +113,38 @@ def load_file(
     sidecar: dict[str, Any] | None = None,
 ) -> Outcome:
     """Load one file whole into `session_id` (or a session the sidecar describes, created in
-    the same transaction), or raise and write nothing."""
+    the same transaction), or raise and write nothing.
+
+    One pass over the file: pyarrow reads it in blocks (the SHA-256 is computed on the same
+    bytes), each chunk is normalised, checked against every rule in Arrow, and its passing
+    rows go to timeseries_point through the driver's bulk path, all inside one transaction
+    that commits only when the whole file is in and the report allows it."""
     started = time.monotonic()
     file = str(path)
     if not path.is_file():
         raise IngestError(file, "no such file")
-    digest = sha256(path)
-    seen = db.query(
-        "SELECT source_file_id, session_id FROM source_file WHERE content_sha256 = %s", [digest]
-    )
-    if seen:
-        return Outcome(
-            file, "duplicate", source_file_id=int(seen[0][0]), session_id=int(seen[0][1])
-        )
     read_options = bdf.ReadOptions(
-        discharge_positive=options.discharge_positive, time_zone=options.time_zone
+        discharge_positive=options.discharge_positive,
+        time_zone=options.time_zone,
+        block_size=options.block_size,
     )
-    info, chunks = readers.reader(options.file_format)(path, read_options)
+    source = bdf.HashingReader(path)
+    try:
+        info, chunks = readers.reader(options.file_format)(path, read_options, source)
+        return _load(
+            db, path, session_id, options, sidecar, read_options, source, info, chunks, started
+        )
+    finally:
+        source.close()
+
+
+def _load(db, path, session_id, options, sidecar, read_options, source, info, chunks, started):
+    file = str(path)
+    size = path.stat().st_size
     report = quality.Report(file)
+    checker = quality.Checker(report, db.target, lambda: bdf.record_indexes(path, info.columns))
+    progress = _Progress(file, size, options.progress)
+    outcome = Outcome(file, "loaded", report=report)
     db.begin()
     try:
         if session_id is None:
@@ -156,47 +152,61 @@ def load_file(
                 raise UsageError("say which session: --session ID or --sidecar FILE.json")
             session_id = create_session(db, sidecar)
         read_options.started_at = session_start(db, session_id)
-        db.create_stage(STAGE_KINDS)
         offset = _record_offset(db, session_id)
         base: int | None = None
-        last_progress = started
-        for _first_line, table in chunks:
+        writing = True  # strict mode stops writing at the first failing row, keeps checking
+        first_record: int | None = None
+        last_record: int | None = None
+        for _line, table in chunks:
+            if not table.num_rows:
+                continue
             records = table.column("record_index")
             if base is None:
                 base = records[0].as_py() or 0
+                chunk_bytes = min(source.bytes_read, read_options.block_size)
+                db.prepare_bulk(_expected_rows(size, chunk_bytes, table.num_rows))
             records = pc.add(pc.subtract(records, base), offset)
             table = table.set_column(
                 table.column_names.index("record_index"), "record_index", records
             )
-            db.stage(table)
-            report.rows += table.num_rows
-            now = time.monotonic()
-            if options.progress and now - last_progress >= 1:
-                rate = report.rows / max(now - started, 1e-9)
-                print(
-                    f"\r{file}: {report.rows:,} rows staged, {rate:,.0f} rows/s",
-                    end="",
-                    file=sys.stderr,
-                    flush=True,
-                )
-                last_progress = now
-        quality.run(db, report)
+            passing = checker.passing(table)
+            if (options.strict and not passing.all()) or checker.not_increasing:
+                writing = False  # the file will be refused: only the report goes on
+            if writing:
+                rows = table if passing.all() else table.filter(pa.array(passing))
+                if rows.num_rows:
+                    rows = rows.drop_columns(["line"])
+                    rows = rows.add_column(
+                        0, "session_id", pa.array(np.full(rows.num_rows, session_id, np.int64))
+                    )
+                    db.append(rows)
+                    outcome.rows_loaded += rows.num_rows
+                    recorded = rows.column("record_index")
+                    if first_record is None:
+                        first_record = recorded[0].as_py()
+                    last_record = recorded[-1].as_py()
+            progress.update(source.bytes_read, report.rows)
+        checker.finish()
+        digest = source.hexdigest()
+        seen = db.query(
+            "SELECT source_file_id, session_id FROM source_file WHERE content_sha256 = %s",
+            [digest],
+        )
+        if seen:  # the same bytes are in already: undo this pass, write nothing
+            db.rollback()
+            return Outcome(
+                file, "duplicate", source_file_id=int(seen[0][0]), session_id=int(seen[0][1])
+            )
         refusing = ("error", "refuse", "warning") if options.strict else ("refuse",)
         failed = report.failed(refusing)
         if failed:
             raise Refused(
                 file, report, f"refused ({len(failed)} rule(s) fail); nothing was written"
             )
-        outcome = Outcome(file, "loaded", report=report, session_id=session_id)
-        if report.failed(("error",)):
-            outcome.rejects = quality.rejected_rows(db)
-        failing = bool(report.failed(("error",)))
-        condition = quality.passing_condition(db.target) if failing else "TRUE"
-        outcome.rows_loaded = _copy_in(db, session_id, condition)
+        db.finish_bulk()
+        outcome.session_id = session_id
+        outcome.rejects = checker.rejects
         outcome.rows_rejected = report.rows - outcome.rows_loaded
-        first_last = db.query(
-            f"SELECT min(record_index), max(record_index) FROM ingest_stage WHERE {condition}"
-        )[0]
         outcome.source_file_id = _insert(
             db,
             "source_file",
@@ -208,8 +218,8 @@ def load_file(
                 "cycler_software": getattr(info, "cycler_software", None),
                 "original_units": _original_units(db, info),
                 "assumed_time_zone": info.assumed_time_zone,
-                "record_index_first": first_last[0],
-                "record_index_last": first_last[1],
+                "record_index_first": first_record,
+                "record_index_last": last_record,
                 "imported_at": time.time(),
             },
             "source_file_id",
@@ -217,19 +227,66 @@ def load_file(
         )
         db.commit()
     except db.errors as exc:
-        # a constraint the staged rules do not cover (a sidecar value, a foreign key): the
-        # engine's own words, located at the file, and nothing kept
+        # a constraint the rules do not cover (a sidecar value, a foreign key): the engine's
+        # own words, located at the file, and nothing kept
         db.rollback()
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise IngestError(file, f"the database refused the load: {first}") from None
+        raise IngestError(file, f"the database refused the load: {_first_line(exc)}") from None
     except BaseException:
         db.rollback()
         raise
     finally:
-        if options.progress and time.monotonic() - started >= 1:
-            print(file=sys.stderr)
+        progress.close()
     outcome.seconds = time.monotonic() - started
+    outcome.bulk_mode = db.bulk_mode
     return outcome
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _expected_rows(size: int, bytes_read: int, rows: int) -> int:
+    """The file's rows, estimated from its size and its first chunk (about one block: the
+    reader may have read a few blocks ahead)."""
+    return max(rows, int(size / max(bytes_read, 1) * rows))
+
+
+class _Progress:
+    """A progress bar (tqdm) with rows/s on stderr, for loads longer than a second."""
+
+    def __init__(self, file: str, size: int, enabled: bool):
+        self.file = file
+        self.size = size
+        self.enabled = enabled
+        self.started = time.monotonic()
+        self.bar = None
+
+    def update(self, bytes_read: int, rows: int) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if self.bar is None:
+            if now - self.started < 1:
+                return
+            from tqdm import tqdm
+
+            self.bar = tqdm(
+                total=self.size,
+                unit="B",
+                unit_scale=True,
+                desc=Path(self.file).name,
+                file=sys.stderr,
+                leave=True,
+                mininterval=0.5,
+            )
+        self.bar.update(min(bytes_read, self.size) - self.bar.n)
+        rate = rows / max(now - self.started, 1e-9)
+        self.bar.set_postfix_str(f"{rows:,} rows, {rate:,.0f} rows/s", refresh=False)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _original_units(db: Database, info: bdf.FileInfo) -> str | None:
@@ -248,19 +305,6 @@ def _record_offset(db: Database, session_id: int) -> int:
         "SELECT max(record_index) FROM timeseries_point WHERE session_id = %s", [session_id]
     )[0][0]
     return 0 if last is None else int(last) + 1
-
-
-def _copy_in(db: Database, session_id: int, condition: str) -> int:
-    """Copy the staged rows that pass `condition` (TRUE when no row failed a rule: the
-    engine's own CHECKs still guard the insert)."""
-    columns = list(bdf.STAGED_COLUMNS)
-    select = [db.timestamp(c) if c == "recorded_at" else c for c in columns]
-    return db.execute(
-        f"INSERT INTO timeseries_point (session_id, {', '.join(columns)}) "
-        f"SELECT %s, {', '.join(select)} FROM ingest_stage "
-        f"WHERE {condition}",
-        [session_id],
-    )
 
 
 def read_sidecar(path: Path) -> dict[str, Any]:

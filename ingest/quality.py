@@ -1,30 +1,41 @@
 """The quality report: the schema's own CHECK predicates (and NOT NULLs) of timeseries_point,
-run over the staged rows, plus the file-level rules the CHECKs cannot see (duplicate or
-decreasing record indexes, time stepping backwards)."""
+evaluated over each chunk of staged rows with Arrow compute (vectorised, no row loop), plus
+the file-level rules the CHECKs cannot see (duplicate or decreasing record indexes, time
+stepping backwards), carried across chunk boundaries.
+
+The predicates come from the model (schema.yaml), parsed with sqlglot and translated to Arrow
+compute calls with SQL's three-valued logic: a row is rejected when a CHECK is FALSE (NULL
+passes, as it does in the engine)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import sqlglot
+from sqlglot import expressions as exp
 
 from generator import load_schema
 from generator.targets import TARGETS
-from generator.targets.base import transpile
 
 from .bdf import STAGED_COLUMNS
-from .db import Database
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLE = "timeseries_point"
 FIRST_LINES = 5
+MAX_REJECTS = 1000
 
 
 @dataclass(frozen=True)
 class Rule:
     name: str
     description: str
-    rejects: str  # SQL over ingest_stage: true for a row the rule rejects, never NULL
+    expression: str  # the CHECK as written in the model ("" for NOT NULL and file rules)
     column: str | None = None
     severity: str = "error"  # error: the row cannot be loaded | refuse: the file is refused
     # strict mode refuses the file on any failure; lenient skips rows failing an "error"
@@ -64,9 +75,33 @@ class Report:
         return "\n".join(lines)
 
 
+DUPLICATE = Rule(
+    "duplicate_record_index",
+    "record_index appears more than once in the file",
+    "",
+    column="record_index",
+    severity="refuse",
+)
+ORDER = Rule(
+    "record_index_order",
+    "record_index decreases: the file's rows are out of order",
+    "",
+    column="record_index",
+    severity="refuse",
+)
+BACKWARDS = Rule(
+    "test_time_backwards",
+    "test_time_second steps backwards (kept as recorded; derivations clamp dt at 0)",
+    "",
+    column="test_time_second",
+    severity="warning",
+)
+
+
 @lru_cache(maxsize=4)
-def rules(target: str) -> tuple[Rule, ...]:
-    """The row rules of timeseries_point in the dialect of `target`, from the model."""
+def rules(target: str = "postgres") -> tuple[Rule, ...]:
+    """The row rules of timeseries_point (NOT NULLs, then the CHECKs the target declares),
+    from the model."""
     schema = load_schema(ROOT / "schema.yaml")
     table = schema.table(TABLE)
     emitter = TARGETS[target]
@@ -78,94 +113,181 @@ def rules(target: str) -> tuple[Rule, ...]:
                 Rule(
                     f"nn_{TABLE}_{column.name}",
                     f"{column.name} is required (empty or missing value)",
-                    f"{column.name} IS NULL",
+                    "",
                     column=column.name,
                 )
             )
     for check in emitter.checks(table):
-        expression = transpile(check.expression, emitter.dialect)
-        out.append(
-            Rule(
-                check.name,
-                check.description,
-                f"COALESCE(NOT ({expression}), FALSE)",
-                column=check.column,
-            )
-        )
+        _compile(check.expression)  # fails here, at start-up, on a predicate it cannot run
+        out.append(Rule(check.name, check.description, check.expression, column=check.column))
     return tuple(out)
 
 
-def run(db: Database, report: Report) -> None:
-    """Evaluate every rule over ingest_stage and add what fails to the report."""
-    row_rules = rules(db.target)
-    # one scan counts every row rule; only failing rules are scanned again for their lines
-    sums = ", ".join(f"sum(CASE WHEN {r.rejects} THEN 1 ELSE 0 END)" for r in row_rules)
-    counts = db.query(f"SELECT {sums} FROM ingest_stage")[0]
-    for rule, count in zip(row_rules, counts, strict=True):
-        if count:
-            _measure(db, report, rule, f"SELECT line FROM ingest_stage WHERE {rule.rejects}")
-    _measure(
-        db,
-        report,
-        Rule(
-            "duplicate_record_index",
-            "record_index appears more than once in the file",
-            "",
-            column="record_index",
-            severity="refuse",
-        ),
-        "SELECT line FROM (SELECT line, count(*) OVER (PARTITION BY record_index) AS n "
-        "FROM ingest_stage) AS s WHERE n > 1",
-    )
-    _measure(
-        db,
-        report,
-        Rule(
-            "record_index_order",
-            "record_index decreases: the file's rows are out of order",
-            "",
-            column="record_index",
-            severity="refuse",
-        ),
-        "SELECT line FROM (SELECT line, record_index, "
-        "LAG(record_index) OVER (ORDER BY line) AS previous FROM ingest_stage) AS s "
-        "WHERE record_index < previous",
-    )
-    _measure(
-        db,
-        report,
-        Rule(
-            "test_time_backwards",
-            "test_time_second steps backwards (kept as recorded; derivations clamp dt at 0)",
-            "",
-            column="test_time_second",
-            severity="warning",
-        ),
-        "SELECT line FROM (SELECT line, test_time_second, "
-        "LAG(test_time_second) OVER (ORDER BY line) AS previous FROM ingest_stage) AS s "
-        "WHERE test_time_second < previous",
-    )
+# ------------------------------------------------------------- SQL predicate -> Arrow compute
+
+_COMPARE = {
+    exp.GTE: "greater_equal",
+    exp.GT: "greater",
+    exp.LTE: "less_equal",
+    exp.LT: "less",
+    exp.EQ: "equal",
+    exp.NEQ: "not_equal",
+}
+Evaluator = Callable[[pa.Table], pa.Array]
 
 
-def _measure(db: Database, report: Report, rule: Rule, lines_sql: str) -> None:
-    count = db.query(f"SELECT count(*) FROM ({lines_sql}) AS f")[0][0]
-    if count:
-        first = [r[0] for r in db.query(f"{lines_sql} ORDER BY line LIMIT {FIRST_LINES}")]
-        report.findings.append(Finding(rule, int(count), [int(n) for n in first]))
+@cache
+def _compile(sql: str) -> Evaluator:
+    return _node(sqlglot.parse_one(sql))
 
 
-def passing_condition(target: str) -> str:
-    """SQL true for a staged row that every row rule accepts."""
-    return " AND ".join(f"NOT ({r.rejects})" for r in rules(target)) or "TRUE"
+def _node(node: exp.Expression) -> Evaluator:  # noqa: PLR0911 - one branch per node kind
+    if isinstance(node, exp.Paren):
+        return _node(node.this)
+    if isinstance(node, exp.Column):
+        name = node.name
+        return lambda t: t.column(name)
+    if isinstance(node, exp.Literal):
+        value = node.this if node.is_string else float(node.this)
+        return lambda t: pa.scalar(value)
+    if isinstance(node, exp.Neg):
+        inner = _node(node.this)
+        return lambda t: pc.negate(inner(t))
+    if isinstance(node, exp.Not):
+        inner = _node(node.this)
+        return lambda t: pc.invert(inner(t))
+    if isinstance(node, exp.And | exp.Or):
+        left, right = _node(node.this), _node(node.expression)
+        kleene = pc.and_kleene if isinstance(node, exp.And) else pc.or_kleene
+        return lambda t: kleene(left(t), right(t))
+    if type(node) in _COMPARE:
+        left, right = _node(node.this), _node(node.expression)
+        function = _COMPARE[type(node)]
+        return lambda t: pc.call_function(function, [left(t), right(t)])
+    if isinstance(node, exp.Between):
+        value, low, high = _node(node.this), _node(node.args["low"]), _node(node.args["high"])
+        return lambda t: pc.and_kleene(
+            pc.greater_equal(value(t), low(t)), pc.less_equal(value(t), high(t))
+        )
+    if isinstance(node, exp.In) and node.expressions:
+        value = _node(node.this)
+        options = [e.this if e.is_string else float(e.this) for e in node.expressions]
+        kind = pa.string() if all(isinstance(o, str) for o in options) else pa.float64()
+        choices = pa.array(options, kind)
+
+        def member(t: pa.Table) -> pa.Array:
+            v = value(t)
+            # SQL: NULL IN (...) is NULL, which a CHECK accepts
+            return pc.if_else(pc.is_null(v), pa.scalar(None, pa.bool_()), pc.is_in(v, choices))
+
+        return member
+    if isinstance(node, exp.Is) and isinstance(node.expression, exp.Null):
+        inner = _node(node.this)
+        return lambda t: pc.is_null(inner(t))
+    raise ValueError(f"the loader cannot evaluate this CHECK predicate in Arrow: {node.sql()}")
 
 
-def rejected_rows(db: Database, limit: int = 1000) -> list[tuple[int, list[str]]]:
-    """(line, names of the rules it fails) for rows lenient mode leaves out."""
-    cases = ", ".join(
-        f"CASE WHEN {r.rejects} THEN '{r.name}' ELSE '' END" for r in rules(db.target)
-    )
-    rows = db.query(
-        f"SELECT line, {cases} FROM ingest_stage WHERE NOT ({passing_condition(db.target)}) "
-        f"ORDER BY line LIMIT {limit}"
-    )
-    return [(int(r[0]), [n for n in r[1:] if n]) for r in rows]
+def rejects(rule: Rule, table: pa.Table) -> pa.Array:
+    """True for each row of `table` the rule rejects (never NULL)."""
+    if not rule.expression:  # NOT NULL
+        return pc.is_null(table.column(rule.column))
+    holds = _compile(rule.expression)(table)
+    if isinstance(holds, pa.Scalar):
+        holds = pa.array([holds.as_py()] * table.num_rows, pa.bool_())
+    return pc.fill_null(pc.invert(holds), False)
+
+
+# ---------------------------------------------------------------------- chunk by chunk
+
+
+class _Tally:
+    """A rule's count and first lines, summed over chunks."""
+
+    def __init__(self, rule: Rule):
+        self.rule = rule
+        self.rows = 0
+        self.first: list[int] = []
+
+    def add(self, mask: np.ndarray, lines: np.ndarray) -> None:
+        count = int(np.count_nonzero(mask))
+        if not count:
+            return
+        self.rows += count
+        if len(self.first) < FIRST_LINES:
+            where = np.flatnonzero(mask)[: FIRST_LINES - len(self.first)]
+            self.first += [int(n) for n in lines[where]]
+
+    def finding(self) -> Finding | None:
+        return Finding(self.rule, self.rows, self.first) if self.rows else None
+
+
+class Checker:
+    """Runs every rule over each chunk as it streams past; `passing(chunk)` returns the mask
+    of rows every row rule accepts. `finish()` writes the findings into the report.
+
+    `record_indexes` re-reads the file's record indexes; it is called only when the indexes
+    did not strictly increase (the file is refused then), to count the duplicates exactly."""
+
+    def __init__(self, report: Report, target: str, record_indexes: Callable[[], np.ndarray]):
+        self.report = report
+        self.rules = rules(target)
+        self.tallies = [_Tally(r) for r in self.rules]
+        self.order = _Tally(ORDER)
+        self.backwards = _Tally(BACKWARDS)
+        self.record_indexes = record_indexes
+        self.not_increasing = False
+        self.last_record: int | None = None
+        self.last_time: float | None = None
+        self.rejects: list[tuple[int, list[str]]] = []
+
+    def passing(self, table: pa.Table) -> np.ndarray:
+        n = table.num_rows
+        self.report.rows += n
+        lines = table.column("line").to_numpy()
+        masks = [rejects(r, table).to_numpy(zero_copy_only=False) for r in self.rules]
+        failing = np.zeros(n, dtype=bool)
+        for tally, mask in zip(self.tallies, masks, strict=True):
+            tally.add(mask, lines)
+            failing |= mask
+        if failing.any() and len(self.rejects) < MAX_REJECTS:
+            for i in np.flatnonzero(failing)[: MAX_REJECTS - len(self.rejects)]:
+                names = [r.name for r, m in zip(self.rules, masks, strict=True) if m[i]]
+                self.rejects.append((int(lines[i]), names))
+        records = table.column("record_index").to_numpy(zero_copy_only=False)
+        previous = np.concatenate(([self.last_record], records[:-1])) if n else records
+        if self.last_record is None and n:
+            previous[0] = records[0] - 1
+        self.order.add(records < previous, lines)
+        if not self.not_increasing and n and bool((records <= previous).any()):
+            self.not_increasing = True
+        self.last_record = int(records[-1]) if n else self.last_record
+        times = table.column("test_time_second").to_numpy(zero_copy_only=False)
+        if n:
+            before = np.concatenate(
+                ([np.nan if self.last_time is None else self.last_time], times[:-1])
+            )
+            with np.errstate(invalid="ignore"):
+                self.backwards.add(times < before, lines)  # NaN (NULL) compares false
+            self.last_time = float(times[-1])
+        return ~failing
+
+    def finish(self) -> None:
+        findings = [t.finding() for t in self.tallies]
+        if self.not_increasing:
+            findings.append(_duplicates(self.record_indexes()))
+        findings += [self.order.finding(), self.backwards.finding()]
+        self.report.findings += [f for f in findings if f is not None]
+
+
+def _duplicates(records: np.ndarray) -> Finding | None:
+    """Rows (file lines) whose record index appears more than once, from the whole column."""
+    order = np.argsort(records, kind="stable")
+    ranked = records[order]
+    same = ranked[1:] == ranked[:-1]
+    marked = np.zeros(len(records), dtype=bool)
+    marked[order[1:][same]] = True
+    marked[order[:-1][same]] = True
+    where = np.flatnonzero(marked)
+    if not len(where):
+        return None
+    return Finding(DUPLICATE, int(len(where)), [int(n) + 2 for n in where[:FIRST_LINES]])

@@ -85,9 +85,12 @@ def _layout(path: Path) -> int:
     return data
 
 
-def read(path: Path, options: bdf.ReadOptions) -> tuple[VendorFileInfo, Iterator]:
+def read(
+    path: Path, options: bdf.ReadOptions, source: bdf.HashingReader | None = None
+) -> tuple[VendorFileInfo, Iterator]:
     """The contract of bdf.read: the file's facts now (errors early), then normalised chunks
-    of STAGED_COLUMNS plus `line`."""
+    of STAGED_COLUMNS plus `line`. battdat reads the file by its path; `source` (the
+    loader's hashing stream) is left unread here and hashes the file when asked."""
     file = str(path)
     if not path.is_file():
         raise IngestError(file, "no such file")
