@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from . import sql
@@ -124,22 +125,49 @@ class _Connection:
 
 @contextmanager
 def _open(db: Any) -> Iterator[_Connection]:
-    """A URL (as `python -m ingest --db` takes), an ingest.db.Database, or a sqlite3 /
-    psycopg connection; only what this opened is closed."""
+    """A URL (as `python -m ingest --db` takes), or an open sqlite3 / psycopg connection (or an
+    object whose `.raw` is one); only what this opened is closed. The loader's own connections
+    are Arrow (ADBC) drivers, so a URL is opened here with sqlite3 or psycopg."""
     if isinstance(db, str):
-        from ingest.db import connect
-        from ingest.errors import UsageError
+        raw = _connect(db)
+        try:
+            yield _Connection(raw)
+        finally:
+            raw.close()
+        return
+    raw = getattr(db, "raw", db)
+    if not isinstance(raw, sqlite3.Connection) and type(raw).__module__.split(".")[0] != "psycopg":
+        raise DeriveError(
+            f"cannot derive through a {type(raw).__name__}: pass the database URL, "
+            "or a sqlite3 or psycopg connection"
+        )
+    yield _Connection(raw)
+
+
+def _connect(url: str) -> Any:
+    """The URL forms of `python -m ingest --db` (ingest/db.py connect), by sqlite3 or psycopg."""
+    if url.startswith(("postgresql://", "postgres://")) or "dbname=" in url:
+        import psycopg
 
         try:
-            database = connect(db)
-        except UsageError as exc:
-            raise DeriveError(str(exc)) from None
-        try:
-            yield _Connection(database.raw)
-        finally:
-            database.close()
-        return
-    yield _Connection(getattr(db, "raw", db))
+            raw = psycopg.connect(url, autocommit=True)
+        except psycopg.Error as exc:
+            raise DeriveError(f"cannot connect to the PostgreSQL database: {exc}") from None
+        # PGlite (the tests' TimescaleDB) keeps one backend, and psycopg's prepared statements
+        # with it, across connections
+        raw.prepare_threshold = None
+        return raw
+    if url.startswith("chdb://"):
+        raise DeriveError("ClickHouse is not a target of derive (docs/deriving.md)")
+    if url.startswith("sqlite:///"):
+        url = url[len("sqlite:///") :]
+    elif "://" in url:
+        raise DeriveError(f"unsupported database URL {url!r} (sqlite:///path or postgresql://...)")
+    if not Path(url).is_file():
+        raise DeriveError(f"{url}: no such SQLite database")
+    raw = sqlite3.connect(url, isolation_level=None)  # derive says BEGIN and COMMIT itself
+    raw.execute("PRAGMA foreign_keys = ON")
+    return raw
 
 
 def run(

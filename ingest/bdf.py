@@ -323,6 +323,11 @@ class HashingReader(io.RawIOBase):
         return self.sha256.hexdigest()
 
     def close(self) -> None:
+        # A reader wrapped around this stream (gzip) closes it when it is done; the file stays
+        # open for hexdigest() until the loader calls release().
+        super().close()
+
+    def release(self) -> None:
         self._file.close()
         super().close()
 

@@ -115,6 +115,7 @@ class SqliteDatabase(Database):
         from adbc_driver_sqlite import dbapi
 
         self.errors = (dbapi.Error, sqlite3.Error)
+        self.path = path
         self.raw = dbapi.connect(path, autocommit=True)  # the loader says BEGIN and COMMIT
         self.in_transaction = False
         self.execute("PRAGMA foreign_keys = ON")

@@ -71,8 +71,12 @@ def create_schema(db: Database, ddl: str | None = None) -> bool:
     offers the extension, else postgres."""
     if db.has_table("test_session"):
         return False
-    if db.kind == "sqlite":
-        db.raw.executescript((ROOT / "sql" / "sqlite" / "schema.sql").read_text())
+    if db.kind == "sqlite":  # sqlite3 runs the script whole (the ADBC driver: one statement)
+        conn = sqlite3.connect(db.path)
+        try:
+            conn.executescript((ROOT / "sql" / "sqlite" / "schema.sql").read_text())
+        finally:
+            conn.close()
         return True
     from bench.ddl import split_statements
 
@@ -82,9 +86,14 @@ def create_schema(db: Database, ddl: str | None = None) -> bool:
     if ddl not in ("postgres", "timescaledb"):
         raise UsageError(f"--ddl {ddl!r}: postgres or timescaledb")
     text = (ROOT / "sql" / ddl / "schema.sql").read_text()
-    with db.raw.transaction():
+    db.begin()
+    try:
         for statement in split_statements(text):
-            db.raw.execute(statement)
+            db.execute(statement)
+    except BaseException:
+        db.rollback()
+        raise
+    db.commit()
     return True
 
 

@@ -23,7 +23,6 @@ from .db import Database
 from .errors import IngestError, UsageError
 
 
-
 @dataclass
 class Options:
     strict: bool = True
@@ -135,7 +134,7 @@ def load_file(
             db, path, session_id, options, sidecar, read_options, source, info, chunks, started
         )
     finally:
-        source.close()
+        source.release()
 
 
 def _load(db, path, session_id, options, sidecar, read_options, source, info, chunks, started):
