@@ -14,6 +14,8 @@ import json
 import sys
 from pathlib import Path
 
+from . import startup
+
 ROOT = Path(__file__).resolve().parents[1]
 ENGINE_TITLES = {
     "sqlite": "SQLite",
@@ -1264,6 +1266,7 @@ def render(results: dict) -> str:
         *_section_plans(results),
         *_section_design(results),
         *_section_generator(results),
+        startup.markdown(),  # bench/startup-results.json, written by python -m bench.startup
         *_section_reproduce(results),
     ]
     text = "\n".join(parts)

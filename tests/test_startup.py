@@ -107,6 +107,11 @@ def test_cached_run_imports_no_library_and_writes_the_same_bytes(tmp_path):
     assert "from the run cache" in second.stderr
     assert _loaded(modules, NOT_FOR_A_CACHED_RUN + NOT_FOR_ONE_TARGET) == []
     assert (out / "sql/postgres/schema.sql").read_text(encoding="utf-8") == POSTGRES_DDL
+    no_cache, modules = _run(
+        ["sql", "--target", "postgres", "--no-cache", "--out", str(out)], cache_dir
+    )
+    assert no_cache.returncode == 0 and "from the run cache" not in no_cache.stderr
+    assert "pglast" in modules
     # another command line is another key: every target is rendered, not the one kept
     third, _ = _run(["sql", "--target", "sqlite", "--out", str(out)], cache_dir)
     assert "from the run cache" not in third.stderr
