@@ -50,6 +50,27 @@ GROUPS = {
 ALL = ("sql", "diagrams", "docs")
 
 
+def load(path):
+    """`generator.load.load`, imported when a run needs it."""
+    from .load import load as load_file
+
+    return load_file(path)
+
+
+def load_bytes(raw: bytes, file: str):
+    """`generator.load.load_bytes` (the bytes the run cache read), imported when needed."""
+    from .load import load_bytes as load_raw
+
+    return load_raw(raw, file)
+
+
+def validate(source):
+    """`generator.validate.validate`, imported when a run needs it."""
+    from .validate import validate as validate_source
+
+    return validate_source(source)
+
+
 class ToolError(RuntimeError):
     """A tool the generator needs is missing or failed (e.g. Graphviz's dot)."""
 
@@ -204,9 +225,6 @@ def _main(argv: list[str] | None) -> int:
             outputs = cache.get(cache_dir, run_key)
             if outputs is not None:  # the same inputs gave these outputs, all checks passed
                 return _write(Path(args.out), outputs, say, "sql", started, cached=True)
-    from .load import load, load_bytes
-    from .validate import validate
-
     try:
         schema = validate(load_bytes(raw, args.schema) if raw is not None else load(args.schema))
     except SchemaError as exc:
