@@ -34,7 +34,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import resource
 import statistics
 import subprocess
@@ -42,6 +41,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from .system import _cpu_model, import_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "startup-results.json"
@@ -52,24 +53,16 @@ RENDITION = ROOT / "bench" / "linkml" / "battery.linkml.yaml"
 TARGET_RATIO = 10  # issue 13: at least ten times faster than LinkML, side by side
 
 
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def _cases(scratch: Path) -> dict[str, dict]:
     ours = [sys.executable, "-m", "generator"]
     out = str(scratch / "out")
     return {
         "ours_cached": {
             "title": "liam-erd-schema sql --target postgres (run cache)",
-            "argv": [*ours, "sql", "--target", "postgres", "--quiet", "--out", out],
+            "argv": [*ours, "sql", "--target", "postgres", "--out", out],
             "output": scratch / "out" / "sql" / "postgres" / "schema.sql",
+            # a run the cache did not answer (something was installed meanwhile) is not this
+            "stderr": "from the run cache",
         },
         "ours_cold": {
             "title": "liam-erd-schema sql --target postgres --no-cache",
@@ -104,7 +97,7 @@ def _environment(scratch: Path) -> dict[str, str]:
     return env
 
 
-def _run_case(case: dict, env: dict) -> tuple[float, float]:
+def _run_case(case: dict, env: dict, warm_up: bool = False) -> tuple[float, float]:
     """(wall seconds, CPU seconds of the child); a failing case stops the bench."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     stdout = open(case["stdout"], "wb") if case.get("stdout") else subprocess.DEVNULL
@@ -122,6 +115,11 @@ def _run_case(case: dict, env: dict) -> tuple[float, float]:
     if proc.returncode != 0:
         message = proc.stderr.decode(errors="replace").strip().splitlines()[-1:]
         raise SystemExit(f"bench.startup: {case['title']} failed ({proc.returncode}): {message}")
+    if case.get("stderr") and not warm_up and case["stderr"].encode() not in proc.stderr:
+        raise SystemExit(
+            f"bench.startup: {case['title']}: the run cache did not answer; was a package "
+            "installed or the generator edited during the bench? Run it again."
+        )
     output = case.get("output")
     if output is not None and b"CREATE TABLE" not in output.read_bytes():
         raise SystemExit(f"bench.startup: {case['title']} wrote no CREATE TABLE to {output}")
@@ -142,11 +140,7 @@ def _import_report(argv: list[str], env: dict, top: int) -> dict:
         text=True,
         timeout=300,
     )
-    rows = []
-    for line in proc.stderr.splitlines():
-        m = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|( +)(\S+)", line)
-        if m:
-            rows.append((int(m.group(2)), (len(m.group(3)) - 1) // 2, m.group(4)))
+    rows = import_rows(proc.stderr)
     first = sorted((r for r in rows if r[1] == 0), reverse=True)
     return {
         "modules": len(rows),
@@ -176,7 +170,7 @@ def measure(runs: int = 10, log=print) -> dict:
         cases = _cases(scratch)
         env = _environment(scratch)
         for case in cases.values():  # compile bytecode, fill the run cache
-            _run_case(case, env)
+            _run_case(case, env, warm_up=True)
         names = list(cases)
         samples: dict[str, dict[str, list[float]]] = {n: {"wall": [], "cpu": []} for n in names}
         load_before = os.getloadavg()
