@@ -95,10 +95,22 @@ bench: $(call extra,bench) ## benchmark the time-series table on every engine, t
 	@$(PY) -m bench.ingest --n $(N) --out bench/ingest-results.json
 	@$(PY) -m bench --n $(N)
 	@$(PY) -m bench.clickhouse --n $(N) --out bench/clickhouse-results.json
+	@$(MAKE) --no-print-directory $(LINKML)
+	@$(PY) -m bench.startup  # generator start-up beside LinkML (bench/startup-results.json)
+	@$(PY) -m bench.report  # the page again, with the start-up section just measured
+
+# LinkML for the start-up comparison (bench/startup.py), in an environment of its own: in .venv
+# its extra packages would slow the generator it is compared with (see bench/startup.py).
+LINKML := .venv-linkml/.installed
+$(LINKML): bench/linkml/requirements.txt
+	@echo "==> creating .venv-linkml (LinkML, pinned in $<)"
+	@test -x .venv-linkml/bin/python || $(PYTHON) -m venv .venv-linkml
+	@.venv-linkml/bin/python -m pip --disable-pip-version-check install --quiet -r $<
+	@touch $@
 
 lint: $(call extra,test) ## ruff lint and format check
 	@$(VENV)/bin/ruff check generator harness ingest derive tests bench docs_hooks.py
 	@$(VENV)/bin/ruff format --check generator harness ingest derive tests bench docs_hooks.py
 
 clean: ## remove the environment, node_modules and build output
-	rm -rf $(VENV) node_modules site test-artifacts db
+	rm -rf $(VENV) .venv-linkml node_modules site test-artifacts db

@@ -15,6 +15,8 @@ import math
 import sys
 from pathlib import Path
 
+from . import startup
+
 ROOT = Path(__file__).resolve().parents[1]
 ENGINE_TITLES = {
     "sqlite": "SQLite",
@@ -1366,6 +1368,7 @@ def render(results: dict) -> str:
         *_section_design(results),
         *_section_generator(results),
         *_ingest_section(),
+        startup.markdown(),  # bench/startup-results.json, written by python -m bench.startup
         *_section_reproduce(results),
     ]
     text = "\n".join(parts)

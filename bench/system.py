@@ -115,6 +115,16 @@ def _interpreter_startup() -> float:
     return statistics.median(samples)
 
 
+def import_rows(stderr: str) -> list[tuple[int, int, str]]:
+    """The lines of an `-X importtime` report: (cumulative us, nesting level, module)."""
+    rows = []
+    for line in stderr.splitlines():
+        m = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|( +)(\S+)", line)
+        if m:
+            rows.append((int(m.group(2)), (len(m.group(3)) - 1) // 2, m.group(4)))
+    return rows
+
+
 def _import_times(out_dir: Path, top: int = 10) -> dict:
     """`python -X importtime`: top-level imports and the third-party packages they pull in."""
     proc = subprocess.run(
@@ -125,12 +135,7 @@ def _import_times(out_dir: Path, top: int = 10) -> dict:
         text=True,
         timeout=120,
     )
-    rows = []
-    for line in proc.stderr.splitlines():
-        m = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|( +)(\S+)", line)
-        if m:
-            level = (len(m.group(3)) - 1) // 2
-            rows.append((int(m.group(2)), level, m.group(4)))
+    rows = import_rows(proc.stderr)
     top_level = sorted((r for r in rows if r[1] == 0), reverse=True)[:top]
     packages = sorted(
         (r for r in rows if r[1] > 0 and "." not in r[2] and not r[2].startswith("_")),

@@ -22,9 +22,11 @@ from pathlib import Path
 
 from . import __version__
 from .errors import SchemaError
-from .load import load
-from .validate import validate
 from .write import WriteError, changed, remove_stale_temporaries, write_all
+
+# The loader, the validator and every output module are imported by the command that needs
+# them, after the run cache (generator/cache.py) had its say: a `sql` run whose inputs are
+# unchanged imports none of them (tests/test_startup.py lists what each command may import).
 
 EXIT_OK, EXIT_SCHEMA, EXIT_USAGE, EXIT_DRIFT, EXIT_INTERNAL, EXIT_WRITE = 0, 1, 2, 3, 4, 5
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
@@ -46,6 +48,27 @@ GROUPS = {
     "docs": "generator.docs",
 }
 ALL = ("sql", "diagrams", "docs")
+
+
+def load(path):
+    """`generator.load.load`, imported when a run needs it."""
+    from .load import load as load_file
+
+    return load_file(path)
+
+
+def load_bytes(raw: bytes, file: str):
+    """`generator.load.load_bytes` (the bytes the run cache read), imported when needed."""
+    from .load import load_bytes as load_raw
+
+    return load_raw(raw, file)
+
+
+def validate(source):
+    """`generator.validate.validate`, imported when a run needs it."""
+    from .validate import validate as validate_source
+
+    return validate_source(source)
 
 
 class ToolError(RuntimeError):
@@ -108,6 +131,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--self-check",
         action="store_true",
         help="also parse every emitted statement back with sqlglot (check always does)",
+    )
+    sql.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="do the whole run even if an identical one is in the run cache "
+        "($LIAM_ERD_SCHEMA_CACHE=off turns the cache off)",
     )
     add("diagrams", "write the Graphviz ER diagrams (SVG) under docs/")
     add("docs", "write the generated documentation pages under docs/")
@@ -184,8 +213,20 @@ def _main(argv: list[str] | None) -> int:
     args = parser.parse_args(argv)
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=sys.stderr))
     started = time.perf_counter()
+    cache_dir, run_key, raw = None, None, None
+    if args.command == "sql" and not args.no_cache:
+        from . import cache
+
+        cache_dir = cache.directory()
+        raw = cache.read_schema(args.schema) if cache_dir else None
+        if cache_dir and raw is not None:
+            options = {"command": "sql", "targets": args.target, "self_check": args.self_check}
+            run_key = cache.key(raw, args.schema, options)
+            outputs = cache.get(cache_dir, run_key)
+            if outputs is not None:  # the same inputs gave these outputs, all checks passed
+                return _write(Path(args.out), outputs, say, "sql", started, cached=True)
     try:
-        schema = validate(load(args.schema))
+        schema = validate(load_bytes(raw, args.schema) if raw is not None else load(args.schema))
     except SchemaError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
@@ -220,6 +261,8 @@ def _main(argv: list[str] | None) -> int:
             from . import sql
 
             outputs = sql.render(schema, args.target, self_check=args.self_check)
+            if run_key:
+                cache.put(cache_dir, run_key, outputs)
         elif args.command == "check":
             outputs = render_groups(schema, args.only or ALL)
         elif args.command == "all":
@@ -234,27 +277,40 @@ def _main(argv: list[str] | None) -> int:
     except Exception as exc:
         return _internal_error(exc)
 
-    try:
-        if args.command == "check":
+    if args.command == "check":
+        try:
             return _check(root, outputs, args.schema, say)
+        except WriteError as exc:
+            return _write_error(exc)
+    return _write(root, outputs, say, args.command, started)
+
+
+def _write(root: Path, outputs, say, command: str, started: float, cached: bool = False) -> int:
+    try:
         removed = remove_stale_temporaries(root, outputs)
         written = write_all(root, outputs)
     except WriteError as exc:
         return _write_error(exc)
     try:
-        _report(say, removed, written, args.command, len(outputs), started)
+        _report(say, removed, written, command, len(outputs), started, cached)
     except KeyboardInterrupt:
         pass  # everything is written: the run succeeded
     return EXIT_OK
 
 
-def _report(say, removed, written, command: str, total: int, started: float) -> None:
+def _report(
+    say, removed, written, command: str, total: int, started: float, cached: bool = False
+) -> None:
     for stale in removed:
         say(f"removed {stale} (left by an interrupted run)")
     for rel in written:
         say(f"wrote {rel}")
     elapsed = time.perf_counter() - started
-    say(f"{command}: {len(written)} written, {total - len(written)} unchanged ({elapsed:.2f} s)")
+    how = ", from the run cache" if cached else ""
+    say(
+        f"{command}: {len(written)} written, {total - len(written)} unchanged "
+        f"({elapsed:.2f} s{how})"
+    )
 
 
 def _check(root: Path, outputs, schema_file: str, say) -> int:

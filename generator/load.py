@@ -101,9 +101,14 @@ def load(path: Path | str) -> Source:
             raw = handle.read(MAX_BYTES + 1)  # never more: /dev/zero ends here too
     except OSError as exc:
         _fail("load.read", display, 1, 1, "<file>", f"cannot read: {exc.strerror or exc}")
+    return load_bytes(raw, display)
+
+
+def load_bytes(raw: bytes, file: str) -> Source:
+    """The file's bytes as read (at most MAX_BYTES + 1 of them), e.g. by the run cache."""
     if len(raw) > MAX_BYTES:
-        _too_large(display)
-    return load_text(decode(raw, display), display)
+        _too_large(file)
+    return load_text(decode(raw, file), file)
 
 
 def _too_large(file: str) -> None:

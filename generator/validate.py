@@ -19,8 +19,8 @@ from .rules.expressions import column_kind
 def validate(source: Source) -> Schema:
     ctx = Context(source)
     schema = _build(ctx)
-    if schema is not None:  # version and rename hints, read for migrations (generator/migrate)
-        from .migrate.hints import read_hints
+    if schema is not None:  # version and rename hints, for migrations (rules/hints.py)
+        from .rules.hints import read_hints
 
         schema, problems = read_hints(source, schema)
         ctx.problems += problems

@@ -16,7 +16,6 @@ import contextlib
 import errno
 import glob
 import os
-import sqlite3
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -238,6 +237,8 @@ def write_sqlite_database(path: Path, ddl: str) -> None:
 
 
 def _write_sqlite_database(path: Path, ddl: str) -> None:
+    import sqlite3  # only `db` needs it
+
     remove_stale_temporaries(path.parent, [path.name])
     if path.is_dir():
         raise WriteError(path, "cannot replace", "it is a directory")

@@ -16,10 +16,15 @@ CI=true or LIAM_ERD_SCHEMA_REQUIRE_ENGINES=1.
 from __future__ import annotations
 
 import contextlib
+import os
 
 import pytest
 
 import harness
+
+# The tests exercise the generator itself: the run cache (generator/cache.py) is off for them
+# and for every process they start; tests/test_startup.py turns it on in a directory of its own.
+os.environ["LIAM_ERD_SCHEMA_CACHE"] = "off"
 
 
 def pytest_configure(config):

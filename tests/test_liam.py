@@ -189,3 +189,34 @@ def test_comments_and_indexes_survive_liam_chunking(liam_cli, tmp_path):
         ]
         missing += [i.name for i in table.indexes if i.name not in got["indexes"]]
     assert not missing, f"lost by Liam's chunked parser: {missing}"
+
+
+def test_refusal_line_bound_is_never_below_the_rendered_block():
+    """Liam's refusals render only the blocks whose cheap line bound reaches a chunk: the
+    bound must never be below the rendered count, or a too-long table would slip through."""
+    from generator import load_schema_text
+    from generator.errors import SchemaError
+    from generator.targets.liam import CHUNK_LINES, LiamTarget
+
+    for schema in (SCHEMA, load_schema_text(big_schema_text(3))):
+        for block in LIAM.blocks(schema):
+            rendered = LIAM.render_block(block).count("\n") + 1
+            assert rendered <= LiamTarget.block_lines_at_most(block) <= rendered + 8
+    wide = [
+        "format_version: 1",
+        "name: w",
+        "title: W",
+        "description: Wide.",
+        "layers: {main: {title: Main, description: All.}}",
+        "tables:",
+        "  w:",
+        "    layer: main",
+        "    usage: [soc]",
+        "    description: Wide.",
+        "    columns:",
+        "      w_id: {type: integer, identity: true, description: Key.}",
+    ]
+    wide += [f"      c{i}: {{type: text, description: Column {i}.}}" for i in range(CHUNK_LINES)]
+    wide += ["    primary_key: [w_id]", ""]
+    with pytest.raises(SchemaError, match="Liam ERD reads 500-line chunks"):
+        load_schema_text("\n".join(wide))

@@ -82,7 +82,7 @@ class Context:
 
 # Every error site, by code; the bad-input tests need a case for each one.
 CODES = {
-    # generator/migrate/hints.py: the migration hints
+    # generator/rules/hints.py: the migration hints
     "hints.rename-still-exists": "a renamed_from hint names what still exists",
     "hints.renamed-value-unknown": "a renamed_values key that is not a value of the enum",
     # load.py: reading the file

@@ -12,11 +12,16 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
-
-import jinja2
-import sqlglot
+from typing import TYPE_CHECKING
 
 from ..model import Check, Column, ForeignKey, Schema, Table, fit_name
+
+if TYPE_CHECKING:
+    import jinja2
+
+# Jinja and sqlglot are imported where they are first used: the validator asks every target
+# class for its facts (reserved words, name limits), and a run that renders one target, or
+# none, should not pay for the libraries of the others (tests/test_startup.py).
 
 HEADER_WIDTH = 100
 VERSION_TABLE = "schema_migrations"  # dbmate's table of applied migrations
@@ -46,6 +51,8 @@ class TableBlock:
 
 @cache
 def templates() -> jinja2.Environment:
+    import jinja2
+
     return jinja2.Environment(
         loader=jinja2.PackageLoader("generator", "templates"),
         undefined=jinja2.StrictUndefined,
@@ -392,6 +399,8 @@ def comment_text(text: str) -> str:
 @lru_cache(maxsize=4096)
 def transpile(expression: str, dialect: str) -> str:
     """A CHECK expression (PostgreSQL syntax) in another dialect; cached across targets."""
+    import sqlglot
+
     return sqlglot.transpile(expression, read="postgres", write=dialect)[0]
 
 

@@ -26,9 +26,6 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-import sqlglot
-from sqlglot import exp
-
 from ..model import INTEGER_TYPES, Check, Column, Schema, Table, json_check
 from .base import GeneratorBug, Statement, Target
 from .postgres import PostgresTarget
@@ -43,6 +40,9 @@ LOCAL_SUFFIX = "_local"
 def clickhouse_expression(expression: str) -> str:
     """A CHECK expression (PostgreSQL syntax) in ClickHouse. Casts keep the column's own,
     non-Nullable type, so `soc >= CAST(-0.05 AS REAL)` compares in Float32 as the model means."""
+    import sqlglot
+    from sqlglot import exp
+
     tree = sqlglot.parse_one(expression, read="postgres")
     for data_type in tree.find_all(exp.DataType):
         data_type.set("nullable", False)
@@ -51,6 +51,9 @@ def clickhouse_expression(expression: str) -> str:
 
 @lru_cache(maxsize=4096)
 def referenced_columns(expression: str) -> frozenset[str]:
+    import sqlglot
+    from sqlglot import exp
+
     return frozenset(
         c.name for c in sqlglot.parse_one(expression, read="postgres").find_all(exp.Column)
     )
@@ -232,6 +235,9 @@ class ClickHouseTarget(Target):
         is a test dependency: the tests load schema.sql into it and pass every statement of
         cluster.sql through formatQuery). One parsed statement per emitted statement, and none
         that sqlglot could only keep as an opaque command."""
+        import sqlglot
+        from sqlglot import exp
+
         try:
             trees = [t for t in sqlglot.parse(text, read=self.dialect) if t is not None]
         except sqlglot.errors.ParseError as exc:

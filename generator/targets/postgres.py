@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pglast
 from pglast import keywords
 
@@ -117,9 +119,11 @@ class PostgresTarget(Target):
 
     def self_check(self, text: str, expected: int, statements: list[Statement]) -> None:
         """PostgreSQL's own parser (libpg_query through pglast) on the whole emitted file,
-        then PL/pgSQL's on every function body."""
+        then PL/pgSQL's on every function body. The parse tree comes back as JSON: the same
+        libpg_query parse and errors as parse_sql, without building pglast's Python nodes
+        (a tenth of the time); only the statements are counted."""
         try:
-            parsed = pglast.parser.parse_sql(text)
+            parsed = json.loads(pglast.parser.parse_sql_json(text)).get("stmts", [])
         except pglast.parser.ParseError as exc:
             at = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else 0
             line = text.encode()[:at].count(b"\n") + 1
