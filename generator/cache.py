@@ -3,7 +3,8 @@
 `sql` is a pure function of the schema file's bytes, the generator's own files (code,
 templates, JSON schema), the installed libraries and the interpreter (ARCHITECTURE.md: every
 output is a pure function of the model, and nothing else is read). A run that loaded,
-validated, rendered and self-checked its outputs stores them here under the SHA-256 of all of
+validated and rendered its outputs (and self-checked them, with --self-check, which is part of
+the key) stores them here under the SHA-256 of all of
 those inputs; a later run with the same inputs writes the stored outputs without importing the
 YAML parser, the validator, sqlglot, Jinja or pglast. What changes the key:
 - any byte of the schema file, or its name as given (it appears in messages);
