@@ -7,6 +7,7 @@ same bytes a no-op), and the transaction commits only when the whole file passed
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import sys
 import time
@@ -127,6 +128,16 @@ def load_file(
         time_zone=options.time_zone,
         block_size=options.block_size,
     )
+    # A file loaded before is known by its hash alone: answer before reading it into the
+    # database (the streamed hash below still guards against a load running beside this one).
+    seen = db.query(
+        "SELECT source_file_id, session_id FROM source_file WHERE content_sha256 = %s",
+        [_sha256(path)],
+    )
+    if seen:
+        return Outcome(
+            file, "duplicate", source_file_id=int(seen[0][0]), session_id=int(seen[0][1])
+        )
     source = bdf.HashingReader(path)
     try:
         info, chunks = readers.reader(options.file_format)(path, read_options, source)
@@ -135,6 +146,14 @@ def load_file(
         )
     finally:
         source.release()
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _load(db, path, session_id, options, sidecar, read_options, source, info, chunks, started):
