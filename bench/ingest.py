@@ -325,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     results = run(args.n, args.peak_n, args.engines.split(","))
     args.out.write_text(json.dumps(results, indent=2) + "\n")
-    if args.out == RESULTS:
+    if args.out.resolve() == RESULTS.resolve():  # `make bench` passes a relative path
         DOCS.write_text(with_docs_block(DOCS.read_text(), results))
     print("\n".join(markdown(results)))
     return 0
