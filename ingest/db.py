@@ -100,12 +100,50 @@ def _generated_table_sql() -> str | None:
     return match.group(0) if match else None
 
 
-class SqliteDatabase(Database):
+class AdbcDatabase(Database):
+    """The statements and the transaction of an ADBC dbapi connection (`raw`, autocommit:
+    the loader says BEGIN and COMMIT itself)."""
+
+    begin_sql = "BEGIN"
+
+    def statement(self, sql: str, params: tuple) -> str:
+        """`sql` with the driver's placeholders for the loader's `%s`."""
+        raise NotImplementedError
+
+    def execute(self, sql, params=()):
+        self.query(sql, params, fetch=False)
+
+    def query(self, sql, params=(), fetch=True):
+        params = tuple(params)
+        # a fresh cursor each time: after an error ADBC's keeps the old statement's binding
+        with self.raw.cursor() as cursor:
+            cursor.execute(self.statement(sql, params), params or None)
+            return [tuple(r) for r in cursor.fetchall()] if fetch else []
+
+    def begin(self):
+        self.execute(self.begin_sql)
+        self.in_transaction = True
+
+    def commit(self):
+        self.execute("COMMIT")
+        self.in_transaction = False
+
+    def rollback(self):
+        if self.in_transaction:
+            self.in_transaction = False
+            self.execute("ROLLBACK")
+
+    def close(self):
+        self.raw.close()
+
+
+class SqliteDatabase(AdbcDatabase):
     """SQLite through adbc-driver-sqlite (its own SQLite build, 3.50+). Durability is the
     database's own: journal_mode and synchronous are left as the file has them."""
 
     kind = "sqlite"
     target = "sqlite"
+    begin_sql = "BEGIN IMMEDIATE"
 
     def __init__(self, path: str):
         if not Path(path).is_file():
@@ -120,31 +158,8 @@ class SqliteDatabase(Database):
         self.in_transaction = False
         self.execute("PRAGMA foreign_keys = ON")
 
-    def execute(self, sql, params=()):
-        self.query(sql, params, fetch=False)
-
-    def query(self, sql, params=(), fetch=True):
-        params = tuple(params)
-        # a fresh cursor each time: after an error ADBC's keeps the old statement's binding
-        with self.raw.cursor() as cursor:
-            cursor.execute(sql.replace("%s", "?"), params or None)
-            return [tuple(r) for r in cursor.fetchall()] if fetch else []
-
-    def begin(self):
-        self.execute("BEGIN IMMEDIATE")
-        self.in_transaction = True
-
-    def commit(self):
-        self.execute("COMMIT")
-        self.in_transaction = False
-
-    def rollback(self):
-        if self.in_transaction:
-            self.in_transaction = False
-            self.execute("ROLLBACK")
-
-    def close(self):
-        self.raw.close()
+    def statement(self, sql, params):
+        return sql.replace("%s", "?")
 
     def prepare_bulk(self, expected_rows):
         """The rows were checked against the schema's CHECKs (Arrow, quality.py) already:
@@ -203,7 +218,7 @@ _ARROW_TYPES = {
 }
 
 
-class PostgresDatabase(Database):
+class PostgresDatabase(AdbcDatabase):
     """A PostgreSQL (or TimescaleDB) server through adbc-driver-postgresql: rows go in by
     binary COPY straight from Arrow."""
 
@@ -233,30 +248,8 @@ class PostgresDatabase(Database):
         self.deferred: list[tuple[str, str, str, str, str | None]] = []
         self.column_types: dict[str, dict[str, str]] = {}
 
-    def execute(self, sql, params=()):
-        self.query(sql, params, fetch=False)
-
-    def query(self, sql, params=(), fetch=True):
-        params = tuple(params)
-        with self.raw.cursor() as cursor:
-            cursor.execute(_dollar(sql) if params else sql, params or None)
-            return [tuple(r) for r in cursor.fetchall()] if fetch else []
-
-    def begin(self):
-        self.execute("BEGIN")
-        self.in_transaction = True
-
-    def commit(self):
-        self.execute("COMMIT")
-        self.in_transaction = False
-
-    def rollback(self):
-        if self.in_transaction:
-            self.in_transaction = False
-            self.execute("ROLLBACK")
-
-    def close(self):
-        self.raw.close()
+    def statement(self, sql, params):
+        return _dollar(sql) if params else sql
 
     def prepare_bulk(self, expected_rows):
         """The README's bulk-load recipe, chosen by size, inside the file's transaction:

@@ -9,6 +9,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,10 +56,10 @@ class Target:
         return {t: self.query(f"SELECT count(*) FROM {t}")[0][0] for t in TABLES}
 
 
-@pytest.fixture(scope="module", params=ENGINES)
-def target(request, tmp_path_factory):
+def fresh_target(request, tmp_path_factory, label: str) -> Iterator[Target]:
+    """A fresh database with the generated schema on the engine `request.param` names."""
     if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("ingest") / "battery.sqlite"
+        path = tmp_path_factory.mktemp(label) / "battery.sqlite"
         conn = sqlite3.connect(path)
         conn.executescript(ddl_text("sqlite"))
         conn.close()
@@ -66,10 +67,15 @@ def target(request, tmp_path_factory):
         return
     engine = request.getfixturevalue(request.param)
     ddl = "timescaledb" if request.param == "timescale" else "postgres"
-    with engine.fresh_database("ingest") as database:
+    with engine.fresh_database(label) as database:
         with database.connect() as raw:
             load_pg_ddl(raw, ddl_text(ddl))
         yield Target(engine.name, database.conninfo(), "postgres")
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def target(request, tmp_path_factory):
+    yield from fresh_target(request, tmp_path_factory, "ingest")
 
 
 def sidecar(tmp_path: Path, started_at: str = START) -> Path:

@@ -7,30 +7,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 
 import pyarrow.csv as pacsv
 import pytest
-from dbkit import ddl_text, load_pg_ddl
-from test_ingest import ENGINES, Target, ingest, session_of, sidecar, write
+from test_ingest import ENGINES, fresh_target, ingest, session_of, sidecar, write
 
 
 @pytest.fixture(scope="module", params=ENGINES)
 def target(request, tmp_path_factory):
     """A fresh database per engine (as tests/test_ingest.py's)."""
-    if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("chunks") / "battery.sqlite"
-        conn = sqlite3.connect(path)
-        conn.executescript(ddl_text("sqlite"))
-        conn.close()
-        yield Target("sqlite", f"sqlite:///{path}", "sqlite")
-        return
-    engine = request.getfixturevalue(request.param)
-    ddl = "timescaledb" if request.param == "timescale" else "postgres"
-    with engine.fresh_database("chunks") as database:
-        with database.connect() as raw:
-            load_pg_ddl(raw, ddl_text(ddl))
-        yield Target(engine.name, database.conninfo(), "postgres")
+    yield from fresh_target(request, tmp_path_factory, "chunks")
 
 
 HEADER = "Record Index / 1,Test Time / s,Voltage / V,Current / A,Cycle Count / 1,Step Type\n"
