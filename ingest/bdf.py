@@ -14,8 +14,8 @@ import hashlib
 import io
 import json
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from . import sniff
 from .errors import IngestError
 
 # unit -> (factor, offset) to the SI unit of its dimension: si = value * factor + offset
@@ -49,12 +50,22 @@ UNITS: dict[str, dict[str, tuple[float, float]]] = {
     },
     "charge": {
         "ah": (1, 0),
+        "ampere_hour": (1, 0),
         "mah": (1e-3, 0),
+        "milliampere_hour": (1e-3, 0),
         "as": (1 / 3600, 0),
         "c": (1 / 3600, 0),
         "coulomb": (1 / 3600, 0),
     },
-    "energy": {"wh": (1, 0), "mwh": (1e-3, 0), "kwh": (1e3, 0), "j": (1 / 3600, 0)},
+    "energy": {
+        "wh": (1, 0),
+        "watt_hour": (1, 0),
+        "mwh": (1e-3, 0),
+        "milliwatt_hour": (1e-3, 0),
+        "kwh": (1e3, 0),
+        "j": (1 / 3600, 0),
+        "joule": (1 / 3600, 0),
+    },
     "temperature": {
         "degc": (1, 0),
         "°c": (1, 0),
@@ -63,7 +74,7 @@ UNITS: dict[str, dict[str, tuple[float, float]]] = {
         "k": (1, -273.15),
         "kelvin": (1, -273.15),
     },
-    "count": {"1": (1, 0), "": (1, 0)},
+    "count": {"1": (1, 0), "": (1, 0), "dimensionless": (1, 0)},
 }
 SI_UNIT = {
     "voltage": "V",
@@ -109,7 +120,17 @@ QUANTITIES = {
         Quantity("temperature_t3", "temperature_t3_celsius", "temperature"),
     )
 }
-ALIASES = {"t1": "temperature_t1", "t2": "temperature_t2", "t3": "temperature_t3"}
+# other names the BDF ontology gives the same quantities (its altLabels), snake case
+ALIASES = {
+    "t1": "temperature_t1",
+    "t2": "temperature_t2",
+    "t3": "temperature_t3",
+    "surface_temperature_t1": "temperature_t1",
+    "surface_temperature_t2": "temperature_t2",
+    "surface_temperature_t3": "temperature_t3",
+    "cycle_dimensionless": "cycle_count",
+    "step_dimensionless": "step_count",
+}
 # the BDF required columns, plus cycle_count, which the schema requires (NOT NULL)
 REQUIRED = ("test_time", "voltage", "current", "cycle_count")
 
@@ -158,7 +179,7 @@ def _snake(name: str) -> str:
 
 def _machine_split(name: str) -> tuple[str, str] | None:
     """`voltage_millivolt` -> (voltage, millivolt); the longest known quantity prefix wins."""
-    for key in sorted(QUANTITIES, key=len, reverse=True):
+    for key in sorted([*QUANTITIES, *ALIASES], key=len, reverse=True):
         if name == key:
             return key, ""
         if name.startswith(key + "_"):
@@ -213,7 +234,7 @@ def parse_header(file: str, names: list[str]) -> tuple[list[HeaderColumn], list[
     missing = [k for k in REQUIRED if k not in found]
     if missing:
         vendor = [n for n in ignored if _VENDOR.match(n)]
-        hint = (
+        hint = sniff.looks_like(",".join(names), "bdf") or (
             f"; headers such as '{vendor[0]}' look like a cycler's own export, not BDF"
             if vendor
             else ""
@@ -235,6 +256,8 @@ class ReadOptions:
     time_zone: str | None = None  # IANA zone of a Date Time column without offset
     started_at: float | None = None  # Unix seconds: absolute time when the file has none
     block_size: int = 2 << 20  # bytes of CSV per chunk: memory is a few of these
+    # Date Time may be written MM/DD/YYYY hh:mm:ss[.fff] (Arbin MITS Pro, Maccor: US order)
+    month_first_dates: bool = False
 
 
 @dataclass
@@ -243,6 +266,11 @@ class FileInfo:
     ignored: list[str]
     assumed_time_zone: str | None = None
     original_units: dict[str, str] = field(default_factory=dict)
+    # what the reader found before the rows reached the checker (quality.Finding), and the
+    # rows it left out for them: (file line, [rule names]); they join the quality report
+    findings: list = field(default_factory=list)
+    rejects: list[tuple[int, list[str]]] = field(default_factory=list)
+    rows_left_out: int = 0
 
     def original_units_json(self) -> str | None:
         return json.dumps(self.original_units, sort_keys=True) if self.original_units else None
@@ -345,15 +373,26 @@ def record_indexes(path: Path, columns: list[HeaderColumn]) -> np.ndarray:
 
 
 def read(
-    path: Path, options: ReadOptions, source: HashingReader | None = None
+    path: Path,
+    options: ReadOptions,
+    source: HashingReader | None = None,
+    rename: Callable[[str, list[str]], list[str]] | None = None,
 ) -> tuple[FileInfo, Iterator[tuple[int, pa.Table]]]:
     """Parse the header now (errors early); return the file's facts and an iterator of
     (first file line, normalised chunk) whose columns are STAGED_COLUMNS plus `line`. Chunks
     are `options.block_size` bytes of the file each: memory stays flat whatever its size.
-    `source`, when given, is the stream the chunks are read from (a HashingReader)."""
+    `source`, when given, is the stream the chunks are read from (a HashingReader).
+    `rename`, when given, maps (file, header names) to BDF names position by position: a
+    cycler's CSV export whose columns are BDF quantities under other names (Arbin) is read
+    by the same columnar reader; messages keep naming the file's own headers."""
     file = str(path)
     names = _read_header(path)
-    columns, ignored = parse_header(file, names)
+    if rename is None:
+        columns, ignored = parse_header(file, names)
+    else:
+        columns, ignored = parse_header(file, rename(file, names))
+        columns = [replace(c, header=names[c.position]) for c in columns]
+        ignored = [names[i] for i, n in enumerate(rename(file, names)) if n in ignored]
     info = FileInfo(columns, ignored)
     by_key = {c.quantity.key: c for c in columns}
     for c in columns:
@@ -493,6 +532,8 @@ def _absolute_time(file: str, out: dict, first_line: int, options: ReadOptions) 
         return out["unix_time_second"]
     if "date_time" in out:
         text = out["date_time"]
+        if options.month_first_dates:
+            text = _iso_from_month_first(text)
         has_offset = pc.any(pc.match_substring_regex(text, r"(Z|[+-]\d\d:?\d\d)$")).as_py()
         try:
             if has_offset:
@@ -529,6 +570,14 @@ def _absolute_time(file: str, out: dict, first_line: int, options: ReadOptions) 
             "no absolute time (Unix Time / s or Date Time) and the session has no start time",
         )
     return pc.add(out["test_time_second"], options.started_at)
+
+
+def _iso_from_month_first(text: pa.Array) -> pa.Array:
+    """`3/1/2024 13:05:00.5` -> `2024-03-01 13:05:00.5`; ISO text is left as it is."""
+    text = pc.utf8_trim_whitespace(text)
+    text = pc.replace_substring_regex(text, r"^(\d)/", r"0\1/")
+    text = pc.replace_substring_regex(text, r"^(\d\d)/(\d)/", r"\1/0\2/")
+    return pc.replace_substring_regex(text, r"^(\d\d)/(\d\d)/(\d{4})", r"\3-\1-\2")
 
 
 def _first_bad_time(text: pa.Array, has_offset: bool, zone: str | None) -> tuple[int, str]:

@@ -1,0 +1,44 @@
+"""What a file looks like, from its first lines: so that a file given with the wrong `--format`
+(a Maccor export as BDF, an Arbin CSV as Maccor) is refused with a message naming what it
+seems to be, and the option that reads it."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+# (what, --format that reads it or None, markers any of which names it), most specific first
+SIGNATURES: tuple[tuple[str, str | None, tuple[str, ...]], ...] = (
+    ("a Maccor text export", "maccor", ("Today's Date", "Rec#\tCyc#", "Cyc#\tStep")),
+    ("an Arbin CSV export", "arbin", ("Data_Point", "Cycle_Index", "Test_Time(s)")),
+    ("a Neware CSV export", None, ("Record ID", "Cycle ID", "Realtime", "Capacitance_Chg")),
+    ("a BioLogic EC-Lab text export", None, ("EC-Lab", "Ewe/V", "ox/red", "control/V/mA")),
+    (
+        "BDF CSV",
+        "bdf",
+        ("Test Time / ", "Voltage / ", "test_time_second", "voltage_volt", "voltage_v,"),
+    ),
+)
+
+
+def first_lines(path: Path, count: int = 3) -> str:
+    """Up to `count` lines of the file's text (empty when it cannot be read)."""
+    try:
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rb") as handle:
+            return b"".join(handle.readline(4096) for _ in range(count)).decode("latin-1")
+    except (OSError, EOFError):
+        return ""
+
+
+def looks_like(text: str, declared: str) -> str:
+    """`; it looks like X: use --format Y` when the text matches another format than
+    `declared`, else ''."""
+    for what, fmt, markers in SIGNATURES:
+        if any(m in text for m in markers):
+            if fmt == declared:
+                return ""
+            if fmt is None:
+                return f"; it looks like {what}, which the loader does not read (docs/loading.md)"
+            return f"; it looks like {what}: use --format {fmt}"
+    return ""
