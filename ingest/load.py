@@ -205,6 +205,10 @@ def _load(db, path, session_id, options, sidecar, read_options, source, info, ch
                     last_record = recorded[-1].as_py()
             progress.update(source.bytes_read, report.rows)
         checker.finish()
+        # rows the reader left out (a vendor library's drops): in the report, never hidden
+        report.findings += info.findings
+        report.rows += info.rows_left_out
+        checker.rejects[:0] = info.rejects
         digest = source.hexdigest()
         seen = db.query(
             "SELECT source_file_id, session_id FROM source_file WHERE content_sha256 = %s",

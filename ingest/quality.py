@@ -89,6 +89,15 @@ ORDER = Rule(
     column="record_index",
     severity="refuse",
 )
+# a vendor reader's library left the row out (battery-data-toolkit drops a Maccor sample whose
+# time, voltage and current repeat an earlier one): reported, never hidden
+DUPLICATE_SAMPLE = Rule(
+    "duplicate_sample",
+    "the sample repeats an earlier one (test time to 0.01 s, voltage, current): a duplicated "
+    "record; lenient mode leaves it out",
+    "",
+    severity="error",
+)
 BACKWARDS = Rule(
     "test_time_backwards",
     "test_time_second steps backwards (kept as recorded; derivations clamp dt at 0)",

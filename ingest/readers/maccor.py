@@ -18,11 +18,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from .. import bdf
+from .. import bdf, sniff
 from ..errors import IngestError, UsageError
+from ..quality import DUPLICATE_SAMPLE, Finding
 
 FILE_FORMAT = "maccor_txt"
 CYCLER = "Maccor"
@@ -35,6 +37,12 @@ COLUMNS = {
     "current": ("current", "A"),
     "cycle_number": ("cycle_count", "1"),
 }
+# the export's columns battdat does not return, read from the file beside it
+EXTRA = {
+    "record_index": ("record_index", "1"),  # Rec#
+    "step_id": ("step_id", "1"),  # Step: the program's step number
+    "date_time": ("date_time", ""),  # DPt Time, local: used with --time-zone
+}
 CHUNK_ROWS = 1 << 16
 FIRST_DATA_LINE = 3  # line 1 the preamble, line 2 the column names
 
@@ -43,7 +51,6 @@ FIRST_DATA_LINE = 3  # line 1 the preamble, line 2 the column names
 class VendorFileInfo(bdf.FileInfo):
     file_format: str = FILE_FORMAT
     cycler_software: str | None = None
-    dropped_duplicates: int = 0
 
 
 def _open_text(path: Path) -> io.TextIOBase:
@@ -67,11 +74,8 @@ def _layout(path: Path) -> int:
     names = [n.strip() for n in header.rstrip("\r\n").split("\t")]
     missing = [n for n in REQUIRED if n not in names]
     if missing:
-        first = preamble.rstrip("\r\n")[:60]
-        guess = ""
-        if "," in first and "/" in first:
-            guess = " (its first line looks like BDF CSV: use --format bdf)"
-        elif not header:
+        guess = sniff.looks_like(preamble + header, "maccor")
+        if not guess and not header:
             guess = " (the file ends before its column names)"
         raise IngestError(
             file,
@@ -85,6 +89,65 @@ def _layout(path: Path) -> int:
     return data
 
 
+def _raw(file: str) -> pd.DataFrame:
+    """The export's columns as written (pandas, as battdat reads it: tab-separated after the
+    preamble line), to check and complete what battdat returns."""
+    try:
+        return pd.read_csv(
+            file,
+            skiprows=1,
+            sep="\t",
+            index_col=False,
+            encoding="ISO-8859-1",
+            usecols=lambda name: name.strip() in RAW_COLUMNS,
+            dtype={"State": str, "DPt Time": str},
+        ).rename(columns=str.strip)
+    except Exception as exc:
+        raise IngestError(file, f"cannot read the Maccor export: {exc}") from None
+
+
+RAW_COLUMNS = ("Rec#", "Cyc#", "Step", "Test (Min)", "Amps", "Volts", "State", "DPt Time")
+
+
+def _duplicated(raw: pd.DataFrame) -> np.ndarray:
+    """True for each row battdat drops as a repeat of an earlier one (its rule, its order)."""
+    minutes = raw["Test (Min)"].astype(float)
+    key = pd.DataFrame(
+        {
+            "time": (minutes * 60 - minutes.iloc[0] * 60).round(2),
+            "voltage": raw["Volts"],
+            "current": np.where(raw["State"] == "D", -raw["Amps"], raw["Amps"]),
+        }
+    )
+    return key.duplicated(keep="first").to_numpy()
+
+
+def _integers(file: str, raw: pd.DataFrame, column: str, kept: np.ndarray) -> pa.Array:
+    values = pd.to_numeric(raw[column], errors="coerce").to_numpy(dtype=float)[kept]
+    bad = np.flatnonzero(np.isnan(values) | (values != np.round(values)))
+    if bad.size:
+        line = FIRST_DATA_LINE + int(np.flatnonzero(kept)[bad[0]])
+        value = raw[column].to_numpy()[np.flatnonzero(kept)[bad[0]]]
+        shown = "no value" if pd.isna(value) else f"value '{value}' is not an integer"
+        raise IngestError(file, shown, line=line, column=column)
+    return pa.array(values.astype(np.int64))
+
+
+def _extra_columns(file: str, raw: pd.DataFrame, kept: np.ndarray, options) -> dict:
+    out: dict[str, pa.Array] = {}
+    for name, column in (("record_index", "Rec#"), ("step_id", "Step")):
+        if column in raw:
+            out[name] = _integers(file, raw, column, kept)
+    if options.time_zone and "DPt Time" in raw:
+        # DPt Time is the cycler PC's local time (MM/DD/YYYY hh:mm:ss); read only when the
+        # user says which zone it is, else absolute time is started_at + test time
+        text = raw["DPt Time"].astype(str).str.strip().to_numpy()[kept]
+        if all("/" in t for t in text[:1]):
+            options.month_first_dates = True
+            out["date_time"] = pa.array(text, pa.string())
+    return out
+
+
 def read(
     path: Path, options: bdf.ReadOptions, source: bdf.HashingReader | None = None
 ) -> tuple[VendorFileInfo, Iterator]:
@@ -94,7 +157,7 @@ def read(
     file = str(path)
     if not path.is_file():
         raise IngestError(file, "no such file")
-    lines = _layout(path)
+    _layout(path)
     try:
         from battdat.io.maccor import MACCORReader
     except ImportError:
@@ -108,32 +171,61 @@ def read(
         raise IngestError(
             file, f"battery-data-toolkit cannot read it as a Maccor export: {exc!r}"
         ) from None
+    raw = _raw(file)
+    duplicated = _duplicated(raw)
+    kept = ~duplicated
+    if int(kept.sum()) != len(frame):  # battdat dropped other rows than its rule says
+        raise IngestError(
+            file,
+            f"battery-data-toolkit returned {len(frame)} of {len(raw)} rows and the loader "
+            f"cannot tell which it left out (duplicates by its rule: {int(duplicated.sum())})",
+        )
+    lines = FIRST_DATA_LINE + np.flatnonzero(kept)
     table = pa.table({name: frame[name].to_numpy() for name in COLUMNS})
-    for name in ("test_time", "voltage", "current"):
-        column = table.column(name)
-        if column.null_count or pc.any(pc.is_nan(column)).as_py():
-            first = pc.index(pc.is_nan(column), True).as_py()
+    for name, column in (("test_time", "Test (Min)"), ("voltage", "Volts"), ("current", "Amps")):
+        values = table.column(name).to_numpy(zero_copy_only=False)
+        if np.isnan(values).any():
+            first = int(np.flatnonzero(np.isnan(values))[0])
             truncated = " (the file looks truncated)" if first == table.num_rows - 1 else ""
-            raise IngestError(
-                file,
-                f"no value{truncated}",
-                line=FIRST_DATA_LINE + first,
-                column={"test_time": "Test (Min)", "voltage": "Volts", "current": "Amps"}[name],
-            )
+            raise IngestError(file, f"no value{truncated}", line=int(lines[first]), column=column)
+    # battdat counts cycles from the file's first (Cyc# - min): the cycler's own counter is
+    # kept, never renumbered, so a session's second file goes on where the first stopped
+    table = table.set_column(
+        table.column_names.index("cycle_number"),
+        "cycle_number",
+        _integers(file, raw, "Cyc#", kept),
+    )
+    extra = _extra_columns(file, raw, kept, options)
+    for name, array in extra.items():
+        table = table.append_column(name, array)
     by_key = {}
-    for position, (name, (key, unit)) in enumerate(COLUMNS.items()):
+    for position, name in enumerate(table.column_names):
+        key, unit = {**COLUMNS, **EXTRA}[name]
         by_key[key] = bdf.HeaderColumn(name, position, bdf.QUANTITIES[key], unit, 1.0, 0.0)
     info = VendorFileInfo(
         columns=list(by_key.values()),
         ignored=[],
         cycler_software=CYCLER,
-        dropped_duplicates=lines - table.num_rows,
+        rows_left_out=int(duplicated.sum()),
     )
+    if "date_time" in by_key:
+        info.assumed_time_zone = options.time_zone
+    if duplicated.any():
+        dropped = FIRST_DATA_LINE + np.flatnonzero(duplicated)
+        info.findings.append(
+            Finding(DUPLICATE_SAMPLE, int(duplicated.sum()), [int(n) for n in dropped[:5]])
+        )
+        info.rejects += [(int(n), [DUPLICATE_SAMPLE.name]) for n in dropped[:1000]]
 
     def chunks() -> Iterator[tuple[int, pa.Table]]:
         for start in range(0, table.num_rows, CHUNK_ROWS):
             piece = table.slice(start, CHUNK_ROWS)
-            line = FIRST_DATA_LINE + start
-            yield line, bdf._normalise(file, piece, line, by_key, options)
+            first = int(lines[start])
+            normalised = bdf._normalise(file, piece, first, by_key, options)
+            # the file's own line numbers: rows battdat left out leave gaps
+            yield (
+                first,
+                normalised.set_column(0, "line", pa.array(lines[start : start + CHUNK_ROWS])),
+            )
 
     return info, chunks()
