@@ -12,12 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .. import bdf
-from . import maccor
+from . import arbin, maccor
 
 # --format name -> (reader, source_file.file_format)
 FORMATS: dict[str, tuple[Callable, str]] = {
     "bdf": (bdf.read, "bdf_csv"),
     "maccor": (maccor.read, maccor.FILE_FORMAT),
+    "arbin": (arbin.read, arbin.FILE_FORMAT),
 }
 
 
