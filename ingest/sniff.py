@@ -9,6 +9,9 @@ from pathlib import Path
 
 # (what, --format that reads it or None, markers any of which names it), most specific first
 SIGNATURES: tuple[tuple[str, str | None, tuple[str, ...]], ...] = (
+    # a zip (.xlsx, .ndax) or a BioLogic .mpr: binary, no CSV reader helps
+    ("an Excel workbook or another zip file (export CSV instead)", None, ("PK\x03\x04",)),
+    ("a BioLogic .mpr binary file", None, ("BIO-LOGIC MODULAR FILE",)),
     ("a Maccor text export", "maccor", ("Today's Date", "Rec#\tCyc#", "Cyc#\tStep")),
     ("an Arbin CSV export", "arbin", ("Data_Point", "Cycle_Index", "Test_Time(s)")),
     ("a Neware CSV export", None, ("Record ID", "Cycle ID", "Realtime", "Capacitance_Chg")),

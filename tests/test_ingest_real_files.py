@@ -325,6 +325,21 @@ WRONG = {
         "bdf",
         "it looks like a BioLogic EC-Lab text export, which the loader does not read",
     ),
+    "an Arbin .xlsx given as Arbin": (
+        "a.xlsx",
+        b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00" + bytes(range(256)),
+        "arbin",
+        "it looks like an Excel workbook or another zip file (export CSV instead), which the "
+        "loader does not read",
+    ),
+    "a Maccor export whose Amps are signed already": (
+        "signed.001",
+        maccor(
+            [*MACCOR_ROWS[:3], MACCOR_ROWS[3].replace("2.0000000000\t3.6", "-2.0000000000\t3.6")]
+        ),
+        "maccor",
+        ":6: column 'Amps': Amps is negative on a discharge (State D) row",
+    ),
     "a comment line before the header": (
         "c.csv",
         b"# exported by a script\nTest Time / s,Voltage / V,Current / A,Cycle Count / 1\n",

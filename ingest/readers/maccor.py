@@ -172,6 +172,18 @@ def read(
             file, f"battery-data-toolkit cannot read it as a Maccor export: {exc!r}"
         ) from None
     raw = _raw(file)
+    signed = np.flatnonzero((raw["State"].astype(str).str.strip() == "D") & (raw["Amps"] < 0))
+    if signed.size:
+        # battdat negates Amps on State D rows: an export that already signs them would load
+        # discharge as charge, silently
+        raise IngestError(
+            file,
+            "Amps is negative on a discharge (State D) row: this export signs its current "
+            "already, and battery-data-toolkit would flip it to charge (export Amps unsigned, "
+            "or convert the file to BDF CSV)",
+            line=FIRST_DATA_LINE + int(signed[0]),
+            column="Amps",
+        )
     duplicated = _duplicated(raw)
     kept = ~duplicated
     if int(kept.sum()) != len(frame):  # battdat dropped other rows than its rule says
