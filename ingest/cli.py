@@ -57,16 +57,37 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--format",
-        choices=sorted(FORMATS),
+        type=_file_format,
+        metavar="{" + ",".join(sorted(FORMATS)) + "}",
         default="bdf",
-        help="the files' format: bdf (BDF CSV, default) or a cycler's export read by the "
-        "field's library (maccor: Maccor text export, via battery-data-toolkit)",
+        help="the files' format: bdf (BDF CSV, default), maccor (Maccor text export, via "
+        "battery-data-toolkit) or arbin (Arbin MITS Pro CSV export); Neware and BioLogic are "
+        "not read (see docs/loading.md)",
     )
     p.add_argument("--time-zone", help="IANA zone of local Date Time values, e.g. Europe/Berlin")
     p.add_argument("--report", type=Path, help="write the quality report and rejects as JSON")
     p.add_argument("--progress", action="store_true", help="rows/s on stderr during long loads")
     p.add_argument("--block-size", type=int, default=2 << 20, help=argparse.SUPPRESS)
     return p
+
+
+# formats asked for that are not read, and why (docs/loading.md, "Why battery-data-toolkit")
+NOT_READ = {
+    "neware": "Neware files are not read: NewareNDA reads only the binary .nda/.ndax and no "
+    "sample could be made to test it; cellpy (Neware text) needs Python 3.13",
+    "biologic": "BioLogic files are not read: galvani, the library that reads .mpr/.mpt, is "
+    "GPL-3.0-or-later and this project is Apache-2.0",
+}
+
+
+def _file_format(name: str) -> str:
+    key = name.strip().lower()
+    if key in FORMATS:
+        return key
+    why = NOT_READ.get(key, f"unknown format '{name}'")
+    raise argparse.ArgumentTypeError(
+        f"{why}; --format reads {', '.join(sorted(FORMATS))} (see docs/loading.md)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from test_ingest import Target, fresh_target, ingest, sidecar, write
 
+from ingest.cli import main
+
 START = 1711843200.0  # 2024-03-31T00:00:00Z, the sidecar's started_at
 
 
@@ -362,3 +364,19 @@ def test_a_file_of_another_cycler_is_named(sqlite_target, tmp_path, capsys, case
     assert f"error: {path}" in err and message in err, err
     assert "Traceback" not in err
     assert sqlite_target.counts() == before
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("neware", "Neware files are not read: NewareNDA reads only the binary .nda/.ndax"),
+        ("biologic", "galvani, the library that reads .mpr/.mpt, is GPL-3.0-or-later"),
+        ("digatron", "unknown format 'digatron'"),
+    ],
+)
+def test_a_format_not_read_says_why(tmp_path, capsys, name, message):
+    with pytest.raises(SystemExit) as exit_:
+        main([str(tmp_path / "run.csv"), "--format", name, "--db", str(tmp_path / "x.sqlite")])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2
+    assert message in err and "--format reads arbin, bdf, maccor" in err, err
