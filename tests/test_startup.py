@@ -33,6 +33,9 @@ NOT_FOR_ONE_TARGET = (
     "generator.diagrams",
     "sqlglot.dialects.clickhouse",
     "sqlglot.dialects.sqlite",
+    # imported by the self-check only (`--self-check`, `check`): the name rules read
+    # pglast's keyword lists from its keywords.py alone (generator/targets/postgres.py)
+    "pglast",
 )
 # What a run answered by the run cache does not load: the whole pipeline.
 NOT_FOR_A_CACHED_RUN = (
@@ -84,7 +87,7 @@ def test_one_target_imports_only_what_it_needs(tmp_path):
     assert result.returncode == 0, _messages(result)
     assert _loaded(modules, NOT_FOR_ONE_TARGET) == []
     # and it did the whole run: the pipeline was loaded, the output is the committed one
-    assert {"yaml", "sqlglot", "pglast", "generator.validate"} <= modules
+    assert {"yaml", "sqlglot", "generator.validate", "generator.targets.postgres"} <= modules
     assert (tmp_path / "sql/postgres/schema.sql").read_text(encoding="utf-8") == POSTGRES_DDL
 
 
@@ -100,7 +103,7 @@ def test_cached_run_imports_no_library_and_writes_the_same_bytes(tmp_path):
     first, first_modules = _run(["sql", "--target", "postgres", "--out", str(out)], cache_dir)
     assert first.returncode == 0, _messages(first)
     assert "from the run cache" not in first.stderr
-    assert "pglast" in first_modules  # the full pipeline ran (the name rules read its keywords)
+    assert "generator.validate" in first_modules  # the full pipeline ran
     (out / "sql/postgres/schema.sql").unlink()
     second, modules = _run(["sql", "--target", "postgres", "--out", str(out)], cache_dir)
     assert second.returncode == 0, _messages(second)
@@ -111,7 +114,7 @@ def test_cached_run_imports_no_library_and_writes_the_same_bytes(tmp_path):
         ["sql", "--target", "postgres", "--no-cache", "--out", str(out)], cache_dir
     )
     assert no_cache.returncode == 0 and "from the run cache" not in no_cache.stderr
-    assert "pglast" in modules
+    assert "generator.validate" in modules
     # another command line is another key: every target is rendered, not the one kept
     third, _ = _run(["sql", "--target", "sqlite", "--out", str(out)], cache_dir)
     assert "from the run cache" not in third.stderr
@@ -155,6 +158,28 @@ def test_a_damaged_entry_is_a_miss(tmp_path):
     result, _ = _run(args, cache_dir)
     assert result.returncode == 0 and "from the run cache" not in result.stderr
     assert (tmp_path / "sql/postgres/schema.sql").read_text(encoding="utf-8") == POSTGRES_DDL
+
+
+def test_reserved_words_are_pglast_keywords():
+    """The keyword lists read without importing pglast are the ones pglast itself exports."""
+    from pglast import keywords
+
+    from generator.targets.postgres import PostgresTarget, pglast_keywords
+
+    assert pglast_keywords().RESERVED_KEYWORDS == keywords.RESERVED_KEYWORDS
+    assert pglast_keywords().TYPE_FUNC_NAME_KEYWORDS == keywords.TYPE_FUNC_NAME_KEYWORDS
+    assert PostgresTarget.reserved_words == keywords.RESERVED_KEYWORDS | (
+        keywords.TYPE_FUNC_NAME_KEYWORDS
+    )
+    assert {"select", "user", "order", "collation"} <= PostgresTarget.reserved_words
+
+
+def test_self_check_still_parses_with_pglast(tmp_path):
+    result, modules = _run(
+        ["sql", "--target", "postgres", "--self-check", "--out", str(tmp_path)], "off"
+    )
+    assert result.returncode == 0, _messages(result)
+    assert "pglast" in modules
 
 
 def test_a_change_of_the_generator_is_a_new_key(tmp_path, monkeypatch):
