@@ -36,6 +36,8 @@ NOT_FOR_ONE_TARGET = (
     # imported by the self-check only (`--self-check`, `check`): the name rules read
     # pglast's keyword lists from its keywords.py alone (generator/targets/postgres.py)
     "pglast",
+    # a valid document passes schema.json compiled to Python (generator/rules/schema_check.py)
+    "jsonschema",
 )
 # What a run answered by the run cache does not load: the whole pipeline.
 NOT_FOR_A_CACHED_RUN = (
@@ -220,3 +222,39 @@ def test_linkml_rendition_follows_the_schema():
     assert LINKML_RENDITION.read_text(encoding="utf-8") == expected, (
         "bench/linkml/battery.linkml.yaml is out of date: run python -m bench.linkml.render"
     )
+
+
+def test_the_fast_structure_check_is_generated_from_schema_json():
+    from generator.rules import schema_check_build
+
+    assert schema_check_build.OUT.read_text(encoding="utf-8") == schema_check_build.source(), (
+        "generator/rules/schema_check.py is out of date: "
+        "run python -m generator.rules.schema_check_build"
+    )
+
+
+def test_the_fast_structure_check_is_never_looser_than_jsonschema():
+    """A document the fast check passes is one jsonschema finds nothing in: else a problem
+    would go unreported. The other way round costs only time (jsonschema then runs and
+    reports what it finds, as before): the valid schemas must pass it, or it saves nothing."""
+    from generator.errors import SchemaError
+    from generator.load import load_bytes
+    from generator.rules.structure import _passes_fast_check, _validator
+    from tests.hostile.corpus import ACCEPTED, CASES, SCHEMA
+
+    documents = {"schema.yaml": (ROOT / "schema.yaml").read_bytes(), "v1": SCHEMA.encode()}
+    documents.update({f"accepted {k}": v.encode() for k, v in ACCEPTED.items()})
+    valid = set(documents)
+    documents.update({c.id: c.content() for c in CASES})
+    refused = 0
+    for name, raw in documents.items():
+        try:
+            data = load_bytes(raw, "schema.yaml").data
+        except SchemaError:
+            continue
+        errors = list(_validator().iter_errors(data))
+        fast = _passes_fast_check(data)
+        assert not (fast and errors), f"{name}: the fast check passes, jsonschema: {errors[0]}"
+        assert fast or name not in valid, f"{name}: valid, but the fast check refuses it"
+        refused += bool(errors)
+    assert refused >= 15  # the corpus does reach the structure rules (19 cases today)
