@@ -6,8 +6,9 @@ Each round runs every case once, in an order that rotates from round to round, s
 machine slows them alike; the medians of N rounds are compared. The cases:
 - `sql --target postgres`, answered by the run cache (generator/cache.py): what a user gets
   when schema.yaml, the generator and its libraries are as they were at the last run;
-- the same with `--no-cache`: load, validate and render every time (the pglast self-check
-  runs only with `--self-check` and in `check`; pglast is imported for its keyword lists);
+- the same with `--no-cache`: load, validate and render every time (pglast is imported only
+  by the self-check, `--self-check` and `check`; its keyword lists are read from its
+  keywords.py alone; jsonschema only when schema.json compiled to Python refuses the file);
 - `validate`: load and validate only;
 - LinkML's `gen-sqltables` (Python API of the same name) on bench/linkml/battery.linkml.yaml,
   the same 14 tables written by bench/linkml/render.py, `--dialect postgresql`, without its
@@ -265,8 +266,10 @@ def markdown(results: dict | None = None) -> str:
         f"answers (×{cached:.1f}): schema.yaml, the generator and its libraries unchanged since "
         f"the run that stored it, which loaded, validated and rendered the same bytes. "
         f"Without the cache (after any edit) it is ×{cold:.1f}: loading YAML, sqlglot for the "
-        "CHECK expressions, jsonschema, Jinja, and pglast for PostgreSQL's reserved words are "
-        "all needed then (pglast's self-check runs only with `--self-check` and in `check`).",
+        "CHECK expressions and Jinja are all needed then; jsonschema only when the format check "
+        "compiled to Python (generator/rules/schema_check.py) refuses the file, to word every "
+        "problem, and pglast only for the self-check (`--self-check` and `check`): PostgreSQL's "
+        "reserved words are read from its keywords.py alone.",
         "",
         "Imports (`-X importtime`, cumulative ms of the biggest top-level imports):",
         "",

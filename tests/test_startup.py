@@ -33,6 +33,11 @@ NOT_FOR_ONE_TARGET = (
     "generator.diagrams",
     "sqlglot.dialects.clickhouse",
     "sqlglot.dialects.sqlite",
+    # imported by the self-check only (`--self-check`, `check`): the name rules read
+    # pglast's keyword lists from its keywords.py alone (generator/targets/postgres.py)
+    "pglast",
+    # a valid document passes schema.json compiled to Python (generator/rules/schema_check.py)
+    "jsonschema",
 )
 # What a run answered by the run cache does not load: the whole pipeline.
 NOT_FOR_A_CACHED_RUN = (
@@ -84,7 +89,7 @@ def test_one_target_imports_only_what_it_needs(tmp_path):
     assert result.returncode == 0, _messages(result)
     assert _loaded(modules, NOT_FOR_ONE_TARGET) == []
     # and it did the whole run: the pipeline was loaded, the output is the committed one
-    assert {"yaml", "sqlglot", "pglast", "generator.validate"} <= modules
+    assert {"yaml", "sqlglot", "generator.validate", "generator.targets.postgres"} <= modules
     assert (tmp_path / "sql/postgres/schema.sql").read_text(encoding="utf-8") == POSTGRES_DDL
 
 
@@ -100,7 +105,7 @@ def test_cached_run_imports_no_library_and_writes_the_same_bytes(tmp_path):
     first, first_modules = _run(["sql", "--target", "postgres", "--out", str(out)], cache_dir)
     assert first.returncode == 0, _messages(first)
     assert "from the run cache" not in first.stderr
-    assert "pglast" in first_modules  # the full pipeline ran (the name rules read its keywords)
+    assert "generator.validate" in first_modules  # the full pipeline ran
     (out / "sql/postgres/schema.sql").unlink()
     second, modules = _run(["sql", "--target", "postgres", "--out", str(out)], cache_dir)
     assert second.returncode == 0, _messages(second)
@@ -111,7 +116,7 @@ def test_cached_run_imports_no_library_and_writes_the_same_bytes(tmp_path):
         ["sql", "--target", "postgres", "--no-cache", "--out", str(out)], cache_dir
     )
     assert no_cache.returncode == 0 and "from the run cache" not in no_cache.stderr
-    assert "pglast" in modules
+    assert "generator.validate" in modules
     # another command line is another key: every target is rendered, not the one kept
     third, _ = _run(["sql", "--target", "sqlite", "--out", str(out)], cache_dir)
     assert "from the run cache" not in third.stderr
@@ -157,6 +162,28 @@ def test_a_damaged_entry_is_a_miss(tmp_path):
     assert (tmp_path / "sql/postgres/schema.sql").read_text(encoding="utf-8") == POSTGRES_DDL
 
 
+def test_reserved_words_are_pglast_keywords():
+    """The keyword lists read without importing pglast are the ones pglast itself exports."""
+    from pglast import keywords
+
+    from generator.targets.postgres import PostgresTarget, pglast_keywords
+
+    assert pglast_keywords().RESERVED_KEYWORDS == keywords.RESERVED_KEYWORDS
+    assert pglast_keywords().TYPE_FUNC_NAME_KEYWORDS == keywords.TYPE_FUNC_NAME_KEYWORDS
+    assert PostgresTarget.reserved_words == keywords.RESERVED_KEYWORDS | (
+        keywords.TYPE_FUNC_NAME_KEYWORDS
+    )
+    assert {"select", "user", "order", "collation"} <= PostgresTarget.reserved_words
+
+
+def test_self_check_still_parses_with_pglast(tmp_path):
+    result, modules = _run(
+        ["sql", "--target", "postgres", "--self-check", "--out", str(tmp_path)], "off"
+    )
+    assert result.returncode == 0, _messages(result)
+    assert "pglast" in modules
+
+
 def test_a_change_of_the_generator_is_a_new_key(tmp_path, monkeypatch):
     raw = (ROOT / "schema.yaml").read_bytes()
     options = {"command": "sql", "targets": ["postgres"], "self_check": False}
@@ -195,3 +222,39 @@ def test_linkml_rendition_follows_the_schema():
     assert LINKML_RENDITION.read_text(encoding="utf-8") == expected, (
         "bench/linkml/battery.linkml.yaml is out of date: run python -m bench.linkml.render"
     )
+
+
+def test_the_fast_structure_check_is_generated_from_schema_json():
+    from generator.rules import schema_check_build
+
+    assert schema_check_build.OUT.read_text(encoding="utf-8") == schema_check_build.source(), (
+        "generator/rules/schema_check.py is out of date: "
+        "run python -m generator.rules.schema_check_build"
+    )
+
+
+def test_the_fast_structure_check_is_never_looser_than_jsonschema():
+    """A document the fast check passes is one jsonschema finds nothing in: else a problem
+    would go unreported. The other way round costs only time (jsonschema then runs and
+    reports what it finds, as before): the valid schemas must pass it, or it saves nothing."""
+    from generator.errors import SchemaError
+    from generator.load import load_bytes
+    from generator.rules.structure import _passes_fast_check, _validator
+    from tests.hostile.corpus import ACCEPTED, CASES, SCHEMA
+
+    documents = {"schema.yaml": (ROOT / "schema.yaml").read_bytes(), "v1": SCHEMA.encode()}
+    documents.update({f"accepted {k}": v.encode() for k, v in ACCEPTED.items()})
+    valid = set(documents)
+    documents.update({c.id: c.content() for c in CASES})
+    refused = 0
+    for name, raw in documents.items():
+        try:
+            data = load_bytes(raw, "schema.yaml").data
+        except SchemaError:
+            continue
+        errors = list(_validator().iter_errors(data))
+        fast = _passes_fast_check(data)
+        assert not (fast and errors), f"{name}: the fast check passes, jsonschema: {errors[0]}"
+        assert fast or name not in valid, f"{name}: valid, but the fast check refuses it"
+        refused += bool(errors)
+    assert refused >= 15  # the corpus does reach the structure rules (19 cases today)

@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 from functools import cache
 from importlib import resources
-from typing import Any
-
-import jsonschema
+from typing import TYPE_CHECKING, Any
 
 from ..model import Enum, EnumValue, Layer, WorkflowStep
 from . import Context, one_line, suggest
+
+if TYPE_CHECKING:
+    import jsonschema
 
 
 @cache
@@ -21,11 +22,28 @@ def format_schema() -> dict:
 
 @cache
 def _validator() -> jsonschema.Draft202012Validator:
+    import jsonschema
+
     return jsonschema.Draft202012Validator(format_schema())
+
+
+def _passes_fast_check(data: Any) -> bool:
+    """schema.json compiled to Python (rules/schema_check.py, fastjsonschema): a valid
+    document needs neither jsonschema's import nor its walk. Any refusal, or any doubt, goes
+    to jsonschema, which finds every problem and words each one."""
+    from . import schema_check
+
+    try:
+        schema_check.validate(data)
+    except Exception:  # the check decides nothing: jsonschema does
+        return False
+    return True
 
 
 def check_structure(ctx: Context) -> bool:
     """Check the document against schema.json; False if anything is off."""
+    if _passes_fast_check(ctx.src.data):
+        return True
     validator = _validator()
     ok = True
     for err in validator.iter_errors(ctx.src.data):

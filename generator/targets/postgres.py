@@ -3,12 +3,31 @@
 from __future__ import annotations
 
 import json
-
-import pglast
-from pglast import keywords
+from functools import cache
 
 from ..model import Column, Schema, Table
 from .base import GeneratorBug, Statement, Target
+
+
+@cache
+def pglast_keywords():
+    """pglast's keyword lists (pglast/keywords.py, PostgreSQL's kwlist.h) without importing
+    pglast: its package imports the libpg_query parser and its AST classes, a third of a cold
+    `sql --target postgres` run's imports that only the self-check uses. The file is plain
+    data; it is loaded from where the installed pglast has it, from its compiled bytecode
+    (tests/test_startup.py checks the lists are pglast's own)."""
+    from importlib.machinery import SourceFileLoader
+    from importlib.util import find_spec, module_from_spec, spec_from_loader
+    from pathlib import Path
+
+    package = find_spec("pglast")  # finds the package without running its __init__
+    if package is None or not package.submodule_search_locations:
+        raise ModuleNotFoundError("No module named 'pglast'", name="pglast")
+    path = Path(next(iter(package.submodule_search_locations))) / "keywords.py"
+    loader = SourceFileLoader("pglast.keywords", str(path))
+    module = module_from_spec(spec_from_loader("pglast.keywords", loader))
+    loader.exec_module(module)
+    return module
 
 
 def time_copy_notes(schema: Schema, consequence: str = "") -> list[str]:
@@ -35,7 +54,9 @@ class PostgresTarget(Target):
     versions = "PostgreSQL 15 to 18"
     max_identifier_bytes = 63  # NAMEDATALEN - 1; longer names are truncated with a NOTICE
     # Words that cannot name a table, column, constraint or index unquoted (ColId).
-    reserved_words = frozenset(keywords.RESERVED_KEYWORDS | keywords.TYPE_FUNC_NAME_KEYWORDS)
+    reserved_words = frozenset(
+        pglast_keywords().RESERVED_KEYWORDS | pglast_keywords().TYPE_FUNC_NAME_KEYWORDS
+    )
     system_columns = frozenset({"xmin", "xmax", "cmin", "cmax", "ctid", "tableoid"})
     # pg_catalog comes first on the search path: a table named pg_class would be shadowed.
     reserved_prefixes = ("pg_",)
@@ -122,6 +143,8 @@ class PostgresTarget(Target):
         then PL/pgSQL's on every function body. The parse tree comes back as JSON: the same
         libpg_query parse and errors as parse_sql, without building pglast's Python nodes
         (a tenth of the time); only the statements are counted."""
+        import pglast
+
         try:
             parsed = json.loads(pglast.parser.parse_sql_json(text)).get("stmts", [])
         except pglast.parser.ParseError as exc:
