@@ -74,9 +74,7 @@ def test_timescaledb(timescale):
                    FROM generate_series(0, %s - 1) AS i""",
                 (start, SAMPLES),
             )
-            for (chunk,) in conn.execute(
-                "SELECT show_chunks('timeseries_point')"
-            ).fetchall():
+            for (chunk,) in conn.execute("SELECT show_chunks('timeseries_point')").fetchall():
                 conn.execute("SELECT compress_chunk(%s)", (chunk,))
             before_rows = pg_rows(conn, p.old)
             before = samples(conn)
