@@ -106,3 +106,24 @@ def test_timescaledb(timescale):
     # every other table, row for row
     del before_rows["timeseries_point"], after_rows["timeseries_point"]
     assert after_rows == before_rows
+
+
+def test_a_change_to_the_stored_column_is_refused_with_a_clear_message():
+    """test_time_second is not a column of the TimescaleDB hypertable: a migration that
+    changes it is refused when generated, naming the table and the column."""
+    import yaml
+
+    from generator import load_schema_text
+
+    data = yaml.safe_load((ROOT / "schema.yaml").read_text(encoding="utf-8"))
+    data["version"] = 4
+    column = data["tables"]["timeseries_point"]["columns"]["test_time_second"]
+    column["description"] = "Seconds since the session started, as the cycler counts them."
+    with pytest.raises(migrate.MigrationError, match="changing test_time_second"):
+        migrate.render(
+            migrate.diff(
+                load_schema(ROOT / "schema.yaml"), load_schema_text(yaml.dump(data), "v4")
+            ),
+            "x",
+            targets=["timescaledb"],
+        )

@@ -463,6 +463,17 @@ class TimescaleWriter(PostgresWriter):
             and old.timescaledb.elapsed_as_start == t.timescaledb.elapsed_as_start
             and plan.for_table(t.name)
         }
+        for name in self.stores:
+            column = plan.new.table(name).timescaledb.elapsed_as_start.column
+            for op in plan.for_table(name):
+                names = {op.column, *(getattr(o, "name", None) for o in (op.old, op.new))}
+                if op.kind != "timescaledb" and column in names:
+                    self.stores = {}
+                    raise_unsupported(
+                        name,
+                        f"changing {column}, which TimescaleDB stores as "
+                        f"{plan.new.table(name).timescaledb.elapsed_as_start.start_column}",
+                    )
         try:
             return super().body(plan)
         finally:
