@@ -61,7 +61,11 @@ class MigrationWriter:
         return f"sql/{self.target_name}/migrations"
 
     def q(self, name: str) -> str:
-        return self.target.quote(name)
+        return self.target.quote(self.stored_name(name))
+
+    def stored_name(self, name: str) -> str:
+        """The name the engine holds a model table under (TimescaleDB's store tables)."""
+        return name
 
     def block(self, schema: Schema, table: str):
         """The target's CREATE TABLE block of one table (all blocks rendered once per model)."""
@@ -441,7 +445,7 @@ class PostgresWriter(MigrationWriter):
                 f"PostgreSQL 18+: rename NOT NULL constraint {was} to {now}",
                 "DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_constraint WHERE conname = "
                 f"{self.target.literal(was)} AND conrelid = "
-                f"{self.target.literal(table)}::regclass) "
+                f"{self.target.literal(self.stored_name(table))}::regclass) "
                 f"THEN ALTER TABLE {self.q(table)} RENAME CONSTRAINT {self.q(was)} TO "
                 f"{self.q(now)}; END IF; END $$;",
             )
@@ -479,8 +483,8 @@ class TimescaleWriter(PostgresWriter):
         finally:
             self.stores = {}
 
-    def q(self, name: str) -> str:
-        return super().q(self.stores.get(name, name))
+    def stored_name(self, name: str) -> str:
+        return self.stores.get(name, name)
 
     def stored_trigger_fk(self, plan: Plan, fk: ForeignKey):
         """The trigger statements of a reference, naming the store table where there is one."""
