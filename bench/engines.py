@@ -915,17 +915,32 @@ class TimescaleRun(PostgresRun):
     def label_batch_rows(self) -> int:
         return TIMESCALE_BATCH_ROWS
 
-    def load_points(self, table: str = "timeseries_point"):
+    @property
+    def hypertable(self) -> str:
+        """The hypertable of the samples: timeseries_point_store where the generated DDL
+        stores test_started_at (schema.yaml: elapsed_as_start) and timeseries_point is a view
+        of it; timeseries_point otherwise (some variants)."""
+        stored = self.scalar("SELECT to_regclass('timeseries_point_store')::text")
+        return "timeseries_point_store" if stored else "timeseries_point"
+
+    def stores_start(self, table: str) -> bool:
+        return self.cfg.options.get("test_started_at") or table == "timeseries_point_store"
+
+    def load_points(self, table: str | None = None):
+        table = table or self.hypertable
         prep = 0.0
         total = timed()
         next(total)
         types = list(POINT_TYPES)
+        columns = POINT_COLUMNS
         if self.cfg.options.get("test_time_ms") or self.cfg.options.get("test_time_us"):
             types[1] = "int8"
-        if self.cfg.options.get("test_started_at"):
+        if self.stores_start(table):
             types[1] = "timestamptz"
+            if table == "timeseries_point_store":
+                columns = columns.replace("test_time_second", "test_started_at")
         insert = (
-            f"INSERT INTO {table} ({POINT_COLUMNS}) SELECT * FROM unnest("
+            f"INSERT INTO {table} ({columns}) SELECT * FROM unnest("
             + ", ".join(["%s"] * len(types))
             + ")"
         )
@@ -934,7 +949,9 @@ class TimescaleRun(PostgresRun):
                 t = time.perf_counter()
                 arrays = [
                     pgbinary.array_arrow(type_name, column)
-                    for type_name, column in zip(types, self.point_columns(batch), strict=True)
+                    for type_name, column in zip(
+                        types, self.point_columns(batch, self.stores_start(table)), strict=True
+                    )
                 ]
                 prep += time.perf_counter() - t
                 self.conn.execute(insert, arrays)
@@ -966,15 +983,15 @@ class TimescaleRun(PostgresRun):
         return None  # a PostgreSQL COPY question; COPY FROM STDIN crashes pglite-socket
 
     def total_chunks(self) -> int | None:
-        return self.scalar("SELECT count(*) FROM show_chunks('timeseries_point')")
+        return self.scalar(f"SELECT count(*) FROM show_chunks('{self.hypertable}')")
 
-    def point_columns(self, batch: pa.RecordBatch) -> list[pa.Array]:
+    def point_columns(self, batch: pa.RecordBatch, start: bool = False) -> list[pa.Array]:
         columns = super().point_columns(batch)
         if self.cfg.options.get("test_time_ms"):  # variant ts-test-time-ms
             columns[1] = pc.round(pc.multiply(columns[1], 1000.0)).cast(pa.int64())
         if self.cfg.options.get("test_time_us"):  # variant ts-test-time-us
             columns[1] = pc.round(pc.multiply(columns[1], 1_000_000.0)).cast(pa.int64())
-        if self.cfg.options.get("test_started_at"):  # variants ts-*started-at*
+        if start:  # the generated store table, variants ts-*started-at*
             offset = pc.round(pc.multiply(columns[1], 1_000_000.0)).cast(pa.int64())
             columns[1] = pc.subtract(columns[0], offset)  # both int64 microseconds
         return columns
@@ -986,7 +1003,7 @@ class TimescaleRun(PostgresRun):
         n = self.manifest.n
         table, index, toast, total = self.conn.execute(
             "SELECT table_bytes, index_bytes, toast_bytes, total_bytes "
-            "FROM hypertable_detailed_size('timeseries_point')"
+            f"FROM hypertable_detailed_size('{self.hypertable}')"
         ).fetchone()
         return {
             "method": "hypertable_detailed_size after VACUUM (ANALYZE), uncompressed",
@@ -995,11 +1012,11 @@ class TimescaleRun(PostgresRun):
             "heap_bytes_per_row": round(table / n, 2),
             "index_bytes_per_row": round(index / n, 2),
             "toast_bytes": toast,
-            "hypertable_size": self.scalar("SELECT hypertable_size('timeseries_point')"),
+            "hypertable_size": self.scalar(f"SELECT hypertable_size('{self.hypertable}')"),
             "chunks": self.total_chunks(),
             "chunk_interval": self.scalar(
                 "SELECT time_interval::text FROM timescaledb_information.dimensions "
-                "WHERE hypertable_name = 'timeseries_point'"
+                f"WHERE hypertable_name = '{self.hypertable}'"
             ),
         }
 
@@ -1008,10 +1025,10 @@ class TimescaleRun(PostgresRun):
         settings = self.conn.execute(
             "SELECT attname, segmentby_column_index, orderby_column_index, orderby_asc "
             "FROM timescaledb_information.compression_settings "
-            "WHERE hypertable_name = 'timeseries_point' ORDER BY attname"
+            f"WHERE hypertable_name = '{self.hypertable}' ORDER BY attname"
         ).fetchall()
         r["compression_settings"] = [list(row) for row in settings]
-        chunks = [c for (c,) in self.conn.execute("SELECT show_chunks('timeseries_point')::text")]
+        chunks = [c for (c,) in self.conn.execute(f"SELECT show_chunks('{self.hypertable}')::text")]
         t = timed()
         next(t)
         try:
@@ -1028,23 +1045,23 @@ class TimescaleRun(PostgresRun):
             "SELECT total_chunks, number_compressed_chunks, before_compression_total_bytes, "
             "after_compression_total_bytes, after_compression_table_bytes, "
             "after_compression_index_bytes, after_compression_toast_bytes "
-            "FROM hypertable_compression_stats('timeseries_point')"
+            f"FROM hypertable_compression_stats('{self.hypertable}')"
         ).fetchone()
         per_chunk = self.conn.execute(
             "SELECT chunk_name, compression_status, before_compression_total_bytes, "
-            "after_compression_total_bytes FROM chunk_compression_stats('timeseries_point') "
+            f"after_compression_total_bytes FROM chunk_compression_stats('{self.hypertable}') "
             "ORDER BY chunk_name"
         ).fetchall()
         table, index, toast, total = self.conn.execute(
             "SELECT table_bytes, index_bytes, toast_bytes, total_bytes "
-            "FROM hypertable_detailed_size('timeseries_point')"
+            f"FROM hypertable_detailed_size('{self.hypertable}')"
         ).fetchone()
         compressed_tables = self.conn.execute(
             "SELECT format('%I.%I', comp.schema_name, comp.table_name) "
             "FROM _timescaledb_catalog.chunk cc "
             "JOIN _timescaledb_catalog.chunk comp ON comp.id = cc.compressed_chunk_id "
             "JOIN _timescaledb_catalog.hypertable h ON h.id = cc.hypertable_id "
-            "WHERE h.table_name = 'timeseries_point'"
+            f"WHERE h.table_name = '{self.hypertable}'"
         ).fetchall()
         batches = sum(self.scalar(f"SELECT count(*) FROM {name}") for (name,) in compressed_tables)
         columns: dict[str, int] = {}
@@ -1072,7 +1089,7 @@ class TimescaleRun(PostgresRun):
             "FROM _timescaledb_catalog.chunk cc "
             "JOIN _timescaledb_catalog.chunk comp ON comp.id = cc.compressed_chunk_id "
             "JOIN _timescaledb_catalog.hypertable h ON h.id = cc.hypertable_id "
-            "WHERE h.table_name = 'timeseries_point') "
+            f"WHERE h.table_name = '{self.hypertable}') "
             "SELECT sum(pg_relation_size(comp)), sum(pg_indexes_size(comp)), "
             "sum(coalesce(pg_total_relation_size(t.reltoastrelid), 0)), "
             "sum(pg_total_relation_size(chunk)) FROM c "

@@ -141,7 +141,16 @@ def _ts_chunk_1_day_rollup(text: str) -> str:
     )
 
 
+def _stored_as_start(text: str) -> None:
+    if "test_started_at timestamptz NOT NULL" in text:
+        raise NotApplicable(
+            "the generated DDL already stores test_started_at instead of test_time_second "
+            "(schema.yaml: elapsed_as_start)"
+        )
+
+
 def _ts_test_time_ms(text: str) -> str:
+    _stored_as_start(text)
     text = replace_once(
         text,
         "    test_time_second double precision NOT NULL,",
@@ -151,6 +160,7 @@ def _ts_test_time_ms(text: str) -> str:
 
 
 def _ts_test_time_us(text: str) -> str:
+    _stored_as_start(text)
     text = replace_once(
         text,
         "    test_time_second double precision NOT NULL,",
@@ -165,6 +175,7 @@ def _ts_test_started_at(text: str) -> str:
     The column keeps its name so the benchmark's queries run unchanged (they only select it);
     the design would call it test_started_at and give test_time_second back through a view.
     """
+    _stored_as_start(text)
     text = replace_once(
         text,
         "    test_time_second double precision NOT NULL,",

@@ -149,12 +149,24 @@ class ContinuousAggregate:
 
 
 @dataclass(frozen=True)
+class ElapsedAsStart:
+    """Store an elapsed-seconds column (e.g. test_time_second) as the instant it counts from
+    (time_column - column), which is constant while a session runs and so compresses to
+    almost nothing; users read the column back, by its name, through a view."""
+
+    column: str  # the double seconds column users query
+    start_column: str  # the timestamptz stored instead
+    store_table: str  # the hypertable's name; the table's own name becomes the view
+
+
+@dataclass(frozen=True)
 class TimescaleOptions:
     time_column: str
     chunk_interval: str
     segment_by: tuple[str, ...] = ()
     order_by: tuple[str, ...] = ()
     continuous_aggregates: tuple[ContinuousAggregate, ...] = ()
+    elapsed_as_start: ElapsedAsStart | None = None
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,32 @@ from .errors import UsageError
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLE = "timeseries_point"
+# On TimescaleDB (schema.yaml: elapsed_as_start) timeseries_point is a view of this hypertable,
+# which stores test_started_at = recorded_at - test_time_second; the loader writes it directly
+# (the view's INSTEAD OF trigger takes rows one by one).
+STORE = "timeseries_point_store"
+ELAPSED, START = "test_time_second", "test_started_at"
+
+
+def stored_form(table: pa.Table) -> pa.Table:
+    """Rows as timeseries_point_store takes them: test_started_at in microseconds since the
+    epoch (recorded_at and test_time_second each rounded to the microsecond, as the view's
+    trigger and the timestamptz column do) in place of test_time_second, and recorded_at too
+    as integer microseconds."""
+    recorded = pc.round(pc.multiply(table.column("recorded_at"), 1e6)).cast(pa.int64())
+    elapsed = pc.round(pc.multiply(table.column(ELAPSED), 1e6)).cast(pa.int64())
+    start = pc.subtract(recorded, elapsed)
+    columns, names = [], []
+    for name in table.column_names:
+        if name == "recorded_at":
+            columns.append(recorded)
+        elif name == ELAPSED:
+            columns.append(start)
+            name = START
+        else:
+            columns.append(table.column(name))
+        names.append(name)
+    return pa.table(columns, names=names)
 
 
 class Database:
@@ -236,12 +262,13 @@ class PostgresDatabase(AdbcDatabase):
         self.in_transaction = False
         if self.query("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'"):
             self.target = "timescaledb"
+        self.store = self.target == "timescaledb" and self.has_table(STORE)
         self.types = {
             name: _ARROW_TYPES[kind]
             for name, kind in self.query(
                 "SELECT column_name::text, data_type::text FROM information_schema.columns "
                 "WHERE table_name = %s AND table_schema = current_schema()",
-                [TABLE],
+                [STORE if self.store else TABLE],
             )
             if kind in _ARROW_TYPES
         }
@@ -315,10 +342,13 @@ class PostgresDatabase(AdbcDatabase):
         return int(estimate)
 
     def append(self, table, into=TABLE):
+        if into == TABLE and self.store:  # TimescaleDB: the hypertable behind the view
+            table, into = stored_form(table), STORE
         columns = []
         for name in table.column_names:
             column = table.column(name)
-            if name == "recorded_at":  # Unix seconds to timestamptz (microseconds)
+            if name == "recorded_at" and pa.types.is_floating(column.type):
+                # Unix seconds to timestamptz (microseconds)
                 column = pc.round(pc.multiply(column, 1e6)).cast(pa.int64())
             if name in self.types:
                 column = column.cast(self.types[name])
@@ -377,6 +407,7 @@ class PgliteDatabase(PostgresDatabase):
         self.target = "postgres"
         if self.query("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'"):
             self.target = "timescaledb"
+        self.store = self.target == "timescaledb" and self.has_table(STORE)
         self.deferred = []
 
     def execute(self, sql, params=()):
@@ -407,9 +438,21 @@ class PgliteDatabase(PostgresDatabase):
         return "%s"
 
     def append(self, table, into=TABLE):
+        timestamps = ("recorded_at",)
+        if into == TABLE and self.store:  # TimescaleDB: the hypertable behind the view
+            stored = stored_form(table)
+            # integer microseconds as exact Unix seconds (a double holds them exactly)
+            table = pa.table(
+                [
+                    pc.divide(c.cast(pa.float64()), 1e6) if n in ("recorded_at", START) else c
+                    for n, c in zip(stored.column_names, stored.columns, strict=True)
+                ],
+                names=stored.column_names,
+            )
+            into, timestamps = STORE, ("recorded_at", START)
         names = table.column_names
         rows = list(zip(*(table.column(n).to_pylist() for n in names), strict=True))
-        marks = ", ".join(self.timestamp("%s") if n == "recorded_at" else "%s" for n in names)
+        marks = ", ".join(self.timestamp("%s") if n in timestamps else "%s" for n in names)
         with self.raw.cursor() as cursor:
             cursor.executemany(f"INSERT INTO {into} ({', '.join(names)}) VALUES ({marks})", rows)
 

@@ -131,6 +131,11 @@ def copy_derived_rows(source, target) -> None:
 
 
 QUERIES = {
+    # every sample's test time, by the name users query (on TimescaleDB timeseries_point is a
+    # view that computes it from the stored test_started_at)
+    "test time of every sample": """
+        SELECT session_id, record_index, test_time_second FROM timeseries_point
+        ORDER BY session_id, record_index""",
     # SOC training rows: samples joined with their labels, one session, time order
     "soc training window": """
         SELECT count(*), round(CAST(avg(p.voltage_volt) AS numeric), 3),
@@ -470,6 +475,19 @@ def same_row(mine: tuple, theirs: tuple) -> bool:
         elif a != b:
             return False
     return True
+
+
+def test_test_time_second_comes_back_by_name_to_the_microsecond(answers):
+    """TimescaleDB stores test_started_at instead (schema.yaml: elapsed_as_start); the view
+    gives every sample's test_time_second back, within 1 us of what was written."""
+    reference = answers["sqlite"]["test time of every sample"]
+    assert len(reference) > 1000
+    for engine in ENGINES[1:]:
+        got = answers[engine]["test time of every sample"]
+        assert [r[:2] for r in got] == [r[:2] for r in reference], engine
+        worst = max(abs(a[2] - b[2]) for a, b in zip(got, reference, strict=True))
+        assert worst <= 1e-6, f"{engine}: test_time_second differs by up to {worst} s"
+        assert all(isinstance(r[2], float) for r in got), engine
 
 
 def test_cycles_and_features_match_the_profile(answers):

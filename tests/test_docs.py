@@ -132,7 +132,11 @@ def test_each_table_page_shows_the_ddl_of_every_target(schema, pages):
     for target in TARGETS.values():
         assert f'=== "{target.title}"' in page
     assert "CREATE TABLE timeseries_point" in page
-    assert "create_hypertable('timeseries_point'" in page  # TimescaleDB's statements follow
+    # TimescaleDB's statements follow: the hypertable stores test_started_at, and the view
+    # that users query gives test_time_second back
+    assert "create_hypertable('timeseries_point_store'" in page
+    assert "CREATE VIEW timeseries_point AS" in page
+    assert "AS test_time_second" in page
 
 
 def test_crows_foot_ends_follow_cardinality_and_optionality(schema):

@@ -642,7 +642,11 @@ def pg_seed(conn, timescale: bool) -> None:
     for table, row in SEED:
         wrapper.insert(table, row)
     if timescale:
-        for (chunk,) in conn.execute("SELECT show_chunks('timeseries_point')").fetchall():
+        # the hypertable (timeseries_point is a view of it since schema version 3)
+        hypertable = conn.execute(
+            "SELECT coalesce(to_regclass('timeseries_point_store')::text, 'timeseries_point')"
+        ).fetchone()[0]
+        for (chunk,) in conn.execute("SELECT show_chunks(%s)", (hypertable,)).fetchall():
             conn.execute("SELECT compress_chunk(%s)", (chunk,))
         compressed = conn.execute(
             "SELECT count(*) FROM timescaledb_information.chunks WHERE is_compressed"
@@ -775,7 +779,9 @@ def test_timescaledb_check_on_compressed_rows_stops_the_migration(timescale, tmp
                     and row["session_id"] == 101
                     else row,
                 )
-            for (chunk,) in conn.execute("SELECT show_chunks('timeseries_point')").fetchall():
+            # the hypertable behind the view timeseries_point (schema version 3)
+            chunks = "SELECT show_chunks('timeseries_point_store')"
+            for (chunk,) in conn.execute(chunks).fetchall():
                 conn.execute("SELECT compress_chunk(%s)", (chunk,))
             before = pg_full_catalog(conn)
         result = subprocess.run(

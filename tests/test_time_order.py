@@ -136,7 +136,9 @@ def ts_db(timescale):
     with timescale.fresh_database("timeorder") as database, database.connect() as conn:
         load_pg_ddl(conn, ddl_text("timescaledb"))
         _fill_pg(conn)
-        chunks = conn.execute("SELECT count(*) FROM show_chunks('timeseries_point')").fetchone()
+        chunks = conn.execute(
+            "SELECT count(*) FROM show_chunks('timeseries_point_store')"
+        ).fetchone()
         assert chunks[0] == 2, "the samples should span two chunks"
         yield conn
 
@@ -148,7 +150,7 @@ def test_timescaledb_reads_samples_in_time_order(ts_db, query):
 
 @pytest.mark.parametrize("query", queries.TIME_ORDERED, ids=lambda q: q.key)
 def test_timescaledb_compressed_reads_samples_in_time_order(ts_db, query):
-    for (chunk,) in ts_db.execute("SELECT show_chunks('timeseries_point')").fetchall():
+    for (chunk,) in ts_db.execute("SELECT show_chunks('timeseries_point_store')").fetchall():
         ts_db.execute("SELECT compress_chunk(%s, if_not_compressed => true)", (chunk,))
     ts_db.execute("ANALYZE")
     _pg_check(ts_db, "timescaledb", query, total_chunks=2)

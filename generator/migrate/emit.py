@@ -61,7 +61,11 @@ class MigrationWriter:
         return f"sql/{self.target_name}/migrations"
 
     def q(self, name: str) -> str:
-        return self.target.quote(name)
+        return self.target.quote(self.stored_name(name))
+
+    def stored_name(self, name: str) -> str:
+        """The name the engine holds a model table under (TimescaleDB's store tables)."""
+        return name
 
     def block(self, schema: Schema, table: str):
         """The target's CREATE TABLE block of one table (all blocks rendered once per model)."""
@@ -441,7 +445,7 @@ class PostgresWriter(MigrationWriter):
                 f"PostgreSQL 18+: rename NOT NULL constraint {was} to {now}",
                 "DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_constraint WHERE conname = "
                 f"{self.target.literal(was)} AND conrelid = "
-                f"{self.target.literal(table)}::regclass) "
+                f"{self.target.literal(self.stored_name(table))}::regclass) "
                 f"THEN ALTER TABLE {self.q(table)} RENAME CONSTRAINT {self.q(was)} TO "
                 f"{self.q(now)}; END IF; END $$;",
             )
@@ -449,6 +453,103 @@ class PostgresWriter(MigrationWriter):
 
 class TimescaleWriter(PostgresWriter):
     target_name = "timescaledb"
+    stores: dict[str, str] = {}  # model table -> its store table (elapsed_as_start, both sides)
+
+    def body(self, plan: Plan) -> Body:
+        """A table stored under another name (elapsed_as_start, in both versions) is changed
+        under that name, its view dropped before the changes and created again after them."""
+        self.stores = {
+            t.name: t.timescaledb.elapsed_as_start.store_table
+            for t in plan.new.hypertables
+            if t.timescaledb.elapsed_as_start
+            and (old := plan.old_table(t.name)) is not None
+            and old.timescaledb is not None
+            and old.timescaledb.elapsed_as_start == t.timescaledb.elapsed_as_start
+            and plan.for_table(t.name)
+        }
+        for name in self.stores:
+            column = plan.new.table(name).timescaledb.elapsed_as_start.column
+            for op in plan.for_table(name):
+                names = {op.column, *(getattr(o, "name", None) for o in (op.old, op.new))}
+                if op.kind != "timescaledb" and column in names:
+                    self.stores = {}
+                    raise_unsupported(
+                        name,
+                        f"changing {column}, which TimescaleDB stores as "
+                        f"{plan.new.table(name).timescaledb.elapsed_as_start.start_column}",
+                    )
+        try:
+            return super().body(plan)
+        finally:
+            self.stores = {}
+
+    def stored_name(self, name: str) -> str:
+        return self.stores.get(name, name)
+
+    def stored_trigger_fk(self, plan: Plan, fk: ForeignKey):
+        """The trigger statements of a reference, naming the store table where there is one."""
+        stored = self.target.stored_schema(plan.new)
+        child = stored.table(self.stores.get(fk.table, fk.table))
+        fk = next(f for f in child.foreign_keys if f.name == fk.name)
+        return self.target.trigger_foreign_key(stored, fk)
+
+    def store_elapsed_as_start(self, plan: Plan, name: str, body: Body) -> None:
+        """TimescaleDB, elapsed_as_start turned on: the hypertable is renamed to its store
+        table, the seconds column becomes the instant it counts from (every row rewritten, to the
+        microsecond, compressed chunks included), and the table's name becomes the view that gives
+        the column back; the references into it are enforced by triggers on the store."""
+        t, q = self.target, self.q
+        was = plan.old.table(name).timescaledb.elapsed_as_start
+        table = plan.new.table(name)
+        elapsed = table.timescaledb.elapsed_as_start
+        if was is not None and elapsed is None:
+            return self.restore_elapsed(plan, name, was, body)
+        if was is not None or elapsed is None:
+            raise_unsupported(name, "changing elapsed_as_start")
+        stored_new = t.stored_schema(plan.new)
+        store = stored_new.table(elapsed.store_table)
+        time, column, start = (
+            q(table.timescaledb.time_column),
+            q(elapsed.column),
+            q(elapsed.start_column),
+        )
+        refs = [fk for fk in plan.old.references_to(name)]
+        for fk in refs:
+            self.drop_trigger_fk(fk, body, f"drop {fk.name}: its trigger bodies name {name}")
+        s = q(store.name)
+        body.add(SAFE, f"{name} becomes {store.name}", f"ALTER TABLE {q(name)} RENAME TO {s};")
+        body.add(
+            SAFE,
+            f"{elapsed.start_column}: the instant {elapsed.column} counts from",
+            f"ALTER TABLE {s} ADD COLUMN {start} timestamptz;\n"
+            f"UPDATE {s} SET {start} = {time} - make_interval(secs => {column});\n"
+            f"ALTER TABLE {s} ALTER COLUMN {start} SET NOT NULL;",
+        )
+        for check in store.checks:
+            if check.column == elapsed.start_column:
+                body.add(
+                    SAFE,
+                    f"{check.name} on {elapsed.start_column} (was on {elapsed.column})",
+                    f"ALTER TABLE {s} DROP CONSTRAINT {q(check.name)};\n"
+                    f"ALTER TABLE {s} ADD {t.check_sql(check)};",
+                )
+                self.constraint_comment(store.name, check.name, check.description, body)
+        body.add(
+            SAFE,
+            f"drop {elapsed.column}: {elapsed.start_column} holds it to the microsecond",
+            f"ALTER TABLE {s} DROP COLUMN {column};",
+        )
+        for statement in t.comment_statements(store):
+            if statement.sql.startswith(
+                (f"COMMENT ON TABLE {s} ", f"COMMENT ON COLUMN {s}.{start} ")
+            ):
+                body.add(SAFE, f"comment on {store.name}", statement.sql)
+        for statement in t.view_statements(table):
+            body.add(SAFE, f"the view {name}: {elapsed.column} by its name and type", statement.sql)
+        for fk in stored_new.references_to(store.name):
+            for statement in t.trigger_foreign_key(stored_new, fk):
+                body.add(SAFE, f"create {fk.name} again, on {store.name}", statement.sql)
+
     cannot = [
         "  - On a hypertable with compressed chunks TimescaleDB 2.16+ can add columns, add "
         "and drop CHECK constraints, drop columns outside segment_by/order_by, and change "
@@ -465,6 +566,57 @@ class TimescaleWriter(PostgresWriter):
         "  - VALIDATE CONSTRAINT is refused on a hypertable with compression enabled: a new "
         "CHECK there is added validated at once, scanning every chunk under the lock.",
     ]
+
+    def restore_elapsed(self, plan: Plan, name: str, was, body: Body) -> None:
+        """elapsed_as_start turned off (the down migration): the view goes, the seconds
+        column comes back from the start instant, and the store takes the table's name."""
+        t, q = self.target, self.q
+        stored_old = t.stored_schema(plan.old)
+        store = q(was.store_table)
+        table = plan.new.table(name)
+        time, column, start = (
+            q(table.timescaledb.time_column),
+            q(was.column),
+            q(was.start_column),
+        )
+        for fk in stored_old.references_to(was.store_table):
+            self.drop_trigger_fk(fk, body, f"drop {fk.name}: its trigger bodies name the store")
+        insert = q(t.view_insert_name(name))
+        body.add(
+            SAFE,
+            f"drop the view {name} (the table takes its name again)",
+            f"DROP VIEW {q(name)};\nDROP FUNCTION {insert}();",
+        )
+        body.add(
+            SAFE,
+            f"{was.column} again, from {was.start_column}",
+            f"ALTER TABLE {store} ADD COLUMN {column} double precision;\n"
+            f"UPDATE {store} SET {column} = extract(epoch FROM {time} - {start})"
+            "::double precision;\n"
+            f"ALTER TABLE {store} ALTER COLUMN {column} SET NOT NULL;",
+        )
+        for check in table.checks:
+            if check.column == was.column:
+                body.add(
+                    SAFE,
+                    f"{check.name} on {was.column} again",
+                    f"ALTER TABLE {store} DROP CONSTRAINT {q(check.name)};\n"
+                    f"ALTER TABLE {store} ADD {t.check_sql(check)};",
+                )
+                self.constraint_comment(was.store_table, check.name, check.description, body)
+        body.add(
+            SAFE,
+            f"drop {was.start_column}",
+            f"ALTER TABLE {store} DROP COLUMN {start};\nALTER TABLE {store} RENAME TO {q(name)};",
+        )
+        for statement in t.comment_statements(table):
+            if statement.sql.startswith(
+                (f"COMMENT ON TABLE {q(name)} ", f"COMMENT ON COLUMN {q(name)}.{column} ")
+            ):
+                body.add(SAFE, f"comment on {name}", statement.sql)
+        for fk in plan.new.references_to(name):
+            for statement in t.trigger_foreign_key(plan.new, fk):
+                body.add(SAFE, f"create {fk.name} again, on {name}", statement.sql)
 
     def into_hypertable(self, schema: Schema, fk: ForeignKey) -> bool:
         ref = schema.table_map.get(fk.ref_table)
@@ -502,7 +654,7 @@ class TimescaleWriter(PostgresWriter):
             f"{self.target.literal('rows of ' + fk.table + ' violate ' + fk.name)} USING "
             "ERRCODE = 'foreign_key_violation'; END IF; END $$;",
         )
-        for statement in self.target.trigger_foreign_key(plan.new, fk):
+        for statement in self.stored_trigger_fk(plan, fk):
             body.add(safety, f"{what} (trigger)", statement.sql)
 
     def comment_foreign_key(self, plan, fk, body):
@@ -655,6 +807,13 @@ class TimescaleWriter(PostgresWriter):
         return out
 
     def before_changes(self, plan: Plan, body: Body) -> None:
+        t = self.target
+        for name in self.stores:
+            body.add(
+                SAFE,
+                f"drop the view {name} (created again below, over the changed {self.stores[name]})",
+                f"DROP VIEW {t.quote(name)};\nDROP FUNCTION {t.quote(t.view_insert_name(name))}();",
+            )
         for old_fk, _ in self.affected_trigger_fks(plan):
             self.drop_trigger_fk(old_fk, body, f"drop {old_fk.name} before renaming its tables")
         for table in self.touched_hypertables(plan):
@@ -674,7 +833,7 @@ class TimescaleWriter(PostgresWriter):
     def after_changes(self, plan: Plan, body: Body) -> None:
         t = self.target
         for _, fk in self.affected_trigger_fks(plan):
-            for statement in t.trigger_foreign_key(plan.new, fk):
+            for statement in self.stored_trigger_fk(plan, fk):
                 body.add(SAFE, f"create {fk.name} again for the renamed names", statement.sql)
         for op in plan.ops:
             if op.kind != "timescaledb":
@@ -690,7 +849,8 @@ class TimescaleWriter(PostgresWriter):
                     SAFE,
                     f"chunk interval of {op.table}: {was.chunk_interval} -> "
                     f"{now.chunk_interval} (new chunks only)",
-                    f"SELECT set_chunk_time_interval({t.literal(op.table)}, "
+                    "SELECT set_chunk_time_interval("
+                    f"{t.literal(self.stores.get(op.table, op.table))}, "
                     f"INTERVAL {t.literal(now.chunk_interval)});",
                 )
             if (was.segment_by, was.order_by) != (now.segment_by, now.order_by):
@@ -700,10 +860,17 @@ class TimescaleWriter(PostgresWriter):
                     "ones until recompressed)",
                     f"ALTER TABLE {table} SET ({self.target.compression_options(now)});",
                 )
+            if was.elapsed_as_start != now.elapsed_as_start:
+                self.store_elapsed_as_start(plan, op.table, body)
+        stored = t.stored_schema(plan.new)
         for table in self.touched_hypertables(plan):
-            for statement in t.after_table(plan.new, table):
+            table = stored.table(self.stores.get(table.name, table.name))
+            for statement in t.after_table(stored, table):
                 if statement.sql.startswith(("CREATE MATERIALIZED VIEW", "COMMENT ON VIEW")):
                     body.add(SAFE, "continuous aggregate, as a fresh build makes it", statement.sql)
+        for name in self.stores:
+            for statement in t.view_statements(plan.new.table(name)):
+                body.add(SAFE, f"the view {name} again, as a fresh build makes it", statement.sql)
 
 
 def _columns_of(expression: str):

@@ -180,4 +180,10 @@ CODES = {
     "timescale.reference": "a reference into a hypertable without its time column",
     "timescale.cagg-column": "a continuous aggregate with two columns of one name",
     "timescale.compression-overlap": "a column in both segment_by and order_by",
+    "timescale.elapsed-column": "an unknown elapsed_as_start column",
+    "timescale.elapsed-type": "an elapsed_as_start column that is not NOT NULL double seconds",
+    "timescale.elapsed-range": "an elapsed_as_start column with a range other than {min: 0}",
+    "timescale.elapsed-start": "an elapsed_as_start start_column that is already a column",
+    "timescale.elapsed-use": "an elapsed_as_start column in compression or an aggregate",
+    "timescale.elapsed-key": "an elapsed_as_start column in a key, index or CHECK",
 }

@@ -3,7 +3,7 @@ compression columns, continuous aggregates, and references into a hypertable."""
 
 from __future__ import annotations
 
-from ..model import ContinuousAggregate, Table, TimescaleOptions
+from ..model import ContinuousAggregate, ElapsedAsStart, Table, TimescaleOptions
 from . import Context, one_line, suggest
 from .expressions import check_aggregate, column_kind
 from .keys import column_list
@@ -76,14 +76,114 @@ def build_timescale(ctx: Context, table: str, spec: dict, raw_columns: dict) -> 
                 tuple(aggregates),
             )
         )
+    elapsed = build_elapsed_as_start(ctx, path, spec.get("elapsed_as_start"), raw_columns)
+    if elapsed is not None:
+        used = [c for c in (*segment_by, *order_by) if c == elapsed.column]
+        used += [
+            c.name
+            for c in caggs
+            if elapsed.column in c.group_by
+            or any(elapsed.column in _words(expr) for _, expr in c.aggregates)
+        ]
+        if used:
+            ctx.report(
+                "timescale.elapsed-use",
+                (*path, "elapsed_as_start", "column"),
+                f"'{elapsed.column}' is used by the compression settings or continuous "
+                f"aggregate {used[0]!r}, but it is not stored in the hypertable",
+                f"use {time_column} there, or drop elapsed_as_start",
+            )
     return TimescaleOptions(
-        time_column, hyper["chunk_interval"], segment_by, order_by, tuple(caggs)
+        time_column, hyper["chunk_interval"], segment_by, order_by, tuple(caggs), elapsed
     )
+
+
+def _words(expression: str) -> set[str]:
+    import re
+
+    return set(re.findall(r"[a-z_][a-z0-9_]*", expression.lower()))
+
+
+def build_elapsed_as_start(ctx: Context, path, spec, raw_columns: dict) -> ElapsedAsStart | None:
+    """`elapsed_as_start:` stores a seconds column as the instant it counts from."""
+    if spec is None:
+        return None
+    where = (*path, "elapsed_as_start")
+    column, start, store = spec["column"], spec["start_column"], spec["store_table"]
+    ok = True
+    raw = raw_columns.get(column)
+    if raw is None:
+        ctx.report(
+            "timescale.elapsed-column",
+            (*where, "column"),
+            f"unknown column '{column}'",
+            suggest(column, list(raw_columns)),
+            at_value=True,
+        )
+        ok = False
+    elif raw.get("type") != "double" or raw.get("nullable") or raw.get("unit") != "s":
+        ctx.report(
+            "timescale.elapsed-type",
+            (*where, "column"),
+            f"'{column}' must be a NOT NULL double column in seconds (unit: s) to be stored "
+            "as the instant it counts from",
+            "name the elapsed-seconds column, e.g. test_time_second",
+            at_value=True,
+        )
+        ok = False
+    elif set(raw.get("range") or {}) - {"min"} or (raw.get("range") or {}).get("min", 0) != 0:
+        ctx.report(
+            "timescale.elapsed-range",
+            (*where, "column"),
+            f"'{column}' may only have range {{min: 0}}: stored as its start, the range "
+            "becomes 'start <= time column' and no other bound can be checked",
+            "drop the other bounds",
+        )
+        ok = False
+    identifier(ctx, start, (*where, "start_column"), column=True)
+    if start in raw_columns:
+        ctx.report(
+            "timescale.elapsed-start",
+            (*where, "start_column"),
+            f"'{start}' is already a column of the table",
+            "choose a new name for the stored start instant, e.g. test_started_at",
+            at_value=True,
+        )
+        ok = False
+    identifier(ctx, store, (*where, "store_table"))
+    return ElapsedAsStart(column, start, store) if ok else None
 
 
 def check_hypertable_references(ctx: Context, table: Table, tables: dict[str, Table]) -> None:
     """A FK into a hypertable must include its time column (TimescaleDB's unique-key rule),
-    so the referencing table has to carry that column under the same name and type."""
+    so the referencing table has to carry that column under the same name and type. Also: a
+    column stored as its start instant (elapsed_as_start) can be in no key, index or CHECK of
+    the hypertable, which holds only the start."""
+    elapsed = table.timescaledb.elapsed_as_start if table.timescaledb else None
+    if elapsed is not None:
+        keyed = [
+            (name, cols)
+            for name, cols in [
+                (table.primary_key_name or "primary_key", table.primary_key),
+                *((u.name, u.columns) for u in table.uniques),
+                *((fk.name, fk.columns) for fk in table.foreign_keys),
+                *((i.name, i.columns) for i in table.indexes),
+            ]
+            if elapsed.column in cols
+        ]
+        keyed += [
+            (c.name, ())
+            for c in table.checks
+            if c.kind == "explicit" and elapsed.column in _words(c.expression)
+        ]
+        if keyed:
+            ctx.report(
+                "timescale.elapsed-key",
+                ("tables", table.name, "timescaledb", "elapsed_as_start", "column"),
+                f"'{elapsed.column}' is used by {keyed[0][0]}, but on TimescaleDB it is "
+                "not stored in the hypertable (elapsed_as_start)",
+                "key, index and check the stored columns, or drop elapsed_as_start",
+            )
     for fk in table.foreign_keys:
         target = tables.get(fk.ref_table)
         if target is None or target.timescaledb is None:

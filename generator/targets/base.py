@@ -148,6 +148,12 @@ class Target:
             out += [("relation", s.name, table.name) for s in self.named_statements(table)]
         return out
 
+    def stored_schema(self, schema: Schema) -> Schema:
+        """The model as this target stores it (the tables its catalog holds): the model
+        itself, except where a target stores a table in another form (TimescaleDB's
+        elapsed_as_start)."""
+        return schema
+
     def named_statements(self, table: Table) -> list:
         """Indexes and other named objects besides constraints (see engine_names)."""
         return list(table.indexes)

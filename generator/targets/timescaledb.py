@@ -10,12 +10,22 @@ into it: "found a FK into a chunk while truncating"). So a reference into a hype
 enforced by two triggers instead, named after the foreign key: a constraint trigger on the
 referencing table that rejects a row whose sample does not exist (SQLSTATE 23503, like a
 foreign key), and a trigger on the hypertable that applies the key's ON DELETE.
+
+With `elapsed_as_start` (schema.yaml), an elapsed-seconds column such as test_time_second is
+stored as the instant it counts from (recorded_at - test_time_second: constant while a session
+runs, so it compresses to almost nothing, where a jittery double does not): the hypertable
+takes the option's store_table name, and the table's own name becomes a view with exactly the
+columns, names and types of the table, computing the column back to the microsecond. Every
+reference, index, trigger and continuous aggregate is on the store table; the view takes
+INSERT (and COPY) through an INSTEAD OF trigger.
 """
 
 from __future__ import annotations
 
-from ..model import ForeignKey, Schema, Table
-from .base import Statement
+import dataclasses
+
+from ..model import Check, Column, ForeignKey, Schema, Table
+from .base import Statement, TableBlock
 from .postgres import PostgresTarget
 
 
@@ -23,6 +33,192 @@ class TimescaleTarget(PostgresTarget):
     name = "timescaledb"
     title = "TimescaleDB"
     versions = "TimescaleDB 2.16 or newer on PostgreSQL 15 to 17 (tested on 2.23)"
+
+    # -- elapsed_as_start: the hypertable under another name, the table's name a view --------
+    def stored_schema(self, schema: Schema) -> Schema:
+        """The model as this target stores it: a table with elapsed_as_start becomes its
+        store table (the start instant in place of the seconds), and references into it
+        point at the store."""
+        stores = {
+            t.name: t.timescaledb.elapsed_as_start.store_table
+            for t in schema.tables
+            if t.timescaledb and t.timescaledb.elapsed_as_start
+        }
+        if not stores:
+            return schema
+        tables = []
+        for table in schema.tables:
+            if table.name in stores:
+                table = self.store_table(table)
+            fks = tuple(
+                dataclasses.replace(fk, ref_table=stores[fk.ref_table])
+                if fk.ref_table in stores
+                else fk
+                for fk in table.foreign_keys
+            )
+            tables.append(dataclasses.replace(table, foreign_keys=fks))
+        return dataclasses.replace(schema, tables=tuple(tables))
+
+    def store_table(self, table: Table) -> Table:
+        ts = table.timescaledb
+        elapsed = ts.elapsed_as_start
+        time = ts.time_column
+        start = Column(
+            name=elapsed.start_column,
+            type="timestamptz",
+            description=(
+                f"The instant {elapsed.column} counts from: {time} - {elapsed.column}, kept to "
+                f"the microsecond. Stored instead of {elapsed.column} because it stays constant "
+                f"while a session runs and compresses to almost nothing; the view {table.name} "
+                f"gives {elapsed.column} back as extract(epoch FROM {time} - "
+                f"{elapsed.start_column})."
+            ),
+        )
+        columns = tuple(start if c.name == elapsed.column else c for c in table.columns)
+        checks = []
+        for check in table.checks:
+            if check.column == elapsed.column:
+                # range {min: 0} (the only range the validator allows here): the sample is
+                # not before the instant it counts from. The name stays the range check's.
+                check = Check(
+                    name=check.name,
+                    expression=f"{elapsed.start_column} <= {time}",
+                    description=(
+                        f"{elapsed.column} >= 0, stored as its start: {elapsed.start_column} "
+                        f"is not after {time}."
+                    ),
+                    kind="explicit",
+                    column=elapsed.start_column,
+                )
+            checks.append(check)
+        return dataclasses.replace(
+            table,
+            name=elapsed.store_table,
+            description=(
+                f"{table.description} Stored form of the view {table.name}: "
+                f"{elapsed.start_column} in place of {elapsed.column}. Bulk loads write here "
+                "directly; the view takes inserts through a trigger, row by row."
+            ),
+            columns=columns,
+            checks=tuple(checks),
+            foreign_keys=tuple(
+                dataclasses.replace(fk, table=elapsed.store_table) for fk in table.foreign_keys
+            ),
+        )
+
+    def blocks(self, schema: Schema) -> list[TableBlock]:
+        """The stored model's blocks; after a store table, the view named like the table."""
+        views = {
+            t.timescaledb.elapsed_as_start.store_table: t
+            for t in schema.hypertables
+            if t.timescaledb.elapsed_as_start
+        }
+        blocks = super().blocks(self.stored_schema(schema))
+        for block in blocks:
+            if block.table.name in views:
+                block.after += self.view_statements(views[block.table.name])
+                # keyed by the model's name, like every target's blocks (docs, migrations);
+                # render_block writes the store's name
+                block.table = views[block.table.name]
+        return blocks
+
+    def render_block(self, block: TableBlock) -> str:
+        ts = block.table.timescaledb
+        if ts and ts.elapsed_as_start:
+            block = dataclasses.replace(
+                block, table=dataclasses.replace(block.table, name=ts.elapsed_as_start.store_table)
+            )
+        return super().render_block(block)
+
+    def engine_names(self, schema: Schema) -> list[tuple[str, str, str]]:
+        out = super().engine_names(schema)
+        for table in schema.hypertables:
+            elapsed = table.timescaledb.elapsed_as_start
+            if elapsed:
+                out.append(("relation", elapsed.store_table, table.name))
+                out.append(("relation", self.view_insert_name(table.name), table.name))
+        return out
+
+    def view_insert_name(self, view: str) -> str:
+        return self.generated_name(f"{view}_insert")
+
+    def view_statements(self, table: Table) -> list[Statement]:
+        """The view with the table's columns, names and types, and its INSTEAD OF INSERT
+        trigger. `table` is the model's table (not the store)."""
+        ts = table.timescaledb
+        elapsed = ts.elapsed_as_start
+        view, store = self.quote(table.name), self.quote(elapsed.store_table)
+        time, start = self.quote(ts.time_column), self.quote(elapsed.start_column)
+        seconds = f"extract(epoch FROM {time} - {start})::double precision"
+        select = ",\n".join(
+            f"    {seconds} AS {self.quote(c.name)}"
+            if c.name == elapsed.column
+            else f"    {self.quote(c.name)}"
+            for c in table.columns
+        )
+        stored = [
+            elapsed.start_column if c.name == elapsed.column else c.name for c in table.columns
+        ]
+        values = ", ".join(
+            f"NEW.{time} - make_interval(secs => NEW.{self.quote(c.name)})"
+            if c.name == elapsed.column
+            else f"NEW.{self.quote(c.name)}"
+            for c in table.columns
+        )
+        fn = self.quote(self.view_insert_name(table.name))
+        column = self.quote(elapsed.column)
+        out = [
+            Statement(f"CREATE VIEW {view} AS\nSELECT\n{select}\nFROM {store};"),
+            Statement(f"COMMENT ON VIEW {view} IS {self.literal(self.view_description(table))};"),
+            *(
+                Statement(
+                    f"COMMENT ON COLUMN {view}.{self.quote(c.name)} IS "
+                    f"{self.literal(self.column_description(c))};"
+                )
+                for c in table.columns
+            ),
+            Statement(
+                f"CREATE FUNCTION {fn}() RETURNS trigger LANGUAGE plpgsql AS $fn$\n"
+                "BEGIN\n"
+                f"    IF NEW.{column} IS NULL THEN\n"
+                f'        RAISE EXCEPTION \'null value in column "%" of relation "%" violates '
+                f"not-null constraint', {self.literal(elapsed.column)}, "
+                f"{self.literal(table.name)}\n"
+                f"            USING ERRCODE = 'not_null_violation', "
+                f"COLUMN = {self.literal(elapsed.column)};\n"
+                "    END IF;\n"
+                f"    INSERT INTO {store} ({self.quote_all(stored)})\n"
+                f"    VALUES ({values});\n"
+                "    RETURN NEW;\n"
+                "END\n"
+                "$fn$;"
+            ),
+            Statement(
+                f"CREATE TRIGGER {fn} INSTEAD OF INSERT ON {view} FOR EACH ROW "
+                f"EXECUTE FUNCTION {fn}();"
+            ),
+            Statement(
+                f"COMMENT ON TRIGGER {fn} ON {view} IS "
+                + self.literal(
+                    f"Inserts (and COPY) into the view write {elapsed.store_table}, "
+                    f"{elapsed.column} as {elapsed.start_column} = {ts.time_column} - "
+                    f"{elapsed.column}, row by row: bulk loads should write "
+                    f"{elapsed.store_table} directly."
+                )
+                + ";"
+            ),
+        ]
+        return out
+
+    def view_description(self, table: Table) -> str:
+        elapsed = table.timescaledb.elapsed_as_start
+        return (
+            f"{table.description} On TimescaleDB a view of the hypertable "
+            f"{elapsed.store_table}, which stores {elapsed.start_column} = "
+            f"{table.timescaledb.time_column} - {elapsed.column} (constant per session, so it "
+            f"compresses to almost nothing); {elapsed.column} is computed back, to the "
+            "microsecond. Query and insert here; bulk loads write the store table directly."
+        )
 
     def primary_key(self, table: Table) -> tuple[str, ...]:
         ts = table.timescaledb
@@ -141,6 +337,11 @@ class TimescaleTarget(PostgresTarget):
         ts = table.timescaledb
         if ts is None:
             return out
+        return out + self.hypertable_statements(table)
+
+    def hypertable_statements(self, table: Table) -> list[Statement]:
+        ts = table.timescaledb
+        out: list[Statement] = []
         t = self.quote(table.name)
         out.append(
             Statement(
@@ -209,6 +410,16 @@ class TimescaleTarget(PostgresTarget):
                 "alone is not enforced unique here, and references into it include "
                 f"{ts.time_column}."
             )
+            elapsed = ts.elapsed_as_start
+            if elapsed:
+                lines.append(
+                    f"  - {table.name} is a view of the hypertable {elapsed.store_table}, which "
+                    f"stores {elapsed.start_column} = {ts.time_column} - {elapsed.column} "
+                    f"instead of {elapsed.column} (it compresses to almost nothing); the view "
+                    f"gives {elapsed.column} back as double precision, to the microsecond. "
+                    f"Inserts into the view go through a trigger row by row: bulk loads "
+                    f"should write {elapsed.store_table} directly."
+                )
             refs = [fk.name for fk in schema.references_to(table.name)]
             if refs:
                 lines.append(

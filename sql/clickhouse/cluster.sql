@@ -1,7 +1,7 @@
 -- Battery SOC/SOH schema: ClickHouse cluster DDL.
 -- A ClickHouse cluster: the tables of sql/clickhouse/schema.sql, replicated (ReplicatedMergeTree)
 --   and sharded (Distributed).
--- Schema version 2. Generated from schema.yaml by liam-erd-schema; do not edit.
+-- Schema version 3. Generated from schema.yaml by liam-erd-schema; do not edit.
 -- Change schema.yaml, then run `make sql`.
 --
 -- Targets: ClickHouse 24.8 or newer with ClickHouse Keeper (parsed by 26.9).

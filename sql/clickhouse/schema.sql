@@ -1,7 +1,7 @@
 -- Battery SOC/SOH schema: ClickHouse DDL.
 -- One ClickHouse server (MergeTree); sql/clickhouse/cluster.sql is the same schema sharded and
 --   replicated over a cluster.
--- Schema version 2. Generated from schema.yaml by liam-erd-schema; do not edit.
+-- Schema version 3. Generated from schema.yaml by liam-erd-schema; do not edit.
 -- Change schema.yaml, then run `make sql`.
 --
 -- Targets: ClickHouse 24.8 or newer (tested on 26.9, in process through chdb 4.4).

@@ -1,6 +1,6 @@
 -- Battery SOC/SOH schema: Liam ERD DDL.
 -- For viewing in Liam ERD; it is valid PostgreSQL too.
--- Schema version 2. Generated from schema.yaml by liam-erd-schema; do not edit.
+-- Schema version 3. Generated from schema.yaml by liam-erd-schema; do not edit.
 -- Change schema.yaml, then run `make sql`.
 --
 -- Targets: @liam-hq/cli 0.7 (erd build --format postgres).

@@ -1,5 +1,5 @@
 -- Battery SOC/SOH schema: PostgreSQL DDL.
--- Schema version 2. Generated from schema.yaml by liam-erd-schema; do not edit.
+-- Schema version 3. Generated from schema.yaml by liam-erd-schema; do not edit.
 -- Change schema.yaml, then run `make sql`.
 --
 -- Targets: PostgreSQL 15 to 18.
@@ -711,6 +711,6 @@ COMMENT ON CONSTRAINT ck_source_file_record_index_first_range ON source_file IS 
 COMMENT ON CONSTRAINT ck_source_file_record_index_last_range ON source_file IS 'record_index_last >= 0.';
 COMMENT ON CONSTRAINT ck_source_file_record_order ON source_file IS 'A file''s samples end at or after its first one.';
 
--- Schema version 2, recorded where the migration runner (dbmate) keeps applied migrations.
+-- Schema version 3, recorded where the migration runner (dbmate) keeps applied migrations.
 CREATE TABLE IF NOT EXISTS schema_migrations (version varchar(128) PRIMARY KEY);
-INSERT INTO schema_migrations (version) VALUES ('000100'), ('000101'), ('000200'), ('000201');
+INSERT INTO schema_migrations (version) VALUES ('000100'), ('000101'), ('000200'), ('000201'), ('000300'), ('000301');

@@ -1,5 +1,5 @@
 -- Battery SOC/SOH schema: SQLite DDL.
--- Schema version 2. Generated from schema.yaml by liam-erd-schema; do not edit.
+-- Schema version 3. Generated from schema.yaml by liam-erd-schema; do not edit.
 -- Change schema.yaml, then run `make sql`.
 --
 -- Targets: SQLite 3.37 or newer (STRICT tables).
@@ -412,6 +412,6 @@ CREATE TABLE source_file (
     CONSTRAINT ck_source_file_original_units_json CHECK (original_units IS NULL OR json_valid(original_units))  -- original_units is valid JSON.
 ) STRICT;
 
--- Schema version 2, recorded where the migration runner (dbmate) keeps applied migrations.
+-- Schema version 3, recorded where the migration runner (dbmate) keeps applied migrations.
 CREATE TABLE IF NOT EXISTS schema_migrations (version varchar(128) PRIMARY KEY);
-INSERT INTO schema_migrations (version) VALUES ('000100'), ('000101'), ('000200'), ('000201');
+INSERT INTO schema_migrations (version) VALUES ('000100'), ('000101'), ('000200'), ('000201'), ('000300'), ('000301');

@@ -1,5 +1,5 @@
 -- Battery SOC/SOH schema: TimescaleDB DDL.
--- Schema version 2. Generated from schema.yaml by liam-erd-schema; do not edit.
+-- Schema version 3. Generated from schema.yaml by liam-erd-schema; do not edit.
 -- Change schema.yaml, then run `make sql`.
 --
 -- Targets: TimescaleDB 2.16 or newer on PostgreSQL 15 to 17 (tested on 2.23).
@@ -13,6 +13,11 @@
 --   - timeseries_point is a hypertable on recorded_at: its primary key is (session_id,
 --     record_index, recorded_at), so (session_id, record_index) alone is not enforced unique here,
 --     and references into it include recorded_at.
+--   - timeseries_point is a view of the hypertable timeseries_point_store, which stores
+--     test_started_at = recorded_at - test_time_second instead of test_time_second (it compresses
+--     to almost nothing); the view gives test_time_second back as double precision, to the
+--     microsecond. Inserts into the view go through a trigger row by row: bulk loads should write
+--     timeseries_point_store directly.
 --   - References into timeseries_point (fk_cell_channel_point_point, fk_label_soc_point,
 --     fk_prediction_point) are enforced by triggers named after each key, not FOREIGN KEY
 --     constraints: TimescaleDB cannot compress a chunk that a foreign key points into. They reject
@@ -230,10 +235,10 @@ COMMENT ON CONSTRAINT ck_cycle_test_time_end_second_range ON cycle IS 'test_time
 COMMENT ON CONSTRAINT ck_cycle_cycle_type_enum ON cycle IS 'cycle_type is one of the cycle_type values.';
 COMMENT ON CONSTRAINT ck_cycle_record_order ON cycle IS 'A cycle ends at or after its first sample.';
 
--- timeseries_point: One sample recorded by the cycler, named as the Battery Data Format (BDF) names it. Keyed by session and record index; columns are ordered widest first so PostgreSQL stores a row without alignment padding (a migration from version 1 appends new columns at the end). The optional channels cost nothing in PostgreSQL while NULL. Samples are never deleted by a cascade.
-CREATE TABLE timeseries_point (
+-- timeseries_point_store: One sample recorded by the cycler, named as the Battery Data Format (BDF) names it. Keyed by session and record index; columns are ordered widest first so PostgreSQL stores a row without alignment padding (a migration from version 1 appends new columns at the end). The optional channels cost nothing in PostgreSQL while NULL. Samples are never deleted by a cascade. Stored form of the view timeseries_point: test_started_at in place of test_time_second. Bulk loads write here directly; the view takes inserts through a trigger, row by row.
+CREATE TABLE timeseries_point_store (
     recorded_at timestamptz NOT NULL,
-    test_time_second double precision NOT NULL,
+    test_started_at timestamptz NOT NULL,
     step_time_second double precision,
     charging_capacity_ah double precision,
     discharging_capacity_ah double precision,
@@ -254,7 +259,7 @@ CREATE TABLE timeseries_point (
     step_type text,
     CONSTRAINT pk_timeseries_point PRIMARY KEY (session_id, record_index, recorded_at),
     CONSTRAINT fk_timeseries_point_session_id FOREIGN KEY (session_id) REFERENCES test_session (session_id) ON DELETE RESTRICT,
-    CONSTRAINT ck_timeseries_point_test_time_second_range CHECK (test_time_second >= 0),
+    CONSTRAINT ck_timeseries_point_test_time_second_range CHECK (test_started_at <= recorded_at),
     CONSTRAINT ck_timeseries_point_step_time_second_range CHECK (step_time_second >= 0),
     CONSTRAINT ck_timeseries_point_charging_capacity_ah_range CHECK (charging_capacity_ah >= 0),
     CONSTRAINT ck_timeseries_point_discharging_capacity_ah_range CHECK (discharging_capacity_ah >= 0),
@@ -273,8 +278,79 @@ CREATE TABLE timeseries_point (
     CONSTRAINT ck_timeseries_point_step_id_range CHECK (step_id >= 0),
     CONSTRAINT ck_timeseries_point_step_type_enum CHECK (step_type IN ('cc_charge', 'cv_charge', 'cccv_charge', 'cc_discharge', 'cv_discharge', 'cp_discharge', 'dynamic', 'rest', 'ocv', 'pulse', 'eis', 'other'))
 );
-CREATE INDEX ix_timeseries_point_session_time ON timeseries_point (session_id, recorded_at);
-COMMENT ON TABLE timeseries_point IS 'One sample recorded by the cycler, named as the Battery Data Format (BDF) names it. Keyed by session and record index; columns are ordered widest first so PostgreSQL stores a row without alignment padding (a migration from version 1 appends new columns at the end). The optional channels cost nothing in PostgreSQL while NULL. Samples are never deleted by a cascade.';
+CREATE INDEX ix_timeseries_point_session_time ON timeseries_point_store (session_id, recorded_at);
+COMMENT ON TABLE timeseries_point_store IS 'One sample recorded by the cycler, named as the Battery Data Format (BDF) names it. Keyed by session and record index; columns are ordered widest first so PostgreSQL stores a row without alignment padding (a migration from version 1 appends new columns at the end). The optional channels cost nothing in PostgreSQL while NULL. Samples are never deleted by a cascade. Stored form of the view timeseries_point: test_started_at in place of test_time_second. Bulk loads write here directly; the view takes inserts through a trigger, row by row.';
+COMMENT ON COLUMN timeseries_point_store.recorded_at IS 'Absolute time of the sample (UTC; BDF unix_time_second holds the same instant as seconds, so the name stays: this column is a timestamp, not seconds). Required: the TimescaleDB hypertable is partitioned on it; a simulation uses its nominal start.';
+COMMENT ON COLUMN timeseries_point_store.test_started_at IS 'The instant test_time_second counts from: recorded_at - test_time_second, kept to the microsecond. Stored instead of test_time_second because it stays constant while a session runs and compresses to almost nothing; the view timeseries_point gives test_time_second back as extract(epoch FROM recorded_at - test_started_at).';
+COMMENT ON COLUMN timeseries_point_store.step_time_second IS 'Seconds since the current step started (BDF step_time_second); NULL when not logged. [unit: s; range: >= 0]';
+COMMENT ON COLUMN timeseries_point_store.charging_capacity_ah IS 'The cycler''s cumulative charge into the asset since the test started (BDF charging_capacity_ah); double precision because re-integrating logged samples is less accurate than the cycler''s own counter. NULL when the file has none. [unit: Ah; range: >= 0]';
+COMMENT ON COLUMN timeseries_point_store.discharging_capacity_ah IS 'The cycler''s cumulative charge out of the asset since the test started (BDF discharging_capacity_ah). [unit: Ah; range: >= 0]';
+COMMENT ON COLUMN timeseries_point_store.charging_energy_wh IS 'The cycler''s cumulative energy into the asset since the test started (BDF charging_energy_wh). [unit: Wh; range: >= 0]';
+COMMENT ON COLUMN timeseries_point_store.discharging_energy_wh IS 'The cycler''s cumulative energy out of the asset since the test started (BDF discharging_energy_wh). [unit: Wh; range: >= 0]';
+COMMENT ON COLUMN timeseries_point_store.session_id IS 'The session the sample belongs to.';
+COMMENT ON COLUMN timeseries_point_store.record_index IS 'The cycler''s sample number within the session (BDF record_index). [range: >= 0]';
+COMMENT ON COLUMN timeseries_point_store.cycle_count IS 'The cycler''s cycle counter at this sample (BDF cycle_count; cycle_index in version 1); non-decreasing; cycle.cycle_index of the cycle the sample belongs to. [range: >= 0]';
+COMMENT ON COLUMN timeseries_point_store.step_count IS 'Ever-increasing step counter of the session (BDF step_count); integer, because a long test passes 32,767 steps. NULL when the file has none. [range: >= 0]';
+COMMENT ON COLUMN timeseries_point_store.voltage_volt IS 'Terminal voltage of the asset. [unit: V; range: [-5, 1500]]';
+COMMENT ON COLUMN timeseries_point_store.current_ampere IS 'Current; positive charges the asset. [unit: A; range: [-5000, 5000]]';
+COMMENT ON COLUMN timeseries_point_store.surface_temperature_celsius IS 'Temperature at the surface of the asset (BDF surface_temperature_celsius; temperature_celsius in version 1); NULL when not measured. [unit: degC; range: [-60, 200]]';
+COMMENT ON COLUMN timeseries_point_store.ambient_temperature_celsius IS 'Measured ambient (chamber) temperature (BDF ambient_temperature_celsius); NULL when not measured. [unit: degC; range: [-60, 200]]';
+COMMENT ON COLUMN timeseries_point_store.temperature_t1_celsius IS 'Auxiliary temperature channel 1 (BDF T1); placement is in the session notes. [unit: degC; range: [-60, 200]]';
+COMMENT ON COLUMN timeseries_point_store.temperature_t2_celsius IS 'Auxiliary temperature channel 2 (BDF T2). [unit: degC; range: [-60, 200]]';
+COMMENT ON COLUMN timeseries_point_store.temperature_t3_celsius IS 'Auxiliary temperature channel 3 (BDF T3). [unit: degC; range: [-60, 200]]';
+COMMENT ON COLUMN timeseries_point_store.step_id IS 'The program step the cycler was executing (BDF step_id, Arbin Step_Index; step_index in version 1, renamed because BDF''s step_index is a count within a step). An identifier from the program, not a counter: it repeats every cycle and stays far below 32,767 (step_count is the counter). NULL when the file has none. [range: >= 0]';
+COMMENT ON COLUMN timeseries_point_store.step_type IS 'What the step was doing (BDF step_type); NULL when the cycler does not say. [enum: step_type]';
+COMMENT ON CONSTRAINT fk_timeseries_point_session_id ON timeseries_point_store IS 'ON DELETE RESTRICT: Samples are raw measurements; deleting a session never deletes them silently.';
+COMMENT ON CONSTRAINT ck_timeseries_point_test_time_second_range ON timeseries_point_store IS 'test_time_second >= 0, stored as its start: test_started_at is not after recorded_at.';
+COMMENT ON CONSTRAINT ck_timeseries_point_step_time_second_range ON timeseries_point_store IS 'step_time_second >= 0.';
+COMMENT ON CONSTRAINT ck_timeseries_point_charging_capacity_ah_range ON timeseries_point_store IS 'charging_capacity_ah >= 0.';
+COMMENT ON CONSTRAINT ck_timeseries_point_discharging_capacity_ah_range ON timeseries_point_store IS 'discharging_capacity_ah >= 0.';
+COMMENT ON CONSTRAINT ck_timeseries_point_charging_energy_wh_range ON timeseries_point_store IS 'charging_energy_wh >= 0.';
+COMMENT ON CONSTRAINT ck_timeseries_point_discharging_energy_wh_range ON timeseries_point_store IS 'discharging_energy_wh >= 0.';
+COMMENT ON CONSTRAINT ck_timeseries_point_record_index_range ON timeseries_point_store IS 'record_index >= 0.';
+COMMENT ON CONSTRAINT ck_timeseries_point_cycle_count_range ON timeseries_point_store IS 'cycle_count >= 0.';
+COMMENT ON CONSTRAINT ck_timeseries_point_step_count_range ON timeseries_point_store IS 'step_count >= 0.';
+COMMENT ON CONSTRAINT ck_timeseries_point_voltage_volt_range ON timeseries_point_store IS 'voltage_volt lies in [-5, 1500].';
+COMMENT ON CONSTRAINT ck_timeseries_point_current_ampere_range ON timeseries_point_store IS 'current_ampere lies in [-5000, 5000].';
+COMMENT ON CONSTRAINT ck_timeseries_point_surface_temperature_celsius_range ON timeseries_point_store IS 'surface_temperature_celsius lies in [-60, 200].';
+COMMENT ON CONSTRAINT ck_timeseries_point_ambient_temperature_celsius_range ON timeseries_point_store IS 'ambient_temperature_celsius lies in [-60, 200].';
+COMMENT ON CONSTRAINT ck_timeseries_point_temperature_t1_celsius_range ON timeseries_point_store IS 'temperature_t1_celsius lies in [-60, 200].';
+COMMENT ON CONSTRAINT ck_timeseries_point_temperature_t2_celsius_range ON timeseries_point_store IS 'temperature_t2_celsius lies in [-60, 200].';
+COMMENT ON CONSTRAINT ck_timeseries_point_temperature_t3_celsius_range ON timeseries_point_store IS 'temperature_t3_celsius lies in [-60, 200].';
+COMMENT ON CONSTRAINT ck_timeseries_point_step_id_range ON timeseries_point_store IS 'step_id >= 0.';
+COMMENT ON CONSTRAINT ck_timeseries_point_step_type_enum ON timeseries_point_store IS 'step_type is one of the step_type values.';
+SELECT create_hypertable('timeseries_point_store', by_range('recorded_at', INTERVAL '7 days'), create_default_indexes => FALSE);
+ALTER TABLE timeseries_point_store SET (timescaledb.compress, timescaledb.compress_segmentby = 'session_id', timescaledb.compress_orderby = 'recorded_at, record_index');
+CREATE MATERIALIZED VIEW timeseries_point_1min WITH (timescaledb.continuous) AS
+    SELECT time_bucket(INTERVAL '1 minute', recorded_at) AS bucket, session_id, COUNT(*) AS sample_count, AVG(voltage_volt) AS voltage_mean_volt, MIN(voltage_volt) AS voltage_min_volt, MAX(voltage_volt) AS voltage_max_volt, AVG(current_ampere) AS current_mean_ampere, MAX(surface_temperature_celsius) AS temperature_max_celsius, MAX(cycle_count) AS cycle_index_max
+    FROM timeseries_point_store
+    GROUP BY bucket, session_id
+    WITH NO DATA;
+COMMENT ON VIEW timeseries_point_1min IS 'Per-minute summary of each session (sample count, voltage min/mean/max, mean current, peak surface temperature, last cycle), for dashboards and coarse SOC/SOH trends without scanning raw samples.';
+CREATE VIEW timeseries_point AS
+SELECT
+    recorded_at,
+    extract(epoch FROM recorded_at - test_started_at)::double precision AS test_time_second,
+    step_time_second,
+    charging_capacity_ah,
+    discharging_capacity_ah,
+    charging_energy_wh,
+    discharging_energy_wh,
+    session_id,
+    record_index,
+    cycle_count,
+    step_count,
+    voltage_volt,
+    current_ampere,
+    surface_temperature_celsius,
+    ambient_temperature_celsius,
+    temperature_t1_celsius,
+    temperature_t2_celsius,
+    temperature_t3_celsius,
+    step_id,
+    step_type
+FROM timeseries_point_store;
+COMMENT ON VIEW timeseries_point IS 'One sample recorded by the cycler, named as the Battery Data Format (BDF) names it. Keyed by session and record index; columns are ordered widest first so PostgreSQL stores a row without alignment padding (a migration from version 1 appends new columns at the end). The optional channels cost nothing in PostgreSQL while NULL. Samples are never deleted by a cascade. On TimescaleDB a view of the hypertable timeseries_point_store, which stores test_started_at = recorded_at - test_time_second (constant per session, so it compresses to almost nothing); test_time_second is computed back, to the microsecond. Query and insert here; bulk loads write the store table directly.';
 COMMENT ON COLUMN timeseries_point.recorded_at IS 'Absolute time of the sample (UTC; BDF unix_time_second holds the same instant as seconds, so the name stays: this column is a timestamp, not seconds). Required: the TimescaleDB hypertable is partitioned on it; a simulation uses its nominal start.';
 COMMENT ON COLUMN timeseries_point.test_time_second IS 'Seconds since the session started. Sampling is not uniform and may step back. [unit: s; range: >= 0]';
 COMMENT ON COLUMN timeseries_point.step_time_second IS 'Seconds since the current step started (BDF step_time_second); NULL when not logged. [unit: s; range: >= 0]';
@@ -295,33 +371,19 @@ COMMENT ON COLUMN timeseries_point.temperature_t2_celsius IS 'Auxiliary temperat
 COMMENT ON COLUMN timeseries_point.temperature_t3_celsius IS 'Auxiliary temperature channel 3 (BDF T3). [unit: degC; range: [-60, 200]]';
 COMMENT ON COLUMN timeseries_point.step_id IS 'The program step the cycler was executing (BDF step_id, Arbin Step_Index; step_index in version 1, renamed because BDF''s step_index is a count within a step). An identifier from the program, not a counter: it repeats every cycle and stays far below 32,767 (step_count is the counter). NULL when the file has none. [range: >= 0]';
 COMMENT ON COLUMN timeseries_point.step_type IS 'What the step was doing (BDF step_type); NULL when the cycler does not say. [enum: step_type]';
-COMMENT ON CONSTRAINT fk_timeseries_point_session_id ON timeseries_point IS 'ON DELETE RESTRICT: Samples are raw measurements; deleting a session never deletes them silently.';
-COMMENT ON CONSTRAINT ck_timeseries_point_test_time_second_range ON timeseries_point IS 'test_time_second >= 0.';
-COMMENT ON CONSTRAINT ck_timeseries_point_step_time_second_range ON timeseries_point IS 'step_time_second >= 0.';
-COMMENT ON CONSTRAINT ck_timeseries_point_charging_capacity_ah_range ON timeseries_point IS 'charging_capacity_ah >= 0.';
-COMMENT ON CONSTRAINT ck_timeseries_point_discharging_capacity_ah_range ON timeseries_point IS 'discharging_capacity_ah >= 0.';
-COMMENT ON CONSTRAINT ck_timeseries_point_charging_energy_wh_range ON timeseries_point IS 'charging_energy_wh >= 0.';
-COMMENT ON CONSTRAINT ck_timeseries_point_discharging_energy_wh_range ON timeseries_point IS 'discharging_energy_wh >= 0.';
-COMMENT ON CONSTRAINT ck_timeseries_point_record_index_range ON timeseries_point IS 'record_index >= 0.';
-COMMENT ON CONSTRAINT ck_timeseries_point_cycle_count_range ON timeseries_point IS 'cycle_count >= 0.';
-COMMENT ON CONSTRAINT ck_timeseries_point_step_count_range ON timeseries_point IS 'step_count >= 0.';
-COMMENT ON CONSTRAINT ck_timeseries_point_voltage_volt_range ON timeseries_point IS 'voltage_volt lies in [-5, 1500].';
-COMMENT ON CONSTRAINT ck_timeseries_point_current_ampere_range ON timeseries_point IS 'current_ampere lies in [-5000, 5000].';
-COMMENT ON CONSTRAINT ck_timeseries_point_surface_temperature_celsius_range ON timeseries_point IS 'surface_temperature_celsius lies in [-60, 200].';
-COMMENT ON CONSTRAINT ck_timeseries_point_ambient_temperature_celsius_range ON timeseries_point IS 'ambient_temperature_celsius lies in [-60, 200].';
-COMMENT ON CONSTRAINT ck_timeseries_point_temperature_t1_celsius_range ON timeseries_point IS 'temperature_t1_celsius lies in [-60, 200].';
-COMMENT ON CONSTRAINT ck_timeseries_point_temperature_t2_celsius_range ON timeseries_point IS 'temperature_t2_celsius lies in [-60, 200].';
-COMMENT ON CONSTRAINT ck_timeseries_point_temperature_t3_celsius_range ON timeseries_point IS 'temperature_t3_celsius lies in [-60, 200].';
-COMMENT ON CONSTRAINT ck_timeseries_point_step_id_range ON timeseries_point IS 'step_id >= 0.';
-COMMENT ON CONSTRAINT ck_timeseries_point_step_type_enum ON timeseries_point IS 'step_type is one of the step_type values.';
-SELECT create_hypertable('timeseries_point', by_range('recorded_at', INTERVAL '7 days'), create_default_indexes => FALSE);
-ALTER TABLE timeseries_point SET (timescaledb.compress, timescaledb.compress_segmentby = 'session_id', timescaledb.compress_orderby = 'recorded_at, record_index');
-CREATE MATERIALIZED VIEW timeseries_point_1min WITH (timescaledb.continuous) AS
-    SELECT time_bucket(INTERVAL '1 minute', recorded_at) AS bucket, session_id, COUNT(*) AS sample_count, AVG(voltage_volt) AS voltage_mean_volt, MIN(voltage_volt) AS voltage_min_volt, MAX(voltage_volt) AS voltage_max_volt, AVG(current_ampere) AS current_mean_ampere, MAX(surface_temperature_celsius) AS temperature_max_celsius, MAX(cycle_count) AS cycle_index_max
-    FROM timeseries_point
-    GROUP BY bucket, session_id
-    WITH NO DATA;
-COMMENT ON VIEW timeseries_point_1min IS 'Per-minute summary of each session (sample count, voltage min/mean/max, mean current, peak surface temperature, last cycle), for dashboards and coarse SOC/SOH trends without scanning raw samples.';
+CREATE FUNCTION timeseries_point_insert() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+    IF NEW.test_time_second IS NULL THEN
+        RAISE EXCEPTION 'null value in column "%" of relation "%" violates not-null constraint', 'test_time_second', 'timeseries_point'
+            USING ERRCODE = 'not_null_violation', COLUMN = 'test_time_second';
+    END IF;
+    INSERT INTO timeseries_point_store (recorded_at, test_started_at, step_time_second, charging_capacity_ah, discharging_capacity_ah, charging_energy_wh, discharging_energy_wh, session_id, record_index, cycle_count, step_count, voltage_volt, current_ampere, surface_temperature_celsius, ambient_temperature_celsius, temperature_t1_celsius, temperature_t2_celsius, temperature_t3_celsius, step_id, step_type)
+    VALUES (NEW.recorded_at, NEW.recorded_at - make_interval(secs => NEW.test_time_second), NEW.step_time_second, NEW.charging_capacity_ah, NEW.discharging_capacity_ah, NEW.charging_energy_wh, NEW.discharging_energy_wh, NEW.session_id, NEW.record_index, NEW.cycle_count, NEW.step_count, NEW.voltage_volt, NEW.current_ampere, NEW.surface_temperature_celsius, NEW.ambient_temperature_celsius, NEW.temperature_t1_celsius, NEW.temperature_t2_celsius, NEW.temperature_t3_celsius, NEW.step_id, NEW.step_type);
+    RETURN NEW;
+END
+$fn$;
+CREATE TRIGGER timeseries_point_insert INSTEAD OF INSERT ON timeseries_point FOR EACH ROW EXECUTE FUNCTION timeseries_point_insert();
+COMMENT ON TRIGGER timeseries_point_insert ON timeseries_point IS 'Inserts (and COPY) into the view write timeseries_point_store, test_time_second as test_started_at = recorded_at - test_time_second, row by row: bulk loads should write timeseries_point_store directly.';
 
 -- cell_channel_point: The channels of one cell recorded with one sample of a pack test (cell voltage, cell temperature): pack-to-cell analysis, e.g. the cell voltage spread per cycle. Joined to the pack's sample on (session_id, record_index); the cell is one of the pack's cells.
 CREATE TABLE cell_channel_point (
@@ -352,10 +414,10 @@ BEGIN
     IF NEW.session_id IS NULL OR NEW.record_index IS NULL OR NEW.recorded_at IS NULL THEN
         RETURN NEW;  -- MATCH SIMPLE: a key with a NULL references nothing
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM timeseries_point p WHERE p.session_id = NEW.session_id AND p.record_index = NEW.record_index AND p.recorded_at = NEW.recorded_at) THEN
+    IF NOT EXISTS (SELECT 1 FROM timeseries_point_store p WHERE p.session_id = NEW.session_id AND p.record_index = NEW.record_index AND p.recorded_at = NEW.recorded_at) THEN
         RAISE EXCEPTION 'insert or update on table "%" violates foreign key "%"', 'cell_channel_point', 'fk_cell_channel_point_point'
             USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'fk_cell_channel_point_point',
-                  DETAIL = format('Key (session_id, record_index, recorded_at)=(%s) is not present in table "timeseries_point".', concat_ws(', ', NEW.session_id, NEW.record_index, NEW.recorded_at));
+                  DETAIL = format('Key (session_id, record_index, recorded_at)=(%s) is not present in table "timeseries_point_store".', concat_ws(', ', NEW.session_id, NEW.record_index, NEW.recorded_at));
     END IF;
     RETURN NEW;
 END
@@ -368,8 +430,8 @@ BEGIN
     RETURN OLD;
 END
 $fn$;
-CREATE TRIGGER fk_cell_channel_point_point AFTER DELETE ON timeseries_point FOR EACH ROW EXECUTE FUNCTION fk_cell_channel_point_point_on_delete();
-COMMENT ON TRIGGER fk_cell_channel_point_point ON timeseries_point IS 'Foreign key enforced by triggers (TimescaleDB): ON DELETE CASCADE: The cell channels are part of the pack''s sample and mean nothing without it.';
+CREATE TRIGGER fk_cell_channel_point_point AFTER DELETE ON timeseries_point_store FOR EACH ROW EXECUTE FUNCTION fk_cell_channel_point_point_on_delete();
+COMMENT ON TRIGGER fk_cell_channel_point_point ON timeseries_point_store IS 'Foreign key enforced by triggers (TimescaleDB): ON DELETE CASCADE: The cell channels are part of the pack''s sample and mean nothing without it.';
 
 -- cycle_feature: Features of one cycle computed by one version of the feature extractor; the inputs of SOH models. Several extractor versions may describe the same cycle.
 CREATE TABLE cycle_feature (
@@ -503,10 +565,10 @@ BEGIN
     IF NEW.session_id IS NULL OR NEW.record_index IS NULL OR NEW.recorded_at IS NULL THEN
         RETURN NEW;  -- MATCH SIMPLE: a key with a NULL references nothing
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM timeseries_point p WHERE p.session_id = NEW.session_id AND p.record_index = NEW.record_index AND p.recorded_at = NEW.recorded_at) THEN
+    IF NOT EXISTS (SELECT 1 FROM timeseries_point_store p WHERE p.session_id = NEW.session_id AND p.record_index = NEW.record_index AND p.recorded_at = NEW.recorded_at) THEN
         RAISE EXCEPTION 'insert or update on table "%" violates foreign key "%"', 'label_soc', 'fk_label_soc_point'
             USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'fk_label_soc_point',
-                  DETAIL = format('Key (session_id, record_index, recorded_at)=(%s) is not present in table "timeseries_point".', concat_ws(', ', NEW.session_id, NEW.record_index, NEW.recorded_at));
+                  DETAIL = format('Key (session_id, record_index, recorded_at)=(%s) is not present in table "timeseries_point_store".', concat_ws(', ', NEW.session_id, NEW.record_index, NEW.recorded_at));
     END IF;
     RETURN NEW;
 END
@@ -519,8 +581,8 @@ BEGIN
     RETURN OLD;
 END
 $fn$;
-CREATE TRIGGER fk_label_soc_point AFTER DELETE ON timeseries_point FOR EACH ROW EXECUTE FUNCTION fk_label_soc_point_on_delete();
-COMMENT ON TRIGGER fk_label_soc_point ON timeseries_point IS 'Foreign key enforced by triggers (TimescaleDB): ON DELETE CASCADE: A label is derived from its sample and means nothing without it.';
+CREATE TRIGGER fk_label_soc_point AFTER DELETE ON timeseries_point_store FOR EACH ROW EXECUTE FUNCTION fk_label_soc_point_on_delete();
+COMMENT ON TRIGGER fk_label_soc_point ON timeseries_point_store IS 'Foreign key enforced by triggers (TimescaleDB): ON DELETE CASCADE: A label is derived from its sample and means nothing without it.';
 
 -- label_soh: A ground-truth SOH value for one cycle under one definition, with the reference it was computed against.
 CREATE TABLE label_soh (
@@ -683,10 +745,10 @@ BEGIN
     IF NEW.session_id IS NULL OR NEW.record_index IS NULL OR NEW.recorded_at IS NULL THEN
         RETURN NEW;  -- MATCH SIMPLE: a key with a NULL references nothing
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM timeseries_point p WHERE p.session_id = NEW.session_id AND p.record_index = NEW.record_index AND p.recorded_at = NEW.recorded_at) THEN
+    IF NOT EXISTS (SELECT 1 FROM timeseries_point_store p WHERE p.session_id = NEW.session_id AND p.record_index = NEW.record_index AND p.recorded_at = NEW.recorded_at) THEN
         RAISE EXCEPTION 'insert or update on table "%" violates foreign key "%"', 'prediction', 'fk_prediction_point'
             USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'fk_prediction_point',
-                  DETAIL = format('Key (session_id, record_index, recorded_at)=(%s) is not present in table "timeseries_point".', concat_ws(', ', NEW.session_id, NEW.record_index, NEW.recorded_at));
+                  DETAIL = format('Key (session_id, record_index, recorded_at)=(%s) is not present in table "timeseries_point_store".', concat_ws(', ', NEW.session_id, NEW.record_index, NEW.recorded_at));
     END IF;
     RETURN NEW;
 END
@@ -699,8 +761,8 @@ BEGIN
     RETURN OLD;
 END
 $fn$;
-CREATE TRIGGER fk_prediction_point AFTER DELETE ON timeseries_point FOR EACH ROW EXECUTE FUNCTION fk_prediction_point_on_delete();
-COMMENT ON TRIGGER fk_prediction_point ON timeseries_point IS 'Foreign key enforced by triggers (TimescaleDB): ON DELETE CASCADE: A SOC prediction is meaningless without its sample.';
+CREATE TRIGGER fk_prediction_point AFTER DELETE ON timeseries_point_store FOR EACH ROW EXECUTE FUNCTION fk_prediction_point_on_delete();
+COMMENT ON TRIGGER fk_prediction_point ON timeseries_point_store IS 'Foreign key enforced by triggers (TimescaleDB): ON DELETE CASCADE: A SOC prediction is meaningless without its sample.';
 
 -- eis_spectrum: One electrochemical impedance spectrum measured during a session, at a stated SOC and temperature (an extension beyond the design document's ten tables). Impedance grows with ageing (SOH) and depends on SOC, so both models may use it; its points are in eis_point.
 CREATE TABLE eis_spectrum (
@@ -790,6 +852,6 @@ COMMENT ON CONSTRAINT ck_source_file_record_index_first_range ON source_file IS 
 COMMENT ON CONSTRAINT ck_source_file_record_index_last_range ON source_file IS 'record_index_last >= 0.';
 COMMENT ON CONSTRAINT ck_source_file_record_order ON source_file IS 'A file''s samples end at or after its first one.';
 
--- Schema version 2, recorded where the migration runner (dbmate) keeps applied migrations.
+-- Schema version 3, recorded where the migration runner (dbmate) keeps applied migrations.
 CREATE TABLE IF NOT EXISTS schema_migrations (version varchar(128) PRIMARY KEY);
-INSERT INTO schema_migrations (version) VALUES ('000100'), ('000101'), ('000200'), ('000201');
+INSERT INTO schema_migrations (version) VALUES ('000100'), ('000101'), ('000200'), ('000201'), ('000300'), ('000301');

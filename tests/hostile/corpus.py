@@ -92,6 +92,19 @@ def hyper(old: str, new: str) -> str:
     return edit("  timeseries_point:", old, new)
 
 
+ORDER_BY = "        order_by: [recorded_at, record_index]\n"
+ELAPSED = (
+    "      elapsed_as_start:\n        column: test_time_second\n"
+    "        start_column: test_started_at\n        store_table: timeseries_point_store\n"
+)
+
+
+def elapsed(old: str = "", new: str = "", source: str = SCHEMA) -> str:
+    """The fixture with test_time_second stored as its start (elapsed_as_start), then edited."""
+    text = edit("  timeseries_point:", ORDER_BY, ORDER_BY + ELAPSED, source)
+    return edit("  timeseries_point:", old, new, text) if old else text
+
+
 MINI = "format_version: 1\nname: x\ntitle: X\ndescription: X.\n"
 BOMB = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
     f"{c}: &{c} [{', '.join(['*' + p] * 10)}]\n"
@@ -1408,6 +1421,60 @@ CASES: list[Case] = [
         text=hyper("order_by: [recorded_at, record_index]", "order_by: [session_id, recorded_at]"),
         marker="      compression:",
         after="  timeseries_point:",
+    ),
+    C(
+        "elapsed-unknown-column",
+        "timescale.elapsed-column",
+        "unknown column 'test_time_secnd'",
+        text=elapsed("column: test_time_second\n", "column: test_time_secnd\n"),
+        marker="test_time_secnd",
+    ),
+    C(
+        "elapsed-not-seconds",
+        "timescale.elapsed-type",
+        "NOT NULL double column in seconds",
+        text=elapsed("column: test_time_second\n", "column: session_id\n"),
+        marker="column: session_id",
+    ),
+    C(
+        "elapsed-range-max",
+        "timescale.elapsed-range",
+        "may only have range {min: 0}",
+        text=elapsed(
+            "        range: {min: 0}\n        description: Seconds since the session",
+            "        range: {min: 0, max: 9}\n        description: Seconds since the session",
+        ),
+        marker="column: test_time_second",
+        after="elapsed_as_start:",
+    ),
+    C(
+        "elapsed-start-is-a-column",
+        "timescale.elapsed-start",
+        "'voltage_volt' is already a column",
+        text=elapsed("start_column: test_started_at", "start_column: voltage_volt"),
+        marker="start_column: voltage_volt",
+    ),
+    C(
+        "elapsed-in-compression",
+        "timescale.elapsed-use",
+        "used by the compression settings",
+        text=elapsed().replace(
+            "order_by: [recorded_at, record_index]", "order_by: [recorded_at, test_time_second]"
+        ),
+        marker="column: test_time_second",
+        after="elapsed_as_start:",
+    ),
+    C(
+        "elapsed-in-index",
+        "timescale.elapsed-key",
+        "is used by ix_point_time",
+        text=elapsed(
+            "    timescaledb:\n",
+            "    indexes:\n      ix_point_time: {columns: [session_id, test_time_second]}\n"
+            "    timescaledb:\n",
+        ),
+        marker="column: test_time_second",
+        after="elapsed_as_start:",
     ),
     C(
         "chunk-interval-overflow",
