@@ -9,7 +9,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import queue
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -175,7 +177,7 @@ def _load(db, path, session_id, options, sidecar, read_options, source, info, ch
         writing = True  # strict mode stops writing at the first failing row, keeps checking
         first_record: int | None = None
         last_record: int | None = None
-        for _line, table in chunks:
+        for _line, table in _ahead(chunks):
             if not table.num_rows:
                 continue
             records = table.column("record_index")
@@ -261,6 +263,57 @@ def _load(db, path, session_id, options, sidecar, read_options, source, info, ch
     outcome.seconds = time.monotonic() - started
     outcome.bulk_mode = db.bulk_mode
     return outcome
+
+
+class _Ahead:
+    """Iterate `chunks` one chunk ahead in a thread: the reader parses and converts chunk N+1
+    (pyarrow's CSV reader and compute kernels release the GIL) while the driver writes chunk N
+    (ADBC's COPY and SQLite's inserts release it too). One chunk waits at most, so memory
+    stays flat; the reader's exception is raised here, in the loader's thread, in order."""
+
+    _END = object()
+
+    def __init__(self, chunks):
+        self.chunks = chunks
+        self.slot: queue.Queue = queue.Queue(maxsize=1)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._produce, name="ingest-reader", daemon=True)
+        self.thread.start()
+
+    def _produce(self) -> None:
+        try:
+            for item in self.chunks:
+                if not self._put((True, item)):
+                    return
+            self._put((True, self._END))
+        except BaseException as exc:  # handed to the consumer, raised there
+            self._put((False, exc))
+
+    def _put(self, item) -> bool:
+        while not self.stop.is_set():
+            try:
+                self.slot.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def __iter__(self):
+        try:
+            while True:
+                ok, item = self.slot.get()
+                if not ok:
+                    raise item
+                if item is self._END:
+                    return
+                yield item
+        finally:
+            self.stop.set()
+            self.thread.join()
+
+
+def _ahead(chunks):
+    return iter(_Ahead(chunks))
 
 
 def _first_line(exc: BaseException) -> str:

@@ -431,3 +431,71 @@ def test_command_line_exit_codes(tmp_path):
     loaded = subprocess.run([*run, str(db), str(good)], capture_output=True, text=True, cwd=ROOT)
     assert loaded.returncode == 0, loaded.stderr
     assert "3 rows loaded" in loaded.stderr
+
+
+# --------------------------------------------------------- SQLite: indexes rebuilt at the end
+
+
+def _sqlite_indexes(path: Path) -> list[tuple[str, str]]:
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+            "AND tbl_name = 'timeseries_point' AND sql IS NOT NULL ORDER BY name"
+        ).fetchall()
+    finally:
+        conn.close()
+
+
+def _ramp(rows: int, start: float = 0.0) -> str:
+    lines = ["Test Time / s,Voltage / V,Current / A,Cycle Count / 1,Step Type"]
+    lines += [f"{start + i},3.{i % 10},1,0,rest" for i in range(rows)]
+    return "\n".join(lines) + "\n"
+
+
+def test_sqlite_secondary_indexes_are_rebuilt_inside_the_load(tmp_path):
+    """A file bigger than the table drops the (session, time) index and builds it at commit;
+    afterwards the schema's indexes are exactly the DDL's, they answer queries, and a refused
+    file's rollback restores them too."""
+    path = tmp_path / "battery.sqlite"
+    conn = sqlite3.connect(path)
+    conn.executescript(ddl_text("sqlite"))
+    conn.close()
+    declared = _sqlite_indexes(path)
+    assert declared, "the generated SQLite DDL declares a secondary index on timeseries_point"
+    url = f"sqlite:///{path}"
+    report = tmp_path / "report.json"
+    first = write(tmp_path, "first.csv", _ramp(50))
+    code = main(
+        [str(first), "--db", url, "--sidecar", str(sidecar(tmp_path)), "--report", str(report)]
+    )
+    assert code == 0
+    assert json.loads(report.read_text())[0]["bulk_mode"].endswith("+indexes-rebuilt")
+    assert _sqlite_indexes(path) == declared
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        plan = " ".join(
+            row[-1]
+            for row in conn.execute(
+                "EXPLAIN QUERY PLAN SELECT * FROM timeseries_point "
+                "WHERE session_id = 1 ORDER BY recorded_at LIMIT 5"
+            )
+        )
+        assert "USING INDEX" in plan or "USING COVERING INDEX" in plan, plan
+    finally:
+        conn.close()
+    # a bigger file into the same session that strict mode refuses (a voltage out of range
+    # in its last row): the rollback must bring the dropped index back
+    bad = _ramp(120, start=50).splitlines()
+    bad[-1] = bad[-1].replace(",3.9,", ",2000,")
+    refused = write(tmp_path, "refused.csv", "\n".join(bad) + "\n")
+    code = main([str(refused), "--db", url, "--session", "1"])
+    assert code == 1
+    assert _sqlite_indexes(path) == declared
+    # a small file into a big table keeps the index in place (plain row-by-row maintenance)
+    small = write(tmp_path, "small.csv", _ramp(5, start=50))
+    code = main([str(small), "--db", url, "--session", "1", "--report", str(report)])
+    assert code == 0
+    assert "+indexes-rebuilt" not in json.loads(report.read_text())[0]["bulk_mode"]
+    assert _sqlite_indexes(path) == declared

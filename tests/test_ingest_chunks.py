@@ -213,6 +213,53 @@ def test_bulk_load_recipe_leaves_every_constraint_valid(target, tmp_path, capsys
     assert modes == ["keys", "foreign-key", "plain"]
 
 
+SQLITE_INDEXES = (
+    "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'timeseries_point' "
+    "ORDER BY name"
+)
+
+
+def test_sqlite_rebuilds_the_time_index_only_into_a_smaller_table(target, tmp_path, capsys):
+    """SQLite: a file bigger than the table builds the (session, time) index once at the end;
+    a small file into a bigger table keeps it and inserts row by row. Either way the index is
+    there afterwards, the same, and answers; a refused big file leaves it as it was."""
+    if target.kind != "sqlite":
+        pytest.skip("the index rebuild is SQLite's (PostgreSQL: the recipe test above)")
+    before = target.query(SQLITE_INDEXES)
+    assert any(name == "ix_timeseries_point_session_time" for name, _ in before)
+    existing = target.query("SELECT count(*) FROM timeseries_point")[0][0]
+    modes = []
+    for name, n in (("bigger", existing + 500), ("smaller", 20)):
+        path = write(tmp_path, f"{name}.csv", rows(n))
+        report = tmp_path / f"{name}.json"
+        args = ["--sidecar", str(sidecar(tmp_path)), "--report", str(report), *BLOCK]
+        code, err = ingest(target, [path], *args, capsys=capsys)
+        assert code == 0, err
+        modes.append(json.loads(report.read_text())[0]["bulk_mode"])
+        assert target.query(SQLITE_INDEXES) == before
+        session = session_of(target, path)
+        plan = " ".join(
+            str(r[-1])
+            for r in target.query(
+                "EXPLAIN QUERY PLAN SELECT count(*) FROM timeseries_point "
+                "WHERE session_id = %s AND recorded_at > 0",
+                [session],
+            )
+        )
+        assert "ix_timeseries_point_session_time" in plan, plan
+        assert target.query(
+            "SELECT count(*) FROM timeseries_point WHERE session_id = %s AND recorded_at > 0",
+            [session],
+        ) == [(n,)]
+    assert modes == ["checks-in-arrow+indexes-rebuilt", "checks-in-arrow"]
+    existing = target.query("SELECT count(*) FROM timeseries_point")[0][0]
+    bad = write(tmp_path, "bad.csv", rows(existing + 500, **{"900": "899,899,3.7,1.5,0,cc_charge"}))
+    code, _err = ingest(target, [bad], "--sidecar", str(sidecar(tmp_path)), *BLOCK, capsys=capsys)
+    assert code != 0
+    assert target.query(SQLITE_INDEXES) == before
+    assert target.query("SELECT count(*) FROM timeseries_point")[0][0] == existing
+
+
 def test_progress_bar_shows_rows_per_second_after_a_second(capsys):
     from ingest.load import _Progress
 
