@@ -20,6 +20,7 @@ import derive
 
 CHILD = """
 import json, sys
+from pathlib import Path
 sys.path.insert(0, {tests!r})
 import derive
 from ingest.db import connect
@@ -101,3 +102,22 @@ def test_clickhouse_derives_sqlites_rows(both, table):
         bent = {**mine, k: list(mine[k])}
         bent[k][numeric[0]] = bent[k][numeric[0]] * (1 + 10 * REL) + 10 * ABS
         assert same(bent, theirs)
+
+
+def test_demo_fills_a_chdb_database(tmp_path):
+    """`python -m ingest.demo --db chdb:///dir?database=` makes the directory, the database and
+    the schema, loads the shipped samples and derives them."""
+    _chdb_or_skip()
+    url = f"chdb://{tmp_path / 'demo'}?database=demo"
+    proc = subprocess.run(
+        [sys.executable, "-m", "ingest.demo", "--db", url],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = json.loads(proc.stdout.strip().splitlines()[-1])["rows"]
+    for table in ("timeseries_point", "cycle", "cycle_feature", "label_soc", "label_soh"):
+        assert rows[table] > 0, (table, rows)
+    assert rows["label_soc"] == rows["timeseries_point"]
