@@ -17,7 +17,7 @@ def parser() -> argparse.ArgumentParser:
         prog="python -m derive",
         description="Derive cycles (from the cycler's cycle_count), cycle features, SOC labels "
         "(coulomb counting) and capacity-based SOH labels from the samples in a database, with "
-        "the same SQL on SQLite, PostgreSQL, TimescaleDB and ClickHouse (staged, then published per "
+        "the same SQL on SQLite, PostgreSQL, TimescaleDB and ClickHouse (staged, published per "
         "session). Definitions: docs/deriving.md.",
     )
     p.add_argument(
