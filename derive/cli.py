@@ -17,9 +17,15 @@ def parser() -> argparse.ArgumentParser:
         prog="python -m derive",
         description="Derive cycles (from the cycler's cycle_count), cycle features, SOC labels "
         "(coulomb counting) and capacity-based SOH labels from the samples in a database, with "
-        "the same SQL on SQLite, PostgreSQL and TimescaleDB. Definitions: docs/deriving.md.",
+        "the same SQL on SQLite, PostgreSQL, TimescaleDB and ClickHouse (staged, published per "
+        "session). Definitions: docs/deriving.md.",
     )
-    p.add_argument("--db", required=True, help="sqlite:///path, a SQLite path, or postgresql://...")
+    p.add_argument(
+        "--db",
+        required=True,
+        help="sqlite:///path, a SQLite path, postgresql://... or chdb:///dir?database=NAME"
+        " (ClickHouse through chdb)",
+    )
     p.add_argument(
         "--session",
         type=int,

@@ -128,6 +128,13 @@ def _open(db: Any) -> Iterator[_Connection]:
     """A URL (as `python -m ingest --db` takes), or an open sqlite3 / psycopg connection (or an
     object whose `.raw` is one); only what this opened is closed. The loader's own connections
     are Arrow (ADBC) drivers, so a URL is opened here with sqlite3 or psycopg."""
+    if isinstance(db, str) and db.startswith("chdb://"):
+        with _clickhouse_session(db) as conn:
+            yield conn
+        return
+    if getattr(db, "kind", None) == "clickhouse":  # an open ingest.db.ClickHouseDatabase
+        yield _ClickHouse(db)
+        return
     if isinstance(db, str):
         raw = _connect(db)
         try:
@@ -139,7 +146,7 @@ def _open(db: Any) -> Iterator[_Connection]:
     if not isinstance(raw, sqlite3.Connection) and type(raw).__module__.split(".")[0] != "psycopg":
         raise DeriveError(
             f"cannot derive through a {type(raw).__name__}: pass the database URL, "
-            "or a sqlite3 or psycopg connection"
+            "an ingest.db.Database, or a sqlite3 or psycopg connection"
         )
     yield _Connection(raw)
 
@@ -157,17 +164,52 @@ def _connect(url: str) -> Any:
         # with it, across connections
         raw.prepare_threshold = None
         return raw
-    if url.startswith("chdb://"):
-        raise DeriveError("ClickHouse is not a target of derive (docs/deriving.md)")
     if url.startswith("sqlite:///"):
         url = url[len("sqlite:///") :]
     elif "://" in url:
-        raise DeriveError(f"unsupported database URL {url!r} (sqlite:///path or postgresql://...)")
+        raise DeriveError(
+            f"unsupported database URL {url!r} "
+            "(sqlite:///path, postgresql://... or chdb:///dir?database=NAME)"
+        )
     if not Path(url).is_file():
         raise DeriveError(f"{url}: no such SQLite database")
     raw = sqlite3.connect(url, isolation_level=None)  # derive says BEGIN and COMMIT itself
     raw.execute("PRAGMA foreign_keys = ON")
     return raw
+
+
+class _ClickHouse:
+    """An ingest.db.ClickHouseDatabase as derive uses it: no transactions (derive/clickhouse.py
+    stages and publishes instead)."""
+
+    clickhouse = True
+
+    def __init__(self, db: Any):
+        self.db = db
+        self.errors = db.errors
+
+    def query(self, text: str, params: Sequence[Any] = ()) -> list[tuple]:
+        return self.db.query(text, params)
+
+
+@contextmanager
+def _clickhouse_session(url: str) -> Iterator[_ClickHouse]:
+    from ingest.db import ClickHouseDatabase
+    from ingest.errors import UsageError
+
+    try:
+        db = ClickHouseDatabase(url)
+    except UsageError as exc:
+        raise DeriveError(str(exc)) from None
+    try:
+        if not db.has_table("test_session"):
+            raise DeriveError(
+                f"{url}: database {db.database!r} has no test_session table "
+                "(create it with sql/clickhouse/schema.sql)"
+            )
+        yield _ClickHouse(db)
+    finally:
+        db.close()
 
 
 def run(
@@ -237,6 +279,8 @@ def _session(conn: _Connection, session_id: int, s: Settings) -> SessionResult:
     started = time.perf_counter()
     if not conn.query(sql.SESSION_EXISTS, [session_id])[0][0]:
         raise DeriveError(f"session {session_id}: no such test_session", session_id)
+    if isinstance(conn, _ClickHouse):
+        return _clickhouse_derive(conn, session_id, s, result, started)
     step = "reading the session"
     try:
         with conn.transaction():
@@ -268,6 +312,45 @@ def _session(conn: _Connection, session_id: int, s: Settings) -> SessionResult:
         raise DeriveError(f"session {session_id}: {step}: {exc}", session_id) from None
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _clickhouse_derive(
+    conn: _ClickHouse, session_id: int, s: Settings, result: SessionResult, started: float
+) -> SessionResult:
+    """ClickHouse: staged, then published (derive/clickhouse.py); the same errors."""
+    from . import clickhouse
+
+    try:
+        clickhouse.session(
+            conn.db, session_id, s, result, lambda: _reference_capacity(conn, session_id, s)
+        )
+    except conn.errors as exc:
+        step = _failed_step(s, result)
+        raise DeriveError(
+            f"session {session_id}: {step}: the database refused it: {_first_line(exc)}"
+            + _hint(step, str(exc)),
+            session_id,
+        ) from None
+    except DeriveError as exc:
+        raise DeriveError(
+            f"session {session_id}: {_failed_step(s, result)}: {exc}", session_id
+        ) from None
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _failed_step(s: Settings, result: SessionResult) -> str:
+    """The first requested derivation that did not finish (its time is recorded on success)."""
+    names = {
+        "cycles": "cycles",
+        "features": "cycle features",
+        "soc": "SOC labels",
+        "soh": "SOH labels",
+    }
+    for w in s.what:
+        if names[w] not in result.steps:
+            return names[w]
+    return "publishing"
 
 
 def _timed(result: SessionResult, step: str, conn: _Connection, text: str, params) -> int:

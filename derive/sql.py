@@ -91,21 +91,28 @@ flagged AS (
 # keeps a cycle_type someone set by hand; its bounds follow the samples (a later file of the
 # session may extend the last cycle); a cycle that did not change is not written, so a rerun
 # reports 0 cycles.
-CYCLES = """
+CYCLES_WITH = """
 WITH kinds AS (
     SELECT CASE protocol_type WHEN 'cycle_aging' THEN 'aging'
                               WHEN 'rpt' THEN 'reference'
                               WHEN 'hppc' THEN 'reference'
                               WHEN 'ocv' THEN 'reference' END AS cycle_type
     FROM test_session WHERE session_id = %s
-)
+)"""
+CYCLES_INTO = """
 INSERT INTO cycle (session_id, cycle_index, record_index_first, record_index_last,
-                   test_time_start_second, test_time_end_second, cycle_type)
+                   test_time_start_second, test_time_end_second, cycle_type)"""
+CYCLES_SELECT = """
 SELECT p.session_id, p.cycle_count, min(p.record_index), max(p.record_index),
        min(p.test_time_second), max(p.test_time_second), max(k.cycle_type)
 FROM timeseries_point p CROSS JOIN kinds k
 WHERE p.session_id = %s
-GROUP BY p.session_id, p.cycle_count
+GROUP BY p.session_id, p.cycle_count"""
+CYCLES = (
+    CYCLES_WITH
+    + CYCLES_INTO
+    + CYCLES_SELECT
+    + """
 ON CONFLICT (session_id, cycle_index) DO UPDATE SET
     record_index_first = excluded.record_index_first,
     record_index_last = excluded.record_index_last,
@@ -117,6 +124,7 @@ WHERE cycle.record_index_first <> excluded.record_index_first
    OR cycle.test_time_start_second <> excluded.test_time_start_second
    OR cycle.test_time_end_second <> excluded.test_time_end_second
    OR (cycle.cycle_type IS NULL AND excluded.cycle_type IS NOT NULL)"""
+)
 
 FEATURE_COLUMNS = (
     "charge_capacity_ah",
@@ -159,7 +167,7 @@ def _counter_or_integral(name: str) -> str:
 
 
 # cycle_feature under one feature_version. Parameters: session, CV tolerance (twice), version.
-FEATURES = (
+FEATURES_WITH = (
     "WITH"
     + SAMPLES
     + ","
@@ -204,10 +212,16 @@ chosen AS (
            CASE WHEN v_span > 0 THEN v_area / v_span ELSE v_avg END AS v_mean,
            CASE WHEN temp_span > 0 THEN temp_area / temp_span ELSE temp_avg END AS temp_mean
     FROM per_cycle
+)"""
 )
+FEATURES_INTO = (
+    """
 INSERT INTO cycle_feature (session_id, cycle_index, feature_version, """
     + ", ".join(FEATURE_COLUMNS)
-    + """)
+    + ")"
+)
+FEATURES_SELECT = (
+    """
 SELECT session_id, cycle_count, %s,
        q_chg, q_dis, e_chg, e_dis,
        CASE WHEN q_chg > 0 AND q_dis > 0 THEN q_dis / q_chg END,
@@ -221,7 +235,13 @@ SELECT session_id, cycle_count, %s,
     + """, temp_min,
        cv_time, CASE WHEN cv_q > 0 THEN cv_q ELSE 0.0 END,
        sum(q_chg + q_dis) OVER (ORDER BY cycle_count ROWS UNBOUNDED PRECEDING)
-FROM chosen WHERE 1 = 1
+FROM chosen WHERE 1 = 1"""
+)
+FEATURES = (
+    FEATURES_WITH
+    + FEATURES_INTO
+    + FEATURES_SELECT
+    + """
 ON CONFLICT (session_id, cycle_index, feature_version) """
     + _update_changed("cycle_feature", FEATURE_COLUMNS)
 )
@@ -231,7 +251,7 @@ ON CONFLICT (session_id, cycle_index, feature_version) """
 # every LAG of a CTE whether used or not, and SAMPLES's eleven cost a third of the time.
 # Parameters: session, version, initial SOC, reference capacity (twice), initial SOC. The first
 # sample of the session carries the initial SOC.
-SOC = f"""WITH
+SOC_WITH = f"""WITH
 steps AS (
     SELECT session_id, record_index, recorded_at,
            CAST(test_time_second AS DOUBLE PRECISION) AS t,
@@ -243,17 +263,23 @@ steps AS (
 intervals AS (
     SELECT s.*, {DT} AS dt
     FROM steps s
-)
+)"""
+SOC_INTO = """
 INSERT INTO label_soc (session_id, record_index, recorded_at, method, label_version, soc,
-                       reference_capacity_ah, initial_soc)
+                       reference_capacity_ah, initial_soc)"""
+SOC_SELECT = """
 SELECT session_id, record_index, recorded_at, 'coulomb_counting', %s,
        %s + sum(dt * (COALESCE(prev_i, 0.0) + i) / 2 / 3600) OVER (
            ORDER BY record_index ROWS UNBOUNDED PRECEDING) / %s,
        %s, %s
-FROM intervals WHERE 1 = 1
-ON CONFLICT (session_id, record_index, method, label_version) """ + _update_changed(
-    "label_soc", ("soc", "reference_capacity_ah", "initial_soc")
-)
+FROM intervals WHERE 1 = 1"""
+SOC = (
+    SOC_WITH
+    + SOC_INTO
+    + SOC_SELECT
+    + """
+ON CONFLICT (session_id, record_index, method, label_version) """
+) + _update_changed("label_soc", ("soc", "reference_capacity_ah", "initial_soc"))
 
 # A full cycle: charge and discharge both moved about the same charge (coulombic efficiency
 # within the band), so the cycle went through one SOC window both ways; the partial first and
@@ -268,15 +294,21 @@ ORDER BY cycle_index LIMIT %s"""
 
 # label_soh, capacity-based, on the full cycles. Parameters: basis, version, reference (twice),
 # session, feature version, CE band (low, high).
-SOH = f"""
+SOH_INTO = """
 INSERT INTO label_soh (session_id, cycle_index, definition, reference_basis, label_version,
-                       soh, reference_capacity_ah)
+                       soh, reference_capacity_ah)"""
+SOH_SELECT = f"""
 SELECT session_id, cycle_index, 'capacity', %s, %s,
        CAST(discharge_capacity_ah AS DOUBLE PRECISION) / %s, %s
 FROM cycle_feature
-WHERE session_id = %s AND feature_version = %s AND discharge_capacity_ah > 0 AND {FULL_CYCLE}
+WHERE session_id = %s AND feature_version = %s AND discharge_capacity_ah > 0 AND {FULL_CYCLE}"""
+SOH = (
+    SOH_INTO
+    + SOH_SELECT
+    + """
 ON CONFLICT (session_id, cycle_index, definition, reference_basis, label_version)
-""" + _update_changed("label_soh", ("soh", "reference_capacity_ah"))
+"""
+) + _update_changed("label_soh", ("soh", "reference_capacity_ah"))
 
 # SOH labels of this version whose cycle is no longer a full cycle of the feature version.
 SOH_STALE = f"""

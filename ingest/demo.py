@@ -4,14 +4,17 @@ created when the database has none, every demo file loaded with the loader, then
 features, SOC and SOH labels derived with `derive.run`.
 
 SQLite by default (db/battery.sqlite, made anew); a PostgreSQL URL gets the PostgreSQL DDL, or
-the TimescaleDB DDL where the timescaledb extension is installed in it. Loading twice is a
-no-op (the loader knows the files by their hash; the derivations update in place).
+the TimescaleDB DDL where the timescaledb extension is installed in it; a ClickHouse URL
+(`chdb:///dir?database=NAME`, chdb in process) gets sql/clickhouse/schema.sql, with the data
+directory and the database made when missing. Loading twice is a no-op (the loader knows the
+files by their hash; the derivations update in place).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sqlite3
 import sys
 import time
@@ -69,6 +72,8 @@ def create_schema(db: Database, ddl: str | None = None) -> bool:
     """Create the tables from the generated DDL unless the database has them; True if made.
     On PostgreSQL `ddl` picks sql/<ddl>/schema.sql; by default timescaledb where the server
     offers the extension, else postgres."""
+    if db.kind == "clickhouse":
+        return _create_clickhouse_schema(db)
     if db.has_table("test_session"):
         return False
     if db.kind == "sqlite":  # sqlite3 runs the script whole (the ADBC driver: one statement)
@@ -95,6 +100,51 @@ def create_schema(db: Database, ddl: str | None = None) -> bool:
         raise
     db.commit()
     return True
+
+
+def _create_clickhouse_schema(db: Database) -> bool:
+    """The database (CREATE DATABASE IF NOT EXISTS) and sql/clickhouse/schema.sql in it, unless
+    it has the tables. A statement ClickHouse refuses drops the tables made before it."""
+    from bench.clickhouse import split_statements
+
+    db.raw.query(f"CREATE DATABASE IF NOT EXISTS {db.database}")
+    if db.has_table("test_session"):
+        return False
+    made = []
+    try:
+        for statement in split_statements((ROOT / "sql" / "clickhouse" / "schema.sql").read_text()):
+            db.execute(statement)
+            found = re.match(r"\s*CREATE TABLE\s+(\w+)", statement)
+            if found:
+                made.append(found.group(1))
+    except BaseException:
+        for table in reversed(made):
+            db.raw.query(f"DROP TABLE IF EXISTS {db.database}.{table}")
+        raise
+    return True
+
+
+def _create_chdb_dir(url: str) -> None:
+    """chdb:///dir?database=NAME: the data directory made when missing; a clear error for a URL
+    without a directory or with a database name ClickHouse would not take unquoted."""
+    rest = url[len("chdb://") :]
+    path, _, query = rest.partition("?")
+    options = dict(part.split("=", 1) for part in query.split("&") if "=" in part)
+    unknown = [part for part in query.split("&") if part and not part.startswith("database=")]
+    if not path or unknown:
+        raise UsageError(
+            f"{url}: a ClickHouse URL is chdb:///path/to/data?database=NAME"
+            + (f" (unknown {', '.join(unknown)})" if unknown else " (no data directory)")
+        )
+    name = options.get("database", "default")
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise UsageError(
+            f"{url}: database name {name!r}: letters, digits and _, not starting with a digit"
+        )
+    target = Path(path)
+    if target.exists() and not target.is_dir():
+        raise UsageError(f"{url}: {path} exists and is not a directory")
+    target.mkdir(parents=True, exist_ok=True)
 
 
 def _create_sqlite_file(url: str) -> None:
@@ -127,10 +177,13 @@ def build(
     that need the vendor reader (the docs build draws from the BDF sessions only)."""
     started = time.monotonic()
     built = Built(url)
-    _create_sqlite_file(url)
+    if url.startswith("chdb://"):
+        _create_chdb_dir(url)
+    else:
+        _create_sqlite_file(url)
     db = connect(url)
     try:
-        if create_schema(db, ddl) and db.kind != "sqlite":
+        if create_schema(db, ddl) and db.kind not in ("sqlite", "clickhouse"):
             db.close()  # the loader and derive see TimescaleDB by the extension, now there
             db = connect(url)
         cell_id: int | None = None
@@ -199,7 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m ingest.demo", description=__doc__.split("\n")[0])
     p.add_argument(
         "--db",
-        help=f"sqlite:///path, a SQLite path or postgresql://... (default {DEFAULT_DB}, made anew)",
+        help="sqlite:///path, a SQLite path, postgresql://... or chdb:///dir?database=NAME "
+        f"(default {DEFAULT_DB}, made anew)",
     )
     p.add_argument("--data", type=Path, default=DATA, help="the demo files (default data/demo)")
     p.add_argument(

@@ -1,0 +1,220 @@
+"""The derivations on ClickHouse (chdb): the SELECTs of `derive.sql`, shared with SQLite and
+PostgreSQL, written the way ClickHouse writes without transactions or upserts.
+
+Per session, each derivation's rows go first to a staging table made `AS` its target (so
+ClickHouse checks the target's CHECKs on every staged row): nothing in the derived tables
+changes while a derivation can still be refused. Only when every requested derivation of the
+session passed are they published, table by table: the rows of the session and version are
+deleted (lightweight DELETE, synchronous) and the staged rows inserted. A rerun whose rows equal
+the stored ones publishes nothing and reports 0 rows; changed rows keep their stored ids
+(`label_soc_id`, `label_soh_id`) and a cycle keeps a `cycle_type` that was set. One writer at a
+time per database (as for the loader).
+
+Where ClickHouse SQL differs, `clickhouse_sql` rewrites the shared text, and only there:
+`LAG(x) OVER w` becomes `lagInFrame(toNullable(x)) OVER w` (ClickHouse's lag returns the
+column's default, 0, not NULL, before the first row, and only within the window frame, which
+ORDER BY makes `UNBOUNDED PRECEDING .. CURRENT ROW`: the row before is in it), and
+`CAST(x AS DOUBLE PRECISION)` becomes `CAST(x AS Nullable(Float64))` (ClickHouse's CAST of a
+NULL to a type that is not Nullable is an error, not NULL)."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from typing import Any
+
+from . import sql
+
+# the column whose stored value a republished row keeps, and the key it is found by
+_KEEP = {
+    "cycle": ("cycle_index", "cycle_type", "coalesce(o.cycle_type, s.cycle_type)"),
+    "label_soc": ("record_index", "label_soc_id", "ifNull(o.label_soc_id, s.label_soc_id)"),
+    "label_soh": ("cycle_index", "label_soh_id", "ifNull(o.label_soh_id, s.label_soh_id)"),
+}
+
+
+def clickhouse_sql(text: str) -> str:
+    """The shared SQL text as ClickHouse runs it (see the module's docstring)."""
+    out, pos = [], 0
+    for match in re.finditer(r"\bLAG\(", text):
+        if match.start() < pos:
+            continue
+        depth, end = 1, match.end()
+        while depth:
+            depth += {"(": 1, ")": -1}.get(text[end], 0)
+            end += 1
+        inner = text[match.end() : end - 1]
+        out += [text[pos : match.start()], f"lagInFrame(toNullable({inner}))"]
+        pos = end
+    out.append(text[pos:])
+    return "".join(out).replace(" AS DOUBLE PRECISION)", " AS Nullable(Float64))")
+
+
+class Staged:
+    """The staging tables of one session's derivations; `publish` moves them in, `drop` removes
+    them (always called)."""
+
+    def __init__(self, db: Any):
+        self.db = db
+        self.tables: list[tuple[str, str, str]] = []  # (target, stage, WHERE of the old rows)
+        self.made: list[str] = []  # every staging table, dropped at the end
+
+    def name(self, table: str) -> str:
+        name = f"{self.db.database}.derive_{table}_{os.getpid()}_{len(self.made)}"
+        self.made.append(name)
+        return name
+
+    def stage(self, table: str, into: str, text: str, params: list, where: str) -> str:
+        """Run `INSERT INTO <stage> <text>` (text: WITH ... SELECT ...) into a new staging
+        table; `where` selects the rows of the target the staged rows replace."""
+        stage = self.name(table)
+        self.db.raw.query(f"DROP TABLE IF EXISTS {stage}")
+        self.db.raw.query(f"CREATE TABLE {stage} AS {self.db.database}.{table}")
+        self.tables.append((table, stage, where))
+        into = into.replace(f"INSERT INTO {table} ", f"INSERT INTO {stage} ", 1)
+        self.db.execute(clickhouse_sql(into + text), params)
+        return stage
+
+    def publish(self) -> dict[str, int]:
+        """Each staged table into its target; rows written per target (0: unchanged)."""
+        written = {}
+        for table, stage, where in self.tables:
+            written[table] = self._publish(table, stage, where)
+        return written
+
+    def _publish(self, table: str, stage: str, where: str) -> int:
+        db = self.db
+        columns = [
+            r[0]
+            for r in db.query(
+                "SELECT name FROM system.columns WHERE database = %s AND table = %s "
+                "ORDER BY position",
+                [db.database, table],
+            )
+        ]
+        final = stage
+        if table in _KEEP:  # the stored value of the kept column, found by the key
+            key, kept, expression = _KEEP[table]
+            final = self.name(table)
+            db.raw.query(f"DROP TABLE IF EXISTS {final}")
+            db.raw.query(f"CREATE TABLE {final} AS {db.database}.{table}")
+            select = ", ".join(expression if c == kept else f"s.{c}" for c in columns)
+            db.execute(
+                f"INSERT INTO {final} ({', '.join(columns)}) SELECT {select} FROM {stage} AS s "
+                f"LEFT JOIN (SELECT {key}, {kept} FROM {db.database}.{table} WHERE {where}) AS o "
+                f"ON s.{key} = o.{key} SETTINGS join_use_nulls = 1"
+            )
+        names = ", ".join(columns)
+        changed = db.query(
+            f"SELECT count() FROM {final} WHERE ({names}) NOT IN "
+            f"(SELECT {names} FROM {db.database}.{table} WHERE {where}) "
+            "SETTINGS transform_null_in = 1"
+        )[0][0]
+        staged = db.query(f"SELECT count() FROM {final}")[0][0]
+        stored = db.query(f"SELECT count() FROM {db.database}.{table} WHERE {where}")[0][0]
+        if changed == 0 and staged == stored:
+            return 0
+        db.execute(f"DELETE FROM {db.database}.{table} WHERE {where}")
+        db.execute(
+            f"INSERT INTO {db.database}.{table} ({', '.join(columns)}) "
+            f"SELECT {', '.join(columns)} FROM {final}"
+        )
+        return int(changed)
+
+    def drop(self) -> None:
+        for stage in self.made:
+            self.db.raw.query(f"DROP TABLE IF EXISTS {stage}")
+        self.tables, self.made = [], []
+
+
+def _literal(value: Any) -> str:
+    from ingest.db import _literal as literal
+
+    return literal(value)
+
+
+def session(db: Any, session_id: int, s: Any, result: Any, reference: Any) -> None:
+    """One session's derivations on ClickHouse, all or nothing (see the module's docstring).
+    `reference(query)` gives the SOC reference capacity (run.py's rule); errors propagate."""
+    staged = Staged(db)
+    sid = _literal(session_id)
+    features_from = f"{db.database}.cycle_feature"
+    try:
+        if "cycles" in s.what:
+            started = time.perf_counter()
+            staged.stage(
+                "cycle",
+                sql.CYCLES_INTO,
+                sql.CYCLES_WITH + sql.CYCLES_SELECT,
+                [session_id, session_id],
+                f"session_id = {sid}",
+            )
+            result.steps["cycles"] = time.perf_counter() - started
+        if "features" in s.what:
+            started = time.perf_counter()
+            tol = s.cv_tolerance_volt
+            features_from = staged.stage(
+                "cycle_feature",
+                sql.FEATURES_INTO,
+                sql.FEATURES_WITH + sql.FEATURES_SELECT,
+                [session_id, tol, tol, s.feature_version],
+                f"session_id = {sid} AND feature_version = {_literal(s.feature_version)}",
+            )
+            result.steps["cycle features"] = time.perf_counter() - started
+        if "soc" in s.what:
+            started = time.perf_counter()
+            ref = reference()
+            result.reference_capacity_ah = ref
+            staged.stage(
+                "label_soc",
+                sql.SOC_INTO,
+                sql.SOC_WITH + sql.SOC_SELECT,
+                [session_id, s.label_version, s.initial_soc, ref, ref, s.initial_soc],
+                f"session_id = {sid} AND method = 'coulomb_counting' "
+                f"AND label_version = {_literal(s.label_version)}",
+            )
+            result.steps["SOC labels"] = time.perf_counter() - started
+        if "soh" in s.what:
+            started = time.perf_counter()
+            soh(db, staged, session_id, s, result, reference, features_from)
+            result.steps["SOH labels"] = time.perf_counter() - started
+        written = staged.publish()
+    finally:
+        staged.drop()
+    result.cycles = written.get("cycle", 0)
+    result.features = written.get("cycle_feature", 0)
+    result.soc_labels = written.get("label_soc", 0)
+    result.soh_labels = written.get("label_soh", 0)
+
+
+def soh(db, staged, session_id, s, result, reference, features_from: str) -> None:
+    from .run import DeriveError
+
+    def reading(text: str) -> str:  # the features staged in this run, else the stored ones
+        return text.replace("FROM cycle_feature", f"FROM {features_from}")
+
+    low, high = s.full_cycle_ce
+    if s.soh_reference_cycles:
+        k = s.soh_reference_cycles
+        rows = db.query(
+            reading(sql.FIRST_FULL_CYCLES), [session_id, s.feature_version, low, high, k]
+        )
+        if len(rows) < k:
+            raise DeriveError(
+                f"{len(rows)} full cycles (coulombic efficiency {low}..{high}) under feature "
+                f"version {s.feature_version!r}, {k} needed for the reference capacity "
+                "(derive features first, or lower --soh-reference-cycles)"
+            )
+        ref, basis = sum(float(r[0]) for r in rows) / k, "first_measured"
+    else:
+        ref, basis = reference(), "nominal"
+    result.soh_reference_capacity_ah, result.soh_reference_basis = ref, basis
+    staged.stage(
+        "label_soh",
+        sql.SOH_INTO,
+        reading(sql.SOH_SELECT),
+        [basis, s.label_version, ref, ref, session_id, s.feature_version, low, high],
+        f"session_id = {_literal(session_id)} AND definition = 'capacity' "
+        f"AND reference_basis = {_literal(basis)} AND label_version = {_literal(s.label_version)}",
+    )
