@@ -42,3 +42,20 @@ def test_readme_block_names_the_machine_and_states_ratios(results):
 def test_missing_markers_are_an_error(results):
     with pytest.raises(ValueError, match="markers"):
         report.with_readme_block("# README without markers\n", results)
+
+
+def test_page_follows_a_changed_result(results):
+    """A number on the page comes from the results: change one and the text changes."""
+    changed = json.loads(json.dumps(results))
+    run = next(r for r in changed["runs"] if r["engine"] == "sqlite" and not r.get("variant"))
+    run["load"]["rows_per_second"] = 12_345
+    run["load"]["seconds"] *= 3
+    assert report.render(changed) != report.render(results)
+
+
+def test_page_without_runs_renders(results):
+    """A section whose results are missing must not crash the page."""
+    empty = json.loads(json.dumps(results))
+    empty["runs"] = []
+    page = report.render(empty)
+    assert page.startswith("#")
