@@ -59,3 +59,17 @@ def test_page_without_runs_renders(results):
     empty["runs"] = []
     page = report.render(empty)
     assert page.startswith("#")
+
+
+def test_storage_advice_follows_the_generated_ddl(tmp_path, monkeypatch, results):
+    """The page may only advise storing test_started_at while the DDL does not yet."""
+    done, todo = tmp_path / "done.sql", tmp_path / "todo.sql"
+    done.write_text("CREATE TABLE t (test_started_at timestamptz);\n")
+    todo.write_text("CREATE TABLE t (test_time_second double precision);\n")
+    assert report.timescale_ddl_stores_started_at(done)
+    assert not report.timescale_ddl_stores_started_at(todo)
+    real = report.timescale_ddl_stores_started_at
+    monkeypatch.setattr(report, "timescale_ddl_stores_started_at", lambda: real(todo))
+    assert "It is not the generated DDL yet" in report.render(results)
+    monkeypatch.setattr(report, "timescale_ddl_stores_started_at", lambda: real(done))
+    assert "It is not the generated DDL yet" not in report.render(results)
