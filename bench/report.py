@@ -1007,6 +1007,13 @@ def _q(run: dict | None, key: str, section: str = "queries") -> float | None:
     return q.get("server_execution_ms", q.get("median_ms"))
 
 
+def timescale_ddl_stores_started_at(ddl: Path | None = None) -> bool:
+    """Whether the generated TimescaleDB DDL already stores test_started_at: advice to make
+    that change is only given while it is still to be made."""
+    path = ddl or ROOT / "sql" / "timescaledb" / "schema.sql"
+    return path.is_file() and "test_started_at" in path.read_text(encoding="utf-8")
+
+
 def _timescale_size_recommendation(results: dict, ts: dict | None, nofk: dict | None) -> list:
     """How test time should be stored on TimescaleDB, from the experiments that store it
     differently: the smallest that keeps the microsecond resolution of `recorded_at`."""
@@ -1041,11 +1048,20 @@ def _timescale_size_recommendation(results: dict, ts: dict | None, nofk: dict | 
         bpr, key, form, _ = lossless[0]
         text += (
             f"The smallest form that keeps the microsecond resolution of `recorded_at` is "
-            f"{form} (`{key}`), {bpr} B/row, which meets the target. It is not the generated "
-            "DDL yet: the TimescaleDB target would store it in place of `test_time_second` "
-            "and give users the table's name and the BDF column back through a view "
-            "(`extract(epoch FROM recorded_at - test_started_at)`)."
+            f"{form} (`{key}`), {bpr} B/row, which meets the target. "
         )
+        if timescale_ddl_stores_started_at():
+            text += (
+                "The generated TimescaleDB DDL already stores `test_started_at` in place of "
+                "`test_time_second` and gives the BDF column back through a view; a rerun of "
+                "`make bench` measures it as generated."
+            )
+        else:
+            text += (
+                "It is not the generated DDL yet: the TimescaleDB target would store it in "
+                "place of `test_time_second` and give users the table's name and the BDF "
+                "column back through a view (`extract(epoch FROM recorded_at - test_started_at)`)."
+            )
     else:
         text += (
             "No form that keeps the microsecond resolution of `recorded_at` reaches the "

@@ -42,3 +42,34 @@ def test_readme_block_names_the_machine_and_states_ratios(results):
 def test_missing_markers_are_an_error(results):
     with pytest.raises(ValueError, match="markers"):
         report.with_readme_block("# README without markers\n", results)
+
+
+def test_page_follows_a_changed_result(results):
+    """A number on the page comes from the results: change one and the text changes."""
+    changed = json.loads(json.dumps(results))
+    run = next(r for r in changed["runs"] if r["engine"] == "sqlite" and not r.get("variant"))
+    run["load"]["rows_per_second"] = 12_345
+    run["load"]["seconds"] *= 3
+    assert report.render(changed) != report.render(results)
+
+
+def test_page_without_runs_renders(results):
+    """A section whose results are missing must not crash the page."""
+    empty = json.loads(json.dumps(results))
+    empty["runs"] = []
+    page = report.render(empty)
+    assert page.startswith("#")
+
+
+def test_storage_advice_follows_the_generated_ddl(tmp_path, monkeypatch, results):
+    """The page may only advise storing test_started_at while the DDL does not yet."""
+    done, todo = tmp_path / "done.sql", tmp_path / "todo.sql"
+    done.write_text("CREATE TABLE t (test_started_at timestamptz);\n")
+    todo.write_text("CREATE TABLE t (test_time_second double precision);\n")
+    assert report.timescale_ddl_stores_started_at(done)
+    assert not report.timescale_ddl_stores_started_at(todo)
+    real = report.timescale_ddl_stores_started_at
+    monkeypatch.setattr(report, "timescale_ddl_stores_started_at", lambda: real(todo))
+    assert "It is not the generated DDL yet" in report.render(results)
+    monkeypatch.setattr(report, "timescale_ddl_stores_started_at", lambda: real(done))
+    assert "It is not the generated DDL yet" not in report.render(results)
