@@ -84,7 +84,7 @@ derive: $(call extra,ingest) ## set up the derivations and show their help (pyth
 	@$(PY) -m derive --help
 
 demo: $(call extra,ingest) ## fill db/battery.sqlite (or DB=postgresql://...) from the shipped demo data (data/demo/)
-	@$(PY) -m ingest.demo $(if $(filter-out db/battery.sqlite,$(DB)),--db $(DB)) >/dev/null
+	@$(PY) -m ingest.demo $(if $(filter-out db/battery.sqlite,$(DB)),--db '$(DB)') >/dev/null
 
 check: $(CORE) ## fail if committed generated files differ from schema.yaml
 	@$(call setup-for,graphviz)
