@@ -303,15 +303,20 @@ def _session(conn: _Connection, session_id: int, s: Settings) -> SessionResult:
                 step = "SOH labels"
                 result.soh_labels = _soh(conn, session_id, s, result)
     except conn.errors as exc:
-        raise DeriveError(
-            f"session {session_id}: {step}: the database refused it: {_first_line(exc)}"
-            + _hint(step, str(exc)),
-            session_id,
-        ) from None
+        raise _refused(session_id, step, exc) from None
     except DeriveError as exc:
         raise DeriveError(f"session {session_id}: {step}: {exc}", session_id) from None
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _refused(session_id: int, step: str, exc: BaseException) -> DeriveError:
+    """The engine refused a derivation's statement: say which session and step, and a hint."""
+    return DeriveError(
+        f"session {session_id}: {step}: the database refused it: {_first_line(exc)}"
+        + _hint(step, str(exc)),
+        session_id,
+    )
 
 
 def _clickhouse_derive(
@@ -325,12 +330,7 @@ def _clickhouse_derive(
             conn.db, session_id, s, result, lambda: _reference_capacity(conn, session_id, s)
         )
     except conn.errors as exc:
-        step = _failed_step(s, result)
-        raise DeriveError(
-            f"session {session_id}: {step}: the database refused it: {_first_line(exc)}"
-            + _hint(step, str(exc)),
-            session_id,
-        ) from None
+        raise _refused(session_id, _failed_step(s, result), exc) from None
     except DeriveError as exc:
         raise DeriveError(
             f"session {session_id}: {_failed_step(s, result)}: {exc}", session_id
