@@ -28,6 +28,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from generator.sqltext import split_statements
+
 from . import dataset, queries
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,18 +39,6 @@ MIN_ROWS_PER_SECOND = 2_000_000
 CODEC = re.compile(r" CODEC\((?:[^()]|\([^()]*\))*\)")
 POINT_COLUMNS = ", ".join(dataset.POINT_COLUMNS)
 SETTINGS = ("input_format_null_as_default = 0", "insert_null_as_default = 0")
-
-
-def split_statements(text: str) -> list[str]:
-    statements, current = [], []
-    for line in text.splitlines():
-        if line.lstrip().startswith("--"):
-            continue
-        current.append(line)
-        if line.rstrip().endswith(";"):
-            statements.append("\n".join(current).strip())
-            current = []
-    return statements
 
 
 class Sql(str):

@@ -23,8 +23,9 @@ import pyarrow.compute as pc
 from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 
+from generator.sqltext import split_statements
+
 from . import dataset, pgbinary, queries
-from .ddl import split_statements
 
 ROOT = Path(__file__).resolve().parents[1]
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

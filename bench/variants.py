@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .ddl import split_statements
+from generator.sqltext import split_statements
 
 
 def replace_once(text: str, old: str, new: str) -> str:

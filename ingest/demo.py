@@ -83,7 +83,7 @@ def create_schema(db: Database, ddl: str | None = None) -> bool:
         finally:
             conn.close()
         return True
-    from bench.ddl import split_statements
+    from generator.sqltext import split_statements
 
     if ddl is None:
         offered = db.query("SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'")
@@ -105,7 +105,7 @@ def create_schema(db: Database, ddl: str | None = None) -> bool:
 def _create_clickhouse_schema(db: Database) -> bool:
     """The database (CREATE DATABASE IF NOT EXISTS) and sql/clickhouse/schema.sql in it, unless
     it has the tables. A statement ClickHouse refuses drops the tables made before it."""
-    from bench.clickhouse import split_statements
+    from generator.sqltext import split_statements
 
     db.raw.query(f"CREATE DATABASE IF NOT EXISTS {db.database}")
     if db.has_table("test_session"):

@@ -18,7 +18,7 @@ CREATE = """
 import sys
 from chdb import session
 sys.path.insert(0, {root!r})
-from bench.clickhouse import split_statements
+from generator.sqltext import split_statements
 s = session.Session({path!r})
 s.query("CREATE DATABASE battery")
 s.query("USE battery")

@@ -1,4 +1,5 @@
-"""Read the generated DDL files and split them into statements."""
+"""Split generated SQL text into statements (the demo, the loader's schema set-up and the
+bench run the generated DDL one statement at a time: the drivers take one per call)."""
 
 from __future__ import annotations
 
