@@ -515,7 +515,7 @@ class ClickHouseDatabase(Database):
 
     def __init__(self, url: str):
         try:
-            from chdb import ChdbError, session
+            from chdb import session
         except ImportError as exc:
             raise UsageError(f"ClickHouse needs chdb (pip install chdb): {exc}") from None
         rest = url[len("chdb://") :]
@@ -524,7 +524,10 @@ class ClickHouseDatabase(Database):
         self.database = options.get("database", "default")
         if not path or not Path(path).is_dir():
             raise UsageError(f"{path or url}: no such chdb data directory")
-        self.errors = (ChdbError,)
+        # what a refused query raises: chdb.session raises chdb._exceptions.ChdbError and
+        # chdb.query a plain RuntimeError; the chdb.ChdbError the package exports is neither
+        # (chdb 4.4), so catching it let a refused CHECK escape as a traceback
+        self.errors = (RuntimeError,)
         self.raw = session.Session(path)
         self.stage = f"ingest_stage_{os.getpid()}"
         self.written: list[tuple[str, str, int]] = []  # (table, key, id) to undo

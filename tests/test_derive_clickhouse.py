@@ -32,8 +32,21 @@ derive.run(url, [ids["cccv"]], what=["soh"], label_version="soh-k2", soh_referen
 derive.run(url, initial_soc=0.5)  # a rerun under the same versions
 db = connect(url)
 out = {{t: db.query(q) for t, q in QUERIES.items()}}
+# two failing runs under the stored versions: one refused by a CHECK while staging SOC labels
+# (initial SOC 0.1 takes SOC below its range), one by the SOH reference (more reference cycles
+# than the session has) after staging SOC labels from another initial SOC; nothing is published
+failed = []
+for kw in ({{"initial_soc": 0.1}}, {{"initial_soc": 0.45, "soh_reference_cycles": 10**6}}):
+    try:
+        derive.run(url, [ids["cccv"]], **kw)
+        failed.append(None)
+    except derive.DeriveError as exc:
+        failed.append(str(exc))
+after = {{t: db.query(q) for t, q in QUERIES.items()}}
+tables = "SELECT name FROM system.tables WHERE database = 'battery' AND name LIKE 'derive\\_%'"
+left = [r[0] for r in db.query(tables)]
 db.close()
-print(json.dumps(out, default=str))
+print(json.dumps({{"rows": out, "failed": failed, "after": after, "left": left}}, default=str))
 """
 
 
@@ -90,6 +103,7 @@ def both(tmp_path_factory):
 @pytest.mark.parametrize("table", list(QUERIES))
 def test_clickhouse_derives_sqlites_rows(both, table):
     lite, ch = both
+    ch = ch["rows"]
     assert lite[table], f"{table}: nothing derived on SQLite"
     width = KEYS[table]
     mine, theirs = keyed(ch[table], width), keyed(lite[table], width)
@@ -102,6 +116,21 @@ def test_clickhouse_derives_sqlites_rows(both, table):
         bent = {**mine, k: list(mine[k])}
         bent[k][numeric[0]] = bent[k][numeric[0]] * (1 + 10 * REL) + 10 * ABS
         assert same(bent, theirs)
+
+
+def test_a_failed_derivation_publishes_nothing(both):
+    """Two failing runs under the stored versions: one refused by a CHECK while staging SOC
+    labels, one by the SOH reference after cycles, features and SOC labels (from initial SOC
+    0.45, so publishing them would change the stored rows) were staged. Each is a DeriveError
+    naming the step; the published rows are exactly the ones before; no staging table is
+    left."""
+    _, ch = both
+    soc, soh = ch["failed"]
+    assert soc and "SOC labels: the database refused it" in soc, soc
+    assert soh and "full cycles" in soh, soh
+    assert ch["left"] == []
+    for table in QUERIES:
+        assert ch["after"][table] == ch["rows"][table], table
 
 
 def test_demo_fills_a_chdb_database(tmp_path):
