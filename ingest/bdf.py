@@ -287,6 +287,15 @@ def _read_header(path: Path) -> list[str]:
     except (OSError, EOFError) as exc:  # not gzip after all, or cut short
         raise IngestError(str(path), f"cannot read the file: {exc}") from None
     try:
+        first.decode("utf-8")
+    except UnicodeDecodeError as exc:  # pyarrow would raise it from the column names
+        raise IngestError(
+            str(path),
+            f"the header is not UTF-8 text (byte 0x{first[exc.start]:02x} at column "
+            f"{len(first[: exc.start].decode('utf-8')) + 1}): save the file as UTF-8",
+            line=1,
+        ) from None
+    try:
         reader = pacsv.open_csv(
             pa.py_buffer(first),
             read_options=pacsv.ReadOptions(column_names=None),
@@ -466,6 +475,21 @@ def _located(path: Path, exc: Exception, columns: list[HeaderColumn], bad_rows: 
             f"{row.actual_columns}{truncated}",
             line=line,
         )
+    undecodable = _first_non_utf8_line(path)
+    if undecodable is not None:
+        line, byte, column = undecodable
+        return IngestError(
+            file,
+            f"the line is not UTF-8 text (byte 0x{byte:02x} at column {column}): "
+            "save the file as UTF-8",
+            line=line,
+        )
+    wrong = _first_wrong_field_count(path) if re.search(r"Expected \d+ columns", text) else None
+    if wrong is not None:
+        line, expected, found = wrong
+        return IngestError(
+            file, f"malformed CSV row: expected {expected} fields, found {found}", line=line
+        )
     match = re.search(r"CSV column #(\d+)", text)
     if match:
         position = int(match.group(1))
@@ -481,6 +505,42 @@ def _located(path: Path, exc: Exception, columns: list[HeaderColumn], bad_rows: 
                 column=column.header,
             )
     return IngestError(file, f"cannot parse the CSV: {text}")
+
+
+def _lines(path: Path) -> Iterator[bytes]:
+    with (gzip.open if path.suffix == ".gz" else open)(path, "rb") as handle:
+        yield from handle
+
+
+def _first_non_utf8_line(path: Path) -> tuple[int, int, int] | None:
+    """(line, byte, column) of the first byte that is not UTF-8 (the slow path, taken only
+    once pyarrow has refused the file)."""
+    try:
+        for number, raw in enumerate(_lines(path), start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                column = len(raw[: exc.start].decode("utf-8", errors="replace")) + 1
+                return number, raw[exc.start], column
+    except (OSError, EOFError):
+        return None
+    return None
+
+
+def _first_wrong_field_count(path: Path) -> tuple[int, int, int] | None:
+    """(line, expected, found) of the first row whose field count is not the header's."""
+    import csv
+
+    try:
+        text = (line.decode("utf-8", errors="replace") for line in _lines(path))
+        rows = csv.reader(text)
+        expected = len(next(rows))
+        for row in rows:
+            if row and len(row) != expected:
+                return rows.line_num, expected, len(row)
+    except (OSError, EOFError, csv.Error, StopIteration):
+        return None
+    return None
 
 
 def _is_last_line(path: Path, text: str) -> bool:

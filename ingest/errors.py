@@ -1,6 +1,13 @@
-"""Errors of the loader: each names the file and, where it can, the line and column."""
+"""Errors of the loader: each names the file and, where it can, the line and column.
+
+A message may quote the file's own bytes (a header, a value), so it is escaped as the
+generator escapes schema problems (generator.errors.printable): a NUL, a terminal escape or a
+line separator from a file is written as `\\x00`, `\\x1b`, `\\u2028`, never passed to the
+terminal or allowed to forge a second `file:line:` line."""
 
 from __future__ import annotations
+
+from generator.errors import printable
 
 
 class IngestError(Exception):
@@ -16,7 +23,7 @@ class IngestError(Exception):
         where = file if line is None else f"{file}:{line}"
         if column is not None:
             where += f": column '{column}'"
-        super().__init__(f"{where}: {message}")
+        super().__init__(printable(f"{where}: {message}"))
 
 
 class UsageError(Exception):

@@ -21,6 +21,7 @@ import sqlglot
 from sqlglot import expressions as exp
 
 from generator import load_schema
+from generator.errors import printable
 from generator.targets import TARGETS
 
 from .bdf import STAGED_COLUMNS
@@ -69,10 +70,10 @@ class Report:
 
     def text(self) -> str:
         if not self.findings:
-            return f"{self.file}: {self.rows} rows, every rule passes"
+            return printable(f"{self.file}: {self.rows} rows, every rule passes")
         lines = [f"{self.file}: {self.rows} rows, quality report:"]
         lines += [f"  [{f.rule.severity}] {f.describe()}" for f in self.findings]
-        return "\n".join(lines)
+        return "\n".join(printable(line) for line in lines)  # a finding may quote the file
 
 
 DUPLICATE = Rule(
@@ -266,10 +267,13 @@ class Checker:
         previous = np.concatenate(([self.last_record], records[:-1])) if n else records
         if self.last_record is None and n:
             previous[0] = records[0] - 1
-        self.order.add(records < previous, lines)
-        if not self.not_increasing and n and bool((records <= previous).any()):
-            self.not_increasing = True
-        self.last_record = int(records[-1]) if n else self.last_record
+        with np.errstate(invalid="ignore"):  # a NULL record index compares false
+            self.order.add(records < previous, lines)
+            if not self.not_increasing and n and bool((records <= previous).any()):
+                self.not_increasing = True
+        known = records[~np.isnan(records)] if records.dtype.kind == "f" else records
+        # a row without a record index (an empty Data_Point) is the not-null rule's to report
+        self.last_record = int(known[-1]) if len(known) else self.last_record
         times = table.column("test_time_second").to_numpy(zero_copy_only=False)
         if n:
             before = np.concatenate(

@@ -348,6 +348,21 @@ BAD_INPUT = [
         " like an Arbin CSV export: use --format arbin",
     ),
     (
+        "header_not_utf8",
+        b"Test Time / s,Voltage / V,Current / A,Cycle Count / 1,Temp\xe9rature / K\n0,3.6,1,0,1\n",
+        ":1: the header is not UTF-8 text (byte 0xe9 at column 59): save the file as UTF-8",
+    ),
+    (
+        "row_not_utf8",
+        (HEADER + "\n0,3.6,1,0\n1,3.\xe96,1,0\n").encode("latin-1"),
+        ":3: the line is not UTF-8 text (byte 0xe9 at column 5): save the file as UTF-8",
+    ),
+    (
+        "terminal_escape_in_a_value",
+        HEADER + "\n0,3.6,1,0\n1,\x1b[2J3.6,1,0\n",
+        ":3: column 'Voltage / V': value '\\x1b[2J3.6' is not a number",
+    ),
+    (
         "quantity_twice",
         "Voltage / V," + HEADER + "\n3.6,0,3.6,1,0\n",
         ":1: column 'Voltage / V': voltage appears twice",
