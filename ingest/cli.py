@@ -53,7 +53,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--discharge-positive",
         action="store_true",
-        help="the source counts discharge current as positive (e.g. PyBaMM): flip the sign",
+        help="the source counts discharge current as positive (e.g. PyBaMM, or an EC-Lab "
+        "export of a cell wired with its negative electrode on the working lead): flip the sign",
     )
     p.add_argument(
         "--format",
@@ -65,7 +66,11 @@ def parser() -> argparse.ArgumentParser:
         "record CSV export) or biologic (BioLogic EC-Lab ASCII export, .mpt/.txt); the "
         "binary .nda/.ndax and .mpr are not read (see docs/loading.md)",
     )
-    p.add_argument("--time-zone", help="IANA zone of local Date Time values, e.g. Europe/Berlin")
+    p.add_argument(
+        "--time-zone",
+        help="IANA zone of local Date Time values (Arbin Date_Time, Neware Realtime/Date, "
+        "EC-Lab 'Acquisition started on'), e.g. Europe/Berlin",
+    )
     p.add_argument("--report", type=Path, help="write the quality report and rejects as JSON")
     p.add_argument("--progress", action="store_true", help="rows/s on stderr during long loads")
     p.add_argument("--block-size", type=int, default=2 << 20, help=argparse.SUPPRESS)
