@@ -94,18 +94,21 @@ def split_names(line: str, delimiter: str) -> list[str]:
     return names
 
 
-def unit_key(unit: str) -> str:
-    """A vendor's unit as a key of bdf.UNITS: `mA.h` -> mah, `W.h` -> wh, `°C`/`℃` -> degc."""
+def unit_key(unit: str, dimension: str) -> str:
+    """A vendor's unit as a key of bdf.UNITS: `mA.h` -> mah, `W.h` -> wh; for a temperature
+    `℃` and `øC` (the degree sign of an OEM code page read as Latin-1) -> °c. `C` stays what
+    the dimension says: coulomb for a charge, Celsius for a temperature."""
     u = unit.strip().lower().replace(".", "").replace(" ", "")
-    u = u.replace("℃", "degc").replace("°c", "degc").replace("øc", "degc")
-    return {"c": "degc"}.get(u, u)
+    if dimension == "temperature":
+        u = u.replace("℃", "°c").replace("øc", "°c")
+    return u
 
 
 def conversion(file: str, header: str, quantity: str, unit: str, line: int) -> tuple[float, float]:
     dimension = bdf.QUANTITIES[quantity].dimension
     if dimension in ("text", "count"):
         return 1.0, 0.0
-    key = unit_key(unit)
+    key = unit_key(unit, dimension)
     found = bdf.UNITS[dimension].get(key)
     if found is None:
         known = ", ".join(sorted(u for u in bdf.UNITS[dimension] if u))
