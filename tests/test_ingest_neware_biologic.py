@@ -589,6 +589,14 @@ BAD = {
         "a Neware .nda binary file: not read",
         "export the record layer from BTSDA as CSV",
     ),
+    "Neware unsigned current on a discharge step": (
+        "unsigned.csv",
+        neware(BTS8_HEADER, [*BTS8_ROWS[:2], BTS8_ROWS[2].replace(",-2.5,", ",2.5,")]),
+        "neware",
+        TZ_SHANGHAI,
+        ":4: column 'Current(A)': the current is positive on a discharge step ('CC DChg')",
+        "discharge would load as charge",
+    ),
     "Neware unknown unit": (
         "kv.csv",
         neware(BTS8_HEADER.replace("Voltage(V)", "Voltage(kV)"), BTS8_ROWS),

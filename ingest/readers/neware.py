@@ -29,7 +29,9 @@ A BTS 7.x export has no total time: test_time is then the sample's date-time min
 session's started_at (the sidecar's).
 
 Current sign: Neware writes discharge current negative, charge positive: this schema's sign,
-kept as written (--discharge-positive flips it for an export that does otherwise).
+kept as written (--discharge-positive flips it for an export that does otherwise). With a
+Step Type column, a positive current on a discharge step (`... DChg`) is refused: an export of
+unsigned magnitudes would otherwise load discharge as charge.
 
 Not read: the binary .nda/.ndax (NewareNDA and fastnda read them; see docs/loading.md), nor the
 layered BTS 7 export (cycle, step and record rows interleaved under three header lines):
@@ -138,6 +140,24 @@ def step_types(labels: pa.Array) -> pa.Array:
     return pc.if_else(pc.is_null(labels), labels, pc.fill_null(found, "other"))
 
 
+def _check_sign(file: str, out: dict, line: int, by_quantity: dict) -> None:
+    """BTS writes discharge current negative; a positive current on a discharge step means an
+    export that does not (unsigned magnitudes), which would load discharge as charge."""
+    label = pc.utf8_lower(out["step_type"])
+    discharging = pc.fill_null(pc.match_substring(label, "dchg"), False)
+    wrong = pc.and_(discharging, pc.fill_null(pc.greater(out["current"], 0), False))
+    if pc.any(wrong).as_py():
+        i = pc.index(wrong, True).as_py()
+        raise IngestError(
+            file,
+            f"the current is positive on a discharge step ('{out['step_type'][i].as_py()}'): "
+            "BTS writes discharge negative, and this export does not, so discharge would load "
+            "as charge (export the signed current)",
+            line=line + i,
+            column=by_quantity["current"].header,
+        )
+
+
 def read(path: Path, options: bdf.ReadOptions, source: bdf.HashingReader | None = None):
     """The contract of bdf.read, for a Neware record-layer CSV export. `source` (the loader's
     hashing stream) is left unread: it hashes the file when asked."""
@@ -191,6 +211,7 @@ def read(path: Path, options: bdf.ReadOptions, source: bdf.HashingReader | None 
 
     def derive(out: dict, line: int) -> None:
         if "step_type" in out:
+            _check_sign(file, out, line, by_quantity)
             out["step_type"] = step_types(out["step_type"])
         if date is None:
             return
