@@ -1,4 +1,4 @@
-"""`python -m ingest FILE... --db URL`: load BDF CSV files.
+"""`python -m ingest FILE... --db URL`: load BDF CSV files (or a cycler's export, --format).
 
 Exit codes: 0 every file loaded (or already loaded: a no-op), 1 a file was refused (bad
 input or the quality report; nothing of it written), 2 usage (options, database, sidecar).
@@ -53,7 +53,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--discharge-positive",
         action="store_true",
-        help="the source counts discharge current as positive (e.g. PyBaMM): flip the sign",
+        help="the source counts discharge current as positive (e.g. PyBaMM, or an EC-Lab "
+        "export of a cell wired with its negative electrode on the working lead): flip the sign",
     )
     p.add_argument(
         "--format",
@@ -61,10 +62,15 @@ def parser() -> argparse.ArgumentParser:
         metavar="{" + ",".join(sorted(FORMATS)) + "}",
         default="bdf",
         help="the files' format: bdf (BDF CSV, default), maccor (Maccor text export, via "
-        "battery-data-toolkit) or arbin (Arbin MITS Pro CSV export); Neware and BioLogic are "
-        "not read (see docs/loading.md)",
+        "battery-data-toolkit), arbin (Arbin MITS Pro CSV export), neware (Neware BTS 7/8 "
+        "record CSV export) or biologic (BioLogic EC-Lab ASCII export, .mpt/.txt); the "
+        "binary .nda/.ndax and .mpr are not read (see docs/loading.md)",
     )
-    p.add_argument("--time-zone", help="IANA zone of local Date Time values, e.g. Europe/Berlin")
+    p.add_argument(
+        "--time-zone",
+        help="IANA zone of local Date Time values (Arbin Date_Time, Neware Realtime/Date, "
+        "EC-Lab 'Acquisition started on'), e.g. Europe/Berlin",
+    )
     p.add_argument("--report", type=Path, help="write the quality report and rejects as JSON")
     p.add_argument("--progress", action="store_true", help="rows/s on stderr during long loads")
     p.add_argument("--block-size", type=int, default=2 << 20, help=argparse.SUPPRESS)
@@ -73,10 +79,12 @@ def parser() -> argparse.ArgumentParser:
 
 # formats asked for that are not read, and why (docs/loading.md, "Why battery-data-toolkit")
 NOT_READ = {
-    "neware": "Neware files are not read: NewareNDA reads only the binary .nda/.ndax and no "
-    "sample could be made to test it; cellpy (Neware text) needs Python 3.13",
-    "biologic": "BioLogic files are not read: galvani, the library that reads .mpr/.mpt, is "
-    "GPL-3.0-or-later and this project is Apache-2.0",
+    "nda": "Neware's binary .nda/.ndax files are not read: export the record layer as CSV "
+    "from BTSDA and use --format neware",
+    "ndax": "Neware's binary .nda/.ndax files are not read: export the record layer as CSV "
+    "from BTSDA and use --format neware",
+    "mpr": "BioLogic's binary .mpr files are not read (galvani, which reads them, is "
+    "GPL-3.0-or-later): export them from EC-Lab as text (.mpt) and use --format biologic",
 }
 
 

@@ -162,7 +162,11 @@ def _load(db, path, session_id, options, sidecar, read_options, source, info, ch
     file = str(path)
     size = path.stat().st_size
     report = quality.Report(file)
-    checker = quality.Checker(report, db.target, lambda: bdf.record_indexes(path, info.columns))
+    # a vendor reader re-reads its own layout; BDF's columnar reader does for the rest
+    records = getattr(info, "record_reader", None) or (
+        lambda: bdf.record_indexes(path, info.columns)
+    )
+    checker = quality.Checker(report, db.target, records)
     progress = _Progress(file, size, options.progress)
     outcome = Outcome(file, "loaded", report=report)
     db.begin()

@@ -1,6 +1,6 @@
 """What a file looks like, from its first lines: so that a file given with the wrong `--format`
-(a Maccor export as BDF, an Arbin CSV as Maccor) is refused with a message naming what it
-seems to be, and the option that reads it."""
+(a Maccor export as BDF, an Arbin CSV as Maccor, a Neware CSV as BioLogic) is refused with a
+message naming what it seems to be, and the option that reads it."""
 
 from __future__ import annotations
 
@@ -11,11 +11,25 @@ from pathlib import Path
 SIGNATURES: tuple[tuple[str, str | None, tuple[str, ...]], ...] = (
     # a zip (.xlsx, .ndax) or a BioLogic .mpr: binary, no CSV reader helps
     ("an Excel workbook or another zip file (export CSV instead)", None, ("PK\x03\x04",)),
-    ("a BioLogic .mpr binary file", None, ("BIO-LOGIC MODULAR FILE",)),
+    (
+        "a BioLogic .mpr binary file (export it as text, .mpt, from EC-Lab)",
+        None,
+        ("BIO-LOGIC MODULAR FILE",),
+    ),
     ("a Maccor text export", "maccor", ("Today's Date", "Rec#\tCyc#", "Cyc#\tStep")),
     ("an Arbin CSV export", "arbin", ("Data_Point", "Cycle_Index", "Test_Time(s)")),
-    ("a Neware CSV export", None, ("Record ID", "Cycle ID", "Realtime", "Capacitance_Chg")),
-    ("a BioLogic EC-Lab text export", None, ("EC-Lab", "Ewe/V", "ox/red", "control/V/mA")),
+    # Neware BTS 7.x and 8.x record exports (ingest/readers/neware.py)
+    (
+        "a Neware CSV export",
+        "neware",
+        ("Record ID", "Cycle ID", "Realtime", "Capacitance_Chg", "DataPoint", "Chg. Cap.("),
+    ),
+    # EC-Lab/BT-Lab ASCII, with its header block or without (ingest/readers/biologic.py)
+    (
+        "a BioLogic EC-Lab text export",
+        "biologic",
+        ("EC-Lab ASCII", "BT-Lab ASCII", "Ewe/V", "Ecell/V", "ox/red", "control/V/mA"),
+    ),
     (
         "BDF CSV",
         "bdf",

@@ -319,13 +319,13 @@ WRONG = {
         b"Record ID,Realtime,Time(h:min:s.ms),Step ID,Cycle ID,Current(mA),Voltage(V)\n"
         b"1,2024-03-31 01:00:00,0:00:00.000,1,1,0,3700\n",
         "bdf",
-        "it looks like a Neware CSV export, which the loader does not read",
+        "it looks like a Neware CSV export: use --format neware",
     ),
     "BioLogic text given as BDF": (
         "b.mpt",
         b"EC-Lab ASCII FILE\nNb header lines : 3\nmode\tox/red\terror\ttime/s\tEwe/V\tI/mA\n",
         "bdf",
-        "it looks like a BioLogic EC-Lab text export, which the loader does not read",
+        "it looks like a BioLogic EC-Lab text export: use --format biologic",
     ),
     "an Arbin .xlsx given as Arbin": (
         "a.xlsx",
@@ -369,8 +369,8 @@ def test_a_file_of_another_cycler_is_named(sqlite_target, tmp_path, capsys, case
 @pytest.mark.parametrize(
     "name, message",
     [
-        ("neware", "Neware files are not read: NewareNDA reads only the binary .nda/.ndax"),
-        ("biologic", "galvani, the library that reads .mpr/.mpt, is GPL-3.0-or-later"),
+        ("ndax", "Neware's binary .nda/.ndax files are not read"),
+        ("mpr", "BioLogic's binary .mpr files are not read"),
         ("digatron", "unknown format 'digatron'"),
     ],
 )
@@ -379,4 +379,4 @@ def test_a_format_not_read_says_why(tmp_path, capsys, name, message):
         main([str(tmp_path / "run.csv"), "--format", name, "--db", str(tmp_path / "x.sqlite")])
     err = capsys.readouterr().err
     assert exit_.value.code == 2
-    assert message in err and "--format reads arbin, bdf, maccor" in err, err
+    assert message in err and "--format reads arbin, bdf, biologic, maccor, neware" in err, err

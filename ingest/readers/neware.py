@@ -1,0 +1,229 @@
+"""Neware BTS text/CSV exports of the record (detail) layer, read by the loader's own pyarrow
+CSV reader (ingest/readers/text.py) after a map of Neware's column names to BDF quantities, as
+the Arbin reader does. Two families of header, both read by their names:
+
+BTS 7.x (e.g. TRI-AMDD/beep beep/conversion_schemas/neware_conversion.yaml, its
+structure/neware.py):
+    Record ID,Realtime,Time(h:min:s.ms),Step ID,Cycle ID,Current(mA),Voltage(V),
+    Capacitance_Chg(mAh),Capacitance_DChg(mAh),Engy_Chg(mWh),Engy_DChg(mWh),Temperature(C),...
+BTS 8.x (e.g. cellpy's neware_txt model ONE, its docs/examples; the BDF tooling's
+data_sources/neware_csv.py):
+    DataPoint,Cycle Index,Step Index,Step Type,Time,Total Time,Current(A),Voltage(V),
+    Capacity(Ah),Chg. Cap.(Ah),DChg. Cap.(Ah),Energy(Wh),Chg. Energy(Wh),DChg. Energy(Wh),
+    Date,T1(℃),...
+
+(no code copied: the names are the exports', the mapping this project's.) Units come from the
+parentheses (mA, A, mAh, Ah, mWh, Wh, °C/℃); durations (`Time`, `Total Time`,
+`Time(h:min:s.ms)`) are written `h:mm:ss.fff`, the hours running past 24, or as seconds when
+the header says `(s)`. Date-times (`Realtime`, `Date`: YYYY-MM-DD or YYYY/MM/DD hh:mm:ss) are
+the cycler PC's local time without a zone: --time-zone says which (refused without it).
+
+What lands where: the record number (`Record ID`, `DataPoint`) -> record_index (continued
+across a session's files); `Cycle ID`/`Cycle Index` -> cycle_count and `Step ID`/`Step Index`
+-> step_id (the cycler's counters, kept, never renumbered); `Step Type` -> step_type (`CC Chg`
+-> cc_charge, `CC DChg` -> cc_discharge, `CCCV Chg` -> cccv_charge, `Rest` -> rest...,
+any other label -> other: see STEP_TYPES); `Total Time` -> test_time; `Time` -> step_time; the
+charge and discharge capacity and energy columns -> the BDF counters, as Neware writes them
+(BTS counts them within each step); `T1`..`T3` or `Temperature` -> temperature_t1..t3.
+A BTS 7.x export has no total time: test_time is then the sample's date-time minus the
+session's started_at (the sidecar's).
+
+Current sign: Neware writes discharge current negative, charge positive: this schema's sign,
+kept as written (--discharge-positive flips it for an export that does otherwise). With a
+Step Type column, a positive current on a discharge step (`... DChg`) is refused: an export of
+unsigned magnitudes would otherwise load discharge as charge.
+
+Not read: the binary .nda/.ndax (NewareNDA and fastnda read them; see docs/loading.md), nor the
+layered BTS 7 export (cycle, step and record rows interleaved under three header lines):
+export the record layer alone.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .. import bdf, sniff
+from ..errors import IngestError
+from . import text
+from .text import Match
+
+FILE_FORMAT = "neware_csv"
+CYCLER = "Neware BTS"
+
+MATCHES = [
+    Match("record_index", ("record id", "datapoint", "data point", "record index"), "integer"),
+    Match("cycle_count", ("cycle id", "cycle index", "cycle"), "integer"),
+    Match("step_id", ("step id", "step index", "step"), "integer"),
+    Match("step_type", ("step type", "step name", "status"), "text"),
+    Match("test_time", ("total time", "cumulative time", "test time"), "duration"),
+    Match("step_time", ("time", "step time", "relative time"), "duration"),
+    Match("current", ("current",)),
+    Match("voltage", ("voltage",)),
+    Match("charging_capacity", ("chg. cap.", "capacitance_chg", "charge capacity")),
+    Match("discharging_capacity", ("dchg. cap.", "capacitance_dchg", "discharge capacity")),
+    Match("charging_energy", ("chg. energy", "engy_chg", "charge energy")),
+    Match("discharging_energy", ("dchg. energy", "engy_dchg", "discharge energy")),
+    Match("date_time", ("realtime", "date", "date time", "datetime", "absolute time"), "text"),
+    Match("temperature_t1", ("t1", "temperature", "aux. t1")),
+    Match("temperature_t2", ("t2", "aux. t2")),
+    Match("temperature_t3", ("t3", "aux. t3")),
+]
+REQUIRED = {
+    "voltage": "Voltage(V)",
+    "current": "Current(mA) or Current(A)",
+    "cycle_count": "Cycle ID or Cycle Index",
+}
+_NAME = re.compile(r"^(?P<name>.*?)\s*(?:\((?P<unit>[^()]*)\))?\s*$")
+
+
+def parse_name(header: str) -> tuple[str, str]:
+    """`Current(mA)` -> (current, mA); `Chg. Cap.(Ah)` -> (chg. cap., Ah); `T1(℃)` -> (t1, ℃);
+    `Time(h:min:s.ms)` -> (time, h:min:s.ms); `Date` -> (date, '')."""
+    match = _NAME.match(header)
+    name = re.sub(r"\s+", " ", match["name"].strip().lower())
+    return name, (match["unit"] or "").strip()
+
+
+def _layout(path: Path) -> text.Layout:
+    lines = text.head_lines(path, 2)
+    raw = b"".join(lines)
+    encoding = text.decode_guess(raw)
+    header = lines[0].decode(encoding).lstrip("\ufeff")
+    data = lines[1].decode(encoding, "replace") if len(lines) > 1 else ""
+    counts = {d: header.count(d) for d in (",", "\t", ";")}
+    delimiter = max(counts, key=lambda d: counts[d])
+    names = text.split_names(header, delimiter)
+    fields = len(data.rstrip("\r\n").split(delimiter)) if data.strip() else 0
+    if fields > len(names):
+        names += [""] * (fields - len(names))  # rows ending with a delimiter of their own
+    # with ';' or a tab between fields, a comma inside a number is a decimal comma
+    decimal_comma = delimiter != ","
+    return text.Layout(1, delimiter, encoding, names, decimal_comma)
+
+
+def _dates(values: pa.Array) -> pa.Array:
+    """`2024/3/31 1:30:00` -> `2024-03-31 01:30:00`; ISO text is left as it is."""
+    values = pc.replace_substring_regex(values, r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})", r"\1-\2-\3")
+    values = pc.replace_substring_regex(values, r"^(\d{4})-(\d)-", r"\1-0\2-")
+    values = pc.replace_substring_regex(values, r"^(\d{4})-(\d\d)-(\d)([ T])", r"\1-\2-0\3\4")
+    return pc.replace_substring_regex(values, r"([ T])(\d):", r"\10\2:")
+
+
+# Neware's step types (as BTS writes them, lower case) -> the schema's step_type values;
+# any other label is `other` (the label is the cycler's; the enum is the schema's)
+STEP_TYPES = {
+    "rest": "rest",
+    "cc chg": "cc_charge",
+    "cv chg": "cv_charge",
+    "cccv chg": "cccv_charge",
+    "cc dchg": "cc_discharge",
+    "cv dchg": "cv_discharge",
+    "cp dchg": "cp_discharge",
+    "pulse": "pulse",
+    "sim": "dynamic",
+    "simu": "dynamic",
+    "simulation": "dynamic",
+}
+_STEP_KEYS = pa.array(list(STEP_TYPES))
+_STEP_VALUES = pa.array(list(STEP_TYPES.values()))
+
+
+def step_types(labels: pa.Array) -> pa.Array:
+    """`CC Chg` -> cc_charge, `CCCV Chg` -> cccv_charge, `Rest` -> rest, other labels ->
+    other; no label stays NULL."""
+    key = pc.utf8_lower(pc.replace_substring_regex(labels, r"\s+", " "))
+    found = pc.take(_STEP_VALUES, pc.index_in(key, value_set=_STEP_KEYS))
+    return pc.if_else(pc.is_null(labels), labels, pc.fill_null(found, "other"))
+
+
+def _check_sign(file: str, out: dict, line: int, by_quantity: dict) -> None:
+    """BTS writes discharge current negative; a positive current on a discharge step means an
+    export that does not (unsigned magnitudes), which would load discharge as charge."""
+    label = pc.utf8_lower(out["step_type"])
+    discharging = pc.fill_null(pc.match_substring(label, "dchg"), False)
+    wrong = pc.and_(discharging, pc.fill_null(pc.greater(out["current"], 0), False))
+    if pc.any(wrong).as_py():
+        i = pc.index(wrong, True).as_py()
+        raise IngestError(
+            file,
+            f"the current is positive on a discharge step ('{out['step_type'][i].as_py()}'): "
+            "BTS writes discharge negative, and this export does not, so discharge would load "
+            "as charge (export the signed current)",
+            line=line + i,
+            column=by_quantity["current"].header,
+        )
+
+
+def read(path: Path, options: bdf.ReadOptions, source: bdf.HashingReader | None = None):
+    """The contract of bdf.read, for a Neware record-layer CSV export. `source` (the loader's
+    hashing stream) is left unread: it hashes the file when asked."""
+    file = str(path)
+    if text.head_lines(path, 1)[0].startswith(b"NEWARE"):
+        raise IngestError(
+            file,
+            "a Neware .nda binary file: not read (see docs/loading.md); export the record "
+            "layer from BTSDA as CSV",
+        )
+    layout = _layout(path)
+    found = text.pick(layout.names, parse_name, MATCHES)
+    have = {m.quantity for m, *_ in found}
+    missing = [name for key, name in REQUIRED.items() if key not in have]
+    if not missing and not have & {"test_time", "date_time"}:
+        missing = ["Total Time or Realtime/Date"]
+    if missing:
+        raise IngestError(
+            file,
+            "not a Neware record export: line 1 lacks the column(s) "
+            + ", ".join(f"'{n}'" for n in missing)
+            + " (BTS writes e.g. 'DataPoint', 'Cycle Index', 'Total Time', 'Current(A)', "
+            "'Voltage(V)'; a layered export with cycle and step rows is not read: export the "
+            "record layer alone)" + sniff.looks_like(",".join(layout.names), "neware"),
+            line=1,
+        )
+    columns = text.build_columns(file, found, 1)
+    by_quantity = {c.quantity: c for c in columns}
+    date = by_quantity.get("date_time")
+    if date is not None and not options.time_zone:
+        raise IngestError(
+            file,
+            f"'{date.header}' holds local times without an offset: say which zone with "
+            "--time-zone (e.g. Asia/Shanghai); it is recorded in source_file",
+            line=1,
+            column=date.header,
+        )
+    positions = {c.position for c in columns}
+    info = text.VendorFileInfo(
+        columns=[
+            bdf.HeaderColumn(c.header, c.position, bdf.QUANTITIES[c.quantity], c.unit, c.factor, 0)
+            for c in columns
+        ],
+        ignored=[n for i, n in enumerate(layout.names) if n and i not in positions],
+        original_units=text.original_units(columns),
+        cycler_software=CYCLER,
+        record_reader=lambda: text.record_indexes(path, layout, by_quantity.get("record_index")),
+    )
+    if date is not None:
+        info.assumed_time_zone = options.time_zone
+
+    def derive(out: dict, line: int) -> None:
+        if "step_type" in out:
+            _check_sign(file, out, line, by_quantity)
+            out["step_type"] = step_types(out["step_type"])
+        if date is None:
+            return
+        try:
+            seconds = bdf._absolute_time(
+                file, {"date_time": _dates(out.pop("date_time"))}, line, options
+            )
+        except IngestError as exc:
+            raise IngestError(file, exc.message, line=exc.line, column=date.header) from None
+        out["unix_time"] = seconds
+        if "test_time" not in out:
+            # BTS 7.x: no total time; the session's start is the test's
+            out["test_time"] = pc.subtract(seconds, options.started_at)
+
+    return info, text.read_table(path, layout, columns, options, derive)

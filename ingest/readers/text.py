@@ -1,0 +1,354 @@
+"""The machinery the Neware and BioLogic readers share: a cycler's text table (a header line of
+its own names, then delimited rows) read in columnar chunks by pyarrow's CSV reader, every
+column first as text, then converted here so that a bad value is named by file, line and
+column (a decimal comma, a `h:mm:ss.fff` duration and a local date-time are read too), and
+handed to the loader's BDF normalisation (ingest/bdf.py `_normalise`).
+
+A reader describes its format by `Column`s: which of the file's headers (by a name key and a
+unit) give which BDF quantity, in which unit; `Layout` says where the table starts, its
+delimiter and encoding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from .. import bdf
+from ..errors import IngestError
+
+
+@dataclass
+class VendorFileInfo(bdf.FileInfo):
+    cycler_software: str | None = None
+    # the file's record indexes, whole (the duplicate rule's slow path; see load.py)
+    record_reader: Callable[[], np.ndarray] | None = None
+
+
+@dataclass
+class Layout:
+    header_line: int  # 1-based line of the column names
+    delimiter: str
+    encoding: str  # a Python codec name: utf-8, cp1252, latin-1
+    names: list[str]  # the column names as written (stripped), one per field of a data row
+    decimal_comma: bool = False  # numbers may be written 3,42 (European locales)
+
+
+@dataclass(frozen=True)
+class Column:
+    """One of the file's columns, read as a BDF quantity."""
+
+    header: str  # as written in the file
+    position: int
+    quantity: str  # a key of bdf.QUANTITIES
+    unit: str  # as written ('' when none)
+    factor: float = 1.0  # to the SI unit of the quantity's dimension
+    offset: float = 0.0
+    kind: str = "number"  # number | integer | duration (h:mm:ss.fff) | text
+
+
+def decode_guess(raw: bytes) -> str:
+    """The encoding of a vendor text file, from its first bytes: UTF-8 (with or without BOM)
+    when they decode as UTF-8, else Windows-1252 (EC-Lab and BTS on a western Windows), else
+    Latin-1 (which decodes any byte)."""
+    for encoding in ("utf-8", "cp1252"):
+        try:
+            raw.decode(encoding)
+            return encoding
+        except UnicodeDecodeError as exc:
+            if encoding == "utf-8" and exc.start >= len(raw) - 3:
+                return encoding  # a character cut by the sample's end
+    return "latin-1"
+
+
+def head_lines(path: Path, count: int) -> list[bytes]:
+    """Up to `count` first lines of the file, raw (the file must exist and not be empty)."""
+    file = str(path)
+    if not path.is_file():
+        raise IngestError(file, "no such file")
+    if path.stat().st_size == 0:
+        raise IngestError(file, "the file is empty (0 bytes)")
+    try:
+        with open(path, "rb") as handle:
+            lines = []
+            for _ in range(count):
+                line = handle.readline(1 << 16)
+                if not line:
+                    break
+                lines.append(line)
+            return lines
+    except OSError as exc:
+        raise IngestError(file, f"cannot read the file: {exc}") from None
+
+
+def split_names(line: str, delimiter: str) -> list[str]:
+    names = [n.strip().strip('"').strip() for n in line.rstrip("\r\n").split(delimiter)]
+    while names and not names[-1]:
+        names.pop()  # EC-Lab ends its column line with a tab; Neware often with a comma
+    return names
+
+
+def unit_key(unit: str, dimension: str) -> str:
+    """A vendor's unit as a key of bdf.UNITS: `mA.h` -> mah, `W.h` -> wh; for a temperature
+    `℃` and `øC` (the degree sign of an OEM code page read as Latin-1) -> °c. `C` stays what
+    the dimension says: coulomb for a charge, Celsius for a temperature."""
+    u = unit.strip().lower().replace(".", "").replace(" ", "")
+    if dimension == "temperature":
+        u = u.replace("℃", "°c").replace("øc", "°c")
+    return u
+
+
+def conversion(file: str, header: str, quantity: str, unit: str, line: int) -> tuple[float, float]:
+    dimension = bdf.QUANTITIES[quantity].dimension
+    if dimension in ("text", "count"):
+        return 1.0, 0.0
+    key = unit_key(unit, dimension)
+    found = bdf.UNITS[dimension].get(key)
+    if found is None:
+        known = ", ".join(sorted(u for u in bdf.UNITS[dimension] if u))
+        raise IngestError(
+            file,
+            f"unknown unit '{unit}' for {quantity} (known: {known})",
+            line=line,
+            column=header,
+        )
+    return found
+
+
+def read_table(
+    path: Path,
+    layout: Layout,
+    columns: list[Column],
+    options: bdf.ReadOptions,
+    derive: Callable[[dict[str, pa.Array], int], None] | None = None,
+) -> Iterator[tuple[int, pa.Table]]:
+    """Chunks of (first file line, normalised table) as bdf.read yields them. `derive`, when
+    given, completes each chunk's converted columns (keyed by BDF quantity) in place, e.g. the
+    absolute time from a header's start time."""
+    file = str(path)
+    first_data = layout.header_line + 1
+    bad_rows: list = []
+
+    def on_invalid(row) -> str:
+        bad_rows.append(row)
+        return "error"
+
+    names = [f"{i}:{n}" for i, n in enumerate(layout.names)]  # unique even if repeated
+    wanted = {f"{c.position}:{layout.names[c.position]}": c for c in columns}
+    try:
+        reader = pacsv.open_csv(
+            path,
+            read_options=pacsv.ReadOptions(
+                skip_rows=layout.header_line,
+                column_names=names,
+                encoding=layout.encoding,
+                block_size=options.block_size,
+                use_threads=False,
+            ),
+            parse_options=pacsv.ParseOptions(
+                delimiter=layout.delimiter, invalid_row_handler=on_invalid
+            ),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=list(wanted),
+                column_types={n: pa.string() for n in wanted},
+                strings_can_be_null=True,
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        raise _malformed(path, layout, exc, bad_rows) from None
+    line = first_data
+    while True:
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
+            break
+        except pa.ArrowInvalid as exc:
+            raise _malformed(path, layout, exc, bad_rows) from None
+        n = batch.num_rows
+        if not n:
+            continue
+        out: dict[str, pa.Array] = {}
+        for name, column in wanted.items():
+            text = batch.column(batch.schema.get_field_index(name))
+            out[column.quantity] = convert(file, text, column, line, layout.decimal_comma)
+        if derive is not None:
+            derive(out, line)
+        by_key = {
+            q: bdf.HeaderColumn(q, i, bdf.QUANTITIES[q], "", 1.0, 0.0) for i, q in enumerate(out)
+        }
+        table = pa.table(out)
+        yield line, bdf._normalise(file, table, line, by_key, options)
+        line += n
+    if line == first_data:
+        raise IngestError(
+            file, "the file has column names but no data rows", line=layout.header_line + 1
+        )
+
+
+def _malformed(path: Path, layout: Layout, exc: Exception, bad_rows: list) -> IngestError:
+    file = str(path)
+    if bad_rows:
+        row = bad_rows[0]
+        line = row.number  # pyarrow counts the skipped lines too: the file's own line
+        truncated = ""
+        with open(path, "rb") as handle:
+            handle.seek(max(0, path.stat().st_size - 2))
+            if not handle.read().endswith(b"\n"):
+                truncated = " (the file looks truncated: its last line has no end)"
+        return IngestError(
+            file,
+            f"malformed row: expected {row.expected_columns} fields, found "
+            f"{row.actual_columns}{truncated}",
+            line=line,
+        )
+    return IngestError(file, f"cannot parse the table: {exc}")
+
+
+_DURATION = r"^\d+:\d{1,2}:\d{1,2}(\.\d*)?$"
+# what pyarrow's cast to float64 reads (its own grammar; checked here to locate a bad value)
+_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?(inf|nan)$"
+
+
+def convert(file: str, text: pa.Array, column: Column, line: int, decimal_comma: bool):
+    """One column of text -> its BDF values (SI), or an error naming the first bad value."""
+    text = pc.utf8_trim(text, " \t\"'")
+    text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+    if column.kind == "text":
+        return text
+    if column.kind == "duration":
+        return _duration(file, text, column, line, decimal_comma)
+    written = text
+    if decimal_comma:
+        text = pc.replace_substring(text, ",", ".")
+    try:
+        values = pc.cast(text, pa.float64())
+    except pa.ArrowInvalid:
+        ok = pc.match_substring_regex(text, _NUMBER)
+        raise _first_bad(file, written, column, line, "a number", ok) from None
+    if column.kind == "integer":
+        whole = pc.equal(pc.floor(values), values)
+        if pc.all(whole).as_py() not in (True, None):
+            raise _first_bad(file, written, column, line, "an integer", whole)
+        return pc.cast(values, pa.int64())
+    if column.factor != 1:
+        values = pc.multiply(values, column.factor)
+    if column.offset:
+        values = pc.add(values, column.offset)
+    return values
+
+
+def _duration(file, text, column, line, decimal_comma) -> pa.Array:
+    """`h:mm:ss.fff` (hours may pass 24) -> seconds; a plain number is read as seconds."""
+    written = text
+    if decimal_comma:
+        text = pc.replace_substring(text, ",", ".")
+    clock = pc.match_substring_regex(text, _DURATION)
+    plain = pc.match_substring_regex(text, r"^[0-9]+(\.[0-9]*)?$")
+    ok = pc.or_kleene(clock, plain)
+    if not pc.all(pc.fill_null(ok, True)).as_py():
+        raise _first_bad(file, written, column, line, "a duration h:mm:ss.fff", ok)
+    parts = pc.split_pattern(pc.if_else(clock, text, pa.scalar("0:0:0")), ":")
+    seconds = pc.add(
+        pc.add(
+            pc.multiply(pc.cast(pc.list_element(parts, 0), pa.float64()), 3600.0),
+            pc.multiply(pc.cast(pc.list_element(parts, 1), pa.float64()), 60.0),
+        ),
+        pc.cast(pc.list_element(parts, 2), pa.float64()),
+    )
+    number = pc.cast(pc.if_else(plain, text, pa.scalar("0")), pa.float64())
+    values = pc.if_else(clock, seconds, number)
+    values = pc.if_else(pc.is_null(text), pa.scalar(None, pa.float64()), values)
+    return pc.multiply(values, column.factor) if column.factor != 1 else values
+
+
+def _first_bad(file, text, column, line, kind, ok) -> IngestError:
+    """The first value `ok` flags false, named by line and column (the slow path)."""
+    flags = ok.to_pylist()
+    for i, value in enumerate(text.to_pylist()):
+        if value is not None and flags[i] is False:
+            return IngestError(
+                file, f"value '{value}' is not {kind}", line=line + i, column=column.header
+            )
+    return IngestError(file, f"a value is not {kind}", line=line, column=column.header)
+
+
+@dataclass
+class Match:
+    """Which header gives which quantity: the first candidate name present wins."""
+
+    quantity: str
+    names: tuple[str, ...]  # name keys (lower case, unit removed), in order of preference
+    kind: str = "number"
+
+
+def pick(
+    names: list[str],
+    parse: Callable[[str], tuple[str, str]],
+    matches: list[Match],
+) -> list[tuple[Match, int, str, str]]:
+    """(match, position, header, unit) for each quantity whose column the file has."""
+    keyed: dict[str, tuple[int, str, str]] = {}
+    for position, header in enumerate(names):
+        key, unit = parse(header)
+        keyed.setdefault(key, (position, header, unit))
+    found = []
+    for m in matches:
+        for candidate in m.names:
+            if candidate in keyed:
+                position, header, unit = keyed[candidate]
+                found.append((m, position, header, unit))
+                break
+    return found
+
+
+def build_columns(file: str, found, header_line: int) -> list[Column]:
+    columns = []
+    for m, position, header, unit in found:
+        factor, offset, kind = 1.0, 0.0, m.kind
+        if kind == "duration" and unit and ":" not in unit:
+            kind = "number"  # Time(s), Total Time(h): a plain number in that unit
+        if kind == "number":
+            factor, offset = conversion(file, header, m.quantity, unit, header_line)
+        columns.append(Column(header, position, m.quantity, unit, factor, offset, kind))
+    return columns
+
+
+def original_units(columns: list[Column]) -> dict[str, str]:
+    return {
+        bdf.QUANTITIES[c.quantity].column: c.unit
+        for c in columns
+        if c.kind == "number" and (c.factor, c.offset) != (1, 0)
+    }
+
+
+def record_indexes(path: Path, layout: Layout, column: Column | None) -> np.ndarray:
+    """The file's record index column, whole (or the row positions when it has none)."""
+    if column is None:
+        return np.array([], dtype=np.int64)
+    options = bdf.ReadOptions()
+    values = []
+    reader = pacsv.open_csv(
+        path,
+        read_options=pacsv.ReadOptions(
+            skip_rows=layout.header_line,
+            column_names=[f"{i}:{n}" for i, n in enumerate(layout.names)],
+            encoding=layout.encoding,
+            block_size=options.block_size,
+        ),
+        parse_options=pacsv.ParseOptions(delimiter=layout.delimiter),
+        convert_options=pacsv.ConvertOptions(
+            include_columns=[f"{column.position}:{layout.names[column.position]}"],
+            column_types={f"{column.position}:{layout.names[column.position]}": pa.string()},
+        ),
+    )
+    line = layout.header_line + 1
+    for batch in reader:
+        values.append(convert(str(path), batch.column(0), column, line, False).to_numpy())
+        line += batch.num_rows
+    return np.concatenate(values) if values else np.array([], dtype=np.int64)
