@@ -26,8 +26,8 @@ resolve with the generator's pins, but in the generator's environment its 64 ext
 slow the generator down: jsonschema imports the optional format checkers it finds (arrow,
 isoduration, rfc3987, ...), which took `import jsonschema` from 185 to 245 modules and about
 0.21 to 0.31 s of CPU here. The comparison is with the environment `make sql` makes.
-Writes bench/startup-results.json; `markdown()` is the section of docs/performance.md
-(bench/report.py).
+Writes bench/startup-results.json; bench/report.py renders it into docs/performance.md
+(bench/templates/sections/startup.md.j2).
 """
 
 from __future__ import annotations
@@ -225,60 +225,6 @@ def measure(runs: int = 10, log=print) -> dict:
         "target_ratio": TARGET_RATIO,
         "imports": imports,
     }
-
-
-def markdown(results: dict | None = None) -> str:
-    """The start-up section of docs/performance.md, from bench/startup-results.json."""
-    if results is None:
-        if not RESULTS.exists():
-            return ""
-        results = json.loads(RESULTS.read_text(encoding="utf-8"))
-    cases, ratios = results["cases"], results["ratios"]
-    machine = results["machine"]
-    cached, cold = ratios["ours_cached"]["wall"], ratios["ours_cold"]["wall"]
-    met = "meets" if cached >= results["target_ratio"] else "misses"
-    rows = [
-        f"| {c['title']} | {c['wall_median_s']:.3f} | {c['cpu_median_s']:.3f} | "
-        + (f"×{ratios[n]['wall']:.1f} |" if n in ratios else "1 |")
-        for n, c in cases.items()
-    ]
-
-    def top(name: str) -> str:
-        report = results["imports"][name]
-        first = ", ".join(f"{t['module']} {t['cumulative_ms']:.0f}" for t in report["top"][:5])
-        return f"{report['modules']} modules, {report['total_ms']:.0f} ms ({first})"
-
-    lines = [
-        "## Generator start-up beside LinkML",
-        "",
-        f"`python -m bench.startup` ({results['runs']} interleaved rounds on "
-        f"{machine['cpu_model']}, {machine['cpu_count']} CPUs, load average "
-        f"{machine['load_average_1min'][0]} before and {machine['load_average_1min'][1]} after; "
-        f"Python {results['python']}, LinkML {results['linkml']}; the interpreter alone starts "
-        f"in {results['python_startup_s']:.3f} s). Medians; the ratio is LinkML's wall time "
-        "over the case's:",
-        "",
-        "| Run | Wall s | CPU s | LinkML ÷ run |",
-        "|---|---:|---:|---:|",
-        *rows,
-        "",
-        f"The one-target run {met} the ×{results['target_ratio']} target when the run cache "
-        f"answers (×{cached:.1f}): schema.yaml, the generator and its libraries unchanged since "
-        f"the run that stored it, which loaded, validated and rendered the same bytes. "
-        f"Without the cache (after any edit) it is ×{cold:.1f}: loading YAML, sqlglot for the "
-        "CHECK expressions and Jinja are all needed then; jsonschema only when the format check "
-        "compiled to Python (generator/rules/schema_check.py) refuses the file, to word every "
-        "problem, and pglast only for the self-check (`--self-check` and `check`): PostgreSQL's "
-        "reserved words are read from its keywords.py alone.",
-        "",
-        "Imports (`-X importtime`, cumulative ms of the biggest top-level imports):",
-        "",
-        f"- cached run: {top('ours_cached')}",
-        f"- `--no-cache`: {top('ours_cold')}",
-        f"- LinkML: {top('linkml')}",
-        "",
-    ]
-    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
