@@ -73,3 +73,227 @@ def test_storage_advice_follows_the_generated_ddl(tmp_path, monkeypatch, results
     assert "It is not the generated DDL yet" in report.render(results)
     monkeypatch.setattr(report, "timescale_ddl_stores_started_at", lambda: real(done))
     assert "It is not the generated DDL yet" not in report.render(results)
+
+
+# ------------------------------------------------------------------------------ the template
+# The page's words are in bench/templates/; every figure and verdict comes from the results.
+
+INGEST = report.ROOT / "bench" / "ingest-results.json"
+STARTUP = report.ROOT / "bench" / "startup-results.json"
+
+
+def _copy(value):
+    return json.loads(json.dumps(value))
+
+
+def _sections(page: str) -> dict[str, str]:
+    """The page by its `## ` sections: heading -> text."""
+    out, heading = {}, "intro"
+    for line in page.splitlines(keepends=True):
+        if line.startswith("## "):
+            heading = line.strip()
+        out[heading] = out.get(heading, "") + line
+    return out
+
+
+@pytest.fixture(scope="module")
+def ingest():
+    return json.loads(INGEST.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def startup_results():
+    return json.loads(STARTUP.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def full(results, ingest, startup_results):
+    return _sections(report.render(results, ingest, startup_results))
+
+
+def _target_row(page: str, title: str) -> str:
+    return next(line for line in page.splitlines() if line.startswith(f"| {title} |"))
+
+
+def test_a_result_crossing_its_target_flips_met_and_missed(results, ingest, startup_results):
+    """The status is the measured figure against the target, not a word kept in the file."""
+    page = report.render(results, ingest, startup_results)
+    title = results["targets"][0]["title"]  # SQLite bytes/row, ≤ 67, missed
+    assert "**missed**" in _target_row(page, title)
+    crossed = _copy(results)
+    target = crossed["targets"][0]
+    target["measured"] = target["target"] - 7  # stored "met" and "margin" left stale
+    row = _target_row(report.render(crossed, ingest, startup_results), title)
+    assert "| met |" in row and "**missed**" not in row
+    assert "-7.0 B/row" in row
+    # the generator's warm run against its 1 s target
+    gen = _target_row(page, "`python -m generator sql` (make sql), warm")
+    fast = _copy(results)
+    fast["generator"]["warm_median_seconds"] = fast["generator"]["target_seconds"] - 0.25
+    gen_fast = _target_row(
+        report.render(fast, ingest, startup_results), "`python -m generator sql` (make sql), warm"
+    )
+    assert ("**missed**" in gen) != ("**missed**" in gen_fast)
+    assert "-0.25 s" in gen_fast
+    section = _sections(report.render(fast, ingest, startup_results))["## `make sql`"]
+    assert "within the" in section and "over the" not in section
+
+
+def test_a_changed_number_changes_the_page_text(results, ingest, startup_results):
+    changed = _copy(results)
+    run = next(r for r in changed["runs"] if r["engine"] == "sqlite" and not r.get("variant"))
+    run["load"]["rows_per_second"] = 12_345
+    assert "12,345" not in report.render(results, ingest, startup_results)
+    assert "12,345" in report.render(changed, ingest, startup_results)
+    ingest2 = _copy(ingest)
+    ingest2["engines"]["sqlite"]["rows_per_second"] = 543_210
+    assert (
+        "543,210"
+        in _sections(report.render(results, ingest2, startup_results))[
+            "## Loading BDF CSV files (python -m ingest)"
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    "missing, changed",
+    [
+        ("ingest", {"## Loading BDF CSV files (python -m ingest)"}),
+        ("startup", {"## Generator start-up beside LinkML"}),
+    ],
+)
+def test_a_missing_result_file_is_not_measured_in_its_section_only(
+    missing, changed, results, ingest, startup_results, full
+):
+    page = report.render(
+        results,
+        None if missing == "ingest" else ingest,
+        None if missing == "startup" else startup_results,
+    )
+    sections = _sections(page)
+    assert sections.keys() == full.keys()
+    differ = {h for h in full if sections[h] != full[h]}
+    assert differ == changed
+    for heading in changed:
+        assert "Not measured in this run" in sections[heading]
+
+
+def test_without_results_json_every_main_section_says_not_measured(ingest, startup_results, full):
+    sections = _sections(report.render({}, ingest, startup_results))
+    assert sections.keys() == full.keys()  # every heading is still there
+    for heading in (
+        "## What was measured",
+        "## Results",
+        "## Targets",
+        "## Why the numbers are what they are",
+        "## What each constraint costs in COPY",
+        "## Recommended changes",
+        "## Experiments",
+        "## Query plans",
+    ):
+        assert "*Not measured in this run*: `python -m bench" in sections[heading], heading
+    # no generator timing in either file
+    assert "Not measured in this run" in sections["## `make sql`"]
+    # the other files' sections are as with the main results
+    for heading in (
+        "## Loading BDF CSV files (python -m ingest)",
+        "## Generator start-up beside LinkML",
+    ):
+        assert sections[heading] == full[heading]
+
+
+def test_no_result_file_at_all_renders(tmp_path, monkeypatch):
+    """`python -m bench.report` with no result file writes a page of 'not measured' lines."""
+    from bench import ingest as bench_ingest
+    from bench import startup
+
+    monkeypatch.setattr(bench_ingest, "RESULTS", tmp_path / "none-ingest.json")
+    monkeypatch.setattr(startup, "RESULTS", tmp_path / "none-startup.json")
+    out = tmp_path / "performance.md"
+    assert (
+        report.main(["--results", str(tmp_path / "none.json"), "--out", str(out), "--readme", ""])
+        == 0
+    )
+    page = out.read_text(encoding="utf-8")
+    assert page.count("*Not measured in this run*") >= 10
+    assert "Traceback" not in page
+
+
+def test_generator_timing_comes_from_startup_when_the_main_run_has_none(
+    results, ingest, startup_results
+):
+    """A main run made with --no-generator-timing: the `make sql` section and its target row
+    come from bench/startup-results.json, which says so."""
+    gen = results["generator"]
+    without = _copy(results)
+    del without["generator"]
+    startup_with = {**_copy(startup_results), "generator": {**gen, "warm_median_seconds": 0.777}}
+    startup_without = {k: v for k, v in startup_results.items() if k != "generator"}
+    sections = _sections(report.render(without, ingest, startup_with))
+    assert "0.777 s" in sections["## `make sql`"]
+    assert "`python -m bench.startup`" in sections["## `make sql`"]
+    assert "0.777 s" in _target_row(
+        sections["## Targets"], "`python -m generator sql` (make sql), warm"
+    )
+    # the main run's own timing wins when it has one
+    both = _sections(report.render(results, ingest, startup_with))
+    assert "0.777" not in both["## `make sql`"]
+    assert f"{gen['warm_median_seconds']} s" in both["## `make sql`"]
+    # neither: that section, and the row of the targets, say so; nothing else changes
+    neither = _sections(report.render(without, ingest, startup_without))
+    assert "Not measured in this run" in neither["## `make sql`"]
+    assert "`python -m bench.startup`" in neither["## Targets"]
+    assert "(make sql), warm |" not in neither["## Targets"]
+    full = _sections(report.render(results, ingest, startup_without))
+    assert {h for h in full if full[h] != neither[h]} == {"## Targets", "## `make sql`"}
+
+
+def test_a_missing_engine_is_not_measured_in_its_subsection(results, ingest, startup_results):
+    partial = _copy(results)
+    partial["runs"] = [r for r in partial["runs"] if r["engine"] != "timescaledb"]
+    why = _sections(report.render(partial, ingest, startup_results))[
+        "## Why the numbers are what they are"
+    ]
+    assert (
+        "### TimescaleDB\n\n*Not measured in this run*: `python -m bench --engines timescaledb`"
+        in why
+    )
+    assert "### SQLite\n\n`timeseries_point` is a" in why
+
+
+def test_constraint_costs_missing_is_not_measured(results, ingest, startup_results, full):
+    partial = _copy(results)
+    for run in partial["runs"]:
+        run.pop("constraint_costs", None)
+    sections = _sections(report.render(partial, ingest, startup_results))
+    assert "Not measured in this run" in sections["## What each constraint costs in COPY"]
+    assert {h for h in full if full[h] != sections[h]} == {"## What each constraint costs in COPY"}
+
+
+def test_advice_follows_the_results(results, ingest, startup_results):
+    """A recommendation is given only while the experiment behind it supports it."""
+    page = report.render(results, ingest, startup_results)
+    assert "`WITH (fillfactor = 100)`" in page
+    worse = _copy(results)
+    ff = next(r for r in worse["runs"] if r.get("variant") == "pg-pk-fillfactor-100")
+    base = next(r for r in worse["runs"] if r["engine"] == "postgres18" and not r.get("variant"))
+    ff["size"]["bytes_per_row"] = base["size"]["bytes_per_row"] + 1
+    assert "`WITH (fillfactor = 100)`" not in report.render(worse, ingest, startup_results)
+    # the TimescaleDB size advice: only while the compressed table misses its target
+    assert "**TimescaleDB size target" in page
+    small = _copy(results)
+    ts = next(r for r in small["runs"] if r["engine"] == "timescaledb" and not r.get("variant"))
+    target = next(t for t in small["targets"] if "compressed" in t["key"])
+    ts["compression"]["bytes_per_row"] = target["target"] - 1
+    assert "**TimescaleDB size target" not in report.render(small, ingest, startup_results)
+
+
+def test_templates_type_no_ratio():
+    """No 'N×' claim is typed in a template's own words: ratios come from the context."""
+    import re
+
+    for path in report.TEMPLATES.rglob("*.j2"):
+        words = re.sub(
+            r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", "", path.read_text(encoding="utf-8"), flags=re.S
+        )
+        assert not re.search(r"\d\s*×|×\s*\d|\d+(\.\d+)?x faster", words), path
