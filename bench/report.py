@@ -10,6 +10,7 @@ same results, same bytes; tests/test_bench_report.py fails when either has drift
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import math
 import sys
@@ -334,6 +335,25 @@ def _summary(results: dict) -> dict | None:
     }
 
 
+def _generator_code() -> dict:
+    """What the advice about `make sql` depends on in the generator as it is now, so the page
+    does not advise a change already made."""
+    gen = ROOT / "generator"
+    quote_uses_sqlglot = False
+    base = gen / "targets" / "base.py"
+    if base.is_file():
+        text = base.read_text(encoding="utf-8")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.FunctionDef) and node.name == "quote":
+                quote_uses_sqlglot = "sqlglot" in (ast.get_source_segment(text, node) or "")
+    cli = gen / "cli.py"
+    return {
+        "run_cache": (gen / "cache.py").is_file(),
+        "self_check_opt_in": cli.is_file() and '"--self-check"' in cli.read_text(encoding="utf-8"),
+        "quote_uses_sqlglot": quote_uses_sqlglot,
+    }
+
+
 def _generator(results: dict, startup_results: dict | None) -> dict | None:
     """The warm `python -m generator sql` timing: the main run's, else bench.startup's."""
     if results.get("generator"):
@@ -361,6 +381,8 @@ def _generator(results: dict, startup_results: dict | None) -> dict | None:
         "total_ms": profile_ms("cli.py"),
         "self_check_ms": profile_ms("self_check"),
         "blocks_ms": profile_ms("(blocks)"),
+        "answered_by_cache": not profile_ms("(blocks)") and bool(profile_ms("cache.py")),
+        "code": _generator_code(),
     }
 
 

@@ -297,3 +297,22 @@ def test_templates_type_no_ratio():
             r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", "", path.read_text(encoding="utf-8"), flags=re.S
         )
         assert not re.search(r"\d\s*×|×\s*\d|\d+(\.\d+)?x faster", words), path
+
+
+def test_make_sql_advice_follows_the_generator_code(monkeypatch, results, ingest, startup_results):
+    """Advice about `make sql` is given only while the generator still needs it."""
+
+    def section(**code):
+        base = {"run_cache": True, "self_check_opt_in": True, "quote_uses_sqlglot": False}
+        monkeypatch.setattr(report, "_generator_code", lambda: {**base, **code})
+        return _sections(report.render(results, ingest, startup_results))["## `make sql`"]
+
+    assert "memoise" not in section()
+    assert "memoise" in section(quote_uses_sqlglot=True)
+    assert "run cache (generator/cache.py)" in section()
+    assert "a file target" not in section()
+    assert "a file target" in section(run_cache=False)
+    # and the real generator: quote() writes identifiers without sqlglot, the cache exists
+    monkeypatch.undo()
+    code = report._generator_code()
+    assert code["run_cache"] and code["self_check_opt_in"] and not code["quote_uses_sqlglot"]
