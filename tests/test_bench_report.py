@@ -316,3 +316,14 @@ def test_make_sql_advice_follows_the_generator_code(monkeypatch, results, ingest
     monkeypatch.undo()
     code = report._generator_code()
     assert code["run_cache"] and code["self_check_opt_in"] and not code["quote_uses_sqlglot"]
+
+
+def test_loader_section_matches_the_loading_page_block(results, ingest, startup_results):
+    """bench/ingest.py still writes the same figures into docs/loading.md: the two renderings
+    of bench/ingest-results.json may not drift apart."""
+    from bench import ingest as bench_ingest
+
+    section = _sections(report.render(results, ingest, startup_results))[
+        "## Loading BDF CSV files (python -m ingest)"
+    ]
+    assert section.rstrip("\n") == "\n".join(bench_ingest.markdown(ingest)).rstrip("\n")
