@@ -13,6 +13,7 @@ import argparse
 import ast
 import json
 import math
+import re
 import sys
 from pathlib import Path
 
@@ -277,6 +278,21 @@ def timescale_ddl_stores_started_at(ddl: Path | None = None) -> bool:
     return path.is_file() and "test_started_at" in path.read_text(encoding="utf-8")
 
 
+def _rows_per_insert(run: dict | None) -> int | None:
+    """Rows per INSERT statement of a SQLite load, as its recorded method names them."""
+    found = re.search(r"(\d+)-row INSERT", ((run or {}).get("load") or {}).get("method", ""))
+    return int(found.group(1)) if found else None
+
+
+def _server_settings(results: dict) -> dict | None:
+    """The settings of the PostgreSQL servers the run started (the same for both versions)."""
+    for engine in ("postgres18", "postgres15"):
+        settings = (_run(results, engine) or {}).get("settings")
+        if settings:
+            return settings
+    return None
+
+
 def _setup(results: dict) -> dict | None:
     if not results.get("machine") or not results.get("dataset"):
         return None
@@ -296,6 +312,7 @@ def _setup(results: dict) -> dict | None:
         },
         "loads": [(r["engine"], r["loadavg_start"][0]) for r in runs if r.get("loadavg_start")],
         "versions": [(r["engine"], r["version"]) for r in runs],
+        "pg_settings": _server_settings(results),
     }
 
 
@@ -421,6 +438,7 @@ def _sqlite(results: dict) -> dict | None:
         "load": load,
         "end_to_end_rps": results["n"] / load["end_to_end_seconds"],
         "single_rps": single["load"]["rows_per_second"] if single else None,
+        "rows_per_insert": _rows_per_insert(lite),
     }
 
 
@@ -990,6 +1008,7 @@ def _readme_context(results: dict) -> dict:
         "titles": ENGINE_TITLES,
         "pg": engine,
         "sqlite_bare": _bare_ratio(results, lite) if lite else None,
+        "rows_per_insert": _rows_per_insert(lite),
         "n": results.get("n"),
         "date": results.get("date"),
         "cpu": _cpu(results) if results.get("machine") else None,
