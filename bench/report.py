@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import functools
 import json
 import math
 import re
@@ -41,8 +42,16 @@ FROM_FILE = object()
 # ------------------------------------------------------------------------------ helpers
 
 
+# What a finished engine run always records; a run without them failed or was cut short.
+RUN_KEYS = ("version", "load", "size", "memory")
+
+
+def _finished(run: dict) -> bool:
+    return "failed" not in run and "skipped" not in run and all(k in run for k in RUN_KEYS)
+
+
 def _runs(results: dict, variant: str | None = None) -> list[dict]:
-    return [r for r in results.get("runs", []) if r.get("variant") == variant and "failed" not in r]
+    return [r for r in results.get("runs", []) if r.get("variant") == variant and _finished(r)]
 
 
 def _run(results: dict, engine: str, variant: str | None = None) -> dict | None:
@@ -145,8 +154,12 @@ def console_table(results: dict) -> str:
     for run in results.get("runs", []):
         if run.get("variant") is None:
             continue
-        if "failed" in run or "skipped" in run:
-            what = f"FAILED {run['failed']}" if "failed" in run else f"skipped: {run['skipped']}"
+        if not _finished(run):
+            what = (
+                f"skipped: {run['skipped']}"
+                if "skipped" in run
+                else f"FAILED {run.get('failed', 'without its figures')}"
+            )
             lines.append(f"  {run['engine']:<12} {run['variant']:<30} {what}")
             continue
         comp = _compressed(run)
@@ -578,6 +591,8 @@ def _time_access(results: dict) -> dict | None:
             and (_q(run, "cycle") or 0) > CYCLE_SLOWDOWN * (_q(base, "cycle") or 0)
         ]
         candidates = [c for c in candidates if c not in slower]
+        if not candidates:
+            continue
         size, variant, best = min(candidates, key=lambda c: (c[0], c[2] is not base))
         base_bpr = base["size"]["bytes_per_row"]
         verdicts.append(
@@ -627,7 +642,7 @@ def _queries(results: dict) -> dict | None:
         e for e in engines if "ix_label_soc_session_time" in plan(_run(results, e), "soc_window")
     ]
     out = {
-        "cycle": pg["queries"]["cycle"] if pg else None,
+        "cycle": (pg.get("queries") or {}).get("cycle") if pg else None,
         "soc": {
             "sqlite_ms": _q(lite, "soc_window"),
             "pg_ms": _q(pg, "soc_window"),
@@ -645,7 +660,11 @@ def _queries(results: dict) -> dict | None:
         "ts": None,
     }
     if ts:
-        out["ts"] = {"chunks": ts["size"]["chunks"], "interval": ts["size"]["chunk_interval"]}
+        out["ts"] = {
+            "chunks": ts["size"]["chunks"],
+            "interval": ts["size"]["chunk_interval"],
+            "day": None,
+        }
         if day:
             out["ts"]["day"] = {
                 "chunks": day["size"]["chunks"],
@@ -750,7 +769,7 @@ def _recommendations(results: dict) -> list[dict]:
     lite = _run(results, "sqlite")
     lite_idx = _run(results, "sqlite", "label-soc-time-index")
     labels_by_time = lite and "ix_label_soc_session_time" in (
-        lite["queries"]["soc_window"].get("plan") or ""
+        ((lite.get("queries") or {}).get("soc_window") or {}).get("plan") or ""
     )
     if not labels_by_time and ((both and pg) or (lite and lite_idx)):
         brin = (
@@ -794,8 +813,8 @@ def _experiments(results: dict) -> dict | None:
         if key is None:
             continue
         row = {"key": key, "engine": run["engine"]}
-        if "failed" in run or "skipped" in run:
-            row["failed"] = "failed" in run
+        if not _finished(run):
+            row["failed"] = "skipped" not in run
             row["skipped"] = run.get("skipped")
             rows.append(row)
             continue
@@ -905,6 +924,15 @@ def _startup(results: dict | None) -> dict | None:
     }
 
 
+# What every figure of the main run is stated against: without one of these the file is not a
+# complete run of `python -m bench`, and its sections are rendered as not measured.
+REQUIRED = ("n", "date", "machine", "dataset", "floor_bytes_per_row", "total_seconds")
+
+
+def _complete(results: dict) -> dict:
+    return results if all(k in results for k in REQUIRED) else {}
+
+
 def _read(path: Path) -> dict | None:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
@@ -920,6 +948,7 @@ def context(results: dict, ingest=FROM_FILE, startup_results=FROM_FILE) -> dict:
         ingest = _read(INGEST_RESULTS)
     if startup_results is FROM_FILE:
         startup_results = _read(startup.RESULTS)
+    results = _complete(results)
     bench = bool(results.get("runs"))
     return {
         "titles": ENGINE_TITLES,
@@ -947,6 +976,7 @@ def context(results: dict, ingest=FROM_FILE, startup_results=FROM_FILE) -> dict:
     }
 
 
+@functools.cache
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -974,6 +1004,7 @@ def render(results: dict, ingest=FROM_FILE, startup_results=FROM_FILE) -> str:
 
 
 def _readme_context(results: dict) -> dict:
+    results = _complete(results)
     engine = None
     for name in ("postgres18", "postgres15"):  # one engine keeps the README short
         base = _run(results, name)

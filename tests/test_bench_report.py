@@ -331,3 +331,32 @@ def test_loader_section_matches_the_loading_page_block(results, ingest, startup_
         "## Loading BDF CSV files (python -m ingest)"
     ]
     assert section.rstrip("\n") == "\n".join(bench_ingest.markdown(ingest)).rstrip("\n")
+
+
+def test_any_missing_key_renders_without_a_crash(results, ingest, startup_results):
+    """A results file cut short (a top-level key, or a key of a main engine run, missing) gives
+    'not measured' where it matters, never a traceback."""
+    variants = []
+    for key in results:
+        variants.append({k: v for k, v in results.items() if k != key})
+    for i, run in enumerate(results["runs"]):
+        if run.get("variant"):
+            continue
+        for key in run:
+            if key in ("engine", "variant"):
+                continue
+            cut = _copy(results)
+            del cut["runs"][i][key]
+            variants.append(cut)
+    for cut in variants:
+        page = report.render(cut, ingest, startup_results)
+        assert page.startswith("# Performance\n")
+        report.readme_block(cut)
+    # a main run without its figures is not measured, in its own subsection
+    cut = _copy(results)
+    run = next(r for r in cut["runs"] if r["engine"] == "sqlite" and not r.get("variant"))
+    del run["size"]
+    why = _sections(report.render(cut, ingest, startup_results))[
+        "## Why the numbers are what they are"
+    ]
+    assert "### SQLite\n\n*Not measured in this run*: `python -m bench --engines sqlite`" in why
