@@ -26,6 +26,7 @@ from .queries import LATEST_N
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 RESULTS = ROOT / "bench" / "results.json"
+CLICKHOUSE_RESULTS = ROOT / "bench" / "clickhouse-results.json"  # python -m bench.clickhouse
 ENGINE_TITLES = {
     "sqlite": "SQLite",
     "postgres15": "PostgreSQL 15",
@@ -912,6 +913,30 @@ def _ingest(ingest: dict | None) -> dict | None:
     }
 
 
+def _clickhouse(results: dict | None) -> dict | None:
+    """bench/clickhouse-results.json: the generated DDL on chdb, and the same table with
+    ClickHouse's default LZ4 in place of the DDL's codecs."""
+    main = ((results or {}).get("variants") or {}).get("generated")
+    if not main or not main.get("size") or not main.get("load"):
+        return None
+    targets = results.get("targets") or {}
+    bpr, rps = targets.get("bytes_per_row"), targets.get("rows_per_second")
+    return {
+        **results,
+        "main": main,
+        "lz4": (results.get("variants") or {}).get("lz4_default"),
+        "size_target": {"measured": bpr[0], "limit": bpr[1], "met": bpr[0] <= bpr[1]}
+        if bpr
+        else None,
+        "rate_target": {"measured": rps[0], "limit": rps[1], "met": rps[0] >= rps[1]}
+        if rps
+        else None,
+        "full_scans": [
+            k for k, q in (main.get("queries") or {}).items() if q.get("full_scan_timeseries_point")
+        ],
+    }
+
+
 def _startup(results: dict | None) -> dict | None:
     if not results or not results.get("cases"):
         return None
@@ -937,17 +962,22 @@ def _read(path: Path) -> dict | None:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
-def context(results: dict, ingest=FROM_FILE, startup_results=FROM_FILE) -> dict:
+def context(
+    results: dict, ingest=FROM_FILE, startup_results=FROM_FILE, clickhouse=FROM_FILE
+) -> dict:
     """Everything the page states, computed from the results: `results` is
-    bench/results.json's content ({} when there is none); `ingest` and `startup_results` are
-    bench/ingest-results.json's and bench/startup-results.json's, read from those files unless
-    given (None: not measured)."""
+    bench/results.json's content ({} when there is none); `ingest`, `startup_results` and
+    `clickhouse` are bench/ingest-results.json's, bench/startup-results.json's and
+    bench/clickhouse-results.json's, read from those files unless given (None: not
+    measured)."""
     from .ingest import RESULTS as INGEST_RESULTS
 
     if ingest is FROM_FILE:
         ingest = _read(INGEST_RESULTS)
     if startup_results is FROM_FILE:
         startup_results = _read(startup.RESULTS)
+    if clickhouse is FROM_FILE:
+        clickhouse = _read(CLICKHOUSE_RESULTS)
     results = _complete(results)
     bench = bool(results.get("runs"))
     return {
@@ -971,6 +1001,7 @@ def context(results: dict, ingest=FROM_FILE, startup_results=FROM_FILE) -> dict:
         "design": _design(results),
         "ingest": _ingest(ingest),
         "startup": _startup(startup_results),
+        "clickhouse": _clickhouse(clickhouse),
         "total_seconds": results.get("total_seconds"),
         "latest_n": LATEST_N,
     }
@@ -997,9 +1028,9 @@ def _tidy(text: str) -> str:
     return text.rstrip("\n") + "\n"
 
 
-def render(results: dict, ingest=FROM_FILE, startup_results=FROM_FILE) -> str:
+def render(results: dict, ingest=FROM_FILE, startup_results=FROM_FILE, clickhouse=FROM_FILE) -> str:
     """docs/performance.md from the results (see context())."""
-    ctx = context(results, ingest, startup_results)
+    ctx = context(results, ingest, startup_results, clickhouse)
     return _tidy(_environment().get_template("performance.md.j2").render(ctx))
 
 

@@ -107,8 +107,37 @@ def startup_results():
 
 
 @pytest.fixture(scope="module")
-def full(results, ingest, startup_results):
-    return _sections(report.render(results, ingest, startup_results))
+def clickhouse():
+    return json.loads(report.CLICKHOUSE_RESULTS.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def full(results, ingest, startup_results, clickhouse):
+    return _sections(report.render(results, ingest, startup_results, clickhouse))
+
+
+def test_clickhouse_section_follows_its_results(results, ingest, startup_results, clickhouse):
+    heading = "## ClickHouse (python -m bench.clickhouse)"
+
+    def section(ch):
+        return _sections(report.render(results, ingest, startup_results, ch))[heading]
+
+    page = section(clickhouse)
+    rate = next(line for line in page.splitlines() if line.startswith("| insert, rows per second"))
+    assert "**missed**" in rate
+    fast = _copy(clickhouse)
+    fast["targets"]["rows_per_second"][0] = fast["targets"]["rows_per_second"][1] + 1
+    fast["variants"]["generated"]["load"]["rows_per_second"] = 2_345_678
+    changed = section(fast)
+    rate = next(
+        line for line in changed.splitlines() if line.startswith("| insert, rows per second")
+    )
+    assert "| met |" in rate and "2,345,678" in rate
+    scan = _copy(clickhouse)
+    scan["variants"]["generated"]["queries"]["cycle"]["full_scan_timeseries_point"] = True
+    assert "No query reads the whole" in page
+    assert "No query reads the whole" not in section(scan)
+    assert "FULL SCAN" in section(scan)
 
 
 def _target_row(page: str, title: str) -> str:
@@ -160,15 +189,17 @@ def test_a_changed_number_changes_the_page_text(results, ingest, startup_results
     [
         ("ingest", {"## Loading BDF CSV files (python -m ingest)"}),
         ("startup", {"## Generator start-up beside LinkML"}),
+        ("clickhouse", {"## ClickHouse (python -m bench.clickhouse)"}),
     ],
 )
 def test_a_missing_result_file_is_not_measured_in_its_section_only(
-    missing, changed, results, ingest, startup_results, full
+    missing, changed, results, ingest, startup_results, clickhouse, full
 ):
     page = report.render(
         results,
         None if missing == "ingest" else ingest,
         None if missing == "startup" else startup_results,
+        None if missing == "clickhouse" else clickhouse,
     )
     sections = _sections(page)
     assert sections.keys() == full.keys()
@@ -213,13 +244,16 @@ def test_no_result_file_at_all_renders(tmp_path, monkeypatch):
 
     monkeypatch.setattr(bench_ingest, "RESULTS", tmp_path / "none-ingest.json")
     monkeypatch.setattr(startup, "RESULTS", tmp_path / "none-startup.json")
+    monkeypatch.setattr(report, "CLICKHOUSE_RESULTS", tmp_path / "none-clickhouse.json")
     out = tmp_path / "performance.md"
     assert (
         report.main(["--results", str(tmp_path / "none.json"), "--out", str(out), "--readme", ""])
         == 0
     )
     page = out.read_text(encoding="utf-8")
-    assert page.count("*Not measured in this run*") >= 10
+    assert page.count("*Not measured in this run*") >= 13
+    for command in ("bench.ingest", "bench.startup", "bench.clickhouse"):
+        assert f"`python -m {command}" in page
     assert "Traceback" not in page
 
 
