@@ -995,6 +995,7 @@ def context(
         "queries": _queries(results),
         "constraint_costs": _constraint_costs(results),
         "bench_measured": bench,
+        "experiments_measured": any(r.get("variant") for r in results.get("runs", [])),
         "recommendations": _recommendations(results),
         "experiments": _experiments(results),
         "plans": _plans(results),

@@ -394,3 +394,16 @@ def test_any_missing_key_renders_without_a_crash(results, ingest, startup_result
         "## Why the numbers are what they are"
     ]
     assert "### SQLite\n\n*Not measured in this run*: `python -m bench --engines sqlite`" in why
+
+
+def test_a_run_without_experiments_says_so(results, ingest, startup_results, full):
+    """`python -m bench --no-experiments`: the experiments and the changes they support are
+    not measured; the engines' sections are."""
+    main_only = _copy(results)
+    main_only["runs"] = [r for r in main_only["runs"] if not r.get("variant")]
+    sections = _sections(report.render(main_only, ingest, startup_results))
+    for heading in ("## Experiments", "## Recommended changes"):
+        assert "*Not measured in this run*" in sections[heading]
+        assert "`--no-experiments`" in sections[heading]
+    assert "Not measured" not in sections["## Results"]
+    assert sections["## Results"] == full["## Results"]
