@@ -13,6 +13,8 @@ import queue
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -121,6 +123,39 @@ def load_file(
     bytes), each chunk is normalised, checked against every rule in Arrow, and its passing
     rows go to timeseries_point through the driver's bulk path, all inside one transaction
     that commits only when the whole file is in and the report allows it."""
+    with _rows_pyarrow_cannot_decode_are_errors():
+        return _load_file(db, path, session_id, options, sidecar)
+
+
+@contextmanager
+def _rows_pyarrow_cannot_decode_are_errors() -> Iterator[None]:
+    """A malformed row holding bytes that are not UTF-8 never reaches the readers' invalid-row
+    handler: pyarrow fails to decode it first and prints 'Exception ignored in ...' with a
+    traceback, then refuses the file (ArrowInvalid), which the reader locates. The print is
+    kept off the user's terminal; any other unraisable exception is reported as before."""
+    previous = sys.unraisablehook
+
+    def hook(unraisable) -> None:
+        if isinstance(unraisable.exc_value, UnicodeDecodeError) and (
+            getattr(unraisable.object, "__name__", "") == "on_invalid"
+        ):
+            return
+        previous(unraisable)
+
+    sys.unraisablehook = hook
+    try:
+        yield
+    finally:
+        sys.unraisablehook = previous
+
+
+def _load_file(
+    db: Database,
+    path: Path,
+    session_id: int | None,
+    options: Options,
+    sidecar: dict[str, Any] | None,
+) -> Outcome:
     started = time.monotonic()
     file = str(path)
     if not path.is_file():

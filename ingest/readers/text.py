@@ -207,6 +207,16 @@ def _malformed(path: Path, layout: Layout, exc: Exception, bad_rows: list) -> In
             f"{row.actual_columns}{truncated}",
             line=line,
         )
+    if layout.encoding == "utf-8":
+        undecodable = bdf._first_non_utf8_line(path)
+        if undecodable is not None:
+            line, byte, column = undecodable
+            return IngestError(
+                file,
+                f"the line is not UTF-8 text (byte 0x{byte:02x} at column {column}): save "
+                "the file as UTF-8 or Windows-1252 throughout",
+                line=line,
+            )
     return IngestError(file, f"cannot parse the table: {exc}")
 
 
@@ -232,7 +242,8 @@ def convert(file: str, text: pa.Array, column: Column, line: int, decimal_comma:
         ok = pc.match_substring_regex(text, _NUMBER)
         raise _first_bad(file, written, column, line, "a number", ok) from None
     if column.kind == "integer":
-        whole = pc.equal(pc.floor(values), values)
+        # whole and within int64 (inf is its own floor; 1e40 has no int64)
+        whole = pc.and_(pc.equal(pc.floor(values), values), pc.less(pc.abs(values), 2.0**63))
         if pc.all(whole).as_py() not in (True, None):
             raise _first_bad(file, written, column, line, "an integer", whole)
         return pc.cast(values, pa.int64())
@@ -327,6 +338,17 @@ def original_units(columns: list[Column]) -> dict[str, str]:
     }
 
 
+def _no_nulls(indexes: pa.Array) -> np.ndarray:
+    """The indexes as int64, an empty one (the not-null rule's to report) made a negative
+    number of its own, so it is never counted as a duplicate."""
+    if not indexes.null_count:
+        return indexes.to_numpy()
+    out = indexes.to_numpy(zero_copy_only=False)  # float64, NaN where empty
+    empty = np.isnan(out)
+    out[empty] = -1 - np.arange(int(empty.sum()))
+    return out.astype(np.int64)
+
+
 def record_indexes(path: Path, layout: Layout, column: Column | None) -> np.ndarray:
     """The file's record index column, whole (or the row positions when it has none)."""
     if column is None:
@@ -349,6 +371,6 @@ def record_indexes(path: Path, layout: Layout, column: Column | None) -> np.ndar
     )
     line = layout.header_line + 1
     for batch in reader:
-        values.append(convert(str(path), batch.column(0), column, line, False).to_numpy())
+        values.append(_no_nulls(convert(str(path), batch.column(0), column, line, False)))
         line += batch.num_rows
     return np.concatenate(values) if values else np.array([], dtype=np.int64)
