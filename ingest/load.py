@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import queue
 import sys
 import threading
@@ -422,10 +421,7 @@ def _record_offset(db: Database, session_id: int) -> int:
 
 
 def read_sidecar(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"{path}: cannot read the sidecar: {exc}") from None
-    if not isinstance(data, dict):
-        raise UsageError(f"{path}: the sidecar must be a JSON object")
-    return data
+    """The sidecar, checked against the schema (ingest/sidecar.py)."""
+    from . import sidecar
+
+    return sidecar.read(path)

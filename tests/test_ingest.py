@@ -420,11 +420,15 @@ def test_local_times_that_do_not_exist_refuse_the_file(target, tmp_path, capsys,
 def test_a_sidecar_the_schema_refuses_writes_nothing(target, tmp_path, capsys):
     path = write(tmp_path, "ok.csv", MACHINE_FILE.replace("3.7,", "3.71,"))
     bad = tmp_path / "bad-sidecar.json"
-    bad.write_text(json.dumps({"cell": {**CELL, "chemistry": "CARBON"}, "session": SESSION}))
+    # each value is valid alone (ingest/sidecar.py passes it); the table CHECK tying the two
+    # cut-off voltages is the database's to refuse, and the cell inserted first is rolled back
+    cell = {**CELL, "voltage_min_volt": 4.2, "voltage_max_volt": 2.5}
+    bad.write_text(json.dumps({"cell": cell, "session": {**SESSION, "started_at": START}}))
     before = target.counts()
     code, err = ingest(target, [path], "--sidecar", str(bad), capsys=capsys)
-    assert code == 1
+    assert code == 1, err
     assert f"error: {path}: the database refused the load:" in err
+    assert "ck_battery_cell_voltage_limits" in err
     assert "Traceback" not in err
     assert target.counts() == before
 
