@@ -51,16 +51,22 @@ class TableBlock:
 
 @cache
 def templates() -> jinja2.Environment:
+    """The DDL templates, from their compiled modules (templates_build: no compilation at
+    run time) while those match the .j2 sources; else compiled from the sources."""
     import jinja2
 
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("generator", "templates"),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        autoescape=False,
+    from . import templates_build as build
+
+    try:
+        current = build.MANIFEST.read_text(encoding="utf-8") == build.manifest()
+    except OSError:
+        current = False
+    loader = (
+        jinja2.ModuleLoader(build.OUT)
+        if current
+        else jinja2.PackageLoader("generator", "templates")
     )
+    return jinja2.Environment(loader=loader, undefined=jinja2.StrictUndefined, **build.OPTIONS)
 
 
 class GeneratorBug(RuntimeError):
