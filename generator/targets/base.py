@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from functools import cache
 from typing import TYPE_CHECKING
 
 from ..model import Check, Column, ForeignKey, Schema, Table, fit_name
@@ -19,7 +19,7 @@ from ..model import Check, Column, ForeignKey, Schema, Table, fit_name
 if TYPE_CHECKING:
     import jinja2
 
-# Jinja and sqlglot are imported where they are first used: the validator asks every target
+# Jinja and pglast are imported where they are first used: the validator asks every target
 # class for its facts (reserved words, name limits), and a run that renders one target, or
 # none, should not pay for the libraries of the others (tests/test_startup.py).
 
@@ -408,12 +408,12 @@ def comment_text(text: str) -> str:
     return " " * indent + " ".join(cleaned.split())
 
 
-@lru_cache(maxsize=4096)
 def transpile(expression: str, dialect: str) -> str:
-    """A CHECK expression (PostgreSQL syntax) in another dialect; cached across targets."""
-    import sqlglot
+    """A CHECK expression (PostgreSQL syntax, as the validator wrote it) in another dialect,
+    rendered from PostgreSQL's parse of it (generator/sqlexpr.py); cached across targets."""
+    from ..sqlexpr import render_text
 
-    return sqlglot.transpile(expression, read="postgres", write=dialect)[0]
+    return render_text(expression, dialect)
 
 
 def header_box(lines: list[str]) -> list[str]:
