@@ -37,6 +37,9 @@ NOT_FOR_ONE_TARGET = (
     "sqlglot",
     # pglast's deparser: the expressions are rendered by generator/sqlexpr.py
     "pglast.printers",
+    # the DDL is laid out in plain Python (targets/base.py layout_table, layout_file); Jinja
+    # lays out the docs pages only
+    "jinja2",
     # a valid document passes schema.json compiled to Python (generator/rules/schema_check.py)
     "jsonschema",
 )
@@ -193,8 +196,8 @@ def test_a_change_of_the_generator_is_a_new_key(tmp_path, monkeypatch):
     monkeypatch.setattr(cache, "PACKAGE", package)
     before = cache.key(raw, "schema.yaml", options)
     assert cache.key(raw, "schema.yaml", options) == before
-    template = package / "templates" / "create_table.sql.j2"
-    template.write_text(template.read_text(encoding="utf-8") + " ", encoding="utf-8")
+    layout = package / "targets" / "base.py"
+    layout.write_text(layout.read_text(encoding="utf-8") + " ", encoding="utf-8")
     assert cache.key(raw, "schema.yaml", options) != before
     assert cache.key(raw, "other.yaml", options) != before
     assert cache.key(raw, "schema.yaml", {**options, "self_check": True}) != before
@@ -259,30 +262,3 @@ def test_the_fast_structure_check_is_never_looser_than_jsonschema():
         assert fast or name not in valid, f"{name}: valid, but the fast check refuses it"
         refused += bool(errors)
     assert refused >= 15  # the corpus does reach the structure rules (19 cases today)
-
-
-def test_the_compiled_templates_are_generated_from_the_sources():
-    from generator.targets import templates_build
-
-    written = {p.name: p.read_text(encoding="utf-8") for p in templates_build.OUT.glob("*.py")}
-    assert written == templates_build.compiled(), (
-        "generator/targets/templates_compiled/ is out of date: "
-        "run python -m generator.targets.templates_build"
-    )
-    assert templates_build.MANIFEST.read_text(encoding="utf-8") == templates_build.manifest()
-
-
-def test_an_edited_template_is_compiled_from_its_source(monkeypatch):
-    """A .j2 edited without a rebuild is not answered by its stale compiled module."""
-    import jinja2
-
-    from generator.targets import base, templates_build
-
-    base.templates.cache_clear()
-    try:
-        assert isinstance(base.templates().loader, jinja2.ModuleLoader)
-        base.templates.cache_clear()
-        monkeypatch.setattr(templates_build, "manifest", lambda: "edited\n")
-        assert isinstance(base.templates().loader, jinja2.PackageLoader)
-    finally:
-        base.templates.cache_clear()

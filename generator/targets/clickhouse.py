@@ -371,10 +371,10 @@ class ClickHouseClusterTarget(ClickHouseTarget):
         return [*super().table_comments(table), *where]
 
     def render_block(self, block) -> str:
-        from .base import templates
+        from .base import layout_table
 
         name = f"{self.quote(self.local_name(self._schema, block.table))} {self.on_cluster}"
-        return templates().get_template("create_table.sql.j2").render(block=block, name=name)
+        return layout_table(block, name)
 
     def create_sql(self, block) -> str:
         items = ", ".join(sql for sql, _ in block.items)
