@@ -6,7 +6,6 @@ YAML or about any SQL dialect.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -23,6 +22,8 @@ def fit_name(name: str, limit: int | None) -> str:
     SHA-256 of the whole name, so two long names that share a prefix still differ."""
     if limit is None or len(name.encode()) <= limit:
         return name
+    import hashlib  # only names longer than the limit need it
+
     digest = hashlib.sha256(name.encode()).hexdigest()[:8]
     head = name.encode()[: limit - 9].decode("utf-8", "ignore")
     return f"{head}_{digest}"

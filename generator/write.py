@@ -16,7 +16,6 @@ import contextlib
 import errno
 import glob
 import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,6 +146,8 @@ def _remove_directories(created: list[Path]) -> None:
 
 def _stage(path: Path, data: bytes) -> Path:
     """Write `data` in full to a temporary file next to `path`; return its path."""
+    import tempfile  # only a run that writes something needs it
+
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:

@@ -1,13 +1,11 @@
-"""The self-check parses exactly the emitted files with each engine's own parser: a template
+"""The self-check parses exactly the emitted files with each engine's own parser: a layout
 broken the way a careless edit breaks it must be caught before anything is written."""
 
 from __future__ import annotations
 
-import shutil
-from importlib import resources
+import functools
 from pathlib import Path
 
-import jinja2
 import pytest
 
 from generator import load_schema
@@ -22,51 +20,48 @@ def schema():
     return load_schema(ROOT / "schema.yaml")
 
 
-def broken_templates(tmp_path: Path, name: str, old: str, new: str) -> jinja2.Environment:
-    folder = tmp_path / "templates"
-    shutil.copytree(Path(str(resources.files("generator") / "templates")), folder)
-    text = (folder / name).read_text(encoding="utf-8")
-    assert old in text, f"the template {name} no longer holds {old!r}"
-    (folder / name).write_text(text.replace(old, new, 1), encoding="utf-8")
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(folder),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        autoescape=False,
-    )
+def layout(block, name, *, comma=",", semicolon=";", after=True) -> str:
+    """targets.base.layout_table, with the edit a test breaks it by (the test below checks the
+    unbroken copy writes what the generator writes)."""
+    out = [f"-- {line}\n" for line in block.comments]
+    out.append(f"CREATE TABLE {name} (\n")
+    last = len(block.items) - 1
+    for i, (sql, comment) in enumerate(block.items):
+        out.append(f"    {sql}{'' if i == last else comma}{f'  -- {comment}' if comment else ''}\n")
+    out.append(f"){block.suffix}{semicolon}\n")
+    out += [f"{statement.sql}\n" if after else "--\n" for statement in block.after]
+    return "".join(out)
+
+
+def broken_layout(monkeypatch, **edit) -> None:
+    monkeypatch.setattr(target_base, "layout_table", functools.partial(layout, **edit))
 
 
 @pytest.mark.parametrize("target", list(TARGETS))
-def test_a_missing_comma_in_create_table_fails_the_self_check(
-    target, schema, tmp_path, monkeypatch
-):
-    env = broken_templates(
-        tmp_path, "create_table.sql.j2", '{{ "," if not loop.last else "" }}', ""
-    )
-    monkeypatch.setattr(target_base, "templates", lambda: env)
+def test_the_unbroken_copy_writes_what_the_generator_writes(target, schema, monkeypatch):
+    real = TARGETS[target].render(schema, self_check=False)
+    broken_layout(monkeypatch)
+    assert TARGETS[target].render(schema, self_check=False) == real
+
+
+@pytest.mark.parametrize("target", list(TARGETS))
+def test_a_missing_comma_in_create_table_fails_the_self_check(target, schema, monkeypatch):
+    broken_layout(monkeypatch, comma="")
     with pytest.raises(GeneratorBug, match="cannot parse|rejects"):
         TARGETS[target].render(schema, self_check=True)
 
 
 @pytest.mark.parametrize("target", ["postgres", "timescaledb", "liam"])
-def test_only_the_self_check_catches_it_on_postgres_targets(target, schema, tmp_path, monkeypatch):
+def test_only_the_self_check_catches_it_on_postgres_targets(target, schema, monkeypatch):
     """Without the self-check nothing would notice on the PostgreSQL-family targets (no engine
     runs while generating): the check is what guards them."""
-    env = broken_templates(
-        tmp_path, "create_table.sql.j2", '{{ "," if not loop.last else "" }}', ""
-    )
-    monkeypatch.setattr(target_base, "templates", lambda: env)
+    broken_layout(monkeypatch, comma="")
     TARGETS[target].render(schema, self_check=False)
 
 
 @pytest.mark.parametrize("target", list(TARGETS))
-def test_a_dropped_semicolon_fails_the_self_check(target, schema, tmp_path, monkeypatch):
-    env = broken_templates(
-        tmp_path, "create_table.sql.j2", "){{ block.suffix }};", "){{ block.suffix }}"
-    )
-    monkeypatch.setattr(target_base, "templates", lambda: env)
+def test_a_dropped_semicolon_fails_the_self_check(target, schema, monkeypatch):
+    broken_layout(monkeypatch, semicolon="")
     with pytest.raises(GeneratorBug):
         TARGETS[target].render(schema, self_check=True)
 
@@ -85,13 +80,10 @@ def test_most_targets_write_statements_after_tables():
 
 
 @pytest.mark.parametrize("target", WITH_AFTER)
-def test_a_statement_lost_by_the_template_fails_the_count(target, schema, tmp_path, monkeypatch):
-    """Every emitted statement must be in the text: a template that drops the statements
-    after each table (indexes, comments, triggers) parses fine but fails the count."""
-    env = broken_templates(
-        tmp_path, "create_table.sql.j2", "{{ statement.sql }}", "-- {{ statement.sql[:0] }}"
-    )
-    monkeypatch.setattr(target_base, "templates", lambda: env)
+def test_a_statement_lost_by_the_layout_fails_the_count(target, schema, monkeypatch):
+    """Every emitted statement must be in the text: a layout that drops the statements after
+    each table (indexes, comments, triggers) parses fine but fails the count."""
+    broken_layout(monkeypatch, after=False)
     with pytest.raises(GeneratorBug, match="statements"):
         TARGETS[target].render(schema, self_check=True)
 

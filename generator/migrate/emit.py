@@ -915,13 +915,9 @@ class SqliteWriter(MigrationWriter):
     def create_text(self, schema: Schema, table: Table, name: str | None = None) -> str:
         block = self.block(schema, table.name)
         block.after = []
-        from ..targets.base import templates
+        from ..targets.base import layout_table
 
-        return _strip_block(
-            templates()
-            .get_template("create_table.sql.j2")
-            .render(block=block, name=self.q(name or table.name))
-        )
+        return _strip_block(layout_table(block, self.q(name or table.name)))
 
     def fast_add_columns(self, plan: Plan, table: Table) -> list[Op] | None:
         """The added columns, when ALTER TABLE ADD COLUMN alone reaches the new table."""

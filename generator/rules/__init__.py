@@ -13,7 +13,6 @@ listed in `CODES`; tests/test_bad_input.py demands a bad-input case for each cod
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +23,8 @@ from ..load import Source
 def suggest(word: str, options) -> str | None:
     options = [str(o) for o in options]
     same_case = [o for o in options if o.lower() == str(word).lower()]
+    import difflib  # only a problem asks for a suggestion
+
     match = same_case or difflib.get_close_matches(str(word), options, n=1, cutoff=0.6)
     return f"did you mean '{match[0]}'?" if match else None
 

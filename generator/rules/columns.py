@@ -8,9 +8,8 @@ import math
 import struct
 from datetime import datetime
 
-from sqlglot import exp
-
 from ..model import FLOAT_TYPES, INTEGER_TYPES, Check, Column, Range, fit_name
+from ..sqlexpr import Node, render
 from . import Context, one_line, suggest
 from .names import identifier, name_limit
 
@@ -249,11 +248,12 @@ def derived_checks(ctx: Context, table: str, column: Column) -> list[Check]:
     limit = name_limit()
     if column.enum and column.enum in ctx.enums:
         values = ctx.enums[column.enum].names
-        expr = exp.column(column.name).isin(*[exp.Literal.string(v) for v in values])
+        items = [Node("string", value=v) for v in values]
+        expr = Node("in", [Node("column", value=column.name), *items])
         checks.append(
             Check(
                 fit_name(f"ck_{table}_{column.name}_enum", limit),
-                expr.sql("postgres"),
+                render(expr),
                 f"{column.name} is one of the {column.enum} values.",
                 kind="enum",
                 column=column.name,
@@ -262,25 +262,25 @@ def derived_checks(ctx: Context, table: str, column: Column) -> list[Check]:
     if column.range is not None:
         rng = column.range
         parts = []
-        col = exp.column(column.name)
         for bound, exclusive, strict, loose in (
-            (rng.min, rng.min_exclusive, exp.GT, exp.GTE),
-            (rng.max, rng.max_exclusive, exp.LT, exp.LTE),
+            (rng.min, rng.min_exclusive, ">", ">="),
+            (rng.max, rng.max_exclusive, "<", "<="),
         ):
             if bound is None or (column.type == "real" and not fits_real(bound)):
                 continue
-            literal = exp.Literal.number(_literal_number(bound))
+            literal = Node("number", value=_literal_number(bound))
             if column.type == "real" and not _exact_in_float4(bound):
                 # Compare in single precision: PostgreSQL would otherwise widen the stored
                 # float4 to float8 and reject a value typed exactly at the boundary.
-                literal = exp.cast(literal, "real")
-            parts.append((strict if exclusive else loose)(this=col.copy(), expression=literal))
+                literal = Node("cast", [literal], value="real")
+            column_node = Node("column", value=column.name)
+            parts.append(Node("compare", [column_node, literal], op=strict if exclusive else loose))
         if parts:
-            expr = parts[0] if len(parts) == 1 else exp.and_(*parts)
+            expr = parts[0] if len(parts) == 1 else Node("and", parts)
             checks.append(
                 Check(
                     fit_name(f"ck_{table}_{column.name}_range", limit),
-                    expr.sql("postgres"),
+                    render(expr),
                     _range_sentence(column.name, rng),
                     kind="range",
                     column=column.name,

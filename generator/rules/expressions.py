@@ -1,24 +1,21 @@
-"""CHECK and continuous-aggregate expressions: parsed by sqlglot into exactly one expression,
-checked node by node against an allowed list, typed against the table's columns, and then
-re-rendered from the tree; the text from schema.yaml never reaches SQL as it was written.
+"""CHECK and continuous-aggregate expressions: parsed by PostgreSQL's own parser (libpg_query,
+through pglast; generator/sqlexpr.py) into exactly one expression, checked node by node against
+an allowed list, typed against the table's columns, and then re-rendered from the tree; the
+text from schema.yaml never reaches SQL as it was written.
 
 Allowed: the table's own (unqualified) columns, literals, NULL, TRUE/FALSE, comparisons,
-AND/OR/NOT, IS [NOT] NULL, IN (...), BETWEEN, LIKE, arithmetic, || and a few functions that
-every engine has (abs, length, lower, upper, trim, coalesce, nullif, one-argument round, CAST
-to a plain type); in continuous aggregates also avg, sum, min, max, count, stddev, variance.
-Not allowed: subqueries, other tables' columns, several statements, commands, window
-functions, any other function.
+AND/OR/NOT, IS [NOT] NULL, IS [NOT] TRUE/FALSE, IN (...), BETWEEN, LIKE, arithmetic, || and a
+few functions that every engine has (abs, length, lower, upper, trim, coalesce, nullif,
+one-argument round, CAST to a plain type); in continuous aggregates also avg, sum, min, max,
+count, stddev, variance. Not allowed: subqueries, other tables' columns, several statements,
+commands, window functions, any other function.
 """
 
 from __future__ import annotations
 
-import logging
-from functools import lru_cache
-
-import sqlglot
-from sqlglot import exp
-
 from ..model import FLOAT_TYPES, INTEGER_TYPES
+from ..sqlexpr import Node, ParseFailure, render, too_deep
+from ..sqlexpr import parse as parse_tree
 from . import Context, suggest
 
 NUMBER, TEXT, BOOL, TIME, JSON, NULL, UNKNOWN = (
@@ -30,76 +27,16 @@ NUMBER, TEXT, BOOL, TIME, JSON, NULL, UNKNOWN = (
     "null",
     "unknown",  # a quoted literal: PostgreSQL types it from the other operand
 )
-
-COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
-ARITHMETIC = (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod)
-SCALAR_FUNCTIONS = (
-    exp.Abs,
-    exp.Length,
-    exp.Lower,
-    exp.Upper,
-    exp.Trim,
-    exp.Coalesce,
-    exp.Nullif,
-    exp.Round,
-)
-AGGREGATES = (
-    exp.Avg,
-    exp.Sum,
-    exp.Min,
-    exp.Max,
-    exp.Count,
-    exp.Stddev,
-    exp.StddevSamp,
-    exp.StddevPop,
-    exp.Variance,
-    exp.VariancePop,
-)
-STRUCTURE = (
-    exp.Column,
-    exp.Identifier,
-    exp.Literal,
-    exp.Null,
-    exp.Boolean,
-    exp.Paren,
-    exp.Neg,
-    exp.Not,
-    exp.And,
-    exp.Or,
-    exp.Is,
-    exp.In,
-    exp.Between,
-    exp.Like,
-    exp.DPipe,
-    exp.Cast,
-    exp.DataType,
-    *COMPARISONS,
-    *ARITHMETIC,
-)
-CAST_TYPES = {
-    exp.DataType.Type.SMALLINT: NUMBER,
-    exp.DataType.Type.INT: NUMBER,
-    exp.DataType.Type.BIGINT: NUMBER,
-    exp.DataType.Type.FLOAT: NUMBER,
-    exp.DataType.Type.DOUBLE: NUMBER,
-    exp.DataType.Type.TEXT: TEXT,
-    exp.DataType.Type.BOOLEAN: BOOL,
+CAST_KINDS = {
+    "smallint": NUMBER,
+    "integer": NUMBER,
+    "bigint": NUMBER,
+    "real": NUMBER,
+    "double precision": NUMBER,
+    "text": TEXT,
+    "boolean": BOOL,
 }
-SPOKEN = {
-    exp.Select: "a subquery",
-    exp.Subquery: "a subquery",
-    exp.Exists: "a subquery",
-    exp.Command: "a command",
-    exp.Block: "a block of statements",
-    exp.Window: "a window function",
-    exp.Case: "CASE",
-    exp.Any: "ANY",
-    exp.All: "ALL",
-    exp.Array: "an array",
-    exp.Star: "*",
-    exp.Placeholder: "a placeholder",
-    exp.Parameter: "a parameter",
-}
+ONE_ARGUMENT = ("abs", "length", "lower", "upper", "trim", "round")
 
 
 def column_kind(ctype: str) -> str:
@@ -108,62 +45,36 @@ def column_kind(ctype: str) -> str:
     return {"text": TEXT, "boolean": BOOL, "timestamptz": TIME, "json": JSON}[ctype]
 
 
-def analyse(ctx: Context, text: str, where, what: str, typer: _Typer) -> exp.Expression | None:
+def analyse(ctx: Context, text: str, where, what: str, typer: _Typer) -> Node | None:
     """Parse `text` into exactly one expression and walk it with `typer`; None after a
-    located problem. sqlglot's logger is muted: its warnings are not the user's business."""
-    logger = logging.getLogger("sqlglot")
-    level = logger.level
-    logger.setLevel(logging.CRITICAL)
+    located problem."""
     try:
         tree = parse(ctx, text, where, what)
         if tree is not None:
             typer.result = typer.kind(tree)
     except RecursionError:
-        ctx.report("expressions.too-deep", where, f"{what} is nested too deeply", at_value=True)
+        failure = too_deep()
+        ctx.report(failure.code, where, f"{what} {failure.message}", at_value=True)
         return None
-    finally:
-        logger.setLevel(level)
     return tree if tree is not None and typer.ok else None
 
 
-@lru_cache(maxsize=1024)
-def _parse(text: str):
-    """sqlglot's trees for `text` with their SQL comments removed, or the parse error; cached,
-    since the trees are only read afterwards."""
+HINTS = {
+    "expressions.parse": "write it in PostgreSQL syntax, e.g. a >= 0 AND a <= b",
+    "expressions.statements": "no ';' and no SQL commands",
+    "expressions.forbidden": "use the table's columns, literals, comparisons, AND/OR/NOT and "
+    "arithmetic",
+}
+
+
+def parse(ctx: Context, text: str, where, what: str) -> Node | None:
     try:
-        trees = [t for t in sqlglot.parse(text, read="postgres") if t is not None]
-    except (sqlglot.errors.ParseError, sqlglot.errors.TokenError) as exc:
-        errors = getattr(exc, "errors", None)
-        return errors[0]["description"] if errors else str(exc).splitlines()[0]
-    for tree in trees:
-        for node in tree.walk():
-            node.comments = None  # SQL comments from the YAML never reach the output
-    return tuple(trees)
-
-
-def parse(ctx: Context, text: str, where, what: str) -> exp.Expression | None:
-    trees = _parse(text)
-    if isinstance(trees, str):
+        return parse_tree(text)
+    except ParseFailure as failure:
         ctx.report(
-            "expressions.parse",
-            where,
-            f"{what} does not parse: {trees}",
-            "write it in PostgreSQL syntax, e.g. a >= 0 AND a <= b",
-            at_value=True,
+            failure.code, where, f"{what} {failure.message}", HINTS.get(failure.code), at_value=True
         )
         return None
-    if len(trees) != 1 or isinstance(trees[0], exp.Command | exp.Block | exp.Query):
-        ctx.report(
-            "expressions.statements",
-            where,
-            f"{what} must be one expression, not {len(trees)} statements"
-            if len(trees) != 1
-            else f"{what} must be an expression, not a statement",
-            "no ';' and no SQL commands",
-            at_value=True,
-        )
-        return None
-    return trees[0]
 
 
 class _Typer:
@@ -183,49 +94,43 @@ class _Typer:
         self.ok = False
         return UNKNOWN
 
-    def kind(self, node: exp.Expression, in_aggregate: bool = False) -> str:
-        if isinstance(node, exp.Column):
+    def kind(self, node: Node, in_aggregate: bool = False) -> str:
+        k = node.kind
+        if k == "column":
             return self.column_kind(node, in_aggregate)
-        if isinstance(node, exp.Literal):
-            return UNKNOWN if node.is_string else NUMBER
-        if isinstance(node, exp.Null):
-            return NULL
-        if isinstance(node, exp.Boolean):
-            return BOOL
-        if isinstance(node, exp.Paren):
-            return self.kind(node.this, in_aggregate)
-        spoken = next((v for k, v in SPOKEN.items() if isinstance(node, k)), None)
-        if spoken is None and not isinstance(node, STRUCTURE + SCALAR_FUNCTIONS + AGGREGATES):
-            spoken = None if isinstance(node, exp.Func) else repr(node.key.upper())
-        if spoken is not None or (
-            isinstance(node, exp.Is) and not isinstance(node.expression, exp.Null | exp.Boolean)
-        ):
+        if k in ("string", "number", "null", "boolean"):
+            return {"string": UNKNOWN, "number": NUMBER, "null": NULL, "boolean": BOOL}[k]
+        if k == "forbidden":
             return self.fail(
                 "expressions.forbidden",
-                f"{self.what} holds {spoken or 'IS with an operand other than NULL'}, which is "
-                "not allowed",
+                f"{self.what} holds {node.value}, which is not allowed",
                 "use the table's columns, literals, comparisons, AND/OR/NOT and arithmetic",
             )
-        if not isinstance(node, STRUCTURE + SCALAR_FUNCTIONS + AGGREGATES):
-            name = node.name if isinstance(node, exp.Anonymous) else node.sql_name()
+        if k == "function":
             return self.fail(
                 "expressions.function",
-                f"{self.what} calls {name.lower()}(), which is not allowed",
+                f"{self.what} calls {node.value.lower()}(), which is not allowed",
                 "allowed: abs, length, lower, upper, trim, coalesce, nullif, round, cast"
                 + (", avg, sum, min, max, count, stddev, variance" if self.aggregate else ""),
             )
-        if isinstance(node, AGGREGATES):
+        if k == "cast-refused":
+            return self.fail(
+                "expressions.cast",
+                f"{self.what} casts to {node.value}, which is not allowed",
+                "cast to smallint, integer, bigint, real, double precision, text or boolean",
+            )
+        if k == "aggregate":
             return self.aggregate_kind(node, in_aggregate)
         return self.scalar_kind(node, in_aggregate)
 
-    def column_kind(self, node: exp.Column, in_aggregate: bool) -> str:
-        if node.table or node.args.get("db") or node.args.get("catalog"):
+    def column_kind(self, node: Node, in_aggregate: bool) -> str:
+        if node.flag:
             return self.fail(
                 "expressions.qualified",
-                f"{self.what} uses '{node.sql('postgres')}', a column qualified by a table",
+                f"{self.what} uses '{node.value}', a column qualified by a table",
                 "use the table's own columns, unqualified",
             )
-        name = node.name
+        name = node.value
         if name not in self.columns:
             return self.fail(
                 "expressions.unknown-column",
@@ -240,28 +145,31 @@ class _Typer:
             )
         return self.columns[name]
 
-    def aggregate_kind(self, node, in_aggregate: bool) -> str:
+    def aggregate_kind(self, node: Node, in_aggregate: bool) -> str:
+        name = node.value
         if not self.aggregate:
             return self.fail(
                 "expressions.aggregate-in-check",
-                f"{self.what} holds the aggregate {node.sql_name().lower()}()",
+                f"{self.what} holds the aggregate {name}()",
                 "a CHECK sees one row: no aggregates",
             )
         if in_aggregate:
             return self.fail(
                 "expressions.nested-aggregate", f"{self.what} nests one aggregate inside another"
             )
-        if isinstance(node.this, exp.Distinct):
+        if node.negated:
             return self.fail(
                 "expressions.distinct",
                 f"{self.what} uses DISTINCT, which a continuous aggregate cannot",
             )
-        if isinstance(node, exp.Count) and isinstance(node.this, exp.Star):
+        if name == "count" and node.flag:
             return NUMBER
-        inner = self.kind(node.this, True)
-        if isinstance(node, exp.Count):
+        if len(node.args) != 1:
+            return self.arguments(name, "one argument", "e.g. avg(voltage_volt), count(*)")
+        inner = self.kind(node.args[0], True)
+        if name == "count":
             return NUMBER
-        if isinstance(node, exp.Min | exp.Max):
+        if name in ("min", "max"):
             if inner in (BOOL, JSON):
                 return self.type_error(node, inner)
             return inner
@@ -269,10 +177,15 @@ class _Typer:
             return self.type_error(node, inner)
         return NUMBER
 
-    def type_error(self, node, kind: str) -> str:
+    def arguments(self, name: str, count: str, hint: str) -> str:
+        return self.fail("expressions.arguments", f"{self.what}: {name}() takes {count} here", hint)
+
+    def type_error(self, node: Node, kind: str) -> str:
+        if not self.ok:  # a part of the node was refused: it may not even render
+            return UNKNOWN
         return self.fail(
             "expressions.type",
-            f"{self.what}: '{node.sql('postgres')}' applies to a {kind} value, which does not fit",
+            f"{self.what}: '{render(node)}' applies to a {kind} value, which does not fit",
             "compare values of the same kind: numbers with unquoted numbers, text with quoted text",
         )
 
@@ -291,56 +204,51 @@ class _Typer:
             self.type_error(node, known[0])
         return known[0] if known else UNKNOWN
 
-    def scalar_kind(self, node, in_aggregate: bool) -> str:  # noqa: C901
-        kids = [self.kind(a, in_aggregate) for a in node.iter_expressions()]
-        if isinstance(node, exp.Round) and node.args.get("decimals") is not None:
-            return self.fail(
-                "expressions.arguments",
-                f"{self.what}: round() takes one argument here",
-                "PostgreSQL has no round(double precision, integer)",
+    def scalar_kind(self, node: Node, in_aggregate: bool) -> str:  # noqa: C901
+        k, name = node.kind, node.value
+        if k == "func" and name in ONE_ARGUMENT and len(node.args) != 1:
+            return self.arguments(
+                name,
+                "one argument",
+                "PostgreSQL has no round(double precision, integer)"
+                if name == "round"
+                else f"{name}(value)",
             )
-        if isinstance(node, exp.And | exp.Or | exp.Not):
-            for k in kids:
-                self.need(node, k, BOOL)
+        if k == "func" and name == "nullif" and len(node.args) != 2:
+            return self.arguments(name, "two arguments", "nullif(value, value)")
+        kids = [self.kind(a, in_aggregate) for a in node.args]
+        if k in ("and", "or", "not"):
+            for kid in kids:
+                self.need(node, kid, BOOL)
             return BOOL
-        if isinstance(node, (*COMPARISONS, exp.In, exp.Between)):
+        if k in ("compare", "in", "between"):
             kind = self.same(node, kids)
-            if kind == BOOL and not isinstance(node, exp.EQ | exp.NEQ | exp.In):
+            if kind == BOOL and not (k == "in" or (k == "compare" and node.op in ("=", "<>"))):
                 self.type_error(node, BOOL)
             return BOOL
-        if isinstance(node, exp.Is):
-            if isinstance(node.expression, exp.Boolean):
-                self.need(node, kids[0], BOOL)
+        if k == "isnull":
             return BOOL
-        if isinstance(node, exp.Like | exp.DPipe | exp.Lower | exp.Upper | exp.Trim | exp.Length):
-            for k in kids:
-                self.need(node, k, TEXT)
-            return (
-                BOOL
-                if isinstance(node, exp.Like)
-                else NUMBER
-                if isinstance(node, exp.Length)
-                else TEXT
-            )
-        if isinstance(node, (*ARITHMETIC, exp.Neg, exp.Abs, exp.Round)):
-            for k in kids:
-                self.need(node, k, NUMBER)
+        if k == "istruth":
+            self.need(node, kids[0], BOOL)
+            return BOOL
+        text_function = k == "func" and name in ("lower", "upper", "trim", "length")
+        if k in ("like", "concat") or text_function:
+            for kid in kids:
+                self.need(node, kid, TEXT)
+            return BOOL if k == "like" else NUMBER if name == "length" else TEXT
+        if k in ("arith", "neg") or (k == "func" and name in ("abs", "round")):
+            for kid in kids:
+                self.need(node, kid, NUMBER)
             return NUMBER
-        if isinstance(node, exp.Coalesce | exp.Nullif):
+        if k == "func":  # coalesce, nullif
             return self.same(node, kids)
-        if isinstance(node, exp.Cast):
-            target = CAST_TYPES.get(node.to.this) if isinstance(node.to, exp.DataType) else None
-            if target is None or node.to.expressions:
-                return self.fail(
-                    "expressions.cast",
-                    f"{self.what} casts to {node.to.sql('postgres')}, which is not allowed",
-                    "cast to smallint, integer, bigint, real, double precision, text or boolean",
-                )
+        if k == "cast":
+            target = CAST_KINDS[name]
             inner = kids[0]
             if inner in (JSON, TIME) or (BOOL in (inner, target) and inner != target):
                 self.type_error(node, inner)
             return target
-        return UNKNOWN  # DataType and Identifier: parts of the nodes above
+        raise AssertionError(f"unexpected node {k}")
 
 
 def check_condition(ctx: Context, text: str, columns: dict[str, str], where) -> str | None:
@@ -358,7 +266,7 @@ def check_condition(ctx: Context, text: str, columns: dict[str, str], where) -> 
             at_value=True,
         )
         return None
-    return tree.sql("postgres")
+    return render(tree)
 
 
 def check_aggregate(
@@ -370,7 +278,7 @@ def check_aggregate(
     tree = analyse(ctx, text, where, what, typer)
     if tree is None:
         return None
-    if not any(isinstance(n, AGGREGATES) for n in tree.walk()):
+    if not any(n.kind == "aggregate" for n in tree.walk()):
         ctx.report(
             "expressions.no-aggregate",
             where,
@@ -379,4 +287,4 @@ def check_aggregate(
             at_value=True,
         )
         return None
-    return tree.sql("postgres")
+    return render(tree)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from ..model import Enum, EnumValue, Layer, WorkflowStep
@@ -17,6 +16,8 @@ if TYPE_CHECKING:
 
 @cache
 def format_schema() -> dict:
+    from importlib import resources  # only when the fast check refused the file
+
     return json.loads(resources.files("generator").joinpath("schema.json").read_text())
 
 

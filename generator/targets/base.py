@@ -3,7 +3,8 @@
 `Target.render` builds each table's block of statements by calling hooks (column type, column
 spec, table constraints, table suffix, statements after the table); a target is a subclass that
 overrides only what differs, with its type mapping in a lookup table. Identifiers are passed
-through `quote`, the one place a target decides quoting. Jinja templates only lay the result out.
+through `quote`, the one place a target decides quoting. `layout_table` and `layout_file` only
+lay the result out (plain Python: a run that writes DDL does not import Jinja).
 """
 
 from __future__ import annotations
@@ -11,17 +12,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
-from typing import TYPE_CHECKING
 
 from ..model import Check, Column, ForeignKey, Schema, Table, fit_name
 
-if TYPE_CHECKING:
-    import jinja2
-
-# Jinja and sqlglot are imported where they are first used: the validator asks every target
-# class for its facts (reserved words, name limits), and a run that renders one target, or
-# none, should not pay for the libraries of the others (tests/test_startup.py).
+# Libraries are imported where they are first used: the validator asks every target class for
+# its facts (reserved words, name limits), and a run that renders one target, or none, should
+# not pay for the libraries of the others (tests/test_startup.py).
 
 HEADER_WIDTH = 100
 VERSION_TABLE = "schema_migrations"  # dbmate's table of applied migrations
@@ -49,18 +45,30 @@ class TableBlock:
     after: list[Statement] = field(default_factory=list)
 
 
-@cache
-def templates() -> jinja2.Environment:
-    import jinja2
+def layout_table(block: TableBlock, name: str) -> str:
+    """A table's block: its comment lines, CREATE TABLE with one item per line (commas between,
+    a trailing `--` comment where there is one), then the statements after it."""
+    out = [f"-- {line}\n" for line in block.comments]
+    out.append(f"CREATE TABLE {name} (\n")
+    last = len(block.items) - 1
+    for i, (sql, comment) in enumerate(block.items):
+        comma = "" if i == last else ","
+        out.append(f"    {sql}{comma}{f'  -- {comment}' if comment else ''}\n")
+    out.append(f"){block.suffix};\n")
+    out += [f"{statement.sql}\n" for statement in block.after]
+    return "".join(out)
 
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("generator", "templates"),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        autoescape=False,
-    )
+
+def layout_file(header: list[str], preamble, tables: list[str], epilogue) -> str:
+    """A whole file: the header's comment lines, then the preamble, each table block and the
+    epilogue, each group after one blank line."""
+    out = [f"--{' ' + line if line else ''}\n" for line in header]
+    if preamble:
+        out += ["\n", *(f"{statement.sql}\n" for statement in preamble)]
+    out += [f"\n{table}" for table in tables]
+    if epilogue:
+        out += ["\n", *(f"{statement.sql}\n" for statement in epilogue)]
+    return "".join(out)
 
 
 class GeneratorBug(RuntimeError):
@@ -71,7 +79,6 @@ class Target:
     name = "base"
     title = "base"
     dialect = "postgres"
-    template = "schema.sql.j2"
     type_map: dict[str, str] = {}
     # Per-target facts the validator asks for (generator/rules/names.py): the longest name
     # the engine keeps (None: no limit), the words it cannot take as a name unquoted, and the
@@ -345,26 +352,18 @@ class Target:
         ]
 
     def render_block(self, block: TableBlock) -> str:
-        return (
-            templates()
-            .get_template("create_table.sql.j2")
-            .render(block=block, name=self.quote(block.table.name))
-        )
+        return layout_table(block, self.quote(block.table.name))
 
     def render(self, schema: Schema, *, self_check: bool = True) -> str:
         """The target's DDL. With self_check, the emitted text itself is parsed by the
         engine's own parser (see self_check); `check` and the tests always do it."""
         blocks = self.blocks(schema)
         preamble, epilogue = self.preamble(schema), self.epilogue(schema)
-        text = (
-            templates()
-            .get_template(self.template)
-            .render(
-                header=[self.comment(line) for line in self.header(schema)],
-                preamble=preamble,
-                tables=[self.render_block(b) for b in blocks],
-                epilogue=epilogue,
-            )
+        text = layout_file(
+            [self.comment(line) for line in self.header(schema)],
+            preamble,
+            [self.render_block(b) for b in blocks],
+            epilogue,
         )
         text = self.finish(text)
         statements = preamble + [s for b in blocks for s in b.after] + epilogue
@@ -402,12 +401,12 @@ def comment_text(text: str) -> str:
     return " " * indent + " ".join(cleaned.split())
 
 
-@lru_cache(maxsize=4096)
 def transpile(expression: str, dialect: str) -> str:
-    """A CHECK expression (PostgreSQL syntax) in another dialect; cached across targets."""
-    import sqlglot
+    """A CHECK expression (PostgreSQL syntax, as the validator wrote it) in another dialect,
+    rendered from PostgreSQL's parse of it (generator/sqlexpr.py); cached across targets."""
+    from ..sqlexpr import render_text
 
-    return sqlglot.transpile(expression, read="postgres", write=dialect)[0]
+    return render_text(expression, dialect)
 
 
 def header_box(lines: list[str]) -> list[str]:

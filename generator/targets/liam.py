@@ -79,7 +79,7 @@ class LiamTarget(PostgresTarget):
 
     @staticmethod
     def block_lines_at_most(block) -> int:
-        """An upper bound of the lines render_block gives (create_table.sql.j2): one per
+        """An upper bound of the lines render_block gives (base.layout_table): one per
         comment, item and statement after it, plus the line breaks inside them, plus
         CREATE TABLE, the closing line and the final line break, with room to spare. Only
         a block this bound does not clear is rendered to be counted exactly."""
@@ -98,7 +98,7 @@ class LiamTarget(PostgresTarget):
 
     def pad_to_chunks(self, text: str) -> str:
         """Move any table block that would cross a 500-line boundary to the next chunk."""
-        blocks = text.split("\n\n")  # the template separates table blocks by one blank line
+        blocks = text.split("\n\n")  # layout_file separates table blocks by one blank line
         lines: list[str] = []
         for i, block in enumerate(blocks):
             block_lines = block.split("\n")

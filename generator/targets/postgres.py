@@ -12,10 +12,10 @@ from .base import GeneratorBug, Statement, Target
 @cache
 def pglast_keywords():
     """pglast's keyword lists (pglast/keywords.py, PostgreSQL's kwlist.h) without importing
-    pglast: its package imports the libpg_query parser and its AST classes, a third of a cold
-    `sql --target postgres` run's imports that only the self-check uses. The file is plain
-    data; it is loaded from where the installed pglast has it, from its compiled bytecode
-    (tests/test_startup.py checks the lists are pglast's own)."""
+    the pglast package: it imports the libpg_query parser and its AST classes, which only a
+    run that parses an expression (generator/sqlexpr.py) or the self-check needs. The file is
+    plain data; it is loaded from where the installed pglast has it, from its compiled
+    bytecode (tests/test_startup.py checks the lists are pglast's own)."""
     from importlib.machinery import SourceFileLoader
     from importlib.util import find_spec, module_from_spec, spec_from_loader
     from pathlib import Path

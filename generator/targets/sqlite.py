@@ -7,7 +7,6 @@ json_valid() CHECK; boolean is INTEGER restricted to 0 and 1.
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
 
 from ..model import Check, Column, ForeignKey, Schema, Table, json_check
@@ -122,6 +121,8 @@ class SqliteTarget(Target):
     def self_check(self, text: str, expected: int, statements: list[Statement]) -> None:
         """SQLite's own parser: split the emitted text where SQLite sees a statement end and
         prepare each statement in an in-memory database (load_check then runs them all)."""
+        import sqlite3  # only a run that writes SQLite DDL needs it
+
         connection = sqlite3.connect(":memory:")
         count, buffer = 0, ""
         try:
@@ -145,6 +146,8 @@ class SqliteTarget(Target):
     def load_check(self, text: str) -> None:
         """Run the whole file in an in-memory SQLite with foreign keys on: cheap and real."""
         super().load_check(text)
+        import sqlite3
+
         connection = sqlite3.connect(":memory:")
         try:
             connection.executescript(text)
