@@ -941,9 +941,12 @@ def _startup(results: dict | None) -> dict | None:
     if not results or not results.get("cases"):
         return None
     ratios = results["ratios"]
+    # the target is the run that loads, validates and renders (no run cache): an edited
+    # schema.yaml always takes that path; the cached run is reported beside it
     return {
         **results,
-        "met": ratios["ours_cached"]["wall"] >= results["target_ratio"],
+        "met": ratios["ours_cold"]["wall"] >= results["target_ratio"],
+        "cached_met": ratios["ours_cached"]["wall"] >= results["target_ratio"],
         "cached": ratios["ours_cached"]["wall"],
         "cold": ratios["ours_cold"]["wall"],
     }

@@ -6,9 +6,10 @@ Each round runs every case once, in an order that rotates from round to round, s
 machine slows them alike; the medians of N rounds are compared. The cases:
 - `sql --target postgres`, answered by the run cache (generator/cache.py): what a user gets
   when schema.yaml, the generator and its libraries are as they were at the last run;
-- the same with `--no-cache`: load, validate and render every time (pglast is imported only
-  by the self-check, `--self-check` and `check`; its keyword lists are read from its
-  keywords.py alone; jsonschema only when schema.json compiled to Python refuses the file);
+- the same with `--no-cache`: load, validate and render every time (CHECK expressions are
+  parsed by PostgreSQL's own parser through pglast.parser and rendered by generator/sqlexpr.py;
+  sqlglot, Jinja and jsonschema are not imported: jsonschema only when schema.json compiled to
+  Python refuses the file);
 - `validate`: load and validate only;
 - LinkML's `gen-sqltables` (Python API of the same name) on bench/linkml/battery.linkml.yaml,
   the same 14 tables written by bench/linkml/render.py, `--dialect postgresql`, without its
