@@ -209,16 +209,7 @@ def read(path: Path, options: bdf.ReadOptions, source: bdf.HashingReader | None 
         )
     columns = text.build_columns(file, found, layout.header_line)
     started = _started(file, block, options.time_zone)
-    positions = {c.position for c in columns}
-    info = text.VendorFileInfo(
-        columns=[
-            bdf.HeaderColumn(c.header, c.position, bdf.QUANTITIES[c.quantity], c.unit, c.factor, 0)
-            for c in columns
-        ],
-        ignored=[n for i, n in enumerate(layout.names) if n and i not in positions],
-        original_units=text.original_units(columns),
-        cycler_software=CYCLER,
-    )
+    info = text.file_info(columns, layout, CYCLER)
     if started is not None:
         info.assumed_time_zone = options.time_zone
 

@@ -195,15 +195,10 @@ def read(path: Path, options: bdf.ReadOptions, source: bdf.HashingReader | None 
             line=1,
             column=date.header,
         )
-    positions = {c.position for c in columns}
-    info = text.VendorFileInfo(
-        columns=[
-            bdf.HeaderColumn(c.header, c.position, bdf.QUANTITIES[c.quantity], c.unit, c.factor, 0)
-            for c in columns
-        ],
-        ignored=[n for i, n in enumerate(layout.names) if n and i not in positions],
-        original_units=text.original_units(columns),
-        cycler_software=CYCLER,
+    info = text.file_info(
+        columns,
+        layout,
+        CYCLER,
         record_reader=lambda: text.record_indexes(path, layout, by_quantity.get("record_index")),
     )
     if date is not None:

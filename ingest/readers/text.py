@@ -31,6 +31,22 @@ class VendorFileInfo(bdf.FileInfo):
     record_reader: Callable[[], np.ndarray] | None = None
 
 
+def file_info(columns: list[Column], layout: Layout, cycler: str, **more) -> VendorFileInfo:
+    """What a vendor reader found: the mapped columns, the ones it ignores, the units it
+    converted, the cycler; `more`: further VendorFileInfo fields (record_reader)."""
+    positions = {c.position for c in columns}
+    return VendorFileInfo(
+        columns=[
+            bdf.HeaderColumn(c.header, c.position, bdf.QUANTITIES[c.quantity], c.unit, c.factor, 0)
+            for c in columns
+        ],
+        ignored=[n for i, n in enumerate(layout.names) if n and i not in positions],
+        original_units=original_units(columns),
+        cycler_software=cycler,
+        **more,
+    )
+
+
 @dataclass
 class Layout:
     header_line: int  # 1-based line of the column names
