@@ -108,12 +108,18 @@ BACKWARDS = Rule(
 )
 
 
+@cache
+def model():
+    """The checkout's schema.yaml, loaded and validated once per process (the row rules and
+    the sidecar check, ingest/sidecar.py, both read it)."""
+    return load_schema(ROOT / "schema.yaml")
+
+
 @lru_cache(maxsize=4)
 def rules(target: str = "postgres") -> tuple[Rule, ...]:
     """The row rules of timeseries_point (NOT NULLs, then the CHECKs the target declares),
     from the model."""
-    schema = load_schema(ROOT / "schema.yaml")
-    table = schema.table(TABLE)
+    table = model().table(TABLE)
     emitter = TARGETS[target]
     out: list[Rule] = []
     staged = set(STAGED_COLUMNS)

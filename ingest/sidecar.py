@@ -16,21 +16,12 @@ import datetime as dt
 import difflib
 import json
 import math
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 from .errors import UsageError
 
-ROOT = Path(__file__).resolve().parents[1]
 TABLES = {"cell": "battery_cell", "session": "test_session"}
-
-
-@cache
-def _model():
-    from generator import load_schema
-
-    return load_schema(ROOT / "schema.yaml")
 
 
 def read(path: Path) -> dict[str, Any]:
@@ -61,7 +52,9 @@ def check(path: Path | str, data: dict[str, Any]) -> None:
         fail("session", "the sidecar has no 'session' object", "the test_session to create")
     if "cell" in data and not isinstance(data["cell"], dict):
         fail("cell", "must be an object of battery_cell columns")
-    schema = _model()
+    from .quality import model
+
+    schema = model()
     enums = schema.enum_map
     for key, table_name in TABLES.items():
         if key not in data:
