@@ -904,6 +904,10 @@ def _ingest(ingest: dict | None) -> dict | None:
                 "run": run,
                 "target": TARGETS.get(name),
                 "met": bool(TARGETS.get(name)) and run["rows_per_second"] >= TARGETS[name],
+                # the engine alone (bench.ingest.ceiling) was slower than the target
+                "out_of_reach": bool(TARGETS.get(name))
+                and bool(run.get("ceiling"))
+                and run["ceiling"]["rows_per_second"] < TARGETS[name],
             }
             for name, run in ingest["engines"].items()
         ],
@@ -1030,6 +1034,13 @@ def _tidy(text: str) -> str:
     while "\n\n\n" in text:
         text = text.replace("\n\n\n", "\n\n")
     return text.rstrip("\n") + "\n"
+
+
+def ingest_section(ingest: dict) -> str:
+    """The performance page's section on the loader alone (python -m bench.ingest prints it,
+    and docs/loading.md carries it)."""
+    template = _environment().get_template("sections/ingest.md.j2")
+    return _tidy(template.render({"ingest": _ingest(ingest)}))
 
 
 def render(results: dict, ingest=FROM_FILE, startup_results=FROM_FILE, clickhouse=FROM_FILE) -> str:

@@ -211,38 +211,26 @@ def _load(db, path, session_id, options, sidecar, read_options, source, info, ch
             session_id = create_session(db, sidecar)
         read_options.started_at = session_start(db, session_id)
         offset = _record_offset(db, session_id)
-        base: int | None = None
-        writing = True  # strict mode stops writing at the first failing row, keeps checking
         first_record: int | None = None
         last_record: int | None = None
-        for _line, table in _ahead(chunks):
-            if not table.num_rows:
-                continue
-            records = table.column("record_index")
-            if base is None:
-                base = records[0].as_py() or 0
-                chunk_bytes = min(source.bytes_read, read_options.block_size)
-                db.prepare_bulk(_expected_rows(size, chunk_bytes, table.num_rows))
-            records = pc.add(pc.subtract(records, base), offset)
-            table = table.set_column(
-                table.column_names.index("record_index"), "record_index", records
-            )
-            passing = checker.passing(table)
-            if (options.strict and not passing.all()) or checker.not_increasing:
-                writing = False  # the file will be refused: only the report goes on
-            if writing:
-                rows = table if passing.all() else table.filter(pa.array(passing))
-                if rows.num_rows:
-                    rows = rows.drop_columns(["line"])
-                    rows = rows.add_column(
-                        0, "session_id", pa.array(np.full(rows.num_rows, session_id, np.int64))
-                    )
-                    db.append(rows)
-                    outcome.rows_loaded += rows.num_rows
-                    recorded = rows.column("record_index")
-                    if first_record is None:
-                        first_record = recorded[0].as_py()
-                    last_record = recorded[-1].as_py()
+        staged = _staged(
+            chunks,
+            db,
+            checker,
+            options.strict,
+            session_id,
+            offset,
+            lambda: min(source.bytes_read, read_options.block_size),
+        )
+        for chunk in _ahead(staged):
+            if chunk.first_bytes is not None:
+                db.prepare_bulk(_expected_rows(size, chunk.first_bytes, chunk.first_rows))
+            if chunk.rows is not None:
+                db.write(chunk.rows)
+                outcome.rows_loaded += chunk.rows.num_rows
+                if first_record is None:
+                    first_record = chunk.first_record
+                last_record = chunk.last_record
             progress.update(source.bytes_read, report.rows)
         checker.finish()
         # rows the reader left out (a vendor library's drops): in the report, never hidden
@@ -301,6 +289,50 @@ def _load(db, path, session_id, options, sidecar, read_options, source, info, ch
     outcome.seconds = time.monotonic() - started
     outcome.bulk_mode = db.bulk_mode
     return outcome
+
+
+@dataclass
+class _Chunk:
+    rows: pa.Table | None  # the rows to write, in the engine's form; None: nothing to write
+    first_record: int | None = None
+    last_record: int | None = None
+    first_bytes: int | None = None  # the first chunk: bytes read for it and its rows, from
+    first_rows: int = 0  # which the file's rows are estimated (prepare_bulk)
+
+
+def _staged(chunks, db: Database, checker, strict, session_id, offset, first_bytes):
+    """The per-chunk work before the write, as a generator `_ahead` runs on its reader thread
+    (Arrow compute releases the GIL): record indexes continued from `offset`, the quality
+    rules, the passing rows with their session and in the engine's column types. The loader's
+    thread is left with the driver's write, the pipeline's slowest stage."""
+    base: int | None = None
+    writing = True  # strict mode stops writing at the first failing row, keeps checking
+    for _line, table in chunks:
+        if not table.num_rows:
+            continue
+        chunk = _Chunk(None)
+        records = table.column("record_index")
+        if base is None:
+            base = records[0].as_py() or 0
+            chunk.first_bytes = first_bytes()
+            chunk.first_rows = table.num_rows
+        records = pc.add(pc.subtract(records, base), offset)
+        table = table.set_column(table.column_names.index("record_index"), "record_index", records)
+        passing = checker.passing(table)
+        if (strict and not passing.all()) or checker.not_increasing:
+            writing = False  # the file will be refused: only the report goes on
+        if writing:
+            rows = table if passing.all() else table.filter(pa.array(passing))
+            if rows.num_rows:
+                rows = rows.drop_columns(["line"])
+                rows = rows.add_column(
+                    0, "session_id", pa.array(np.full(rows.num_rows, session_id, np.int64))
+                )
+                recorded = rows.column("record_index")
+                chunk.first_record = recorded[0].as_py()
+                chunk.last_record = recorded[-1].as_py()
+                chunk.rows = db.arrow_form(rows)
+        yield chunk
 
 
 class _Ahead:

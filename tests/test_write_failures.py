@@ -269,6 +269,11 @@ def test_interrupt_at_any_moment_leaves_the_tree_as_it_was(stale_tree, delay):
     assert "Traceback" not in err
     if proc.returncode == 0:
         assert "written" in err
+    elif proc.returncode == -signal.SIGINT:
+        # a loaded machine: the signal came before the interpreter had set up its handler
+        # (the kernel's default action, before any of the generator's code ran), so silence
+        assert err == "", err
+        assert snapshot(stale_tree) == before
     else:
         assert proc.returncode == 130, err
         assert err.strip() == "interrupted; no output was changed"
