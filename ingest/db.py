@@ -501,13 +501,6 @@ class PgliteDatabase(PostgresDatabase):
         return "%s"
 
     def arrow_form(self, table, into=TABLE):
-        return table  # psycopg adapts Python values: `append` converts
-
-    def write(self, table):
-        self.append(table)
-
-    def append(self, table, into=TABLE):
-        timestamps = ("recorded_at",)
         if into == TABLE and self.store:  # TimescaleDB: the hypertable behind the view
             stored = stored_form(table)
             # integer microseconds as exact Unix seconds (a double holds them exactly)
@@ -518,7 +511,17 @@ class PgliteDatabase(PostgresDatabase):
                 ],
                 names=stored.column_names,
             )
-            into, timestamps = STORE, ("recorded_at", START)
+        return table
+
+    def write(self, table):
+        self._insert(table, STORE if self.store else TABLE)
+
+    def append(self, table, into=TABLE):
+        prepared = self.arrow_form(table, into)
+        self._insert(prepared, STORE if into == TABLE and self.store else into)
+
+    def _insert(self, table, into):
+        timestamps = ("recorded_at", START) if into == STORE else ("recorded_at",)
         names = table.column_names
         rows = list(zip(*(table.column(n).to_pylist() for n in names), strict=True))
         marks = ", ".join(self.timestamp("%s") if n in timestamps else "%s" for n in names)

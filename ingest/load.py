@@ -214,6 +214,7 @@ def _load(db, path, session_id, options, sidecar, read_options, source, info, ch
         first_record: int | None = None
         last_record: int | None = None
         staged = _staged(
+            file,
             chunks,
             db,
             checker,
@@ -300,7 +301,7 @@ class _Chunk:
     first_rows: int = 0  # which the file's rows are estimated (prepare_bulk)
 
 
-def _staged(chunks, db: Database, checker, strict, session_id, offset, first_bytes):
+def _staged(file, chunks, db: Database, checker, strict, session_id, offset, first_bytes):
     """The per-chunk work before the write, as a generator `_ahead` runs on its reader thread
     (Arrow compute releases the GIL): record indexes continued from `offset`, the quality
     rules, the passing rows with their session and in the engine's column types. The loader's
@@ -324,6 +325,7 @@ def _staged(chunks, db: Database, checker, strict, session_id, offset, first_byt
         if writing:
             rows = table if passing.all() else table.filter(pa.array(passing))
             if rows.num_rows:
+                lines = rows.column("line")
                 rows = rows.drop_columns(["line"])
                 rows = rows.add_column(
                     0, "session_id", pa.array(np.full(rows.num_rows, session_id, np.int64))
@@ -331,7 +333,15 @@ def _staged(chunks, db: Database, checker, strict, session_id, offset, first_byt
                 recorded = rows.column("record_index")
                 chunk.first_record = recorded[0].as_py()
                 chunk.last_record = recorded[-1].as_py()
-                chunk.rows = db.arrow_form(rows)
+                try:
+                    chunk.rows = db.arrow_form(rows)
+                except (pa.ArrowInvalid, OverflowError) as exc:
+                    # a value the rules let through that the engine's column cannot hold
+                    raise IngestError(
+                        file,
+                        f"a value in lines {lines[0]}-{lines[-1]} does not fit the database's "
+                        f"column type: {_first_line(exc)}",
+                    ) from None
         yield chunk
 
 

@@ -133,10 +133,42 @@ def rules(target: str = "postgres") -> tuple[Rule, ...]:
                     column=column.name,
                 )
             )
+    for column in table.columns:  # what the column's type holds, the same on every engine
+        bounds = TYPE_RANGES.get(column.type)
+        if bounds and column.name in staged:
+            low, high, holds = bounds
+            out.append(
+                Rule(
+                    f"type_{TABLE}_{column.name}",
+                    f"{column.name} does not fit its type, {column.type} ({holds})",
+                    f"{column.name} BETWEEN {low} AND {high}",
+                    column=column.name,
+                )
+            )
+    low, high, holds = TYPE_RANGES["timestamptz"]
+    out.append(  # the test's start each sample implies (TimescaleDB stores it: test_started_at)
+        Rule(
+            f"type_{TABLE}_test_start",
+            f"recorded_at - test_time_second, the test's start, is outside {holds}",
+            f"recorded_at - test_time_second BETWEEN {low} AND {high}",
+            column="test_time_second",
+        )
+    )
     for check in emitter.checks(table):
         _compile(check.expression)  # fails here, at start-up, on a predicate it cannot run
         out.append(Rule(check.name, check.description, check.expression, column=check.column))
     return tuple(out)
+
+
+# What the schema's types hold on every engine: a value outside is refused everywhere, though
+# SQLite's INTEGER and REAL would store it, so a file loads the same on each. Integers have
+# PostgreSQL's sizes; a timestamp (Unix seconds here) the years of ClickHouse's DateTime64,
+# the narrowest of the engines (PostgreSQL's runs to 294276, SQLite stores any number).
+TYPE_RANGES = {
+    "smallint": (-(2**15), 2**15 - 1, "-32,768 to 32,767"),
+    "integer": (-(2**31), 2**31 - 1, "-2,147,483,648 to 2,147,483,647"),
+    "timestamptz": (-2_208_988_800, 10_413_791_999, "the years 1900 to 2299 in UTC"),
+}
 
 
 # ------------------------------------------------------------- SQL predicate -> Arrow compute
@@ -166,6 +198,9 @@ def _node(node: exp.Expression) -> Evaluator:  # noqa: PLR0911 - one branch per 
     if isinstance(node, exp.Literal):
         value = node.this if node.is_string else float(node.this)
         return lambda t: pa.scalar(value)
+    if isinstance(node, exp.Sub):
+        left, right = _node(node.this), _node(node.expression)
+        return lambda t: pc.subtract(left(t), right(t))
     if isinstance(node, exp.Neg):
         inner = _node(node.this)
         return lambda t: pc.negate(inner(t))

@@ -390,6 +390,63 @@ def test_bad_input_is_refused_whole(target, tmp_path, capsys, name, content, mes
         assert target.counts() == before
 
 
+TIMED = "Record Index / 1,Test Time / s,Unix Time / s,Voltage / V,Current / A,Cycle Count / 1"
+OUT_OF_TYPE = [
+    # (name, header, the bad row, the rule and what it says): a value the engine's column type
+    # cannot hold (SQLite would store it): refused on every engine alike, never a traceback
+    (
+        "step_id_past_smallint",
+        TIMED + ",Step Id / 1",
+        "2,1,1711843201,3.6,1,0,40000",
+        "type_timeseries_point_step_id: column 'step_id' 1 row(s) at line(s) 3: step_id does "
+        "not fit its type, smallint (-32,768 to 32,767)",
+    ),
+    (
+        "cycle_count_past_integer",
+        TIMED,
+        "2,1,1711843201,3.6,1,3000000000",
+        "type_timeseries_point_cycle_count: column 'cycle_count' 1 row(s) at line(s) 3",
+    ),
+    (
+        "time_in_the_year_3e12",
+        TIMED,
+        "2,1,1e20,3.6,1,0",
+        "type_timeseries_point_recorded_at: column 'recorded_at' 1 row(s) at line(s) 3: "
+        "recorded_at does not fit its type, timestamptz (the years 1900 to 2299 in UTC)",
+    ),
+    (
+        "test_started_before_1900",
+        TIMED,
+        "2,1e13,1711843201,3.6,1,0",
+        "type_timeseries_point_test_start: column 'test_time_second' 1 row(s) at line(s) 3",
+    ),
+]
+
+
+@pytest.mark.parametrize("name,header,bad,finding", OUT_OF_TYPE, ids=[c[0] for c in OUT_OF_TYPE])
+def test_a_value_its_column_type_cannot_hold(target, tmp_path, capsys, name, header, bad, finding):
+    """Strict: the file is refused with the rule and the line, nothing written. Lenient: the
+    row that does not fit is left out and reported, the other loads."""
+    good = "1,0,1711843200,3.6,1,0" + (",1" if "Step Id" in header else "")
+    path = write(tmp_path, f"{name}.csv", f"{header}\n{good}\n{bad}\n")
+    before = target.counts()
+    code, err = ingest(target, [path], "--sidecar", str(sidecar(tmp_path)), capsys=capsys)
+    assert code == 1, err
+    assert f"error: {path}: refused (" in err and finding in err
+    assert "Traceback" not in err
+    assert target.counts() == before
+    code, err = ingest(
+        target, [path], "--sidecar", str(sidecar(tmp_path)), "--lenient", capsys=capsys
+    )
+    assert code == 0, err
+    assert finding in err
+    session = session_of(target, path)
+    rows = target.query(
+        "SELECT record_index FROM timeseries_point WHERE session_id = %s", [session]
+    )
+    assert rows == [(0,)]
+
+
 @pytest.mark.parametrize(
     "local,message",
     [
