@@ -114,6 +114,10 @@ HOSTILE_CELLS = [
     "-1",
     "0",
     "1e6",
+    "32768",  # past smallint (step_id)
+    "2147483648",  # past integer (cycle_count)
+    "1e20",  # a Unix time past every engine's timestamps
+    "-1e13",
 ]
 HOSTILE_HEADERS = [
     "",
