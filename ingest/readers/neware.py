@@ -28,6 +28,12 @@ charge and discharge capacity and energy columns -> the BDF counters, as Neware 
 A BTS 7.x export has no total time: test_time is then the sample's date-time minus the
 session's started_at (the sidecar's).
 
+BTSDA on a Chinese-locale PC writes the same columns under Chinese names
+(数据序号, 循环号, 工步号, 工步类型, 时间, 总时间, 电流(A), 电压(V), 充电容量(Ah), ...,
+绝对时间; units also in full-width parentheses, 电流（mA）) and step types (搁置, 恒流充电,
+恒流放电, 恒流恒压充电...), usually in GB18030 (text.decode_guess): each is read as its
+English twin.
+
 Current sign: Neware writes discharge current negative, charge positive: this schema's sign,
 kept as written (--discharge-positive flips it for an export that does otherwise). With a
 Step Type column, a positive current on a discharge step (`... DChg`) is refused: an export of
@@ -54,36 +60,72 @@ from .text import Match
 FILE_FORMAT = "neware_csv"
 CYCLER = "Neware BTS"
 
+# English (BTS 7.x, 8.x) and Chinese (BTS 8.x on a Chinese-locale PC) names of each quantity
 MATCHES = [
-    Match("record_index", ("record id", "datapoint", "data point", "record index"), "integer"),
-    Match("cycle_count", ("cycle id", "cycle index", "cycle"), "integer"),
-    Match("step_id", ("step id", "step index", "step"), "integer"),
-    Match("step_type", ("step type", "step name", "status"), "text"),
-    Match("test_time", ("total time", "cumulative time", "test time"), "duration"),
-    Match("step_time", ("time", "step time", "relative time"), "duration"),
-    Match("current", ("current",)),
-    Match("voltage", ("voltage",)),
-    Match("charging_capacity", ("chg. cap.", "capacitance_chg", "charge capacity")),
-    Match("discharging_capacity", ("dchg. cap.", "capacitance_dchg", "discharge capacity")),
-    Match("charging_energy", ("chg. energy", "engy_chg", "charge energy")),
-    Match("discharging_energy", ("dchg. energy", "engy_dchg", "discharge energy")),
-    Match("date_time", ("realtime", "date", "date time", "datetime", "absolute time"), "text"),
-    Match("temperature_t1", ("t1", "temperature", "aux. t1")),
+    Match(
+        "record_index",
+        ("record id", "datapoint", "data point", "record index", "数据序号", "记录序号"),
+        "integer",
+    ),
+    Match("cycle_count", ("cycle id", "cycle index", "cycle", "循环号", "循环序号"), "integer"),
+    Match("step_id", ("step id", "step index", "step", "工步号", "工步序号"), "integer"),
+    Match(
+        "step_type", ("step type", "step name", "status", "工步类型", "工步名称", "状态"), "text"
+    ),
+    Match(
+        "test_time",
+        ("total time", "cumulative time", "test time", "总时间", "累计时间", "测试时间"),
+        "duration",
+    ),
+    Match(
+        "step_time",
+        ("time", "step time", "relative time", "时间", "相对时间", "工步时间"),
+        "duration",
+    ),
+    Match("current", ("current", "电流")),
+    Match("voltage", ("voltage", "电压")),
+    Match("charging_capacity", ("chg. cap.", "capacitance_chg", "charge capacity", "充电容量")),
+    Match(
+        "discharging_capacity", ("dchg. cap.", "capacitance_dchg", "discharge capacity", "放电容量")
+    ),
+    Match("charging_energy", ("chg. energy", "engy_chg", "charge energy", "充电能量")),
+    Match("discharging_energy", ("dchg. energy", "engy_dchg", "discharge energy", "放电能量")),
+    Match(
+        "date_time",
+        (
+            "realtime",
+            "date",
+            "date time",
+            "datetime",
+            "absolute time",
+            "绝对时间",
+            "日期",
+            "系统时间",
+            "实际时间",
+        ),
+        "text",
+    ),
+    Match("temperature_t1", ("t1", "temperature", "aux. t1", "温度", "辅助温度")),
     Match("temperature_t2", ("t2", "aux. t2")),
     Match("temperature_t3", ("t3", "aux. t3")),
 ]
+# what a missing column is called in the message: as an English export names it, and as a
+# Chinese one does (the message speaks the file's language)
 REQUIRED = {
-    "voltage": "Voltage(V)",
-    "current": "Current(mA) or Current(A)",
-    "cycle_count": "Cycle ID or Cycle Index",
+    "voltage": ("Voltage(V)", "电压(V)"),
+    "current": ("Current(mA) or Current(A)", "电流(mA) or 电流(A)"),
+    "cycle_count": ("Cycle ID or Cycle Index", "循环号"),
 }
+TIME_REQUIRED = ("Total Time or Realtime/Date", "总时间 or 绝对时间")
 _NAME = re.compile(r"^(?P<name>.*?)\s*(?:\((?P<unit>[^()]*)\))?\s*$")
+# full-width parentheses, as a Chinese-locale export may write the unit: 电流（A）
+_FULL_WIDTH = str.maketrans({"\uff08": "(", "\uff09": ")"})
 
 
 def parse_name(header: str) -> tuple[str, str]:
     """`Current(mA)` -> (current, mA); `Chg. Cap.(Ah)` -> (chg. cap., Ah); `T1(℃)` -> (t1, ℃);
-    `Time(h:min:s.ms)` -> (time, h:min:s.ms); `Date` -> (date, '')."""
-    match = _NAME.match(header)
+    `Time(h:min:s.ms)` -> (time, h:min:s.ms); `Date` -> (date, ''); `电流（A）` -> (电流, A)."""
+    match = _NAME.match(header.translate(_FULL_WIDTH))
     name = re.sub(r"\s+", " ", match["name"].strip().lower())
     return name, (match["unit"] or "").strip()
 
@@ -127,24 +169,38 @@ STEP_TYPES = {
     "sim": "dynamic",
     "simu": "dynamic",
     "simulation": "dynamic",
+    # as BTS writes them on a Chinese-locale PC (the same steps, by their Chinese names)
+    "搁置": "rest",
+    "静置": "rest",
+    "恒流充电": "cc_charge",
+    "恒压充电": "cv_charge",
+    "恒流恒压充电": "cccv_charge",
+    "恒流放电": "cc_discharge",
+    "恒压放电": "cv_discharge",
+    "恒功率放电": "cp_discharge",
+    "脉冲": "pulse",
+    "脉冲工步": "pulse",
+    "模拟工况": "dynamic",
+    "工况模拟": "dynamic",
 }
 _STEP_KEYS = pa.array(list(STEP_TYPES))
 _STEP_VALUES = pa.array(list(STEP_TYPES.values()))
 
 
 def step_types(labels: pa.Array) -> pa.Array:
-    """`CC Chg` -> cc_charge, `CCCV Chg` -> cccv_charge, `Rest` -> rest, other labels ->
-    other; no label stays NULL."""
-    key = pc.utf8_lower(pc.replace_substring_regex(labels, r"\s+", " "))
+    """`CC Chg` (or BTS 7's `CC_Chg`) -> cc_charge, `恒流恒压充电` -> cccv_charge, `Rest`/`搁置`
+    -> rest, other labels -> other; no label stays NULL."""
+    key = pc.utf8_lower(pc.replace_substring_regex(pc.utf8_trim_whitespace(labels), r"[\s_]+", " "))
     found = pc.take(_STEP_VALUES, pc.index_in(key, value_set=_STEP_KEYS))
     return pc.if_else(pc.is_null(labels), labels, pc.fill_null(found, "other"))
 
 
 def _check_sign(file: str, out: dict, line: int, by_quantity: dict) -> None:
     """BTS writes discharge current negative; a positive current on a discharge step means an
-    export that does not (unsigned magnitudes), which would load discharge as charge."""
+    export that does not (unsigned magnitudes), which would load discharge as charge. A
+    discharge step is `... DChg` in English, `...放电` in Chinese."""
     label = pc.utf8_lower(out["step_type"])
-    discharging = pc.fill_null(pc.match_substring(label, "dchg"), False)
+    discharging = pc.fill_null(pc.match_substring_regex(label, "dchg|放电"), False)
     wrong = pc.and_(discharging, pc.fill_null(pc.greater(out["current"], 0), False))
     if pc.any(wrong).as_py():
         i = pc.index(wrong, True).as_py()
@@ -162,39 +218,16 @@ def read(path: Path, options: bdf.ReadOptions, source: bdf.HashingReader | None 
     """The contract of bdf.read, for a Neware record-layer CSV export. `source` (the loader's
     hashing stream) is left unread: it hashes the file when asked."""
     file = str(path)
-    if text.head_lines(path, 1)[0].startswith(b"NEWARE"):
+    first = text.head_lines(path, 1)[0]
+    if first.startswith(b"NEWARE"):
         raise IngestError(
             file,
             "a Neware .nda binary file: not read (see docs/loading.md); export the record "
             "layer from BTSDA as CSV",
         )
     layout = _layout(path)
-    found = text.pick(layout.names, parse_name, MATCHES)
-    have = {m.quantity for m, *_ in found}
-    missing = [name for key, name in REQUIRED.items() if key not in have]
-    if not missing and not have & {"test_time", "date_time"}:
-        missing = ["Total Time or Realtime/Date"]
-    if missing:
-        raise IngestError(
-            file,
-            "not a Neware record export: line 1 lacks the column(s) "
-            + ", ".join(f"'{n}'" for n in missing)
-            + " (BTS writes e.g. 'DataPoint', 'Cycle Index', 'Total Time', 'Current(A)', "
-            "'Voltage(V)'; a layered export with cycle and step rows is not read: export the "
-            "record layer alone)" + sniff.looks_like(",".join(layout.names), "neware"),
-            line=1,
-        )
-    columns = text.build_columns(file, found, 1)
+    columns, derive, date = _columns(file, layout, options, "line 1")
     by_quantity = {c.quantity: c for c in columns}
-    date = by_quantity.get("date_time")
-    if date is not None and not options.time_zone:
-        raise IngestError(
-            file,
-            f"'{date.header}' holds local times without an offset: say which zone with "
-            "--time-zone (e.g. Asia/Shanghai); it is recorded in source_file",
-            line=1,
-            column=date.header,
-        )
     info = text.file_info(
         columns,
         layout,
@@ -203,6 +236,44 @@ def read(path: Path, options: bdf.ReadOptions, source: bdf.HashingReader | None 
     )
     if date is not None:
         info.assumed_time_zone = options.time_zone
+    return info, text.read_table(path, layout, columns, options, derive)
+
+
+def _columns(file: str, layout: text.Layout, options: bdf.ReadOptions, where: str):
+    """The record table's columns by their names (English or Chinese), the per-chunk `derive`
+    (step types, the sign check, absolute time) and the date-time column if any."""
+    found = text.pick(layout.names, parse_name, MATCHES)
+    have = {m.quantity for m, *_ in found}
+    chinese = any(text._CJK_RUN.search(n) for n in layout.names)
+    missing = [names[chinese] for key, names in REQUIRED.items() if key not in have]
+    if not missing and not have & {"test_time", "date_time"}:
+        missing = [TIME_REQUIRED[chinese]]
+    if missing:
+        example = (
+            "'数据序号', '循环号', '总时间', '电流(A)', '电压(V)'"
+            if chinese
+            else "'DataPoint', 'Cycle Index', 'Total Time', 'Current(A)', 'Voltage(V)'"
+        )
+        raise IngestError(
+            file,
+            f"not a Neware record export: {where} lacks the column(s) "
+            + ", ".join(f"'{n}'" for n in missing)
+            + f" (BTS writes e.g. {example}; a layered export with cycle and step rows is not "
+            "read: export the record layer alone)"
+            + sniff.looks_like(",".join(layout.names), "neware"),
+            line=layout.header_line,
+        )
+    columns = text.build_columns(file, found, layout.header_line)
+    by_quantity = {c.quantity: c for c in columns}
+    date = by_quantity.get("date_time")
+    if date is not None and not options.time_zone:
+        raise IngestError(
+            file,
+            f"'{date.header}' holds local times without an offset: say which zone with "
+            "--time-zone (e.g. Asia/Shanghai); it is recorded in source_file",
+            line=layout.header_line,
+            column=date.header,
+        )
 
     def derive(out: dict, line: int) -> None:
         if "step_type" in out:
@@ -221,4 +292,4 @@ def read(path: Path, options: bdf.ReadOptions, source: bdf.HashingReader | None 
             # BTS 7.x: no total time; the session's start is the test's
             out["test_time"] = pc.subtract(seconds, options.started_at)
 
-    return info, text.read_table(path, layout, columns, options, derive)
+    return columns, derive, date

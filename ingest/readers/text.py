@@ -11,6 +11,7 @@ delimiter and encoding.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,7 +52,7 @@ def file_info(columns: list[Column], layout: Layout, cycler: str, **more) -> Ven
 class Layout:
     header_line: int  # 1-based line of the column names
     delimiter: str
-    encoding: str  # a Python codec name: utf-8, cp1252, latin-1
+    encoding: str  # a Python codec name: utf-8, gb18030, cp1252, latin-1
     names: list[str]  # the column names as written (stripped), one per field of a data row
     decimal_comma: bool = False  # numbers may be written 3,42 (European locales)
 
@@ -69,18 +70,32 @@ class Column:
     kind: str = "number"  # number | integer | duration (h:mm:ss.fff) | text
 
 
+# a run of two CJK ideographs: Chinese text, not a Western code page's accented letters or
+# `°C` (b'\xb0C' is one GB18030 character too, so one alone proves nothing)
+_CJK_RUN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{2}")
+
+
 def decode_guess(raw: bytes) -> str:
     """The encoding of a vendor text file, from its first bytes: UTF-8 (with or without BOM)
-    when they decode as UTF-8, else Windows-1252 (EC-Lab and BTS on a western Windows), else
-    Latin-1 (which decodes any byte)."""
-    for encoding in ("utf-8", "cp1252"):
-        try:
-            raw.decode(encoding)
-            return encoding
-        except UnicodeDecodeError as exc:
-            if encoding == "utf-8" and exc.start >= len(raw) - 3:
-                return encoding  # a character cut by the sample's end
-    return "latin-1"
+    when they decode as UTF-8; else GB18030 (BTS or EC-Lab on a Chinese-locale Windows, GBK's
+    superset) when they decode as GB18030 into Chinese words; else Windows-1252 (EC-Lab and
+    BTS on a western Windows), else Latin-1 (which decodes any byte)."""
+    try:
+        raw.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(raw) - 3:
+            return "utf-8"  # a character cut by the sample's end
+    try:
+        if _CJK_RUN.search(raw.decode("gb18030")):
+            return "gb18030"
+    except UnicodeDecodeError:
+        pass
+    try:
+        raw.decode("cp1252")
+        return "cp1252"
+    except UnicodeDecodeError:
+        return "latin-1"
 
 
 def head_lines(path: Path, count: int) -> list[bytes]:

@@ -1,0 +1,287 @@
+"""Neware BTS exports beyond the English CSV (tests/test_ingest_neware_biologic.py): the record
+layer with Chinese column names and step types, in GB18030 or UTF-8 with a BOM, read by
+`--format neware` (ingest/readers/neware.py).
+
+The files are written here in the layouts real exports have (learnt from public code that
+reads them, names only): a Chinese-locale BTS 8.x record header is
+`数据序号,循环号,工步号,工步类型,时间,总时间,电流(A),电压(V),容量(Ah),充电容量(Ah),放电容量(Ah),
+能量(Wh),充电能量(Wh),放电能量(Wh),绝对时间,功率(W),...` with a trailing comma, in GB18030.
+Each is loaded into SQLite and PostgreSQL and the stored rows are checked like the English
+CSV's (the same samples: tests/test_ingest_neware_biologic.py BTS8_EXPECTED)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from test_ingest import fresh_target, ingest, sidecar, write
+from test_ingest_neware_biologic import BTS8_EXPECTED, BTS8_HEADER, BTS8_ROWS, same, stored
+
+from ingest.readers import neware, text
+
+TZ = ["--time-zone", "Asia/Shanghai"]
+
+
+@pytest.fixture(scope="module")
+def sqlite_target(request, tmp_path_factory):
+    request.param = "sqlite"
+    yield from fresh_target(request, tmp_path_factory, "neware_more")
+
+
+@pytest.fixture(scope="module", params=["sqlite", "pg18"])
+def target(request, tmp_path_factory):
+    yield from fresh_target(request, tmp_path_factory, "neware_more_engines")
+
+
+def source_file(target, path: Path) -> tuple:
+    return target.query(
+        "SELECT file_format, cycler_software, assumed_time_zone, original_units,"
+        " record_index_first, record_index_last FROM source_file WHERE uri = %s",
+        [str(path)],
+    )[0]
+
+
+# ------------------------------------------------------------------ Chinese CSV
+
+CN_HEADER = (
+    "数据序号,循环号,工步号,工步类型,时间,总时间,电流(A),电压(V),容量(Ah),充电容量(Ah),"
+    "放电容量(Ah),能量(Wh),充电能量(Wh),放电能量(Wh),绝对时间,功率(W),T1(℃),"
+)
+# (DataPoint, cycle, step, type, step time, total time, A, V, charge Ah, discharge Ah, date, T1)
+SAMPLES = (
+    (1, 1, 1, "搁置", "0:00:00", "0:00:00", 0, 3.512, 0, 0, "2024-03-31 08:00:00", 24.8),
+    (
+        2, 1, 2, "恒流充电", "0:00:10.500", "0:00:10.500", 2.5, 3.6, 0.0073, 0,
+        "2024-03-31 08:00:10.500", 24.9,
+    ),
+    (
+        3, 1, 3, "恒流放电", "1:00:00", "25:00:10.500", -2.5, 3.55, 0, 0.0069,
+        "2024-04-01 09:00:10.500", 25.1,
+    ),
+)  # fmt: skip
+
+
+def cn_row(sample, amps_scale: float = 1.0) -> str:
+    point, cycle, step, kind, step_time, total, amps, volts, chg, dchg, date, t1 = sample
+    e_chg, e_dchg = round(chg * 3.6, 6), round(dchg * 3.6, 6)
+    return (
+        f"{point},{cycle},{step},{kind},{step_time},{total},{amps * amps_scale:g},{volts},"
+        f"{chg or dchg},{chg},{dchg},{e_chg or e_dchg},{e_chg},{e_dchg},{date},"
+        f"{amps * volts:.4f},{t1},"
+    )
+
+
+CN_ROWS = [cn_row(s) for s in SAMPLES]
+
+
+def csv_bytes(header: str, rows, encoding: str) -> bytes:
+    return ("\r\n".join([header, *rows]) + "\r\n").encode(encoding)
+
+
+CHINESE = {
+    # case -> (file name, bytes)
+    "GB18030, CRLF, a trailing comma (BTSDA on a Chinese-locale Windows)": (
+        "cn_gb18030.csv",
+        csv_bytes(CN_HEADER, CN_ROWS, "gb18030"),
+    ),
+    "UTF-8 with a BOM, full-width parentheses, mA and 温度(℃)": (
+        "cn_utf8_bom.csv",
+        csv_bytes(
+            CN_HEADER.replace("电流(A)", "电流（mA）")
+            .replace("(Ah)", "（Ah）")
+            .replace("T1(℃)", "温度（℃）"),
+            [cn_row(s, 1000) for s in SAMPLES],
+            "utf-8-sig",
+        ),
+    ),
+    "GBK with 记录序号 and 相对时间 (older BTSDA names)": (
+        "cn_gbk.csv",
+        csv_bytes(
+            CN_HEADER.replace("数据序号", "记录序号").replace(",时间,", ",相对时间,"),
+            CN_ROWS,
+            "gbk",
+        ),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CHINESE))
+def test_chinese_neware_csv_normalises(target, tmp_path, capsys, case):
+    name, content = CHINESE[case]
+    path = write(tmp_path, name, content)
+    code, err = ingest(
+        target,
+        [path],
+        "--format",
+        "neware",
+        *TZ,
+        "--sidecar",
+        str(sidecar(tmp_path)),
+        capsys=capsys,
+    )
+    assert code == 0, err
+    got = stored(target, path)
+    assert same(got, BTS8_EXPECTED), got
+    file_format, software, zone, units, first, last = source_file(target, path)
+    assert (file_format, software, zone) == ("neware_csv", "Neware BTS", "Asia/Shanghai")
+    assert last - first == 2
+    if "mA" in case:
+        assert "mA" in str(units), units
+
+
+def test_a_chinese_and_an_english_export_make_one_session(sqlite_target, tmp_path, capsys):
+    """The same cycler's two exports, one from a Chinese-locale PC: one session, the record
+    index continued, the same stored values as one English export of the three samples."""
+    first = write(tmp_path, "en.csv", csv_bytes(BTS8_HEADER, BTS8_ROWS[:2], "utf-8"))
+    second = write(tmp_path, "cn.csv", csv_bytes(CN_HEADER, [cn_row(SAMPLES[2])], "gb18030"))
+    code, err = ingest(
+        sqlite_target,
+        [first, second],
+        "--format",
+        "neware",
+        *TZ,
+        "--sidecar",
+        str(sidecar(tmp_path)),
+        capsys=capsys,
+    )
+    assert code == 0, err
+    got = stored(sqlite_target, first, second)
+    assert [r["record_index"] for r in got] == [0, 1, 2]
+    assert same(got, BTS8_EXPECTED), got
+
+
+def test_chinese_step_types_map_as_the_english_ones():
+    labels = pa.array(
+        [
+            "搁置",
+            "静置",
+            "恒流充电",
+            "恒压充电",
+            "恒流恒压充电",
+            "恒流放电",
+            "恒压放电",
+            "恒功率放电",
+            "脉冲工步",
+            "模拟工况",
+            "恒流恒压放电",
+            " CC_Chg ",
+            "CCCV Chg",
+            None,
+        ]
+    )
+    assert neware.step_types(labels).to_pylist() == [
+        "rest",
+        "rest",
+        "cc_charge",
+        "cv_charge",
+        "cccv_charge",
+        "cc_discharge",
+        "cv_discharge",
+        "cp_discharge",
+        "pulse",
+        "dynamic",
+        "other",  # as `CCCV DChg` is: the schema has no cccv_discharge
+        "cc_charge",
+        "cccv_charge",
+        None,
+    ]
+
+
+def test_the_encoding_is_guessed_from_the_bytes():
+    assert text.decode_guess(CN_HEADER.encode("gb18030")) == "gb18030"
+    assert text.decode_guess(CN_HEADER.encode("gbk")) == "gb18030"
+    assert text.decode_guess(CN_HEADER.encode("utf-8-sig")) == "utf-8"
+    # EC-Lab's cp1252 `°C` is one GB18030 character too: not Chinese
+    assert text.decode_guess("cycle number\tTemperature/°C\tP/W\r\n".encode("cp1252")) == "cp1252"
+    assert text.decode_guess("Größe,Wärme (°C),Zeit\r\n".encode("cp1252")) == "cp1252"
+    assert text.decode_guess(b"\x81\x8d\x8f\x90\x9d") == "latin-1"
+
+
+def test_full_width_units_are_read():
+    assert neware.parse_name("电流（mA）") == ("电流", "mA")
+    assert neware.parse_name("充电容量(Ah)") == ("充电容量", "Ah")
+    assert neware.parse_name("温度（℃）") == ("温度", "℃")
+
+
+# ------------------------------------------------------------ the bad-input corpus
+
+
+def _cn_bad_row(index: int, old: str, new: str) -> list[str]:
+    rows = list(CN_ROWS)
+    rows[index] = rows[index].replace(old, new, 1)
+    return rows
+
+
+def cn_csv(name: str, header: str = CN_HEADER, rows=CN_ROWS, encoding: str = "gb18030"):
+    """A maker of a Chinese-header CSV export in the test's folder."""
+    return lambda folder: write(folder, name, csv_bytes(header, rows, encoding))
+
+
+BAD = {
+    # case -> (make(tmp_path) -> path, --format, options, message, also)
+    "Chinese CSV without 电压": (
+        cn_csv("nv.csv", CN_HEADER.replace("电压", "电位")),
+        "neware",
+        TZ,
+        ":1: not a Neware record export: line 1 lacks the column(s) '电压(V)'",
+        "BTS writes e.g. '数据序号', '循环号'",
+    ),
+    "Chinese CSV, a value that is not a number": (
+        cn_csv("nn.csv", rows=_cn_bad_row(1, ",3.6,", ",3.6x,")),
+        "neware",
+        TZ,
+        ":3: column '电压(V)': value '3.6x' is not a number",
+        "",
+    ),
+    "Chinese CSV, unsigned current on a 恒流放电 step": (
+        cn_csv("ns.csv", rows=_cn_bad_row(2, ",-2.5,", ",2.5,")),
+        "neware",
+        TZ,
+        ":4: column '电流(A)': the current is positive on a discharge step ('恒流放电')",
+        "discharge would load as charge",
+    ),
+    "Chinese CSV, an unknown unit in full-width parentheses": (
+        cn_csv("nu.csv", CN_HEADER.replace("电压(V)", "电压（kV）"), encoding="utf-8-sig"),
+        "neware",
+        TZ,
+        ":1: column '电压（kV）': unknown unit 'kV' for voltage",
+        "",
+    ),
+    "Chinese CSV without --time-zone": (
+        cn_csv("nz.csv"),
+        "neware",
+        [],
+        ":1: column '绝对时间': '绝对时间' holds local times without an offset",
+        "--time-zone",
+    ),
+    "Chinese CSV, time stepping backwards": (
+        cn_csv("nt.csv", rows=[CN_ROWS[0], "2" + CN_ROWS[2][1:], "3" + CN_ROWS[1][1:]]),
+        "neware",
+        TZ,
+        "refused (1 rule(s) fail); nothing was written",
+        "test_time_backwards: column 'test_time_second' 1 row(s) at line(s) 4",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_input_is_refused_and_located(sqlite_target, tmp_path, capsys, case):
+    make, file_format, options, message, also = BAD[case]
+    path = make(tmp_path)
+    before = sqlite_target.counts()
+    code, err = ingest(
+        sqlite_target,
+        [path],
+        "--format",
+        file_format,
+        *options,
+        "--sidecar",
+        str(sidecar(tmp_path)),
+        capsys=capsys,
+    )
+    assert code == 1, err
+    assert f"error: {path}" in err and message in err and also in err, err
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1 or "refused" in err, err  # one line
+    assert sqlite_target.counts() == before
