@@ -78,6 +78,29 @@ def looks_like(text: str, declared: str) -> str:
             if fmt == declared:
                 return ""
             if fmt is None:
-                return f"; it looks like {what}, which the loader does not read (docs/loading.md)"
+                hint = f"; it looks like {what}, which the loader does not read (docs/loading.md)"
+                if "PK\x03\x04" in markers:
+                    hint += ", except a Neware BTSDA .xlsx export is read with --format neware"
+                return hint
             return f"; it looks like {what}: use --format {fmt}"
     return ""
+
+
+def workbook(path: Path, declared: str) -> str | None:
+    """Why a workbook given with a `--format` that reads text is refused (None when the file is
+    not one): the text readers would only report its bytes as not UTF-8."""
+    try:
+        with open(path, "rb") as handle:
+            magic = handle.read(8)
+    except OSError:
+        return None
+    if magic.startswith(b"PK\x03\x04"):
+        what = "an Excel workbook or another zip file (export CSV instead)"
+    elif magic == bytes.fromhex("D0CF11E0A1B11AE1"):
+        what = "an Excel 97-2003 .xls or an encrypted workbook (export CSV instead)"
+    else:
+        return None
+    return (
+        f"it looks like {what}, which the loader does not read with --format {declared}; a "
+        "Neware BTSDA .xlsx export is read with --format neware (docs/loading.md)"
+    )

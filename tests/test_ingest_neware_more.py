@@ -1,16 +1,19 @@
 """Neware BTS exports beyond the English CSV (tests/test_ingest_neware_biologic.py): the record
-layer with Chinese column names and step types, in GB18030 or UTF-8 with a BOM, read by
-`--format neware` (ingest/readers/neware.py).
+layer with Chinese column names and step types, in GB18030 or UTF-8 with a BOM, and BTSDA's
+.xlsx workbook, read by `--format neware` (ingest/readers/neware.py).
 
 The files are written here in the layouts real exports have (learnt from public code that
 reads them, names only): a Chinese-locale BTS 8.x record header is
 `数据序号,循环号,工步号,工步类型,时间,总时间,电流(A),电压(V),容量(Ah),充电容量(Ah),放电容量(Ah),
-能量(Wh),充电能量(Wh),放电能量(Wh),绝对时间,功率(W),...` with a trailing comma, in GB18030.
-Each is loaded into SQLite and PostgreSQL and the stored rows are checked like the English
-CSV's (the same samples: tests/test_ingest_neware_biologic.py BTS8_EXPECTED)."""
+能量(Wh),充电能量(Wh),放电能量(Wh),绝对时间,功率(W),...` with a trailing comma, in GB18030; a
+BTS 8.x workbook has the sheets `unit`, `test`, `cycle`, `step` and `record`; a BTS 7.x one
+`Info`, `Cycle_<id>`, `Statis_<id>`, `Detail_<id>` and `DetailTemp_<id>`. Workbooks are made
+with openpyxl. Each is loaded into SQLite and PostgreSQL and the stored rows are checked like
+the English CSV's (the same samples: tests/test_ingest_neware_biologic.py BTS8_EXPECTED)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pyarrow as pa
@@ -19,6 +22,8 @@ from test_ingest import fresh_target, ingest, sidecar, write
 from test_ingest_neware_biologic import BTS8_EXPECTED, BTS8_HEADER, BTS8_ROWS, same, stored
 
 from ingest.readers import neware, text
+
+openpyxl = pytest.importorskip("openpyxl")
 
 TZ = ["--time-zone", "Asia/Shanghai"]
 
@@ -204,7 +209,175 @@ def test_full_width_units_are_read():
     assert neware.parse_name("温度（℃）") == ("温度", "℃")
 
 
+# ------------------------------------------------------------------ .xlsx workbooks
+
+RECORD_HEADER = BTS8_HEADER.split(",")
+CN_RECORD_HEADER = [h for h in CN_HEADER.split(",") if h]
+
+
+def record_cells(sample, english: bool, date_cells: bool, duration_cells: bool) -> list:
+    """One record row as BTSDA writes it into the workbook: numbers as numbers, the times as
+    text (or as Excel date-time and [h]:mm:ss cells, which a spreadsheet may have made of
+    them)."""
+    point, cycle, step, kind, step_time, total, amps, volts, chg, dchg, date, t1 = sample
+    if english:
+        kind = {"搁置": "Rest", "恒流充电": "CC Chg", "恒流放电": "CC DChg"}[kind]
+    when = dt.datetime.fromisoformat(date) if date_cells else date
+    if duration_cells:
+        h, m, s = total.split(":")
+        total = dt.timedelta(hours=int(h), minutes=int(m), seconds=float(s))
+    e_chg, e_dchg = round(chg * 3.6, 6), round(dchg * 3.6, 6)
+    if english:
+        # DataPoint .. Voltage, Capacity, Spec. Cap., Chg. Cap., Chg. Spec. Cap., DChg. Cap.,
+        # DChg. Spec. Cap., Energy, Spec. Energy, Chg. Energy, Chg. Spec. Energy, DChg. Energy,
+        # DChg. Spec. Energy, Date, Power, dQ/dV, dQm/dV, Contact resistance, switch, T1
+        return [
+            point, cycle, step, kind, step_time, total, amps, volts, chg or dchg, 0, chg, 0,
+            dchg, 0, e_chg or e_dchg, 0, e_chg, 0, e_dchg, 0, when, round(amps * volts, 4),
+            0, 0, 0, 1, t1,
+        ]  # fmt: skip
+    return [
+        point, cycle, step, kind, step_time, total, amps, volts, chg or dchg, chg, dchg,
+        e_chg or e_dchg, e_chg, e_dchg, when, round(amps * volts, 4), t1,
+    ]  # fmt: skip
+
+
+def workbook(
+    path: Path,
+    *,
+    english: bool = True,
+    layout: str = "bts8",
+    date_cells: bool = False,
+    duration_cells: bool = False,
+    rows: list | None = None,
+    header: list | None = None,
+    record_sheets: tuple[str, ...] | None = None,
+) -> Path:
+    """A BTSDA workbook: the info sheet, the cycle and step layers, then the record layer."""
+    book = openpyxl.Workbook()
+    info = book.active
+    if layout == "bts8":
+        info.title = "unit"
+        info.append(["Test name", "cell3_RPT"])
+        info.append(["Device", "BTS 8000", "Unit 1", "Channel 3"])
+        info.append(["Start", "2024-03-31 08:00:00", "", "", "", "End", "2024-04-01 09:00:10"])
+        test = book.create_sheet("test")
+        test.append(["Step Plan", "RPT 0.5C"])
+        names = ("cycle", "step", "record") if record_sheets is None else record_sheets
+    else:
+        info.title = "Info"
+        info.append(["Channel", "67-1-3", "Start Time", "2024-03-31 08:00:00"])
+        names = ("Cycle_67_1_3", "Statis_67_1_3", "Detail_67_1_3", "DetailTemp_67_1_3")
+        if record_sheets is not None:
+            names = record_sheets
+    for name in names:
+        sheet = book.create_sheet(name)
+        lowered = name.lower()
+        if lowered.startswith(("record", "detail_")) or name == "记录":
+            sheet.append(header or (RECORD_HEADER if english else CN_RECORD_HEADER))
+            samples = rows if rows is not None else SAMPLES
+            for sample in samples:
+                if isinstance(sample, list):
+                    sheet.append(sample)
+                else:
+                    sheet.append(record_cells(sample, english, date_cells, duration_cells))
+        elif lowered.startswith("cycle"):
+            sheet.append(["Cycle Index", "Chg. Cap.(Ah)", "DChg. Cap.(Ah)", "Chg.-DChg. Eff(%)"])
+            sheet.append([1, 0.0073, 0.0069, 94.52])
+        elif lowered in ("step", "statis_67_1_3"):
+            sheet.append(["Cycle Index", "Step Index", "Step Number", "Step Type", "Step Time"])
+            for _, cycle, step, kind, step_time, *_ in SAMPLES:
+                sheet.append([cycle, step, step, kind, step_time])
+        else:
+            sheet.append(["Record ID", "Aux. T1(℃)"])
+            sheet.append([1, 24.8])
+    book.save(path)
+    return path
+
+
+WORKBOOKS = {
+    # case -> workbook options
+    "BTS 8.x, English, times as text": {},
+    "BTS 8.x, Chinese headers and step types": {"english": False},
+    "BTS 8.x, date and duration cells": {"date_cells": True, "duration_cells": True},
+    "BTS 8.x, Chinese, record sheet named 记录": {
+        "english": False,
+        "record_sheets": ("cycle", "step", "记录"),
+    },
+    "BTS 7.x sheets (Detail_67_1_3)": {"layout": "bts7"},
+}
+
+
+@pytest.mark.parametrize("case", sorted(WORKBOOKS))
+def test_neware_workbook_normalises(target, tmp_path, capsys, case):
+    path = workbook(tmp_path / "cell3.xlsx", **WORKBOOKS[case])
+    code, err = ingest(
+        target,
+        [path],
+        "--format",
+        "neware",
+        *TZ,
+        "--sidecar",
+        str(sidecar(tmp_path)),
+        capsys=capsys,
+    )
+    assert code == 0, err
+    got = stored(target, path)
+    assert same(got, BTS8_EXPECTED), got
+    _, software, zone, _, first, last = source_file(target, path)
+    assert (software, zone, last - first) == ("Neware BTS", "Asia/Shanghai", 2)
+
+
+def test_a_workbook_in_small_chunks_locates_its_rows(sqlite_target, tmp_path, capsys):
+    """A 3,000-row record sheet read 1,024 rows a chunk (--block-size): every row loaded, the
+    record index continuous, and a bad cell past the first chunk named by its own row."""
+    base = dt.datetime(2024, 3, 31, 8, 0, 0)
+    rows = []
+    for i in range(3000):
+        when = (base + dt.timedelta(seconds=i)).isoformat(sep=" ")
+        total = f"0:{i // 60:02d}:{i % 60:02d}"
+        rows.append(
+            [i + 1, 1, 2, "CC Chg", total, total, 2.5, 3.6, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+            + [when, 9.0, 0, 0, 0, 1, 25.0]
+        )
+    path = workbook(tmp_path / "long.xlsx", rows=rows)
+    side = str(sidecar(tmp_path))
+    options = ["--format", "neware", *TZ, "--block-size", "1000", "--sidecar", side]
+    code, err = ingest(sqlite_target, [path], *options, capsys=capsys)
+    assert code == 0, err
+    got = stored(sqlite_target, path)
+    assert [r["record_index"] for r in got] == list(range(3000))
+    assert got[-1]["test_time_second"] == 2999.0
+
+    rows[2500][7] = "3.6V"  # row 2502 of the sheet (the header is row 1), column H
+    bad = workbook(tmp_path / "long_bad.xlsx", rows=rows)
+    before = sqlite_target.counts()
+    code, err = ingest(sqlite_target, [bad], *options, capsys=capsys)
+    assert code == 1, err
+    assert (
+        f"error: {bad}:2502: column 'Voltage(V)': value '3.6V' is not a number "
+        "(sheet 'record', cell H2502)"
+    ) in err, err
+    assert sqlite_target.counts() == before
+
+
 # ------------------------------------------------------------ the bad-input corpus
+
+
+def _encrypted_stand_in(path: Path) -> Path:
+    """What the reader checks of an encrypted .xlsx: an OLE2 compound file (its signature)
+    holding a stream named EncryptedPackage (in the directory, UTF-16). Not a whole encrypted
+    workbook: no library here writes one."""
+    directory = "EncryptionInfo".encode("utf-16-le") + bytes(50)
+    directory += "EncryptedPackage".encode("utf-16-le") + bytes(48)
+    path.write_bytes(neware.OLE + bytes(504) + directory + bytes(2048))
+    return path
+
+
+def _truncated(path: Path) -> Path:
+    data = workbook(path).read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    return path
 
 
 def _cn_bad_row(index: int, old: str, new: str) -> list[str]:
@@ -216,6 +389,11 @@ def _cn_bad_row(index: int, old: str, new: str) -> list[str]:
 def cn_csv(name: str, header: str = CN_HEADER, rows=CN_ROWS, encoding: str = "gb18030"):
     """A maker of a Chinese-header CSV export in the test's folder."""
     return lambda folder: write(folder, name, csv_bytes(header, rows, encoding))
+
+
+def book(name: str, **options):
+    """A maker of a workbook in the test's folder."""
+    return lambda folder: workbook(folder / name, **options)
 
 
 BAD = {
@@ -262,6 +440,102 @@ BAD = {
         "refused (1 rule(s) fail); nothing was written",
         "test_time_backwards: column 'test_time_second' 1 row(s) at line(s) 4",
     ),
+    "a workbook without a record sheet": (
+        book("norecord.xlsx", record_sheets=("cycle", "step")),
+        "neware",
+        TZ,
+        "no record sheet in the workbook (its sheets: 'unit', 'test', 'cycle', 'step')",
+        "export the record layer",
+    ),
+    "a workbook with two record sheets": (
+        book("two.xlsx", record_sheets=("cycle", "record", "record_2")),
+        "neware",
+        TZ,
+        "2 record sheets ('record', 'record_2'): the loader reads a workbook with one",
+        "",
+    ),
+    "a damaged workbook (cut in half)": (
+        lambda d: _truncated(d / "cut.xlsx"),
+        "neware",
+        TZ,
+        "a damaged .xlsx workbook (its zip archive does not open",
+        "",
+    ),
+    "a password-protected workbook": (
+        lambda d: _encrypted_stand_in(d / "locked.xlsx"),
+        "neware",
+        TZ,
+        "a password-protected (encrypted) Excel workbook: not read",
+        "without a password",
+    ),
+    "a workbook's record sheet without a voltage column": (
+        book("novolts.xlsx", header=[h.replace("Voltage(V)", "Volt") for h in RECORD_HEADER]),
+        "neware",
+        TZ,
+        ": not a Neware record export: the header row lacks the column(s) 'Voltage(V)'",
+        "(sheet 'record', row 1)",
+    ),
+    "a workbook, a cell that is not a number": (
+        lambda d: workbook(
+            d / "badcell.xlsx",
+            english=False,
+            rows=[
+                record_cells(SAMPLES[0], False, False, False),
+                ["2", 1, 2, "恒流充电", "0:00:10", "0:00:10", "2.5A"],
+            ],
+        ),
+        "neware",
+        TZ,
+        ":3: column '电流(A)': value '2.5A' is not a number (sheet 'record', cell G3)",
+        "",
+    ),
+    "a workbook, a date cell without --time-zone": (
+        book("nozone.xlsx", date_cells=True),
+        "neware",
+        [],
+        ":1: column 'Date': 'Date' holds local times without an offset",
+        "(sheet 'record', cell U1)",
+    ),
+    "a workbook, unsigned current on a discharge step": (
+        lambda d: workbook(
+            d / "unsigned.xlsx",
+            rows=[
+                record_cells(SAMPLES[0], True, False, False),
+                [*record_cells(SAMPLES[2], True, False, False)[:6], 2.5, 3.55],
+            ],
+        ),
+        "neware",
+        TZ,
+        ":3: column 'Current(A)': the current is positive on a discharge step ('CC DChg')",
+        "(sheet 'record', cell G3)",
+    ),
+    "a workbook, time stepping backwards": (
+        lambda d: workbook(
+            d / "back.xlsx",
+            rows=[
+                [n, *record_cells(s, True, False, False)[1:]]
+                for n, s in zip((1, 2, 3), (SAMPLES[0], SAMPLES[2], SAMPLES[1]), strict=True)
+            ],
+        ),
+        "neware",
+        TZ,
+        "refused (1 rule(s) fail); nothing was written",
+        "test_time_backwards: column 'test_time_second' 1 row(s) at line(s) 4",
+    ),
+    "a workbook given as BDF": (
+        book("asbdf.xlsx"),
+        "bdf",
+        [],
+        "it looks like an Excel workbook",
+        "a Neware BTSDA .xlsx export is read with --format neware",
+    ),
+    "a workbook given as Arbin": (
+        book("asarbin.xlsx"),
+        "arbin",
+        TZ,
+        "it looks like an Excel workbook",
+        "a Neware BTSDA .xlsx export is read with --format neware",
+    ),
 }
 
 
@@ -285,3 +559,22 @@ def test_bad_input_is_refused_and_located(sqlite_target, tmp_path, capsys, case)
     assert "Traceback" not in err
     assert len(err.strip().splitlines()) == 1 or "refused" in err, err  # one line
     assert sqlite_target.counts() == before
+
+
+def test_cells_read_as_the_csv_export_writes_them():
+    assert neware.cell_text(3.55) == "3.55"
+    assert neware.cell_text(1e-06) == "1e-06"
+    assert neware.cell_text(7) == "7"
+    assert neware.cell_text("") is None
+    assert neware.cell_text(dt.datetime(2024, 4, 1, 9, 0, 10, 500000)) == (
+        "2024-04-01 09:00:10.500000"
+    )
+    assert neware.cell_text(dt.timedelta(hours=25, seconds=10.5)) == "25:00:10.500000"
+    assert neware.cell_text(dt.time(1, 0, 0)) == "1:00:00"
+    assert [neware.column_letter(i) for i in (0, 25, 26, 701, 702)] == [
+        "A",
+        "Z",
+        "AA",
+        "ZZ",
+        "AAA",
+    ]

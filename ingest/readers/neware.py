@@ -34,6 +34,11 @@ BTSDA on a Chinese-locale PC writes the same columns under Chinese names
 恒流放电, 恒流恒压充电...), usually in GB18030 (text.decode_guess): each is read as its
 English twin.
 
+BTSDA's .xlsx export (a workbook: `unit`, `test`, `cycle`, `step`, `record` sheets in BTS 8.x,
+`Info`, `Cycle_...`, `Statis_...`, `Detail_...` in BTS 7.x) is read from its record sheet by
+python-calamine, each cell turned into the text the CSV export holds and converted by the same
+path (text.convert_batches); messages name the sheet and the cell.
+
 Current sign: Neware writes discharge current negative, charge positive: this schema's sign,
 kept as written (--discharge-positive flips it for an export that does otherwise). With a
 Step Type column, a positive current on a discharge step (`... DChg`) is refused: an export of
@@ -46,9 +51,12 @@ export the record layer alone.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import zipfile
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -214,17 +222,26 @@ def _check_sign(file: str, out: dict, line: int, by_quantity: dict) -> None:
         )
 
 
+ZIP = b"PK\x03\x04"  # an .xlsx (or an .ndax): a zip archive
+OLE = bytes.fromhex("D0CF11E0A1B11AE1")  # an OLE2 compound file: .xls, or an encrypted .xlsx
+
+
 def read(path: Path, options: bdf.ReadOptions, source: bdf.HashingReader | None = None):
-    """The contract of bdf.read, for a Neware record-layer CSV export. `source` (the loader's
-    hashing stream) is left unread: it hashes the file when asked."""
+    """The contract of bdf.read, for a Neware record-layer export: CSV, or the .xlsx workbook
+    BTSDA writes (its record sheet). `source` (the loader's hashing stream) is left unread: it
+    hashes the file when asked."""
     file = str(path)
     first = text.head_lines(path, 1)[0]
     if first.startswith(b"NEWARE"):
         raise IngestError(
             file,
             "a Neware .nda binary file: not read (see docs/loading.md); export the record "
-            "layer from BTSDA as CSV",
+            "layer from BTSDA as CSV or .xlsx",
         )
+    if first.startswith(OLE):
+        raise _compound_file(path)
+    if first.startswith(ZIP):
+        return _read_workbook(path, options)
     layout = _layout(path)
     columns, derive, date = _columns(file, layout, options, "line 1")
     by_quantity = {c.quantity: c for c in columns}
@@ -293,3 +310,252 @@ def _columns(file: str, layout: text.Layout, options: bdf.ReadOptions, where: st
             out["test_time"] = pc.subtract(seconds, options.started_at)
 
     return columns, derive, date
+
+
+# ------------------------------------------------------------------ the .xlsx workbook
+
+
+def _compound_file(path: Path) -> IngestError:
+    """An OLE2 compound file: an encrypted (password-protected) .xlsx holds its workbook in an
+    `EncryptedPackage` stream; anything else of the kind is an Excel 97-2003 .xls."""
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        head = handle.read(1 << 16)
+        handle.seek(max(0, size - (1 << 16)))
+        tail = handle.read()
+    if "EncryptedPackage".encode("utf-16-le") in head + tail:
+        return IngestError(
+            str(path),
+            "a password-protected (encrypted) Excel workbook: not read; save it from Excel "
+            "without a password, or export the record layer from BTSDA again",
+        )
+    return IngestError(
+        str(path),
+        "an Excel 97-2003 .xls (an OLE2 compound file), or an encrypted workbook: not read; "
+        "export the record layer from BTSDA as .xlsx or CSV",
+    )
+
+
+def _zip_members(path: Path) -> list[str]:
+    """The names in the zip archive, or the refusal of a damaged one, or of a zip that is no
+    workbook (a Neware .ndax is a zip too)."""
+    file = str(path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        return _refuse(file, f"a damaged .xlsx workbook (its zip archive does not open: {exc})")
+    if "xl/workbook.xml" not in names:
+        if path.suffix.lower() == ".ndax" or any(n.endswith(".ndc") for n in names):
+            return _refuse(
+                file,
+                "a Neware .ndax binary file: not read (see docs/loading.md); export the "
+                "record layer from BTSDA as CSV or .xlsx",
+            )
+        return _refuse(file, "a zip archive but no Excel workbook (it has no xl/workbook.xml)")
+    return names
+
+
+def _refuse(file: str, message: str):
+    raise IngestError(file, message)
+
+
+# BTS 8.x names its record sheet `record` (`记录` in Chinese), BTS 7.x `Detail_<device>_<unit>
+# _<channel>` beside `DetailVol_...`/`DetailTemp_...` (auxiliary channels, not records)
+_RECORD_SHEET = re.compile(r"^(record|记录|detail)([ _].*)?$", re.IGNORECASE)
+
+
+def _is_record_sheet(name: str) -> bool:
+    return bool(_RECORD_SHEET.match(name.strip()))
+
+
+def column_letter(index: int) -> str:
+    """0 -> A, 25 -> Z, 26 -> AA: a spreadsheet's column name."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def cell_text(value) -> str | None:
+    """A cell as the CSV export writes it: numbers in full (repr: round-trips), date-times
+    `YYYY-MM-DD hh:mm:ss.ffffff`, a time of day or a duration `h:mm:ss.ffffff` (hours past
+    24); an empty cell is None."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dt.time):
+        seconds = value.hour * 3600 + value.minute * 60 + value.second + value.microsecond / 1e6
+        return _clock(seconds)
+    if isinstance(value, dt.timedelta):
+        return _clock(value.total_seconds())
+    return str(value)
+
+
+def _clock(seconds: float) -> str:
+    sign = "-" if seconds < 0 else ""
+    micro = round(abs(seconds) * 1e6)
+    whole, micro = divmod(micro, 1_000_000)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    fraction = f".{micro:06d}" if micro else ""
+    return f"{sign}{hours}:{minutes:02d}:{secs:02d}{fraction}"
+
+
+def _open_sheet(path: Path):
+    """The workbook's record sheet: (its name, calamine's sheet)."""
+    file = str(path)
+    _zip_members(path)
+    try:
+        import python_calamine
+    except ImportError:
+        raise IngestError(
+            file,
+            "an Excel workbook: reading it needs python-calamine (pip install -e '.[ingest]')",
+        ) from None
+    try:
+        book = python_calamine.CalamineWorkbook.from_path(file)
+        names = list(book.sheet_names)
+    except python_calamine.PasswordError:
+        raise IngestError(file, "a password-protected Excel workbook: not read") from None
+    except python_calamine.CalamineError as exc:
+        raise IngestError(file, f"a damaged .xlsx workbook: {_one_line(exc)}") from None
+    records = [n for n in names if _is_record_sheet(n)]
+    if not records:
+        shown = ", ".join(f"'{n}'" for n in names)
+        raise IngestError(
+            file,
+            f"no record sheet in the workbook (its sheets: {shown}): BTSDA writes the "
+            "records on a sheet named 'record' (BTS 8.x, '记录' in Chinese) or 'Detail_...' "
+            "(BTS 7.x); export the record layer",
+        )
+    if len(records) > 1:
+        shown = ", ".join(f"'{n}'" for n in records)
+        raise IngestError(
+            file,
+            f"{len(records)} record sheets ({shown}): the loader reads a workbook with one "
+            "(export each channel's records to a workbook of its own, or as CSV)",
+        )
+    try:
+        return records[0], book.get_sheet_by_name(records[0])
+    except python_calamine.CalamineError as exc:
+        raise IngestError(
+            file,
+            f"a damaged .xlsx workbook: sheet '{records[0]}' does not parse ({_one_line(exc)})",
+        ) from None
+
+
+def _one_line(exc: Exception) -> str:
+    """The library's message on one line (its class name when it has none)."""
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _read_workbook(path: Path, options: bdf.ReadOptions):
+    """BTSDA's .xlsx export: the record sheet, turned into the text the CSV export holds, so
+    that every rule of the CSV path applies (units, durations, local date-times, the sign
+    check, the record index). A value's line is the sheet's row; messages name the sheet and
+    the cell."""
+    file = str(path)
+    name, sheet = _open_sheet(path)
+    top, left = sheet.start or (0, 0)
+    rows = iter(sheet.iter_rows())
+    header = next(rows, [])
+    names = [(cell_text(v) or "").strip() for v in header]
+    while names and not names[-1]:
+        names.pop()
+    layout = text.Layout(top + 1, ",", "utf-8", names)
+    place = _Place(file, name, left, names)
+    with place:
+        columns, derive, date = _columns(file, layout, options, "the header row")
+    by_quantity = {c.quantity: c for c in columns}
+    positions = [c.position for c in columns]
+    chunk_rows = max(1024, options.block_size // 128)
+    record = by_quantity.get("record_index")
+    info = text.file_info(
+        columns,
+        layout,
+        CYCLER,
+        record_reader=lambda: _sheet_records(path, layout, record),
+    )
+    if date is not None:
+        info.assumed_time_zone = options.time_zone
+
+    def chunks():
+        with place:
+            batches = _sheet_batches(rows, positions, chunk_rows)
+            yield from text.convert_batches(file, batches, columns, layout, options, derive)
+
+    return info, chunks()
+
+
+class _Place:
+    """Names the sheet and the cell in an error of the sheet's rows (`line` is the row)."""
+
+    def __init__(self, file: str, sheet: str, left: int, names: list[str]):
+        self.file, self.sheet, self.left = file, sheet, left
+        self.positions = {n: i for i, n in reversed(list(enumerate(names)))}  # the first
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, trace):
+        if not isinstance(exc, IngestError) or exc.file != self.file:
+            return False
+        where = f"sheet '{self.sheet}'"
+        position = self.positions.get(exc.column)
+        if exc.line is not None and position is not None:
+            where += f", cell {column_letter(self.left + position)}{exc.line}"
+        elif exc.line is not None:
+            where += f", row {exc.line}"
+        raise IngestError(
+            self.file, f"{exc.message} ({where})", line=exc.line, column=exc.column
+        ) from None
+
+
+def _sheet_batches(rows, positions: list[int], chunk_rows: int):
+    """The sheet's rows, `chunk_rows` at a time, as text columns keyed by position."""
+    block: list[list] = []
+    for row in rows:
+        block.append(row)
+        if len(block) == chunk_rows:
+            yield len(block), _texts(block, positions)
+            block = []
+    if block:
+        yield len(block), _texts(block, positions)
+
+
+def _texts(block: list[list], positions: list[int]) -> dict[int, pa.Array]:
+    return {
+        p: pa.array([cell_text(r[p]) if p < len(r) else None for r in block], pa.string())
+        for p in positions
+    }
+
+
+def _sheet_records(path: Path, layout: text.Layout, column: text.Column | None) -> np.ndarray:
+    """The record sheet's record index column, whole (the duplicate rule's slow path)."""
+    if column is None:
+        return np.array([], dtype=np.int64)
+    _name, sheet = _open_sheet(path)
+    rows = iter(sheet.iter_rows())
+    next(rows, None)
+    values = []
+    line = layout.header_line + 1
+    for n, texts in _sheet_batches(rows, [column.position], 1 << 16):
+        values.append(
+            text._no_nulls(text.convert(str(path), texts[column.position], column, line, False))
+        )
+        line += n
+    return np.concatenate(values) if values else np.array([], dtype=np.int64)

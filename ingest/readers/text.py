@@ -162,8 +162,49 @@ def read_table(
     """Chunks of (first file line, normalised table) as bdf.read yields them. `derive`, when
     given, completes each chunk's converted columns (keyed by BDF quantity) in place, e.g. the
     absolute time from a header's start time."""
-    file = str(path)
+    return convert_batches(
+        str(path), _csv_batches(path, layout, columns, options), columns, layout, options, derive
+    )
+
+
+def convert_batches(
+    file: str,
+    batches: Iterator[tuple[int, dict[int, pa.Array]]],
+    columns: list[Column],
+    layout: Layout,
+    options: bdf.ReadOptions,
+    derive: Callable[[dict[str, pa.Array], int], None] | None = None,
+) -> Iterator[tuple[int, pa.Table]]:
+    """Batches of text (row count, {column position: text}) from a CSV file or a workbook's
+    sheet -> chunks of (first line, normalised table): every column converted with its bad
+    values located by line and column, `derive` applied, then BDF's normalisation."""
     first_data = layout.header_line + 1
+    line = first_data
+    for n, texts in batches:
+        if not n:
+            continue
+        out: dict[str, pa.Array] = {}
+        for column in columns:
+            text = texts[column.position]
+            out[column.quantity] = convert(file, text, column, line, layout.decimal_comma)
+        if derive is not None:
+            derive(out, line)
+        by_key = {
+            q: bdf.HeaderColumn(q, i, bdf.QUANTITIES[q], "", 1.0, 0.0) for i, q in enumerate(out)
+        }
+        table = pa.table(out)
+        yield line, bdf._normalise(file, table, line, by_key, options)
+        line += n
+    if line == first_data:
+        raise IngestError(
+            file, "the file has column names but no data rows", line=layout.header_line + 1
+        )
+
+
+def _csv_batches(
+    path: Path, layout: Layout, columns: list[Column], options: bdf.ReadOptions
+) -> Iterator[tuple[int, dict[int, pa.Array]]]:
+    """The CSV file's wanted columns, as text, in pyarrow's blocks."""
     bad_rows: list = []
 
     def on_invalid(row) -> str:
@@ -193,7 +234,6 @@ def read_table(
         )
     except pa.ArrowInvalid as exc:
         raise _malformed(path, layout, exc, bad_rows) from None
-    line = first_data
     while True:
         try:
             batch = reader.read_next_batch()
@@ -201,24 +241,12 @@ def read_table(
             break
         except pa.ArrowInvalid as exc:
             raise _malformed(path, layout, exc, bad_rows) from None
-        n = batch.num_rows
-        if not n:
-            continue
-        out: dict[str, pa.Array] = {}
-        for name, column in wanted.items():
-            text = batch.column(batch.schema.get_field_index(name))
-            out[column.quantity] = convert(file, text, column, line, layout.decimal_comma)
-        if derive is not None:
-            derive(out, line)
-        by_key = {
-            q: bdf.HeaderColumn(q, i, bdf.QUANTITIES[q], "", 1.0, 0.0) for i, q in enumerate(out)
-        }
-        table = pa.table(out)
-        yield line, bdf._normalise(file, table, line, by_key, options)
-        line += n
-    if line == first_data:
-        raise IngestError(
-            file, "the file has column names but no data rows", line=layout.header_line + 1
+        yield (
+            batch.num_rows,
+            {
+                column.position: batch.column(batch.schema.get_field_index(name))
+                for name, column in wanted.items()
+            },
         )
 
 
