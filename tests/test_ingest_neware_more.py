@@ -433,6 +433,15 @@ BAD = {
         ":1: column '绝对时间': '绝对时间' holds local times without an offset",
         "--time-zone",
     ),
+    "Chinese CSV, a byte that is not GB18030 past the first lines": (
+        lambda d: write(
+            d, "nb.csv", csv_bytes(CN_HEADER, CN_ROWS, "gb18030").replace(b"3.6,", b"3.\xff6,", 1)
+        ),
+        "neware",
+        TZ,
+        ":3: the line is not GB18030 text, as the file's first lines are (byte 0xff at column",
+        "save the file in one encoding throughout",
+    ),
     "Chinese CSV, time stepping backwards": (
         cn_csv("nt.csv", rows=[CN_ROWS[0], "2" + CN_ROWS[2][1:], "3" + CN_ROWS[1][1:]]),
         "neware",

@@ -234,6 +234,8 @@ def _csv_batches(
         )
     except pa.ArrowInvalid as exc:
         raise _malformed(path, layout, exc, bad_rows) from None
+    except UnicodeDecodeError:
+        raise _undecodable(path, layout) from None
     while True:
         try:
             batch = reader.read_next_batch()
@@ -241,6 +243,8 @@ def _csv_batches(
             break
         except pa.ArrowInvalid as exc:
             raise _malformed(path, layout, exc, bad_rows) from None
+        except UnicodeDecodeError:
+            raise _undecodable(path, layout) from None
         yield (
             batch.num_rows,
             {
@@ -277,6 +281,25 @@ def _malformed(path: Path, layout: Layout, exc: Exception, bad_rows: list) -> In
                 line=line,
             )
     return IngestError(file, f"cannot parse the table: {exc}")
+
+
+def _undecodable(path: Path, layout: Layout) -> IngestError:
+    """A byte the file's encoding has no character for (pyarrow transcodes a file that is not
+    UTF-8 through Python's codec, which raises): the first such line, the slow path."""
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            try:
+                raw.decode(layout.encoding)
+            except UnicodeDecodeError as exc:
+                byte = raw[exc.start]
+                return IngestError(
+                    str(path),
+                    f"the line is not {layout.encoding.upper()} text, as the file's first lines "
+                    f"are (byte 0x{byte:02x} at column {exc.start + 1}): save the file in one "
+                    "encoding throughout, preferably UTF-8",
+                    line=number,
+                )
+    return IngestError(str(path), f"the file is not {layout.encoding.upper()} text throughout")
 
 
 _DURATION = r"^\d+:\d{1,2}:\d{1,2}(\.\d*)?$"
