@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from . import quality
+from . import quality, sniff
 from .db import connect
 from .errors import IngestError, UsageError
 from .load import Options, Refused, ensure_schema, load_file, read_sidecar
@@ -63,8 +63,9 @@ def parser() -> argparse.ArgumentParser:
         default="bdf",
         help="the files' format: bdf (BDF CSV, default), maccor (Maccor text export, via "
         "battery-data-toolkit), arbin (Arbin MITS Pro CSV export), neware (Neware BTS 7/8 "
-        "record CSV export) or biologic (BioLogic EC-Lab ASCII export, .mpt/.txt); the "
-        "binary .nda/.ndax and .mpr are not read (see docs/loading.md)",
+        "record export: CSV, English or Chinese, or BTSDA's .xlsx workbook) or biologic "
+        "(BioLogic EC-Lab ASCII export, .mpt/.txt); the binary .nda/.ndax and .mpr are not "
+        "read (see docs/loading.md)",
     )
     p.add_argument(
         "--time-zone",
@@ -98,6 +99,14 @@ def _file_format(name: str) -> str:
     )
 
 
+def _no_workbook(path: Path, file_format: str) -> None:
+    """An .xlsx (or .xls) is read by --format neware alone (BTSDA's workbook export)."""
+    if file_format != "neware":
+        why = sniff.workbook(path, file_format)
+        if why:
+            raise IngestError(str(path), why)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     options = Options(
@@ -122,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         session_id = args.session
         for path in args.files:
             try:
+                _no_workbook(path, options.file_format)
                 outcome = load_file(db, path, session_id, options, sidecar)
             except Refused as exc:
                 print(f"error: {exc}\n{exc.report.text()}", file=sys.stderr)

@@ -18,11 +18,21 @@ SIGNATURES: tuple[tuple[str, str | None, tuple[str, ...]], ...] = (
     ),
     ("a Maccor text export", "maccor", ("Today's Date", "Rec#\tCyc#", "Cyc#\tStep")),
     ("an Arbin CSV export", "arbin", ("Data_Point", "Cycle_Index", "Test_Time(s)")),
-    # Neware BTS 7.x and 8.x record exports (ingest/readers/neware.py)
+    # Neware BTS 7.x and 8.x record exports (ingest/readers/neware.py), English or Chinese
     (
         "a Neware CSV export",
         "neware",
-        ("Record ID", "Cycle ID", "Realtime", "Capacitance_Chg", "DataPoint", "Chg. Cap.("),
+        (
+            "Record ID",
+            "Cycle ID",
+            "Realtime",
+            "Capacitance_Chg",
+            "DataPoint",
+            "Chg. Cap.(",
+            "数据序号",
+            "循环号",
+            "工步类型",
+        ),
     ),
     # EC-Lab/BT-Lab ASCII, with its header block or without (ingest/readers/biologic.py)
     (
@@ -48,14 +58,49 @@ def first_lines(path: Path, count: int = 3) -> str:
         return ""
 
 
+def _forms(marker: str) -> tuple[str, ...]:
+    """A marker as decoded text, and as its GB18030 or UTF-8 bytes read as Latin-1 (how
+    first_lines() and a reader that guessed a Western code page see Chinese text)."""
+    if marker.isascii():
+        return (marker,)
+    return (
+        marker,
+        marker.encode("gb18030").decode("latin-1"),
+        marker.encode("utf-8").decode("latin-1"),
+    )
+
+
 def looks_like(text: str, declared: str) -> str:
     """`; it looks like X: use --format Y` when the text matches another format than
     `declared`, else ''."""
     for what, fmt, markers in SIGNATURES:
-        if any(m in text for m in markers):
+        if any(form in text for m in markers for form in _forms(m)):
             if fmt == declared:
                 return ""
             if fmt is None:
-                return f"; it looks like {what}, which the loader does not read (docs/loading.md)"
+                hint = f"; it looks like {what}, which the loader does not read (docs/loading.md)"
+                if "PK\x03\x04" in markers:
+                    hint += ", except a Neware BTSDA .xlsx export is read with --format neware"
+                return hint
             return f"; it looks like {what}: use --format {fmt}"
     return ""
+
+
+def workbook(path: Path, declared: str) -> str | None:
+    """Why a workbook given with a `--format` that reads text is refused (None when the file is
+    not one): the text readers would only report its bytes as not UTF-8."""
+    try:
+        with open(path, "rb") as handle:
+            magic = handle.read(8)
+    except OSError:
+        return None
+    if magic.startswith(b"PK\x03\x04"):
+        what = "an Excel workbook or another zip file (export CSV instead)"
+    elif magic == bytes.fromhex("D0CF11E0A1B11AE1"):
+        what = "an Excel 97-2003 .xls or an encrypted workbook (export CSV instead)"
+    else:
+        return None
+    return (
+        f"it looks like {what}, which the loader does not read with --format {declared}; a "
+        "Neware BTSDA .xlsx export is read with --format neware (docs/loading.md)"
+    )

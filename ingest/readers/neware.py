@@ -28,6 +28,17 @@ charge and discharge capacity and energy columns -> the BDF counters, as Neware 
 A BTS 7.x export has no total time: test_time is then the sample's date-time minus the
 session's started_at (the sidecar's).
 
+BTSDA on a Chinese-locale PC writes the same columns under Chinese names
+(数据序号, 循环号, 工步号, 工步类型, 时间, 总时间, 电流(A), 电压(V), 充电容量(Ah), ...,
+绝对时间; units also in full-width parentheses, 电流（mA）) and step types (搁置, 恒流充电,
+恒流放电, 恒流恒压充电...), usually in GB18030 (text.decode_guess): each is read as its
+English twin.
+
+BTSDA's .xlsx export (a workbook: `unit`, `test`, `cycle`, `step`, `record` sheets in BTS 8.x,
+`Info`, `Cycle_...`, `Statis_...`, `Detail_...` in BTS 7.x) is read from its record sheet by
+python-calamine, each cell turned into the text the CSV export holds and converted by the same
+path (text.convert_batches); messages name the sheet and the cell.
+
 Current sign: Neware writes discharge current negative, charge positive: this schema's sign,
 kept as written (--discharge-positive flips it for an export that does otherwise). With a
 Step Type column, a positive current on a discharge step (`... DChg`) is refused: an export of
@@ -40,9 +51,12 @@ export the record layer alone.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import zipfile
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -54,36 +68,72 @@ from .text import Match
 FILE_FORMAT = "neware_csv"
 CYCLER = "Neware BTS"
 
+# English (BTS 7.x, 8.x) and Chinese (BTS 8.x on a Chinese-locale PC) names of each quantity
 MATCHES = [
-    Match("record_index", ("record id", "datapoint", "data point", "record index"), "integer"),
-    Match("cycle_count", ("cycle id", "cycle index", "cycle"), "integer"),
-    Match("step_id", ("step id", "step index", "step"), "integer"),
-    Match("step_type", ("step type", "step name", "status"), "text"),
-    Match("test_time", ("total time", "cumulative time", "test time"), "duration"),
-    Match("step_time", ("time", "step time", "relative time"), "duration"),
-    Match("current", ("current",)),
-    Match("voltage", ("voltage",)),
-    Match("charging_capacity", ("chg. cap.", "capacitance_chg", "charge capacity")),
-    Match("discharging_capacity", ("dchg. cap.", "capacitance_dchg", "discharge capacity")),
-    Match("charging_energy", ("chg. energy", "engy_chg", "charge energy")),
-    Match("discharging_energy", ("dchg. energy", "engy_dchg", "discharge energy")),
-    Match("date_time", ("realtime", "date", "date time", "datetime", "absolute time"), "text"),
-    Match("temperature_t1", ("t1", "temperature", "aux. t1")),
+    Match(
+        "record_index",
+        ("record id", "datapoint", "data point", "record index", "数据序号", "记录序号"),
+        "integer",
+    ),
+    Match("cycle_count", ("cycle id", "cycle index", "cycle", "循环号", "循环序号"), "integer"),
+    Match("step_id", ("step id", "step index", "step", "工步号", "工步序号"), "integer"),
+    Match(
+        "step_type", ("step type", "step name", "status", "工步类型", "工步名称", "状态"), "text"
+    ),
+    Match(
+        "test_time",
+        ("total time", "cumulative time", "test time", "总时间", "累计时间", "测试时间"),
+        "duration",
+    ),
+    Match(
+        "step_time",
+        ("time", "step time", "relative time", "时间", "相对时间", "工步时间"),
+        "duration",
+    ),
+    Match("current", ("current", "电流")),
+    Match("voltage", ("voltage", "电压")),
+    Match("charging_capacity", ("chg. cap.", "capacitance_chg", "charge capacity", "充电容量")),
+    Match(
+        "discharging_capacity", ("dchg. cap.", "capacitance_dchg", "discharge capacity", "放电容量")
+    ),
+    Match("charging_energy", ("chg. energy", "engy_chg", "charge energy", "充电能量")),
+    Match("discharging_energy", ("dchg. energy", "engy_dchg", "discharge energy", "放电能量")),
+    Match(
+        "date_time",
+        (
+            "realtime",
+            "date",
+            "date time",
+            "datetime",
+            "absolute time",
+            "绝对时间",
+            "日期",
+            "系统时间",
+            "实际时间",
+        ),
+        "text",
+    ),
+    Match("temperature_t1", ("t1", "temperature", "aux. t1", "温度", "辅助温度")),
     Match("temperature_t2", ("t2", "aux. t2")),
     Match("temperature_t3", ("t3", "aux. t3")),
 ]
+# what a missing column is called in the message: as an English export names it, and as a
+# Chinese one does (the message speaks the file's language)
 REQUIRED = {
-    "voltage": "Voltage(V)",
-    "current": "Current(mA) or Current(A)",
-    "cycle_count": "Cycle ID or Cycle Index",
+    "voltage": ("Voltage(V)", "电压(V)"),
+    "current": ("Current(mA) or Current(A)", "电流(mA) or 电流(A)"),
+    "cycle_count": ("Cycle ID or Cycle Index", "循环号"),
 }
+TIME_REQUIRED = ("Total Time or Realtime/Date", "总时间 or 绝对时间")
 _NAME = re.compile(r"^(?P<name>.*?)\s*(?:\((?P<unit>[^()]*)\))?\s*$")
+# full-width parentheses, as a Chinese-locale export may write the unit: 电流（A）
+_FULL_WIDTH = str.maketrans({"\uff08": "(", "\uff09": ")"})
 
 
 def parse_name(header: str) -> tuple[str, str]:
     """`Current(mA)` -> (current, mA); `Chg. Cap.(Ah)` -> (chg. cap., Ah); `T1(℃)` -> (t1, ℃);
-    `Time(h:min:s.ms)` -> (time, h:min:s.ms); `Date` -> (date, '')."""
-    match = _NAME.match(header)
+    `Time(h:min:s.ms)` -> (time, h:min:s.ms); `Date` -> (date, ''); `电流（A）` -> (电流, A)."""
+    match = _NAME.match(header.translate(_FULL_WIDTH))
     name = re.sub(r"\s+", " ", match["name"].strip().lower())
     return name, (match["unit"] or "").strip()
 
@@ -127,24 +177,38 @@ STEP_TYPES = {
     "sim": "dynamic",
     "simu": "dynamic",
     "simulation": "dynamic",
+    # as BTS writes them on a Chinese-locale PC (the same steps, by their Chinese names)
+    "搁置": "rest",
+    "静置": "rest",
+    "恒流充电": "cc_charge",
+    "恒压充电": "cv_charge",
+    "恒流恒压充电": "cccv_charge",
+    "恒流放电": "cc_discharge",
+    "恒压放电": "cv_discharge",
+    "恒功率放电": "cp_discharge",
+    "脉冲": "pulse",
+    "脉冲工步": "pulse",
+    "模拟工况": "dynamic",
+    "工况模拟": "dynamic",
 }
 _STEP_KEYS = pa.array(list(STEP_TYPES))
 _STEP_VALUES = pa.array(list(STEP_TYPES.values()))
 
 
 def step_types(labels: pa.Array) -> pa.Array:
-    """`CC Chg` -> cc_charge, `CCCV Chg` -> cccv_charge, `Rest` -> rest, other labels ->
-    other; no label stays NULL."""
-    key = pc.utf8_lower(pc.replace_substring_regex(labels, r"\s+", " "))
+    """`CC Chg` (or BTS 7's `CC_Chg`) -> cc_charge, `恒流恒压充电` -> cccv_charge, `Rest`/`搁置`
+    -> rest, other labels -> other; no label stays NULL."""
+    key = pc.utf8_lower(pc.replace_substring_regex(pc.utf8_trim_whitespace(labels), r"[\s_]+", " "))
     found = pc.take(_STEP_VALUES, pc.index_in(key, value_set=_STEP_KEYS))
     return pc.if_else(pc.is_null(labels), labels, pc.fill_null(found, "other"))
 
 
 def _check_sign(file: str, out: dict, line: int, by_quantity: dict) -> None:
     """BTS writes discharge current negative; a positive current on a discharge step means an
-    export that does not (unsigned magnitudes), which would load discharge as charge."""
+    export that does not (unsigned magnitudes), which would load discharge as charge. A
+    discharge step is `... DChg` in English, `...放电` in Chinese."""
     label = pc.utf8_lower(out["step_type"])
-    discharging = pc.fill_null(pc.match_substring(label, "dchg"), False)
+    discharging = pc.fill_null(pc.match_substring_regex(label, "dchg|放电"), False)
     wrong = pc.and_(discharging, pc.fill_null(pc.greater(out["current"], 0), False))
     if pc.any(wrong).as_py():
         i = pc.index(wrong, True).as_py()
@@ -158,43 +222,29 @@ def _check_sign(file: str, out: dict, line: int, by_quantity: dict) -> None:
         )
 
 
+ZIP = b"PK\x03\x04"  # an .xlsx (or an .ndax): a zip archive
+OLE = bytes.fromhex("D0CF11E0A1B11AE1")  # an OLE2 compound file: .xls, or an encrypted .xlsx
+
+
 def read(path: Path, options: bdf.ReadOptions, source: bdf.HashingReader | None = None):
-    """The contract of bdf.read, for a Neware record-layer CSV export. `source` (the loader's
-    hashing stream) is left unread: it hashes the file when asked."""
+    """The contract of bdf.read, for a Neware record-layer export: CSV, or the .xlsx workbook
+    BTSDA writes (its record sheet). `source` (the loader's hashing stream) is left unread: it
+    hashes the file when asked."""
     file = str(path)
-    if text.head_lines(path, 1)[0].startswith(b"NEWARE"):
+    first = text.head_lines(path, 1)[0]
+    if first.startswith(b"NEWARE"):
         raise IngestError(
             file,
             "a Neware .nda binary file: not read (see docs/loading.md); export the record "
-            "layer from BTSDA as CSV",
+            "layer from BTSDA as CSV or .xlsx",
         )
+    if first.startswith(OLE):
+        raise _compound_file(path)
+    if first.startswith(ZIP):
+        return _read_workbook(path, options)
     layout = _layout(path)
-    found = text.pick(layout.names, parse_name, MATCHES)
-    have = {m.quantity for m, *_ in found}
-    missing = [name for key, name in REQUIRED.items() if key not in have]
-    if not missing and not have & {"test_time", "date_time"}:
-        missing = ["Total Time or Realtime/Date"]
-    if missing:
-        raise IngestError(
-            file,
-            "not a Neware record export: line 1 lacks the column(s) "
-            + ", ".join(f"'{n}'" for n in missing)
-            + " (BTS writes e.g. 'DataPoint', 'Cycle Index', 'Total Time', 'Current(A)', "
-            "'Voltage(V)'; a layered export with cycle and step rows is not read: export the "
-            "record layer alone)" + sniff.looks_like(",".join(layout.names), "neware"),
-            line=1,
-        )
-    columns = text.build_columns(file, found, 1)
+    columns, derive, date = _columns(file, layout, options, "line 1")
     by_quantity = {c.quantity: c for c in columns}
-    date = by_quantity.get("date_time")
-    if date is not None and not options.time_zone:
-        raise IngestError(
-            file,
-            f"'{date.header}' holds local times without an offset: say which zone with "
-            "--time-zone (e.g. Asia/Shanghai); it is recorded in source_file",
-            line=1,
-            column=date.header,
-        )
     info = text.file_info(
         columns,
         layout,
@@ -203,6 +253,44 @@ def read(path: Path, options: bdf.ReadOptions, source: bdf.HashingReader | None 
     )
     if date is not None:
         info.assumed_time_zone = options.time_zone
+    return info, text.read_table(path, layout, columns, options, derive)
+
+
+def _columns(file: str, layout: text.Layout, options: bdf.ReadOptions, where: str):
+    """The record table's columns by their names (English or Chinese), the per-chunk `derive`
+    (step types, the sign check, absolute time) and the date-time column if any."""
+    found = text.pick(layout.names, parse_name, MATCHES)
+    have = {m.quantity for m, *_ in found}
+    chinese = any(text._CJK_RUN.search(n) for n in layout.names)
+    missing = [names[chinese] for key, names in REQUIRED.items() if key not in have]
+    if not missing and not have & {"test_time", "date_time"}:
+        missing = [TIME_REQUIRED[chinese]]
+    if missing:
+        example = (
+            "'数据序号', '循环号', '总时间', '电流(A)', '电压(V)'"
+            if chinese
+            else "'DataPoint', 'Cycle Index', 'Total Time', 'Current(A)', 'Voltage(V)'"
+        )
+        raise IngestError(
+            file,
+            f"not a Neware record export: {where} lacks the column(s) "
+            + ", ".join(f"'{n}'" for n in missing)
+            + f" (BTS writes e.g. {example}; a layered export with cycle and step rows is not "
+            "read: export the record layer alone)"
+            + sniff.looks_like(",".join(layout.names), "neware"),
+            line=layout.header_line,
+        )
+    columns = text.build_columns(file, found, layout.header_line)
+    by_quantity = {c.quantity: c for c in columns}
+    date = by_quantity.get("date_time")
+    if date is not None and not options.time_zone:
+        raise IngestError(
+            file,
+            f"'{date.header}' holds local times without an offset: say which zone with "
+            "--time-zone (e.g. Asia/Shanghai); it is recorded in source_file",
+            line=layout.header_line,
+            column=date.header,
+        )
 
     def derive(out: dict, line: int) -> None:
         if "step_type" in out:
@@ -221,4 +309,253 @@ def read(path: Path, options: bdf.ReadOptions, source: bdf.HashingReader | None 
             # BTS 7.x: no total time; the session's start is the test's
             out["test_time"] = pc.subtract(seconds, options.started_at)
 
-    return info, text.read_table(path, layout, columns, options, derive)
+    return columns, derive, date
+
+
+# ------------------------------------------------------------------ the .xlsx workbook
+
+
+def _compound_file(path: Path) -> IngestError:
+    """An OLE2 compound file: an encrypted (password-protected) .xlsx holds its workbook in an
+    `EncryptedPackage` stream; anything else of the kind is an Excel 97-2003 .xls."""
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        head = handle.read(1 << 16)
+        handle.seek(max(0, size - (1 << 16)))
+        tail = handle.read()
+    if "EncryptedPackage".encode("utf-16-le") in head + tail:
+        return IngestError(
+            str(path),
+            "a password-protected (encrypted) Excel workbook: not read; save it from Excel "
+            "without a password, or export the record layer from BTSDA again",
+        )
+    return IngestError(
+        str(path),
+        "an Excel 97-2003 .xls (an OLE2 compound file), or an encrypted workbook: not read; "
+        "export the record layer from BTSDA as .xlsx or CSV",
+    )
+
+
+def _zip_members(path: Path) -> list[str]:
+    """The names in the zip archive, or the refusal of a damaged one, or of a zip that is no
+    workbook (a Neware .ndax is a zip too)."""
+    file = str(path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        return _refuse(file, f"a damaged .xlsx workbook (its zip archive does not open: {exc})")
+    if "xl/workbook.xml" not in names:
+        if path.suffix.lower() == ".ndax" or any(n.endswith(".ndc") for n in names):
+            return _refuse(
+                file,
+                "a Neware .ndax binary file: not read (see docs/loading.md); export the "
+                "record layer from BTSDA as CSV or .xlsx",
+            )
+        return _refuse(file, "a zip archive but no Excel workbook (it has no xl/workbook.xml)")
+    return names
+
+
+def _refuse(file: str, message: str):
+    raise IngestError(file, message)
+
+
+# BTS 8.x names its record sheet `record` (`记录` in Chinese), BTS 7.x `Detail_<device>_<unit>
+# _<channel>` beside `DetailVol_...`/`DetailTemp_...` (auxiliary channels, not records)
+_RECORD_SHEET = re.compile(r"^(record|记录|detail)([ _].*)?$", re.IGNORECASE)
+
+
+def _is_record_sheet(name: str) -> bool:
+    return bool(_RECORD_SHEET.match(name.strip()))
+
+
+def column_letter(index: int) -> str:
+    """0 -> A, 25 -> Z, 26 -> AA: a spreadsheet's column name."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def cell_text(value) -> str | None:
+    """A cell as the CSV export writes it: numbers in full (repr: round-trips), date-times
+    `YYYY-MM-DD hh:mm:ss.ffffff`, a time of day or a duration `h:mm:ss.ffffff` (hours past
+    24); an empty cell is None."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dt.time):
+        seconds = value.hour * 3600 + value.minute * 60 + value.second + value.microsecond / 1e6
+        return _clock(seconds)
+    if isinstance(value, dt.timedelta):
+        return _clock(value.total_seconds())
+    return str(value)
+
+
+def _clock(seconds: float) -> str:
+    sign = "-" if seconds < 0 else ""
+    micro = round(abs(seconds) * 1e6)
+    whole, micro = divmod(micro, 1_000_000)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    fraction = f".{micro:06d}" if micro else ""
+    return f"{sign}{hours}:{minutes:02d}:{secs:02d}{fraction}"
+
+
+def _open_sheet(path: Path):
+    """The workbook's record sheet: (its name, calamine's sheet)."""
+    file = str(path)
+    _zip_members(path)
+    try:
+        import python_calamine
+    except ImportError:
+        raise IngestError(
+            file,
+            "an Excel workbook: reading it needs python-calamine (pip install -e '.[ingest]')",
+        ) from None
+    try:
+        book = python_calamine.CalamineWorkbook.from_path(file)
+        names = list(book.sheet_names)
+    except python_calamine.PasswordError:
+        raise IngestError(file, "a password-protected Excel workbook: not read") from None
+    except python_calamine.CalamineError as exc:
+        raise IngestError(file, f"a damaged .xlsx workbook: {_one_line(exc)}") from None
+    records = [n for n in names if _is_record_sheet(n)]
+    if not records:
+        shown = ", ".join(f"'{n}'" for n in names)
+        raise IngestError(
+            file,
+            f"no record sheet in the workbook (its sheets: {shown}): BTSDA writes the "
+            "records on a sheet named 'record' (BTS 8.x, '记录' in Chinese) or 'Detail_...' "
+            "(BTS 7.x); export the record layer",
+        )
+    if len(records) > 1:
+        shown = ", ".join(f"'{n}'" for n in records)
+        raise IngestError(
+            file,
+            f"{len(records)} record sheets ({shown}): the loader reads a workbook with one "
+            "(export each channel's records to a workbook of its own, or as CSV)",
+        )
+    try:
+        return records[0], book.get_sheet_by_name(records[0])
+    except python_calamine.CalamineError as exc:
+        raise IngestError(
+            file,
+            f"a damaged .xlsx workbook: sheet '{records[0]}' does not parse ({_one_line(exc)})",
+        ) from None
+
+
+def _one_line(exc: Exception) -> str:
+    """The library's message on one line (its class name when it has none)."""
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _read_workbook(path: Path, options: bdf.ReadOptions):
+    """BTSDA's .xlsx export: the record sheet, turned into the text the CSV export holds, so
+    that every rule of the CSV path applies (units, durations, local date-times, the sign
+    check, the record index). A value's line is the sheet's row; messages name the sheet and
+    the cell."""
+    file = str(path)
+    name, sheet = _open_sheet(path)
+    top, left = sheet.start or (0, 0)
+    rows = iter(sheet.iter_rows())
+    header = next(rows, [])
+    names = [(cell_text(v) or "").strip() for v in header]
+    while names and not names[-1]:
+        names.pop()
+    layout = text.Layout(top + 1, ",", "utf-8", names)
+    place = _Place(file, name, left, names)
+    with place:
+        columns, derive, date = _columns(file, layout, options, "the header row")
+    by_quantity = {c.quantity: c for c in columns}
+    positions = [c.position for c in columns]
+    chunk_rows = max(1024, options.block_size // 128)
+    record = by_quantity.get("record_index")
+    info = text.file_info(
+        columns,
+        layout,
+        CYCLER,
+        record_reader=lambda: _sheet_records(path, layout, record),
+    )
+    if date is not None:
+        info.assumed_time_zone = options.time_zone
+
+    def chunks():
+        with place:
+            batches = _sheet_batches(rows, positions, chunk_rows)
+            yield from text.convert_batches(file, batches, columns, layout, options, derive)
+
+    return info, chunks()
+
+
+class _Place:
+    """Names the sheet and the cell in an error of the sheet's rows (`line` is the row)."""
+
+    def __init__(self, file: str, sheet: str, left: int, names: list[str]):
+        self.file, self.sheet, self.left = file, sheet, left
+        self.positions = {n: i for i, n in reversed(list(enumerate(names)))}  # the first
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, trace):
+        if not isinstance(exc, IngestError) or exc.file != self.file:
+            return False
+        where = f"sheet '{self.sheet}'"
+        position = self.positions.get(exc.column)
+        if exc.line is not None and position is not None:
+            where += f", cell {column_letter(self.left + position)}{exc.line}"
+        elif exc.line is not None:
+            where += f", row {exc.line}"
+        raise IngestError(
+            self.file, f"{exc.message} ({where})", line=exc.line, column=exc.column
+        ) from None
+
+
+def _sheet_batches(rows, positions: list[int], chunk_rows: int):
+    """The sheet's rows, `chunk_rows` at a time, as text columns keyed by position."""
+    block: list[list] = []
+    for row in rows:
+        block.append(row)
+        if len(block) == chunk_rows:
+            yield len(block), _texts(block, positions)
+            block = []
+    if block:
+        yield len(block), _texts(block, positions)
+
+
+def _texts(block: list[list], positions: list[int]) -> dict[int, pa.Array]:
+    return {
+        p: pa.array([cell_text(r[p]) if p < len(r) else None for r in block], pa.string())
+        for p in positions
+    }
+
+
+def _sheet_records(path: Path, layout: text.Layout, column: text.Column | None) -> np.ndarray:
+    """The record sheet's record index column, whole (the duplicate rule's slow path)."""
+    if column is None:
+        return np.array([], dtype=np.int64)
+    _name, sheet = _open_sheet(path)
+    rows = iter(sheet.iter_rows())
+    next(rows, None)
+    values = []
+    line = layout.header_line + 1
+    for n, texts in _sheet_batches(rows, [column.position], 1 << 16):
+        values.append(
+            text._no_nulls(text.convert(str(path), texts[column.position], column, line, False))
+        )
+        line += n
+    return np.concatenate(values) if values else np.array([], dtype=np.int64)

@@ -11,6 +11,7 @@ delimiter and encoding.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,7 +52,7 @@ def file_info(columns: list[Column], layout: Layout, cycler: str, **more) -> Ven
 class Layout:
     header_line: int  # 1-based line of the column names
     delimiter: str
-    encoding: str  # a Python codec name: utf-8, cp1252, latin-1
+    encoding: str  # a Python codec name: utf-8, gb18030, cp1252, latin-1
     names: list[str]  # the column names as written (stripped), one per field of a data row
     decimal_comma: bool = False  # numbers may be written 3,42 (European locales)
 
@@ -69,18 +70,32 @@ class Column:
     kind: str = "number"  # number | integer | duration (h:mm:ss.fff) | text
 
 
+# a run of two CJK ideographs: Chinese text, not a Western code page's accented letters or
+# `°C` (b'\xb0C' is one GB18030 character too, so one alone proves nothing)
+_CJK_RUN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{2}")
+
+
 def decode_guess(raw: bytes) -> str:
     """The encoding of a vendor text file, from its first bytes: UTF-8 (with or without BOM)
-    when they decode as UTF-8, else Windows-1252 (EC-Lab and BTS on a western Windows), else
-    Latin-1 (which decodes any byte)."""
-    for encoding in ("utf-8", "cp1252"):
-        try:
-            raw.decode(encoding)
-            return encoding
-        except UnicodeDecodeError as exc:
-            if encoding == "utf-8" and exc.start >= len(raw) - 3:
-                return encoding  # a character cut by the sample's end
-    return "latin-1"
+    when they decode as UTF-8; else GB18030 (BTS or EC-Lab on a Chinese-locale Windows, GBK's
+    superset) when they decode as GB18030 into Chinese words; else Windows-1252 (EC-Lab and
+    BTS on a western Windows), else Latin-1 (which decodes any byte)."""
+    try:
+        raw.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(raw) - 3:
+            return "utf-8"  # a character cut by the sample's end
+    try:
+        if _CJK_RUN.search(raw.decode("gb18030")):
+            return "gb18030"
+    except UnicodeDecodeError:
+        pass
+    try:
+        raw.decode("cp1252")
+        return "cp1252"
+    except UnicodeDecodeError:
+        return "latin-1"
 
 
 def head_lines(path: Path, count: int) -> list[bytes]:
@@ -147,8 +162,49 @@ def read_table(
     """Chunks of (first file line, normalised table) as bdf.read yields them. `derive`, when
     given, completes each chunk's converted columns (keyed by BDF quantity) in place, e.g. the
     absolute time from a header's start time."""
-    file = str(path)
+    return convert_batches(
+        str(path), _csv_batches(path, layout, columns, options), columns, layout, options, derive
+    )
+
+
+def convert_batches(
+    file: str,
+    batches: Iterator[tuple[int, dict[int, pa.Array]]],
+    columns: list[Column],
+    layout: Layout,
+    options: bdf.ReadOptions,
+    derive: Callable[[dict[str, pa.Array], int], None] | None = None,
+) -> Iterator[tuple[int, pa.Table]]:
+    """Batches of text (row count, {column position: text}) from a CSV file or a workbook's
+    sheet -> chunks of (first line, normalised table): every column converted with its bad
+    values located by line and column, `derive` applied, then BDF's normalisation."""
     first_data = layout.header_line + 1
+    line = first_data
+    for n, texts in batches:
+        if not n:
+            continue
+        out: dict[str, pa.Array] = {}
+        for column in columns:
+            text = texts[column.position]
+            out[column.quantity] = convert(file, text, column, line, layout.decimal_comma)
+        if derive is not None:
+            derive(out, line)
+        by_key = {
+            q: bdf.HeaderColumn(q, i, bdf.QUANTITIES[q], "", 1.0, 0.0) for i, q in enumerate(out)
+        }
+        table = pa.table(out)
+        yield line, bdf._normalise(file, table, line, by_key, options)
+        line += n
+    if line == first_data:
+        raise IngestError(
+            file, "the file has column names but no data rows", line=layout.header_line + 1
+        )
+
+
+def _csv_batches(
+    path: Path, layout: Layout, columns: list[Column], options: bdf.ReadOptions
+) -> Iterator[tuple[int, dict[int, pa.Array]]]:
+    """The CSV file's wanted columns, as text, in pyarrow's blocks."""
     bad_rows: list = []
 
     def on_invalid(row) -> str:
@@ -178,7 +234,8 @@ def read_table(
         )
     except pa.ArrowInvalid as exc:
         raise _malformed(path, layout, exc, bad_rows) from None
-    line = first_data
+    except UnicodeDecodeError:
+        raise _undecodable(path, layout) from None
     while True:
         try:
             batch = reader.read_next_batch()
@@ -186,24 +243,14 @@ def read_table(
             break
         except pa.ArrowInvalid as exc:
             raise _malformed(path, layout, exc, bad_rows) from None
-        n = batch.num_rows
-        if not n:
-            continue
-        out: dict[str, pa.Array] = {}
-        for name, column in wanted.items():
-            text = batch.column(batch.schema.get_field_index(name))
-            out[column.quantity] = convert(file, text, column, line, layout.decimal_comma)
-        if derive is not None:
-            derive(out, line)
-        by_key = {
-            q: bdf.HeaderColumn(q, i, bdf.QUANTITIES[q], "", 1.0, 0.0) for i, q in enumerate(out)
-        }
-        table = pa.table(out)
-        yield line, bdf._normalise(file, table, line, by_key, options)
-        line += n
-    if line == first_data:
-        raise IngestError(
-            file, "the file has column names but no data rows", line=layout.header_line + 1
+        except UnicodeDecodeError:
+            raise _undecodable(path, layout) from None
+        yield (
+            batch.num_rows,
+            {
+                column.position: batch.column(batch.schema.get_field_index(name))
+                for name, column in wanted.items()
+            },
         )
 
 
@@ -234,6 +281,25 @@ def _malformed(path: Path, layout: Layout, exc: Exception, bad_rows: list) -> In
                 line=line,
             )
     return IngestError(file, f"cannot parse the table: {exc}")
+
+
+def _undecodable(path: Path, layout: Layout) -> IngestError:
+    """A byte the file's encoding has no character for (pyarrow transcodes a file that is not
+    UTF-8 through Python's codec, which raises): the first such line, the slow path."""
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            try:
+                raw.decode(layout.encoding)
+            except UnicodeDecodeError as exc:
+                byte = raw[exc.start]
+                return IngestError(
+                    str(path),
+                    f"the line is not {layout.encoding.upper()} text, as the file's first lines "
+                    f"are (byte 0x{byte:02x} at column {exc.start + 1}): save the file in one "
+                    "encoding throughout, preferably UTF-8",
+                    line=number,
+                )
+    return IngestError(str(path), f"the file is not {layout.encoding.upper()} text throughout")
 
 
 _DURATION = r"^\d+:\d{1,2}:\d{1,2}(\.\d*)?$"
