@@ -265,7 +265,8 @@ def _load(db, path, session_id, options, sidecar, read_options, source, info, ch
                 "session_id": session_id,
                 "uri": file,
                 "content_sha256": digest,
-                "file_format": readers.file_format(options.file_format),
+                "file_format": getattr(info, "file_format", None)
+                or readers.file_format(options.file_format),
                 "cycler_software": getattr(info, "cycler_software", None),
                 "original_units": _original_units(db, info),
                 "assumed_time_zone": info.assumed_time_zone,

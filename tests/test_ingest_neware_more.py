@@ -324,8 +324,9 @@ def test_neware_workbook_normalises(target, tmp_path, capsys, case):
     assert code == 0, err
     got = stored(target, path)
     assert same(got, BTS8_EXPECTED), got
-    _, software, zone, _, first, last = source_file(target, path)
+    file_format, software, zone, _, first, last = source_file(target, path)
     assert (software, zone, last - first) == ("Neware BTS", "Asia/Shanghai", 2)
+    assert file_format == "neware_xlsx"
 
 
 def test_a_workbook_in_small_chunks_locates_its_rows(sqlite_target, tmp_path, capsys):

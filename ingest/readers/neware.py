@@ -66,6 +66,7 @@ from . import text
 from .text import Match
 
 FILE_FORMAT = "neware_csv"
+WORKBOOK_FORMAT = "neware_xlsx"  # source_file.file_format of BTSDA's .xlsx export
 CYCLER = "Neware BTS"
 
 # English (BTS 7.x, 8.x) and Chinese (BTS 8.x on a Chinese-locale PC) names of each quantity
@@ -489,6 +490,7 @@ def _read_workbook(path: Path, options: bdf.ReadOptions):
         layout,
         CYCLER,
         record_reader=lambda: _sheet_records(path, layout, record),
+        file_format=WORKBOOK_FORMAT,
     )
     if date is not None:
         info.assumed_time_zone = options.time_zone

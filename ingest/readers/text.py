@@ -28,6 +28,8 @@ from ..errors import IngestError
 @dataclass
 class VendorFileInfo(bdf.FileInfo):
     cycler_software: str | None = None
+    # source_file.file_format when the file is not the --format's usual one (a workbook)
+    file_format: str | None = None
     # the file's record indexes, whole (the duplicate rule's slow path; see load.py)
     record_reader: Callable[[], np.ndarray] | None = None
 
