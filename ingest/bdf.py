@@ -292,7 +292,9 @@ def _read_header(path: Path) -> list[str]:
         raise IngestError(
             str(path),
             f"the header is not UTF-8 text (byte 0x{first[exc.start]:02x} at column "
-            f"{len(first[: exc.start].decode('utf-8')) + 1}): save the file as UTF-8",
+            f"{len(first[: exc.start].decode('utf-8')) + 1}): save the file as UTF-8"
+            # a vendor's export in its own code page (a Chinese Neware CSV): name the format
+            + sniff.looks_like(sniff.first_lines(path), "bdf"),
             line=1,
         ) from None
     try:

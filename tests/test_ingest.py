@@ -353,6 +353,14 @@ BAD_INPUT = [
         ":1: the header is not UTF-8 text (byte 0xe9 at column 59): save the file as UTF-8",
     ),
     (
+        "chinese_neware_export_as_bdf",
+        "数据序号,循环号,工步号,工步类型,总时间,电流(A),电压(V)\n1,1,1,搁置,00:00:00,0,3.6\n".encode(
+            "gb18030"
+        ),
+        ":1: the header is not UTF-8 text (byte 0xca at column 1): save the file as UTF-8; it "
+        "looks like a Neware CSV export: use --format neware",
+    ),
+    (
         "row_not_utf8",
         (HEADER + "\n0,3.6,1,0\n1,3.\xe96,1,0\n").encode("latin-1"),
         ":3: the line is not UTF-8 text (byte 0xe9 at column 5): save the file as UTF-8",
