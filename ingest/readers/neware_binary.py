@@ -32,16 +32,16 @@ source_file.assumed_time_zone), as for the CSV export. BTS 9 `.nda` (version 130
 of ndc version 11 and later store Unix time (an instant); NewareNDA returns it time-zone aware
 (converted to the reading machine's zone): it is taken as the instant it is, --time-zone is
 not needed and not recorded. (Checked on the library's sample files: their TestInfo.xml
-`StartTime`, local, is the first record's UTC time plus the PC's offset, +1 h for a file
-recorded in Central Europe in March and in Britain in September, 0 for others.)
+`StartTime`, local, is the first record's UTC time plus the recording PC's offset: +1 h for
+two of them, 0 for the others.)
 
 Current sign: Neware stores discharge current negative (the `CC_DChg` records of the samples
 are), this schema's sign; the CSV path's check applies (a positive current on a `..._DChg`
 step is refused).
 
 Memory: NewareNDA reads the whole file into one DataFrame (it has no streaming interface);
-the rows then go to the loader in chunks. A file of N records takes roughly N x 100 bytes
-while it loads.
+the rows then go to the loader in chunks. A file takes about 200 bytes a record while it
+loads (the DataFrame, about 55, and the columns converted from it).
 
 Errors: a file the library cannot read (damaged, truncated inside its header, an unknown
 version), an `.ndax` whose zip does not open or holds no `data.ndc`: one line naming the file
