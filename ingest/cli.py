@@ -63,13 +63,14 @@ def parser() -> argparse.ArgumentParser:
         default="bdf",
         help="the files' format: bdf (BDF CSV, default), maccor (Maccor text export, via "
         "battery-data-toolkit), arbin (Arbin MITS Pro CSV export), neware (Neware BTS 7/8 "
-        "record export: CSV, English or Chinese, or BTSDA's .xlsx workbook) or biologic "
-        "(BioLogic EC-Lab ASCII export, .mpt/.txt); the binary .nda/.ndax and .mpr are not "
-        "read (see docs/loading.md)",
+        "record export: CSV, English or Chinese, BTSDA's .xlsx workbook, or the binary "
+        ".nda/.ndax via NewareNDA) or biologic (BioLogic EC-Lab ASCII export, .mpt/.txt); "
+        "the binary .mpr is not read (see docs/loading.md)",
     )
     p.add_argument(
         "--time-zone",
-        help="IANA zone of local Date Time values (Arbin Date_Time, Neware Realtime/Date, "
+        help="IANA zone of local Date Time values (Arbin Date_Time, Neware Realtime/Date "
+        "and BTS 7 .nda, "
         "EC-Lab 'Acquisition started on'), e.g. Europe/Berlin",
     )
     p.add_argument("--report", type=Path, help="write the quality report and rejects as JSON")
@@ -80,10 +81,8 @@ def parser() -> argparse.ArgumentParser:
 
 # formats asked for that are not read, and why (docs/loading.md, "Why battery-data-toolkit")
 NOT_READ = {
-    "nda": "Neware's binary .nda/.ndax files are not read: export the record layer as CSV "
-    "from BTSDA and use --format neware",
-    "ndax": "Neware's binary .nda/.ndax files are not read: export the record layer as CSV "
-    "from BTSDA and use --format neware",
+    "nda": "Neware's binary .nda/.ndax files are read with --format neware",
+    "ndax": "Neware's binary .nda/.ndax files are read with --format neware",
     "mpr": "BioLogic's binary .mpr files are not read (galvani, which reads them, is "
     "GPL-3.0-or-later): export them from EC-Lab as text (.mpt) and use --format biologic",
 }

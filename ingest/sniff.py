@@ -87,13 +87,19 @@ def looks_like(text: str, declared: str) -> str:
 
 
 def workbook(path: Path, declared: str) -> str | None:
-    """Why a workbook given with a `--format` that reads text is refused (None when the file is
-    not one): the text readers would only report its bytes as not UTF-8."""
+    """Why a workbook (or a Neware .nda/.ndax binary) given with a `--format` that reads text
+    is refused (None when the file is not one): the text readers would only report its bytes
+    as not UTF-8."""
     try:
         with open(path, "rb") as handle:
             magic = handle.read(8)
     except OSError:
         return None
+    if magic.startswith(b"NEWARE") or (
+        magic.startswith(b"PK\x03\x04") and path.suffix.lower() == ".ndax"
+    ):
+        kind = "ndax" if magic.startswith(b"PK") else "nda"
+        return f"it looks like a Neware .{kind} binary file: use --format neware"
     if magic.startswith(b"PK\x03\x04"):
         what = "an Excel workbook or another zip file (export CSV instead)"
     elif magic == bytes.fromhex("D0CF11E0A1B11AE1"):

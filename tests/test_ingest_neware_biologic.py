@@ -581,13 +581,13 @@ BAD = {
         ":1: not a Neware record export: line 1 lacks the column(s) 'Voltage(V)'",
         "export the record layer alone",
     ),
-    "a Neware .nda binary": (
+    "a Neware .nda binary cut after its magic": (
         "run.nda",
         b"NEWARE\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00",
         "neware",
         TZ_SHANGHAI,
-        "a Neware .nda binary file: not read",
-        "export the record layer from BTSDA as CSV",
+        "NewareNDA cannot read this .nda file",
+        "a damaged or truncated file",
     ),
     "Neware unsigned current on a discharge step": (
         "unsigned.csv",

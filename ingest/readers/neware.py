@@ -44,9 +44,11 @@ kept as written (--discharge-positive flips it for an export that does otherwise
 Step Type column, a positive current on a discharge step (`... DChg`) is refused: an export of
 unsigned magnitudes would otherwise load discharge as charge.
 
-Not read: the binary .nda/.ndax (NewareNDA and fastnda read them; see docs/loading.md), nor the
-layered BTS 7 export (cycle, step and record rows interleaved under three header lines):
-export the record layer alone.
+The binary .nda/.ndax (recognised by their bytes: `NEWARE`, or a zip of .ndc members) are read
+by NewareNDA in ingest/readers/neware_binary.py, onto the same quantities and rules.
+
+Not read: the layered BTS 7 export (cycle, step and record rows interleaved under three header
+lines): export the record layer alone.
 """
 
 from __future__ import annotations
@@ -225,6 +227,7 @@ def _check_sign(file: str, out: dict, line: int, by_quantity: dict) -> None:
 
 ZIP = b"PK\x03\x04"  # an .xlsx (or an .ndax): a zip archive
 OLE = bytes.fromhex("D0CF11E0A1B11AE1")  # an OLE2 compound file: .xls, or an encrypted .xlsx
+NDA = b"NEWARE"  # a Neware .nda binary file (read by NewareNDA: neware_binary.py)
 
 
 def read(path: Path, options: bdf.ReadOptions, source: bdf.HashingReader | None = None):
@@ -233,16 +236,25 @@ def read(path: Path, options: bdf.ReadOptions, source: bdf.HashingReader | None 
     hashes the file when asked."""
     file = str(path)
     first = text.head_lines(path, 1)[0]
-    if first.startswith(b"NEWARE"):
-        raise IngestError(
-            file,
-            "a Neware .nda binary file: not read (see docs/loading.md); export the record "
-            "layer from BTSDA as CSV or .xlsx",
-        )
+    if first.startswith(NDA):
+        from . import neware_binary  # NewareNDA, imported only for a binary file
+
+        return neware_binary.read(path, options, ndax=False)
     if first.startswith(OLE):
         raise _compound_file(path)
     if first.startswith(ZIP):
+        if _is_ndax(path):
+            from . import neware_binary
+
+            return neware_binary.read(path, options, ndax=True)
         return _read_workbook(path, options)
+    if path.suffix.lower() in (".nda", ".ndax"):
+        what = "a zip archive" if path.suffix.lower() == ".ndax" else "'NEWARE'"
+        raise IngestError(
+            file,
+            f"named {path.suffix} but not a Neware binary file (it does not begin as one: "
+            f"{what}); a damaged file, or another file renamed",
+        )
     layout = _layout(path)
     columns, derive, date = _columns(file, layout, options, "line 1")
     by_quantity = {c.quantity: c for c in columns}
@@ -347,14 +359,20 @@ def _zip_members(path: Path) -> list[str]:
     except (zipfile.BadZipFile, OSError) as exc:
         return _refuse(file, f"a damaged .xlsx workbook (its zip archive does not open: {exc})")
     if "xl/workbook.xml" not in names:
-        if path.suffix.lower() == ".ndax" or any(n.endswith(".ndc") for n in names):
-            return _refuse(
-                file,
-                "a Neware .ndax binary file: not read (see docs/loading.md); export the "
-                "record layer from BTSDA as CSV or .xlsx",
-            )
         return _refuse(file, "a zip archive but no Excel workbook (it has no xl/workbook.xml)")
     return names
+
+
+def _is_ndax(path: Path) -> bool:
+    """A zip that is a Neware .ndax (named so, or holding .ndc members), not a workbook."""
+    if path.suffix.lower() == ".ndax":
+        return True
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, OSError):
+        return False  # the workbook path names the damage
+    return "xl/workbook.xml" not in names and any(n.lower().endswith(".ndc") for n in names)
 
 
 def _refuse(file: str, message: str):
