@@ -62,10 +62,10 @@ def parser() -> argparse.ArgumentParser:
         metavar="{" + ",".join(sorted(FORMATS)) + "}",
         default="bdf",
         help="the files' format: bdf (BDF CSV, default), maccor (Maccor text export, via "
-        "battery-data-toolkit), arbin (Arbin MITS Pro CSV export), neware (Neware BTS 7/8 "
-        "record export: CSV, English or Chinese, BTSDA's .xlsx workbook, or the binary "
-        ".nda/.ndax via NewareNDA) or biologic (BioLogic EC-Lab ASCII export, .mpt/.txt); "
-        "the binary .mpr is not read (see docs/loading.md)",
+        "battery-data-toolkit), arbin (Arbin MITS Pro CSV export or .xlsx workbook), neware "
+        "(Neware BTS 7/8 record export: CSV, English or Chinese, BTSDA's .xlsx workbook, or "
+        "the binary .nda/.ndax via NewareNDA) or biologic (BioLogic EC-Lab ASCII export, "
+        ".mpt/.txt); the binary .mpr is not read (see docs/loading.md)",
     )
     p.add_argument(
         "--time-zone",
@@ -99,8 +99,9 @@ def _file_format(name: str) -> str:
 
 
 def _no_workbook(path: Path, file_format: str) -> None:
-    """An .xlsx (or .xls) is read by --format neware alone (BTSDA's workbook export)."""
-    if file_format != "neware":
+    """An .xlsx (or .xls) is read by --format neware (BTSDA's workbook export) and --format
+    arbin (MITS Pro's) alone."""
+    if file_format not in ("neware", "arbin"):
         why = sniff.workbook(path, file_format)
         if why:
             raise IngestError(str(path), why)

@@ -80,7 +80,10 @@ def looks_like(text: str, declared: str) -> str:
             if fmt is None:
                 hint = f"; it looks like {what}, which the loader does not read (docs/loading.md)"
                 if "PK\x03\x04" in markers:
-                    hint += ", except a Neware BTSDA .xlsx export is read with --format neware"
+                    hint += (
+                        ", except a Neware BTSDA .xlsx export is read with --format neware"
+                        " and an Arbin MITS Pro .xlsx with --format arbin"
+                    )
                 return hint
             return f"; it looks like {what}: use --format {fmt}"
     return ""
@@ -108,5 +111,6 @@ def workbook(path: Path, declared: str) -> str | None:
         return None
     return (
         f"it looks like {what}, which the loader does not read with --format {declared}; a "
-        "Neware BTSDA .xlsx export is read with --format neware (docs/loading.md)"
+        "Neware BTSDA .xlsx export is read with --format neware and an Arbin MITS Pro .xlsx "
+        "with --format arbin (docs/loading.md)"
     )

@@ -543,8 +543,9 @@ BAD = {
         book("asarbin.xlsx"),
         "arbin",
         TZ,
-        "it looks like an Excel workbook",
-        "a Neware BTSDA .xlsx export is read with --format neware",
+        "no Arbin channel sheet in the workbook",
+        "it looks like a Neware BTSDA workbook (a record sheet), which is read with --format "
+        "neware",
     ),
 }
 

@@ -327,12 +327,12 @@ WRONG = {
         "bdf",
         "it looks like a BioLogic EC-Lab text export: use --format biologic",
     ),
-    "an Arbin .xlsx given as Arbin": (
+    # MITS Pro's workbook is read (tests/test_ingest_arbin_workbook.py); a damaged one is named
+    "a damaged .xlsx given as Arbin": (
         "a.xlsx",
         b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00" + bytes(range(256)),
         "arbin",
-        "it looks like an Excel workbook or another zip file (export CSV instead), which the "
-        "loader does not read",
+        "a damaged .xlsx workbook (its zip archive does not open",
     ),
     "a Maccor export whose Amps are signed already": (
         "signed.001",

@@ -13,17 +13,37 @@ Arbin writes current positive on charge (as this schema), `Date_Time` in the cyc
 time without a zone (`--time-zone` says which; MM/DD/YYYY or ISO order), `Cycle_Index` and
 `Step_Index` as the schedule's counters (kept, never renumbered), `Data_Point` as the record
 number (kept as the record index, continued across a session's files).
+
+MITS Pro's Excel export (.xlsx) is read too (`_read_workbook`): an `Info` or `Global_Info`
+sheet, the channel's data on `Channel_<n>-<m>` (MITS Pro 4.x: `Channel_1-008`) or
+`Channel<n>_<m>`/`Channel_<n>_<m>`/`Channel-<n>_<m>` sheets (MITS Pro 7/8) holding the CSV's
+columns, and `Statistics_...` sheets (ignored). A channel whose rows outgrow a sheet continues
+on further sheets (`Channel_1-008_1`, `Channel_1-008_2`): they are read in order as one table,
+each with the same header row. The cells are read by python-calamine, turned into the text the
+CSV holds (neware.cell_text), mapped by the same `rename` and converted by the shared
+text.convert_batches, so every rule of the CSV path applies; a `Date_Time` cell may be a date
+cell (or a bare Excel day count, days since 1899-12-30) or text, in local time either way.
+Messages name the sheet and the cell. The old binary .xls (and an encrypted .xlsx, which is the
+same kind of file) is refused: calamine reads .xls, but no real Arbin .xls was at hand to test
+it with.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import zipfile
 from pathlib import Path
+
+import numpy as np
 
 from .. import bdf, sniff
 from ..errors import IngestError
+from . import text
+from .neware import OLE, ZIP, _is_record_sheet, _one_line, _Place, _sheet_batches, cell_text
 
 FILE_FORMAT = "arbin_csv"
+WORKBOOK_FORMAT = "arbin_xlsx"  # source_file.file_format of MITS Pro's .xlsx export
 CYCLER = "Arbin"
 
 # Arbin's quantity name (snake case, unit removed) -> BDF quantity (ingest/bdf.py QUANTITIES)
@@ -56,9 +76,12 @@ def _snake(name: str) -> str:
     return re.sub(r"[^0-9a-z]+", "_", name.strip().lower()).strip("_")
 
 
-def rename(file: str, names: list[str]) -> list[str]:
+def rename(
+    file: str, names: list[str], what: str = "an Arbin CSV export", where: str = "line 1"
+) -> list[str]:
     """Arbin's header names -> BDF human names (`Voltage(V)` -> `voltage / V`), position by
-    position; a name that is not an Arbin quantity stays as it is (and is ignored)."""
+    position; a name that is not an Arbin quantity stays as it is (and is ignored). `what` and
+    `where` name the file and its header row in the refusal of one without Arbin's columns."""
     out: list[str] = []
     found: set[str] = set()
     for name in names:
@@ -81,7 +104,7 @@ def rename(file: str, names: list[str]) -> list[str]:
     if missing:
         raise IngestError(
             file,
-            "not an Arbin CSV export: line 1 lacks the column(s) "
+            f"not {what}: {where} lacks the column(s) "
             + ", ".join(f"'{k}'" for k in missing)
             + f" (Arbin writes e.g. 'Test_Time(s)', 'Cycle_Index', 'Current(A)', 'Voltage(V)')"
             f"{sniff.looks_like(','.join(names), 'arbin')}",
@@ -91,8 +114,13 @@ def rename(file: str, names: list[str]) -> list[str]:
 
 
 def read(path: Path, options: bdf.ReadOptions, source: bdf.HashingReader | None = None):
-    """The contract of bdf.read, for an Arbin CSV export."""
+    """The contract of bdf.read, for an Arbin CSV export or MITS Pro's .xlsx workbook."""
     options.month_first_dates = True  # the same object: the loader sets started_at on it later
+    magic = _magic(path)
+    if magic.startswith(ZIP):
+        return _read_workbook(path, options)
+    if magic.startswith(OLE):
+        raise _compound_file(path)
     info, chunks = bdf.read(path, options, source, rename)
     info = _ArbinFileInfo(**vars(info))
     return info, chunks
@@ -100,3 +128,279 @@ def read(path: Path, options: bdf.ReadOptions, source: bdf.HashingReader | None 
 
 class _ArbinFileInfo(bdf.FileInfo):
     cycler_software = CYCLER
+
+
+def _magic(path: Path) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(8)
+    except OSError:
+        return b""  # the CSV reader names the problem
+
+
+# ------------------------------------------------------------------ the .xlsx workbook
+
+# a channel's data sheet: Channel_1-008 (MITS Pro 4.x), Channel1_1, Channel_6_1, Channel-6_1
+# (7/8), Channel_6 (older); not Global_Info, Statistics_1-008, StatisticsByCycle-Chan_1,
+# ACIM_chan_1 (impedance) or a chart sheet
+_CHANNEL_SHEET = re.compile(r"^channel[ _-]?\d+(?:[-_]\d+)*$", re.IGNORECASE)
+# a sheet numbered within its channel: Channel_1-008_2 (the channel Channel_1-008, part 2),
+# Channel_6_1 (Channel_6, part 1); Channel_1-008 and Channel_6 are part 0 of their own
+_PART = re.compile(r"^(?P<channel>channel[ _-]?\d+(?:[-_]\d+)*)_(?P<part>\d+)$", re.IGNORECASE)
+_EXCEL_EPOCH = dt.datetime(1899, 12, 30)  # day 0 of Excel's 1900 date system (as used)
+_LAST_EXCEL_DAY = 2958466  # 10000-01-01: past Excel's last date
+
+
+def _compound_file(path: Path) -> IngestError:
+    """An OLE2 compound file: an encrypted (password-protected) .xlsx holds its workbook in an
+    `EncryptedPackage` stream; anything else of the kind is an Excel 97-2003 .xls."""
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        head = handle.read(1 << 16)
+        handle.seek(max(0, size - (1 << 16)))
+        tail = handle.read()
+    if "EncryptedPackage".encode("utf-16-le") in head + tail:
+        return IngestError(
+            str(path),
+            "a password-protected (encrypted) Excel workbook: not read; save it from Excel "
+            "without a password, or export CSV from MITS Pro",
+        )
+    return IngestError(
+        str(path),
+        "an Excel 97-2003 .xls workbook (an OLE2 compound file): not read; save it as .xlsx, "
+        "or export CSV from MITS Pro",
+    )
+
+
+def _open(path: Path):
+    """The workbook (calamine's) and its sheet names, or the refusal of a damaged one."""
+    file = str(path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.namelist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise IngestError(
+            file, f"a damaged .xlsx workbook (its zip archive does not open: {exc})"
+        ) from None
+    if "xl/workbook.xml" not in members:
+        raise IngestError(file, "a zip archive but no Excel workbook (it has no xl/workbook.xml)")
+    try:
+        import python_calamine
+    except ImportError:
+        raise IngestError(
+            file,
+            "an Excel workbook: reading it needs python-calamine (pip install -e '.[ingest]')",
+        ) from None
+    try:
+        book = python_calamine.CalamineWorkbook.from_path(file)
+        return book, list(book.sheet_names)
+    except python_calamine.PasswordError:
+        raise IngestError(file, "a password-protected Excel workbook: not read") from None
+    except python_calamine.CalamineError as exc:
+        raise IngestError(file, f"a damaged .xlsx workbook: {_one_line(exc)}") from None
+
+
+def _sheet(file: str, book, name: str):
+    """A sheet, read whole by calamine (one at a time: a sheet's cells are held in memory)."""
+    import python_calamine
+
+    try:
+        return book.get_sheet_by_name(name)
+    except python_calamine.CalamineError as exc:
+        raise IngestError(
+            file, f"a damaged .xlsx workbook: sheet '{name}' does not parse ({_one_line(exc)})"
+        ) from None
+
+
+def channel_sheets(file: str, names: list[str]) -> list[str]:
+    """The workbook's channel sheets in reading order: one channel's sheets, part 0 first."""
+    found = [n for n in names if _CHANNEL_SHEET.match(n.strip())]
+    if not found:
+        shown = ", ".join(f"'{n}'" for n in names)
+        neware = (
+            "; it looks like a Neware BTSDA workbook (a record sheet), which is read with "
+            "--format neware"
+            if any(_is_record_sheet(n) for n in names)
+            else ""
+        )
+        raise IngestError(
+            file,
+            f"no Arbin channel sheet in the workbook (its sheets: {shown}): MITS Pro writes a "
+            "channel's data on sheets named 'Channel_<n>-<m>' or 'Channel<n>_<m>'" + neware,
+        )
+    channels: dict[str, list[tuple[int, int, str]]] = {}
+    for order, name in enumerate(found):
+        part = _PART.match(name.strip())
+        channel, number = (part["channel"], int(part["part"])) if part else (name.strip(), 0)
+        channels.setdefault(channel.lower(), []).append((number, order, name))
+    if len(channels) > 1:
+        shown = "; ".join(", ".join(f"'{n}'" for *_, n in parts) for parts in channels.values())
+        raise IngestError(
+            file,
+            f"{len(channels)} channels in the workbook ({shown}): the loader reads one channel "
+            "per file (export each channel to a workbook of its own, or as CSV)",
+        )
+    return [name for *_, name in sorted(next(iter(channels.values())))]
+
+
+def _header(sheet) -> tuple[int, int, list[str], object]:
+    """(the header's row, 1-based; the first column, 0-based; the names; the data rows)."""
+    top, left = sheet.start or (0, 0)
+    rows = iter(sheet.iter_rows())
+    names = [(cell_text(v) or "").strip() for v in next(rows, [])]
+    while names and not names[-1]:
+        names.pop()
+    return top + 1, left, names, rows
+
+
+def workbook_columns(file: str, names: list[str], header_row: int) -> list[text.Column]:
+    """A channel sheet's columns, mapped as the CSV's are (rename, then BDF's units)."""
+    renamed = names
+    try:
+        renamed = rename(file, names, "an Arbin channel sheet", "the header row")
+        found, _ignored = bdf.parse_header(file, renamed)
+    except IngestError as exc:
+        written = dict(zip(renamed, names, strict=True))
+        raise IngestError(
+            file, exc.message, line=header_row, column=written.get(exc.column, exc.column)
+        ) from None
+    columns = []
+    for c in found:
+        q = c.quantity
+        kind = "text" if q.dimension == "text" else "integer" if q.integer else "number"
+        columns.append(
+            text.Column(names[c.position], c.position, q.key, c.unit, c.factor, c.offset, kind)
+        )
+    return columns
+
+
+def _excel_days(rows, position: int):
+    """A `Date_Time` cell holding a bare number (a date cell without its date format): Excel's
+    day count since 1899-12-30, to the millisecond (as calamine reads a date cell)."""
+    for row in rows:
+        if position < len(row):
+            value = row[position]
+            if (
+                isinstance(value, int | float)
+                and not isinstance(value, bool)
+                and 1 <= value < _LAST_EXCEL_DAY
+            ):
+                row[position] = _EXCEL_EPOCH + dt.timedelta(milliseconds=round(value * 86_400_000))
+        yield row
+
+
+class _Counted:
+    """The batches of a sheet, counting its rows."""
+
+    def __init__(self, batches):
+        self.batches, self.rows = batches, 0
+
+    def __iter__(self):
+        for n, texts in self.batches:
+            self.rows += n
+            yield n, texts
+
+
+class _Shift:
+    """A line counted through the channel's sheets -> the row of the sheet being read (the
+    first sheet's rows are its lines; a continuation sheet's rows continue the count)."""
+
+    def __init__(self, file: str, shift: int):
+        self.file, self.shift = file, shift
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, trace):
+        if not isinstance(exc, IngestError) or exc.file != self.file or exc.line is None:
+            return False
+        raise IngestError(
+            self.file, exc.message, line=exc.line + self.shift, column=exc.column
+        ) from None
+
+
+def _read_workbook(path: Path, options: bdf.ReadOptions):
+    """MITS Pro's .xlsx export: the channel's sheets, in order, as one table. A value's line is
+    its sheet's row (on a continuation sheet, the rows of the sheets before it are counted on
+    in the quality report's lines); messages name the sheet and the cell."""
+    file = str(path)
+    book, sheet_names = _open(path)
+    sheets = channel_sheets(file, sheet_names)
+    first = _sheet(file, book, sheets[0])
+    header_row, left, names, first_rows = _header(first)
+    with _Place(file, sheets[0], left, names):
+        columns = workbook_columns(file, names, header_row)
+    by_quantity = {c.quantity: c for c in columns}
+    positions = [c.position for c in columns]
+    date = by_quantity.get("date_time")
+    record = by_quantity.get("record_index")
+    chunk_rows = max(1024, options.block_size // 128)
+    layout = text.Layout(header_row, ",", "utf-8", names)
+    info = text.file_info(
+        columns,
+        layout,
+        CYCLER,
+        record_reader=lambda: _records(path, sheets, record),
+        file_format=WORKBOOK_FORMAT,
+    )
+    if date is not None:
+        info.assumed_time_zone = options.time_zone
+
+    def derive(out: dict, line: int) -> None:
+        if date is None:
+            return
+        try:
+            out["unix_time"] = bdf._absolute_time(
+                file, {"date_time": out.pop("date_time")}, line, options
+            )
+        except IngestError as exc:
+            raise IngestError(file, exc.message, line=exc.line, column=date.header) from None
+
+    def chunks():
+        nonlocal first, first_rows
+        line = header_row  # the last line read, counted through the sheets
+        for index, name in enumerate(sheets):
+            if index == 0:
+                top, rows = header_row, first_rows
+            else:
+                first = first_rows = None  # let calamine's cells of the first sheet go
+                top, left_here, here, rows = _header(_sheet(file, book, name))
+                with _Place(file, name, left_here, here):
+                    workbook_columns(file, here, top)  # the same refusal as the first's
+                if (here, left_here) != (names, left):
+                    raise IngestError(
+                        file,
+                        f"sheet '{name}' continues sheet '{sheets[0]}' but its header row is "
+                        "not the same (a channel's sheets repeat one header row)",
+                        line=top,
+                    )
+            if date is not None:
+                rows = _excel_days(rows, date.position)
+            batches = _Counted(_sheet_batches(rows, positions, chunk_rows))
+            sheet_layout = text.Layout(line, ",", "utf-8", names)
+            with _Place(file, name, left, names), _Shift(file, top - line):
+                yield from text.convert_batches(
+                    file, batches, columns, sheet_layout, options, derive
+                )
+            line += batches.rows
+
+    return info, chunks()
+
+
+def _records(path: Path, sheets: list[str], column: text.Column | None) -> np.ndarray:
+    """The channel's record index (Data_Point), whole, through its sheets (the duplicate
+    rule's slow path)."""
+    if column is None:
+        return np.array([], dtype=np.int64)
+    file = str(path)
+    book, _names = _open(path)
+    values = []
+    for name in sheets:
+        top, _left, _here, rows = _header(_sheet(file, book, name))
+        line = top + 1
+        for n, texts in _sheet_batches(rows, [column.position], 1 << 16):
+            values.append(
+                text._no_nulls(text.convert(file, texts[column.position], column, line, False))
+            )
+            line += n
+    return np.concatenate(values) if values else np.array([], dtype=np.int64)
