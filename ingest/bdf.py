@@ -276,7 +276,8 @@ class FileInfo:
         return json.dumps(self.original_units, sort_keys=True) if self.original_units else None
 
 
-def _read_header(path: Path) -> list[str]:
+def _read_header(path: Path, declared: str = "bdf") -> list[str]:
+    """The header's column names; `declared` is the --format read (a hint names another)."""
     size = path.stat().st_size
     if size == 0:
         raise IngestError(str(path), "the file is empty (0 bytes)")
@@ -294,7 +295,7 @@ def _read_header(path: Path) -> list[str]:
             f"the header is not UTF-8 text (byte 0x{first[exc.start]:02x} at column "
             f"{len(first[: exc.start].decode('utf-8')) + 1}): save the file as UTF-8"
             # a vendor's export in its own code page (a Chinese Neware CSV): name the format
-            + sniff.looks_like(sniff.first_lines(path), "bdf"),
+            + sniff.looks_like(sniff.first_lines(path), declared),
             line=1,
         ) from None
     try:
@@ -397,7 +398,7 @@ def read(
     cycler's CSV export whose columns are BDF quantities under other names (Arbin) is read
     by the same columnar reader; messages keep naming the file's own headers."""
     file = str(path)
-    names = _read_header(path)
+    names = _read_header(path, "bdf" if rename is None else "arbin")
     if rename is None:
         columns, ignored = parse_header(file, names)
     else:

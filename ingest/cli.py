@@ -100,8 +100,8 @@ def _file_format(name: str) -> str:
 
 def _no_workbook(path: Path, file_format: str) -> None:
     """An .xlsx (or .xls) is read by --format neware (BTSDA's workbook export) and --format
-    arbin (MITS Pro's) alone."""
-    if file_format not in ("neware", "arbin"):
+    arbin (MITS Pro's) alone, a Neware binary by --format neware alone."""
+    if file_format != "neware":
         why = sniff.workbook(path, file_format)
         if why:
             raise IngestError(str(path), why)

@@ -103,6 +103,8 @@ def workbook(path: Path, declared: str) -> str | None:
     ):
         kind = "ndax" if magic.startswith(b"PK") else "nda"
         return f"it looks like a Neware .{kind} binary file: use --format neware"
+    if declared == "arbin":  # MITS Pro's workbook: the Arbin reader opens or refuses it
+        return None
     if magic.startswith(b"PK\x03\x04"):
         what = "an Excel workbook or another zip file (export CSV instead)"
     elif magic == bytes.fromhex("D0CF11E0A1B11AE1"):

@@ -24,7 +24,8 @@ from test_ingest import fresh_target, ingest, sidecar, write
 from test_ingest_neware_biologic import same, stored
 from test_ingest_neware_more import workbook as neware_workbook
 
-from ingest.readers import arbin, neware
+from ingest.readers import arbin
+from ingest.readers.workbook import OLE
 
 openpyxl = pytest.importorskip("openpyxl")
 
@@ -335,14 +336,14 @@ def _encrypted_stand_in(path: Path) -> Path:
     named EncryptedPackage (no library here writes a whole encrypted workbook)."""
     directory = "EncryptionInfo".encode("utf-16-le") + bytes(50)
     directory += "EncryptedPackage".encode("utf-16-le") + bytes(48)
-    path.write_bytes(neware.OLE + bytes(504) + directory + bytes(2048))
+    path.write_bytes(OLE + bytes(504) + directory + bytes(2048))
     return path
 
 
 def _xls_stand_in(path: Path) -> Path:
     """An OLE2 compound file with a `Workbook` stream, as an Excel 97-2003 .xls is."""
     directory = "Workbook".encode("utf-16-le") + bytes(48)
-    path.write_bytes(neware.OLE + bytes(504) + directory + bytes(2048))
+    path.write_bytes(OLE + bytes(504) + directory + bytes(2048))
     return path
 
 

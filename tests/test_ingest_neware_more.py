@@ -22,6 +22,9 @@ from test_ingest import fresh_target, ingest, sidecar, write
 from test_ingest_neware_biologic import BTS8_EXPECTED, BTS8_HEADER, BTS8_ROWS, same, stored
 
 from ingest.readers import neware, text
+from ingest.readers.workbook import OLE
+from ingest.readers.workbook import cell_text as workbook_cell_text
+from ingest.readers.workbook import column_letter as workbook_column_letter
 
 openpyxl = pytest.importorskip("openpyxl")
 
@@ -371,7 +374,7 @@ def _encrypted_stand_in(path: Path) -> Path:
     workbook: no library here writes one."""
     directory = "EncryptionInfo".encode("utf-16-le") + bytes(50)
     directory += "EncryptedPackage".encode("utf-16-le") + bytes(48)
-    path.write_bytes(neware.OLE + bytes(504) + directory + bytes(2048))
+    path.write_bytes(OLE + bytes(504) + directory + bytes(2048))
     return path
 
 
@@ -573,16 +576,16 @@ def test_bad_input_is_refused_and_located(sqlite_target, tmp_path, capsys, case)
 
 
 def test_cells_read_as_the_csv_export_writes_them():
-    assert neware.cell_text(3.55) == "3.55"
-    assert neware.cell_text(1e-06) == "1e-06"
-    assert neware.cell_text(7) == "7"
-    assert neware.cell_text("") is None
-    assert neware.cell_text(dt.datetime(2024, 4, 1, 9, 0, 10, 500000)) == (
+    assert workbook_cell_text(3.55) == "3.55"
+    assert workbook_cell_text(1e-06) == "1e-06"
+    assert workbook_cell_text(7) == "7"
+    assert workbook_cell_text("") is None
+    assert workbook_cell_text(dt.datetime(2024, 4, 1, 9, 0, 10, 500000)) == (
         "2024-04-01 09:00:10.500000"
     )
-    assert neware.cell_text(dt.timedelta(hours=25, seconds=10.5)) == "25:00:10.500000"
-    assert neware.cell_text(dt.time(1, 0, 0)) == "1:00:00"
-    assert [neware.column_letter(i) for i in (0, 25, 26, 701, 702)] == [
+    assert workbook_cell_text(dt.timedelta(hours=25, seconds=10.5)) == "25:00:10.500000"
+    assert workbook_cell_text(dt.time(1, 0, 0)) == "1:00:00"
+    assert [workbook_column_letter(i) for i in (0, 25, 26, 701, 702)] == [
         "A",
         "Z",
         "AA",

@@ -369,7 +369,7 @@ def test_a_file_of_another_cycler_is_named(sqlite_target, tmp_path, capsys, case
 @pytest.mark.parametrize(
     "name, message",
     [
-        ("ndax", "Neware's binary .nda/.ndax files are not read"),
+        ("ndax", "Neware's binary .nda/.ndax files are read with --format neware"),
         ("mpr", "BioLogic's binary .mpr files are not read"),
         ("digatron", "unknown format 'digatron'"),
     ],

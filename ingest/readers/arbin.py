@@ -20,7 +20,7 @@ sheet, the channel's data on `Channel_<n>-<m>` (MITS Pro 4.x: `Channel_1-008`) o
 columns, and `Statistics_...` sheets (ignored). A channel whose rows outgrow a sheet continues
 on further sheets (`Channel_1-008_1`, `Channel_1-008_2`): they are read in order as one table,
 each with the same header row. The cells are read by python-calamine, turned into the text the
-CSV holds (neware.cell_text), mapped by the same `rename` and converted by the shared
+CSV holds (workbook.cell_text), mapped by the same `rename` and converted by the shared
 text.convert_batches, so every rule of the CSV path applies; a `Date_Time` cell may be a date
 cell (or a bare Excel day count, days since 1899-12-30) or text, in local time either way.
 Messages name the sheet and the cell. The old binary .xls (and an encrypted .xlsx, which is the
@@ -40,7 +40,8 @@ import numpy as np
 from .. import bdf, sniff
 from ..errors import IngestError
 from . import text
-from .neware import OLE, ZIP, _is_record_sheet, _one_line, _Place, _sheet_batches, cell_text
+from .neware import is_record_sheet
+from .workbook import OLE, ZIP, Place, cell_text, one_line, sheet_batches
 
 FILE_FORMAT = "arbin_csv"
 WORKBOOK_FORMAT = "arbin_xlsx"  # source_file.file_format of MITS Pro's .xlsx export
@@ -197,7 +198,7 @@ def _open(path: Path):
     except python_calamine.PasswordError:
         raise IngestError(file, "a password-protected Excel workbook: not read") from None
     except python_calamine.CalamineError as exc:
-        raise IngestError(file, f"a damaged .xlsx workbook: {_one_line(exc)}") from None
+        raise IngestError(file, f"a damaged .xlsx workbook: {one_line(exc)}") from None
 
 
 def _sheet(file: str, book, name: str):
@@ -208,7 +209,7 @@ def _sheet(file: str, book, name: str):
         return book.get_sheet_by_name(name)
     except python_calamine.CalamineError as exc:
         raise IngestError(
-            file, f"a damaged .xlsx workbook: sheet '{name}' does not parse ({_one_line(exc)})"
+            file, f"a damaged .xlsx workbook: sheet '{name}' does not parse ({one_line(exc)})"
         ) from None
 
 
@@ -220,7 +221,7 @@ def channel_sheets(file: str, names: list[str]) -> list[str]:
         neware = (
             "; it looks like a Neware BTSDA workbook (a record sheet), which is read with "
             "--format neware"
-            if any(_is_record_sheet(n) for n in names)
+            if any(is_record_sheet(n) for n in names)
             else ""
         )
         raise IngestError(
@@ -328,7 +329,7 @@ def _read_workbook(path: Path, options: bdf.ReadOptions):
     sheets = channel_sheets(file, sheet_names)
     first = _sheet(file, book, sheets[0])
     header_row, left, names, first_rows = _header(first)
-    with _Place(file, sheets[0], left, names):
+    with Place(file, sheets[0], left, names):
         columns = workbook_columns(file, names, header_row)
     by_quantity = {c.quantity: c for c in columns}
     positions = [c.position for c in columns]
@@ -365,7 +366,7 @@ def _read_workbook(path: Path, options: bdf.ReadOptions):
             else:
                 first = first_rows = None  # let calamine's cells of the first sheet go
                 top, left_here, here, rows = _header(_sheet(file, book, name))
-                with _Place(file, name, left_here, here):
+                with Place(file, name, left_here, here):
                     workbook_columns(file, here, top)  # the same refusal as the first's
                 if (here, left_here) != (names, left):
                     raise IngestError(
@@ -376,9 +377,9 @@ def _read_workbook(path: Path, options: bdf.ReadOptions):
                     )
             if date is not None:
                 rows = _excel_days(rows, date.position)
-            batches = _Counted(_sheet_batches(rows, positions, chunk_rows))
+            batches = _Counted(sheet_batches(rows, positions, chunk_rows))
             sheet_layout = text.Layout(line, ",", "utf-8", names)
-            with _Place(file, name, left, names), _Shift(file, top - line):
+            with Place(file, name, left, names), _Shift(file, top - line):
                 yield from text.convert_batches(
                     file, batches, columns, sheet_layout, options, derive
                 )
@@ -398,7 +399,7 @@ def _records(path: Path, sheets: list[str], column: text.Column | None) -> np.nd
     for name in sheets:
         top, _left, _here, rows = _header(_sheet(file, book, name))
         line = top + 1
-        for n, texts in _sheet_batches(rows, [column.position], 1 << 16):
+        for n, texts in sheet_batches(rows, [column.position], 1 << 16):
             values.append(
                 text._no_nulls(text.convert(file, texts[column.position], column, line, False))
             )

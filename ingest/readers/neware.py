@@ -53,7 +53,6 @@ lines): export the record layer alone.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import zipfile
 from pathlib import Path
@@ -64,7 +63,7 @@ import pyarrow.compute as pc
 
 from .. import bdf, sniff
 from ..errors import IngestError
-from . import text
+from . import text, workbook
 from .text import Match
 
 FILE_FORMAT = "neware_csv"
@@ -225,8 +224,6 @@ def _check_sign(file: str, out: dict, line: int, by_quantity: dict) -> None:
         )
 
 
-ZIP = b"PK\x03\x04"  # an .xlsx (or an .ndax): a zip archive
-OLE = bytes.fromhex("D0CF11E0A1B11AE1")  # an OLE2 compound file: .xls, or an encrypted .xlsx
 NDA = b"NEWARE"  # a Neware .nda binary file (read by NewareNDA: neware_binary.py)
 
 
@@ -240,9 +237,9 @@ def read(path: Path, options: bdf.ReadOptions, source: bdf.HashingReader | None 
         from . import neware_binary  # NewareNDA, imported only for a binary file
 
         return neware_binary.read(path, options, ndax=False)
-    if first.startswith(OLE):
+    if first.startswith(workbook.OLE):
         raise _compound_file(path)
-    if first.startswith(ZIP):
+    if first.startswith(workbook.ZIP):
         if _is_ndax(path):
             from . import neware_binary
 
@@ -384,54 +381,8 @@ def _refuse(file: str, message: str):
 _RECORD_SHEET = re.compile(r"^(record|记录|detail)([ _].*)?$", re.IGNORECASE)
 
 
-def _is_record_sheet(name: str) -> bool:
+def is_record_sheet(name: str) -> bool:
     return bool(_RECORD_SHEET.match(name.strip()))
-
-
-def column_letter(index: int) -> str:
-    """0 -> A, 25 -> Z, 26 -> AA: a spreadsheet's column name."""
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
-
-
-def cell_text(value) -> str | None:
-    """A cell as the CSV export writes it: numbers in full (repr: round-trips), date-times
-    `YYYY-MM-DD hh:mm:ss.ffffff`, a time of day or a duration `h:mm:ss.ffffff` (hours past
-    24); an empty cell is None."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, dt.datetime):
-        return value.isoformat(sep=" ")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, dt.time):
-        seconds = value.hour * 3600 + value.minute * 60 + value.second + value.microsecond / 1e6
-        return _clock(seconds)
-    if isinstance(value, dt.timedelta):
-        return _clock(value.total_seconds())
-    return str(value)
-
-
-def _clock(seconds: float) -> str:
-    sign = "-" if seconds < 0 else ""
-    micro = round(abs(seconds) * 1e6)
-    whole, micro = divmod(micro, 1_000_000)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    fraction = f".{micro:06d}" if micro else ""
-    return f"{sign}{hours}:{minutes:02d}:{secs:02d}{fraction}"
 
 
 def _open_sheet(path: Path):
@@ -451,8 +402,8 @@ def _open_sheet(path: Path):
     except python_calamine.PasswordError:
         raise IngestError(file, "a password-protected Excel workbook: not read") from None
     except python_calamine.CalamineError as exc:
-        raise IngestError(file, f"a damaged .xlsx workbook: {_one_line(exc)}") from None
-    records = [n for n in names if _is_record_sheet(n)]
+        raise IngestError(file, f"a damaged .xlsx workbook: {workbook.one_line(exc)}") from None
+    records = [n for n in names if is_record_sheet(n)]
     if not records:
         shown = ", ".join(f"'{n}'" for n in names)
         raise IngestError(
@@ -473,13 +424,9 @@ def _open_sheet(path: Path):
     except python_calamine.CalamineError as exc:
         raise IngestError(
             file,
-            f"a damaged .xlsx workbook: sheet '{records[0]}' does not parse ({_one_line(exc)})",
+            f"a damaged .xlsx workbook: sheet '{records[0]}' does not parse "
+            f"({workbook.one_line(exc)})",
         ) from None
-
-
-def _one_line(exc: Exception) -> str:
-    """The library's message on one line (its class name when it has none)."""
-    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def _read_workbook(path: Path, options: bdf.ReadOptions):
@@ -492,11 +439,11 @@ def _read_workbook(path: Path, options: bdf.ReadOptions):
     top, left = sheet.start or (0, 0)
     rows = iter(sheet.iter_rows())
     header = next(rows, [])
-    names = [(cell_text(v) or "").strip() for v in header]
+    names = [(workbook.cell_text(v) or "").strip() for v in header]
     while names and not names[-1]:
         names.pop()
     layout = text.Layout(top + 1, ",", "utf-8", names)
-    place = _Place(file, name, left, names)
+    place = workbook.Place(file, name, left, names)
     with place:
         columns, derive, date = _columns(file, layout, options, "the header row")
     by_quantity = {c.quantity: c for c in columns}
@@ -515,53 +462,10 @@ def _read_workbook(path: Path, options: bdf.ReadOptions):
 
     def chunks():
         with place:
-            batches = _sheet_batches(rows, positions, chunk_rows)
+            batches = workbook.sheet_batches(rows, positions, chunk_rows)
             yield from text.convert_batches(file, batches, columns, layout, options, derive)
 
     return info, chunks()
-
-
-class _Place:
-    """Names the sheet and the cell in an error of the sheet's rows (`line` is the row)."""
-
-    def __init__(self, file: str, sheet: str, left: int, names: list[str]):
-        self.file, self.sheet, self.left = file, sheet, left
-        self.positions = {n: i for i, n in reversed(list(enumerate(names)))}  # the first
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, exc, trace):
-        if not isinstance(exc, IngestError) or exc.file != self.file:
-            return False
-        where = f"sheet '{self.sheet}'"
-        position = self.positions.get(exc.column)
-        if exc.line is not None and position is not None:
-            where += f", cell {column_letter(self.left + position)}{exc.line}"
-        elif exc.line is not None:
-            where += f", row {exc.line}"
-        raise IngestError(
-            self.file, f"{exc.message} ({where})", line=exc.line, column=exc.column
-        ) from None
-
-
-def _sheet_batches(rows, positions: list[int], chunk_rows: int):
-    """The sheet's rows, `chunk_rows` at a time, as text columns keyed by position."""
-    block: list[list] = []
-    for row in rows:
-        block.append(row)
-        if len(block) == chunk_rows:
-            yield len(block), _texts(block, positions)
-            block = []
-    if block:
-        yield len(block), _texts(block, positions)
-
-
-def _texts(block: list[list], positions: list[int]) -> dict[int, pa.Array]:
-    return {
-        p: pa.array([cell_text(r[p]) if p < len(r) else None for r in block], pa.string())
-        for p in positions
-    }
 
 
 def _sheet_records(path: Path, layout: text.Layout, column: text.Column | None) -> np.ndarray:
@@ -573,7 +477,7 @@ def _sheet_records(path: Path, layout: text.Layout, column: text.Column | None) 
     next(rows, None)
     values = []
     line = layout.header_line + 1
-    for n, texts in _sheet_batches(rows, [column.position], 1 << 16):
+    for n, texts in workbook.sheet_batches(rows, [column.position], 1 << 16):
         values.append(
             text._no_nulls(text.convert(str(path), texts[column.position], column, line, False))
         )
