@@ -39,7 +39,7 @@ import numpy as np
 
 from .. import bdf, sniff
 from ..errors import IngestError
-from . import text
+from . import text, workbook
 from .neware import is_record_sheet
 from .workbook import OLE, ZIP, Place, cell_text, one_line, sheet_batches
 
@@ -121,7 +121,7 @@ def read(path: Path, options: bdf.ReadOptions, source: bdf.HashingReader | None 
     if magic.startswith(ZIP):
         return _read_workbook(path, options)
     if magic.startswith(OLE):
-        raise _compound_file(path)
+        raise workbook.compound_file(path, "export CSV from MITS Pro")
     info, chunks = bdf.read(path, options, source, rename)
     info = _ArbinFileInfo(**vars(info))
     return info, chunks
@@ -150,27 +150,6 @@ _CHANNEL_SHEET = re.compile(r"^channel[ _-]?\d+(?:[-_]\d+)*$", re.IGNORECASE)
 _PART = re.compile(r"^(?P<channel>channel[ _-]?\d+(?:[-_]\d+)*)_(?P<part>\d+)$", re.IGNORECASE)
 _EXCEL_EPOCH = dt.datetime(1899, 12, 30)  # day 0 of Excel's 1900 date system (as used)
 _LAST_EXCEL_DAY = 2958466  # 10000-01-01: past Excel's last date
-
-
-def _compound_file(path: Path) -> IngestError:
-    """An OLE2 compound file: an encrypted (password-protected) .xlsx holds its workbook in an
-    `EncryptedPackage` stream; anything else of the kind is an Excel 97-2003 .xls."""
-    size = path.stat().st_size
-    with open(path, "rb") as handle:
-        head = handle.read(1 << 16)
-        handle.seek(max(0, size - (1 << 16)))
-        tail = handle.read()
-    if "EncryptedPackage".encode("utf-16-le") in head + tail:
-        return IngestError(
-            str(path),
-            "a password-protected (encrypted) Excel workbook: not read; save it from Excel "
-            "without a password, or export CSV from MITS Pro",
-        )
-    return IngestError(
-        str(path),
-        "an Excel 97-2003 .xls workbook (an OLE2 compound file): not read; save it as .xlsx, "
-        "or export CSV from MITS Pro",
-    )
 
 
 def _open(path: Path):

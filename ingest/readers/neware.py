@@ -238,7 +238,7 @@ def read(path: Path, options: bdf.ReadOptions, source: bdf.HashingReader | None 
 
         return neware_binary.read(path, options, ndax=False)
     if first.startswith(workbook.OLE):
-        raise _compound_file(path)
+        raise workbook.compound_file(path, "export the record layer from BTSDA as CSV")
     if first.startswith(workbook.ZIP):
         if _is_ndax(path):
             from . import neware_binary
@@ -323,27 +323,6 @@ def _columns(file: str, layout: text.Layout, options: bdf.ReadOptions, where: st
 
 
 # ------------------------------------------------------------------ the .xlsx workbook
-
-
-def _compound_file(path: Path) -> IngestError:
-    """An OLE2 compound file: an encrypted (password-protected) .xlsx holds its workbook in an
-    `EncryptedPackage` stream; anything else of the kind is an Excel 97-2003 .xls."""
-    size = path.stat().st_size
-    with open(path, "rb") as handle:
-        head = handle.read(1 << 16)
-        handle.seek(max(0, size - (1 << 16)))
-        tail = handle.read()
-    if "EncryptedPackage".encode("utf-16-le") in head + tail:
-        return IngestError(
-            str(path),
-            "a password-protected (encrypted) Excel workbook: not read; save it from Excel "
-            "without a password, or export the record layer from BTSDA again",
-        )
-    return IngestError(
-        str(path),
-        "an Excel 97-2003 .xls (an OLE2 compound file), or an encrypted workbook: not read; "
-        "export the record layer from BTSDA as .xlsx or CSV",
-    )
 
 
 def _zip_members(path: Path) -> list[str]:

@@ -6,6 +6,7 @@ them; `Place` names the sheet and the cell in an error."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pyarrow as pa
 
@@ -13,6 +14,28 @@ from ..errors import IngestError
 
 ZIP = b"PK\x03\x04"  # an .xlsx (or an .ndax): a zip archive
 OLE = bytes.fromhex("D0CF11E0A1B11AE1")  # an OLE2 compound file: .xls, or an encrypted .xlsx
+
+
+def compound_file(path: Path, export: str) -> IngestError:
+    """The refusal of an OLE2 compound file: an encrypted (password-protected) .xlsx holds its
+    workbook in an `EncryptedPackage` stream; anything else of the kind is an Excel 97-2003
+    .xls. `export` says what the vendor's software writes instead."""
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        head = handle.read(1 << 16)
+        handle.seek(max(0, size - (1 << 16)))
+        tail = handle.read()
+    if "EncryptedPackage".encode("utf-16-le") in head + tail:
+        return IngestError(
+            str(path),
+            "a password-protected (encrypted) Excel workbook: not read; save it from Excel "
+            f"without a password, or {export}",
+        )
+    return IngestError(
+        str(path),
+        f"an Excel 97-2003 .xls workbook (an OLE2 compound file): not read; save it as .xlsx, "
+        f"or {export}",
+    )
 
 
 def column_letter(index: int) -> str:
