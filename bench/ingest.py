@@ -126,16 +126,18 @@ def _load(csv: Path, url: str, workdir: Path) -> dict:
     }
 
 
-def _baseline(csv: Path, url: str) -> dict:
+def _child(measure: str, csv: Path, url: str) -> dict:
+    """`baseline` or `ceiling` in a process of its own (`--baseline` / `--ceiling`), as the
+    loader runs in one: its result, and the process's seconds from start to exit."""
     start = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-m", "bench.ingest", "--baseline", str(csv), "--db", url],
+        [sys.executable, "-m", "bench.ingest", f"--{measure}", str(csv), "--db", url],
         cwd=ROOT,
         capture_output=True,
         text=True,
     )
     if proc.returncode:
-        raise RuntimeError(f"baseline failed: {proc.stderr.strip()}")
+        raise RuntimeError(f"{measure} failed: {proc.stderr.strip()}")
     result = json.loads(proc.stdout)
     result["process_seconds"] = round(time.perf_counter() - start, 3)
     return result
@@ -172,18 +174,6 @@ def baseline(csv: Path, url: str) -> dict:
     finally:
         db.close()
     return {"rows": rows, "seconds": round(seconds, 3), "rows_per_second": round(rows / seconds)}
-
-
-def _ceiling(csv: Path, url: str) -> dict:
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench.ingest", "--ceiling", str(csv), "--db", url],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
-    if proc.returncode:
-        raise RuntimeError(f"ceiling failed: {proc.stderr.strip()}")
-    return json.loads(proc.stdout)
 
 
 def ceiling(csv: Path, url: str) -> dict:
@@ -240,9 +230,9 @@ def _sqlite_url(workdir: Path, name: str) -> str:
 
 def _measure(csv: Path, url: str, workdir: Path, ceiling_url: str) -> dict:
     run = _load(csv, url, workdir)
-    run["baseline"] = _baseline(csv, url)
+    run["baseline"] = _child("baseline", csv, url)
     run["ratio_to_baseline"] = round(run["rows_per_second"] / run["baseline"]["rows_per_second"], 3)
-    run["ceiling"] = _ceiling(csv, ceiling_url)
+    run["ceiling"] = _child("ceiling", csv, ceiling_url)
     run["ratio_to_ceiling"] = round(run["rows_per_second"] / run["ceiling"]["rows_per_second"], 3)
     return run
 

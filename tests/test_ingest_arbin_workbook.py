@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from test_ingest import fresh_target, ingest, sidecar, write
 from test_ingest_neware_biologic import same, stored
+from test_ingest_neware_more import source_file
 from test_ingest_neware_more import workbook as neware_workbook
 
 from ingest.readers import arbin
@@ -157,14 +158,6 @@ def sqlite_target(request, tmp_path_factory):
 @pytest.fixture(scope="module", params=["sqlite", "pg18"])
 def target(request, tmp_path_factory):
     yield from fresh_target(request, tmp_path_factory, "arbin_xlsx_engines")
-
-
-def source_file(target, path: Path) -> tuple:
-    return target.query(
-        "SELECT file_format, cycler_software, assumed_time_zone, original_units,"
-        " record_index_first, record_index_last FROM source_file WHERE uri = %s",
-        [str(path)],
-    )[0]
 
 
 WORKBOOKS = {
