@@ -636,8 +636,13 @@ def _absolute_time(file: str, out: dict, first_line: int, options: ReadOptions) 
 
 
 def _iso_from_month_first(text: pa.Array) -> pa.Array:
-    """`3/1/2024 13:05:00.5` -> `2024-03-01 13:05:00.5`; ISO text is left as it is."""
+    """`3/1/2024 13:05:00.5` -> `2024-03-01 13:05:00.5`, and the year-first slashes some
+    exports write (Arbin's on a PC set to an East Asian locale), `2024/3/1 13:05:00` ->
+    `2024-03-01 13:05:00`; ISO text is left as it is."""
     text = pc.utf8_trim_whitespace(text)
+    text = pc.replace_substring_regex(text, r"^(\d{4})/(\d)/", r"\1/0\2/")
+    text = pc.replace_substring_regex(text, r"^(\d{4})/(\d\d)/(\d)(\D|$)", r"\1/\2/0\3\4")
+    text = pc.replace_substring_regex(text, r"^(\d{4})/(\d\d)/(\d\d)", r"\1-\2-\3")
     text = pc.replace_substring_regex(text, r"^(\d)/", r"0\1/")
     text = pc.replace_substring_regex(text, r"^(\d\d)/(\d)/", r"\1/0\2/")
     return pc.replace_substring_regex(text, r"^(\d\d)/(\d\d)/(\d{4})", r"\3-\1-\2")

@@ -272,6 +272,28 @@ def test_arbin_export_normalises(target, tmp_path, capsys):
     assert found == [("arbin_csv", "Arbin", "Europe/Berlin")]
 
 
+def test_arbin_year_first_dates_are_the_same_instants(sqlite_target, tmp_path, capsys):
+    """MITS Pro on a PC set to an East Asian locale writes `2024/3/31 1:59:59`: the same local
+    times as `03/31/2024 01:59:59` (month and day with or without their leading zero)."""
+    month_first = ARBIN_ROWS.replace("3.512000", "3.513000")  # bytes no other test loads
+    first = write(tmp_path, "us.csv", ARBIN_HEADER + month_first)
+    rows_year_first = (
+        month_first.replace("03/31/2024 01:", "2024/3/31 01:")
+        .replace("03/31/2024 03:00:00", "2024/03/31 03:00:00")
+        .replace("03/31/2024 03:00:10", "2024/3/31 03:00:10")
+    )
+    assert "03/31/2024" not in rows_year_first
+    second = write(tmp_path, "cn.csv", ARBIN_HEADER + rows_year_first)
+    got = []
+    for path in (first, second):
+        side = str(sidecar(tmp_path))
+        options = ["--format", "arbin", "--time-zone", "Europe/Berlin", "--sidecar", side]
+        code, err = ingest(sqlite_target, [path], *options, capsys=capsys)
+        assert code == 0, err
+        got.append([r[0] for r in rows(sqlite_target, path)])
+    assert got[0] == got[1] and got[0][0] == START + 3599.5, got
+
+
 def test_arbin_local_time_needs_a_zone(sqlite_target, tmp_path, capsys):
     path = write(tmp_path, "nozone.csv", ARBIN_HEADER + ARBIN_ROWS)
     side = str(sidecar(tmp_path))
