@@ -308,6 +308,17 @@ def _read_header(path: Path, declared: str = "bdf") -> list[str]:
         raise IngestError(str(path), f"header is not valid CSV ({exc})", line=1) from None
     if not any(n.strip() for n in names):
         raise IngestError(str(path), "the first line holds no column names", line=1)
+    if len(names) == 1:  # one column: another separator (a spreadsheet's ';' or a tab)?
+        separator = next((s for s in (";", "\t", "|") if s in names[0]), None)
+        if separator is not None:
+            shown = "tab" if separator == "\t" else f"'{separator}'"
+            raise IngestError(
+                str(path),
+                f"the header is one column holding {shown} separators: --format {declared} "
+                "reads comma-separated CSV with '.' decimals; save or export the file so (a "
+                "spreadsheet set to a European locale writes ';' and decimal commas)",
+                line=1,
+            )
     return names
 
 

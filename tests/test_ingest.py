@@ -371,6 +371,17 @@ BAD_INPUT = [
         ":3: column 'Voltage / V': value '\\x1b[2J3.6' is not a number",
     ),
     (
+        "semicolons_and_decimal_commas",
+        HEADER.replace(",", ";") + "\n0;3,6;1;0\n",
+        ":1: the header is one column holding ';' separators: --format bdf reads "
+        "comma-separated CSV with '.' decimals",
+    ),
+    (
+        "tab_separated",
+        HEADER.replace(",", "\t") + "\n0\t3.6\t1\t0\n",
+        ":1: the header is one column holding tab separators",
+    ),
+    (
         "quantity_twice",
         "Voltage / V," + HEADER + "\n3.6,0,3.6,1,0\n",
         ":1: column 'Voltage / V': voltage appears twice",
