@@ -310,7 +310,8 @@ def _read_header(path: Path, declared: str = "bdf") -> list[str]:
         raise IngestError(str(path), "the first line holds no column names", line=1)
     if len(names) == 1:  # one column: another separator (a spreadsheet's ';' or a tab)?
         separator = next((s for s in (";", "\t", "|") if s in names[0]), None)
-        if separator is not None:
+        # another cycler's export (a Maccor preamble has tabs) is named by the column check
+        if separator is not None and not sniff.looks_like(sniff.first_lines(path), declared):
             shown = "tab" if separator == "\t" else f"'{separator}'"
             raise IngestError(
                 str(path),
