@@ -41,7 +41,7 @@ from .. import bdf, sniff
 from ..errors import IngestError
 from . import text, workbook
 from .neware import is_record_sheet
-from .workbook import OLE, ZIP, Place, cell_text, one_line, sheet_batches
+from .workbook import OLE, ZIP, Place, cell_text, sheet_batches
 
 FILE_FORMAT = "arbin_csv"
 WORKBOOK_FORMAT = "arbin_xlsx"  # source_file.file_format of MITS Pro's .xlsx export
@@ -164,32 +164,7 @@ def _open(path: Path):
         ) from None
     if "xl/workbook.xml" not in members:
         raise IngestError(file, "a zip archive but no Excel workbook (it has no xl/workbook.xml)")
-    try:
-        import python_calamine
-    except ImportError:
-        raise IngestError(
-            file,
-            "an Excel workbook: reading it needs python-calamine (pip install -e '.[ingest]')",
-        ) from None
-    try:
-        book = python_calamine.CalamineWorkbook.from_path(file)
-        return book, list(book.sheet_names)
-    except python_calamine.PasswordError:
-        raise IngestError(file, "a password-protected Excel workbook: not read") from None
-    except python_calamine.CalamineError as exc:
-        raise IngestError(file, f"a damaged .xlsx workbook: {one_line(exc)}") from None
-
-
-def _sheet(file: str, book, name: str):
-    """A sheet, read whole by calamine (one at a time: a sheet's cells are held in memory)."""
-    import python_calamine
-
-    try:
-        return book.get_sheet_by_name(name)
-    except python_calamine.CalamineError as exc:
-        raise IngestError(
-            file, f"a damaged .xlsx workbook: sheet '{name}' does not parse ({one_line(exc)})"
-        ) from None
+    return workbook.open_book(path)
 
 
 def channel_sheets(file: str, names: list[str]) -> list[str]:
@@ -306,7 +281,7 @@ def _read_workbook(path: Path, options: bdf.ReadOptions):
     file = str(path)
     book, sheet_names = _open(path)
     sheets = channel_sheets(file, sheet_names)
-    first = _sheet(file, book, sheets[0])
+    first = workbook.sheet(file, book, sheets[0])
     header_row, left, names, first_rows = _header(first)
     with Place(file, sheets[0], left, names):
         columns = workbook_columns(file, names, header_row)
@@ -344,7 +319,7 @@ def _read_workbook(path: Path, options: bdf.ReadOptions):
                 top, rows = header_row, first_rows
             else:
                 first = first_rows = None  # let calamine's cells of the first sheet go
-                top, left_here, here, rows = _header(_sheet(file, book, name))
+                top, left_here, here, rows = _header(workbook.sheet(file, book, name))
                 with Place(file, name, left_here, here):
                     workbook_columns(file, here, top)  # the same refusal as the first's
                 if (here, left_here) != (names, left):
@@ -376,7 +351,7 @@ def _records(path: Path, sheets: list[str], column: text.Column | None) -> np.nd
     book, _names = _open(path)
     values = []
     for name in sheets:
-        top, _left, _here, rows = _header(_sheet(file, book, name))
+        top, _left, _here, rows = _header(workbook.sheet(file, book, name))
         line = top + 1
         for n, texts in sheet_batches(rows, [column.position], 1 << 16):
             values.append(

@@ -368,20 +368,7 @@ def _open_sheet(path: Path):
     """The workbook's record sheet: (its name, calamine's sheet)."""
     file = str(path)
     _zip_members(path)
-    try:
-        import python_calamine
-    except ImportError:
-        raise IngestError(
-            file,
-            "an Excel workbook: reading it needs python-calamine (pip install -e '.[ingest]')",
-        ) from None
-    try:
-        book = python_calamine.CalamineWorkbook.from_path(file)
-        names = list(book.sheet_names)
-    except python_calamine.PasswordError:
-        raise IngestError(file, "a password-protected Excel workbook: not read") from None
-    except python_calamine.CalamineError as exc:
-        raise IngestError(file, f"a damaged .xlsx workbook: {workbook.one_line(exc)}") from None
+    book, names = workbook.open_book(path)
     records = [n for n in names if is_record_sheet(n)]
     if not records:
         shown = ", ".join(f"'{n}'" for n in names)
@@ -398,14 +385,7 @@ def _open_sheet(path: Path):
             f"{len(records)} record sheets ({shown}): the loader reads a workbook with one "
             "(export each channel's records to a workbook of its own, or as CSV)",
         )
-    try:
-        return records[0], book.get_sheet_by_name(records[0])
-    except python_calamine.CalamineError as exc:
-        raise IngestError(
-            file,
-            f"a damaged .xlsx workbook: sheet '{records[0]}' does not parse "
-            f"({workbook.one_line(exc)})",
-        ) from None
+    return records[0], workbook.sheet(file, book, records[0])
 
 
 def _read_workbook(path: Path, options: bdf.ReadOptions):

@@ -16,6 +16,38 @@ ZIP = b"PK\x03\x04"  # an .xlsx (or an .ndax): a zip archive
 OLE = bytes.fromhex("D0CF11E0A1B11AE1")  # an OLE2 compound file: .xls, or an encrypted .xlsx
 
 
+def open_book(path: Path):
+    """calamine's workbook and its sheet names, or the refusal of a damaged or
+    password-protected one (the caller has checked it is an .xlsx zip)."""
+    file = str(path)
+    try:
+        import python_calamine
+    except ImportError:
+        raise IngestError(
+            file,
+            "an Excel workbook: reading it needs python-calamine (pip install -e '.[ingest]')",
+        ) from None
+    try:
+        book = python_calamine.CalamineWorkbook.from_path(file)
+        return book, list(book.sheet_names)
+    except python_calamine.PasswordError:
+        raise IngestError(file, "a password-protected Excel workbook: not read") from None
+    except python_calamine.CalamineError as exc:
+        raise IngestError(file, f"a damaged .xlsx workbook: {one_line(exc)}") from None
+
+
+def sheet(file: str, book, name: str):
+    """A sheet, read whole by calamine (one at a time: a sheet's cells are held in memory)."""
+    import python_calamine
+
+    try:
+        return book.get_sheet_by_name(name)
+    except python_calamine.CalamineError as exc:
+        raise IngestError(
+            file, f"a damaged .xlsx workbook: sheet '{name}' does not parse ({one_line(exc)})"
+        ) from None
+
+
 def compound_file(path: Path, export: str) -> IngestError:
     """The refusal of an OLE2 compound file: an encrypted (password-protected) .xlsx holds its
     workbook in an `EncryptedPackage` stream; anything else of the kind is an Excel 97-2003
