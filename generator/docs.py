@@ -164,10 +164,21 @@ def column_rows(schema: Schema, page: str, table: Table, groups) -> list[dict]:
         rows.append(
             {
                 "name": f'<a id="column-{column.name}"></a>{md_code(column.name)}',
-                "key": diagrams.key_marker(table, column),  # "PK FK", as in the diagrams
-                "types": [md_code(targets[0].column_type(table, column)) for targets in groups],
-                "unit": md_text(column.unit or ""),
-                "nullable": "yes" if column.nullable else "no",
+                # the line under the name: "PK FK", as in the diagrams, NULL or not, the unit
+                "meta": " · ".join(
+                    part
+                    for part in (
+                        diagrams.key_marker(table, column),
+                        "nullable" if column.nullable else "not null",
+                        md_text(column.unit or ""),
+                    )
+                    if part
+                ),
+                # one line per group of targets with the same types, named after the first
+                "types": [
+                    (md_text(targets[0].title), md_code(targets[0].column_type(table, column)))
+                    for targets in groups
+                ],
                 "allowed": "; ".join(
                     p for p in (default_text(column), allowed_text(schema, page, column)) if p
                 ),
@@ -284,12 +295,8 @@ def table_context(schema: Schema, table: Table, blocks) -> dict:
             for i, title in writers(schema, table.name)
         ],
         "usage_page": relative(page, f"{REFERENCE}/usage.md"),
-        "type_headers": [md_text(targets[0].title) for targets in groups],
         "type_note": type_note(groups),
         "columns": columns,
-        # Columns of the table that would be empty for every row are left out.
-        "show_units": any(c["unit"] for c in columns),
-        "show_values": any(c["allowed"] for c in columns),
         "primary_key": columns_list(table.primary_key),
         "primary_key_name": md_code(table.primary_key_name),
         "key_notes": key_notes(table),

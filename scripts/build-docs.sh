@@ -68,5 +68,24 @@ grep -q '"tables"' "$site_dir/erd/schema.json" 2>/dev/null \
   || { cat "$log" >&2; die "the Liam ERD build wrote no $site_dir/erd/schema.json"; }
 grep -q 'Liam ERD' "$site_dir/erd/index.html" \
   || die "$site_dir/erd/index.html is still the placeholder page"
+# Liam's page has no way back to the site: a link in its header bar, beside Liam's own title,
+# in the header's colours (Liam's page is dark whatever the site's palette).
+"$py" - "$site_dir/erd/index.html" <<'PY' || die "could not add the link back to the site"
+import sys
+from pathlib import Path
+
+page = Path(sys.argv[1])
+html = page.read_text(encoding="utf-8")
+link = (
+    '<a id="back-to-docs" href="../" title="Back to the documentation site" style="'
+    "position:fixed;top:14px;left:150px;z-index:1000;padding:4px 10px;border-radius:6px;"
+    "border:1px solid #444;color:#ddd;background:#222;font:14px/20px system-ui,sans-serif;"
+    'text-decoration:none">&larr; Documentation</a>'
+)
+if 'id="back-to-docs"' not in html:
+    if "</body>" not in html:
+        sys.exit(f"{page}: no </body> to add the link before")
+    page.write_text(html.replace("</body>", link + "</body>", 1), encoding="utf-8")
+PY
 
 say "done in $((SECONDS - started)) s: $site_dir/ (open it with: bash scripts/serve-docs.sh --built)"

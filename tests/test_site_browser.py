@@ -113,17 +113,36 @@ PAGES = [
 ]
 
 
+# The widths at which every table page is measured: its tables must fit the frame (the
+# columns table puts each description beside its column name, not behind a sideways scroll).
+TABLE_WIDTHS = (1280, 1920)
+
+
+def table_measures(schema) -> list[dict]:
+    return [
+        {
+            "name": f"measure-{table.name}-{width}",
+            "path": f"reference/tables/{table.name}/",
+            "width": width,
+            "measureTables": True,
+        }
+        for table in schema.tables
+        for width in TABLE_WIDTHS
+    ]
+
+
 @pytest.fixture(scope="module")
 def report(base_url, schema) -> dict[str, dict]:
     names = [t.name for t in schema.tables]
     pages = [
         *PAGES,
+        *table_measures(schema),
         {
             "name": "erd",
             "path": "erd/",
             "fullPage": False,
             "waitForSelectors": {".react-flow__node": len(names)},
-            "waitForText": names,
+            "waitForText": [*names, "Documentation"],  # the link back (build-docs.sh)
         },
     ]
     config = {
@@ -165,6 +184,12 @@ def test_page_is_whole(report, name):
     }
     assert not problems, f"{page['url']}: {json.dumps(problems, indent=2)}"
     assert Path(page["screenshot"]).stat().st_size > 10_000, "blank screenshot?"
+
+
+def test_erd_page_links_back_to_the_site(site):
+    page = (site / "erd" / "index.html").read_text(encoding="utf-8")
+    assert '<a id="back-to-docs" href="../"' in page
+    assert page.count('id="back-to-docs"') == 1
 
 
 def test_pages_have_diagrams_and_links(report):
@@ -209,3 +234,17 @@ def test_demo_page_shows_the_plots_drawn_at_build_time(site, report):
         assert svg.lstrip().startswith("<?xml") and "<svg" in svg, name
         assert svg.count("<path") > 5, f"{name}: no data drawn?"
     assert "label_soc.soc" in (site / "demo-plots" / "soc-label.svg").read_text()
+
+
+def test_table_pages_fit_their_frame(report, schema):
+    """Every table page at 1280 and 1920 px: no table wider than the article, so the column
+    descriptions are read without scrolling sideways."""
+    wide = []
+    for spec in table_measures(schema):
+        page = report[spec["name"]]
+        assert "error" not in page, page.get("error")
+        assert page["status"] == 200, page["url"]
+        assert page["tables"] >= 1, f"{page['url']}: no table measured"
+        assert page["frame"] > 500, f"{page['url']}: frame of {page['frame']} px?"
+        wide += [f"{page['url']} at {spec['width']} px: {t}" for t in page["found"]]
+    assert not wide, "tables wider than their frame:\n" + "\n".join(wide)

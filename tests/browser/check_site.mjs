@@ -46,6 +46,51 @@ const sameOrigin = (url) => {
   }
 };
 
+// Tables wider than the frame they sit in: the reader would have to scroll sideways to read
+// them (MkDocs Material wraps each table in a horizontally scrolling .md-typeset__scrollwrap).
+// Per table: its heading's text, its width and the frame's (the article's content box).
+async function overflowingTables(page) {
+  return page.evaluate(() => {
+    const article = document.querySelector("article.md-content__inner") ?? document.body;
+    const style = getComputedStyle(article);
+    const frame =
+      article.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    const found = [];
+    document.querySelectorAll("article table").forEach((table, index) => {
+      const wrap = table.closest(".md-typeset__scrollwrap");
+      const width = table.getBoundingClientRect().width;
+      const scrolls = wrap ? wrap.scrollWidth > wrap.clientWidth + 1 : false;
+      if (scrolls || width > frame + 1) {
+        let heading = table.closest(".md-typeset__scrollwrap") ?? table;
+        while (heading && !/^H[1-6]$/.test(heading.tagName)) {
+          heading = heading.previousElementSibling;
+        }
+        found.push({
+          table: index,
+          under: heading ? heading.textContent.trim() : "",
+          width: Math.round(width),
+          frame: Math.round(frame),
+        });
+      }
+    });
+    return { frame: Math.round(frame), tables: document.querySelectorAll("article table").length, found };
+  });
+}
+
+// A measuring visit only (spec.measureTables): load, measure the tables, no screenshot.
+async function measurePage(context, spec) {
+  const page = await context.newPage();
+  await page.route(
+    (url) => !sameOrigin(url.href),
+    (route) => route.abort("blockedbyclient"),
+  );
+  const url = new URL(spec.path ?? "", baseUrl).href;
+  const response = await page.goto(url, { waitUntil: "load", timeout: timeoutMs });
+  const measured = await overflowingTables(page);
+  await page.close();
+  return { name: spec.name, url, status: response?.status() ?? 0, width: spec.width, ...measured };
+}
+
 async function checkPage(context, spec) {
   const page = await context.newPage();
   const result = {
@@ -195,7 +240,9 @@ try {
       colorScheme: spec.colorScheme ?? "light",
     });
     try {
-      report.pages.push(await checkPage(context, spec));
+      report.pages.push(
+        await (spec.measureTables ? measurePage(context, spec) : checkPage(context, spec)),
+      );
     } catch (err) {
       report.pages.push({ name: spec.name, error: String(err?.stack ?? err) });
     } finally {
