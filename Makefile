@@ -108,9 +108,10 @@ $(LINKML): bench/linkml/requirements.txt
 	@.venv-linkml/bin/python -m pip --disable-pip-version-check install --quiet -r $<
 	@touch $@
 
-lint: $(call extra,test) ## ruff lint and format check
+lint: $(call extra,test) ## ruff lint and format check; the rooms' import directions, no circles
 	@$(VENV)/bin/ruff check generator harness ingest derive demo tests bench docs_hooks.py
 	@$(VENV)/bin/ruff format --check generator harness ingest derive demo tests bench docs_hooks.py
+	@$(VENV)/bin/lint-imports --no-cache --no-logo  # contracts: pyproject.toml [tool.importlinter]
 
 clean: ## remove the environment, node_modules and build output
 	rm -rf $(VENV) .venv-linkml node_modules site test-artifacts db
