@@ -84,7 +84,7 @@ derive: $(call extra,ingest) ## set up the derivations and show their help (pyth
 	@$(PY) -m derive --help
 
 demo: $(call extra,ingest) ## fill db/battery.sqlite (or DB=postgresql://...) from the shipped demo data (data/demo/)
-	@$(PY) -m ingest.demo $(if $(filter-out db/battery.sqlite,$(DB)),--db '$(DB)') >/dev/null
+	@$(PY) -m demo $(if $(filter-out db/battery.sqlite,$(DB)),--db '$(DB)') >/dev/null
 
 check: $(CORE) ## fail if committed generated files differ from schema.yaml
 	@$(call setup-for,graphviz)
@@ -108,9 +108,10 @@ $(LINKML): bench/linkml/requirements.txt
 	@.venv-linkml/bin/python -m pip --disable-pip-version-check install --quiet -r $<
 	@touch $@
 
-lint: $(call extra,test) ## ruff lint and format check
-	@$(VENV)/bin/ruff check generator harness ingest derive tests bench docs_hooks.py
-	@$(VENV)/bin/ruff format --check generator harness ingest derive tests bench docs_hooks.py
+lint: $(call extra,test) ## ruff lint and format check; the rooms' import directions, no circles
+	@$(VENV)/bin/ruff check generator harness ingest derive demo tests bench docs_hooks.py
+	@$(VENV)/bin/ruff format --check generator harness ingest derive demo tests bench docs_hooks.py
+	@$(VENV)/bin/lint-imports --no-cache --no-logo  # contracts: pyproject.toml [tool.importlinter]
 
 clean: ## remove the environment, node_modules and build output
 	rm -rf $(VENV) .venv-linkml node_modules site test-artifacts db

@@ -5,7 +5,7 @@ The downloads page links to downloads/<target>.sql; those files are sql/<target>
 as generated and committed, added to the site here rather than copied into docs/.
 
 The demo page (docs/demo.md) shows demo-plots/*.svg: drawn here, at build time, from a demo
-database built from data/demo/ in a temporary directory (ingest.demo, ingest.plots), so no
+database built from data/demo/ in a temporary directory (demo/: demo.build, demo.plots), so no
 generated picture is committed and the plots always show what the loader and the derivations
 make of the shipped files today.
 """
@@ -39,9 +39,10 @@ def demo_plots() -> dict[str, str]:
     """The demo page's SVGs, from a throwaway demo database (the BDF sessions only: the vendor
     reader's library is not a docs dependency)."""
     if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))  # ingest/ and derive/ are rooms of the checkout
+        sys.path.insert(0, str(ROOT))  # demo/, ingest/ and derive/ are rooms of the checkout
     try:
-        from ingest import demo, plots
+        import demo
+        from demo import plots
 
         with tempfile.TemporaryDirectory(prefix="demo-plots-") as tmp:
             url = demo.sqlite_url(Path(tmp) / "demo.sqlite")

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from . import dataset, parquet, report, system, variants
+from .files import RESULTS
 
 ROOT = Path(__file__).resolve().parents[1]
 ENGINES = ("sqlite", "postgres15", "postgres18", "timescaledb")
@@ -41,7 +42,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=",".join(ENGINES),
         help="comma-separated subset of " + ",".join(ENGINES),
     )
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
+    parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument(
         "--docs",
         # a str, not a Path: Path('') is '.', which would make '' mean "this directory"
@@ -390,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
             args.docs.parent.mkdir(parents=True, exist_ok=True)
             args.docs.write_text(report.render(results))
             log(f"bench: wrote {args.docs}")
-            if args.out.resolve() == (ROOT / "bench" / "results.json").resolve():
+            if args.out.resolve() == RESULTS.resolve():
                 # the README quotes the committed results only, never a side run's
                 report.write_readme(report.README, results)
                 log(f"bench: refreshed the figures in {report.README}")

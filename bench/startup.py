@@ -49,10 +49,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from .files import STARTUP_RESULTS as RESULTS
 from .system import _cpu_model, generator_timing, import_rows
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "startup-results.json"
 LINKML_VENV = ROOT / ".venv-linkml"
 LINKML_PYTHON = LINKML_VENV / "bin" / "python"
 GEN_SQLTABLES = LINKML_VENV / "bin" / "gen-sqltables"

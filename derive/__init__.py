@@ -3,6 +3,7 @@ already in a database, by SQL that runs unchanged on SQLite, PostgreSQL and Time
 `python -m derive --db URL`, or `derive.run(db, ...)` from Python. Definitions and formulas:
 docs/deriving.md."""
 
-from .run import WHAT, DeriveError, SessionResult, Settings, run
+from .errors import DeriveError
+from .run import WHAT, SessionResult, Settings, run
 
 __all__ = ["WHAT", "DeriveError", "SessionResult", "Settings", "run"]

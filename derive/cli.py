@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .run import DEFAULT_FEATURE_VERSION, DEFAULT_LABEL_VERSION, WHAT, DeriveError, run
+from .errors import DeriveError
+from .run import DEFAULT_FEATURE_VERSION, DEFAULT_LABEL_VERSION, WHAT, run
 
 
 def parser() -> argparse.ArgumentParser:

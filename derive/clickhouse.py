@@ -25,6 +25,7 @@ import time
 from typing import Any
 
 from . import sql
+from .errors import DeriveError
 
 # the column whose stored value a republished row keeps, and the key it is found by
 _KEEP = {
@@ -189,8 +190,6 @@ def session(db: Any, session_id: int, s: Any, result: Any, reference: Any) -> No
 
 
 def soh(db, staged, session_id, s, result, reference, features_from: str) -> None:
-    from .run import DeriveError
-
     def reading(text: str) -> str:  # the features staged in this run, else the stored ones
         return text.replace("FROM cycle_feature", f"FROM {features_from}")
 

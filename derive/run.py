@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from . import sql
+from .errors import DeriveError
 
 WHAT = ("cycles", "features", "soc", "soh")
 DEFAULT_FEATURE_VERSION = "derive-1"
@@ -23,16 +24,6 @@ DEFAULT_LABEL_VERSION = "derive-1"
 CV_TOLERANCE_VOLT = 0.002
 # A full cycle for SOH: coulombic efficiency within this band.
 FULL_CYCLE_CE = (0.9, 1.1)
-
-
-class DeriveError(Exception):
-    """A derivation refused (bad settings for the data, a constraint of the schema; the
-    session's transaction was rolled back, `.session_id` says which), or a usage problem
-    (options, database: `.session_id` is None)."""
-
-    def __init__(self, message: str, session_id: int | None = None):
-        super().__init__(message)
-        self.session_id = session_id
 
 
 @dataclass

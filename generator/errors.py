@@ -1,4 +1,5 @@
-"""Problems found in schema.yaml, reported as `file:line:col: path: message (hint)`.
+"""The generator's errors: problems found in schema.yaml, reported as
+`file:line:col: path: message (hint)`, and a tool the generator needs failing (`ToolError`).
 
 Everything a problem echoes (the file name, the schema path, the message and the hint) may hold
 text from schema.yaml, so `Problem.__str__` is the one place it is escaped: a newline, a control
@@ -72,3 +73,7 @@ class SchemaError(Exception):
     def __init__(self, problems: list[Problem]):
         self.problems = sorted(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class ToolError(RuntimeError):
+    """A tool the generator needs is missing or failed (e.g. Graphviz's dot)."""

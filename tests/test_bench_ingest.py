@@ -1,21 +1,20 @@
-"""bench/ingest.py: its figures on docs/loading.md are the committed results' (no drift), and
-a small run of its file generator and measurement works end to end on SQLite."""
+"""bench/ingest.py: a small run of its file generator and measurement works end to end on
+SQLite, and bench/report.py renders what it records (docs/loading.md's block of the committed
+results is checked in tests/test_bench_report.py)."""
 
 from __future__ import annotations
 
-import json
 import sqlite3
 
 from bench import ingest as bench_ingest
+from bench import report
 
 
-def test_loading_page_figures_come_from_the_results():
-    results = json.loads(bench_ingest.RESULTS.read_text())
-    page = bench_ingest.DOCS.read_text()
-    assert bench_ingest.with_docs_block(page, results) == page, (
-        "docs/loading.md differs from bench/ingest-results.json: run python -m bench.ingest"
-    )
-    assert results["machine"]["cpu_model"] in page
+def markdown(results: dict) -> list[str]:
+    """The performance page's loader section for `results`, with the targets bench.ingest
+    records in its file."""
+    targets = {"rows_per_second": bench_ingest.TARGETS, "peak_rss_mib": bench_ingest.PEAK_MIB}
+    return report.ingest_section({"targets": targets, **results}).splitlines()
 
 
 def test_a_small_run_measures_the_loader_and_its_baseline(tmp_path):
@@ -37,15 +36,14 @@ def test_a_small_run_measures_the_loader_and_its_baseline(tmp_path):
             "AND tbl_name = 'timeseries_point'"
         ).fetchall()
         assert indexes == [("ix_timeseries_point_session_time",)]
-    lines = bench_ingest.markdown(
-        {
-            "n": 2_000,
-            "date": "today",
-            "machine": {"cpu_model": "X", "cpu_count": 2},
-            "engines": {"sqlite": run},
-        }
-    )
-    assert any(line.startswith("| SQLite |") for line in lines)
+    results = {
+        "n": 2_000,
+        "date": "today",
+        "machine": {"cpu_model": "X", "cpu_count": 2},
+        "engines": {"sqlite": run},
+    }
+    assert any(line.startswith("| SQLite |") for line in markdown(results))
+    assert f"sqlite: {run['rows_per_second']:,} rows/s" in bench_ingest.summary(results)
 
 
 def _results(loader: int, alone: int) -> dict:
@@ -70,12 +68,12 @@ def _results(loader: int, alone: int) -> dict:
 
 def test_a_target_above_the_engine_alone_is_called_out_of_reach():
     target = bench_ingest.TARGETS["postgres18"]
-    below = "\n".join(bench_ingest.markdown(_results(target // 2, target - 1)))
+    below = "\n".join(markdown(_results(target // 2, target - 1)))
     assert "target is out of reach on this machine" in below
     assert f"{target - 1:,} rows/s" in below
-    above = "\n".join(bench_ingest.markdown(_results(target // 2, target + 1)))
+    above = "\n".join(markdown(_results(target // 2, target + 1)))
     assert "out of reach" not in above
     assert "the loader's own work (reading, checking) is what the target asks to shrink" in above
-    met = "\n".join(bench_ingest.markdown(_results(target + 5, target + 10)))
+    met = "\n".join(markdown(_results(target + 5, target + 10)))
     assert "out of reach" not in met and "asks to shrink" not in met
     assert f"{target:,} (met)" in met

@@ -1,5 +1,6 @@
-"""The performance page and the README's figures are rendered from bench/results.json:
-committed together, they must match what the renderer makes of the committed results."""
+"""The performance page, the README's figures and docs/loading.md's are rendered from the
+bench/*results.json files: committed together, they must match what the renderer makes of the
+committed results."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ import json
 
 import pytest
 
-from bench import report
+from bench import files, report
 
-RESULTS = report.ROOT / "bench" / "results.json"
+RESULTS = files.RESULTS
 
 
 @pytest.fixture(scope="module")
@@ -74,25 +75,40 @@ def test_page_without_runs_renders(results):
     assert page.startswith("#")
 
 
-def test_storage_advice_follows_the_generated_ddl(tmp_path, monkeypatch, archived):
-    """The page may only advise storing test_started_at while the DDL does not yet."""
-    done, todo = tmp_path / "done.sql", tmp_path / "todo.sql"
-    done.write_text("CREATE TABLE t (test_started_at timestamptz);\n")
-    todo.write_text("CREATE TABLE t (test_time_second double precision);\n")
-    assert report.timescale_ddl_stores_started_at(done)
-    assert not report.timescale_ddl_stores_started_at(todo)
-    real = report.timescale_ddl_stores_started_at
-    monkeypatch.setattr(report, "timescale_ddl_stores_started_at", lambda: real(todo))
+def test_storage_advice_follows_the_model(monkeypatch, archived):
+    """The page may only advise storing test_started_at while the schema does not yet: asked of
+    the model (timescaledb: elapsed_as_start), not of the generated SQL."""
+    import dataclasses
+
+    from generator import load_schema
+
+    done = load_schema(report.ROOT / "schema.yaml")
+    todo = dataclasses.replace(
+        done,
+        tables=tuple(
+            dataclasses.replace(
+                t, timescaledb=dataclasses.replace(t.timescaledb, elapsed_as_start=None)
+            )
+            if t.timescaledb
+            else t
+            for t in done.tables
+        ),
+    )
+    assert report.timescale_stores_test_start(done)
+    assert report.timescale_stores_test_start()  # the checkout's schema.yaml: version 3
+    assert not report.timescale_stores_test_start(todo)
+    real = report.timescale_stores_test_start
+    monkeypatch.setattr(report, "timescale_stores_test_start", lambda: real(todo))
     assert "It is not the generated DDL yet" in report.render(archived)
-    monkeypatch.setattr(report, "timescale_ddl_stores_started_at", lambda: real(done))
+    monkeypatch.setattr(report, "timescale_stores_test_start", lambda: real(done))
     assert "It is not the generated DDL yet" not in report.render(archived)
 
 
 # ------------------------------------------------------------------------------ the template
 # The page's words are in bench/templates/; every figure and verdict comes from the results.
 
-INGEST = report.ROOT / "bench" / "ingest-results.json"
-STARTUP = report.ROOT / "bench" / "startup-results.json"
+INGEST = files.INGEST_RESULTS
+STARTUP = files.STARTUP_RESULTS
 
 
 def _copy(value):
@@ -121,7 +137,7 @@ def startup_results():
 
 @pytest.fixture(scope="module")
 def clickhouse():
-    return json.loads(report.CLICKHOUSE_RESULTS.read_text(encoding="utf-8"))
+    return json.loads(files.CLICKHOUSE_RESULTS.read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module")
@@ -231,7 +247,7 @@ def test_without_results_json_every_main_section_says_not_measured(ingest, start
     assert sections.keys() == full.keys()  # every heading is still there
     for heading in (
         "## What was measured",
-        "## Results",
+        "## Engine-level results",
         "## Targets",
         "## Why the numbers are what they are",
         "## What each constraint costs in COPY",
@@ -256,17 +272,12 @@ def test_without_results_json_every_main_section_says_not_measured(ingest, start
 
 def test_no_result_file_at_all_renders(tmp_path, monkeypatch):
     """`python -m bench.report` with no result file writes a page of 'not measured' lines."""
-    from bench import ingest as bench_ingest
-    from bench import startup
-
-    monkeypatch.setattr(bench_ingest, "RESULTS", tmp_path / "none-ingest.json")
-    monkeypatch.setattr(startup, "RESULTS", tmp_path / "none-startup.json")
-    monkeypatch.setattr(report, "CLICKHOUSE_RESULTS", tmp_path / "none-clickhouse.json")
+    monkeypatch.setattr(files, "INGEST_RESULTS", tmp_path / "none-ingest.json")
+    monkeypatch.setattr(files, "STARTUP_RESULTS", tmp_path / "none-startup.json")
+    monkeypatch.setattr(files, "CLICKHOUSE_RESULTS", tmp_path / "none-clickhouse.json")
     out = tmp_path / "performance.md"
-    assert (
-        report.main(["--results", str(tmp_path / "none.json"), "--out", str(out), "--readme", ""])
-        == 0
-    )
+    argv = ["--results", str(tmp_path / "none.json"), "--out", str(out), "--readme", ""]
+    assert report.main([*argv, "--loading", ""]) == 0
     page = out.read_text(encoding="utf-8")
     assert page.count("*Not measured in this run*") >= 13
     for command in ("bench.ingest", "bench.startup", "bench.clickhouse"):
@@ -374,14 +385,42 @@ def test_make_sql_advice_follows_the_generator_code(monkeypatch, archived, inges
 
 
 def test_loader_section_matches_the_loading_page_block(results, ingest, startup_results):
-    """bench/ingest.py still writes the same figures into docs/loading.md: the two renderings
-    of bench/ingest-results.json may not drift apart."""
-    from bench import ingest as bench_ingest
-
+    """docs/loading.md carries the page's loader section: the two renderings of
+    bench/ingest-results.json may not drift apart."""
     section = _sections(report.render(results, ingest, startup_results))[
         "## Loading BDF CSV files (python -m ingest)"
     ]
-    assert section.rstrip("\n") == "\n".join(bench_ingest.markdown(ingest)).rstrip("\n")
+    assert section.rstrip("\n") == report.ingest_section(ingest).rstrip("\n")
+    page = report.LOADING.read_text(encoding="utf-8")
+    assert report.with_loading_block(page, ingest) == page, (
+        "docs/loading.md differs from bench/ingest-results.json: run `python -m bench.report`"
+    )
+    assert ingest["machine"]["cpu_model"] in page
+    with pytest.raises(ValueError, match="markers"):
+        report.with_loading_block("# Loading without markers\n", ingest)
+
+
+def test_the_page_leads_with_what_users_run(results, ingest, startup_results, clickhouse):
+    """The loader's and the derivations' sections come first; the engine-level experiments
+    after them, under a heading that says so, their rates never above the loader's section."""
+    page = report.render(results, ingest, startup_results, clickhouse)
+    headings = [h for h in _sections(page) if h.startswith("## ")]
+    assert headings[:2] == [
+        "## Loading BDF CSV files (python -m ingest)",
+        "## Deriving cycles, features and labels (python -m derive)",
+    ]
+    engine_level = headings.index("## Engine-level experiments (python -m bench)")
+    for heading in ("## What was measured", "## Engine-level results", "## Experiments"):
+        assert headings.index(heading) > engine_level, heading
+    loader = page.index("## Loading BDF CSV files")
+    for name, run in ingest["engines"].items():
+        assert f"{run['rows_per_second']:,}" in page[loader : page.index("## Deriving")], name
+    lite = next(r for r in results["runs"] if r["engine"] == "sqlite" and not r.get("variant"))
+    assert page.index(f"{lite['load']['rows_per_second']:,}") > page.index("## Engine-level")
+    # the README's block too: the loader's ratio first, the engine-level figures labelled
+    block = report.readme_block(results, ingest)
+    sqlite_loader = f"×{ingest['engines']['sqlite']['ratio_to_baseline']:.2f}"
+    assert block.index("The loader") < block.index(sqlite_loader) < block.index("Engine-level")
 
 
 def test_any_missing_key_renders_without_a_crash(results, ingest, startup_results):
@@ -422,5 +461,5 @@ def test_a_run_without_experiments_says_so(results, ingest, startup_results, ful
     for heading in ("## Experiments", "## Recommended changes"):
         assert "*Not measured in this run*" in sections[heading]
         assert "`--no-experiments`" in sections[heading]
-    assert "Not measured" not in sections["## Results"]
-    assert sections["## Results"] == full["## Results"]
+    assert "Not measured" not in sections["## Engine-level results"]
+    assert sections["## Engine-level results"] == full["## Engine-level results"]

@@ -1,5 +1,5 @@
 """The shipped demo data (data/demo/, simulated with PyBaMM by scripts/demo/make_demo_data.py)
-and `make demo` (ingest.demo): the demo database builds on SQLite, PostgreSQL 15 and
+and `make demo` (python -m demo): the demo database builds on SQLite, PostgreSQL 15 and
 TimescaleDB with the rows the files hold and the facts the simulation put in them (capacity
 fades, SOC stays in range, current is positive when it charges); the Maccor export of the
 drive cycle, read with --format maccor through battery-data-toolkit, gives the same samples as
@@ -17,8 +17,8 @@ import sys
 import pytest
 from dbkit import ROOT, ddl_text, load_pg_ddl
 
+import demo
 import harness
-from ingest import demo
 from ingest.cli import main
 from ingest.db import connect
 
@@ -173,9 +173,9 @@ def test_building_again_is_a_no_op(built):
 
 @pytest.mark.parametrize("built", ["sqlite"], indirect=True)  # the docs build's engine
 def test_plots_are_drawn_from_the_demo_and_are_deterministic(built):
-    """The docs page's SVGs (ingest/plots.py): the same database gives the same bytes, and
+    """The docs page's SVGs (demo/plots.py): the same database gives the same bytes, and
     each plot shows its table's data (axis labels name the columns)."""
-    from ingest import plots
+    from demo import plots
 
     first = plots.draw(built.url)
     assert first == plots.draw(built.url)
@@ -278,10 +278,10 @@ def test_a_maccor_export_declared_as_bdf_is_refused_with_a_hint(tmp_path, capsys
 
 
 def test_make_demo_command_line(tmp_path):
-    """python -m ingest.demo --db PATH: exit 0, the row counts on stdout as JSON."""
+    """python -m demo --db PATH: exit 0, the row counts on stdout as JSON."""
     db = tmp_path / "demo.sqlite"
     run = subprocess.run(
-        [sys.executable, "-m", "ingest.demo", "--db", str(db)],
+        [sys.executable, "-m", "demo", "--db", str(db)],
         cwd=ROOT,
         capture_output=True,
         text=True,

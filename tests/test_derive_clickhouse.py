@@ -134,12 +134,12 @@ def test_a_failed_derivation_publishes_nothing(both):
 
 
 def test_demo_fills_a_chdb_database(tmp_path):
-    """`python -m ingest.demo --db chdb:///dir?database=` makes the directory, the database and
+    """`python -m demo --db chdb:///dir?database=` makes the directory, the database and
     the schema, loads the shipped samples and derives them."""
     _chdb_or_skip()
     url = f"chdb://{tmp_path / 'demo'}?database=demo"
     proc = subprocess.run(
-        [sys.executable, "-m", "ingest.demo", "--db", url],
+        [sys.executable, "-m", "demo", "--db", url],
         capture_output=True,
         text=True,
         cwd=ROOT,

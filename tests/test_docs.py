@@ -21,7 +21,7 @@ import yaml
 
 import harness
 from generator import diagrams, docs, load_schema, load_schema_text
-from generator.cli import ToolError
+from generator.errors import ToolError
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_TEXT = (ROOT / "schema.yaml").read_text(encoding="utf-8")

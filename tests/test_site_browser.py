@@ -224,7 +224,7 @@ def test_downloads_are_the_committed_ddl_files(site):
 def test_demo_page_shows_the_plots_drawn_at_build_time(site, report):
     """docs_hooks.py draws demo-plots/*.svg from the demo data while the site builds; the
     demo page shows all three, and they load in the browser (test_page_is_whole[demo])."""
-    from ingest.plots import PLOTS
+    from demo.plots import PLOTS
 
     page = (site / "demo" / "index.html").read_text(encoding="utf-8")
     assert report["demo"]["imageCount"] >= len(PLOTS)

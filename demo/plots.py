@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 
-from .db import Database, connect
+from ingest.db import Database, connect
 
 STYLE = {
     "svg.hashsalt": "liam-erd-schema-demo",

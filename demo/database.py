@@ -1,4 +1,4 @@
-"""`python -m ingest.demo [--db URL]` (`make demo`): a database filled from the demo files
+"""`python -m demo [--db URL]` (`make demo`): a database filled from the demo files
 shipped under data/demo/ (simulated with PyBaMM by scripts/demo/make_demo_data.py): the schema
 created when the database has none, every demo file loaded with the loader, then cycles,
 features, SOC and SOH labels derived with `derive.run`.
@@ -21,9 +21,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .db import Database, connect
-from .errors import IngestError, UsageError
-from .load import Options, load_file, read_sidecar
+import derive as derivations
+from derive import DeriveError
+from ingest.db import Database, connect
+from ingest.errors import IngestError, UsageError
+from ingest.load import Options, load_file, read_sidecar
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data" / "demo"
@@ -213,8 +215,6 @@ def build(
     finally:
         db.close()
     if derive:
-        import derive as derivations
-
         for session in SESSIONS:
             if session.name in built.sessions:
                 derivations.run(
@@ -249,7 +249,7 @@ def _existing(db: Database, name: str) -> int | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m ingest.demo", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m demo", description=__doc__.split("\n")[0])
     p.add_argument(
         "--db",
         help="sqlite:///path, a SQLite path, postgresql://... or chdb:///dir?database=NAME "
@@ -274,9 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     except (IngestError, UsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    except Exception as exc:  # derive's DeriveError, a driver's error: said, not a traceback
-        if type(exc).__name__ != "DeriveError":
-            raise
+    except DeriveError as exc:  # said, not a traceback
         print(f"error: deriving: {exc}", file=sys.stderr)
         return 1
     print(

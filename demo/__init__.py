@@ -1,0 +1,9 @@
+"""The demo room: a database built from the simulated cycler files shipped under data/demo/
+with the loader (ingest) and the derivations (derive), and the docs page's plots drawn from it.
+`python -m demo [--db URL]` (`make demo`) builds it; docs_hooks.py builds one in a temporary
+directory and draws docs/demo.md's pictures (demo/plots.py). It builds on ingest, derive and
+generator; none of them imports it."""
+
+from .database import DATA, DEFAULT_DB, SESSIONS, Built, DemoSession, build, sqlite_url
+
+__all__ = ["DATA", "DEFAULT_DB", "SESSIONS", "Built", "DemoSession", "build", "sqlite_url"]
