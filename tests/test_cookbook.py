@@ -21,7 +21,7 @@ import pytest
 from dbkit import ddl_text, load_pg_ddl
 
 import harness
-from ingest import demo
+from demo import database as demo
 from ingest.db import connect
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -100,7 +100,7 @@ def run_all(url: str, engine: str) -> dict[str, list[tuple]]:
 CHILD = """
 import json, sys
 sys.path.insert(0, {root!r})
-from ingest import demo
+from demo import database as demo
 from ingest.db import connect
 recipes = json.loads({recipes!r})
 url = {url!r}
