@@ -1,10 +1,12 @@
 """What a file looks like, from its first lines: so that a file given with the wrong `--format`
 (a Maccor export as BDF, an Arbin CSV as Maccor, a Neware CSV as BioLogic) is refused with a
-message naming what it seems to be, and the option that reads it."""
+message naming what it seems to be, and the option that reads it; and where a file stops being
+UTF-8 text (the readers' slow path, once pyarrow has refused it)."""
 
 from __future__ import annotations
 
 import gzip
+from collections.abc import Iterator
 from pathlib import Path
 
 # (what, --format that reads it or None, markers any of which names it), most specific first
@@ -56,6 +58,27 @@ def first_lines(path: Path, count: int = 3) -> str:
             return b"".join(handle.readline(4096) for _ in range(count)).decode("latin-1")
     except (OSError, EOFError):
         return ""
+
+
+def lines(path: Path) -> Iterator[bytes]:
+    """The file's lines, raw (a .gz decompressed)."""
+    with (gzip.open if path.suffix == ".gz" else open)(path, "rb") as handle:
+        yield from handle
+
+
+def first_non_utf8_line(path: Path) -> tuple[int, int, int] | None:
+    """(line, byte, column) of the first byte that is not UTF-8 (the slow path, taken only
+    once pyarrow has refused the file)."""
+    try:
+        for number, raw in enumerate(lines(path), start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                column = len(raw[: exc.start].decode("utf-8", errors="replace")) + 1
+                return number, raw[exc.start], column
+    except (OSError, EOFError):
+        return None
+    return None
 
 
 def _forms(marker: str) -> tuple[str, ...]:
