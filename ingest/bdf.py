@@ -35,6 +35,7 @@ from .staging import (
 )
 
 FILE_FORMAT = "bdf_csv"  # source_file.file_format
+BINARY_FILES: frozenset[str] = frozenset()  # text only (readers.Reader)
 
 # other names the BDF ontology gives the same quantities (its altLabels), snake case
 ALIASES = {

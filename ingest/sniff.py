@@ -112,10 +112,16 @@ def looks_like(text: str, declared: str) -> str:
     return ""
 
 
-def workbook(path: Path, declared: str) -> str | None:
+# the binary files a reader may open itself besides its text (readers.Reader.BINARY_FILES)
+WORKBOOK = "workbook"  # an .xlsx (the reader refuses an .xls or an encrypted one itself)
+NEWARE_BINARY = "neware_binary"  # a Neware .nda or .ndax
+
+
+def workbook(path: Path, declared: str, opens: frozenset[str] = frozenset()) -> str | None:
     """Why a workbook (or a Neware .nda/.ndax binary) given with a `--format` that reads text
-    is refused (None when the file is not one): the text readers would only report its bytes
-    as not UTF-8."""
+    is refused (None when the file is not one, or is one of the kinds `opens`, which the
+    reader of `declared` opens itself): the text readers would only report its bytes as not
+    UTF-8."""
     try:
         with open(path, "rb") as handle:
             magic = handle.read(8)
@@ -124,9 +130,11 @@ def workbook(path: Path, declared: str) -> str | None:
     if magic.startswith(b"NEWARE") or (
         magic.startswith(b"PK\x03\x04") and path.suffix.lower() == ".ndax"
     ):
+        if NEWARE_BINARY in opens:
+            return None
         kind = "ndax" if magic.startswith(b"PK") else "nda"
         return f"it looks like a Neware .{kind} binary file: use --format neware"
-    if declared == "arbin":  # MITS Pro's workbook: the Arbin reader opens or refuses it
+    if WORKBOOK in opens:  # the reader opens a workbook or refuses it itself
         return None
     if magic.startswith(b"PK\x03\x04"):
         what = "an Excel workbook or another zip file (export CSV instead)"

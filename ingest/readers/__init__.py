@@ -25,6 +25,9 @@ class Reader(Protocol):
 
     # source_file.file_format of the format's usual file (FileInfo.file_format names another)
     FILE_FORMAT: str
+    # the binary files it opens itself besides its text (sniff.WORKBOOK, sniff.NEWARE_BINARY):
+    # any other is refused before it is read, naming what it looks like (sniff.workbook)
+    BINARY_FILES: frozenset[str]
 
     def read(
         self, path: Path, options: ReadOptions, source: HashingReader | None = None

@@ -47,6 +47,7 @@ from .workbook import OLE, ZIP, Place, cell_text, sheet_batches
 
 FILE_FORMAT = "arbin_csv"
 WORKBOOK_FORMAT = "arbin_xlsx"  # source_file.file_format of MITS Pro's .xlsx export
+BINARY_FILES = frozenset({sniff.WORKBOOK})  # MITS Pro's .xlsx (an .xls refused by read())
 CYCLER = "Arbin"
 
 # Arbin's quantity name (snake case, unit removed) -> quantity (ingest/staging.py QUANTITIES)

@@ -54,6 +54,7 @@ from . import text
 from .text import Match
 
 FILE_FORMAT = "biologic_mpt"
+BINARY_FILES: frozenset[str] = frozenset()  # text only; the .mpr is refused by read()
 CYCLER = "BioLogic EC-Lab"
 MAGIC = (b"EC-Lab ASCII FILE", b"BT-Lab ASCII FILE")
 

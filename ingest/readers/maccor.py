@@ -35,6 +35,7 @@ from ..staging import (
 )
 
 FILE_FORMAT = "maccor_txt"
+BINARY_FILES: frozenset[str] = frozenset()  # text only (readers.Reader)
 CYCLER = "Maccor"
 # the columns battdat reads from a Maccor export: without them the file is not one
 REQUIRED = ("Cyc#", "Test (Min)", "Amps", "Volts", "State")

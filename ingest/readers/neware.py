@@ -71,6 +71,7 @@ from .text import Match
 
 FILE_FORMAT = "neware_csv"
 WORKBOOK_FORMAT = "neware_xlsx"  # source_file.file_format of BTSDA's .xlsx export
+BINARY_FILES = frozenset({sniff.WORKBOOK, sniff.NEWARE_BINARY})  # BTSDA's .xlsx, .nda, .ndax
 
 # English (BTS 7.x, 8.x) and Chinese (BTS 8.x on a Chinese-locale PC) names of each quantity
 MATCHES = [
