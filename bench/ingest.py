@@ -151,7 +151,7 @@ def baseline(csv: Path, url: str) -> dict:
     import numpy as np
     import pyarrow as pa
 
-    from ingest import bdf
+    from ingest import bdf, staging
     from ingest.db import TABLE, connect
 
     db = connect(url)
@@ -163,7 +163,7 @@ def baseline(csv: Path, url: str) -> dict:
             db.execute(f"CREATE TABLE bare_point (LIKE {TABLE})")  # NOT NULLs only
         started = time.monotonic()
         db.begin()
-        _info, chunks = bdf.read(csv, bdf.ReadOptions())
+        _info, chunks = bdf.read(csv, staging.ReadOptions())
         rows = 0
         for _, table in chunks:
             table = table.drop_columns(["line"])
@@ -188,7 +188,7 @@ def ceiling(csv: Path, url: str) -> dict:
     import numpy as np
     import pyarrow as pa
 
-    from ingest import bdf
+    from ingest import bdf, staging
     from ingest.db import connect
     from ingest.load import create_session
 
@@ -196,7 +196,7 @@ def ceiling(csv: Path, url: str) -> dict:
     try:
         db.begin()
         session = create_session(db, SIDECAR)
-        _info, chunks = bdf.read(csv, bdf.ReadOptions())
+        _info, chunks = bdf.read(csv, staging.ReadOptions())
         tables = []
         for _, table in chunks:
             table = table.drop_columns(["line"])

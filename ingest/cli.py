@@ -100,11 +100,11 @@ def _file_format(name: str) -> str:
 
 def _no_workbook(path: Path, file_format: str) -> None:
     """An .xlsx (or .xls) is read by --format neware (BTSDA's workbook export) and --format
-    arbin (MITS Pro's) alone, a Neware binary by --format neware alone."""
-    if file_format != "neware":
-        why = sniff.workbook(path, file_format)
-        if why:
-            raise IngestError(str(path), why)
+    arbin (MITS Pro's) alone, a Neware binary by --format neware alone: as their readers
+    declare (BINARY_FILES)."""
+    why = sniff.workbook(path, file_format, FORMATS[file_format].BINARY_FILES)
+    if why:
+        raise IngestError(str(path), why)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import bdf, quality, readers
+from . import quality, readers, staging
 from .db import Database
 from .errors import IngestError, UsageError
 
@@ -34,7 +34,7 @@ class Options:
     time_zone: str | None = None
     progress: bool = False
     file_format: str = "bdf"  # a name of readers.FORMATS (--format)
-    block_size: int = bdf.ReadOptions.block_size
+    block_size: int = staging.ReadOptions.block_size
 
 
 @dataclass
@@ -159,7 +159,7 @@ def _load_file(
     file = str(path)
     if not path.is_file():
         raise IngestError(file, "no such file")
-    read_options = bdf.ReadOptions(
+    read_options = staging.ReadOptions(
         discharge_positive=options.discharge_positive,
         time_zone=options.time_zone,
         block_size=options.block_size,
@@ -174,9 +174,9 @@ def _load_file(
         return Outcome(
             file, "duplicate", source_file_id=int(seen[0][0]), session_id=int(seen[0][1])
         )
-    source = bdf.HashingReader(path)
+    source = staging.HashingReader(path)
     try:
-        info, chunks = readers.reader(options.file_format)(path, read_options, source)
+        info, chunks = readers.FORMATS[options.file_format].read(path, read_options, source)
         return _load(
             db, path, session_id, options, sidecar, read_options, source, info, chunks, started
         )
@@ -196,11 +196,7 @@ def _load(db, path, session_id, options, sidecar, read_options, source, info, ch
     file = str(path)
     size = path.stat().st_size
     report = quality.Report(file)
-    # a vendor reader re-reads its own layout; BDF's columnar reader does for the rest
-    records = getattr(info, "record_reader", None) or (
-        lambda: bdf.record_indexes(path, info.columns)
-    )
-    checker = quality.Checker(report, db.target, records)
+    checker = quality.Checker(report, db.target, info.record_reader)
     progress = _Progress(file, size, options.progress)
     outcome = Outcome(file, "loaded", report=report)
     db.begin()
@@ -265,9 +261,8 @@ def _load(db, path, session_id, options, sidecar, read_options, source, info, ch
                 "session_id": session_id,
                 "uri": file,
                 "content_sha256": digest,
-                "file_format": getattr(info, "file_format", None)
-                or readers.file_format(options.file_format),
-                "cycler_software": getattr(info, "cycler_software", None),
+                "file_format": info.file_format or readers.FORMATS[options.file_format].FILE_FORMAT,
+                "cycler_software": info.cycler_software,
                 "original_units": _original_units(db, info),
                 "assumed_time_zone": info.assumed_time_zone,
                 "record_index_first": first_record,
@@ -445,7 +440,7 @@ class _Progress:
             self.bar.close()
 
 
-def _original_units(db: Database, info: bdf.FileInfo) -> str | None:
+def _original_units(db: Database, info: staging.FileInfo) -> str | None:
     """NULL when the file was in BDF units already; but the generated SQLite CHECK
     json_valid(original_units) is false for NULL on SQLite < 3.45 (json_valid(NULL) = 0), so
     there an empty object says the same."""

@@ -1,10 +1,12 @@
 """What a file looks like, from its first lines: so that a file given with the wrong `--format`
 (a Maccor export as BDF, an Arbin CSV as Maccor, a Neware CSV as BioLogic) is refused with a
-message naming what it seems to be, and the option that reads it."""
+message naming what it seems to be, and the option that reads it; and where a file stops being
+UTF-8 text (the readers' slow path, once pyarrow has refused it)."""
 
 from __future__ import annotations
 
 import gzip
+from collections.abc import Iterator
 from pathlib import Path
 
 # (what, --format that reads it or None, markers any of which names it), most specific first
@@ -58,6 +60,27 @@ def first_lines(path: Path, count: int = 3) -> str:
         return ""
 
 
+def lines(path: Path) -> Iterator[bytes]:
+    """The file's lines, raw (a .gz decompressed)."""
+    with (gzip.open if path.suffix == ".gz" else open)(path, "rb") as handle:
+        yield from handle
+
+
+def first_non_utf8_line(path: Path) -> tuple[int, int, int] | None:
+    """(line, byte, column) of the first byte that is not UTF-8 (the slow path, taken only
+    once pyarrow has refused the file)."""
+    try:
+        for number, raw in enumerate(lines(path), start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                column = len(raw[: exc.start].decode("utf-8", errors="replace")) + 1
+                return number, raw[exc.start], column
+    except (OSError, EOFError):
+        return None
+    return None
+
+
 def _forms(marker: str) -> tuple[str, ...]:
     """A marker as decoded text, and as its GB18030 or UTF-8 bytes read as Latin-1 (how
     first_lines() and a reader that guessed a Western code page see Chinese text)."""
@@ -89,10 +112,16 @@ def looks_like(text: str, declared: str) -> str:
     return ""
 
 
-def workbook(path: Path, declared: str) -> str | None:
+# the binary files a reader may open itself besides its text (readers.Reader.BINARY_FILES)
+WORKBOOK = "workbook"  # an .xlsx (the reader refuses an .xls or an encrypted one itself)
+NEWARE_BINARY = "neware_binary"  # a Neware .nda or .ndax
+
+
+def workbook(path: Path, declared: str, opens: frozenset[str] = frozenset()) -> str | None:
     """Why a workbook (or a Neware .nda/.ndax binary) given with a `--format` that reads text
-    is refused (None when the file is not one): the text readers would only report its bytes
-    as not UTF-8."""
+    is refused (None when the file is not one, or is one of the kinds `opens`, which the
+    reader of `declared` opens itself): the text readers would only report its bytes as not
+    UTF-8."""
     try:
         with open(path, "rb") as handle:
             magic = handle.read(8)
@@ -101,9 +130,11 @@ def workbook(path: Path, declared: str) -> str | None:
     if magic.startswith(b"NEWARE") or (
         magic.startswith(b"PK\x03\x04") and path.suffix.lower() == ".ndax"
     ):
+        if NEWARE_BINARY in opens:
+            return None
         kind = "ndax" if magic.startswith(b"PK") else "nda"
         return f"it looks like a Neware .{kind} binary file: use --format neware"
-    if declared == "arbin":  # MITS Pro's workbook: the Arbin reader opens or refuses it
+    if WORKBOOK in opens:  # the reader opens a workbook or refuses it itself
         return None
     if magic.startswith(b"PK\x03\x04"):
         what = "an Excel workbook or another zip file (export CSV instead)"

@@ -224,6 +224,27 @@ def test_maccor_duplicate_samples_are_reported_not_dropped(sqlite_target, tmp_pa
     assert "duplicate_sample" in text and '"line": 6' in text, text
 
 
+def test_maccor_repeated_record_number_is_refused(sqlite_target, tmp_path, capsys):
+    """A Rec# written twice (different samples): the duplicate rule counts the reader's own
+    record numbers (it re-read the file as BDF CSV before, and failed with a traceback)."""
+    repeated = [*MACCOR_ROWS[:2], MACCOR_ROWS[2].replace("103\t", "102\t", 1), MACCOR_ROWS[3]]
+    path = write(tmp_path, "rec.001", maccor(repeated))
+    before = sqlite_target.counts()
+    code, err = ingest(
+        sqlite_target,
+        [path],
+        "--format",
+        "maccor",
+        "--sidecar",
+        str(sidecar(tmp_path)),
+        capsys=capsys,
+    )
+    assert code == 1, err
+    assert "duplicate_record_index: column 'record_index' 2 row(s)" in err, err
+    assert "Traceback" not in err, err
+    assert sqlite_target.counts() == before
+
+
 # ---------------------------------------------------------------------------------- Arbin
 
 ARBIN_HEADER = (

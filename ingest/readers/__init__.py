@@ -1,34 +1,50 @@
 """Readers by file format: `bdf` (the loader's own columnar BDF CSV reader, ingest/bdf.py) and
 the vendor formats, each read by the field's own library (Maccor) or by a map of the
 vendor's column names onto the loader's own pyarrow CSV reader (Arbin, Neware, BioLogic:
-ingest/readers/text.py for the last two), and handed to the same
-normalisation as BDF (ingest/bdf.py `_normalise`): SI units, charge-positive current, absolute
-time in UTC, record indexes the loader continues across a session's files.
+ingest/readers/text.py for the last two), and handed to the same normalisation
+(ingest/staging.py `normalise`): SI units, charge-positive current, absolute time in UTC,
+record indexes the loader continues across a session's files.
 
-A reader is a function `read(path, options) -> (FileInfo, chunks)` with the contract of
-`bdf.read`; `FORMATS` is the one place a format is chosen by name.
+A reader is a module that satisfies `Reader`; `FORMATS` is the one place a format is chosen by
+name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 from .. import bdf
+from ..staging import Chunks, FileInfo, HashingReader, ReadOptions
 from . import arbin, biologic, maccor, neware
 
-# --format name -> (reader, source_file.file_format)
-FORMATS: dict[str, tuple[Callable, str]] = {
-    "bdf": (bdf.read, "bdf_csv"),
-    "maccor": (maccor.read, maccor.FILE_FORMAT),
-    "arbin": (arbin.read, arbin.FILE_FORMAT),
-    "neware": (neware.read, neware.FILE_FORMAT),
-    "biologic": (biologic.read, biologic.FILE_FORMAT),
+
+@runtime_checkable
+class Reader(Protocol):
+    """A file format's reader (a module: ingest/bdf.py, ingest/readers/<vendor>.py)."""
+
+    # source_file.file_format of the format's usual file (FileInfo.file_format names another)
+    FILE_FORMAT: str
+    # the binary files it opens itself besides its text (sniff.WORKBOOK, sniff.NEWARE_BINARY):
+    # any other is refused before it is read, naming what it looks like (sniff.workbook)
+    BINARY_FILES: frozenset[str]
+
+    def read(
+        self, path: Path, options: ReadOptions, source: HashingReader | None = None
+    ) -> tuple[FileInfo, Chunks]:
+        """The file's facts now (its header parsed: errors early), then its chunks, each
+        normalised by staging.normalise. `options` is the loader's object: it sets
+        `started_at` on it before the first chunk is asked for. `source`, when given, is the
+        loader's hashing stream of the file; a reader that reads the file by its path leaves it
+        unread (it hashes the file when asked)."""
+        ...
+
+
+# --format name -> its reader
+FORMATS: dict[str, Reader] = {
+    "bdf": bdf,
+    "maccor": maccor,
+    "arbin": arbin,
+    "neware": neware,
+    "biologic": biologic,
 }
-
-
-def reader(name: str) -> Callable:
-    return FORMATS[name][0]
-
-
-def file_format(name: str) -> str:
-    return FORMATS[name][1]

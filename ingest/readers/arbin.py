@@ -33,21 +33,24 @@ from __future__ import annotations
 import datetime as dt
 import re
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from .. import bdf, sniff
 from ..errors import IngestError
+from ..staging import QUANTITIES, HashingReader, ReadOptions, absolute_time
 from . import text, workbook
-from .neware import is_record_sheet
+from .neware_vocabulary import is_record_sheet
 from .workbook import OLE, ZIP, Place, cell_text, sheet_batches
 
 FILE_FORMAT = "arbin_csv"
 WORKBOOK_FORMAT = "arbin_xlsx"  # source_file.file_format of MITS Pro's .xlsx export
+BINARY_FILES = frozenset({sniff.WORKBOOK})  # MITS Pro's .xlsx (an .xls refused by read())
 CYCLER = "Arbin"
 
-# Arbin's quantity name (snake case, unit removed) -> BDF quantity (ingest/bdf.py QUANTITIES)
+# Arbin's quantity name (snake case, unit removed) -> quantity (ingest/staging.py QUANTITIES)
 NAMES = {
     "data_point": "record_index",
     "date_time": "date_time",
@@ -94,7 +97,7 @@ def rename(
         found.add(key)
         unit = (match["unit"] or "").strip()
         quantity = NAMES[key]
-        dimension = bdf.QUANTITIES[quantity].dimension
+        dimension = QUANTITIES[quantity].dimension
         if dimension == "text":
             out.append(quantity.replace("_", " ").title())
         elif dimension == "count":
@@ -114,8 +117,9 @@ def rename(
     return out
 
 
-def read(path: Path, options: bdf.ReadOptions, source: bdf.HashingReader | None = None):
-    """The contract of bdf.read, for an Arbin CSV export or MITS Pro's .xlsx workbook."""
+def read(path: Path, options: ReadOptions, source: HashingReader | None = None):
+    """The Reader contract (readers.Reader), for an Arbin CSV export or MITS Pro's .xlsx
+    workbook; the CSV is read by BDF's columnar reader, its names mapped by `rename`."""
     options.month_first_dates = True  # the same object: the loader sets started_at on it later
     magic = _magic(path)
     if magic.startswith(ZIP):
@@ -123,12 +127,7 @@ def read(path: Path, options: bdf.ReadOptions, source: bdf.HashingReader | None 
     if magic.startswith(OLE):
         raise workbook.compound_file(path, "export CSV from MITS Pro")
     info, chunks = bdf.read(path, options, source, rename)
-    info = _ArbinFileInfo(**vars(info))
-    return info, chunks
-
-
-class _ArbinFileInfo(bdf.FileInfo):
-    cycler_software = CYCLER
+    return replace(info, cycler_software=CYCLER), chunks
 
 
 def _magic(path: Path) -> bytes:
@@ -274,7 +273,7 @@ class _Shift:
         ) from None
 
 
-def _read_workbook(path: Path, options: bdf.ReadOptions):
+def _read_workbook(path: Path, options: ReadOptions):
     """MITS Pro's .xlsx export: the channel's sheets, in order, as one table. A value's line is
     its sheet's row (on a continuation sheet, the rows of the sheets before it are counted on
     in the quality report's lines); messages name the sheet and the cell."""
@@ -305,7 +304,7 @@ def _read_workbook(path: Path, options: bdf.ReadOptions):
         if date is None:
             return
         try:
-            out["unix_time"] = bdf._absolute_time(
+            out["unix_time"] = absolute_time(
                 file, {"date_time": out.pop("date_time")}, line, options
             )
         except IngestError as exc:
@@ -352,10 +351,6 @@ def _records(path: Path, sheets: list[str], column: text.Column | None) -> np.nd
     values = []
     for name in sheets:
         top, _left, _here, rows = _header(workbook.sheet(file, book, name))
-        line = top + 1
-        for n, texts in sheet_batches(rows, [column.position], 1 << 16):
-            values.append(
-                text._no_nulls(text.convert(file, texts[column.position], column, line, False))
-            )
-            line += n
+        batches = sheet_batches(rows, [column.position], 1 << 16)
+        values.append(text.indexes(file, batches, column, top + 1))
     return np.concatenate(values) if values else np.array([], dtype=np.int64)

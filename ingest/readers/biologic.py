@@ -47,12 +47,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pyarrow.compute as pc
 
-from .. import bdf, sniff
+from .. import sniff
 from ..errors import IngestError
+from ..staging import HashingReader, ReadOptions
 from . import text
 from .text import Match
 
 FILE_FORMAT = "biologic_mpt"
+BINARY_FILES: frozenset[str] = frozenset()  # text only; the .mpr is refused by read()
 CYCLER = "BioLogic EC-Lab"
 MAGIC = (b"EC-Lab ASCII FILE", b"BT-Lab ASCII FILE")
 
@@ -183,9 +185,9 @@ def _started(file: str, block: list[str], zone: str | None) -> tuple[float, str]
     return None
 
 
-def read(path: Path, options: bdf.ReadOptions, source: bdf.HashingReader | None = None):
-    """The contract of bdf.read, for an EC-Lab ASCII export. `source` (the loader's hashing
-    stream) is left unread: it hashes the file when asked."""
+def read(path: Path, options: ReadOptions, source: HashingReader | None = None):
+    """The Reader contract (readers.Reader), for an EC-Lab ASCII export. `source` (the
+    loader's hashing stream) is left unread: it hashes the file when asked."""
     file = str(path)
     if text.head_lines(path, 1)[0].startswith(b"BIO-LOGIC MODULAR FILE"):
         raise IngestError(

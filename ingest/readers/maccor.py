@@ -15,22 +15,31 @@ from __future__ import annotations
 import gzip
 import io
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from .. import bdf, sniff
+from .. import sniff
 from ..errors import IngestError, UsageError
 from ..quality import DUPLICATE_SAMPLE, Finding
+from ..staging import (
+    QUANTITIES,
+    Chunks,
+    FileInfo,
+    HashingReader,
+    HeaderColumn,
+    ReadOptions,
+    normalise,
+)
 
 FILE_FORMAT = "maccor_txt"
+BINARY_FILES: frozenset[str] = frozenset()  # text only (readers.Reader)
 CYCLER = "Maccor"
 # the columns battdat reads from a Maccor export: without them the file is not one
 REQUIRED = ("Cyc#", "Test (Min)", "Amps", "Volts", "State")
-# battdat's column -> BDF quantity (ingest/bdf.py QUANTITIES) and the unit battdat gives
+# battdat's column -> quantity (ingest/staging.py QUANTITIES) and the unit battdat gives
 COLUMNS = {
     "test_time": ("test_time", "s"),
     "voltage": ("voltage", "V"),
@@ -45,12 +54,6 @@ EXTRA = {
 }
 CHUNK_ROWS = 1 << 16
 FIRST_DATA_LINE = 3  # line 1 the preamble, line 2 the column names
-
-
-@dataclass
-class VendorFileInfo(bdf.FileInfo):
-    file_format: str = FILE_FORMAT
-    cycler_software: str | None = None
 
 
 def _open_text(path: Path) -> io.TextIOBase:
@@ -149,11 +152,11 @@ def _extra_columns(file: str, raw: pd.DataFrame, kept: np.ndarray, options) -> d
 
 
 def read(
-    path: Path, options: bdf.ReadOptions, source: bdf.HashingReader | None = None
-) -> tuple[VendorFileInfo, Iterator]:
-    """The contract of bdf.read: the file's facts now (errors early), then normalised chunks
-    of STAGED_COLUMNS plus `line`. battdat reads the file by its path; `source` (the
-    loader's hashing stream) is left unread here and hashes the file when asked."""
+    path: Path, options: ReadOptions, source: HashingReader | None = None
+) -> tuple[FileInfo, Chunks]:
+    """The Reader contract (readers.Reader): the file's facts now (errors early), then
+    normalised chunks of STAGED_COLUMNS plus `line`. battdat reads the file by its path;
+    `source` (the loader's hashing stream) is left unread here and hashes the file when asked."""
     file = str(path)
     if not path.is_file():
         raise IngestError(file, "no such file")
@@ -213,13 +216,16 @@ def read(
     by_key = {}
     for position, name in enumerate(table.column_names):
         key, unit = {**COLUMNS, **EXTRA}[name]
-        by_key[key] = bdf.HeaderColumn(name, position, bdf.QUANTITIES[key], unit, 1.0, 0.0)
-    info = VendorFileInfo(
+        by_key[key] = HeaderColumn(name, position, QUANTITIES[key], unit, 1.0, 0.0)
+    info = FileInfo(
         columns=list(by_key.values()),
         ignored=[],
         cycler_software=CYCLER,
         rows_left_out=int(duplicated.sum()),
     )
+    if "record_index" in extra:
+        records = extra["record_index"].to_numpy()
+        info.record_reader = lambda: records  # Rec#, whole (the duplicate rule's slow path)
     if "date_time" in by_key:
         info.assumed_time_zone = options.time_zone
     if duplicated.any():
@@ -233,7 +239,7 @@ def read(
         for start in range(0, table.num_rows, CHUNK_ROWS):
             piece = table.slice(start, CHUNK_ROWS)
             first = int(lines[start])
-            normalised = bdf._normalise(file, piece, first, by_key, options)
+            normalised = normalise(file, piece, first, by_key, options)
             # the file's own line numbers: rows battdat left out leave gaps
             yield (
                 first,

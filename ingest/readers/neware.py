@@ -22,9 +22,10 @@ What lands where: the record number (`Record ID`, `DataPoint`) -> record_index (
 across a session's files); `Cycle ID`/`Cycle Index` -> cycle_count and `Step ID`/`Step Index`
 -> step_id (the cycler's counters, kept, never renumbered); `Step Type` -> step_type (`CC Chg`
 -> cc_charge, `CC DChg` -> cc_discharge, `CCCV Chg` -> cccv_charge, `Rest` -> rest...,
-any other label -> other: see STEP_TYPES); `Total Time` -> test_time; `Time` -> step_time; the
-charge and discharge capacity and energy columns -> the BDF counters, as Neware writes them
-(BTS counts them within each step); `T1`..`T3` or `Temperature` -> temperature_t1..t3.
+any other label -> other: see neware_vocabulary.STEP_TYPES); `Total Time` -> test_time;
+`Time` -> step_time; the charge and discharge capacity and energy columns -> the BDF counters,
+as Neware writes them (BTS counts them within each step); `T1`..`T3` or `Temperature` ->
+temperature_t1..t3.
 A BTS 7.x export has no total time: test_time is then the sample's date-time minus the
 session's started_at (the sidecar's).
 
@@ -61,14 +62,16 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .. import bdf, sniff
+from .. import sniff
 from ..errors import IngestError
-from . import text, workbook
+from ..staging import HashingReader, ReadOptions, absolute_time
+from . import neware_binary, text, workbook
+from .neware_vocabulary import CYCLER, check_sign, is_record_sheet, step_types
 from .text import Match
 
 FILE_FORMAT = "neware_csv"
 WORKBOOK_FORMAT = "neware_xlsx"  # source_file.file_format of BTSDA's .xlsx export
-CYCLER = "Neware BTS"
+BINARY_FILES = frozenset({sniff.WORKBOOK, sniff.NEWARE_BINARY})  # BTSDA's .xlsx, .nda, .ndax
 
 # English (BTS 7.x, 8.x) and Chinese (BTS 8.x on a Chinese-locale PC) names of each quantity
 MATCHES = [
@@ -165,84 +168,21 @@ def _dates(values: pa.Array) -> pa.Array:
     return pc.replace_substring_regex(values, r"([ T])(\d):", r"\10\2:")
 
 
-# Neware's step types (as BTS writes them, lower case) -> the schema's step_type values;
-# any other label is `other` (the label is the cycler's; the enum is the schema's)
-STEP_TYPES = {
-    "rest": "rest",
-    "cc chg": "cc_charge",
-    "cv chg": "cv_charge",
-    "cccv chg": "cccv_charge",
-    "cc dchg": "cc_discharge",
-    "cv dchg": "cv_discharge",
-    "cp dchg": "cp_discharge",
-    "pulse": "pulse",
-    "sim": "dynamic",
-    "simu": "dynamic",
-    "simulation": "dynamic",
-    # as BTS writes them on a Chinese-locale PC (the same steps, by their Chinese names)
-    "搁置": "rest",
-    "静置": "rest",
-    "恒流充电": "cc_charge",
-    "恒压充电": "cv_charge",
-    "恒流恒压充电": "cccv_charge",
-    "恒流放电": "cc_discharge",
-    "恒压放电": "cv_discharge",
-    "恒功率放电": "cp_discharge",
-    "脉冲": "pulse",
-    "脉冲工步": "pulse",
-    "模拟工况": "dynamic",
-    "工况模拟": "dynamic",
-}
-_STEP_KEYS = pa.array(list(STEP_TYPES))
-_STEP_VALUES = pa.array(list(STEP_TYPES.values()))
-
-
-def step_types(labels: pa.Array) -> pa.Array:
-    """`CC Chg` (or BTS 7's `CC_Chg`) -> cc_charge, `恒流恒压充电` -> cccv_charge, `Rest`/`搁置`
-    -> rest, other labels -> other; no label stays NULL."""
-    key = pc.utf8_lower(pc.replace_substring_regex(pc.utf8_trim_whitespace(labels), r"[\s_]+", " "))
-    found = pc.take(_STEP_VALUES, pc.index_in(key, value_set=_STEP_KEYS))
-    return pc.if_else(pc.is_null(labels), labels, pc.fill_null(found, "other"))
-
-
-def _check_sign(file: str, out: dict, line: int, by_quantity: dict) -> None:
-    """BTS writes discharge current negative; a positive current on a discharge step means an
-    export that does not (unsigned magnitudes), which would load discharge as charge. A
-    discharge step is `... DChg` in English, `...放电` in Chinese."""
-    label = pc.utf8_lower(out["step_type"])
-    discharging = pc.fill_null(pc.match_substring_regex(label, "dchg|放电"), False)
-    wrong = pc.and_(discharging, pc.fill_null(pc.greater(out["current"], 0), False))
-    if pc.any(wrong).as_py():
-        i = pc.index(wrong, True).as_py()
-        raise IngestError(
-            file,
-            f"the current is positive on a discharge step ('{out['step_type'][i].as_py()}'): "
-            "BTS writes discharge negative, and this export does not, so discharge would load "
-            "as charge (export the signed current)",
-            line=line + i,
-            column=by_quantity["current"].header,
-        )
-
-
 NDA = b"NEWARE"  # a Neware .nda binary file (read by NewareNDA: neware_binary.py)
 
 
-def read(path: Path, options: bdf.ReadOptions, source: bdf.HashingReader | None = None):
-    """The contract of bdf.read, for a Neware record-layer export: CSV, or the .xlsx workbook
-    BTSDA writes (its record sheet). `source` (the loader's hashing stream) is left unread: it
-    hashes the file when asked."""
+def read(path: Path, options: ReadOptions, source: HashingReader | None = None):
+    """The Reader contract (readers.Reader), for a Neware record-layer export: CSV, or the
+    .xlsx workbook BTSDA writes (its record sheet), or a binary .nda/.ndax (neware_binary).
+    `source` (the loader's hashing stream) is left unread: it hashes the file when asked."""
     file = str(path)
     first = text.head_lines(path, 1)[0]
     if first.startswith(NDA):
-        from . import neware_binary  # NewareNDA, imported only for a binary file
-
         return neware_binary.read(path, options, ndax=False)
     if first.startswith(workbook.OLE):
         raise workbook.compound_file(path, "export the record layer from BTSDA as CSV")
     if first.startswith(workbook.ZIP):
         if _is_ndax(path):
-            from . import neware_binary
-
             return neware_binary.read(path, options, ndax=True)
         return _read_workbook(path, options)
     if path.suffix.lower() in (".nda", ".ndax"):
@@ -266,12 +206,12 @@ def read(path: Path, options: bdf.ReadOptions, source: bdf.HashingReader | None 
     return info, text.read_table(path, layout, columns, options, derive)
 
 
-def _columns(file: str, layout: text.Layout, options: bdf.ReadOptions, where: str):
+def _columns(file: str, layout: text.Layout, options: ReadOptions, where: str):
     """The record table's columns by their names (English or Chinese), the per-chunk `derive`
     (step types, the sign check, absolute time) and the date-time column if any."""
     found = text.pick(layout.names, parse_name, MATCHES)
     have = {m.quantity for m, *_ in found}
-    chinese = any(text._CJK_RUN.search(n) for n in layout.names)
+    chinese = any(text.CJK_RUN.search(n) for n in layout.names)
     missing = [names[chinese] for key, names in REQUIRED.items() if key not in have]
     if not missing and not have & {"test_time", "date_time"}:
         missing = [TIME_REQUIRED[chinese]]
@@ -304,12 +244,12 @@ def _columns(file: str, layout: text.Layout, options: bdf.ReadOptions, where: st
 
     def derive(out: dict, line: int) -> None:
         if "step_type" in out:
-            _check_sign(file, out, line, by_quantity)
+            check_sign(file, out, line, by_quantity)
             out["step_type"] = step_types(out["step_type"])
         if date is None:
             return
         try:
-            seconds = bdf._absolute_time(
+            seconds = absolute_time(
                 file, {"date_time": _dates(out.pop("date_time"))}, line, options
             )
         except IngestError as exc:
@@ -355,15 +295,6 @@ def _refuse(file: str, message: str):
     raise IngestError(file, message)
 
 
-# BTS 8.x names its record sheet `record` (`记录` in Chinese), BTS 7.x `Detail_<device>_<unit>
-# _<channel>` beside `DetailVol_...`/`DetailTemp_...` (auxiliary channels, not records)
-_RECORD_SHEET = re.compile(r"^(record|记录|detail)([ _].*)?$", re.IGNORECASE)
-
-
-def is_record_sheet(name: str) -> bool:
-    return bool(_RECORD_SHEET.match(name.strip()))
-
-
 def _open_sheet(path: Path):
     """The workbook's record sheet: (its name, calamine's sheet)."""
     file = str(path)
@@ -388,7 +319,7 @@ def _open_sheet(path: Path):
     return records[0], workbook.sheet(file, book, records[0])
 
 
-def _read_workbook(path: Path, options: bdf.ReadOptions):
+def _read_workbook(path: Path, options: ReadOptions):
     """BTSDA's .xlsx export: the record sheet, turned into the text the CSV export holds, so
     that every rule of the CSV path applies (units, durations, local date-times, the sign
     check, the record index). A value's line is the sheet's row; messages name the sheet and
@@ -434,11 +365,5 @@ def _sheet_records(path: Path, layout: text.Layout, column: text.Column | None) 
     _name, sheet = _open_sheet(path)
     rows = iter(sheet.iter_rows())
     next(rows, None)
-    values = []
-    line = layout.header_line + 1
-    for n, texts in workbook.sheet_batches(rows, [column.position], 1 << 16):
-        values.append(
-            text._no_nulls(text.convert(str(path), texts[column.position], column, line, False))
-        )
-        line += n
-    return np.concatenate(values) if values else np.array([], dtype=np.int64)
+    batches = workbook.sheet_batches(rows, [column.position], 1 << 16)
+    return text.indexes(str(path), batches, column, layout.header_line + 1)

@@ -3,7 +3,7 @@ fastnda: docs/loading.md, "Why battery-data-toolkit"): `.nda` (BTS 7.x, version 
 version 130) and `.ndax` (BTS 8.x and later: a zip of `.ndc` members, the records in
 `data.ndc`). No byte of either is parsed here: the library returns a pandas DataFrame, whose
 columns this module maps onto the quantities the CSV export gives (ingest/readers/neware.py)
-and hands, a chunk at a time, to the loader's normalisation (ingest/bdf.py `_normalise`).
+and hands, a chunk at a time, to the shared normalisation (ingest/staging.py `normalise`).
 
 What the library returns, and where it lands (units as NewareNDA documents them in its
 column names, checked against its reference outputs, tests/fixtures/neware/):
@@ -11,10 +11,10 @@ column names, checked against its reference outputs, tests/fixtures/neware/):
     Cycle -> cycle_count (the cycler's counter: `software_cycle_number=False`, never
              renumbered, as the CSV path keeps `Cycle Index`)
     Step -> step_count (NewareNDA's count of step changes), Step_Index -> step_id
-    Status (`CC_Chg`, `CC_DChg`, `Rest`...) -> step_type, through neware.STEP_TYPES
+    Status (`CC_Chg`, `CC_DChg`, `Rest`...) -> step_type, through neware_vocabulary.STEP_TYPES
     Time (s) -> step_time; test_time is derived from it (below)
     Voltage (V); Current(mA), Charge/Discharge_Capacity(mAh), Charge/Discharge_Energy(mWh)
-             -> A, Ah, Wh (the factors of bdf.UNITS; recorded in source_file.original_units)
+             -> A, Ah, Wh (the factors of staging.UNITS; recorded in source_file.original_units)
     Timestamp -> recorded_at; T1..T3 (auxiliary temperatures, °C) -> temperature_t1..t3;
              other auxiliary channels (V1, t1, H1...) are listed as ignored.
 
@@ -62,10 +62,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .. import bdf
+from .. import staging
 from ..errors import IngestError
+from ..staging import ReadOptions
 from . import text
-from .neware import CYCLER, _check_sign, step_types
+from .neware_vocabulary import CYCLER, check_sign, step_types
 
 NDA_FORMAT = "neware_nda"  # source_file.file_format
 NDAX_FORMAT = "neware_ndax"
@@ -91,11 +92,6 @@ COLUMNS = {
 }
 TIMESTAMP = "Timestamp"
 REQUIRED = ("Index", "Cycle", "Step", "Status", "Time", "Voltage", "Current(mA)", TIMESTAMP)
-
-
-def is_ndax(path: Path, names: list[str]) -> bool:
-    """A zip that is a Neware .ndax rather than a workbook: named so, or holding .ndc members."""
-    return path.suffix.lower() == ".ndax" or any(n.lower().endswith(".ndc") for n in names)
 
 
 @contextmanager
@@ -177,8 +173,9 @@ def _software(metadata: dict, ndax: bool) -> str:
     return f"{CYCLER} ({'; '.join(parts)})" if parts else CYCLER
 
 
-def read(path: Path, options: bdf.ReadOptions, ndax: bool):
-    """The contract of bdf.read for a Neware .nda (`ndax` False) or .ndax."""
+def read(path: Path, options: ReadOptions, ndax: bool):
+    """The Reader contract (readers.Reader) for a Neware .nda (`ndax` False) or .ndax: reached
+    through neware.read, which tells the binary files by their bytes."""
     file = str(path)
     kind = ".ndax" if ndax else ".nda"
     read_nda, read_nda_metadata, read_ndax, read_ndax_metadata = _library(file)
@@ -223,7 +220,7 @@ def _times(step: np.ndarray, time: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.cumsum(advance), step_time
 
 
-def _convert(file: str, frame, options: bdf.ReadOptions, ndax: bool, software: str):
+def _convert(file: str, frame, options: ReadOptions, ndax: bool, software: str):
     names = [str(c) for c in frame.columns]
     columns: list[text.Column] = []
     for position, name in enumerate(names):
@@ -298,17 +295,14 @@ def _seconds(file: str, timestamp, zone: str | None) -> pa.Array:
     return pc.divide(pc.cast(micros, pa.float64()), 1e6)
 
 
-def _chunks(file: str, values: dict, by_quantity: dict, options: bdf.ReadOptions):
+def _chunks(file: str, values: dict, by_quantity: dict, options: ReadOptions):
     """The records in chunks (line = the record's position in the file, from 1), each through
-    the CSV path's derive (the sign check, step types) and BDF's normalisation."""
+    the CSV path's derive (the sign check, step types) and the shared normalisation."""
     n = len(values["record_index"])
     size = max(1024, options.block_size // 64)
     for start in range(0, n, size):
         line = start + 1
         out = {q: a.slice(start, size) for q, a in values.items()}
-        _check_sign(file, out, line, by_quantity)
+        check_sign(file, out, line, by_quantity)
         out["step_type"] = step_types(out["step_type"])
-        by_key = {
-            q: bdf.HeaderColumn(q, i, bdf.QUANTITIES[q], "", 1.0, 0.0) for i, q in enumerate(out)
-        }
-        yield line, bdf._normalise(file, pa.table(out), line, by_key, options)
+        yield line, staging.normalise_quantities(file, out, line, options)

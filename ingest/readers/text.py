@@ -2,7 +2,7 @@
 its own names, then delimited rows) read in columnar chunks by pyarrow's CSV reader, every
 column first as text, then converted here so that a bad value is named by file, line and
 column (a decimal comma, a `h:mm:ss.fff` duration and a local date-time are read too), and
-handed to the loader's BDF normalisation (ingest/bdf.py `_normalise`).
+handed to the shared normalisation (ingest/staging.py `normalise`).
 
 A reader describes its format by `Column`s: which of the file's headers (by a name key and a
 unit) give which BDF quantity, in which unit; `Layout` says where the table starts, its
@@ -21,26 +21,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from .. import bdf
+from .. import sniff, staging
 from ..errors import IngestError
+from ..staging import QUANTITIES, UNITS, FileInfo, HeaderColumn, ReadOptions
 
 
-@dataclass
-class VendorFileInfo(bdf.FileInfo):
-    cycler_software: str | None = None
-    # source_file.file_format when the file is not the --format's usual one (a workbook)
-    file_format: str | None = None
-    # the file's record indexes, whole (the duplicate rule's slow path; see load.py)
-    record_reader: Callable[[], np.ndarray] | None = None
-
-
-def file_info(columns: list[Column], layout: Layout, cycler: str, **more) -> VendorFileInfo:
+def file_info(columns: list[Column], layout: Layout, cycler: str, **more) -> FileInfo:
     """What a vendor reader found: the mapped columns, the ones it ignores, the units it
-    converted, the cycler; `more`: further VendorFileInfo fields (record_reader)."""
+    converted, the cycler; `more`: further FileInfo fields (record_reader, file_format)."""
     positions = {c.position for c in columns}
-    return VendorFileInfo(
+    return FileInfo(
         columns=[
-            bdf.HeaderColumn(c.header, c.position, bdf.QUANTITIES[c.quantity], c.unit, c.factor, 0)
+            HeaderColumn(c.header, c.position, QUANTITIES[c.quantity], c.unit, c.factor, 0)
             for c in columns
         ],
         ignored=[n for i, n in enumerate(layout.names) if n and i not in positions],
@@ -65,7 +57,7 @@ class Column:
 
     header: str  # as written in the file
     position: int
-    quantity: str  # a key of bdf.QUANTITIES
+    quantity: str  # a key of staging.QUANTITIES
     unit: str  # as written ('' when none)
     factor: float = 1.0  # to the SI unit of the quantity's dimension
     offset: float = 0.0
@@ -74,7 +66,7 @@ class Column:
 
 # a run of two CJK ideographs: Chinese text, not a Western code page's accented letters or
 # `°C` (b'\xb0C' is one GB18030 character too, so one alone proves nothing)
-_CJK_RUN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{2}")
+CJK_RUN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{2}")
 
 
 def decode_guess(raw: bytes) -> str:
@@ -89,7 +81,7 @@ def decode_guess(raw: bytes) -> str:
         if exc.start >= len(raw) - 3:
             return "utf-8"  # a character cut by the sample's end
     try:
-        if _CJK_RUN.search(raw.decode("gb18030")):
+        if CJK_RUN.search(raw.decode("gb18030")):
             return "gb18030"
     except UnicodeDecodeError:
         pass
@@ -128,7 +120,7 @@ def split_names(line: str, delimiter: str) -> list[str]:
 
 
 def unit_key(unit: str, dimension: str) -> str:
-    """A vendor's unit as a key of bdf.UNITS: `mA.h` -> mah, `W.h` -> wh; for a temperature
+    """A vendor's unit as a key of staging.UNITS: `mA.h` -> mah, `W.h` -> wh; for a temperature
     `℃` and `øC` (the degree sign of an OEM code page read as Latin-1) -> °c. `C` stays what
     the dimension says: coulomb for a charge, Celsius for a temperature."""
     u = unit.strip().lower().replace(".", "").replace(" ", "")
@@ -138,13 +130,13 @@ def unit_key(unit: str, dimension: str) -> str:
 
 
 def conversion(file: str, header: str, quantity: str, unit: str, line: int) -> tuple[float, float]:
-    dimension = bdf.QUANTITIES[quantity].dimension
+    dimension = QUANTITIES[quantity].dimension
     if dimension in ("text", "count"):
         return 1.0, 0.0
     key = unit_key(unit, dimension)
-    found = bdf.UNITS[dimension].get(key)
+    found = UNITS[dimension].get(key)
     if found is None:
-        known = ", ".join(sorted(u for u in bdf.UNITS[dimension] if u))
+        known = ", ".join(sorted(u for u in UNITS[dimension] if u))
         raise IngestError(
             file,
             f"unknown unit '{unit}' for {quantity} (known: {known})",
@@ -158,10 +150,10 @@ def read_table(
     path: Path,
     layout: Layout,
     columns: list[Column],
-    options: bdf.ReadOptions,
+    options: ReadOptions,
     derive: Callable[[dict[str, pa.Array], int], None] | None = None,
 ) -> Iterator[tuple[int, pa.Table]]:
-    """Chunks of (first file line, normalised table) as bdf.read yields them. `derive`, when
+    """Chunks of (first file line, normalised table), as every reader yields them. `derive`, when
     given, completes each chunk's converted columns (keyed by BDF quantity) in place, e.g. the
     absolute time from a header's start time."""
     return convert_batches(
@@ -174,12 +166,12 @@ def convert_batches(
     batches: Iterator[tuple[int, dict[int, pa.Array]]],
     columns: list[Column],
     layout: Layout,
-    options: bdf.ReadOptions,
+    options: ReadOptions,
     derive: Callable[[dict[str, pa.Array], int], None] | None = None,
 ) -> Iterator[tuple[int, pa.Table]]:
     """Batches of text (row count, {column position: text}) from a CSV file or a workbook's
     sheet -> chunks of (first line, normalised table): every column converted with its bad
-    values located by line and column, `derive` applied, then BDF's normalisation."""
+    values located by line and column, `derive` applied, then the shared normalisation."""
     first_data = layout.header_line + 1
     line = first_data
     for n, texts in batches:
@@ -191,11 +183,7 @@ def convert_batches(
             out[column.quantity] = convert(file, text, column, line, layout.decimal_comma)
         if derive is not None:
             derive(out, line)
-        by_key = {
-            q: bdf.HeaderColumn(q, i, bdf.QUANTITIES[q], "", 1.0, 0.0) for i, q in enumerate(out)
-        }
-        table = pa.table(out)
-        yield line, bdf._normalise(file, table, line, by_key, options)
+        yield line, staging.normalise_quantities(file, out, line, options)
         line += n
     if line == first_data:
         raise IngestError(
@@ -204,7 +192,7 @@ def convert_batches(
 
 
 def _csv_batches(
-    path: Path, layout: Layout, columns: list[Column], options: bdf.ReadOptions
+    path: Path, layout: Layout, columns: list[Column], options: ReadOptions
 ) -> Iterator[tuple[int, dict[int, pa.Array]]]:
     """The CSV file's wanted columns, as text, in pyarrow's blocks."""
     bad_rows: list = []
@@ -273,7 +261,7 @@ def _malformed(path: Path, layout: Layout, exc: Exception, bad_rows: list) -> In
             line=line,
         )
     if layout.encoding == "utf-8":
-        undecodable = bdf._first_non_utf8_line(path)
+        undecodable = sniff.first_non_utf8_line(path)
         if undecodable is not None:
             line, byte, column = undecodable
             return IngestError(
@@ -416,13 +404,13 @@ def build_columns(file: str, found, header_line: int) -> list[Column]:
 
 def original_units(columns: list[Column]) -> dict[str, str]:
     return {
-        bdf.QUANTITIES[c.quantity].column: c.unit
+        QUANTITIES[c.quantity].column: c.unit
         for c in columns
         if c.kind == "number" and (c.factor, c.offset) != (1, 0)
     }
 
 
-def _no_nulls(indexes: pa.Array) -> np.ndarray:
+def no_nulls(indexes: pa.Array) -> np.ndarray:
     """The indexes as int64, an empty one (the not-null rule's to report) made a negative
     number of its own, so it is never counted as a duplicate."""
     if not indexes.null_count:
@@ -437,15 +425,13 @@ def record_indexes(path: Path, layout: Layout, column: Column | None) -> np.ndar
     """The file's record index column, whole (or the row positions when it has none)."""
     if column is None:
         return np.array([], dtype=np.int64)
-    options = bdf.ReadOptions()
-    values = []
     reader = pacsv.open_csv(
         path,
         read_options=pacsv.ReadOptions(
             skip_rows=layout.header_line,
             column_names=[f"{i}:{n}" for i, n in enumerate(layout.names)],
             encoding=layout.encoding,
-            block_size=options.block_size,
+            block_size=ReadOptions.block_size,
         ),
         parse_options=pacsv.ParseOptions(delimiter=layout.delimiter),
         convert_options=pacsv.ConvertOptions(
@@ -453,8 +439,17 @@ def record_indexes(path: Path, layout: Layout, column: Column | None) -> np.ndar
             column_types={f"{column.position}:{layout.names[column.position]}": pa.string()},
         ),
     )
-    line = layout.header_line + 1
-    for batch in reader:
-        values.append(_no_nulls(convert(str(path), batch.column(0), column, line, False)))
-        line += batch.num_rows
+    batches = ((b.num_rows, {column.position: b.column(0)}) for b in reader)
+    return indexes(str(path), batches, column, layout.header_line + 1)
+
+
+def indexes(
+    file: str, batches: Iterator[tuple[int, dict[int, pa.Array]]], column: Column, line: int
+) -> np.ndarray:
+    """A record index column, whole, from batches of text as convert_batches takes them (a
+    CSV file's or a sheet's), its first row on `line`."""
+    values = []
+    for n, texts in batches:
+        values.append(no_nulls(convert(file, texts[column.position], column, line, False)))
+        line += n
     return np.concatenate(values) if values else np.array([], dtype=np.int64)

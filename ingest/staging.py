@@ -1,0 +1,372 @@
+"""What every reader shares, and the loader after them: the quantities a cycler file gives and
+the units each may be written in; the staged table every reader yields (STAGED_COLUMNS plus
+`line`), normalised to the schema's conventions (SI units, current positive when it charges,
+absolute time in UTC, record indexes numbered from the file's position when it has none); the
+options a reader is given, the facts it returns (`FileInfo`), and the stream the loader hashes
+the file's bytes on (`HashingReader`).
+
+A reader (ingest/bdf.py, ingest/readers/*.py; the contract is `readers.Reader`) maps its file's
+columns onto QUANTITIES, converts them, and hands each chunk to `normalise`; nothing here knows
+a file format.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .errors import IngestError
+
+# unit -> (factor, offset) to the SI unit of its dimension: si = value * factor + offset
+UNITS: dict[str, dict[str, tuple[float, float]]] = {
+    "voltage": {"v": (1, 0), "volt": (1, 0), "mv": (1e-3, 0), "millivolt": (1e-3, 0)},
+    "current": {
+        "a": (1, 0),
+        "ampere": (1, 0),
+        "ma": (1e-3, 0),
+        "milliampere": (1e-3, 0),
+        "ua": (1e-6, 0),
+        "µa": (1e-6, 0),
+        "microampere": (1e-6, 0),
+    },
+    "time": {
+        "s": (1, 0),
+        "second": (1, 0),
+        "ms": (1e-3, 0),
+        "millisecond": (1e-3, 0),
+        "min": (60, 0),
+        "minute": (60, 0),
+        "h": (3600, 0),
+        "hour": (3600, 0),
+    },
+    "charge": {
+        "ah": (1, 0),
+        "ampere_hour": (1, 0),
+        "mah": (1e-3, 0),
+        "milliampere_hour": (1e-3, 0),
+        "as": (1 / 3600, 0),
+        "c": (1 / 3600, 0),
+        "coulomb": (1 / 3600, 0),
+    },
+    "energy": {
+        "wh": (1, 0),
+        "watt_hour": (1, 0),
+        "mwh": (1e-3, 0),
+        "milliwatt_hour": (1e-3, 0),
+        "kwh": (1e3, 0),
+        "j": (1 / 3600, 0),
+        "joule": (1 / 3600, 0),
+    },
+    "temperature": {
+        "degc": (1, 0),
+        "°c": (1, 0),
+        "celsius": (1, 0),
+        "c": (1, 0),
+        "k": (1, -273.15),
+        "kelvin": (1, -273.15),
+    },
+    "count": {"1": (1, 0), "": (1, 0), "dimensionless": (1, 0)},
+}
+SI_UNIT = {
+    "voltage": "V",
+    "current": "A",
+    "time": "s",
+    "charge": "Ah",
+    "energy": "Wh",
+    "temperature": "degC",
+    "count": "1",
+}
+
+
+@dataclass(frozen=True)
+class Quantity:
+    key: str  # BDF quantity, snake case: test_time, voltage...
+    column: str  # schema column (timeseries_point), or a pseudo column for absolute time
+    dimension: str  # a key of UNITS, or "text"
+    integer: bool = False
+
+
+QUANTITIES = {
+    q.key: q
+    for q in (
+        Quantity("test_time", "test_time_second", "time"),
+        Quantity("voltage", "voltage_volt", "voltage"),
+        Quantity("current", "current_ampere", "current"),
+        Quantity("unix_time", "unix_time_second", "time"),
+        Quantity("date_time", "date_time", "text"),
+        Quantity("record_index", "record_index", "count", integer=True),
+        Quantity("cycle_count", "cycle_count", "count", integer=True),
+        Quantity("step_count", "step_count", "count", integer=True),
+        Quantity("step_id", "step_id", "count", integer=True),
+        Quantity("step_type", "step_type", "text"),
+        Quantity("step_time", "step_time_second", "time"),
+        Quantity("charging_capacity", "charging_capacity_ah", "charge"),
+        Quantity("discharging_capacity", "discharging_capacity_ah", "charge"),
+        Quantity("charging_energy", "charging_energy_wh", "energy"),
+        Quantity("discharging_energy", "discharging_energy_wh", "energy"),
+        Quantity("surface_temperature", "surface_temperature_celsius", "temperature"),
+        Quantity("ambient_temperature", "ambient_temperature_celsius", "temperature"),
+        Quantity("temperature_t1", "temperature_t1_celsius", "temperature"),
+        Quantity("temperature_t2", "temperature_t2_celsius", "temperature"),
+        Quantity("temperature_t3", "temperature_t3_celsius", "temperature"),
+    )
+}
+
+
+# columns of timeseries_point the reader fills, in staging order
+STAGED_COLUMNS = (
+    "recorded_at",
+    "test_time_second",
+    "step_time_second",
+    "charging_capacity_ah",
+    "discharging_capacity_ah",
+    "charging_energy_wh",
+    "discharging_energy_wh",
+    "record_index",
+    "cycle_count",
+    "step_count",
+    "voltage_volt",
+    "current_ampere",
+    "surface_temperature_celsius",
+    "ambient_temperature_celsius",
+    "temperature_t1_celsius",
+    "temperature_t2_celsius",
+    "temperature_t3_celsius",
+    "step_id",
+    "step_type",
+)
+INTEGER_COLUMNS = {"record_index", "cycle_count", "step_count", "step_id"}
+TEXT_COLUMNS = {"step_type"}
+
+
+@dataclass(frozen=True)
+class HeaderColumn:
+    header: str
+    position: int
+    quantity: Quantity
+    unit: str  # as written in the file
+    factor: float
+    offset: float
+
+
+@dataclass
+class ReadOptions:
+    discharge_positive: bool = False  # the source counts discharge current as positive
+    time_zone: str | None = None  # IANA zone of a Date Time column without offset
+    started_at: float | None = None  # Unix seconds: absolute time when the file has none
+    block_size: int = 2 << 20  # bytes of CSV per chunk: memory is a few of these
+    # Date Time may be written MM/DD/YYYY hh:mm:ss[.fff] (Arbin MITS Pro, Maccor: US order)
+    month_first_dates: bool = False
+
+
+def no_record_indexes() -> np.ndarray:
+    """The record indexes of a file without its own: none (`normalise` numbers its rows by
+    position, which never repeat)."""
+    return np.array([], dtype=np.int64)
+
+
+@dataclass
+class FileInfo:
+    """What a reader found in the file before its rows: the one shape every reader returns."""
+
+    columns: list[HeaderColumn]
+    ignored: list[str]  # the file's column names no quantity is read from
+    assumed_time_zone: str | None = None
+    original_units: dict[str, str] = field(default_factory=dict)
+    # what the reader found before the rows reached the checker (quality.Finding), and the
+    # rows it left out for them: (file line, [rule names]); they join the quality report
+    findings: list = field(default_factory=list)
+    rejects: list[tuple[int, list[str]]] = field(default_factory=list)
+    rows_left_out: int = 0
+    cycler_software: str | None = None
+    # source_file.file_format when the file is not the reader's usual one (a workbook, a
+    # binary); None: the reader's FILE_FORMAT
+    file_format: str | None = None
+    # the file's record indexes, whole: the duplicate rule's slow path (quality.Checker)
+    record_reader: Callable[[], np.ndarray] = no_record_indexes
+
+    def original_units_json(self) -> str | None:
+        return json.dumps(self.original_units, sort_keys=True) if self.original_units else None
+
+
+# what a reader yields after its FileInfo: (first file line, normalised chunk)
+Chunks = Iterator[tuple[int, pa.Table]]
+
+
+class HashingReader(io.RawIOBase):
+    """The file's bytes as pyarrow reads them, hashed (SHA-256) and counted on the way: the
+    content hash costs no second pass over the file."""
+
+    def __init__(self, path: Path):
+        super().__init__()
+        self._file = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by close()
+        self.sha256 = hashlib.sha256()
+        self.bytes_read = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._file.read(size)
+        self.sha256.update(data)
+        self.bytes_read += len(data)
+        return data
+
+    def readinto(self, buffer) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def hexdigest(self) -> str:
+        """The hash of the whole file (reads what pyarrow did not, if anything)."""
+        while self.read(1 << 20):
+            pass
+        return self.sha256.hexdigest()
+
+    def close(self) -> None:
+        # A reader wrapped around this stream (gzip) closes it when it is done; the file stays
+        # open for hexdigest() until the loader calls release().
+        super().close()
+
+    def release(self) -> None:
+        self._file.close()
+        super().close()
+
+
+def normalise(
+    file: str,
+    table: pa.Table,
+    first_line: int,
+    by_key: dict[str, HeaderColumn],
+    options: ReadOptions,
+) -> pa.Table:
+    """A chunk of the file's columns (`by_key`: quantity -> its column in `table`, with the
+    factor and offset to SI) -> the staged table: `line`, then STAGED_COLUMNS, absent ones NULL.
+    Current is negated for `options.discharge_positive`; recorded_at comes from Unix time,
+    Date Time or the session's start plus test time; without a record index, the rows are
+    numbered by their position in the file (the loader continues the session's numbering)."""
+    n = table.num_rows
+    out: dict[str, pa.Array] = {}
+    for c in by_key.values():
+        array = table.column(c.header).combine_chunks()
+        if c.quantity.dimension != "text" and not c.quantity.integer:
+            if c.factor != 1:
+                array = pc.multiply(array, c.factor)
+            if c.offset != 0:
+                array = pc.add(array, c.offset)
+        out[c.quantity.column] = array
+    if options.discharge_positive:
+        out["current_ampere"] = pc.negate(out["current_ampere"])
+    out["recorded_at"] = absolute_time(file, out, first_line, options)
+    out.pop("unix_time_second", None)
+    out.pop("date_time", None)
+    if "record_index" not in out:
+        # position in the file; the loader offsets it to continue the session's records
+        out["record_index"] = pa.array(np.arange(first_line - 2, first_line - 2 + n))
+    columns = [pa.array(np.arange(first_line, first_line + n))]
+    for name in STAGED_COLUMNS:
+        if name in out:
+            columns.append(out[name])
+        else:
+            kind = (
+                pa.int64()
+                if name in INTEGER_COLUMNS
+                else pa.string()
+                if name in TEXT_COLUMNS
+                else pa.float64()
+            )
+            columns.append(pa.nulls(n, kind))
+    return pa.Table.from_arrays(columns, names=["line", *STAGED_COLUMNS])
+
+
+def normalise_quantities(
+    file: str, out: dict[str, pa.Array], first_line: int, options: ReadOptions
+) -> pa.Table:
+    """`normalise` for columns a reader has converted to SI already, keyed by quantity."""
+    by_key = {q: HeaderColumn(q, i, QUANTITIES[q], "", 1.0, 0.0) for i, q in enumerate(out)}
+    return normalise(file, pa.table(out), first_line, by_key, options)
+
+
+def absolute_time(file: str, out: dict, first_line: int, options: ReadOptions) -> pa.Array:
+    """Unix seconds of each row: its Unix time, its Date Time (with an offset, or local in
+    `options.time_zone`), or the session's start plus its test time."""
+    if "unix_time_second" in out:
+        return out["unix_time_second"]
+    if "date_time" in out:
+        text = out["date_time"]
+        if options.month_first_dates:
+            text = _iso_from_month_first(text)
+        has_offset = pc.any(pc.match_substring_regex(text, r"(Z|[+-]\d\d:?\d\d)$")).as_py()
+        try:
+            if has_offset:
+                # ISO 8601 with an offset (or Z), fractional seconds allowed
+                stamps = pc.cast(text, pa.timestamp("us", "UTC"))
+            else:
+                if not options.time_zone:
+                    raise IngestError(
+                        file,
+                        "Date Time holds local times without an offset: say which zone with "
+                        "--time-zone (e.g. Europe/Berlin); it is recorded in source_file",
+                        line=first_line,
+                        column="Date Time",
+                    )
+                stamps = pc.assume_timezone(
+                    pc.cast(text, pa.timestamp("us")),
+                    options.time_zone,
+                    ambiguous="raise",
+                    nonexistent="raise",
+                )
+        except pa.ArrowInvalid as exc:
+            line, value = _first_bad_time(text, has_offset, options.time_zone)
+            raise IngestError(
+                file,
+                f"cannot read Date Time '{value}': {exc}",
+                line=first_line + line,
+                column="Date Time",
+            ) from None
+        seconds = pc.divide(pc.cast(pc.cast(stamps, pa.timestamp("us")), pa.int64()), 1e6)
+        return seconds
+    if options.started_at is None:
+        raise IngestError(
+            file,
+            "no absolute time (Unix Time / s or Date Time) and the session has no start time",
+        )
+    return pc.add(out["test_time_second"], options.started_at)
+
+
+def _iso_from_month_first(text: pa.Array) -> pa.Array:
+    """`3/1/2024 13:05:00.5` -> `2024-03-01 13:05:00.5`, and the year-first slashes some
+    exports write (Arbin's on a PC set to an East Asian locale), `2024/3/1 13:05:00` ->
+    `2024-03-01 13:05:00`; ISO text is left as it is."""
+    text = pc.utf8_trim_whitespace(text)
+    text = pc.replace_substring_regex(text, r"^(\d{4})/(\d)/", r"\1/0\2/")
+    text = pc.replace_substring_regex(text, r"^(\d{4})/(\d\d)/(\d)(\D|$)", r"\1/\2/0\3\4")
+    text = pc.replace_substring_regex(text, r"^(\d{4})/(\d\d)/(\d\d)", r"\1-\2-\3")
+    text = pc.replace_substring_regex(text, r"^(\d)/", r"0\1/")
+    text = pc.replace_substring_regex(text, r"^(\d\d)/(\d)/", r"\1/0\2/")
+    return pc.replace_substring_regex(text, r"^(\d\d)/(\d\d)/(\d{4})", r"\3-\1-\2")
+
+
+def _first_bad_time(text: pa.Array, has_offset: bool, zone: str | None) -> tuple[int, str]:
+    """Position in the chunk and text of the first Date Time that does not convert (the slow
+    path, after the chunk failed)."""
+    for i, value in enumerate(text.to_pylist()):
+        one = pa.array([value], pa.string())
+        try:
+            if has_offset:
+                pc.cast(one, pa.timestamp("us", "UTC"))
+            else:
+                pc.assume_timezone(
+                    pc.cast(one, pa.timestamp("us")), zone, ambiguous="raise", nonexistent="raise"
+                )
+        except pa.ArrowInvalid:
+            return i, value
+    return 0, ""
