@@ -41,7 +41,20 @@ def _makefile_help() -> str:
     return re.search(r'^help:.*\n\t@echo "(.*)"$', text, re.M).group(1)
 
 
+def _readme_layout() -> str:
+    """The README's layout line of generator/targets/, by target name (module names)."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    line = re.search(r"^  targets/ .*\n(?: {20,}.*\n)*", text, re.M).group(0)
+    names = {name.split("-")[0] for name in TARGETS}
+    return " ".join(_title(name) for name in sorted(names) if re.search(rf"\b{name}\b", line))
+
+
+def _title(name: str) -> str:
+    return TARGETS[name].title
+
+
 PROSE = {
+    "README.md layout (targets/)": _readme_layout,
     "pyproject.toml [project] description": lambda: tomllib.loads(
         (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     )["project"]["description"],
