@@ -57,14 +57,14 @@ def test_clickhouse_literals():
         bind("%s %s", [1])
 
 
-@pytest.mark.parametrize("target", ["sqlite", "postgres"])
+@pytest.mark.parametrize("target", sorted(TARGETS))
 def test_create_table_sql_is_the_files_statement(target):
     """What the loader compares a database's table with is the text the file writes."""
     schema = load_schema(ROOT / "schema.yaml")
     text = (ROOT / TARGETS[target].path).read_text(encoding="utf-8")
     for table in schema.tables:
         statement = TARGETS[target].create_table_sql(schema, table.name)
-        assert statement.startswith(f"CREATE TABLE {table.name} (\n")
+        assert statement.startswith("CREATE TABLE ")
         assert f"\n{statement};\n" in text, table.name
 
 

@@ -357,8 +357,9 @@ class Target:
     def create_table_sql(self, schema: Schema, name: str) -> str:
         """Table `name`'s CREATE TABLE statement exactly as this target's file writes it,
         without the comment lines above it, the statements after it and the closing ';': the
-        text an engine's catalog keeps (SQLite's sqlite_master.sql). Renders that table only."""
-        block = self.block(schema, schema.table(name))
+        text an engine's catalog keeps (SQLite's sqlite_master.sql). Through `blocks`, which a
+        target may override (TimescaleDB's store table, ClickHouse's schema-wide facts)."""
+        block = next(b for b in self.blocks(schema) if b.table.name == name)
         block = TableBlock(block.table, [], block.items, block.suffix)
         return self.render_block(block).rstrip().removesuffix(";")
 
