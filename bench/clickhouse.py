@@ -28,12 +28,15 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from connection.clickhouse import literal as clickhouse_literal
+from connection.clickhouse import open_session
 from generator.sqltext import split_statements
+from generator.targets import TARGETS
 
 from . import dataset, queries
 
 ROOT = Path(__file__).resolve().parents[1]
-DDL = ROOT / "sql" / "clickhouse" / "schema.sql"
+DDL = ROOT / TARGETS["clickhouse"].path
 MAX_BYTES_PER_ROW = 5.0
 MIN_ROWS_PER_SECOND = 2_000_000
 CODEC = re.compile(r" CODEC\((?:[^()]|\([^()]*\))*\)")
@@ -51,11 +54,7 @@ def time_literal(us: int) -> Sql:
 
 
 def literal(value) -> str:
-    if isinstance(value, Sql):
-        return value
-    if isinstance(value, str):
-        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-    return repr(value)
+    return value if isinstance(value, Sql) else clickhouse_literal(value)
 
 
 class Run:
@@ -239,15 +238,13 @@ def plan_verdict(plan: str, touches_timeseries: bool) -> dict:
 
 
 def bench(n: int, scratch: Path, runs: int) -> dict:
-    from chdb import session
-
     if not (scratch / "manifest.json").exists():
         t = time.perf_counter()
         dataset.generate(n, scratch)
         print(f"bench.clickhouse: generated {n:,} samples in {time.perf_counter() - t:.1f} s")
     manifest = dataset.load_manifest(scratch)
     ddl = DDL.read_text(encoding="utf-8")
-    sess = session.Session(str(scratch / "chdb"))
+    sess = open_session(scratch / "chdb")
     results = {
         "engine": "ClickHouse " + sess.query("SELECT version()", "CSV").data().strip().strip('"'),
         "n": manifest.n,

@@ -8,6 +8,7 @@ TimescaleDB (PGlite over a socket), the last three started by the test harness
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import os
 import sqlite3
@@ -23,6 +24,9 @@ import pyarrow.compute as pc
 from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 
+from connection.sqlite import open_sqlite3
+from generator import load_schema
+from generator.model import ElapsedAsStart, Schema
 from generator.sqltext import split_statements
 
 from . import dataset, pgbinary, queries
@@ -324,7 +328,7 @@ class SqliteRun(EngineRun):
         self.path = self.cfg.scratch / f"{self.cfg.engine}-{self.cfg.variant or 'base'}.sqlite"
         for suffix in ("", "-journal", "-wal", "-shm"):
             Path(f"{self.path}{suffix}").unlink(missing_ok=True)
-        self.conn = sqlite3.connect(self.path, isolation_level=None)
+        self.conn = open_sqlite3(self.path, must_exist=False)  # as the generated DDL asks
         self.result["version"] = f"SQLite {sqlite3.sqlite_version}"
         self.result["settings"] = {
             "journal_mode": "delete (default)",
@@ -918,14 +922,20 @@ class TimescaleRun(PostgresRun):
 
     @property
     def hypertable(self) -> str:
-        """The hypertable of the samples: timeseries_point_store where the generated DDL
-        stores test_started_at (schema.yaml: elapsed_as_start) and timeseries_point is a view
-        of it; timeseries_point otherwise (some variants)."""
-        stored = self.scalar("SELECT to_regclass('timeseries_point_store')::text")
-        return "timeseries_point_store" if stored else "timeseries_point"
+        """The hypertable of the samples: the store table where the generated DDL stores
+        the test's start instead of test_time_second (schema.yaml: elapsed_as_start) and
+        timeseries_point is a view of it; timeseries_point otherwise (some variants)."""
+        elapsed = elapsed_as_start()
+        if elapsed is None:
+            return "timeseries_point"
+        stored = self.scalar("SELECT to_regclass(%s)::text", (elapsed.store_table,))
+        return elapsed.store_table if stored else "timeseries_point"
 
     def stores_start(self, table: str) -> bool:
-        return self.cfg.options.get("test_started_at") or table == "timeseries_point_store"
+        elapsed = elapsed_as_start()
+        return self.cfg.options.get("test_started_at") or (
+            elapsed is not None and table == elapsed.store_table
+        )
 
     def load_points(self, table: str | None = None):
         table = table or self.hypertable
@@ -938,8 +948,12 @@ class TimescaleRun(PostgresRun):
             types[1] = "int8"
         if self.stores_start(table):
             types[1] = "timestamptz"
-            if table == "timeseries_point_store":
-                columns = columns.replace("test_time_second", "test_started_at")
+            elapsed = elapsed_as_start()
+            if elapsed is not None and table == elapsed.store_table:
+                columns = ", ".join(
+                    elapsed.start_column if c == elapsed.column else c
+                    for c in dataset.POINT_COLUMNS
+                )
         insert = (
             f"INSERT INTO {table} ({columns}) SELECT * FROM unnest("
             + ", ".join(["%s"] * len(types))
@@ -1147,9 +1161,27 @@ RUNS = {
     "timescaledb": TimescaleRun,
 }
 
-DDL_FILES = {
-    "sqlite": ROOT / "sql" / "sqlite" / "schema.sql",
-    "postgres15": ROOT / "sql" / "postgres" / "schema.sql",
-    "postgres18": ROOT / "sql" / "postgres" / "schema.sql",
-    "timescaledb": ROOT / "sql" / "timescaledb" / "schema.sql",
+# the generator's target whose DDL each engine runs (its file: the target's path)
+TARGET = {
+    "sqlite": "sqlite",
+    "postgres15": "postgres",
+    "postgres18": "postgres",
+    "timescaledb": "timescaledb",
 }
+
+
+def ddl_file(engine: str) -> Path:
+    from generator.targets import TARGETS
+
+    return ROOT / TARGETS[TARGET[engine]].path
+
+
+@functools.cache
+def model() -> Schema:
+    """The schema model (schema.yaml), loaded once."""
+    return load_schema(ROOT / "schema.yaml")
+
+
+def elapsed_as_start() -> ElapsedAsStart | None:
+    """How TimescaleDB stores timeseries_point's test time (the model's elapsed_as_start)."""
+    return model().table("timeseries_point").timescaledb.elapsed_as_start

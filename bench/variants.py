@@ -1,16 +1,24 @@
-"""Experiments: one change to the generated DDL (edited in a scratch copy) or to the loader.
+"""Experiments: one change to the schema, to the generated DDL, or to the loader.
 
-The generated files under sql/ are never modified: a variant's DDL is the generated text with
-an exact, asserted edit, written to the scratch directory. Each variant answers one question
-raised by a missed target; docs/performance.md reports its before/after numbers.
+A change the schema model can state (an index dropped, another primary key, a chunk interval,
+a column type) is an edit of the loaded model (`model_edit`), rendered by the generator's own
+target: the DDL is what the generator would write had schema.yaml said so. What the model
+cannot state (DEFERRABLE, a fillfactor, a BRIN index, a TimescaleDB option it does not read) is
+an exact, asserted edit of that text (`ddl_edit`). The files under sql/ are never modified: a
+variant's DDL is written to the scratch directory. Each variant answers one question raised by
+a missed target; docs/performance.md reports its before/after numbers.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from generator.sqltext import split_statements
+from generator.model import Index, Schema, Table, Unique
+
+TABLE = "timeseries_point"
+TIME_INDEX = "ix_timeseries_point_session_time"
 
 
 def replace_once(text: str, old: str, new: str) -> str:
@@ -20,30 +28,8 @@ def replace_once(text: str, old: str, new: str) -> str:
     return text.replace(old, new)
 
 
-def drop_statements(text: str, predicate: Callable[[str], bool]) -> str:
-    """Remove whole statements (e.g. COMMENTs on a dropped constraint)."""
-    kept = [s for s in split_statements(text) if not predicate(s)]
-    return ";\n\n".join(kept) + ";\n"
-
-
 class NotApplicable(Exception):
     """The generated DDL already has what the experiment would change."""
-
-
-def drop_constraint_line(text: str, name: str) -> str:
-    """Remove one `CONSTRAINT name ...` line of a CREATE TABLE, and statements naming it.
-
-    A DDL without that constraint is returned unchanged.
-    """
-    lines = text.split("\n")
-    hits = [i for i, line in enumerate(lines) if line.strip().startswith(f"CONSTRAINT {name} ")]
-    if not hits:
-        return text
-    if len(hits) != 1:
-        raise ValueError(f"expected one CONSTRAINT {name} line, found {len(hits)}")
-    del lines[hits[0]]
-    text = "\n".join(lines)
-    return drop_statements(text, lambda s: f"CONSTRAINT {name} ON" in s)
 
 
 @dataclass(frozen=True)
@@ -52,15 +38,156 @@ class Variant:
     engines: tuple[str, ...]
     title: str
     question: str
-    ddl_edit: Callable[[str], str] | None = None
+    model_edit: Callable[[Schema, str], Schema] | None = None  # (model, target name)
+    ddl_edit: Callable[[str], str] | None = None  # the rendered text, after model_edit
     loader: str | None = None
     ddl_change: str = ""  # the exact change, as recommended to the generator owner
     options: dict = field(default_factory=dict)
+
+    def ddl(self, schema: Schema, target: str) -> str:
+        """This variant's DDL for `target` (NotApplicable when the schema already has it)."""
+        from generator.targets import TARGETS
+
+        if self.model_edit is not None:
+            schema = self.model_edit(schema, target)
+        text = TARGETS[target].render(schema, self_check=False)
+        return self.ddl_edit(text) if self.ddl_edit is not None else text
 
 
 PG = ("postgres15", "postgres18")
 TS = ("timescaledb",)
 TIMESERIES_FK = "fk_timeseries_point_session_id"
+
+
+# -- edits of the model ---------------------------------------------------------------------
+
+
+def edit_table(schema: Schema, name: str, **changes) -> Schema:
+    """The model with table `name` changed (dataclasses.replace of its fields)."""
+    tables = tuple(
+        dataclasses.replace(t, **changes) if t.name == name else t for t in schema.tables
+    )
+    return dataclasses.replace(schema, tables=tables)
+
+
+def edit_timescale(schema: Schema, **changes) -> Schema:
+    ts = schema.table(TABLE).timescaledb
+    return edit_table(schema, TABLE, timescaledb=dataclasses.replace(ts, **changes))
+
+
+def edit_column(schema: Schema, column: str, **changes) -> Schema:
+    table = schema.table(TABLE)
+    columns = tuple(
+        dataclasses.replace(c, **changes) if c.name == column else c for c in table.columns
+    )
+    return edit_table(schema, TABLE, columns=columns)
+
+
+def _indexes_without(table: Table, name: str) -> tuple[Index, ...]:
+    if name not in {i.name for i in table.indexes}:
+        raise ValueError(f"{table.name} has no index {name}")
+    return tuple(i for i in table.indexes if i.name != name)
+
+
+def _without_time_index(schema: Schema, target: str) -> Schema:
+    """The schema without the (session_id, recorded_at) b-tree, as it was before (on
+    TimescaleDB the target puts the index on the store table behind the view, as ever)."""
+    return edit_table(schema, TABLE, indexes=_indexes_without(schema.table(TABLE), TIME_INDEX))
+
+
+def _key_time_first(schema: Schema, target: str) -> Schema:
+    """The key (session_id, recorded_at, record_index), without the time b-tree. SQLite: the
+    WITHOUT ROWID table b-tree in time order, the record key a UNIQUE constraint (what the
+    references into the table need). TimescaleDB: its key holds the time column anyway (the
+    target adds it last); here it comes second."""
+    table = schema.table(TABLE)
+    if table.primary_key != ("session_id", "record_index"):
+        raise ValueError(f"{TABLE}'s primary key is {table.primary_key}")
+    uniques = table.uniques
+    if target == "sqlite":
+        uniques = (Unique("uq_timeseries_point_record", table.primary_key), *uniques)
+    return edit_table(
+        schema,
+        TABLE,
+        primary_key=("session_id", "recorded_at", "record_index"),
+        uniques=uniques,
+        indexes=_indexes_without(table, TIME_INDEX),
+    )
+
+
+def _inbound_constraint_fks(schema: Schema, target: str):
+    """(table, foreign key) of the FOREIGN KEY constraints into timeseries_point the target
+    writes (TimescaleDB enforces references into a hypertable by triggers instead)."""
+    from generator.targets import TARGETS
+
+    emitter = TARGETS[target]
+    return [
+        (t.name, fk)
+        for t in schema.tables
+        for fk in emitter.constraint_foreign_keys(schema, t)
+        if fk.ref_table == TABLE
+    ]
+
+
+def _no_inbound_fks(schema: Schema, target: str) -> Schema:
+    """Without the FOREIGN KEY constraints into timeseries_point, if the target writes any.
+    References the target enforces by triggers are kept."""
+    for table, fk in _inbound_constraint_fks(schema, target):
+        fks = tuple(f for f in schema.table(table).foreign_keys if f != fk)
+        schema = edit_table(schema, table, foreign_keys=fks)
+    return schema
+
+
+def _no_inbound_fks_or_skip(schema: Schema, target: str) -> Schema:
+    if not _inbound_constraint_fks(schema, target):
+        raise NotApplicable("the generated DDL has no FOREIGN KEY into timeseries_point")
+    return _no_inbound_fks(schema, target)
+
+
+def _ts_chunk_1_day(schema: Schema, target: str) -> Schema:
+    return _no_inbound_fks(edit_timescale(schema, chunk_interval="1 day"), target)
+
+
+def _stored_as_start(schema: Schema) -> None:
+    if schema.table(TABLE).timescaledb.elapsed_as_start is not None:
+        raise NotApplicable(
+            "the generated DDL already stores test_started_at instead of test_time_second "
+            "(schema.yaml: elapsed_as_start)"
+        )
+
+
+def _ts_test_time_integer(schema: Schema, target: str) -> Schema:
+    """test_time_second as an integer count (milliseconds or microseconds: the loader scales
+    it, options test_time_ms / test_time_us)."""
+    _stored_as_start(schema)
+    schema = edit_column(schema, "test_time_second", type="bigint", unit=None)
+    return _no_inbound_fks(schema, target)
+
+
+def _ts_test_started_at(schema: Schema, target: str) -> Schema:
+    """Test time stored as the instant it counts from: recorded_at - test_time_second.
+
+    The column keeps its name so the benchmark's queries run unchanged (they only select it);
+    the design would call it test_started_at and give test_time_second back through a view
+    (schema.yaml's elapsed_as_start does so now).
+    """
+    _stored_as_start(schema)
+    schema = edit_column(schema, "test_time_second", type="timestamptz", unit=None, range=None)
+    table = schema.table(TABLE)
+    checks = tuple(
+        dataclasses.replace(c, expression="test_time_second <= recorded_at", kind="explicit")
+        if c.column == "test_time_second" and c.kind == "range"
+        else c
+        for c in table.checks
+    )
+    return _no_inbound_fks(edit_table(schema, TABLE, checks=checks), target)
+
+
+def _ts_started_at_order_record(schema: Schema, target: str) -> Schema:
+    return _ts_test_started_at(edit_timescale(schema, order_by=("record_index",)), target)
+
+
+# -- edits of the text: what the model cannot state -------------------------------------------
 
 
 def _fk_deferred(text: str) -> str:
@@ -82,140 +209,23 @@ def _pk_fillfactor(text: str) -> str:
     )
 
 
-TIME_INDEX = (
-    "CREATE INDEX ix_timeseries_point_session_time ON timeseries_point (session_id, recorded_at);"
-)
-
-
-def _without_time_index(text: str) -> str:
-    """The generated DDL without the (session_id, recorded_at) b-tree, as it was before. On
-    TimescaleDB the index is on the stored table (timeseries_point_store, behind the view)."""
-    stored = TIME_INDEX.replace(" ON timeseries_point (", " ON timeseries_point_store (")
-    return replace_once(text, (stored if stored in text else TIME_INDEX) + "\n", "")
-
-
 def _time_brin(text: str) -> str:
     return replace_once(
         text,
-        TIME_INDEX,
+        f"CREATE INDEX {TIME_INDEX} ON timeseries_point (session_id, recorded_at);",
         "CREATE INDEX ix_timeseries_point_recorded_at ON timeseries_point"
         " USING brin (recorded_at) WITH (pages_per_range = 32);",
     )
 
 
-def _sqlite_key_time_first(text: str) -> str:
-    """SQLite: the table b-tree ordered by (session, time); the record key a secondary index."""
-    text = replace_once(
-        text,
-        "CONSTRAINT pk_timeseries_point PRIMARY KEY (session_id, record_index),",
-        "CONSTRAINT pk_timeseries_point PRIMARY KEY (session_id, recorded_at, record_index),\n"
-        "    CONSTRAINT uq_timeseries_point_record UNIQUE (session_id, record_index),",
-    )
-    return _without_time_index(text)
-
-
-def _ts_key_time_first(text: str) -> str:
-    """TimescaleDB: the key already holds the time column; put it second, drop the b-tree."""
-    text = replace_once(
-        text,
-        "CONSTRAINT pk_timeseries_point PRIMARY KEY (session_id, record_index, recorded_at),",
-        "CONSTRAINT pk_timeseries_point PRIMARY KEY (session_id, recorded_at, record_index),",
-    )
-    return _without_time_index(text)
-
-
-def _ts_chunk_1_day(text: str) -> str:
-    text = replace_once(
-        text,
-        "by_range('recorded_at', INTERVAL '7 days')",
-        "by_range('recorded_at', INTERVAL '1 day')",
-    )
-    return _no_inbound_fks(text)
-
-
-def _ts_chunk_1_day_rollup(text: str) -> str:
-    text = _ts_chunk_1_day(text)
+def _compress_rollup(text: str) -> str:
+    """compress_chunk_time_interval: a TimescaleDB option the model does not read."""
     return replace_once(
         text,
         "timescaledb.compress_orderby = 'recorded_at, record_index'",
         "timescaledb.compress_orderby = 'recorded_at, record_index', "
         "timescaledb.compress_chunk_time_interval = '7 days'",
     )
-
-
-def _stored_as_start(text: str) -> None:
-    if "test_started_at timestamptz NOT NULL" in text:
-        raise NotApplicable(
-            "the generated DDL already stores test_started_at instead of test_time_second "
-            "(schema.yaml: elapsed_as_start)"
-        )
-
-
-def _ts_test_time_ms(text: str) -> str:
-    _stored_as_start(text)
-    text = replace_once(
-        text,
-        "    test_time_second double precision NOT NULL,",
-        "    test_time_second bigint NOT NULL,",
-    )
-    return _no_inbound_fks(text)
-
-
-def _ts_test_time_us(text: str) -> str:
-    _stored_as_start(text)
-    text = replace_once(
-        text,
-        "    test_time_second double precision NOT NULL,",
-        "    test_time_second bigint NOT NULL,",
-    )
-    return _no_inbound_fks(text)
-
-
-def _ts_test_started_at(text: str) -> str:
-    """Test time stored as the instant it counts from: recorded_at - test_time_second.
-
-    The column keeps its name so the benchmark's queries run unchanged (they only select it);
-    the design would call it test_started_at and give test_time_second back through a view.
-    """
-    _stored_as_start(text)
-    text = replace_once(
-        text,
-        "    test_time_second double precision NOT NULL,",
-        "    test_time_second timestamptz NOT NULL,",
-    )
-    text = replace_once(
-        text,
-        "CHECK (test_time_second >= 0)",
-        "CHECK (test_time_second <= recorded_at)",
-    )
-    return _no_inbound_fks(text)
-
-
-def _ts_started_at_order_record(text: str) -> str:
-    text = replace_once(
-        text,
-        "timescaledb.compress_orderby = 'recorded_at, record_index'",
-        "timescaledb.compress_orderby = 'record_index'",
-    )
-    return _ts_test_started_at(text)
-
-
-def _no_inbound_fks(text: str) -> str:
-    """Drop the FOREIGN KEY constraints into timeseries_point, if the DDL has them.
-
-    The generated tables list CHECKs after the FKs, so removing a FK line keeps the commas
-    right. Triggers that stand in for those keys are kept.
-    """
-    for name in ("fk_label_soc_point", "fk_prediction_point"):
-        text = drop_constraint_line(text, name)
-    return text
-
-
-def _no_inbound_fks_or_skip(text: str) -> str:
-    edited = _no_inbound_fks(text)
-    if edited == text:
-        raise NotApplicable("the generated DDL has no FOREIGN KEY into timeseries_point")
-    return edited
 
 
 VARIANTS: tuple[Variant, ...] = (
@@ -270,7 +280,7 @@ VARIANTS: tuple[Variant, ...] = (
         title="No time index (the DDL before ix_timeseries_point_session_time)",
         question="What does the (session_id, recorded_at) b-tree cost in bytes/row and ingest, "
         "and what do the time-ordered queries cost without it (a sort of the session)?",
-        ddl_edit=_without_time_index,
+        model_edit=_without_time_index,
         ddl_change="drop ix_timeseries_point_session_time",
     ),
     Variant(
@@ -290,7 +300,7 @@ VARIANTS: tuple[Variant, ...] = (
         title="SQLite: table ordered by (session_id, recorded_at, record_index)",
         question="Reorder the key: the WITHOUT ROWID table b-tree in time order (time queries "
         "read contiguous rows), the record key as a UNIQUE index instead of the time index.",
-        ddl_edit=_sqlite_key_time_first,
+        model_edit=_key_time_first,
         ddl_change="PRIMARY KEY (session_id, recorded_at, record_index), "
         "UNIQUE (session_id, record_index), no ix_timeseries_point_session_time",
     ),
@@ -301,7 +311,7 @@ VARIANTS: tuple[Variant, ...] = (
         question="The hypertable's key must contain the time column anyway: with time second, "
         "does the key alone serve the time-ordered queries, and at what cost to the cycle "
         "query (a record-index range)?",
-        ddl_edit=_ts_key_time_first,
+        model_edit=_key_time_first,
         ddl_change="timescaledb: PRIMARY KEY (session_id, recorded_at, record_index), no "
         "ix_timeseries_point_session_time",
     ),
@@ -312,7 +322,7 @@ VARIANTS: tuple[Variant, ...] = (
         question="compress_chunk refuses chunks that foreign keys point into (label_soc and "
         "prediction reference timeseries_point). Without those two FKs, how small does "
         "compression get?",
-        ddl_edit=_no_inbound_fks_or_skip,
+        model_edit=_no_inbound_fks_or_skip,
         ddl_change="sql/timescaledb only: omit fk_label_soc_point and fk_prediction_point "
         "(keep them on PostgreSQL and SQLite)",
     ),
@@ -322,7 +332,7 @@ VARIANTS: tuple[Variant, ...] = (
         title="TimescaleDB: 1-day chunks",
         question="What do smaller chunks change: chunk exclusion in the queries, and the "
         "compressed size?",
-        ddl_edit=_ts_chunk_1_day,
+        model_edit=_ts_chunk_1_day,
         ddl_change="timescaledb: hypertable: chunk_interval: 1 day",
     ),
     Variant(
@@ -332,7 +342,8 @@ VARIANTS: tuple[Variant, ...] = (
         question="compress_chunk_time_interval merges small chunks as they are compressed: "
         "chunk exclusion on fresh data, fewer and fuller compressed chunks. What does it "
         "save against 1-day chunks compressed one by one?",
-        ddl_edit=_ts_chunk_1_day_rollup,
+        model_edit=_ts_chunk_1_day,
+        ddl_edit=_compress_rollup,
         ddl_change="timescaledb: chunk_interval: 1 day; compress_chunk_time_interval = '7 days'",
     ),
     Variant(
@@ -342,7 +353,7 @@ VARIANTS: tuple[Variant, ...] = (
         question="test_time_second is the largest compressed column: a double with "
         "millisecond jitter defeats Gorilla XOR compression. How much would an integer "
         "(delta-of-delta) representation save?",
-        ddl_edit=_ts_test_time_ms,
+        model_edit=_ts_test_time_integer,
         ddl_change="timeseries_point.test_time_second double precision -> "
         "test_time_millisecond bigint",
         options={"test_time_ms": True},
@@ -353,7 +364,7 @@ VARIANTS: tuple[Variant, ...] = (
         title="TimescaleDB: test time as integer microseconds",
         question="Integer milliseconds lose what a finer cycler clock records; integer "
         "microseconds keep the resolution of recorded_at: what do they cost compressed?",
-        ddl_edit=_ts_test_time_us,
+        model_edit=_ts_test_time_integer,
         ddl_change="timeseries_point.test_time_second double precision -> "
         "test_time_microsecond bigint",
         options={"test_time_us": True},
@@ -366,7 +377,7 @@ VARIANTS: tuple[Variant, ...] = (
         "test_started_at = recorded_at - test_time_second instead (a timestamptz, exact to "
         "the microsecond; constant while the cycler's two clocks agree) and give "
         "test_time_second back as recorded_at - test_started_at: how small does it get?",
-        ddl_edit=_ts_test_started_at,
+        model_edit=_ts_test_started_at,
         ddl_change="timeseries_point.test_time_second double precision -> test_started_at "
         "timestamptz; test_time_second = extract(epoch FROM recorded_at - test_started_at)",
         options={"test_started_at": True},
@@ -377,7 +388,7 @@ VARIANTS: tuple[Variant, ...] = (
         title="TimescaleDB: test_started_at, compressed in record-index order",
         question="With test time stored as its origin, does ordering the compressed batches "
         "by record_index instead of (recorded_at, record_index) change the size?",
-        ddl_edit=_ts_started_at_order_record,
+        model_edit=_ts_started_at_order_record,
         ddl_change="test_started_at as above; compress_orderby = 'record_index'",
         options={"test_started_at": True},
     ),
@@ -387,7 +398,7 @@ VARIANTS: tuple[Variant, ...] = (
         title="TimescaleDB: the same record with an exact 1 Hz clock",
         question="Data, not schema: how much of the compressed size is the cycler clock's "
         "millisecond jitter? The dataset is regenerated with integral-second times.",
-        ddl_edit=_no_inbound_fks,
+        model_edit=_no_inbound_fks,
         options={"dataset": "exact-clock"},
     ),
 )

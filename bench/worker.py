@@ -24,17 +24,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--query-runs", type=int, default=7)
     args = parser.parse_args(argv)
 
-    ddl_path = engines.DDL_FILES[args.engine]
+    ddl_path = engines.ddl_file(args.engine)
     loader = None
     options: dict = {}
     if args.variant:
         variant = variants.by_key(args.variant)
         loader = variant.loader
         options = dict(variant.options)
-        if variant.ddl_edit is not None:
+        if variant.model_edit is not None or variant.ddl_edit is not None:
             edited = args.scratch / f"{args.engine}-{variant.key}.sql"
             try:
-                edited.write_text(variant.ddl_edit(ddl_path.read_text()))
+                edited.write_text(variant.ddl(engines.model(), engines.TARGET[args.engine]))
             except variants.NotApplicable as exc:
                 skipped = {"engine": args.engine, "variant": args.variant, "skipped": str(exc)}
                 args.result.write_text(json.dumps(skipped, indent=1))

@@ -24,6 +24,8 @@ import re
 import time
 from typing import Any
 
+from connection.clickhouse import literal as _literal
+
 from . import sql
 from .errors import DeriveError
 
@@ -127,12 +129,6 @@ class Staged:
         for stage in self.made:
             self.db.raw.query(f"DROP TABLE IF EXISTS {stage}")
         self.tables, self.made = [], []
-
-
-def _literal(value: Any) -> str:
-    from ingest.db import _literal as literal
-
-    return literal(value)
 
 
 def session(db: Any, session_id: int, s: Any, result: Any, reference: Any) -> None:

@@ -5,13 +5,17 @@ few scalars (the nominal capacity, the reference capacity of the first full cycl
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
+
+from connection import ConnectionFailed, Url, parse
+from connection.clickhouse import ChdbConnection
+from connection.dbapi import DbapiConnection, is_dbapi
+from connection.postgres import open_psycopg
+from connection.sqlite import open_sqlite3
 
 from . import sql
 from .errors import DeriveError
@@ -52,66 +56,7 @@ class SessionResult:
     steps: dict[str, float] = field(default_factory=dict)  # seconds per derivation
 
 
-class _Connection:
-    """The two drivers behind one small interface: sqlite3 (`?`) and psycopg (`%s`)."""
-
-    def __init__(self, raw: Any):
-        self.raw = raw
-        self.sqlite = isinstance(raw, sqlite3.Connection)
-        if self.sqlite:
-            self.errors: tuple[type[BaseException], ...] = (sqlite3.Error,)
-        else:
-            import psycopg
-
-            self.errors = (psycopg.Error,)
-        # decided once, before any statement of ours: a psycopg connection that is not in
-        # autocommit mode opens a transaction with our first SELECT, which is then ours
-        self.callers_transaction = self.in_transaction()
-
-    def execute(self, text: str, params: Sequence[Any] = ()) -> int:
-        """Run a statement; the number of rows it inserted or changed."""
-        cursor = self._cursor(text, params)
-        if self.sqlite:  # sqlite3's rowcount is -1 for a statement that starts with WITH
-            return self.raw.execute("SELECT changes()").fetchone()[0]
-        return cursor.rowcount
-
-    def query(self, text: str, params: Sequence[Any] = ()) -> list[tuple]:
-        return self._cursor(text, params).fetchall()
-
-    def _cursor(self, text: str, params: Sequence[Any]):
-        if self.sqlite:
-            return self.raw.execute(text.replace("%s", "?"), tuple(params))
-        return self.raw.execute(text, tuple(params))
-
-    def in_transaction(self) -> bool:
-        if self.sqlite:
-            return self.raw.in_transaction
-        from psycopg.pq import TransactionStatus
-
-        return self.raw.info.transaction_status != TransactionStatus.IDLE
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """BEGIN/COMMIT, or a savepoint inside the caller's open transaction."""
-        if self.callers_transaction:
-            self.execute("SAVEPOINT derive_session")
-            try:
-                yield
-            except BaseException:
-                self.execute("ROLLBACK TO SAVEPOINT derive_session")
-                self.execute("RELEASE SAVEPOINT derive_session")
-                raise
-            self.execute("RELEASE SAVEPOINT derive_session")
-            return
-        implicit = not self.sqlite and not self.raw.autocommit  # psycopg opens it itself
-        if not implicit:
-            self.execute("BEGIN")
-        try:
-            yield
-        except BaseException:
-            self.raw.rollback() if implicit else self.execute("ROLLBACK")
-            raise
-        self.raw.commit() if implicit else self.execute("COMMIT")
+_Connection = DbapiConnection  # sqlite3 (`?`) and psycopg (`%s`): connection/dbapi.py
 
 
 @contextmanager
@@ -119,58 +64,46 @@ def _open(db: Any) -> Iterator[_Connection]:
     """A URL (as `python -m ingest --db` takes), or an open sqlite3 / psycopg connection (or an
     object whose `.raw` is one); only what this opened is closed. The loader's own connections
     are Arrow (ADBC) drivers, so a URL is opened here with sqlite3 or psycopg."""
-    if isinstance(db, str) and db.startswith("chdb://"):
-        with _clickhouse_session(db) as conn:
-            yield conn
+    if isinstance(db, str):
+        try:
+            where = parse(db)
+        except ConnectionFailed as exc:
+            raise DeriveError(str(exc)) from None
+        if where.kind == "clickhouse":
+            with _clickhouse_session(where) as conn:
+                yield conn
+            return
+        raw = _connect(where)
+        try:
+            yield _Connection(raw, savepoint="derive_session")
+        finally:
+            raw.close()
         return
     if getattr(db, "kind", None) == "clickhouse":  # an open ingest.db.ClickHouseDatabase
         yield _ClickHouse(db)
         return
-    if isinstance(db, str):
-        raw = _connect(db)
-        try:
-            yield _Connection(raw)
-        finally:
-            raw.close()
-        return
     raw = getattr(db, "raw", db)
-    if not isinstance(raw, sqlite3.Connection) and type(raw).__module__.split(".")[0] != "psycopg":
+    if not is_dbapi(raw):
         raise DeriveError(
             f"cannot derive through a {type(raw).__name__}: pass the database URL, "
             "an ingest.db.Database, or a sqlite3 or psycopg connection"
         )
-    yield _Connection(raw)
+    yield _Connection(raw, savepoint="derive_session")
 
 
-def _connect(url: str) -> Any:
-    """The URL forms of `python -m ingest --db` (ingest/db.py connect), by sqlite3 or psycopg."""
-    if url.startswith(("postgresql://", "postgres://")) or "dbname=" in url:
-        import psycopg
-
-        try:
-            raw = psycopg.connect(url, autocommit=True)
-        except psycopg.Error as exc:
-            raise DeriveError(f"cannot connect to the PostgreSQL database: {exc}") from None
-        # PGlite (the tests' TimescaleDB) keeps one backend, and psycopg's prepared statements
-        # with it, across connections
-        raw.prepare_threshold = None
-        return raw
-    if url.startswith("sqlite:///"):
-        url = url[len("sqlite:///") :]
-    elif "://" in url:
-        raise DeriveError(
-            f"unsupported database URL {url!r} "
-            "(sqlite:///path, postgresql://... or chdb:///dir?database=NAME)"
-        )
-    if not Path(url).is_file():
-        raise DeriveError(f"{url}: no such SQLite database")
-    raw = sqlite3.connect(url, isolation_level=None)  # derive says BEGIN and COMMIT itself
-    raw.execute("PRAGMA foreign_keys = ON")
-    return raw
+def _connect(where: Url) -> Any:
+    """A sqlite3 or psycopg connection to a URL of `python -m ingest --db` (connection.parse)."""
+    try:
+        if where.kind == "postgres":
+            return open_psycopg(where.text)
+        return open_sqlite3(where.path)  # derive says BEGIN and COMMIT itself
+    except ConnectionFailed as exc:
+        raise DeriveError(str(exc)) from None
 
 
 class _ClickHouse:
-    """An ingest.db.ClickHouseDatabase as derive uses it: no transactions (derive/clickhouse.py
+    """A ClickHouse connection (connection.clickhouse.ChdbConnection, or an
+    ingest.db.ClickHouseDatabase) as derive uses it: no transactions (derive/clickhouse.py
     stages and publishes instead)."""
 
     clickhouse = True
@@ -184,18 +117,16 @@ class _ClickHouse:
 
 
 @contextmanager
-def _clickhouse_session(url: str) -> Iterator[_ClickHouse]:
-    from ingest.db import ClickHouseDatabase
-    from ingest.errors import UsageError
-
+def _clickhouse_session(where: Url) -> Iterator[_ClickHouse]:
+    db = ChdbConnection()
     try:
-        db = ClickHouseDatabase(url)
-    except UsageError as exc:
+        db.open_chdb(where)
+    except ConnectionFailed as exc:
         raise DeriveError(str(exc)) from None
     try:
         if not db.has_table("test_session"):
             raise DeriveError(
-                f"{url}: database {db.database!r} has no test_session table "
+                f"{where.text}: database {db.database!r} has no test_session table "
                 "(create it with sql/clickhouse/schema.sql)"
             )
         yield _ClickHouse(db)

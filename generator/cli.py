@@ -98,7 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="liam-erd-schema",
         description="Compile schema.yaml (battery SOC/SOH schema) into DDL for PostgreSQL,\n"
-        "SQLite, TimescaleDB and Liam ERD, Graphviz diagrams and documentation pages.\n"
+        "SQLite, TimescaleDB, Liam ERD and ClickHouse, Graphviz diagrams and documentation\n"
+        "pages.\n"
         "Run `liam-erd-schema COMMAND --help` for a command's options.",
         epilog="Examples:\n"
         "  liam-erd-schema sql                 write sql/<target>/schema.sql\n"

@@ -2,47 +2,58 @@
 ADBC drivers (Arrow Database Connectivity: Arrow batches go to the engine in C, SQLite's
 bound INSERTs and PostgreSQL's binary COPY, no Python row loop); PGlite (the tests'
 TimescaleDB, PostgreSQL built to WebAssembly) through psycopg. Only what differs between them
-lives here; the loader speaks through `Database`."""
+lives here; the loader speaks through `Database`. Opening a connection and running a statement
+are the connection layer's (connection/); the bulk writes are the loader's own, here."""
 
 from __future__ import annotations
 
-import json
 import os
-import re
-import sqlite3
 from collections.abc import Iterable
-from pathlib import Path
+from functools import cache
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from connection import ConnectionFailed, parse
+from connection.clickhouse import ChdbConnection, literal
+from connection.postgres import AdbcPostgres, PsycopgConnection, is_pglite, open_psycopg
+from connection.sqlite import AdbcSqlite
+from generator.model import TimescaleOptions
+
 from .errors import UsageError
 
-ROOT = Path(__file__).resolve().parents[1]
 TABLE = "timeseries_point"
-# On TimescaleDB (schema.yaml: elapsed_as_start) timeseries_point is a view of this hypertable,
-# which stores test_started_at = recorded_at - test_time_second; the loader writes it directly
-# (the view's INSTEAD OF trigger takes rows one by one).
-STORE = "timeseries_point_store"
-ELAPSED, START = "test_time_second", "test_started_at"
+
+
+@cache
+def timescale() -> TimescaleOptions | None:
+    """timeseries_point's TimescaleDB options in the model. With elapsed_as_start (schema.yaml)
+    timeseries_point is, on TimescaleDB, a view of the hypertable `store_table`, which stores
+    `start_column` = time column - `column`; the loader writes the hypertable directly (the
+    view's INSTEAD OF trigger takes rows one by one)."""
+    from .quality import model
+
+    return model().table(TABLE).timescaledb
 
 
 def stored_form(table: pa.Table) -> pa.Table:
-    """Rows as timeseries_point_store takes them: test_started_at in microseconds since the
-    epoch (recorded_at and test_time_second each rounded to the microsecond, as the view's
-    trigger and the timestamptz column do) in place of test_time_second, and recorded_at too
-    as integer microseconds."""
-    recorded = pc.round(pc.multiply(table.column("recorded_at"), 1e6)).cast(pa.int64())
-    elapsed = pc.round(pc.multiply(table.column(ELAPSED), 1e6)).cast(pa.int64())
-    start = pc.subtract(recorded, elapsed)
+    """Rows as the store table takes them (see `timescale`): the start column in microseconds
+    since the epoch (the time column and the elapsed seconds each rounded to the microsecond,
+    as the view's trigger and the timestamptz column do) in place of the elapsed seconds, and
+    the time column too as integer microseconds."""
+    ts = timescale()
+    time, elapsed = ts.time_column, ts.elapsed_as_start
+    recorded = pc.round(pc.multiply(table.column(time), 1e6)).cast(pa.int64())
+    seconds = pc.round(pc.multiply(table.column(elapsed.column), 1e6)).cast(pa.int64())
+    start = pc.subtract(recorded, seconds)
     columns, names = [], []
     for name in table.column_names:
-        if name == "recorded_at":
+        if name == time:
             columns.append(recorded)
-        elif name == ELAPSED:
+        elif name == elapsed.column:
             columns.append(start)
-            name = START
+            name = elapsed.start_column
         else:
             columns.append(table.column(name))
         names.append(name)
@@ -138,82 +149,34 @@ class Database:
 # ---------------------------------------------------------------------------------- SQLite
 
 
-def _generated_table_sql() -> str | None:
-    """CREATE TABLE timeseries_point as sql/sqlite/schema.sql of this checkout writes it."""
-    try:
-        text = (ROOT / "sql" / "sqlite" / "schema.sql").read_text()
-    except OSError:
-        return None
-    match = re.search(rf"^CREATE TABLE {TABLE} \(.*?^\)[^;]*", text, re.S | re.M)
-    return match.group(0) if match else None
+@cache
+def _generated_table_sql() -> str:
+    """CREATE TABLE timeseries_point as the SQLite target writes it (sql/sqlite/schema.sql)."""
+    from generator.targets import TARGETS
+
+    from .quality import model
+
+    return TARGETS["sqlite"].create_table_sql(model(), TABLE)
 
 
-class AdbcDatabase(Database):
-    """The statements and the transaction of an ADBC dbapi connection (`raw`, autocommit:
-    the loader says BEGIN and COMMIT itself)."""
-
-    begin_sql = "BEGIN"
-
-    def statement(self, sql: str, params: tuple) -> str:
-        """`sql` with the driver's placeholders for the loader's `%s`."""
-        raise NotImplementedError
-
-    def execute(self, sql, params=()):
-        self.query(sql, params, fetch=False)
-
-    def query(self, sql, params=(), fetch=True):
-        params = tuple(params)
-        # a fresh cursor each time: after an error ADBC's keeps the old statement's binding
-        with self.raw.cursor() as cursor:
-            cursor.execute(self.statement(sql, params), params or None)
-            return [tuple(r) for r in cursor.fetchall()] if fetch else []
-
-    def begin(self):
-        self.execute(self.begin_sql)
-        self.in_transaction = True
-
-    def commit(self):
-        self.execute("COMMIT")
-        self.in_transaction = False
-
-    def rollback(self):
-        if self.in_transaction:
-            self.in_transaction = False
-            self.execute("ROLLBACK")
-
-    def close(self):
-        self.raw.close()
-
-
-class SqliteDatabase(AdbcDatabase):
-    """SQLite through adbc-driver-sqlite (its own SQLite build, 3.50+). Durability is the
-    database's own: journal_mode and synchronous are left as the file has them."""
+class SqliteDatabase(AdbcSqlite, Database):
+    """SQLite through adbc-driver-sqlite (connection/sqlite.py)."""
 
     kind = "sqlite"
     target = "sqlite"
-    begin_sql = "BEGIN IMMEDIATE"
 
     def __init__(self, path: str):
-        if not Path(path).is_file():
-            raise UsageError(
-                f"{path}: no such SQLite database; create it first (make db DB={path})"
-            )
-        from adbc_driver_sqlite import dbapi
-
-        self.errors = (dbapi.Error, sqlite3.Error)
+        try:
+            self.open_adbc(path)
+        except ConnectionFailed as exc:
+            raise UsageError(f"{exc}; create it first (make db DB={path})") from None
         self.path = path
-        self.raw = dbapi.connect(path, autocommit=True)  # the loader says BEGIN and COMMIT
-        self.in_transaction = False
         self.dropped: list[tuple[str, str]] = []
-        self.execute("PRAGMA foreign_keys = ON")
         self.optional = frozenset(
             name
             for _cid, name, _type, notnull, default, pk in self.query(f"PRAGMA table_info({TABLE})")
             if not notnull and default is None and not pk
         )
-
-    def statement(self, sql, params):
-        return sql.replace("%s", "?")
 
     def prepare_bulk(self, expected_rows):
         """The rows were checked against the schema's CHECKs (Arrow, quality.py) already:
@@ -223,8 +186,7 @@ class SqliteDatabase(AdbcDatabase):
         have = self.query(
             "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = %s", [TABLE]
         )
-        generated = _generated_table_sql()
-        same = bool(have) and generated is not None and have[0][0].strip() == generated.strip()
+        same = bool(have) and have[0][0].strip() == _generated_table_sql().strip()
         self.bulk_mode = "checks-in-arrow" if same else "plain"
         if same:
             self.execute("PRAGMA ignore_check_constraints = ON")
@@ -273,18 +235,6 @@ class SqliteDatabase(AdbcDatabase):
 # ------------------------------------------------------------------------------ PostgreSQL
 
 
-def _dollar(sql: str) -> str:
-    """%s placeholders to $1, $2, ... (ADBC's PostgreSQL driver binds those)."""
-    count = 0
-
-    def next_mark(_match) -> str:
-        nonlocal count
-        count += 1
-        return f"${count}"
-
-    return re.sub(r"%s", next_mark, sql)
-
-
 _ARROW_TYPES = {
     "integer": pa.int32(),
     "smallint": pa.int16(),
@@ -296,7 +246,7 @@ _ARROW_TYPES = {
 }
 
 
-class PostgresDatabase(AdbcDatabase):
+class PostgresDatabase(AdbcPostgres, Database):
     """A PostgreSQL (or TimescaleDB) server through adbc-driver-postgresql: rows go in by
     binary COPY straight from Arrow."""
 
@@ -304,30 +254,32 @@ class PostgresDatabase(AdbcDatabase):
     target = "postgres"
 
     def __init__(self, url: str):
-        from adbc_driver_postgresql import dbapi
-
-        self.errors = (dbapi.Error,)
         try:
-            self.raw = dbapi.connect(url, autocommit=True)  # the loader says BEGIN and COMMIT
-        except dbapi.Error as exc:
-            raise UsageError(f"cannot connect to the PostgreSQL database: {exc}") from None
-        self.in_transaction = False
-        if self.query("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'"):
-            self.target = "timescaledb"
-        self.store = self.target == "timescaledb" and self.has_table(STORE)
+            self.open_adbc(url)
+        except ConnectionFailed as exc:
+            raise UsageError(str(exc)) from None
+        self.find_store()
         columns = self.query(
             "SELECT column_name::text, data_type::text, is_nullable = 'YES' AND column_default "
             "IS NULL FROM information_schema.columns WHERE table_name = %s AND table_schema = "
             "current_schema()",
-            [STORE if self.store else TABLE],
+            [self.store or TABLE],
         )
         self.types = {name: _ARROW_TYPES[kind] for name, kind, _ in columns if kind in _ARROW_TYPES}
         self.optional = frozenset(name for name, _, optional in columns if optional)
         self.deferred: list[tuple[str, str, str, str, str | None]] = []
         self.column_types: dict[str, dict[str, str]] = {}
 
-    def statement(self, sql, params):
-        return _dollar(sql) if params else sql
+    def find_store(self) -> None:
+        """TimescaleDB or not, and the store table the samples go to, if the database has it:
+        `self.store` (None: the loader writes timeseries_point)."""
+        if self.query("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'"):
+            self.target = "timescaledb"
+        ts = timescale() if self.target == "timescaledb" else None
+        elapsed = ts.elapsed_as_start if ts else None
+        self.store = (
+            elapsed.store_table if elapsed and self.has_table(elapsed.store_table) else None
+        )
 
     def prepare_bulk(self, expected_rows):
         """The README's bulk-load recipe, chosen by size, inside the file's transaction:
@@ -410,12 +362,12 @@ class PostgresDatabase(AdbcDatabase):
 
     def write(self, table):
         with self.raw.cursor() as cursor:
-            cursor.adbc_ingest(STORE if self.store else TABLE, table, mode="append")
+            cursor.adbc_ingest(self.store or TABLE, table, mode="append")
 
     def append(self, table, into=TABLE):
         prepared = self.arrow_form(table, into)
         if into == TABLE and self.store:
-            into = STORE
+            into = self.store
         with self.raw.cursor() as cursor:
             cursor.adbc_ingest(into, prepared, mode="append")
 
@@ -456,43 +408,15 @@ class PostgresDatabase(AdbcDatabase):
         return f"CAST(%s AS {kind})" if kind else "%s"
 
 
-class PgliteDatabase(PostgresDatabase):
+class PgliteDatabase(PsycopgConnection, PostgresDatabase):
     """PGlite (PostgreSQL built to WebAssembly: the tests' TimescaleDB) through psycopg. It
     crashes on COPY FROM STDIN over its socket, so rows go in as multi-row INSERTs."""
 
     def __init__(self, raw):
-        import psycopg
-
-        self.errors = (psycopg.Error,)
-        self.raw = raw
-        # its one backend outlives connections, and with it psycopg's prepared statements
-        self.raw.prepare_threshold = None
+        self.attach(raw)
         self.target = "postgres"
-        if self.query("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'"):
-            self.target = "timescaledb"
-        self.store = self.target == "timescaledb" and self.has_table(STORE)
+        self.find_store()
         self.deferred = []
-
-    def execute(self, sql, params=()):
-        self.raw.execute(sql, tuple(params))
-
-    def query(self, sql, params=()):
-        return self.raw.execute(sql, tuple(params)).fetchall()
-
-    def begin(self):
-        self.raw.execute("BEGIN")
-
-    def commit(self):
-        self.raw.execute("COMMIT")
-
-    def rollback(self):
-        from psycopg.pq import TransactionStatus
-
-        if self.raw.info.transaction_status != TransactionStatus.IDLE:
-            self.raw.execute("ROLLBACK")
-
-    def close(self):
-        self.raw.close()
 
     def prepare_bulk(self, expected_rows):
         self.bulk_mode = "plain"
@@ -506,22 +430,28 @@ class PgliteDatabase(PostgresDatabase):
             # integer microseconds as exact Unix seconds (a double holds them exactly)
             table = pa.table(
                 [
-                    pc.divide(c.cast(pa.float64()), 1e6) if n in ("recorded_at", START) else c
+                    pc.divide(c.cast(pa.float64()), 1e6) if n in self._timestamps(True) else c
                     for n, c in zip(stored.column_names, stored.columns, strict=True)
                 ],
                 names=stored.column_names,
             )
         return table
 
+    def _timestamps(self, store: bool) -> tuple[str, ...]:
+        """The Unix-seconds columns of rows for timeseries_point, or for its store table."""
+        if not store:
+            return ("recorded_at",)
+        return ("recorded_at", timescale().elapsed_as_start.start_column)
+
     def write(self, table):
-        self._insert(table, STORE if self.store else TABLE)
+        self._insert(table, self.store or TABLE)
 
     def append(self, table, into=TABLE):
         prepared = self.arrow_form(table, into)
-        self._insert(prepared, STORE if into == TABLE and self.store else into)
+        self._insert(prepared, self.store if into == TABLE and self.store else into)
 
     def _insert(self, table, into):
-        timestamps = ("recorded_at", START) if into == STORE else ("recorded_at",)
+        timestamps = self._timestamps(into == self.store)
         names = table.column_names
         rows = list(zip(*(table.column(n).to_pylist() for n in names), strict=True))
         marks = ", ".join(self.timestamp("%s") if n in timestamps else "%s" for n in names)
@@ -535,18 +465,7 @@ class PgliteDatabase(PostgresDatabase):
 # ------------------------------------------------------------------------------ ClickHouse
 
 
-def _literal(value: Any) -> str:
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, int | float):
-        return repr(value)
-    text = str(value).replace("\\", "\\\\").replace("'", "\\'")
-    return f"'{text}'"
-
-
-class ClickHouseDatabase(Database):
+class ClickHouseDatabase(ChdbConnection, Database):
     """ClickHouse through chdb (the real engine in process, on a data directory): the
     generated tables, written as a ClickHouse writer must (NULLs are not turned into defaults).
 
@@ -565,40 +484,13 @@ class ClickHouseDatabase(Database):
 
     def __init__(self, url: str):
         try:
-            from chdb import session
-        except ImportError as exc:
-            raise UsageError(f"ClickHouse needs chdb (pip install chdb): {exc}") from None
-        rest = url[len("chdb://") :]
-        path, _, query = rest.partition("?")
-        options = dict(part.split("=", 1) for part in query.split("&") if "=" in part)
-        self.database = options.get("database", "default")
-        if not path or not Path(path).is_dir():
-            raise UsageError(f"{path or url}: no such chdb data directory")
-        # what a refused query raises: chdb.session raises chdb._exceptions.ChdbError and
-        # chdb.query a plain RuntimeError; the chdb.ChdbError the package exports is neither
-        # (chdb 4.4), so catching it let a refused CHECK escape as a traceback
-        self.errors = (RuntimeError,)
-        self.raw = session.Session(path)
+            self.open_chdb(url)
+        except ConnectionFailed as exc:
+            raise UsageError(str(exc)) from None
         self.stage = f"ingest_stage_{os.getpid()}"
         self.written: list[tuple[str, str, int]] = []  # (table, key, id) to undo
         self.appended: tuple[int, int] | None = None  # (session, first record) in the table
         self.attached = False
-
-    def _run(self, sql: str, output: str = "CSV"):
-        self.raw.query(f"USE {self.database}")
-        self.raw.query(
-            "SET input_format_null_as_default = 0, insert_null_as_default = 0, "
-            "aggregate_functions_null_for_empty = 1, output_format_json_quote_64bit_integers = 0"
-        )
-        return self.raw.query(sql, output)
-
-    def execute(self, sql, params=()):
-        self._run(_bind(sql, params))
-
-    def query(self, sql, params=()):
-        result = self._run(_bind(sql, params), "JSONCompact")
-        text = result.bytes().decode() if hasattr(result, "bytes") else str(result)
-        return [tuple(r) for r in json.loads(text)["data"]] if text.strip() else []
 
     def begin(self):
         self.written = []
@@ -622,15 +514,12 @@ class ClickHouseDatabase(Database):
         self.written = []
         self.appended = None
 
-    def close(self):
-        self.raw.close()
-
     def insert_row(self, table, row, key, timestamps):
         if key not in row:
             row = {key: self.query(f"SELECT ifNull(max({key}), 0) + 1 FROM {table}")[0][0], **row}
         names = list(row)
         values = [
-            f"toDateTime64({_literal(v)}, 3, 'UTC')" if n in timestamps else _literal(v)
+            f"toDateTime64({literal(v)}, 3, 'UTC')" if n in timestamps else literal(v)
             for n, v in row.items()
         ]
         self.execute(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(values)})")
@@ -651,7 +540,7 @@ class ClickHouseDatabase(Database):
         chunk = table  # noqa: F841 - read by name by ClickHouse's Python() table function
         names = table.column_names
         select = ["toDateTime64(recorded_at, 3, 'UTC')" if n == "recorded_at" else n for n in names]
-        self._run(
+        self.run(
             f"INSERT INTO {self.database}.{into or self.stage} ({', '.join(names)}) "
             f"SELECT {', '.join(select)} FROM Python(chunk)"
         )
@@ -665,7 +554,7 @@ class ClickHouseDatabase(Database):
         self.attached = True
         for (partition,) in parts:
             self.raw.query(
-                f"ALTER TABLE {self.database}.{TABLE} ATTACH PARTITION ID {_literal(partition)} "
+                f"ALTER TABLE {self.database}.{TABLE} ATTACH PARTITION ID {literal(partition)} "
                 f"FROM {self.database}.{self.stage}"
             )
         self.raw.query(f"DROP TABLE IF EXISTS {self.database}.{self.stage}")
@@ -676,52 +565,20 @@ class ClickHouseDatabase(Database):
     def epoch(self, expression):
         return f"toFloat64({expression})"
 
-    def has_table(self, name):
-        return bool(
-            self.query(
-                "SELECT 1 FROM system.tables WHERE database = %s AND name = %s",
-                [self.database, name],
-            )
-        )
-
-
-def _bind(sql: str, params) -> str:
-    params = list(params)
-    parts = sql.split("%s")
-    if len(parts) - 1 != len(params):
-        raise ValueError(f"{len(params)} parameters for {len(parts) - 1} placeholders")
-    out = [parts[0]]
-    for value, rest in zip(params, parts[1:], strict=True):
-        out += [_literal(value), rest]
-    return "".join(out)
-
-
-def _pglite(url: str):
-    """A psycopg connection when the server is PGlite, else None (and closed)."""
-    import psycopg
-
-    try:
-        raw = psycopg.connect(url, autocommit=True)
-    except psycopg.OperationalError as exc:
-        raise UsageError(f"cannot connect to the PostgreSQL database: {exc}") from None
-    if "Emscripten" in raw.execute("SELECT version()").fetchone()[0]:
-        return raw
-    raw.close()
-    return None
-
 
 def connect(url: str) -> Database:
-    """`sqlite:///path`, a plain path (SQLite), or `postgresql://...` / a libpq key=value DSN."""
-    if url.startswith(("postgresql://", "postgres://")) or "dbname=" in url:
-        raw = _pglite(url)
-        return PgliteDatabase(raw) if raw is not None else PostgresDatabase(url)
-    if url.startswith("chdb://"):
+    """`sqlite:///path`, a plain path (SQLite), `postgresql://...` / a libpq key=value DSN, or
+    `chdb:///dir?database=NAME` (connection.parse)."""
+    try:
+        where = parse(url)
+        if where.kind == "postgres":
+            raw = open_psycopg(url)
+            if is_pglite(raw):
+                return PgliteDatabase(raw)
+            raw.close()
+            return PostgresDatabase(url)
+    except ConnectionFailed as exc:
+        raise UsageError(str(exc)) from None
+    if where.kind == "clickhouse":
         return ClickHouseDatabase(url)
-    if url.startswith("sqlite:///"):
-        return SqliteDatabase(url[len("sqlite:///") :])
-    if "://" in url:
-        raise UsageError(
-            f"unsupported database URL {url!r} "
-            "(sqlite:///path, postgresql://..., or chdb:///path?database=NAME)"
-        )
-    return SqliteDatabase(url)
+    return SqliteDatabase(where.path)

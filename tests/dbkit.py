@@ -16,7 +16,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from connection.sqlite import open_sqlite3, placeholders
 from generator import load_schema
+from generator.sqltext import split_statements
+
+__all__ = ["split_statements"]  # the generator's splitter, for the tests that split DDL
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -59,7 +63,7 @@ class Conn:
         return value
 
     def sql(self, text: str) -> str:
-        return text.replace("%s", "?") if self.kind == "sqlite" else text
+        return placeholders(text) if self.kind == "sqlite" else text
 
     # -- statements ------------------------------------------------------------------------
     def execute(self, text: str, params: tuple | list = ()) -> None:
@@ -137,9 +141,8 @@ def ddl_text(target: str) -> str:
 def sqlite_conn(tmp_dir: Path) -> Iterator[Conn]:
     path = tmp_dir / "schema.sqlite"
     path.unlink(missing_ok=True)
-    raw = sqlite3.connect(path, isolation_level=None)
+    raw = open_sqlite3(path, must_exist=False)
     try:
-        raw.execute("PRAGMA foreign_keys = ON")
         raw.executescript(ddl_text("sqlite"))
         raw.execute("BEGIN")
         yield Conn("sqlite", "sqlite", raw, (sqlite3.IntegrityError,))
@@ -182,21 +185,3 @@ def load_pg_ddl(raw, text: str) -> None:
             raise AssertionError(
                 f"{type(exc).__name__}: {exc}\nin statement:\n{statement}"
             ) from None
-
-
-def split_statements(text: str) -> list[str]:
-    """Split generated DDL into statements: a statement ends with ';' at the end of a line,
-    except inside a dollar-quoted function body ($fn$ ... $fn$). Comment lines are dropped."""
-    statements, current, in_body = [], [], False
-    for line in text.splitlines():
-        if not in_body and line.lstrip().startswith("--"):
-            continue
-        current.append(line)
-        if line.count("$fn$") % 2:
-            in_body = not in_body
-        if not in_body and line.rstrip().endswith(";"):
-            statements.append("\n".join(current).strip())
-            current = []
-    if "\n".join(current).strip():
-        statements.append("\n".join(current).strip())
-    return statements

@@ -319,7 +319,9 @@ def test_cluster_local_tables_have_the_single_server_columns(ch, cluster_stateme
             continue
         local = statement.replace(" ON CLUSTER '{cluster}'", "")
         local = re.sub(r"ReplicatedMergeTree\('[^']*', '\{replica\}'\)", "MergeTree", local)
-        ch.execute(re.sub(r"^CREATE TABLE (\w+)", r"CREATE TABLE cluster_copy.\1", local))
+        ch.execute(
+            re.sub(r"^CREATE TABLE (\w+)", r"CREATE TABLE cluster_copy.\1", local, flags=re.M)
+        )
     for table in SCHEMA.tables:
         name = table.name + ("_local" if "session_id" in table.column_map else "")
         mine, single = (

@@ -337,22 +337,31 @@ class Target:
 
     # -- assembly --------------------------------------------------------------------------
     def blocks(self, schema: Schema) -> list[TableBlock]:
-        return [
-            TableBlock(
-                table=t,
-                comments=[self.comment(line) for line in self.table_comments(t)],
-                items=[
-                    (sql, self.comment(note) if note else None)
-                    for sql, note in self.table_items(schema, t)
-                ],
-                suffix=self.table_suffix(t),
-                after=self.after_table(schema, t),
-            )
-            for t in schema.tables
-        ]
+        return [self.block(schema, t) for t in schema.tables]
+
+    def block(self, schema: Schema, table: Table) -> TableBlock:
+        return TableBlock(
+            table=table,
+            comments=[self.comment(line) for line in self.table_comments(table)],
+            items=[
+                (sql, self.comment(note) if note else None)
+                for sql, note in self.table_items(schema, table)
+            ],
+            suffix=self.table_suffix(table),
+            after=self.after_table(schema, table),
+        )
 
     def render_block(self, block: TableBlock) -> str:
         return layout_table(block, self.quote(block.table.name))
+
+    def create_table_sql(self, schema: Schema, name: str) -> str:
+        """Table `name`'s CREATE TABLE statement exactly as this target's file writes it,
+        without the comment lines above it, the statements after it and the closing ';': the
+        text an engine's catalog keeps (SQLite's sqlite_master.sql). Through `blocks`, which a
+        target may override (TimescaleDB's store table, ClickHouse's schema-wide facts)."""
+        block = next(b for b in self.blocks(schema) if b.table.name == name)
+        block = TableBlock(block.table, [], block.items, block.suffix)
+        return self.render_block(block).rstrip().removesuffix(";")
 
     def render(self, schema: Schema, *, self_check: bool = True) -> str:
         """The target's DDL. With self_check, the emitted text itself is parsed by the

@@ -1,0 +1,50 @@
+"""SQLite: a file, opened by Python's sqlite3 or by adbc-driver-sqlite (Arrow batches in C),
+always with foreign keys enforced (SQLite leaves them off unless each connection asks)."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from . import ConnectionFailed
+from .adbc import AdbcConnection
+
+
+def require_file(path: str) -> None:
+    if not Path(path).is_file():
+        raise ConnectionFailed(f"{path}: no such SQLite database")
+
+
+def open_sqlite3(path: str | Path, *, must_exist: bool = True) -> sqlite3.Connection:
+    """A sqlite3 connection in autocommit mode (the caller says BEGIN and COMMIT itself) with
+    foreign keys on; `must_exist=False` creates the file."""
+    if must_exist:
+        require_file(str(path))
+    raw = sqlite3.connect(path, isolation_level=None)
+    raw.execute("PRAGMA foreign_keys = ON")
+    return raw
+
+
+def placeholders(sql: str) -> str:
+    """`%s` placeholders as sqlite3 and ADBC's SQLite driver bind them (`?`)."""
+    return sql.replace("%s", "?")
+
+
+class AdbcSqlite(AdbcConnection):
+    """The statements of an adbc-driver-sqlite connection (its own SQLite build, 3.50+).
+    Durability is the database's own: journal_mode and synchronous are left as the file has
+    them."""
+
+    begin_sql = "BEGIN IMMEDIATE"
+
+    def open_adbc(self, path: str) -> None:
+        require_file(path)
+        from adbc_driver_sqlite import dbapi
+
+        self.errors = (dbapi.Error, sqlite3.Error)
+        self.raw = dbapi.connect(path, autocommit=True)  # the caller says BEGIN and COMMIT
+        self.in_transaction = False
+        self.execute("PRAGMA foreign_keys = ON")
+
+    def statement(self, sql, params):
+        return placeholders(sql)
