@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from generator.sqltext import split_statements
+from generator.targets.clickhouse import string_literal
 
 from . import dataset, queries
 
@@ -54,7 +55,7 @@ def literal(value) -> str:
     if isinstance(value, Sql):
         return value
     if isinstance(value, str):
-        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+        return string_literal(value)
     return repr(value)
 
 

@@ -542,8 +542,9 @@ def _literal(value: Any) -> str:
         return "1" if value else "0"
     if isinstance(value, int | float):
         return repr(value)
-    text = str(value).replace("\\", "\\\\").replace("'", "\\'")
-    return f"'{text}'"
+    from generator.targets.clickhouse import string_literal
+
+    return string_literal(value)
 
 
 class ClickHouseDatabase(Database):

@@ -8,8 +8,8 @@ import math
 import struct
 from datetime import datetime
 
-from ..model import FLOAT_TYPES, INTEGER_TYPES, Check, Column, Range, fit_name
-from ..sqlexpr import Node, render
+from ..model import FLOAT_TYPES, INTEGER_TYPES, Check, Column, Node, Range, fit_name
+from ..sqlexpr import render
 from . import Context, one_line, suggest
 from .names import identifier, name_limit
 
@@ -257,6 +257,7 @@ def derived_checks(ctx: Context, table: str, column: Column) -> list[Check]:
                 f"{column.name} is one of the {column.enum} values.",
                 kind="enum",
                 column=column.name,
+                tree=expr,
             )
         )
     if column.range is not None:
@@ -284,6 +285,7 @@ def derived_checks(ctx: Context, table: str, column: Column) -> list[Check]:
                     _range_sentence(column.name, rng),
                     kind="range",
                     column=column.name,
+                    tree=expr,
                 )
             )
     return checks

@@ -32,7 +32,7 @@ CAST_KINDS = {
     "integer": NUMBER,
     "bigint": NUMBER,
     "real": NUMBER,
-    "double precision": NUMBER,
+    "double": NUMBER,
     "text": TEXT,
     "boolean": BOOL,
 }
@@ -253,6 +253,13 @@ class _Typer:
 
 def check_condition(ctx: Context, text: str, columns: dict[str, str], where) -> str | None:
     """A CHECK: one true/false condition over the table's columns; PostgreSQL text back."""
+    tree = check_tree(ctx, text, columns, where)
+    return None if tree is None else render(tree)
+
+
+def check_tree(ctx: Context, text: str, columns: dict[str, str], where) -> Node | None:
+    """A CHECK: one true/false condition over the table's columns, parsed; None after a
+    located problem."""
     typer = _Typer(ctx, where, "CHECK expression", columns, aggregate=False, group_by=())
     tree = analyse(ctx, text, where, "CHECK expression", typer)
     if tree is None:
@@ -266,7 +273,7 @@ def check_condition(ctx: Context, text: str, columns: dict[str, str], where) -> 
             at_value=True,
         )
         return None
-    return render(tree)
+    return tree
 
 
 def check_aggregate(
