@@ -9,6 +9,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from generator.targets.clickhouse import string_literal
+
 from . import ConnectionFailed, Url, parse
 
 # What the header of sql/clickhouse/schema.sql asks of every writer (NULL into a required
@@ -20,15 +22,14 @@ SETTINGS = (
 
 
 def literal(value: Any) -> str:
-    """A Python value as a ClickHouse literal (strings with backslash escapes)."""
+    """A Python value as a ClickHouse literal (strings quoted by the generator's string_literal)."""
     if value is None:
         return "NULL"
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, int | float):
         return repr(value)
-    text = str(value).replace("\\", "\\\\").replace("'", "\\'")
-    return f"'{text}'"
+    return string_literal(value)
 
 
 def bind(sql: str, params: Iterable[Any]) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 ONE_TO_ONE = "one-to-one"
 ONE_TO_MANY = "one-to-many"
@@ -62,6 +63,21 @@ class Range:
     min_exclusive: bool = False
     max_exclusive: bool = False
 
+    def contains(self, other: Range | None) -> bool:
+        """Does this range allow every value `other` allowed (None: any value)? Widening a
+        range keeps every stored row valid; narrowing it may not."""
+        if self.min is not None:
+            if other is None or other.min is None or other.min < self.min:
+                return False
+            if other.min == self.min and self.min_exclusive and not other.min_exclusive:
+                return False
+        if self.max is not None:
+            if other is None or other.max is None or other.max > self.max:
+                return False
+            if other.max == self.max and self.max_exclusive and not other.max_exclusive:
+                return False
+        return True
+
     def describe(self) -> str:
         """Interval notation, e.g. `(0, 1.2]` or `>= 0`."""
         if self.min is not None and self.max is not None:
@@ -91,15 +107,89 @@ class Column:
     renamed_from: str | None = None  # migration hint: this column's name in the previous version
 
 
+class Node:
+    """One node of an expression tree (a CHECK, parsed once by generator/sqlexpr.py or built
+    from a column's range or enumeration); each target prints it in its own dialect
+    (Target.expression_sql). kind: column, number, string, boolean, null, and, or, not,
+    compare, arith, neg, concat, isnull, istruth, in, between, like, func, aggregate, cast;
+    or forbidden / function / cast-refused, naming (value) what the subset leaves out, for the
+    validator to report. A number keeps PostgreSQL's reading of its digits (value, text); a
+    cast's value is the model's type name (real, double, ...). Equal trees mean the same
+    expression (an expression's canonical form), so trees compare and hash by value."""
+
+    __slots__ = ("kind", "op", "args", "value", "negated", "flag")
+
+    def __init__(
+        self, kind: str, args=(), *, op=None, value: Any = None, negated=False, flag=False
+    ):
+        self.kind, self.op, self.args, self.value = kind, op, tuple(args), value
+        self.negated, self.flag = negated, flag  # flag: count(*) / DISTINCT / a qualified name
+
+    def walk(self):
+        yield self
+        for arg in self.args:
+            yield from arg.walk()
+
+    def _key(self) -> tuple:
+        return (self.kind, self.op, self.args, self.value, self.negated, self.flag)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Node) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    @property
+    def columns(self) -> frozenset[str]:
+        """The column names the expression uses."""
+        return frozenset(n.value for n in self.walk() if n.kind == "column")
+
+    def renamed(self, mapping: dict[str, str]) -> Node:
+        """The same expression with columns renamed (old name -> new name)."""
+        if self.kind == "column":
+            return Node("column", value=mapping.get(self.value, self.value), flag=self.flag)
+        if not self.args:
+            return self
+        return Node(
+            self.kind,
+            [a.renamed(mapping) for a in self.args],
+            op=self.op,
+            value=self.value,
+            negated=self.negated,
+            flag=self.flag,
+        )
+
+    def __repr__(self) -> str:
+        return f"Node({self.kind!r}, {self.args!r}, op={self.op!r}, value={self.value!r})"
+
+
 @dataclass(frozen=True)
 class Check:
-    """A named CHECK. `expression` is PostgreSQL syntax; `kind` says where it came from."""
+    """A named CHECK. `tree` is the expression, parsed once (every target prints it in its own
+    dialect); `expression` is the same tree in the schema's own language, PostgreSQL syntax,
+    as docs and migration files show it. A target's own CHECK in its engine's words (a json
+    test) has no tree: its `expression` is written as it is. `kind` says where it came from."""
 
     name: str
     expression: str
     description: str
     kind: str = "explicit"  # explicit | enum | range | boolean | json
     column: str | None = None
+    tree: Node | None = None
+
+    @property
+    def columns(self) -> frozenset[str]:
+        """The columns the CHECK reads."""
+        if self.tree is not None:
+            return self.tree.columns
+        return frozenset({self.column}) if self.column else frozenset()
+
+    @property
+    def values(self) -> tuple[str, ...]:
+        """An enumeration CHECK's allowed values (the items of its IN list), else ()."""
+        if self.kind != "enum" or self.tree is None or self.tree.kind != "in":
+            return ()
+        return tuple(a.value for a in self.tree.args[1:] if a.kind == "string")
 
 
 def json_check(name: str, column: str, expression: str) -> Check:

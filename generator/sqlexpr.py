@@ -1,16 +1,18 @@
-"""CHECK and continuous-aggregate expressions: PostgreSQL's own parser, a small tree, and the
-text each engine is given.
+"""CHECK and continuous-aggregate expressions: PostgreSQL's own parser, a small tree (model.Node),
+and the walk that prints it for a target.
 
 `parse` hands `SELECT <expression>` to PostgreSQL's parser (libpg_query, through pglast's
 `parse_sql_json`: no Python AST classes are built) and turns the one target expression into a
-tree of `Node`s. Everything outside the allowed subset (rules/expressions.py) becomes a node
-of kind "forbidden", "function" or "cast" that names what was written, for the validator to
-report. `render` writes a tree for one dialect (PostgreSQL, SQLite, ClickHouse) from the tree
-alone: identifiers are written by `quote`, text literals by `literal` (quotes doubled, and
-backslashes too for ClickHouse), numbers from PostgreSQL's own reading of them. So the text in
-schema.yaml never reaches SQL as it was written (comments, spacing and parentheses included);
-parentheses are added wherever a child binds less tightly than its parent could in any of the
-three engines.
+tree of `Node`s, once: the validator keeps the tree on the model (Check.tree). Everything
+outside the allowed subset (rules/expressions.py) becomes a node of kind "forbidden",
+"function" or "cast" that names what was written, for the validator to report.
+
+`render` writes a tree for one target from the tree alone: the walk here lays it out and adds
+parentheses wherever a child binds less tightly than its parent could in any of the engines;
+the target writes columns (its `quote`), text literals (its `literal`), functions, cast types
+and truth tests (hooks on targets/base.py's Target, tables on each target). Numbers keep
+PostgreSQL's own reading of them. So the text in schema.yaml never reaches SQL as it was
+written (comments, spacing and parentheses included).
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ from __future__ import annotations
 import json
 import re
 from functools import lru_cache
+from typing import Protocol
+
+from .model import Node
 
 MAX_DEPTH = 200  # nesting (parentheses or tree levels); schema.yaml's deepest is 4
-SAFE_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 COMPARISONS = ("=", "<>", "<", ">", "<=", ">=")
 ARITHMETIC = ("+", "-", "*", "/", "%")
@@ -38,49 +42,16 @@ AGGREGATES = (
     "var_samp",
     "var_pop",
 )
-# PostgreSQL's name for a cast target (pg_catalog.<name>) -> the name the model uses
+# PostgreSQL's name for a cast target (pg_catalog.<name>) -> the model's type (each target
+# writes it as its type_map or cast_types says)
 CAST_TYPES = {
     "int2": "smallint",
     "int4": "integer",
     "int8": "bigint",
     "float4": "real",
-    "float8": "double precision",
+    "float8": "double",
     "text": "text",
     "bool": "boolean",
-}
-CAST_SQL = {
-    "postgres": {
-        "smallint": "SMALLINT",
-        "integer": "INT",
-        "bigint": "BIGINT",
-        "real": "REAL",
-        "double precision": "DOUBLE PRECISION",
-        "text": "TEXT",
-        "boolean": "BOOLEAN",
-    },
-    "sqlite": {
-        "smallint": "INTEGER",
-        "integer": "INTEGER",
-        "bigint": "INTEGER",
-        "real": "REAL",
-        "double precision": "REAL",
-        "text": "TEXT",
-        "boolean": "INTEGER",
-    },
-    "clickhouse": {
-        "smallint": "Int16",
-        "integer": "Int32",
-        "bigint": "Int64",
-        "real": "Float32",
-        "double precision": "Float64",
-        "text": "String",
-        "boolean": "Bool",
-    },
-}
-FUNCTION_SQL = {
-    "postgres": {"variance": "VAR_SAMP", "var_samp": "VAR_SAMP"},
-    "sqlite": {},
-    "clickhouse": {"length": "CHAR_LENGTH", "nullif": "nullIf"},
 }
 # Constructs PostgreSQL parses that the subset leaves out, as the message names them.
 SPOKEN = {
@@ -108,26 +79,6 @@ A_EXPR_SPOKEN = {
     "AEXPR_BETWEEN_SYM": "BETWEEN SYMMETRIC",
     "AEXPR_NOT_BETWEEN_SYM": "NOT BETWEEN SYMMETRIC",
 }
-
-
-class Node:
-    """One node of an expression. kind: column, number, string, boolean, null, and, or, not,
-    compare, arith, neg, concat, isnull, istruth, in, between, like, func, aggregate, cast;
-    or forbidden / function / cast-refused, naming (value) what the subset leaves out."""
-
-    __slots__ = ("kind", "op", "args", "value", "negated", "flag")
-
-    def __init__(self, kind, args=(), *, op=None, value=None, negated=False, flag=False):
-        self.kind, self.op, self.args, self.value = kind, op, tuple(args), value
-        self.negated, self.flag = negated, flag  # flag: count(*) / DISTINCT / a qualified name
-
-    def walk(self):
-        yield self
-        for arg in self.args:
-            yield from arg.walk()
-
-    def __repr__(self) -> str:
-        return f"Node({self.kind!r}, {self.args!r}, op={self.op!r}, value={self.value!r})"
 
 
 IS_OTHER = "IS with an operand other than NULL"
@@ -384,47 +335,45 @@ def _cast(body: dict, sub: int) -> Node:
     return Node("cast", [_node(body["arg"], sub)], value=target)
 
 
-# -- rendering --------------------------------------------------------------------------------
-def quote(name: str) -> str:
-    """A column name: bare when it is a plain lower-case name (every validated column name),
-    else double-quoted with quotes doubled (all three engines read that)."""
-    return name if SAFE_NAME.match(name) else '"' + name.replace('"', '""') + '"'
+# -- printing ---------------------------------------------------------------------------------
+# The tree is printed by a target (Target.expression_sql): this walk decides the layout and
+# the parentheses, the same for every dialect; the target says how a name, a text literal, a
+# function, a cast type and a truth test are written in its engine.
 
 
-def literal(text: str, dialect: str) -> str:
-    if "\x00" in text:
-        raise ValueError("a NUL character in a string literal")
-    if dialect == "clickhouse":  # a backslash is an escape in ClickHouse's literals
-        text = text.replace("\\", "\\\\")
-    return "'" + text.replace("'", "''") + "'"
+class Dialect(Protocol):
+    def quote(self, name: str) -> str: ...
+    def literal(self, text: str) -> str: ...
+    def function_name(self, name: str) -> str: ...
+    def cast_type(self, type_name: str) -> str: ...
+    def truth_test(self, this: str, value: bool, negated: bool) -> str: ...
 
 
 ATOMS = ("column", "number", "string", "boolean", "null", "func", "aggregate", "cast")
-PREDICATES = ("compare", "isnull", "istruth", "in", "between", "like")
 
 
-@lru_cache(maxsize=4096)
-def render_text(text: str, dialect: str) -> str:
-    """An expression the validator accepted (PostgreSQL text) in `dialect`; cached."""
-    return render(parse(text), dialect)
+def render(node: Node, dialect: Dialect) -> str:
+    """The tree as `dialect` writes it (a target: Target.expression_sql calls this; the model's
+    own text is targets.schema_text)."""
+    return _render(node, dialect)
 
 
-def render(node: Node, dialect: str = "postgres") -> str:  # noqa: C901
+def _render(node: Node, d: Dialect) -> str:  # noqa: C901
     kind, args = node.kind, node.args
 
     def r(child: Node) -> str:
-        return render(child, dialect)
+        return _render(child, d)
 
     def operand(child: Node, *allowed: str) -> str:
         text = r(child)
         return text if child.kind in ATOMS + allowed else f"({text})"
 
     if kind == "column":
-        return quote(node.value)
+        return d.quote(node.value)
     if kind == "number":
         return node.value
     if kind == "string":
-        return literal(node.value, dialect)
+        return d.literal(node.value)
     if kind == "boolean":
         return "TRUE" if node.value else "FALSE"
     if kind == "null":
@@ -450,7 +399,7 @@ def render(node: Node, dialect: str = "postgres") -> str:  # noqa: C901
     if kind == "isnull":
         return f"{operand(args[0], 'arith', 'neg')} IS {'NOT ' if node.negated else ''}NULL"
     if kind == "istruth":
-        return _truth(node, operand(args[0], "arith", "neg"), dialect)
+        return d.truth_test(operand(args[0], "arith", "neg"), node.value, node.negated)
     if kind == "in":
         items = ", ".join(operand(a, "arith", "neg") for a in args[1:])
         return f"{operand(args[0], 'arith', 'neg')} {'NOT ' if node.negated else ''}IN ({items})"
@@ -461,12 +410,11 @@ def render(node: Node, dialect: str = "postgres") -> str:  # noqa: C901
         this, pattern = (operand(a, "arith", "neg") for a in args)
         return f"{this} {'NOT ' if node.negated else ''}LIKE {pattern}"
     if kind in ("func", "aggregate"):
-        name = FUNCTION_SQL.get(dialect, {}).get(node.value, node.value.upper())
         inner = "*" if node.flag else ", ".join(r(a) for a in args)
         distinct = "DISTINCT " if node.negated else ""
-        return f"{name}({distinct}{inner})"
+        return f"{d.function_name(node.value)}({distinct}{inner})"
     if kind == "cast":
-        return f"CAST({r(args[0])} AS {CAST_SQL[dialect][node.value]})"
+        return f"CAST({r(args[0])} AS {d.cast_type(node.value)})"
     raise ValueError(f"{kind} is not part of the allowed subset")
 
 
@@ -474,18 +422,3 @@ def _level(node: Node) -> int:
     if node.kind != "arith":
         return 3
     return 2 if node.op in ("*", "/", "%") else 1
-
-
-def _truth(node: Node, this: str, dialect: str) -> str:
-    """x IS [NOT] TRUE/FALSE; ClickHouse has no such test, so it is spelled out there."""
-    word = "TRUE" if node.value else "FALSE"
-    if dialect != "clickhouse":
-        return f"{this} IS {'NOT ' if node.negated else ''}{word}"
-    if node.negated:  # NULL passes: x IS NULL OR the opposite of the value
-        return f"({this} IS NULL OR {'NOT ' if node.value else ''}{this})"
-    return f"({this} IS NOT NULL AND {'' if node.value else 'NOT '}{this})"
-
-
-def columns_of(text: str) -> frozenset[str]:
-    """The column names an accepted expression uses."""
-    return frozenset(n.value for n in parse(text).walk() if n.kind == "column")

@@ -14,6 +14,7 @@ from .model import Check, Index, Schema, Table, Unique, fit_name
 from .rules import Context, expressions, keys, names, one_line, structure, timescale
 from .rules import columns as column_rules
 from .rules.expressions import column_kind
+from .targets import schema_text
 
 
 def validate(source: Source) -> Schema:
@@ -106,8 +107,9 @@ def _build_table(ctx: Context, name: str, spec: dict) -> Table:
     for cname, cspec in (spec.get("checks") or {}).items():
         names.identifier(ctx, cname, (*path, "checks", cname))
         where = (*path, "checks", cname, "expression")
-        sql = expressions.check_condition(ctx, cspec["expression"], kinds, where)
-        checks.append(Check(cname, sql or "", one_line(cspec["description"])))
+        tree = expressions.check_tree(ctx, cspec["expression"], kinds, where)
+        sql = "" if tree is None else schema_text(tree)  # the model's text: the tree in PostgreSQL
+        checks.append(Check(cname, sql, one_line(cspec["description"]), tree=tree))
     ctx.pending_fks[name] = keys.raw_foreign_keys(ctx, name, spec, cols)
     timescale_options = None
     if "timescaledb" in spec:

@@ -3,9 +3,10 @@ evaluated over each chunk of staged rows with Arrow compute (vectorised, no row 
 the file-level rules the CHECKs cannot see (duplicate or decreasing record indexes, time
 stepping backwards), carried across chunk boundaries.
 
-The predicates come from the model (schema.yaml), parsed with sqlglot and translated to Arrow
-compute calls with SQL's three-valued logic: a row is rejected when a CHECK is FALSE (NULL
-passes, as it does in the engine)."""
+The predicates are the model's own trees (Check.tree: each CHECK parsed once, by the
+generator's validator; the type rules built here as trees), translated to Arrow compute calls
+with SQL's three-valued logic: a row is rejected when a CHECK is FALSE (NULL passes, as it
+does in the engine)."""
 
 from __future__ import annotations
 
@@ -17,12 +18,11 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import sqlglot
-from sqlglot import expressions as exp
 
 from generator import load_schema
 from generator.errors import printable
-from generator.targets import TARGETS
+from generator.model import Node
+from generator.targets import TARGETS, schema_text
 
 from .bdf import STAGED_COLUMNS
 
@@ -36,7 +36,7 @@ MAX_REJECTS = 1000
 class Rule:
     name: str
     description: str
-    expression: str  # the CHECK as written in the model ("" for NOT NULL and file rules)
+    tree: Node | None  # the CHECK's tree from the model (None for NOT NULL and file rules)
     column: str | None = None
     severity: str = "error"  # error: the row cannot be loaded | refuse: the file is refused
     # strict mode refuses the file on any failure; lenient skips rows failing an "error"
@@ -79,14 +79,14 @@ class Report:
 DUPLICATE = Rule(
     "duplicate_record_index",
     "record_index appears more than once in the file",
-    "",
+    None,
     column="record_index",
     severity="refuse",
 )
 ORDER = Rule(
     "record_index_order",
     "record_index decreases: the file's rows are out of order",
-    "",
+    None,
     column="record_index",
     severity="refuse",
 )
@@ -96,13 +96,13 @@ DUPLICATE_SAMPLE = Rule(
     "duplicate_sample",
     "the sample repeats an earlier one (test time to 0.01 s, voltage, current): a duplicated "
     "record; lenient mode leaves it out",
-    "",
+    None,
     severity="error",
 )
 BACKWARDS = Rule(
     "test_time_backwards",
     "test_time_second steps backwards (kept as recorded; derivations clamp dt at 0)",
-    "",
+    None,
     column="test_time_second",
     severity="warning",
 )
@@ -129,7 +129,7 @@ def rules(target: str = "postgres") -> tuple[Rule, ...]:
                 Rule(
                     f"nn_{TABLE}_{column.name}",
                     f"{column.name} is required (empty or missing value)",
-                    "",
+                    None,
                     column=column.name,
                 )
             )
@@ -141,7 +141,7 @@ def rules(target: str = "postgres") -> tuple[Rule, ...]:
                 Rule(
                     f"type_{TABLE}_{column.name}",
                     f"{column.name} does not fit its type, {column.type} ({holds})",
-                    f"{column.name} BETWEEN {low} AND {high}",
+                    _between(Node("column", value=column.name), low, high),
                     column=column.name,
                 )
             )
@@ -150,14 +150,28 @@ def rules(target: str = "postgres") -> tuple[Rule, ...]:
         Rule(
             f"type_{TABLE}_test_start",
             f"recorded_at - test_time_second, the test's start, is outside {holds}",
-            f"recorded_at - test_time_second BETWEEN {low} AND {high}",
+            _between(
+                Node(
+                    "arith",
+                    [Node("column", value="recorded_at"), Node("column", value="test_time_second")],
+                    op="-",
+                ),
+                low,
+                high,
+            ),
             column="test_time_second",
         )
     )
     for check in emitter.checks(table):
-        _compile(check.expression)  # fails here, at start-up, on a predicate it cannot run
-        out.append(Rule(check.name, check.description, check.expression, column=check.column))
+        if check.tree is None:  # a target's own test in its engine's words (json)
+            raise ValueError(f"the loader cannot evaluate the CHECK {check.name} in Arrow")
+        _compile(check.tree)  # fails here, at start-up, on a predicate it cannot run
+        out.append(Rule(check.name, check.description, check.tree, column=check.column))
     return tuple(out)
+
+
+def _between(value: Node, low: int, high: int) -> Node:
+    return Node("between", [value, Node("number", value=str(low)), Node("number", value=str(high))])
 
 
 # What the schema's types hold on every engine: a value outside is refused everywhere, though
@@ -174,75 +188,102 @@ TYPE_RANGES = {
 # ------------------------------------------------------------- SQL predicate -> Arrow compute
 
 _COMPARE = {
-    exp.GTE: "greater_equal",
-    exp.GT: "greater",
-    exp.LTE: "less_equal",
-    exp.LT: "less",
-    exp.EQ: "equal",
-    exp.NEQ: "not_equal",
+    ">=": "greater_equal",
+    ">": "greater",
+    "<=": "less_equal",
+    "<": "less",
+    "=": "equal",
+    "<>": "not_equal",
 }
+_ARITHMETIC = {"+": "add", "-": "subtract", "*": "multiply"}
+_CASTS = {"real": pa.float32(), "double": pa.float64()}
 Evaluator = Callable[[pa.Table], pa.Array]
 
 
 @cache
-def _compile(sql: str) -> Evaluator:
-    return _node(sqlglot.parse_one(sql))
+def _compile(tree: Node) -> Evaluator:
+    return _node(tree)
 
 
-def _node(node: exp.Expression) -> Evaluator:  # noqa: PLR0911 - one branch per node kind
-    if isinstance(node, exp.Paren):
-        return _node(node.this)
-    if isinstance(node, exp.Column):
-        name = node.name
+def _constant(node: Node):
+    """A literal's value: text as it is, a number as a double (what a CHECK compares with)."""
+    return node.value if node.kind == "string" else float(node.value)
+
+
+def _node(node: Node) -> Evaluator:  # noqa: C901, PLR0911 - one branch per node kind
+    kind, args = node.kind, node.args
+    if kind == "column":
+        name = node.value
         return lambda t: t.column(name)
-    if isinstance(node, exp.Literal):
-        value = node.this if node.is_string else float(node.this)
+    if kind in ("number", "string"):
+        value = _constant(node)
         return lambda t: pa.scalar(value)
-    if isinstance(node, exp.Sub):
-        left, right = _node(node.this), _node(node.expression)
-        return lambda t: pc.subtract(left(t), right(t))
-    if isinstance(node, exp.Neg):
-        inner = _node(node.this)
-        return lambda t: pc.negate(inner(t))
-    if isinstance(node, exp.Not):
-        inner = _node(node.this)
-        return lambda t: pc.invert(inner(t))
-    if isinstance(node, exp.And | exp.Or):
-        left, right = _node(node.this), _node(node.expression)
-        kleene = pc.and_kleene if isinstance(node, exp.And) else pc.or_kleene
-        return lambda t: kleene(left(t), right(t))
-    if type(node) in _COMPARE:
-        left, right = _node(node.this), _node(node.expression)
-        function = _COMPARE[type(node)]
+    if kind == "arith" and node.op in _ARITHMETIC:
+        left, right = _node(args[0]), _node(args[1])
+        function = _ARITHMETIC[node.op]
         return lambda t: pc.call_function(function, [left(t), right(t)])
-    if isinstance(node, exp.Between):
-        value, low, high = _node(node.this), _node(node.args["low"]), _node(node.args["high"])
-        return lambda t: pc.and_kleene(
-            pc.greater_equal(value(t), low(t)), pc.less_equal(value(t), high(t))
+    if kind == "neg":
+        inner = _node(args[0])
+        return lambda t: pc.negate(inner(t))
+    if kind == "cast" and node.value in _CASTS:
+        inner, to = _node(args[0]), _CASTS[node.value]
+        return lambda t: pc.cast(inner(t), to)
+    if kind == "not":
+        inner = _node(args[0])
+        return lambda t: pc.invert(inner(t))
+    if kind in ("and", "or"):
+        operands = [_node(a) for a in args]
+        kleene = pc.and_kleene if kind == "and" else pc.or_kleene
+
+        def combined(t: pa.Table) -> pa.Array:
+            out = operands[0](t)
+            for operand in operands[1:]:
+                out = kleene(out, operand(t))
+            return out
+
+        return combined
+    if kind == "compare":
+        left, right = _node(args[0]), _node(args[1])
+        function = _COMPARE[node.op]
+        return lambda t: pc.call_function(function, [left(t), right(t)])
+    if kind == "between":
+        value, low, high = (_node(a) for a in args)
+
+        def between(t: pa.Table) -> pa.Array:
+            v = value(t)
+            inside = pc.and_kleene(pc.greater_equal(v, low(t)), pc.less_equal(v, high(t)))
+            return pc.invert(inside) if node.negated else inside
+
+        return between
+    if kind == "in" and all(a.kind in ("number", "string") for a in args[1:]):
+        value = _node(args[0])
+        options = [_constant(a) for a in args[1:]]
+        choices = pa.array(
+            options, pa.string() if all(isinstance(o, str) for o in options) else pa.float64()
         )
-    if isinstance(node, exp.In) and node.expressions:
-        value = _node(node.this)
-        options = [e.this if e.is_string else float(e.this) for e in node.expressions]
-        kind = pa.string() if all(isinstance(o, str) for o in options) else pa.float64()
-        choices = pa.array(options, kind)
 
         def member(t: pa.Table) -> pa.Array:
             v = value(t)
             # SQL: NULL IN (...) is NULL, which a CHECK accepts
-            return pc.if_else(pc.is_null(v), pa.scalar(None, pa.bool_()), pc.is_in(v, choices))
+            found = pc.if_else(pc.is_null(v), pa.scalar(None, pa.bool_()), pc.is_in(v, choices))
+            return pc.invert(found) if node.negated else found
 
         return member
-    if isinstance(node, exp.Is) and isinstance(node.expression, exp.Null):
-        inner = _node(node.this)
-        return lambda t: pc.is_null(inner(t))
-    raise ValueError(f"the loader cannot evaluate this CHECK predicate in Arrow: {node.sql()}")
+    if kind == "isnull":
+        inner = _node(args[0])
+        return (
+            (lambda t: pc.is_valid(inner(t))) if node.negated else (lambda t: pc.is_null(inner(t)))
+        )
+    raise ValueError(
+        f"the loader cannot evaluate this CHECK predicate in Arrow: {schema_text(node)}"
+    )
 
 
 def rejects(rule: Rule, table: pa.Table) -> pa.Array:
     """True for each row of `table` the rule rejects (never NULL)."""
-    if not rule.expression:  # NOT NULL
+    if rule.tree is None:  # NOT NULL
         return pc.is_null(table.column(rule.column))
-    holds = _compile(rule.expression)(table)
+    holds = _compile(rule.tree)(table)
     if isinstance(holds, pa.Scalar):
         holds = pa.array([holds.as_py()] * table.num_rows, pa.bool_())
     return pc.fill_null(pc.invert(holds), False)

@@ -8,8 +8,8 @@ import math
 import struct
 from datetime import datetime
 
-from ..model import FLOAT_TYPES, INTEGER_TYPES, Check, Column, Range, fit_name
-from ..sqlexpr import Node, render
+from ..model import FLOAT_TYPES, INTEGER_TYPES, Check, Column, Node, Range, fit_name
+from ..targets import schema_text
 from . import Context, one_line, suggest
 from .names import identifier, name_limit
 
@@ -253,10 +253,11 @@ def derived_checks(ctx: Context, table: str, column: Column) -> list[Check]:
         checks.append(
             Check(
                 fit_name(f"ck_{table}_{column.name}_enum", limit),
-                render(expr),
+                schema_text(expr),
                 f"{column.name} is one of the {column.enum} values.",
                 kind="enum",
                 column=column.name,
+                tree=expr,
             )
         )
     if column.range is not None:
@@ -280,10 +281,11 @@ def derived_checks(ctx: Context, table: str, column: Column) -> list[Check]:
             checks.append(
                 Check(
                     fit_name(f"ck_{table}_{column.name}_range", limit),
-                    render(expr),
+                    schema_text(expr),
                     _range_sentence(column.name, rng),
                     kind="range",
                     column=column.name,
+                    tree=expr,
                 )
             )
     return checks

@@ -14,8 +14,9 @@ commands, window functions, any other function.
 from __future__ import annotations
 
 from ..model import FLOAT_TYPES, INTEGER_TYPES
-from ..sqlexpr import Node, ParseFailure, render, too_deep
+from ..sqlexpr import Node, ParseFailure, too_deep
 from ..sqlexpr import parse as parse_tree
+from ..targets import schema_text
 from . import Context, suggest
 
 NUMBER, TEXT, BOOL, TIME, JSON, NULL, UNKNOWN = (
@@ -32,7 +33,7 @@ CAST_KINDS = {
     "integer": NUMBER,
     "bigint": NUMBER,
     "real": NUMBER,
-    "double precision": NUMBER,
+    "double": NUMBER,
     "text": TEXT,
     "boolean": BOOL,
 }
@@ -185,7 +186,7 @@ class _Typer:
             return UNKNOWN
         return self.fail(
             "expressions.type",
-            f"{self.what}: '{render(node)}' applies to a {kind} value, which does not fit",
+            f"{self.what}: '{schema_text(node)}' applies to a {kind} value, which does not fit",
             "compare values of the same kind: numbers with unquoted numbers, text with quoted text",
         )
 
@@ -253,6 +254,13 @@ class _Typer:
 
 def check_condition(ctx: Context, text: str, columns: dict[str, str], where) -> str | None:
     """A CHECK: one true/false condition over the table's columns; PostgreSQL text back."""
+    tree = check_tree(ctx, text, columns, where)
+    return None if tree is None else schema_text(tree)
+
+
+def check_tree(ctx: Context, text: str, columns: dict[str, str], where) -> Node | None:
+    """A CHECK: one true/false condition over the table's columns, parsed; None after a
+    located problem."""
     typer = _Typer(ctx, where, "CHECK expression", columns, aggregate=False, group_by=())
     tree = analyse(ctx, text, where, "CHECK expression", typer)
     if tree is None:
@@ -266,7 +274,7 @@ def check_condition(ctx: Context, text: str, columns: dict[str, str], where) -> 
             at_value=True,
         )
         return None
-    return render(tree)
+    return tree
 
 
 def check_aggregate(
@@ -287,4 +295,4 @@ def check_aggregate(
             at_value=True,
         )
         return None
-    return render(tree)
+    return schema_text(tree)

@@ -174,7 +174,7 @@ def check_hypertable_references(ctx: Context, table: Table, tables: dict[str, Ta
         keyed += [
             (c.name, ())
             for c in table.checks
-            if c.kind == "explicit" and elapsed.column in _words(c.expression)
+            if c.kind == "explicit" and elapsed.column in c.columns
         ]
         if keyed:
             ctx.report(

@@ -21,4 +21,11 @@ TARGETS: dict[str, Target] = {
     )
 }
 
-__all__ = ["TARGETS", "GeneratorBug", "Target"]
+
+def schema_text(tree) -> str:
+    """An expression of the model in the schema's own language (PostgreSQL), as the model keeps
+    its text and messages quote it: the tree printed by the PostgreSQL target."""
+    return TARGETS["postgres"].expression_sql(tree)
+
+
+__all__ = ["TARGETS", "GeneratorBug", "Target", "schema_text"]

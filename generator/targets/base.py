@@ -13,7 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from ..model import Check, Column, ForeignKey, Schema, Table, fit_name
+from ..model import Check, Column, ForeignKey, Node, Schema, Table, fit_name
 
 # Libraries are imported where they are first used: the validator asks every target class for
 # its facts (reserved words, name limits), and a run that renders one target, or none, should
@@ -89,6 +89,11 @@ class Target:
     # Prefixes the engine keeps for its own tables, indexes and other objects.
     reserved_prefixes: tuple[str, ...] = ()
     max_columns: int | None = None  # columns per table
+    # How expressions (the model's parsed CHECKs) are written here, as lookup tables over the
+    # parent's (sqlglot's TYPE_MAPPING and TRANSFORMS): a function's name where it is not the
+    # schema's name in capitals, and a cast's type where it is not the column type (type_map).
+    function_names: dict[str, str] = {}
+    cast_types: dict[str, str] = {}
 
     # -- naming ----------------------------------------------------------------------------
     @property
@@ -111,6 +116,24 @@ class Target:
         if "\x00" in text:
             raise GeneratorBug("a NUL character reached a string literal")
         return "'" + str(text).replace("'", "''") + "'"
+
+    # -- expressions -----------------------------------------------------------------------
+    def expression_sql(self, tree: Node) -> str:
+        """An expression of the model (a parsed CHECK) as this engine writes it: the walk in
+        generator/sqlexpr.py, with this target's names, literals, functions and casts."""
+        from ..sqlexpr import render
+
+        return render(tree, self)
+
+    def function_name(self, name: str) -> str:
+        return self.function_names.get(name, name.upper())
+
+    def cast_type(self, type_name: str) -> str:
+        return self.cast_types.get(type_name) or self.type_map[type_name]
+
+    def truth_test(self, this: str, value: bool, negated: bool) -> str:
+        """x IS [NOT] TRUE/FALSE."""
+        return f"{this} IS {'NOT ' if negated else ''}{'TRUE' if value else 'FALSE'}"
 
     def comment(self, text: str) -> str:
         """The one place text becomes a `--` comment: every line break, control or format
@@ -221,8 +244,13 @@ class Target:
     def checks(self, table: Table) -> list[Check]:
         return list(table.checks)
 
+    def check_expression_sql(self, check: Check) -> str:
+        """A CHECK's condition here: its tree printed for this engine, or, for a check the
+        target wrote in its engine's own words (a json test), that text."""
+        return check.expression if check.tree is None else self.expression_sql(check.tree)
+
     def check_sql(self, check: Check) -> str:
-        expression = transpile(check.expression, self.dialect)
+        expression = self.check_expression_sql(check)
         return f"CONSTRAINT {self.quote(check.name)} CHECK ({expression})"
 
     def table_items(self, schema: Schema, table: Table) -> list[tuple[str, str | None]]:
@@ -408,14 +436,6 @@ def comment_text(text: str) -> str:
         " " if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp", "Zs") else c for c in text
     )
     return " " * indent + " ".join(cleaned.split())
-
-
-def transpile(expression: str, dialect: str) -> str:
-    """A CHECK expression (PostgreSQL syntax, as the validator wrote it) in another dialect,
-    rendered from PostgreSQL's parse of it (generator/sqlexpr.py); cached across targets."""
-    from ..sqlexpr import render_text
-
-    return render_text(expression, dialect)
 
 
 def header_box(lines: list[str]) -> list[str]:

@@ -34,18 +34,11 @@ TIME_PRECISION = 3  # milliseconds: cyclers log at 0.01 s to 30 s steps, clocks 
 LOCAL_SUFFIX = "_local"
 
 
-def clickhouse_expression(expression: str) -> str:
-    """A CHECK expression (PostgreSQL syntax) in ClickHouse. Casts keep the column's own,
-    non-Nullable type, so `soc >= CAST(-0.05 AS REAL)` compares in Float32 as the model means."""
-    from ..sqlexpr import render_text
-
-    return render_text(expression, "clickhouse")
-
-
-def referenced_columns(expression: str) -> frozenset[str]:
-    from ..sqlexpr import columns_of
-
-    return columns_of(expression)
+def string_literal(text: str) -> str:
+    """A ClickHouse string literal: ClickHouse reads a backslash in one as an escape, so it is
+    doubled, as is the quote. The one place ClickHouse text is quoted (DDL, the loader's
+    statements in ingest/, bench/)."""
+    return "'" + str(text).replace("\\", "\\\\").replace("'", "''") + "'"
 
 
 class ClickHouseTarget(Target):
@@ -64,6 +57,7 @@ class ClickHouseTarget(Target):
         "timestamptz": f"DateTime64({TIME_PRECISION}, 'UTC')",
         "json": "String",
     }
+    function_names = {"length": "CHAR_LENGTH", "nullif": "nullIf"}
     # The same text as PostgreSQL's COMMENT ON COLUMN: description, unit, range, enumeration.
     column_description = PostgresTarget.column_description
     _schema: Schema  # set by blocks(): the hooks take a table, some facts need its schema
@@ -151,11 +145,7 @@ class ClickHouseTarget(Target):
     def check_expression(self, table: Table, check: Check) -> str:
         """ClickHouse rejects a row when a CHECK yields NULL; SQL accepts it. So a check on a
         nullable column lets NULL pass explicitly, as in every other target."""
-        if check.kind == "json":  # ClickHouse's own function, written by checks() below
-            expression, used = check.expression, frozenset({check.column})
-        else:
-            expression = clickhouse_expression(check.expression)
-            used = referenced_columns(check.expression)
+        expression, used = self.check_expression_sql(check), check.columns
         nullable = {c.name for c in table.columns if c.nullable}
         if not nullable & used:
             return expression
@@ -221,7 +211,14 @@ class ClickHouseTarget(Target):
 
     def literal(self, text: str) -> str:
         """ClickHouse reads a backslash in a string literal as an escape: double it too."""
-        return super().literal(str(text).replace("\\", "\\\\"))
+        super().literal(str(text))  # refuses a NUL, as every target does
+        return string_literal(text)
+
+    def truth_test(self, this: str, value: bool, negated: bool) -> str:
+        """ClickHouse has no IS [NOT] TRUE/FALSE: spelled out, with NULL as SQL treats it."""
+        if negated:  # NULL passes: x IS NULL OR the opposite of the value
+            return f"({this} IS NULL OR {'NOT ' if value else ''}{this})"
+        return f"({this} IS NOT NULL AND {'' if value else 'NOT '}{this})"
 
     def self_check(self, text: str, expected: int, statements: list[Statement]) -> None:
         """sqlglot's ClickHouse grammar on the whole emitted text (chdb, the engine's own parser,

@@ -72,6 +72,17 @@ class PostgresTarget(Target):
         "timestamptz": "timestamptz",
         "json": "jsonb",
     }
+    # Casts in CHECKs are written in capitals, as PostgreSQL's own deparser does.
+    cast_types = {
+        "smallint": "SMALLINT",
+        "integer": "INT",
+        "bigint": "BIGINT",
+        "real": "REAL",
+        "double": "DOUBLE PRECISION",
+        "text": "TEXT",
+        "boolean": "BOOLEAN",
+    }
+    function_names = {"variance": "VAR_SAMP"}  # the same aggregate, under the SQL name
 
     def column_spec(self, table: Table, column: Column) -> str:
         spec = super().column_spec(table, column)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..model import Check, Column, ForeignKey, Schema, Table, json_check
+from ..model import Check, Column, ForeignKey, Node, Schema, Table, json_check
 from .base import GeneratorBug, Statement, Target
 from .postgres import time_copy_notes
 
@@ -77,13 +77,22 @@ class SqliteTarget(Target):
         out = list(table.checks)
         for column in table.columns:
             if column.type == "boolean":
+                tree = Node(
+                    "in",
+                    [
+                        Node("column", value=column.name),
+                        Node("number", value="0"),
+                        Node("number", value="1"),
+                    ],
+                )
                 out.append(
                     Check(
                         self.generated_name(f"ck_{table.name}_{column.name}_bool"),
-                        f"{self.quote(column.name)} IN (0, 1)",
+                        self.expression_sql(tree),
                         f"{column.name} is 0 or 1.",
                         kind="boolean",
                         column=column.name,
+                        tree=tree,
                     )
                 )
             elif column.type == "json":
@@ -98,11 +107,6 @@ class SqliteTarget(Target):
                     )
                 )
         return out
-
-    def check_sql(self, check: Check) -> str:
-        if check.kind == "json":  # SQLite-only function: written directly, not transpiled
-            return f"CONSTRAINT {self.quote(check.name)} CHECK ({check.expression})"
-        return super().check_sql(check)
 
     def without_rowid(self, table: Table) -> bool:
         """A table keyed by its own columns (no identity) stores rows in the key's b-tree:

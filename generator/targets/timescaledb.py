@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..model import Check, Column, ForeignKey, Schema, Table
+from ..model import Check, Column, ForeignKey, Node, Schema, Table
 from .base import Statement, TableBlock
 from .postgres import PostgresTarget
 
@@ -80,15 +80,21 @@ class TimescaleTarget(PostgresTarget):
             if check.column == elapsed.column:
                 # range {min: 0} (the only range the validator allows here): the sample is
                 # not before the instant it counts from. The name stays the range check's.
+                tree = Node(
+                    "compare",
+                    [Node("column", value=elapsed.start_column), Node("column", value=time)],
+                    op="<=",
+                )
                 check = Check(
                     name=check.name,
-                    expression=f"{elapsed.start_column} <= {time}",
+                    expression=self.expression_sql(tree),
                     description=(
                         f"{elapsed.column} >= 0, stored as its start: {elapsed.start_column} "
                         f"is not after {time}."
                     ),
                     kind="explicit",
                     column=elapsed.start_column,
+                    tree=tree,
                 )
             checks.append(check)
         return dataclasses.replace(
