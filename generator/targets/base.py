@@ -12,8 +12,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..model import Check, Column, ForeignKey, Schema, Table, fit_name
+
+if TYPE_CHECKING:
+    from ..migrate.writers.base import MigrationWriter
 
 # Libraries are imported where they are first used: the validator asks every target class for
 # its facts (reserved words, name limits), and a run that renders one target, or none, should
@@ -94,6 +98,12 @@ class Target:
     @property
     def path(self) -> str:
         return f"sql/{self.name}/schema.sql"
+
+    def migration_writer(self) -> MigrationWriter | None:
+        """The writer of this engine's migration files (generator/migrate/writers/), or None
+        when the target is regenerated, never migrated. The writer's module is imported when
+        asked for: a run that only renders DDL does not load the migration code."""
+        return None
 
     def quote(self, name: str) -> str:
         """The one place identifiers are written. Validated names never need quotes; anything

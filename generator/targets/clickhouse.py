@@ -68,6 +68,11 @@ class ClickHouseTarget(Target):
     column_description = PostgresTarget.column_description
     _schema: Schema  # set by blocks(): the hooks take a table, some facts need its schema
 
+    def migration_writer(self) -> None:
+        """None: ClickHouse migrations are not written yet (a ClickHouseWriter would be one
+        subclass of generator/migrate/writers/base.MigrationWriter)."""
+        return None
+
     # -- columns ---------------------------------------------------------------------------
     def column_type(self, table: Table, column: Column) -> str:
         base = self.type_map[column.type]

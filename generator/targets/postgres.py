@@ -73,6 +73,11 @@ class PostgresTarget(Target):
         "json": "jsonb",
     }
 
+    def migration_writer(self):
+        from ..migrate.writers.postgres import PostgresWriter
+
+        return PostgresWriter(self)
+
     def column_spec(self, table: Table, column: Column) -> str:
         spec = super().column_spec(table, column)
         if column.identity:

@@ -34,6 +34,11 @@ class TimescaleTarget(PostgresTarget):
     title = "TimescaleDB"
     versions = "TimescaleDB 2.16 or newer on PostgreSQL 15 to 17 (tested on 2.23)"
 
+    def migration_writer(self):
+        from ..migrate.writers.timescaledb import TimescaleWriter
+
+        return TimescaleWriter(self)
+
     # -- elapsed_as_start: the hypertable under another name, the table's name a view --------
     def stored_schema(self, schema: Schema) -> Schema:
         """The model as this target stores it: a table with elapsed_as_start becomes its
