@@ -122,6 +122,13 @@ class Target:
             raise GeneratorBug("a NUL character reached a string literal")
         return "'" + str(text).replace("'", "''") + "'"
 
+    def prose(self, text: str) -> str:
+        """The one place a description becomes a string literal (COMMENT ON, COMMENT '...'):
+        as written, line breaks, Unicode spaces and joiners included, since the literal holds
+        them; only the bidirectional controls are dropped, which could make the SQL read
+        otherwise than it runs (docs/conventions.md)."""
+        return self.literal(without_bidi_controls(text))
+
     def comment(self, text: str) -> str:
         """The one place text becomes a `--` comment: every line break, control or format
         character and every run of whitespace is one space, so nothing can end the comment."""
@@ -398,6 +405,18 @@ class Target:
 
 
 SAFE_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+# Unicode's Bidi_Control characters: ALM, LRM, RLM, the embeddings and overrides (LRE, RLE,
+# PDF, LRO, RLO) and the isolates (LRI, RLI, FSI, PDI).
+BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+_NO_BIDI = {ord(c): None for c in BIDI_CONTROLS}
+
+
+def without_bidi_controls(text: str) -> str:
+    return str(text).translate(_NO_BIDI)
 
 
 def comment_text(text: str) -> str:

@@ -86,12 +86,12 @@ class PostgresTarget(Target):
 
     def comment_statements(self, table: Table) -> list[Statement]:
         t = self.quote(table.name)
-        out = [Statement(f"COMMENT ON TABLE {t} IS {self.literal(table.description)};")]
+        out = [Statement(f"COMMENT ON TABLE {t} IS {self.prose(table.description)};")]
         for column in table.columns:
             out.append(
                 Statement(
                     f"COMMENT ON COLUMN {t}.{self.quote(column.name)} IS "
-                    f"{self.literal(self.column_description(column))};"
+                    f"{self.prose(self.column_description(column))};"
                 )
             )
         return out
@@ -115,14 +115,14 @@ class PostgresTarget(Target):
             text = f"ON DELETE {fk.on_delete.upper()}: {fk.why}"
             out.append(
                 Statement(
-                    f"COMMENT ON CONSTRAINT {self.quote(fk.name)} ON {t} IS {self.literal(text)};"
+                    f"COMMENT ON CONSTRAINT {self.quote(fk.name)} ON {t} IS {self.prose(text)};"
                 )
             )
         for check in self.checks(table):
             out.append(
                 Statement(
                     f"COMMENT ON CONSTRAINT {self.quote(check.name)} ON {t} IS "
-                    f"{self.literal(check.description)};"
+                    f"{self.prose(check.description)};"
                 )
             )
         return out

@@ -174,11 +174,11 @@ class TimescaleTarget(PostgresTarget):
         column = self.quote(elapsed.column)
         out = [
             Statement(f"CREATE VIEW {view} AS\nSELECT\n{select}\nFROM {store};"),
-            Statement(f"COMMENT ON VIEW {view} IS {self.literal(self.view_description(table))};"),
+            Statement(f"COMMENT ON VIEW {view} IS {self.prose(self.view_description(table))};"),
             *(
                 Statement(
                     f"COMMENT ON COLUMN {view}.{self.quote(c.name)} IS "
-                    f"{self.literal(self.column_description(c))};"
+                    f"{self.prose(self.column_description(c))};"
                 )
                 for c in table.columns
             ),
@@ -304,7 +304,7 @@ class TimescaleTarget(PostgresTarget):
             f"CREATE FUNCTION {delete_fn}() RETURNS trigger LANGUAGE plpgsql AS $fn$\n"
             f"BEGIN\n{action}    RETURN OLD;\nEND\n$fn$;"
         )
-        text = self.literal(
+        text = self.prose(
             f"Foreign key enforced by triggers (TimescaleDB): "
             f"ON DELETE {fk.on_delete.upper()}: {fk.why}"
         )
@@ -379,7 +379,7 @@ class TimescaleTarget(PostgresTarget):
                     "    WITH NO DATA;"
                 )
             )
-            out.append(Statement(f"COMMENT ON VIEW {name} IS {self.literal(cagg.description)};"))
+            out.append(Statement(f"COMMENT ON VIEW {name} IS {self.prose(cagg.description)};"))
         return out
 
     def compression_options(self, ts) -> str:

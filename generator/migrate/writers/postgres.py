@@ -206,7 +206,7 @@ class PostgresWriter(MigrationWriter):
             SAFE,
             f"comment on {op.table}.{op.column}",
             f"COMMENT ON COLUMN {table}.{ctx.q(op.column)} IS "
-            f"{t.literal(t.column_description(op.new))};",
+            f"{t.prose(t.column_description(op.new))};",
         )
 
     @renders(AlterType)
@@ -334,7 +334,7 @@ class PostgresWriter(MigrationWriter):
         ctx.add(
             op.safety,
             op.summary,
-            f"COMMENT ON TABLE {ctx.q(op.table)} IS {self.target.literal(op.new.description)};",
+            f"COMMENT ON TABLE {ctx.q(op.table)} IS {self.target.prose(op.new.description)};",
         )
 
     @renders(ColumnComment)
@@ -344,7 +344,7 @@ class PostgresWriter(MigrationWriter):
             op.safety,
             op.summary,
             f"COMMENT ON COLUMN {ctx.q(op.table)}.{ctx.q(op.column)} IS "
-            f"{t.literal(t.column_description(op.new))};",
+            f"{t.prose(t.column_description(op.new))};",
         )
 
     @renders(CheckComment)
@@ -362,8 +362,7 @@ class PostgresWriter(MigrationWriter):
         ctx.add(
             SAFE,
             f"comment on {name}",
-            f"COMMENT ON CONSTRAINT {ctx.q(name)} ON {ctx.q(table)} IS "
-            f"{self.target.literal(text)};",
+            f"COMMENT ON CONSTRAINT {ctx.q(name)} ON {ctx.q(table)} IS {self.target.prose(text)};",
         )
 
 

@@ -262,7 +262,7 @@ class TimescaleWriter(PostgresWriter):
         fk: ForeignKey = op.new
         if not self.into_hypertable(ctx.plan.new, fk):
             return super().foreign_key_comment(ctx, op)
-        text = self.target.literal(
+        text = self.target.prose(
             f"Foreign key enforced by triggers (TimescaleDB): "
             f"ON DELETE {fk.on_delete.upper()}: {fk.why}"
         )
@@ -368,7 +368,7 @@ class TimescaleWriter(PostgresWriter):
         ctx.add(
             SAFE,
             f"comment on {op.table}.{c}",
-            f"COMMENT ON COLUMN {q(op.table)}.{q(c)} IS {t.literal(t.column_description(op.new))};",
+            f"COMMENT ON COLUMN {q(op.table)}.{q(c)} IS {t.prose(t.column_description(op.new))};",
         )
 
     # -- elapsed_as_start turned on or off ---------------------------------------------------
