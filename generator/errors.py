@@ -72,3 +72,17 @@ class SchemaError(Exception):
     def __init__(self, problems: list[Problem]):
         self.problems = sorted(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class UnreadableSchema(SchemaError):
+    """The schema file cannot be read at all (missing, a directory, no permission): not a
+    problem of its content, so the command line reports it as a usage error on one line."""
+
+    def __init__(self, file: str, reason: str):
+        self.file, self.reason = file, reason
+        super().__init__(
+            [Problem(file, 1, 1, "<file>", f"cannot read: {reason}", code="load.read")]
+        )
+
+    def line(self) -> str:
+        return f"{printable(self.file)}: cannot read: {printable(self.reason)}"
