@@ -5,7 +5,7 @@ this table is also in `--help` (EXIT_CODES below) and in the README:
 
   0  success
   1  schema.yaml has problems (one file:line:col line each); nothing written
-  2  usage error (unknown command, option or target)
+  2  usage error (unknown command, option or target; a schema file that cannot be read)
   3  check: committed generated files are out of date
   4  the generator or a tool it needs (Graphviz) failed; nothing written
   5  an output could not be written (disk full, no permission, path in the way); outputs unchanged
@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from . import __version__
-from .errors import SchemaError, ToolError
+from .errors import SchemaError, ToolError, UnreadableSchema
 from .write import WriteError, changed, remove_stale_temporaries, write_all
 
 # The loader, the validator and every output module are imported by the command that needs
@@ -32,7 +32,8 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 EXIT_CODES = {
     EXIT_OK: "success",
     EXIT_SCHEMA: "schema.yaml has problems (one file:line:col line each); nothing written",
-    EXIT_USAGE: "usage error (unknown command, option or target)",
+    EXIT_USAGE: "usage error (unknown command, option or target; a schema file that cannot be "
+    "read)",
     EXIT_DRIFT: "check: committed generated files are out of date",
     EXIT_INTERNAL: "the generator or a tool it needs (Graphviz) failed; nothing written",
     EXIT_WRITE: "an output could not be written (disk full, no permission, path in the way); "
@@ -239,6 +240,9 @@ def _main(argv: list[str] | None) -> int:
                 return _write(Path(args.out), outputs, say, "sql", started, cached=True)
     try:
         schema = validate(load_bytes(raw, args.schema) if raw is not None else load(args.schema))
+    except UnreadableSchema as exc:  # not a problem of its content: one line, a usage error
+        print(f"{exc.line()}; nothing was written", file=sys.stderr)
+        return EXIT_USAGE
     except SchemaError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)

@@ -77,3 +77,17 @@ class SchemaError(Exception):
 
 class ToolError(RuntimeError):
     """A tool the generator needs is missing or failed (e.g. Graphviz's dot)."""
+
+
+class UnreadableSchema(SchemaError):
+    """The schema file cannot be read at all (missing, a directory, no permission): not a
+    problem of its content, so the command line reports it as a usage error on one line."""
+
+    def __init__(self, file: str, reason: str):
+        self.file, self.reason = file, reason
+        super().__init__(
+            [Problem(file, 1, 1, "<file>", f"cannot read: {reason}", code="load.read")]
+        )
+
+    def line(self) -> str:
+        return f"{printable(self.file)}: cannot read: {printable(self.reason)}"

@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from .errors import Problem, SchemaError
+from .errors import Problem, SchemaError, UnreadableSchema
 
 Path_ = tuple[str | int, ...]
 
@@ -100,7 +100,7 @@ def load(path: Path | str) -> Source:
         with open(path, "rb") as handle:
             raw = handle.read(MAX_BYTES + 1)  # never more: /dev/zero ends here too
     except OSError as exc:
-        _fail("load.read", display, 1, 1, "<file>", f"cannot read: {exc.strerror or exc}")
+        raise UnreadableSchema(display, exc.strerror or str(exc)) from None
     return load_bytes(raw, display)
 
 

@@ -11,7 +11,16 @@ from __future__ import annotations
 from .errors import SchemaError
 from .load import Source
 from .model import Check, Index, Schema, Table, Unique, fit_name
-from .rules import Context, expressions, keys, names, one_line, structure, timescale
+from .rules import (
+    Context,
+    as_written,
+    expressions,
+    keys,
+    names,
+    one_line,
+    structure,
+    timescale,
+)
 from .rules import columns as column_rules
 from .rules.expressions import column_kind
 from .targets import schema_text
@@ -109,7 +118,7 @@ def _build_table(ctx: Context, name: str, spec: dict) -> Table:
         where = (*path, "checks", cname, "expression")
         tree = expressions.check_tree(ctx, cspec["expression"], kinds, where)
         sql = "" if tree is None else schema_text(tree)  # the model's text: the tree in PostgreSQL
-        checks.append(Check(cname, sql, one_line(cspec["description"]), tree=tree))
+        checks.append(Check(cname, sql, as_written(cspec["description"]), tree=tree))
     ctx.pending_fks[name] = keys.raw_foreign_keys(ctx, name, spec, cols)
     timescale_options = None
     if "timescaledb" in spec:
@@ -118,7 +127,7 @@ def _build_table(ctx: Context, name: str, spec: dict) -> Table:
         name=name,
         layer=spec["layer"],
         usage=tuple(u for u in ("soc", "soh") if u in spec["usage"]),
-        description=one_line(spec["description"]),
+        description=as_written(spec["description"]),
         columns=columns,
         primary_key=pk,
         uniques=tuple(uniques),

@@ -248,8 +248,33 @@ def test_all_problems_are_reported_in_one_run(workdir, capsys):
 
 
 def test_missing_file_is_a_clear_error(tmp_path, capsys):
-    assert main(["validate", str(tmp_path / "nope.yaml")]) == 1
-    assert "cannot read" in capsys.readouterr().err
+    path = tmp_path / "nope.yaml"
+    assert main(["validate", str(path)]) == 2  # a usage error: no schema was read
+    err = capsys.readouterr().err
+    assert err == f"{path}: cannot read: No such file or directory; nothing was written\n"
+
+
+@pytest.mark.parametrize("command", ["validate", "sql", "all", "check", "migrate"])
+def test_an_unreadable_schema_is_one_line_naming_it_and_a_usage_error(command, tmp_path):
+    """Mode 000 (as root, the capabilities that override it are dropped) or a directory: one
+    `file: message` line and exit 2, for every command."""
+    from test_write_failures import run_cli
+
+    locked = tmp_path / "schema.yaml"
+    shutil.copy(ROOT / "schema.yaml", locked)
+    locked.chmod(0o000)
+    extra = ["--from", "HEAD"] if command == "migrate" else []
+    cases = {
+        locked: "Permission denied",
+        tmp_path: "Is a directory",
+    }
+    for path, reason in cases.items():
+        result = run_cli(
+            command, str(path), "--out", str(tmp_path / "out"), *extra, unprivileged=True
+        )
+        assert result.returncode == 2, result.stderr
+        assert result.stderr == f"{path}: cannot read: {reason}; nothing was written\n"
+        assert not (tmp_path / "out").exists()
 
 
 def test_the_real_schema_is_valid(capsys):

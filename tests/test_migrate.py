@@ -27,7 +27,7 @@ from test_pg_catalog import catalog as pg_catalog
 
 import harness
 from generator import load_schema_text, migrate
-from generator.migrate.emit import sqlite_normal
+from generator.migrate.writers.sqlite import sqlite_normal
 from generator.targets import TARGETS
 
 # The platform package of dbmate (package.json says why not the `dbmate` wrapper).

@@ -114,12 +114,22 @@ def test_full_disk_building_the_database_keeps_the_old_one(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["battery.sqlite"]
 
 
-def test_read_only_output_folder(tmp_path):
+@pytest.mark.parametrize("command", ["sql", "all", "docs", "diagrams", "migrate"])
+def test_read_only_output_folder(tmp_path, command):
+    """Every command that writes: exit 5 (not 1, which means problems in schema.yaml)."""
     out = tmp_path / "out"
     out.mkdir()
     out.chmod(0o555)
+    extra = ["--from", str(ROOT / "tests" / "fixtures" / "schema_v2.yaml"), "-q"]
     try:
-        result = run_cli("sql", str(SCHEMA), "--out", str(out), unprivileged=True)
+        result = run_cli(
+            command,
+            str(SCHEMA),
+            "--out",
+            str(out),
+            *(extra if command == "migrate" else []),
+            unprivileged=True,
+        )
         assert_one_line_write_error(result, "Permission denied")
         assert list(out.iterdir()) == []
     finally:

@@ -5,15 +5,18 @@
 
 `render` refuses a plan with destructive operations unless `allow_destructive` is set
 (`MigrationRefused` names every object and the query that counts the rows at risk), and
-writes a down migration only where the change loses nothing.
+writes a down migration only where the change loses nothing. Each engine's files come from the
+writer its target gives (`Target.migration_writer()`, generator/migrate/writers/); the targets
+that give none are regenerated, never migrated.
 """
 
 from __future__ import annotations
 
 import re
 
+from ..targets import TARGETS
 from .diff import DESTRUCTIVE, SAFE, VALIDATE, MigrationError, Op, Plan, Renames, diff
-from .emit import WRITERS, file_name, version_id
+from .writers import MigrationWriter, file_name, version_id
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9_]*$")
 
@@ -30,6 +33,16 @@ class MigrationRefused(MigrationError):
         ]
         lines += [f"  - {op.summary}; at risk: {op.at_risk}" for op in ops]
         super().__init__("\n".join(lines))
+
+
+def writers() -> dict[str, MigrationWriter]:
+    """The migration writer of every target that has one, by target name (in TARGETS order)."""
+    out = {}
+    for name, target in TARGETS.items():
+        writer = target.migration_writer()
+        if writer is not None:
+            out[name] = writer
+    return out
 
 
 def check_versions(plan: Plan) -> None:
@@ -57,9 +70,10 @@ def render(
     if plan.destructive and not allow_destructive:
         raise MigrationRefused(plan.destructive)
     down = None if plan.destructive else diff(plan.new, plan.old, plan.renames.inverted())
+    chosen = writers()
     files: dict[str, str] = {}
-    for target in targets or list(WRITERS):
-        files.update(WRITERS[target].render(plan, down, name))
+    for target in targets or list(chosen):
+        files.update(chosen[target].render(plan, down, name))
     return files
 
 
@@ -67,7 +81,6 @@ __all__ = [
     "DESTRUCTIVE",
     "SAFE",
     "VALIDATE",
-    "WRITERS",
     "MigrationError",
     "MigrationRefused",
     "Plan",
@@ -76,4 +89,5 @@ __all__ = [
     "file_name",
     "render",
     "version_id",
+    "writers",
 ]

@@ -12,7 +12,7 @@ from ..load import load, load_text
 from ..model import Schema
 from ..validate import validate
 from ..write import write_all
-from . import WRITERS, MigrationError, MigrationRefused, diff, render
+from . import MigrationError, MigrationRefused, diff, render, writers
 
 EXIT_OK, EXIT_SCHEMA, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 4
 
@@ -41,10 +41,11 @@ def previous(source: str, schema_path: str) -> Schema:
 
 
 def run(args, schema: Schema, root: Path, say) -> int:
-    unknown = [t for t in args.target or [] if t not in WRITERS]
+    engines = list(writers())
+    unknown = [t for t in args.target or [] if t not in engines]
     if unknown:
         print(
-            f"error: unknown target {unknown[0]!r}; choose from {', '.join(WRITERS)} "
+            f"error: unknown target {unknown[0]!r}; choose from {', '.join(engines)} "
             "(Liam ERD just regenerates)",
             file=sys.stderr,
         )
@@ -74,7 +75,7 @@ def run(args, schema: Schema, root: Path, say) -> int:
             plan,
             name,
             allow_destructive=args.allow_destructive,
-            targets=args.target or list(WRITERS),
+            targets=args.target or engines,
         )
     except MigrationRefused as exc:
         print(str(exc), file=sys.stderr)

@@ -1,7 +1,8 @@
 """Compare two validated models and list the operations that turn the first into the second.
 
 Nothing here writes SQL: an operation names what changes (a table, a column, a constraint) and
-how safe it is; each target (`emit.py`) decides how its engine does it. Renames come only from
+how safe it is, as an operation object (`ops.py`); each engine's writer (`writers/`) decides how
+its engine does it. Renames come only from
 the hints of the newer model (`renamed_from:`, `renamed_values:`), never from similar names.
 
 Safety labels, written beside every statement of a migration file:
@@ -21,8 +22,33 @@ import sqlglot
 from sqlglot import exp
 
 from ..model import Check, Column, ForeignKey, Schema, Table
-
-SAFE, VALIDATE, DESTRUCTIVE = "safe", "needs-validation", "destructive"
+from .ops import (
+    CHECKS,
+    DESTRUCTIVE,
+    FOREIGN_KEYS,
+    INDEXES,
+    SAFE,
+    UNIQUES,
+    VALIDATE,
+    AddColumn,
+    AlterType,
+    ColumnComment,
+    CreateTable,
+    DropColumn,
+    DropNotNull,
+    DropTable,
+    Family,
+    Op,
+    PrimaryKey,
+    RenameColumn,
+    RenameConstraint,
+    RenameEnumValue,
+    RenameTable,
+    SetDefault,
+    SetNotNull,
+    TableComment,
+    TimescaleOptions,
+)
 
 # Widening conversions: every old value is exactly representable in the new type.
 WIDENINGS = {
@@ -91,20 +117,6 @@ def hinted_renames(old: Schema, new: Schema) -> Renames:
     return Renames(tables, columns, enum_values)
 
 
-@dataclass(frozen=True)
-class Op:
-    """One change. `table` is the table's name in the new version (the old one for a drop)."""
-
-    kind: str
-    table: str
-    safety: str
-    summary: str
-    at_risk: str | None = None  # destructive: what is lost, and the query that counts it
-    old: object = None
-    new: object = None
-    column: str | None = None
-
-
 @dataclass
 class Plan:
     old: Schema
@@ -137,8 +149,7 @@ def diff(old: Schema, new: Schema, renames: Renames | None = None) -> Plan:
     for table in old.tables:
         if table.name not in new_names and table.name not in renamed_old:
             ops.append(
-                Op(
-                    "drop_table",
+                DropTable(
                     table.name,
                     DESTRUCTIVE,
                     f"drop table {table.name}",
@@ -151,14 +162,11 @@ def diff(old: Schema, new: Schema, renames: Renames | None = None) -> Plan:
         before_name = inverse.get(table.name, table.name)
         before = old.table_map.get(before_name)
         if before is None:
-            ops.append(
-                Op("create_table", table.name, SAFE, f"create table {table.name}", new=table)
-            )
+            ops.append(CreateTable(table.name, SAFE, f"create table {table.name}", new=table))
             continue
         if before_name != table.name:
             ops.append(
-                Op(
-                    "rename_table",
+                RenameTable(
                     table.name,
                     SAFE,
                     f"rename table {before_name} to {table.name} (hint renamed_from)",
@@ -175,14 +183,13 @@ def _table_ops(old: Schema, new: Schema, before: Table, after: Table, renames: R
     column_map = renames.columns.get(t, {})
     out: list[Op] = []
     if before.description != after.description:
-        out.append(Op("table_comment", t, SAFE, f"new description of {t}", new=after))
+        out.append(TableComment(t, SAFE, f"new description of {t}", new=after))
     new_of_old = {c.name: column_map.get(c.name, c.name) for c in before.columns}
     old_of_new = {v: k for k, v in new_of_old.items()}
     for column in before.columns:
         if new_of_old[column.name] not in after.column_map:
             out.append(
-                Op(
-                    "drop_column",
+                DropColumn(
                     t,
                     DESTRUCTIVE,
                     f"drop column {t}.{column.name}",
@@ -202,8 +209,7 @@ def _table_ops(old: Schema, new: Schema, before: Table, after: Table, renames: R
                 )
             needs = column.nullable or column.default is not None
             out.append(
-                Op(
-                    "add_column",
+                AddColumn(
                     t,
                     SAFE if needs else VALIDATE,
                     f"add column {t}.{column.name}"
@@ -220,8 +226,7 @@ def _table_ops(old: Schema, new: Schema, before: Table, after: Table, renames: R
         was = before.column(was_name)
         if was_name != column.name:
             out.append(
-                Op(
-                    "rename_column",
+                RenameColumn(
                     t,
                     SAFE,
                     f"rename column {t}.{was_name} to {column.name} (hint renamed_from)",
@@ -235,8 +240,7 @@ def _table_ops(old: Schema, new: Schema, before: Table, after: Table, renames: R
         if values and was.enum == column.enum:
             pairs = ", ".join(f"{a} -> {b}" for a, b in values.items())
             out.append(
-                Op(
-                    "rename_enum_value",
+                RenameEnumValue(
                     t,
                     SAFE,
                     f"rewrite {t}.{column.name} values {pairs} (hint renamed_values)",
@@ -248,8 +252,7 @@ def _table_ops(old: Schema, new: Schema, before: Table, after: Table, renames: R
     out.extend(_constraint_ops(old, new, before, after, renames, old_of_new))
     if before.timescaledb != after.timescaledb:
         out.append(
-            Op(
-                "timescaledb",
+            TimescaleOptions(
                 t,
                 SAFE,
                 f"TimescaleDB options of {t}",
@@ -270,8 +273,7 @@ def _column_ops(t: str, was: Column, column: Column) -> list[Op]:
     if was.type != column.type:
         if (was.type, column.type) in WIDENINGS:
             out.append(
-                Op(
-                    "alter_type",
+                AlterType(
                     t,
                     SAFE,
                     f"widen {t}.{name} from {was.type} to {column.type}",
@@ -282,8 +284,7 @@ def _column_ops(t: str, was: Column, column: Column) -> list[Op]:
             )
         else:
             out.append(
-                Op(
-                    "alter_type",
+                AlterType(
                     t,
                     DESTRUCTIVE,
                     f"change type of {t}.{name} from {was.type} to {column.type}",
@@ -296,8 +297,7 @@ def _column_ops(t: str, was: Column, column: Column) -> list[Op]:
             )
     if was.nullable and not column.nullable:
         out.append(
-            Op(
-                "set_not_null",
+            SetNotNull(
                 t,
                 VALIDATE,
                 f"{t}.{name} becomes NOT NULL (fails if a row holds NULL)",
@@ -306,11 +306,9 @@ def _column_ops(t: str, was: Column, column: Column) -> list[Op]:
             )
         )
     elif column.nullable and not was.nullable:
-        out.append(Op("drop_not_null", t, SAFE, f"{t}.{name} may be NULL", new=column, column=name))
+        out.append(DropNotNull(t, SAFE, f"{t}.{name} may be NULL", new=column, column=name))
     if was.default != column.default:
-        out.append(
-            Op("set_default", t, SAFE, f"new default of {t}.{name}", new=column, column=name)
-        )
+        out.append(SetDefault(t, SAFE, f"new default of {t}.{name}", new=column, column=name))
     if (was.description, was.unit, was.range, was.enum) != (
         column.description,
         column.unit,
@@ -318,7 +316,7 @@ def _column_ops(t: str, was: Column, column: Column) -> list[Op]:
         column.enum,
     ):
         out.append(
-            Op("column_comment", t, SAFE, f"new description of {t}.{name}", new=column, column=name)
+            ColumnComment(t, SAFE, f"new description of {t}.{name}", new=column, column=name)
         )
     return out
 
@@ -354,8 +352,7 @@ def _constraint_ops(old, new, before: Table, after: Table, renames: Renames, old
     out: list[Op] = []
     if cols(before.primary_key) != after.primary_key:
         out.append(
-            Op(
-                "primary_key",
+            PrimaryKey(
                 t,
                 VALIDATE,
                 f"new primary key of {t} ({', '.join(after.primary_key)})",
@@ -365,8 +362,7 @@ def _constraint_ops(old, new, before: Table, after: Table, renames: Renames, old
         )
     elif before.primary_key_name != after.primary_key_name:
         out.append(
-            Op(
-                "rename_constraint",
+            RenameConstraint(
                 t,
                 SAFE,
                 f"rename {before.primary_key_name} to {after.primary_key_name}",
@@ -392,7 +388,7 @@ def _constraint_ops(old, new, before: Table, after: Table, renames: Renames, old
 
     out += _match(
         t,
-        "check",
+        CHECKS,
         before.checks,
         after.checks,
         shape_check,
@@ -402,7 +398,7 @@ def _constraint_ops(old, new, before: Table, after: Table, renames: Renames, old
     )
     out += _match(
         t,
-        "foreign_key",
+        FOREIGN_KEYS,
         before.foreign_keys,
         after.foreign_keys,
         shape_fk,
@@ -412,7 +408,7 @@ def _constraint_ops(old, new, before: Table, after: Table, renames: Renames, old
     )
     out += _match(
         t,
-        "unique",
+        UNIQUES,
         before.uniques,
         after.uniques,
         lambda u: cols(u.columns),
@@ -421,7 +417,7 @@ def _constraint_ops(old, new, before: Table, after: Table, renames: Renames, old
     )
     out += _match(
         t,
-        "index",
+        INDEXES,
         before.indexes,
         after.indexes,
         lambda i: (cols(i.columns), i.unique),
@@ -431,9 +427,10 @@ def _constraint_ops(old, new, before: Table, after: Table, renames: Renames, old
     return out
 
 
-def _match(t, what, olds, news, old_shape, new_shape, classify, comment_changed=None):
+def _match(t, family: Family, olds, news, old_shape, new_shape, classify, comment_changed=None):
     """Pair old and new constraints by name, else by identical shape (a rename); the rest are
     drops and adds. `classify(old or None, new)` gives (safety, at_risk) of adding `new`."""
+    what = family.word
     out: list[Op] = []
     by_name = {o.name: o for o in olds}
     unmatched_old = {o.name: o for o in olds}
@@ -444,13 +441,11 @@ def _match(t, what, olds, news, old_shape, new_shape, classify, comment_changed=
             del unmatched_old[o.name]
             if old_shape(o) == new_shape(n):
                 if comment_changed and comment_changed(o, n):
-                    out.append(Op(f"{what}_comment", t, SAFE, f"new comment on {n.name}", new=n))
+                    out.append(family.comment(t, SAFE, f"new comment on {n.name}", new=n))
                 continue
             safety, at_risk = classify(o, n)
-            out.append(Op(f"drop_{what}", t, SAFE, f"drop {what} {o.name} (changed)", old=o))
-            out.append(
-                Op(f"add_{what}", t, safety, f"add {what} {n.name} (changed)", at_risk, new=n)
-            )
+            out.append(family.drop(t, SAFE, f"drop {what} {o.name} (changed)", old=o))
+            out.append(family.add(t, safety, f"add {what} {n.name} (changed)", at_risk, new=n))
         else:
             pending.append(n)
     for n in pending:
@@ -458,22 +453,17 @@ def _match(t, what, olds, news, old_shape, new_shape, classify, comment_changed=
         if twin is not None:
             del unmatched_old[twin.name]
             out.append(
-                Op(
-                    f"rename_{'index' if what == 'index' else 'constraint'}",
-                    t,
-                    SAFE,
-                    f"rename {what} {twin.name} to {n.name}",
-                    old=twin.name,
-                    new=n.name,
+                family.rename(
+                    t, SAFE, f"rename {what} {twin.name} to {n.name}", old=twin.name, new=n.name
                 )
             )
             if comment_changed and comment_changed(twin, n):
-                out.append(Op(f"{what}_comment", t, SAFE, f"new comment on {n.name}", new=n))
+                out.append(family.comment(t, SAFE, f"new comment on {n.name}", new=n))
             continue
         safety, at_risk = classify(None, n)
-        out.append(Op(f"add_{what}", t, safety, f"add {what} {n.name}", at_risk, new=n))
+        out.append(family.add(t, safety, f"add {what} {n.name}", at_risk, new=n))
     for o in unmatched_old.values():
-        out.append(Op(f"drop_{what}", t, SAFE, f"drop {what} {o.name}", old=o))
+        out.append(family.drop(t, SAFE, f"drop {what} {o.name}", old=o))
     return out
 
 

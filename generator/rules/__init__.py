@@ -30,9 +30,17 @@ def suggest(word: str, options) -> str | None:
 
 
 def one_line(text: Any) -> str:
-    """The whitespace rule for prose (docs/conventions.md): every run of whitespace, line
+    """Titles, units and other short prose (docs/conventions.md): every run of whitespace, line
     breaks and Unicode spaces included, becomes one space, in every target alike."""
     return " ".join(str(text).split())
+
+
+def as_written(text: Any) -> str:
+    """Descriptions (docs/conventions.md): kept as written, line breaks and Unicode spaces
+    included, for the targets whose syntax holds them (COMMENT strings); only the blank space
+    around the text goes (a YAML block's last line break is not part of it). Where a syntax
+    needs one line (a `--` comment, a table cell) the target or page folds it."""
+    return str(text).strip()
 
 
 MAX_PROBLEMS = 100  # a report longer than this is noise, and suggestions cost time

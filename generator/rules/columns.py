@@ -10,7 +10,7 @@ from datetime import datetime
 
 from ..model import FLOAT_TYPES, INTEGER_TYPES, Check, Column, Node, Range, fit_name
 from ..targets import schema_text
-from . import Context, one_line, suggest
+from . import Context, as_written, suggest
 from .names import identifier, name_limit
 
 # BDF-style unit suffixes: a column whose name ends in one must declare that unit, and back.
@@ -64,7 +64,7 @@ def build_column(ctx: Context, table: str, name: str, spec: dict) -> Column:
     return Column(
         name=name,
         type=ctype,
-        description=one_line(spec["description"]),
+        description=as_written(spec["description"]),
         nullable=bool(spec.get("nullable", False)),
         identity=identity,
         unit=unit,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..model import ForeignKey, Table, dependency_order, derive_cardinality, fit_name
-from . import Context, one_line, suggest
+from . import Context, as_written, suggest
 from .names import identifier, name_limit
 
 
@@ -82,7 +82,7 @@ def _raw_fk(table, name, columns, ref_table, ref_columns, on_delete, why, where)
         ref_table=ref_table,
         ref_columns=tuple(ref_columns) if ref_columns else (),
         on_delete=on_delete,
-        why=one_line(why),
+        why=as_written(why),
     )
     return fk, where
 

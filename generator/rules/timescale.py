@@ -4,7 +4,7 @@ compression columns, continuous aggregates, and references into a hypertable."""
 from __future__ import annotations
 
 from ..model import ContinuousAggregate, ElapsedAsStart, Table, TimescaleOptions
-from . import Context, one_line, suggest
+from . import Context, as_written, suggest
 from .expressions import check_aggregate, column_kind
 from .keys import column_list
 from .names import identifier
@@ -70,7 +70,7 @@ def build_timescale(ctx: Context, table: str, spec: dict, raw_columns: dict) -> 
         caggs.append(
             ContinuousAggregate(
                 cname,
-                one_line(cspec["description"]),
+                as_written(cspec["description"]),
                 cspec["bucket_width"],
                 group_by,
                 tuple(aggregates),

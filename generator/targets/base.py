@@ -12,8 +12,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..model import Check, Column, ForeignKey, Node, Schema, Table, fit_name
+
+if TYPE_CHECKING:
+    from ..migrate.writers.base import MigrationWriter
 
 # Libraries are imported where they are first used: the validator asks every target class for
 # its facts (reserved words, name limits), and a run that renders one target, or none, should
@@ -100,6 +104,12 @@ class Target:
     def path(self) -> str:
         return f"sql/{self.name}/schema.sql"
 
+    def migration_writer(self) -> MigrationWriter | None:
+        """The writer of this engine's migration files (generator/migrate/writers/), or None
+        when the target is regenerated, never migrated. The writer's module is imported when
+        asked for: a run that only renders DDL does not load the migration code."""
+        return None
+
     def quote(self, name: str) -> str:
         """The one place identifiers are written. Validated names never need quotes; anything
         else (a reserved word, an unsafe character) is double-quoted, quotes doubled."""
@@ -134,6 +144,13 @@ class Target:
     def truth_test(self, this: str, value: bool, negated: bool) -> str:
         """x IS [NOT] TRUE/FALSE."""
         return f"{this} IS {'NOT ' if negated else ''}{'TRUE' if value else 'FALSE'}"
+
+    def prose(self, text: str) -> str:
+        """The one place a description becomes a string literal (COMMENT ON, COMMENT '...'):
+        as written, line breaks, Unicode spaces and joiners included, since the literal holds
+        them; only the bidirectional controls are dropped, which could make the SQL read
+        otherwise than it runs (docs/conventions.md)."""
+        return self.literal(without_bidi_controls(text))
 
     def comment(self, text: str) -> str:
         """The one place text becomes a `--` comment: every line break, control or format
@@ -425,6 +442,18 @@ class Target:
 
 
 SAFE_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+# Unicode's Bidi_Control characters: ALM, LRM, RLM, the embeddings and overrides (LRE, RLE,
+# PDF, LRO, RLO) and the isolates (LRI, RLI, FSI, PDI).
+BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+_NO_BIDI = {ord(c): None for c in BIDI_CONTROLS}
+
+
+def without_bidi_controls(text: str) -> str:
+    return str(text).translate(_NO_BIDI)
 
 
 def comment_text(text: str) -> str:

@@ -62,6 +62,11 @@ class ClickHouseTarget(Target):
     column_description = PostgresTarget.column_description
     _schema: Schema  # set by blocks(): the hooks take a table, some facts need its schema
 
+    def migration_writer(self) -> None:
+        """None: ClickHouse migrations are not written yet (a ClickHouseWriter would be one
+        subclass of generator/migrate/writers/base.MigrationWriter)."""
+        return None
+
     # -- columns ---------------------------------------------------------------------------
     def column_type(self, table: Table, column: Column) -> str:
         base = self.type_map[column.type]
@@ -103,7 +108,7 @@ class ClickHouseTarget(Target):
         parts = [self.quote(column.name), self.column_type(table, column)]
         if column.default is not None or (column.identity and column.type == "bigint"):
             parts.append(f"DEFAULT {self.default_sql(column)}")
-        parts.append(f"COMMENT {self.literal(self.column_description(column))}")
+        parts.append(f"COMMENT {self.prose(self.column_description(column))}")
         codec = self.codec(table, column)
         if codec:
             parts.append(f"CODEC({codec})")
@@ -196,7 +201,7 @@ class ClickHouseTarget(Target):
         order = self.order_key(table)
         order_sql = self.quote_all(order) if len(order) == 1 else f"({self.quote_all(order)})"
         lines.append(f"ORDER BY {order_sql}")
-        lines.append(f"COMMENT {self.literal(table.description)}")
+        lines.append(f"COMMENT {self.prose(table.description)}")
         return "\n" + "\n".join(lines)
 
     def after_table(self, schema: Schema, table: Table) -> list[Statement]:
@@ -388,7 +393,7 @@ class ClickHouseClusterTarget(ClickHouseTarget):
             Statement(
                 f"CREATE TABLE {self.quote(table.name)} {self.on_cluster} AS {local}\n"
                 f"ENGINE = Distributed('{{cluster}}', currentDatabase(), {local}, {hashed})\n"
-                f"COMMENT {self.literal(table.description)};"
+                f"COMMENT {self.prose(table.description)};"
             )
         ]
 

@@ -25,6 +25,15 @@ class LiamTarget(PostgresTarget):
     title = "Liam ERD"
     versions = "@liam-hq/cli 0.7 (erd build --format postgres)"
 
+    def migration_writer(self) -> None:
+        """None: Liam ERD reads the DDL file, there is no database to migrate."""
+        return None
+
+    def prose(self, text: str) -> str:
+        """Descriptions on one line: Liam reads the file in 500-line chunks (a literal across a
+        chunk boundary is lost) and table blocks are padded at blank lines."""
+        return super().prose(" ".join(str(text).split()))
+
     def misleading_uniques(self, table: Table) -> set[str]:
         """Unique constraints Liam would read as making a one-to-many key one-to-one."""
         return {

@@ -84,6 +84,11 @@ class PostgresTarget(Target):
     }
     function_names = {"variance": "VAR_SAMP"}  # the same aggregate, under the SQL name
 
+    def migration_writer(self):
+        from ..migrate.writers.postgres import PostgresWriter
+
+        return PostgresWriter(self)
+
     def column_spec(self, table: Table, column: Column) -> str:
         spec = super().column_spec(table, column)
         if column.identity:
@@ -92,12 +97,12 @@ class PostgresTarget(Target):
 
     def comment_statements(self, table: Table) -> list[Statement]:
         t = self.quote(table.name)
-        out = [Statement(f"COMMENT ON TABLE {t} IS {self.literal(table.description)};")]
+        out = [Statement(f"COMMENT ON TABLE {t} IS {self.prose(table.description)};")]
         for column in table.columns:
             out.append(
                 Statement(
                     f"COMMENT ON COLUMN {t}.{self.quote(column.name)} IS "
-                    f"{self.literal(self.column_description(column))};"
+                    f"{self.prose(self.column_description(column))};"
                 )
             )
         return out
@@ -121,14 +126,14 @@ class PostgresTarget(Target):
             text = f"ON DELETE {fk.on_delete.upper()}: {fk.why}"
             out.append(
                 Statement(
-                    f"COMMENT ON CONSTRAINT {self.quote(fk.name)} ON {t} IS {self.literal(text)};"
+                    f"COMMENT ON CONSTRAINT {self.quote(fk.name)} ON {t} IS {self.prose(text)};"
                 )
             )
         for check in self.checks(table):
             out.append(
                 Statement(
                     f"COMMENT ON CONSTRAINT {self.quote(check.name)} ON {t} IS "
-                    f"{self.literal(check.description)};"
+                    f"{self.prose(check.description)};"
                 )
             )
         return out

@@ -47,6 +47,11 @@ class SqliteTarget(Target):
         "json": "TEXT",
     }
 
+    def migration_writer(self):
+        from ..migrate.writers.sqlite import SqliteWriter
+
+        return SqliteWriter(self)
+
     def default_sql(self, column: Column) -> str:
         if isinstance(column.default, bool):
             return "1" if column.default else "0"

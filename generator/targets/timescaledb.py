@@ -34,6 +34,11 @@ class TimescaleTarget(PostgresTarget):
     title = "TimescaleDB"
     versions = "TimescaleDB 2.16 or newer on PostgreSQL 15 to 17 (tested on 2.23)"
 
+    def migration_writer(self):
+        from ..migrate.writers.timescaledb import TimescaleWriter
+
+        return TimescaleWriter(self)
+
     # -- elapsed_as_start: the hypertable under another name, the table's name a view --------
     def stored_schema(self, schema: Schema) -> Schema:
         """The model as this target stores it: a table with elapsed_as_start becomes its
@@ -175,11 +180,11 @@ class TimescaleTarget(PostgresTarget):
         column = self.quote(elapsed.column)
         out = [
             Statement(f"CREATE VIEW {view} AS\nSELECT\n{select}\nFROM {store};"),
-            Statement(f"COMMENT ON VIEW {view} IS {self.literal(self.view_description(table))};"),
+            Statement(f"COMMENT ON VIEW {view} IS {self.prose(self.view_description(table))};"),
             *(
                 Statement(
                     f"COMMENT ON COLUMN {view}.{self.quote(c.name)} IS "
-                    f"{self.literal(self.column_description(c))};"
+                    f"{self.prose(self.column_description(c))};"
                 )
                 for c in table.columns
             ),
@@ -305,7 +310,7 @@ class TimescaleTarget(PostgresTarget):
             f"CREATE FUNCTION {delete_fn}() RETURNS trigger LANGUAGE plpgsql AS $fn$\n"
             f"BEGIN\n{action}    RETURN OLD;\nEND\n$fn$;"
         )
-        text = self.literal(
+        text = self.prose(
             f"Foreign key enforced by triggers (TimescaleDB): "
             f"ON DELETE {fk.on_delete.upper()}: {fk.why}"
         )
@@ -380,7 +385,7 @@ class TimescaleTarget(PostgresTarget):
                     "    WITH NO DATA;"
                 )
             )
-            out.append(Statement(f"COMMENT ON VIEW {name} IS {self.literal(cagg.description)};"))
+            out.append(Statement(f"COMMENT ON VIEW {name} IS {self.prose(cagg.description)};"))
         return out
 
     def compression_options(self, ts) -> str:
