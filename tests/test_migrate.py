@@ -27,8 +27,8 @@ from test_pg_catalog import catalog as pg_catalog
 
 import harness
 from generator import load_schema_text, migrate
-from generator.migrate.writers.sqlite import sqlite_normal
 from generator.targets import TARGETS
+from generator.targets.migrations.sqlite import sqlite_normal
 
 # The platform package of dbmate (package.json says why not the `dbmate` wrapper).
 DBMATE = ROOT / "node_modules" / "@dbmate" / "linux-x64" / "bin" / "dbmate"

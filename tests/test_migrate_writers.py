@@ -14,9 +14,9 @@ from dbkit import ROOT
 from test_migrate import BASE, CORPUS, dump
 
 from generator import load_schema, load_schema_text, migrate
-from generator.migrate import ops
-from generator.migrate.writers import MigrationWriter, Pass
+from generator.plan import ops
 from generator.targets import TARGETS
+from generator.targets.migrations import MigrationWriter, Pass
 
 WRITERS = migrate.writers()
 

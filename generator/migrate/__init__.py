@@ -6,7 +6,7 @@
 `render` refuses a plan with destructive operations unless `allow_destructive` is set
 (`MigrationRefused` names every object and the query that counts the rows at risk), and
 writes a down migration only where the change loses nothing. Each engine's files come from the
-writer its target gives (`Target.migration_writer()`, generator/migrate/writers/); the targets
+writer its target gives (`Target.migration_writer()`, generator/targets/migrations/); the targets
 that give none are regenerated, never migrated.
 """
 
@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import re
 
+from ..plan.diff import DESTRUCTIVE, SAFE, VALIDATE, MigrationError, Op, Plan, Renames, diff
 from ..targets import TARGETS
-from .diff import DESTRUCTIVE, SAFE, VALIDATE, MigrationError, Op, Plan, Renames, diff
-from .writers import MigrationWriter, file_name, version_id
+from ..targets.migrations import MigrationWriter, file_name, version_id
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9_]*$")
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from ..model import Check, Column, ForeignKey, Node, Schema, Table, fit_name
 
 if TYPE_CHECKING:
-    from ..migrate.writers.base import MigrationWriter
+    from .migrations.base import MigrationWriter
 
 # Libraries are imported where they are first used: the validator asks every target class for
 # its facts (reserved words, name limits), and a run that renders one target, or none, should
@@ -105,7 +105,7 @@ class Target:
         return f"sql/{self.name}/schema.sql"
 
     def migration_writer(self) -> MigrationWriter | None:
-        """The writer of this engine's migration files (generator/migrate/writers/), or None
+        """The writer of this engine's migration files (generator/targets/migrations/), or None
         when the target is regenerated, never migrated. The writer's module is imported when
         asked for: a run that only renders DDL does not load the migration code."""
         return None

@@ -64,7 +64,7 @@ class ClickHouseTarget(Target):
 
     def migration_writer(self) -> None:
         """None: ClickHouse migrations are not written yet (a ClickHouseWriter would be one
-        subclass of generator/migrate/writers/base.MigrationWriter)."""
+        subclass of generator/targets/migrations/base.MigrationWriter)."""
         return None
 
     # -- columns ---------------------------------------------------------------------------

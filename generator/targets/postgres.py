@@ -85,7 +85,7 @@ class PostgresTarget(Target):
     function_names = {"variance": "VAR_SAMP"}  # the same aggregate, under the SQL name
 
     def migration_writer(self):
-        from ..migrate.writers.postgres import PostgresWriter
+        from .migrations.postgres import PostgresWriter
 
         return PostgresWriter(self)
 

@@ -48,7 +48,7 @@ class SqliteTarget(Target):
     }
 
     def migration_writer(self):
-        from ..migrate.writers.sqlite import SqliteWriter
+        from .migrations.sqlite import SqliteWriter
 
         return SqliteWriter(self)
 

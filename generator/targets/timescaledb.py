@@ -35,7 +35,7 @@ class TimescaleTarget(PostgresTarget):
     versions = "TimescaleDB 2.16 or newer on PostgreSQL 15 to 17 (tested on 2.23)"
 
     def migration_writer(self):
-        from ..migrate.writers.timescaledb import TimescaleWriter
+        from .migrations.timescaledb import TimescaleWriter
 
         return TimescaleWriter(self)
 

@@ -14,9 +14,8 @@ import re
 from dataclasses import dataclass, field
 
 from ...model import Schema, Table
-from ...targets.base import layout_table
-from ..diff import Plan
-from ..ops import (
+from ...plan.diff import Plan
+from ...plan.ops import (
     LABELS,
     SAFE,
     AddCheck,
@@ -49,6 +48,7 @@ from ..ops import (
     TableComment,
     TimescaleOptions,
 )
+from ..base import layout_table
 from .base import MigrationContext, MigrationWriter, Pass, Step, renders, strip_block
 
 _COMMENT = re.compile(r"--[^\n]*")

@@ -1,8 +1,9 @@
 """The operations a plan is made of: one class per kind of change (alembic's `ops` module).
 
-`diff` creates them; each migration writer renders them by class (`writers/base.py`,
-`@renders`), so a new kind of change is a new class here and one renderer per writer, and a
-writer that meets a kind it has no renderer for says so instead of skipping it.
+`diff` creates them; each migration writer renders them by class
+(generator/targets/migrations/base.py, `@renders`), so a new kind of change is a new class
+here and one renderer per writer, and a writer that meets a kind it has no renderer for says
+so instead of skipping it.
 
 Every operation carries the same fields: the table (its name in the new version; the old one
 for a drop), the safety label, the one-line summary the files and the CLI show, what is at risk

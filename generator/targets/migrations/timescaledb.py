@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ...model import Check, ForeignKey, Schema, Table
-from ..diff import Plan
-from ..ops import (
+from ...plan.diff import Plan
+from ...plan.ops import (
     SAFE,
     AddCheck,
     AddForeignKey,

@@ -28,12 +28,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
 from ...model import Schema
-from ...targets.base import TableBlock, header_box, migration_version
-from ..diff import MigrationError, Plan
-from ..ops import LABELS, Op
+from ...plan.diff import MigrationError, Plan
+from ...plan.ops import LABELS, Op
+from ..base import TableBlock, header_box, migration_version
 
 if TYPE_CHECKING:
-    from ...targets.base import Target
+    from ..base import Target
 
 version_id = migration_version  # the dbmate version of a file: schema version and step
 
@@ -163,7 +163,7 @@ class MigrationWriter:
 
     def render_op(self, ctx: MigrationContext, op: Op) -> None:
         method = self.renderers.get(type(op))
-        if method is None:  # a kind of change added to ops.py without a renderer here
+        if method is None:  # a kind of change added to plan/ops.py without a renderer here
             raise MigrationError(
                 f"table '{op.table}': {op.summary}: the {self.target.title} migration writer "
                 f"has no renderer for {type(op).__name__}"

@@ -1,8 +1,8 @@
 """Compare two validated models and list the operations that turn the first into the second.
 
 Nothing here writes SQL: an operation names what changes (a table, a column, a constraint) and
-how safe it is, as an operation object (`ops.py`); each engine's writer (`writers/`) decides how
-its engine does it. Renames come only from
+how safe it is, as an operation object (`ops.py`); each engine's writer
+(generator/targets/migrations/) decides how its engine does it. Renames come only from
 the hints of the newer model (`renamed_from:`, `renamed_values:`), never from similar names.
 
 Safety labels, written beside every statement of a migration file:

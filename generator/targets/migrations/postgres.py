@@ -9,7 +9,7 @@ the same SQL. The TimescaleDB writer subclasses this one.
 from __future__ import annotations
 
 from ...model import Check, ForeignKey, Schema
-from ..ops import (
+from ...plan.ops import (
     SAFE,
     AddCheck,
     AddColumn,
