@@ -8,7 +8,9 @@ with DDL that loads into SQLite (every accepted example) and PostgreSQL (a sampl
 must never raise, exit 4 or print a traceback.
 
 Bounds: FUZZ_EXAMPLES examples (default 60) and FUZZ_SECONDS seconds (default 75), whichever
-ends first; set them higher for a longer hunt. With CI=true the examples are derandomized (the
+ends first; set them higher for a longer hunt. At least FUZZ_MIN_EXAMPLES (default 10, at most
+FUZZ_EXAMPLES) must have run when the time is up: a fuzzer that ran nothing fails.
+With CI=true the examples are derandomized (the
 same sequence every run, so CI is reproducible); elsewhere, or with FUZZ_RANDOM=1, every run
 explores new mutations.
 """
@@ -37,6 +39,7 @@ SCHEMA_DATA = yaml.safe_load(SCHEMA_TEXT)
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "60"))
 SECONDS = float(os.environ.get("FUZZ_SECONDS", "75"))
 DERANDOMIZE = os.environ.get("CI") == "true" and os.environ.get("FUZZ_RANDOM") != "1"
+MIN_EXAMPLES = min(EXAMPLES, int(os.environ.get("FUZZ_MIN_EXAMPLES", "10")))
 PG_SAMPLE = 6  # accepted examples also loaded into PostgreSQL
 
 HOSTILE_VALUES = [
@@ -257,10 +260,18 @@ def run_one(content: bytes, budget: Budget, capsys) -> None:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(content=mutations)
-def test_fuzz_mutations_of_the_real_schema(content, budget, capsys):
+def fuzz_mutations(content, budget, capsys):
     if budget.over():
         return  # the time budget is spent: the remaining examples pass without running
     run_one(content, budget, capsys)
+
+
+def test_fuzz_mutations_of_the_real_schema(budget, capsys):
+    fuzz_mutations(budget=budget, capsys=capsys)
+    assert budget.runs >= MIN_EXAMPLES, (
+        f"the fuzzer ran {budget.runs} examples in its {SECONDS:.0f} s, fewer than "
+        f"{MIN_EXAMPLES} (FUZZ_MIN_EXAMPLES); on a slow machine raise FUZZ_SECONDS"
+    )
 
 
 def test_fuzz_accepted_sample_loads_in_postgres(budget, pg_engines):

@@ -13,7 +13,9 @@ loaded into PostgreSQL too, which must decide the same way (same exit code, same
 samples): the loader's verdict is the file's, not the engine's.
 
 Bounds: INGEST_FUZZ_EXAMPLES examples (default 150) and INGEST_FUZZ_SECONDS seconds (default
-45), whichever ends first. With CI=true the examples are derandomized (the same sequence every
+45), whichever ends first; at least INGEST_FUZZ_MIN_EXAMPLES (default 20, at most
+INGEST_FUZZ_EXAMPLES) must have run when the time is up: a fuzzer that ran nothing fails.
+With CI=true the examples are derandomized (the same sequence every
 run); elsewhere, or with FUZZ_RANDOM=1, every run explores new mutations.
 """
 
@@ -48,6 +50,7 @@ from tests.support.dbkit import ddl_text, load_pg_ddl
 EXAMPLES = int(os.environ.get("INGEST_FUZZ_EXAMPLES", "150"))
 SECONDS = float(os.environ.get("INGEST_FUZZ_SECONDS", "45"))
 DERANDOMIZE = os.environ.get("CI") == "true" and os.environ.get("FUZZ_RANDOM") != "1"
+MIN_EXAMPLES = min(EXAMPLES, int(os.environ.get("INGEST_FUZZ_MIN_EXAMPLES", "20")))
 PG_SAMPLE = 12  # examples also loaded into PostgreSQL
 CONTROL = ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")
 TABLES = ("battery_cell", "test_session", "timeseries_point", "source_file")
@@ -332,12 +335,22 @@ def run_one(example, template: Path, budget: Budget, tmp_path_factory, capsys) -
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(example=mutated())
-def test_fuzz_mutated_cycler_files_load_whole_or_not_at_all(
-    example, template, budget, tmp_path_factory, capsys
-):
+def fuzz_mutated_files(example, template, budget, tmp_path_factory, capsys):
     if budget.over():
         return  # the time budget is spent: the remaining examples pass without running
     run_one(example, template, budget, tmp_path_factory, capsys)
+
+
+def test_fuzz_mutated_cycler_files_load_whole_or_not_at_all(
+    template, budget, tmp_path_factory, capsys
+):
+    fuzz_mutated_files(
+        template=template, budget=budget, tmp_path_factory=tmp_path_factory, capsys=capsys
+    )
+    assert budget.runs >= MIN_EXAMPLES, (
+        f"the fuzzer ran {budget.runs} examples in its {SECONDS:.0f} s, fewer than "
+        f"{MIN_EXAMPLES} (INGEST_FUZZ_MIN_EXAMPLES); on a slow machine raise INGEST_FUZZ_SECONDS"
+    )
 
 
 def test_fuzz_sample_decides_the_same_on_postgres(budget, pg_engines, tmp_path, capsys):
