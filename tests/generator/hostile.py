@@ -1,4 +1,4 @@
-"""The hostile corpus: schema files an attacker or a clumsy user might send.
+"""The bad-input corpus: schema files an attacker or a clumsy user might send.
 
 Each `Case` builds a file (an edit of the frozen version 1 of schema.yaml, a whole small
 text, or raw bytes) and says which rule must catch it (`code`, see generator/rules/CODES), on
@@ -298,7 +298,8 @@ CASES: list[Case] = [
     C(
         "duplicate-column",
         "load.duplicate-key",
-        "duplicate key 'manufacturer'",
+        "tables.battery_pack.columns.manufacturer: duplicate key 'manufacturer' "
+        "(it is already defined at line ",
         text=pack_column("      manufacturer:\n        type: text\n        description: Again.\n"),
         marker="      manufacturer:\n        type: text\n        description: Again.",
     ),
@@ -308,6 +309,18 @@ CASES: list[Case] = [
         "duplicate key 'name'",
         text=SCHEMA.replace("name: battery_soc_soh\n", "name: battery_soc_soh\nname: again\n", 1),
         marker="name: again",
+    ),
+    C(
+        "duplicate-table",
+        "load.duplicate-key",
+        "tables.battery_pack: duplicate key 'battery_pack'",
+        text=SCHEMA.replace(
+            WORKFLOW,
+            "\n  battery_pack:\n    layer: asset\n    usage: [soc]\n    description: x\n"
+            "    columns: {a: {type: text, description: x}}\n    primary_key: [a]" + WORKFLOW,
+            1,
+        ),
+        marker="\n  battery_pack:\n    layer: asset\n    usage: [soc]\n",
     ),
     C(
         "escaped-terminal-sequence",
@@ -335,7 +348,7 @@ CASES: list[Case] = [
     C(
         "unknown-key",
         "structure.unknown-key",
-        "did you mean 'nullable'",
+        "unknown key 'nulable' (did you mean 'nullable'?)",
         text=edit("  battery_pack:", "        nullable: true", "        nulable: true"),
         marker="nulable:",
     ),
@@ -357,7 +370,7 @@ CASES: list[Case] = [
     C(
         "unknown-type",
         "structure.unknown-value",
-        "did you mean 'smallint'",
+        "unknown type 'smallnit' (did you mean 'smallint'?)",
         text=edit("  battery_pack:", "        type: smallint", "        type: smallnit"),
         marker="smallnit",
     ),
@@ -440,7 +453,7 @@ CASES: list[Case] = [
     C(
         "empty-enum",
         "structure.empty-enum",
-        "enumeration 'task' has no values",
+        "enums.task.values: enumeration 'task' has no values",
         text=edit(
             "  task:",
             "    values:\n      soc: State of charge, per sample.\n"
@@ -571,7 +584,7 @@ CASES: list[Case] = [
     C(
         "name-64-bytes",
         "names.too-long",
-        "is 64 bytes long",
+        "is 64 bytes long (PostgreSQL truncates identifiers to 63 bytes)",
         text=edit("  battery_pack:", "      notes:", "      " + "n" * 64 + ":"),
         marker="n" * 64,
     ),
@@ -729,7 +742,7 @@ CASES: list[Case] = [
     C(
         "unit-contradicts-suffix",
         "columns.unit-suffix",
-        "contradicts the name suffix '_ah'",
+        "unit 'Wh' contradicts the name suffix '_ah' (use unit: Ah)",
         text=edit("  battery_pack:", "        unit: Ah", "        unit: Wh"),
         marker="unit: Wh",
     ),
@@ -916,7 +929,8 @@ CASES: list[Case] = [
     C(
         "pk-unknown-column",
         "keys.unknown-column",
-        "unknown column 'cycle_idx' in table 'cycle'",
+        "tables.cycle.primary_key[1]: unknown column 'cycle_idx' in table 'cycle' "
+        "(did you mean 'cycle_index'?)",
         text=edit(
             "\n  cycle:\n",
             "primary_key: [session_id, cycle_index]",
@@ -961,7 +975,8 @@ CASES: list[Case] = [
     C(
         "fk-unknown-table",
         "keys.unknown-table",
-        "did you mean 'test_session'",
+        "tables.cycle.columns.session_id.references.table: references unknown table "
+        "'test_sesion' (did you mean 'test_session'?)",
         text=edit("\n  cycle:\n", "          table: test_session", "          table: test_sesion"),
         marker="table: test_sesion",
     ),
@@ -979,7 +994,7 @@ CASES: list[Case] = [
     C(
         "fk-arity",
         "keys.arity",
-        "2 column(s) but references 1",
+        "foreign key has 2 column(s) but references 1",
         text=edit(
             "  cycle_feature:",
             "references: {table: cycle, columns: [session_id, cycle_index]}",
@@ -1000,7 +1015,9 @@ CASES: list[Case] = [
     C(
         "fk-type-mismatch",
         "keys.type-mismatch",
-        "is bigint but the foreign key",
+        "tables.cycle.columns.session_id.type: column 'session_id' is bigint but the foreign "
+        "key fk_cycle_session_id points it at 'test_session.session_id', which is integer "
+        "(make 'session_id' integer)",
         text=edit(
             "\n  cycle:\n    layer",
             "      session_id:\n        type: integer",
@@ -1059,7 +1076,7 @@ CASES: list[Case] = [
     C(
         "check-does-not-parse",
         "expressions.parse",
-        "does not parse",
+        "CHECK expression does not parse",
         text=pack_check("voltage_min_volt < AND voltage_max_volt"),
         marker="< AND",
     ),
@@ -1087,14 +1104,15 @@ CASES: list[Case] = [
     C(
         "check-not-boolean",
         "expressions.not-boolean",
-        "not a true/false condition",
+        "CHECK expression is not a true/false condition",
         text=pack_check("voltage_min_volt + voltage_max_volt"),
         marker="voltage_min_volt +",
     ),
     C(
         "check-unknown-column",
         "expressions.unknown-column",
-        "did you mean 'voltage_max_volt'",
+        "CHECK expression uses unknown column 'voltage_maxx_volt' (did you mean "
+        "'voltage_max_volt'?)",
         text=pack_check("voltage_min_volt < voltage_maxx_volt"),
         marker="voltage_maxx_volt",
     ),

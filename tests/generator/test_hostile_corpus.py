@@ -1,4 +1,4 @@
-"""The hostile corpus (tests/generator/hostile.py) on the real command and the real engines.
+"""The bad-input corpus (tests/generator/hostile.py) on the real command and the real engines.
 
 Every bad case: exit 1, every report line in `file:line:col: path: message` form with nothing
 unescaped, the expected rule's problem on the expected line, and the output tree untouched.
@@ -142,6 +142,26 @@ def test_unreadable_or_endless_paths(special, tmp_path, capsys):
         assert caught.value.problems[0].code == "load.read"
     else:
         assert "larger than 524,288 bytes" in first
+
+
+def test_all_problems_are_reported_in_one_run(workdir, capsys):
+    text = (ROOT / "schema.yaml").read_text(encoding="utf-8")
+    at = text.index("        type: smallint", text.index("  battery_pack:"))
+    text = text[:at] + "        type: smallnit" + text[at + len("        type: smallint") :]
+    text = text.replace("          table: test_session", "          table: test_sesion", 1)
+    text = text.replace("range: {min: -60, max: 150}", "range: {min: 150, max: -60}", 1)
+    schema_file = workdir / "schema.yaml"
+    schema_file.write_text(text, encoding="utf-8")
+    assert main(["validate", str(schema_file)]) == 1
+    err = capsys.readouterr().err
+    assert "unknown type 'smallnit'" in err
+    assert "references unknown table 'test_sesion'" in err
+    assert "empty range" in err
+    assert "3 problems" in err
+
+
+def test_the_real_schema_is_valid(capsys):
+    assert main(["validate", str(ROOT / "schema.yaml")]) == 0
 
 
 def test_a_50_mb_file_ends_fast(tmp_path, capsys):
