@@ -6,7 +6,12 @@ from __future__ import annotations
 import json
 import sqlite3
 
+import pytest
+
 from bench import ingest as bench_ingest
+
+# slow: a small benchmark run
+pytestmark = pytest.mark.slow
 
 
 def test_loading_page_figures_come_from_the_results():

@@ -384,6 +384,7 @@ def test_loader_section_matches_the_loading_page_block(results, ingest, startup_
     assert section.rstrip("\n") == "\n".join(bench_ingest.markdown(ingest)).rstrip("\n")
 
 
+@pytest.mark.slow  # the page rendered once per key
 def test_any_missing_key_renders_without_a_crash(results, ingest, startup_results):
     """A results file cut short (a top-level key, or a key of a main engine run, missing) gives
     'not measured' where it matters, never a traceback."""

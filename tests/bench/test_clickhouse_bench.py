@@ -14,6 +14,9 @@ import harness
 from bench.clickhouse import plan_verdict
 from tests.support.dbkit import ROOT
 
+# ClickHouse (chdb) runs in this process or a child of it
+pytestmark = pytest.mark.engines
+
 
 def test_bench_module_measures_a_small_record(tmp_path):
     try:

@@ -26,6 +26,9 @@ from tests.derive.sessions import (
 )
 from tests.support.dbkit import ddl_text, load_pg_ddl
 
+# every test reads `targets`, which starts every engine
+pytestmark = pytest.mark.engines
+
 ENGINES = ["sqlite"] + (["pg_env"] if harness.own_dsn_is_set() else ["pg15", "pg18"])
 ENGINES.append("timescale")
 

@@ -19,6 +19,9 @@ from tests.derive.sessions import ABS, QUERIES, REL, close, load_sessions
 from tests.support.chkit import CREATE, chdb_or_skip
 from tests.support.dbkit import ROOT, ddl_text
 
+# ClickHouse (chdb) runs in this process or a child of it
+pytestmark = pytest.mark.engines
+
 CHILD = """
 import json, sys
 from pathlib import Path

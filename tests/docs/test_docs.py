@@ -23,6 +23,9 @@ import harness
 from generator import diagrams, docs, load_schema, load_schema_text
 from generator.cli import ToolError
 
+# slow: diagrams drawn by Graphviz, pages rendered again for each edit
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_TEXT = (ROOT / "schema.yaml").read_text(encoding="utf-8")
 

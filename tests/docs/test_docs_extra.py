@@ -17,6 +17,9 @@ from pathlib import Path
 
 import pytest
 
+# slow: a fresh virtual environment and a site build
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 PIP_TIMEOUT = 600  # seconds; a cold pip cache downloads mkdocs-material, matplotlib, pandas
 BUILD_TIMEOUT = 300

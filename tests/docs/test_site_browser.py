@@ -29,6 +29,9 @@ import pytest
 import harness
 from generator import load_schema
 
+# slow: the site built and driven in Chromium
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 CHECK_SCRIPT = ROOT / "tests" / "docs" / "browser" / "check_site.mjs"

@@ -22,6 +22,9 @@ from tests.support.chkit import clickhouse
 from tests.support.dbkit import ROOT, Rejected, split_statements, sqlite_conn
 from tests.support.seed import BASE_ROWS, load_seed
 
+# ClickHouse (chdb) runs in this process or a child of it
+pytestmark = pytest.mark.engines
+
 SINGLE = TARGETS["clickhouse"]
 CLUSTER = TARGETS["clickhouse-cluster"]
 

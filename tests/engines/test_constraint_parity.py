@@ -78,6 +78,7 @@ def test_corpus_covers_every_constraint():
     assert len(CASES) > 250
 
 
+@pytest.mark.engines  # `outcomes` starts every engine
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_engines_agree(outcomes, case):
     results = outcomes[case.id]

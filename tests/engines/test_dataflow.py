@@ -26,6 +26,9 @@ from tests.engines.flow import (
 )
 from tests.support.dbkit import pg_conn, sqlite_conn
 
+# every test reads `answers`, which starts every engine
+pytestmark = pytest.mark.engines
+
 
 @pytest.fixture(scope="module")
 def answers(request, tmp_path_factory):

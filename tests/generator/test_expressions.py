@@ -193,6 +193,7 @@ def rows():
     db.close()
 
 
+@pytest.mark.slow  # 300 hypothesis examples
 @settings(
     max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

@@ -33,6 +33,9 @@ from hypothesis import strategies as st
 
 from generator.cli import main
 
+# slow: a fuzzer with a time budget
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_TEXT = (ROOT / "schema.yaml").read_text(encoding="utf-8")
 SCHEMA_DATA = yaml.safe_load(SCHEMA_TEXT)

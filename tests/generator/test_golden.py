@@ -87,6 +87,7 @@ def _groups() -> list[str]:
     return ["sql", "diagrams", "docs"]
 
 
+@pytest.mark.slow  # a run per hash seed
 @pytest.mark.parametrize(
     "schema",
     [MINI, ROOT / "schema.yaml"],

@@ -82,6 +82,7 @@ def _observe(function, seen: list):
     return observed
 
 
+@pytest.mark.slow  # the corpus: a run of the command per case
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_hostile_case_is_refused_with_its_rule_and_line(case, workdir, capsys, monkeypatch):
     path = workdir / "schema.yaml"
@@ -202,6 +203,7 @@ def accepted():
     }
 
 
+@pytest.mark.slow  # every target rendered for every accepted case
 @pytest.mark.parametrize("name", list(ACCEPTED))
 def test_accepted_case_loads_in_sqlite_unharmed(name, accepted):
     schema, ddl = accepted[name]

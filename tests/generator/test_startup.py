@@ -21,6 +21,9 @@ from bench.linkml.render import rendition
 from generator import cache, load_schema
 from generator.load import MAX_BYTES
 
+# slow: real runs under -X importtime, the fastjsonschema check against jsonschema
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 POSTGRES_DDL = (ROOT / "sql" / "postgres" / "schema.sql").read_text(encoding="utf-8")
 

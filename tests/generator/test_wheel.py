@@ -23,6 +23,9 @@ import yaml
 import harness
 from generator.targets import TARGETS
 
+# slow: a wheel built and installed into a fresh virtual environment
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 PIP_TIMEOUT = 600  # seconds; a cold pip cache downloads the core dependencies
 RUN_TIMEOUT = 120

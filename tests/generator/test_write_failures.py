@@ -28,6 +28,9 @@ from generator import load_schema
 from generator.cli import EXIT_WRITE
 from generator.sql import render
 
+# slow: a real command in a subprocess per case
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = ROOT / "schema.yaml"
 DROP_CAPS = "-dac_override,-dac_read_search,-fowner"

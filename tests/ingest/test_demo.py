@@ -22,6 +22,9 @@ from ingest.cli import main
 from ingest.db import connect
 from tests.support.dbkit import ROOT, ddl_text, load_pg_ddl
 
+# slow: the demo database built and derived, its plots drawn
+pytestmark = pytest.mark.slow
+
 ENGINES = ["sqlite", "pg_env" if harness.own_dsn_is_set() else "pg15", "timescale"]
 DATA = ROOT / "data" / "demo"
 

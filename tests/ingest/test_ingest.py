@@ -422,6 +422,7 @@ def test_a_sidecar_the_schema_refuses_writes_nothing(target, tmp_path, capsys):
     assert target.counts() == before
 
 
+@pytest.mark.slow  # the loader in subprocesses
 def test_command_line_exit_codes(tmp_path):
     """`python -m ingest` as a user runs it: 2 for a database that is not there, 1 for a bad
     file, 0 for a good one."""

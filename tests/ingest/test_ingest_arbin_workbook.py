@@ -240,6 +240,7 @@ def ramp(count: int, start: int = 0) -> list[list]:
     ]  # fmt: skip
 
 
+@pytest.mark.slow  # a long workbook in small chunks
 def test_a_long_channel_over_two_sheets_in_small_chunks(sqlite_target, tmp_path, capsys):
     """3,000 rows, 2,000 on Channel_1-008 and 1,000 on Channel_1-008_2, read 1,024 rows a chunk
     (--block-size): every row loaded in order, the record index continuous across the sheets,

@@ -16,6 +16,9 @@ from tests.ingest.loading import MACHINE_FILE, QUALITY_FILE, sidecar, write
 from tests.support.chkit import CREATE, chdb_or_skip
 from tests.support.dbkit import ROOT
 
+# ClickHouse (chdb) runs in this process or a child of it
+pytestmark = pytest.mark.engines
+
 QUERY = """
 import sys
 from chdb import session

@@ -47,6 +47,9 @@ from tests.ingest.vendor_files import (
 )
 from tests.support.dbkit import ddl_text, load_pg_ddl
 
+# slow: a fuzzer with a time budget
+pytestmark = pytest.mark.slow
+
 EXAMPLES = int(os.environ.get("INGEST_FUZZ_EXAMPLES", "150"))
 SECONDS = float(os.environ.get("INGEST_FUZZ_SECONDS", "45"))
 DERANDOMIZE = os.environ.get("CI") == "true" and os.environ.get("FUZZ_RANDOM") != "1"

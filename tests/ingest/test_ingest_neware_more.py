@@ -225,6 +225,7 @@ def test_neware_workbook_normalises(target, tmp_path, capsys, case):
     assert file_format == "neware_xlsx"
 
 
+@pytest.mark.slow  # a long workbook in small chunks
 def test_a_workbook_in_small_chunks_locates_its_rows(sqlite_target, tmp_path, capsys):
     """A 3,000-row record sheet read 1,024 rows a chunk (--block-size): every row loaded, the
     record index continuous, and a bad cell past the first chunk named by its own row."""

@@ -356,6 +356,7 @@ def sqlite_seed(path: Path) -> None:
         raw.close()
 
 
+@pytest.mark.slow  # dbmate per edit
 @pytest.mark.parametrize("edit", [e for e in CORPUS if e not in ("timescaledb_options",)])
 def test_sqlite(edit, tmp_path):
     old, new, plan, folder, files = plan_and_files(edit, tmp_path, "sqlite")
@@ -385,6 +386,7 @@ def test_sqlite(edit, tmp_path):
         assert sqlite_rows(db, old) == before
 
 
+@pytest.mark.slow  # dbmate
 def test_sqlite_rebuild_of_a_parent_keeps_every_child_row(tmp_path):
     """Rebuilding battery_pack (a parent: cells reference it ON DELETE SET NULL, sessions ON
     DELETE RESTRICT) must not touch a child row: with foreign keys on, the DROP of the old

@@ -116,6 +116,7 @@ def insert_v2_rows(conn) -> None:
 
 
 # -- SQLite --------------------------------------------------------------------------------
+@pytest.mark.slow  # dbmate
 def test_sqlite(tmp_path):
     p = plan()
     db = tmp_path / "v1.sqlite"
