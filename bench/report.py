@@ -4,7 +4,7 @@
                            [--readme README.md]
 
 The page, and the README's block of performance figures, are pure functions of the JSON:
-same results, same bytes; tests/test_bench_report.py fails when either has drifted.
+same results, same bytes; tests/bench/test_bench_report.py fails when either has drifted.
 """
 
 from __future__ import annotations

@@ -29,7 +29,8 @@ import pytest
 import harness
 
 # The tests exercise the generator itself: the run cache (generator/cache.py) is off for them
-# and for every process they start; tests/test_startup.py turns it on in a directory of its own.
+# and for every process they start; tests/generator/test_startup.py turns it on in a directory
+# of its own.
 os.environ["LIAM_ERD_SCHEMA_CACHE"] = "off"
 
 

@@ -2,8 +2,8 @@
 
 Builds the site from the committed pages (scripts/build-docs.sh --no-generate, into a temporary
 directory; set LIAM_ERD_SCHEMA_SITE=DIR to test an already built site instead), serves it on
-127.0.0.1 from a thread, and drives Chromium (tests/browser/check_site.mjs, playwright-core with
-the system /usr/bin/chromium) through the home page, a table page and the interactive ERD: no
+127.0.0.1 from a thread, and drives Chromium (tests/docs/browser/check_site.mjs, playwright-core
+with the system /usr/bin/chromium) through the home page, a table page and the interactive ERD: no
 console errors, every image loads, every internal link answers 200, the ERD draws every table.
 Screenshots go to test-artifacts/screenshots/.
 

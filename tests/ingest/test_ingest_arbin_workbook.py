@@ -8,8 +8,8 @@ channel's rows continued on `Channel_1-008_2` when they outgrow a sheet, and
 `MM/DD/YYYY hh:mm:ss.fff` text, local time in every case.
 
 Each is loaded into SQLite and PostgreSQL and read back against the numbers set in the
-workbook (the CSV export's samples in tests/test_ingest_real_files.py: the same stored values),
-and a corpus of bad workbooks must each be refused with one line naming the file, the sheet
+workbook (the CSV export's samples in tests/ingest/test_ingest_real_files.py: the same stored
+values), and a corpus of bad workbooks must each be refused with one line naming the file, the sheet
 and the cell, exit code 1 and no table changed."""
 
 from __future__ import annotations

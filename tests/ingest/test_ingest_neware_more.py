@@ -1,5 +1,5 @@
-"""Neware BTS exports beyond the English CSV (tests/test_ingest_neware_biologic.py): the record
-layer with Chinese column names and step types, in GB18030 or UTF-8 with a BOM, and BTSDA's
+"""Neware BTS exports beyond the English CSV (tests/ingest/test_ingest_neware_biologic.py): the
+record layer with Chinese column names and step types, in GB18030 or UTF-8 with a BOM, and BTSDA's
 .xlsx workbook, read by `--format neware` (ingest/readers/neware.py).
 
 The files are written here in the layouts real exports have (learnt from public code that
@@ -9,7 +9,7 @@ reads them, names only): a Chinese-locale BTS 8.x record header is
 BTS 8.x workbook has the sheets `unit`, `test`, `cycle`, `step` and `record`; a BTS 7.x one
 `Info`, `Cycle_<id>`, `Statis_<id>`, `Detail_<id>` and `DetailTemp_<id>`. Workbooks are made
 with openpyxl. Each is loaded into SQLite and PostgreSQL and the stored rows are checked like
-the English CSV's (the same samples: tests/test_ingest_neware_biologic.py BTS8_EXPECTED)."""
+the English CSV's (the same samples: tests/ingest/test_ingest_neware_biologic.py BTS8_EXPECTED)."""
 
 from __future__ import annotations
 

@@ -322,7 +322,8 @@ WRONG = {
         "bdf",
         "it looks like a BioLogic EC-Lab text export: use --format biologic",
     ),
-    # MITS Pro's workbook is read (tests/test_ingest_arbin_workbook.py); a damaged one is named
+    # MITS Pro's workbook is read (tests/ingest/test_ingest_arbin_workbook.py); a damaged one is
+    # named
     "a damaged .xlsx given as Arbin": (
         "a.xlsx",
         b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00" + bytes(range(256)),

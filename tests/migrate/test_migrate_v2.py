@@ -8,7 +8,7 @@ temperature_celsius -> surface_temperature_celsius) holding their old values; th
 version 2 seed's new rows load into the migrated database. On SQLite and PostgreSQL the down
 migration is proven too: back to the version 1 catalog and rows, then up again.
 
-The machinery (dbmate runner, catalogs, row snapshots) is tests/test_migrate.py's.
+The machinery (dbmate runner, catalogs, row snapshots) is tests/migrate/machinery.py.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 // Drive headless Chromium through pages of the built documentation site and report what is
-// broken, as JSON on stdout. Used by tests/test_site_browser.py; runnable on its own:
+// broken, as JSON on stdout. Used by tests/docs/test_site_browser.py; runnable on its own:
 //
-//   node tests/browser/check_site.mjs '{"baseUrl": "http://127.0.0.1:8000/",
+//   node tests/docs/browser/check_site.mjs '{"baseUrl": "http://127.0.0.1:8000/",
 //     "screenshotDir": "test-artifacts/screenshots",
 //     "pages": [{"name": "home", "path": ""},
 //               {"name": "erd", "path": "erd/", "waitForText": ["battery_pack"]}]}'
