@@ -18,12 +18,7 @@ import derive
 import harness
 from derive.cli import main as derive_main
 from ingest.db import connect
-from tests.derive.sessions import (
-    CCCV,
-    QUERIES,
-    close,
-    load_sessions,
-)
+from tests.derive.sessions import CCCV, QUERIES, close, load_sessions
 from tests.support.dbkit import ddl_text, load_pg_ddl
 
 # every test reads `targets`, which starts every engine
@@ -31,9 +26,6 @@ pytestmark = pytest.mark.engines
 
 ENGINES = ["sqlite"] + (["pg_env"] if harness.own_dsn_is_set() else ["pg15", "pg18"])
 ENGINES.append("timescale")
-
-
-# ------------------------------------------------------------------------------ sample data
 
 
 @dataclass

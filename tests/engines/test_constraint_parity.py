@@ -13,13 +13,7 @@ import contextlib
 
 import pytest
 
-from tests.engines.parity import (
-    ACCEPTED,
-    CASES,
-    REJECTED,
-    SCHEMA,
-    Case,
-)
+from tests.engines.parity import ACCEPTED, CASES, REJECTED, SCHEMA, Case
 from tests.support.dbkit import Conn, Rejected, pg_conn, sqlite_conn
 from tests.support.seed import BASE_ROWS, load_seed
 
