@@ -21,7 +21,7 @@ N ?= 1000000
 DB ?= db/battery.sqlite
 FROM ?= HEAD
 
-.PHONY: help sql db all diagrams docs serve test check bench lint setup clean migration ingest derive demo
+.PHONY: help sql db all diagrams docs serve test test-fast check bench lint setup clean migration ingest derive demo
 # The install steps share one .venv: never run two pip installs into it at once (make -j).
 .NOTPARALLEL:
 
@@ -66,12 +66,17 @@ docs: $(call extra,docs) ## build the documentation site into site/ (with the Li
 serve: docs ## preview the built site on http://127.0.0.1:8000
 	@bash scripts/serve-docs.sh --built
 
-# The tests build the site too (tests/test_site_browser.py), so they need the docs extra.
+# The tests build the site too (tests/docs/test_site_browser.py), so they need the docs extra.
 setup: $(call extra,test) $(call extra,docs) ## install everything the tests need (Python extras, Debian packages, Node tools)
 	@$(call setup-for,test)
 
 test: setup ## run every test on real engines (SQLite, PostgreSQL 15 + 18, TimescaleDB, Liam, Chromium)
 	@$(PY) -m pytest
+
+# The edit-test loop: no engine (a test that starts one fails, naming the `engines` marker it
+# lacks: tests/conftest.py), no long corpus, fuzzer or build (`slow`).
+test-fast: setup ## run the quick tests only: no engine, nothing marked slow (under a minute)
+	@LIAM_ERD_SCHEMA_NO_ENGINES=1 $(PY) -m pytest -q -m "not slow and not engines"
 
 migration: $(CORE) ## write sql/<engine>/migrations/ for the schema.yaml change since FROM (NAME=what_changed)
 	@test -n "$(NAME)" || { echo "usage: make migration NAME=what_changed [FROM=git-ref-or-file, default HEAD] [ALLOW_DESTRUCTIVE=1]" >&2; exit 2; }

@@ -4,7 +4,7 @@ Every query must reach timeseries_point through an index or, on TimescaleDB, thr
 exclusion; a full scan of the time-series table is a failure that the bench reports loudly.
 The two time-ordered queries (a session's samples between two times, the latest N samples of
 a session) must also come out of the index in time order: a sort of the samples fails them.
-tests/test_time_order.py asserts the same verdicts on every engine with these same texts.
+tests/engines/test_time_order.py asserts the same verdicts on every engine with these same texts.
 """
 
 from __future__ import annotations

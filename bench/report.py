@@ -8,7 +8,7 @@ Rendering only: the measuring commands (python -m bench, bench.ingest, bench.cli
 bench.startup) write their JSON (bench/files.py names the files) and never import this module;
 this module reads the JSON and the templates and imports no measuring code. The page and the
 blocks are pure functions of the JSON (and of the model, for advice about a change the schema
-may already have made): same results, same bytes; tests/test_bench_report.py fails when any of
+may already have made): same results, same bytes; tests/bench/test_bench_report.py fails when any of
 them has drifted.
 """
 

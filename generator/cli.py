@@ -25,7 +25,8 @@ from .write import WriteError, changed, remove_stale_temporaries, write_all
 
 # The loader, the validator and every output module are imported by the command that needs
 # them, after the run cache (generator/cache.py) had its say: a `sql` run whose inputs are
-# unchanged imports none of them (tests/test_startup.py lists what each command may import).
+# unchanged imports none of them (tests/generator/test_startup.py lists what each command may
+# import).
 
 EXIT_OK, EXIT_SCHEMA, EXIT_USAGE, EXIT_DRIFT, EXIT_INTERNAL, EXIT_WRITE = 0, 1, 2, 3, 4, 5
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it

@@ -11,6 +11,12 @@ liam_cli               engines.LiamCli (.build(sql_path, out_dir) -> schema.json
 
 An engine that cannot start skips its tests with the reason, or fails them when
 CI=true or LIAM_ERD_SCHEMA_REQUIRE_ENGINES=1.
+
+Markers (pyproject.toml): `engines` is given here to every test that uses one of the fixtures
+above, directly or through a parameter (fresh_target's "pg18"); a test that starts an engine
+from a fixture of its own is marked in its module. `slow` marks the long corpora, fuzzers and
+builds. `make test-fast` deselects both and sets LIAM_ERD_SCHEMA_NO_ENGINES=1: a test in it
+that starts an engine fails, naming the marker it lacks.
 """
 
 from __future__ import annotations
@@ -23,12 +29,37 @@ import pytest
 import harness
 
 # The tests exercise the generator itself: the run cache (generator/cache.py) is off for them
-# and for every process they start; tests/test_startup.py turns it on in a directory of its own.
+# and for every process they start; tests/generator/test_startup.py turns it on in a directory
+# of its own.
 os.environ["LIAM_ERD_SCHEMA_CACHE"] = "off"
 
 
 def pytest_configure(config):
     harness.stop_on_sigterm()  # servers are stopped when `timeout` ends the run
+
+
+ENGINE_FIXTURES = frozenset(
+    {"pg_env", "pg15", "pg18", "timescale", "pg_engines", "pg_engine", "liam_cli"}
+)
+NO_ENGINES_ENV = "LIAM_ERD_SCHEMA_NO_ENGINES"
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        params = item.callspec.params.values() if hasattr(item, "callspec") else ()
+        if ENGINE_FIXTURES & set(item.fixturenames) or any(
+            isinstance(value, str) and value in ENGINE_FIXTURES for value in params
+        ):
+            item.add_marker(pytest.mark.engines)
+
+
+def _no_engines_here(what: str):
+    if os.environ.get(NO_ENGINES_ENV) == "1":
+        pytest.fail(
+            f"{what} started with {NO_ENGINES_ENV}=1 (make test-fast): mark the test "
+            "@pytest.mark.engines",
+            pytrace=False,
+        )
 
 
 def _unavailable(exc: harness.EngineUnavailable):
@@ -48,6 +79,8 @@ def _start(stack: contextlib.ExitStack, engine_cm):
 @pytest.fixture(scope="session")
 def pg_env():
     """The $LIAM_ERD_SCHEMA_PG_DSN server, or None when the variable is unset."""
+    if harness.own_dsn_is_set():
+        _no_engines_here("the $LIAM_ERD_SCHEMA_PG_DSN server")
     with contextlib.ExitStack() as stack:
         yield _start(stack, harness.own_server_from_env())
 
@@ -61,6 +94,7 @@ def _throwaway_pg(pg_env, major: int, start):
             )
         yield pg_env
         return
+    _no_engines_here(f"PostgreSQL {major}")
     with contextlib.ExitStack() as stack:
         yield _start(stack, start())
 
@@ -77,6 +111,7 @@ def pg18(pg_env):
 
 @pytest.fixture(scope="session")
 def timescale():
+    _no_engines_here("TimescaleDB")
     with contextlib.ExitStack() as stack:
         yield _start(stack, harness.timescaledb())
 
@@ -102,6 +137,7 @@ def pg_engine(request):
 
 @pytest.fixture(scope="session")
 def liam_cli():
+    _no_engines_here("the Liam CLI")
     try:
         return harness.liam_cli()
     except harness.EngineUnavailable as exc:

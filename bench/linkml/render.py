@@ -2,8 +2,8 @@
 
     python -m bench.linkml.render [--out bench/linkml/battery.linkml.yaml]
 
-Written from the model, so the rendition follows schema.yaml (tests/test_startup.py fails when
-the committed file has drifted). What LinkML can say is said: every table a class of the same
+Written from the model, so the rendition follows schema.yaml (tests/generator/test_startup.py
+fails when the committed file drifts). What LinkML can say is said: every table a class of the same
 name with its description; every column an attribute with its range (LinkML's integer, float,
 double, string, boolean, datetime; json as string), `required` for NOT NULL, its enum, its
 range bounds (minimum_value/maximum_value; an open bound is written as the closed one) and its

@@ -8,7 +8,7 @@
     timescale    the timescaledb: block (hypertable, compression, continuous aggregates)
 
 Every place that reports a problem names it with its own code (`Context.report(code, ...)`),
-listed in `CODES`; tests/test_bad_input.py demands a bad-input case for each code.
+listed in `CODES`; tests/generator/test_hostile_corpus.py demands a bad-input case for each code.
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@
 millisecond without importing jsonschema (a third of a cold `sql` run's imports). Only when
 it refuses the document does jsonschema run, and every message comes from jsonschema's errors
 as before, so the fast check decides nothing a user reads. It may be stricter than jsonschema
-(fastjsonschema's `$` is Python's `\\Z`), never looser on this schema: tests/test_startup.py
-runs both on the valid schema and the whole hostile corpus.
+(fastjsonschema's `$` is Python's `\\Z`), never looser on this schema:
+tests/generator/test_startup.py runs both on the valid schema and the whole hostile corpus.
 
 fastjsonschema is a test dependency, not a runtime one: its import of the exception class is
 replaced by a local one, as its package imports urllib. The generated file is committed and a

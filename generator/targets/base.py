@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 # Libraries are imported where they are first used: the validator asks every target class for
 # its facts (reserved words, name limits), and a run that renders one target, or none, should
-# not pay for the libraries of the others (tests/test_startup.py).
+# not pay for the libraries of the others (tests/generator/test_startup.py).
 
 HEADER_WIDTH = 100
 VERSION_TABLE = "schema_migrations"  # dbmate's table of applied migrations

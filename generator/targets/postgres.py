@@ -15,7 +15,7 @@ def pglast_keywords():
     the pglast package: it imports the libpg_query parser and its AST classes, which only a
     run that parses an expression (generator/sqlexpr.py) or the self-check needs. The file is
     plain data; it is loaded from where the installed pglast has it, from its compiled
-    bytecode (tests/test_startup.py checks the lists are pglast's own)."""
+    bytecode (tests/generator/test_startup.py checks the lists are pglast's own)."""
     from importlib.machinery import SourceFileLoader
     from importlib.util import find_spec, module_from_spec, spec_from_loader
     from pathlib import Path

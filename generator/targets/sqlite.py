@@ -13,8 +13,9 @@ from ..model import Check, Column, ForeignKey, Node, Schema, Table, json_check
 from .base import GeneratorBug, Statement, Target
 from .postgres import time_copy_notes
 
-# Keywords SQLite refuses as a table, column, constraint or index name unquoted (tried one by
-# one on SQLite 3.40; tests/test_names.py checks the list against the engine).
+# Keywords SQLite refuses as a table, column, constraint or index name unquoted, or reads as
+# something else in an expression (CURRENT_DATE); tests/engines/test_sqlite_catalog.py checks
+# the list against the engine in use.
 SQLITE_RESERVED = frozenset(
     """add all alter and as autoincrement between case cast check collate commit constraint
     create current_date current_time current_timestamp default deferrable delete distinct drop

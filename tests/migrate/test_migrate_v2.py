@@ -1,0 +1,212 @@
+"""The released migration from schema version 1 to 2, as committed under
+sql/<engine>/migrations/, proven on every engine: a version 1 database (the frozen copy
+tests/fixtures/schema_v1.yaml) holding a row in every table (compressed chunks on
+TimescaleDB) is migrated by dbmate (version 2's files only) and compared with a fresh version 2
+build (the frozen copy tests/fixtures/schema_v2.yaml): catalog equal,
+every row kept, renamed columns (cycle_index -> cycle_count, step_index -> step_id,
+temperature_celsius -> surface_temperature_celsius) holding their old values; then the
+version 2 seed's new rows load into the migrated database. On SQLite and PostgreSQL the down
+migration is proven too: back to the version 1 catalog and rows, then up again.
+
+The machinery (dbmate runner, catalogs, row snapshots) is tests/migrate/machinery.py.
+"""
+
+from __future__ import annotations
+
+import functools
+import sqlite3
+
+import pytest
+
+from generator import load_schema, migrate
+from generator.targets import TARGETS
+from tests.migrate.machinery import (
+    RESET,
+    committed,
+    dbmate,
+    expected_after,
+    load_ddl,
+    pg_full_catalog,
+    pg_rows,
+    pg_url,
+    project,
+    sqlite_build,
+    sqlite_catalog,
+    sqlite_rows,
+)
+from tests.support.dbkit import ROOT, Conn
+from tests.support.seed import SEED
+
+V1 = ROOT / "tests" / "fixtures" / "schema_v1.yaml"
+V2 = ROOT / "tests" / "fixtures" / "schema_v2.yaml"
+RENAMED = {
+    ("timeseries_point", "cycle_index"): "cycle_count",
+    ("timeseries_point", "step_index"): "step_id",
+    ("timeseries_point", "temperature_celsius"): "surface_temperature_celsius",
+}
+
+
+@functools.cache
+def plan():
+    return migrate.diff(load_schema(V1), load_schema(V2))
+
+
+def seed_v1() -> list[tuple[str, dict]]:
+    """The version 2 seed as version 1 stored it: old column names, only version 1 tables
+    and columns (every value a version 1 database accepts)."""
+    p = plan()
+    back = p.renames.inverted()
+    out = []
+    for table, row in SEED:
+        old_table = p.old_table(table)
+        if old_table is None:
+            continue
+        renamed = {back.column(old_table.name, c): v for c, v in row.items()}
+        out.append(
+            (old_table.name, {c: v for c, v in renamed.items() if c in old_table.column_map})
+        )
+    return out
+
+
+def test_the_plan_is_what_version_2_means():
+    p = plan()
+    assert p.old.version == 1 and p.new.version == 2
+    assert not p.destructive, [op.summary for op in p.destructive]
+    renames = {(op.table, op.old.name): op.new.name for op in p.ops if op.kind == "rename_column"}
+    assert renames == RENAMED
+    created = {op.table for op in p.ops if op.kind == "create_table"}
+    assert created == {"cell_channel_point", "eis_spectrum", "eis_point", "source_file"}
+
+
+@pytest.mark.parametrize("target", ["postgres", "sqlite", "timescaledb"])
+def test_committed_files_are_what_the_tool_writes(target):
+    files = migrate.render(plan(), "schema_v2", targets=[target])
+    on_disk = {
+        f"sql/{target}/migrations/{p.name}": p.read_text(encoding="utf-8")
+        for p in committed(target).glob("*.sql")
+    }
+    assert on_disk == files, (
+        "run `make migration NAME=schema_v2 FROM=tests/fixtures/schema_v1.yaml`"
+    )
+
+
+def test_every_version_1_table_is_seeded():
+    seeded = {t for t, _ in seed_v1()}
+    assert seeded == {t.name for t in plan().old.tables}
+
+
+def check_renamed_values(before: dict, after: dict) -> None:
+    """The renamed columns hold, row for row, what the old ones held."""
+    key = ("session_id", "record_index")
+    old = {tuple(dict(r)[k] for k in key): dict(r) for r in before["timeseries_point"]}
+    new = {tuple(dict(r)[k] for k in key): dict(r) for r in after["timeseries_point"]}
+    assert old.keys() == new.keys() and old
+    for k, row in old.items():
+        for (_, was), now in RENAMED.items():
+            assert new[k][now] == row[was], (k, was, now)
+
+
+def insert_v2_rows(conn) -> None:
+    """The rows of the tables version 2 adds go into the migrated database (their keys
+    reference the migrated rows)."""
+    p = plan()
+    for table, row in SEED:
+        if p.old_table(table) is None:
+            conn.insert(table, row)
+
+
+# -- SQLite --------------------------------------------------------------------------------
+@pytest.mark.slow  # dbmate
+def test_sqlite(tmp_path):
+    p = plan()
+    db = tmp_path / "v1.sqlite"
+    sqlite_build(db, p.old)
+    raw = sqlite3.connect(db, isolation_level=None)
+    raw.execute("PRAGMA foreign_keys = ON")
+    conn = Conn("sqlite", "sqlite", raw, (sqlite3.IntegrityError,))
+    for table, row in seed_v1():
+        conn.insert(table, row)
+    raw.close()
+    before = sqlite_rows(db, p.old)
+    first = sqlite_catalog(db)
+    dbmate(f"sqlite:{db}", committed("sqlite"), "migrate")
+    # the down migration returns to version 1, catalog and rows; then up again
+    for _ in committed("sqlite").glob("*.sql"):
+        dbmate(f"sqlite:{db}", committed("sqlite"), "rollback")
+    assert sqlite_catalog(db) == first
+    assert sqlite_rows(db, p.old) == before
+    dbmate(f"sqlite:{db}", committed("sqlite"), "migrate")
+    fresh = tmp_path / "fresh.sqlite"
+    sqlite_build(fresh, p.new)
+    assert sqlite_catalog(db) == sqlite_catalog(fresh)
+    after = sqlite_rows(db, p.new)
+    expected = expected_after(p, before, float4=False)
+    assert project(after, expected) == expected
+    check_renamed_values(before, after)
+    raw = sqlite3.connect(db, isolation_level=None)
+    raw.execute("PRAGMA foreign_keys = ON")
+    assert raw.execute("PRAGMA foreign_key_check").fetchall() == []
+    applied = {r[0] for r in raw.execute("SELECT version FROM schema_migrations")}
+    assert migrate.version_id(2) in applied
+    insert_v2_rows(Conn("sqlite", "sqlite", raw, (sqlite3.IntegrityError,)))
+    raw.close()
+
+
+# -- PostgreSQL 15/18 and TimescaleDB --------------------------------------------------------
+def run_pg(engine, target: str) -> None:
+    p = plan()
+    timescale = target == "timescaledb"
+    with engine.fresh_database("v2") as database:
+        url = pg_url(engine, database.name)
+        with database.connect() as conn:
+            load_ddl(conn, TARGETS[target].render(p.old, self_check=False))
+            wrapper = Conn("pg", "postgres", conn, ())
+            for table, row in seed_v1():
+                wrapper.insert(table, row)
+            if timescale:
+                for (chunk,) in conn.execute("SELECT show_chunks('timeseries_point')").fetchall():
+                    conn.execute("SELECT compress_chunk(%s)", (chunk,))
+                compressed = conn.execute(
+                    "SELECT count(*) FROM timescaledb_information.chunks WHERE is_compressed"
+                ).fetchone()[0]
+                assert compressed >= 1
+            before = pg_rows(conn, p.old)
+            first = pg_full_catalog(conn)
+        dbmate(url, committed(target), "migrate")
+        if not timescale:  # pglite (TimescaleDB here) takes one connection; dbmate rollback two
+            for _ in committed(target).glob("*.sql"):
+                dbmate(url, committed(target), "rollback")
+            with database.connect() as conn:
+                assert pg_full_catalog(conn) == first, "down migration: catalog differs"
+                assert pg_rows(conn, p.old) == before, "down migration: rows differ"
+            dbmate(url, committed(target), "migrate")
+        with database.connect() as conn:
+            migrated = pg_full_catalog(conn)
+            after = pg_rows(conn, p.new)
+            applied = {r[0] for r in conn.execute("SELECT version FROM schema_migrations")}
+            insert_v2_rows(Conn("pg", "postgres", conn, ()))
+        if timescale:
+            engine.wipe()
+        with database.connect() as conn:
+            if not timescale:
+                conn.execute(RESET)
+            load_ddl(conn, TARGETS[target].render(p.new, self_check=False))
+            fresh = pg_full_catalog(conn)
+    problems = [
+        f"{key}: migrated {migrated.get(key)!r}\n   fresh {fresh[key]!r}"
+        for key in fresh
+        if migrated.get(key) != fresh[key]
+    ]
+    assert not problems, "\n".join(problems)
+    expected = expected_after(p, before, float4=True)
+    assert project(after, expected) == expected
+    check_renamed_values(before, after)
+    assert migrate.version_id(2) in applied
+
+
+def test_postgres(pg_engine):
+    run_pg(pg_engine, "postgres")
+
+
+def test_timescaledb(timescale):
+    run_pg(timescale, "timescaledb")
