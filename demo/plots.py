@@ -1,6 +1,8 @@
 """The demo page's pictures (docs/demo.md), drawn from a demo database with matplotlib at docs
-build time (docs_hooks.py): the voltage and current of one aging cycle, capacity fade and SOH
-over the cycles, and the SOC label of the drive cycle against time.
+build time (docs_hooks.py): the discharge curves of several aging cycles overlaid (voltage
+against the charge taken out), the voltage and current of one cycle, the capacity fade over the
+cycles, and the SOC label of the drive cycle against time. Cycles are named by cycle_index (the
+cycler's cycle counter, from 0), in the titles and on the page alike.
 
 Deterministic SVG: the same database gives the same bytes (fixed hash salt, no date or
 creator in the metadata, text kept as text in DejaVu Sans, which matplotlib ships).
@@ -25,7 +27,8 @@ STYLE = {
     "path.simplify": True,
 }
 VOLTAGE, CURRENT, SOH = "#3949ab", "#e65100", "#2e7d32"
-CYCLE = 1  # the second cycle: the first starts from the simulation's initial state
+CYCLE = 1  # cycle_index 1, the second cycle: cycle 0 starts from the simulation's initial state
+CURVES = 6  # discharge curves overlaid, spread evenly from cycle_index 1 to the last cycle
 
 
 def _session(db: Database, name: str) -> int:
@@ -56,8 +59,52 @@ def cycle_trace(db: Database, plt) -> object:
     amps.set_ylabel("current_ampere / A (charge > 0)", color=CURRENT)
     amps.grid(False)
     volts.set_title(
-        f"Cycle {CYCLE}: CC discharge, rest, CC charge, CV hold, rest (timeseries_point)"
+        f"cycle_index {CYCLE}: CC discharge, rest, CC charge, CV hold, rest (timeseries_point)"
     )
+    return figure
+
+
+def discharge_curves(db: Database, plt) -> object:
+    """Voltage against the charge taken out since the start of each cycle's discharge, for
+    CURVES cycles: the curve a cell researcher looks at first, and how it shortens with age."""
+    import numpy as np
+    from matplotlib import colormaps
+
+    session = _session(db, "cell_aging")
+    last = int(
+        db.query("SELECT MAX(cycle_index) FROM cycle WHERE session_id = %s", [session])[0][0]
+    )
+    chosen = sorted({int(round(c)) for c in np.linspace(CYCLE, last, CURVES)})
+    capacity = dict(
+        db.query(
+            "SELECT cycle_index, discharge_capacity_ah FROM cycle_feature WHERE session_id = %s",
+            [session],
+        )
+    )
+    figure, axes = plt.subplots()
+    colours = colormaps["viridis"](np.linspace(0, 0.9, len(chosen)))
+    for colour, cycle in zip(colours, chosen, strict=True):
+        rows = db.query(
+            "SELECT test_time_second, voltage_volt, current_ampere FROM timeseries_point "
+            "WHERE session_id = %s AND cycle_count = %s ORDER BY record_index",
+            [session, cycle],
+        )
+        t, volts, amps = (np.array(c, dtype=float) for c in zip(*rows, strict=True))
+        # the charge out as derive counts it (cycle_feature.discharge_capacity_ah): the
+        # trapezoid rule on the discharging part of the current, A s -> Ah; the curve runs
+        # through the discharging samples, so it stops short of the feature by the intervals
+        # into and out of the discharge (half a sample interval at full current each)
+        out_amps = np.clip(-amps, 0, None)
+        step = (out_amps[1:] + out_amps[:-1]) / 2 * np.diff(t) / 3600
+        out = np.concatenate(([0.0], np.cumsum(step)))
+        discharging = amps < 0
+        out, volts = out[discharging], volts[discharging]
+        label = f"cycle_index {cycle}: {capacity[cycle]:.2f} Ah (cycle_feature)"
+        axes.plot(out, volts, color=colour, label=label)
+    axes.set_xlabel("charge discharged / Ah")
+    axes.set_ylabel("voltage_volt / V")
+    axes.set_title("Discharge curves of the aging cycles (timeseries_point, current < 0)")
+    axes.legend(loc="lower left", fontsize=8, frameon=False)
     return figure
 
 
@@ -68,20 +115,11 @@ def capacity_fade(db: Database, plt) -> object:
         "WHERE session_id = %s AND discharge_capacity_ah IS NOT NULL ORDER BY cycle_index",
         [session],
     )
-    labels = db.query(
-        "SELECT cycle_index, soh FROM label_soh WHERE session_id = %s "
-        "AND definition = 'capacity' ORDER BY cycle_index",
-        [session],
-    )
     figure, capacity = plt.subplots()
     capacity.plot([r[0] for r in features], [r[1] for r in features], "o", ms=3, color=VOLTAGE)
     capacity.set_xlabel("cycle_index")
-    capacity.set_ylabel("discharge_capacity_ah / Ah", color=VOLTAGE)
-    soh = capacity.twinx()
-    soh.plot([r[0] for r in labels], [r[1] for r in labels], color=SOH)
-    soh.set_ylabel("label_soh.soh (capacity-based)", color=SOH)
-    soh.grid(False)
-    capacity.set_title("Capacity fade (cycle_feature) and SOH (label_soh) over the cycles")
+    capacity.set_ylabel("discharge_capacity_ah / Ah")
+    capacity.set_title("Capacity fade: discharge capacity per cycle (cycle_feature)")
     return figure
 
 
@@ -106,6 +144,7 @@ def soc_label(db: Database, plt) -> object:
 
 
 PLOTS: dict[str, Callable] = {
+    "discharge-curves.svg": discharge_curves,
     "cycle-trace.svg": cycle_trace,
     "capacity-fade.svg": capacity_fade,
     "soc-label.svg": soc_label,

@@ -174,6 +174,14 @@ def test_building_again_is_a_no_op(built):
     assert again.sessions == built.built.sessions
 
 
+def db_rows(url: str, sql: str) -> list[tuple]:
+    db = connect(url)
+    try:
+        return [tuple(row) for row in db.query(sql)]
+    finally:
+        db.close()
+
+
 @pytest.mark.parametrize("built", ["sqlite"], indirect=True)  # the docs build's engine
 def test_plots_are_drawn_from_the_demo_and_are_deterministic(built):
     """The docs page's SVGs (demo/plots.py): the same database gives the same bytes, and
@@ -188,6 +196,44 @@ def test_plots_are_drawn_from_the_demo_and_are_deterministic(built):
     assert "label_soc.soc" in first["soc-label.svg"]
     for svg in first.values():
         assert "<dc:date>" not in svg  # no build time in the metadata
+    # the same cycle numbering everywhere: cycle_index, as the page's text names them
+    assert "cycle_index 1:" in first["cycle-trace.svg"]
+    curves = first["discharge-curves.svg"]
+    assert curves.count("(cycle_feature)") == plots.CURVES
+    for cycle, capacity in db_rows(
+        built.url,
+        "SELECT cycle_index, discharge_capacity_ah FROM cycle_feature f JOIN test_session s "
+        "ON s.session_id = f.session_id WHERE s.notes = 'demo: cell_aging' "
+        "AND cycle_index IN (1, 79)",
+    ):
+        assert f"cycle_index {cycle}: {capacity:.2f} Ah" in curves
+    assert "twinx" not in plots.capacity_fade.__code__.co_names  # SOH is in the caption
+
+
+@pytest.mark.parametrize("built", ["sqlite"], indirect=True)
+def test_the_demo_pages_figures_are_the_databases(built):
+    """docs/demo.md states the fade and SOH figures of the demo; they are the database's."""
+    page = (ROOT / "docs" / "demo.md").read_text(encoding="utf-8")
+    rows = dict(
+        db_rows(
+            built.url,
+            "SELECT cycle_index, discharge_capacity_ah FROM cycle_feature f JOIN test_session s "
+            "ON s.session_id = f.session_id WHERE s.notes = 'demo: cell_aging'",
+        )
+    )
+    first, last = min(rows), max(rows)
+    assert (
+        f"falls from {rows[first]:.2f} Ah at `cycle_index` {first} to {rows[last]:.2f} Ah" in page
+    )
+    soh = dict(
+        db_rows(
+            built.url,
+            "SELECT cycle_index, soh FROM label_soh l JOIN test_session s "
+            "ON s.session_id = l.session_id WHERE s.notes = 'demo: cell_aging' "
+            "AND definition = 'capacity'",
+        )
+    )
+    assert f"{soh[min(soh)]:.2f} falling to {soh[max(soh)]:.2f}" in page
 
 
 # --------------------------------------------------------------- vendor files refused whole
