@@ -16,10 +16,6 @@ Safety labels, written beside every statement of a migration file:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
-
-import sqlglot
-from sqlglot import exp
 
 from ..model import Check, Column, ForeignKey, Schema, Table
 from .ops import (
@@ -321,24 +317,13 @@ def _column_ops(t: str, was: Column, column: Column) -> list[Op]:
     return out
 
 
-@lru_cache(maxsize=4096)
-def _normal(expression: str, renames: tuple[tuple[str, str], ...] = ()) -> str:
-    """A CHECK expression in one canonical spelling, with old column names renamed."""
-    tree = sqlglot.parse_one(expression, read="postgres")
-    mapping = dict(renames)
-    if mapping:
-
-        def rename(node):
-            if isinstance(node, exp.Column) and node.name in mapping:
-                return exp.column(mapping[node.name])
-            return node
-
-        tree = tree.transform(rename)
-    return tree.sql("postgres")
-
-
-def renamed_expression(expression: str, mapping: dict[str, str]) -> str:
-    return _normal(expression, tuple(sorted(mapping.items())))
+def _shape(check: Check, renames: dict[str, str] | None = None):
+    """What a CHECK tests, to compare two versions by: its parsed tree (the model's, so two
+    spellings of one expression are equal), with old column names renamed; a CHECK without a
+    tree (a target's own, in its engine's words) by its text."""
+    if check.tree is None:
+        return check.expression
+    return check.tree.renamed(renames) if renames else check.tree
 
 
 def _constraint_ops(old, new, before: Table, after: Table, renames: Renames, old_of_new):
@@ -372,7 +357,7 @@ def _constraint_ops(old, new, before: Table, after: Table, renames: Renames, old
         )
 
     def shape_check(c: Check):
-        return renamed_expression(c.expression, cmap)
+        return _shape(c, cmap)
 
     def shape_fk(fk: ForeignKey):
         ref_map = renames.columns.get(tmap.get(fk.ref_table, fk.ref_table), {})
@@ -392,8 +377,8 @@ def _constraint_ops(old, new, before: Table, after: Table, renames: Renames, old
         before.checks,
         after.checks,
         shape_check,
-        lambda c: _normal(c.expression),
-        lambda a, b: _check_change(new, after, a, b, renames),
+        _shape,
+        lambda a, b: _check_change(before, after, a, b, renames),
         comment_changed=lambda a, b: a.description != b.description,
     )
     out += _match(
@@ -467,7 +452,7 @@ def _match(t, family: Family, olds, news, old_shape, new_shape, classify, commen
     return out
 
 
-def _check_change(new: Schema, table: Table, was: Check | None, check: Check, renames: Renames):
+def _check_change(before: Table, table: Table, was: Check | None, check: Check, renames: Renames):
     """How risky is adding `check` (replacing `was`): widening an enum or range is safe,
     narrowing one is destructive (rows outside it exist or may), anything else needs
     validation."""
@@ -479,10 +464,9 @@ def _check_change(new: Schema, table: Table, was: Check | None, check: Check, re
         return VALIDATE, None
     column = table.column(check.column)
     if check.kind == "enum":
-        old_values = _in_values(was.expression)
         mapping = renames.enum_values.get(column.enum or "", {})
-        old_values = {mapping.get(v, v) for v in old_values}
-        new_values = _in_values(check.expression)
+        old_values = {mapping.get(v, v) for v in was.values}
+        new_values = set(check.values)
         if old_values <= new_values:
             return SAFE, None
         lost = sorted(old_values - new_values)
@@ -491,52 +475,11 @@ def _check_change(new: Schema, table: Table, was: Check | None, check: Check, re
             f"allowed): SELECT count(*) FROM {table.name} WHERE {column.name} IN "
             f"({', '.join(repr(v) for v in lost)});"
         )
-    if check.kind == "range":
-        return (SAFE, None) if _contains(check, was) else (DESTRUCTIVE, risk)
+    if check.kind == "range" and was.column is not None:
+        old_range = before.column(was.column).range
+        widened = column.range is not None and column.range.contains(old_range)
+        return (SAFE, None) if widened else (DESTRUCTIVE, risk)
     return VALIDATE, None
-
-
-def _in_values(expression: str) -> set[str]:
-    tree = sqlglot.parse_one(expression, read="postgres")
-    return {lit.this for lit in tree.find_all(exp.Literal) if lit.is_string}
-
-
-def _bounds(check: Check):
-    """(min, min_exclusive, max, max_exclusive) of a range CHECK."""
-    lo = hi = None
-    lo_x = hi_x = False
-    tree = sqlglot.parse_one(check.expression, read="postgres")
-    for node in tree.find_all(exp.GT, exp.GTE, exp.LT, exp.LTE):
-        value = _number(node.expression)
-        if isinstance(node, exp.GT | exp.GTE):
-            lo, lo_x = value, isinstance(node, exp.GT)
-        else:
-            hi, hi_x = value, isinstance(node, exp.LT)
-    return lo, lo_x, hi, hi_x
-
-
-def _number(node: exp.Expression) -> float:
-    """A bound literal: 5, -5, CAST(0.1 AS REAL)."""
-    if isinstance(node, exp.Cast):
-        return _number(node.this)
-    if isinstance(node, exp.Neg):
-        return -_number(node.this)
-    if isinstance(node, exp.Paren):
-        return _number(node.this)
-    return float(node.this)
-
-
-def _contains(check: Check, was: Check) -> bool:
-    """Does the range of `check` include every value `was` allowed?"""
-    lo, lo_x, hi, hi_x = _bounds(check)
-    olo, olo_x, ohi, ohi_x = _bounds(was)
-    if lo is not None:
-        if olo is None or olo < lo or (olo == lo and lo_x and not olo_x):
-            return False
-    if hi is not None:
-        if ohi is None or ohi > hi or (ohi == hi and hi_x and not ohi_x):
-            return False
-    return True
 
 
 __all__ = [

@@ -44,13 +44,6 @@ class TimescaleContext(MigrationContext):
         return self.stores.get(name, name)
 
 
-def _columns_of(expression: str):
-    import sqlglot
-    from sqlglot import exp
-
-    return list(sqlglot.parse_one(expression, read="postgres").find_all(exp.Column))
-
-
 class TimescaleWriter(PostgresWriter):
     context_class = TimescaleContext
     ignores = ()
@@ -348,7 +341,7 @@ class TimescaleWriter(PostgresWriter):
         for check in t.checks(table):
             if check.name in added:
                 continue
-            if c in {col.name for col in _columns_of(check.expression)}:
+            if c in check.columns:
                 ctx.add(
                     SAFE,
                     f"{check.name} again, on the new column",
