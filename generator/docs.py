@@ -39,6 +39,7 @@ GUIDE_PAGES = (
 TAIL_PAGES = (
     ("When one server is not enough", "scale-out.md"),
     ("Adding a target", "adding-a-target.md"),
+    ("How the code is laid out", "code-layout.md"),
     ("Performance", "performance.md"),
     ("Interactive ERD", "erd/index.md"),
 )
