@@ -82,10 +82,10 @@ migration: $(CORE) ## write sql/<engine>/migrations/ for the schema.yaml change 
 	@test -n "$(NAME)" || { echo "usage: make migration NAME=what_changed [FROM=git-ref-or-file, default HEAD] [ALLOW_DESTRUCTIVE=1]" >&2; exit 2; }
 	@$(PY) -m generator migrate --from "$(FROM)" --name "$(NAME)" $(if $(ALLOW_DESTRUCTIVE),--allow-destructive)
 
-ingest: $(call extra,ingest) ## set up the BDF CSV loader and show its help (python -m ingest; docs/loading.md)
+ingest: $(call extra,ingest) ## set up the BDF CSV loader and show its help (python -m ingest, installed: liam-erd-schema ingest; docs/loading.md)
 	@$(PY) -m ingest --help
 
-derive: $(call extra,ingest) ## set up the derivations and show their help (python -m derive; docs/deriving.md)
+derive: $(call extra,ingest) ## set up the derivations and show their help (python -m derive, installed: liam-erd-schema derive; docs/deriving.md)
 	@$(PY) -m derive --help
 
 demo: $(call extra,ingest) ## fill db/battery.sqlite (or DB=postgresql://...) from the shipped demo data (data/demo/)
@@ -113,9 +113,11 @@ $(LINKML): bench/linkml/requirements.txt
 	@.venv-linkml/bin/python -m pip --disable-pip-version-check install --quiet -r $<
 	@touch $@
 
+PY_SOURCES := generator connection ingest derive liam_erd_schema demo harness bench tests \
+	docs_hooks.py scripts/hatch_build.py
 lint: $(call extra,test) ## ruff lint and format check; the rooms' import directions, no circles
-	@$(VENV)/bin/ruff check generator harness ingest derive demo tests bench docs_hooks.py
-	@$(VENV)/bin/ruff format --check generator harness ingest derive demo tests bench docs_hooks.py
+	@$(VENV)/bin/ruff check $(PY_SOURCES)
+	@$(VENV)/bin/ruff format --check $(PY_SOURCES)
 	@$(VENV)/bin/lint-imports --no-cache --no-logo  # contracts: pyproject.toml [tool.importlinter]
 
 clean: ## remove the environment, node_modules and build output

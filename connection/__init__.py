@@ -8,6 +8,8 @@ opens a connection and runs statements on it, shared by ingest, derive, bench an
   that engine and the statement/transaction part of a database object (placeholders,
   BEGIN/COMMIT, the driver's errors); `connection.dbapi` wraps an open sqlite3 or psycopg
   connection the caller owns.
+- `connection.schema`: the schema.yaml the commands that write a database read (the one the
+  package was built with, or the command's `--schema`).
 
 It builds on the generator only; each driver is imported when a connection of its kind is
 opened, so importing this package costs nothing (`python -m ingest --help` loads no driver).

@@ -1,5 +1,5 @@
-"""`python -m derive --db URL`: derive cycles, cycle features and SOC/SOH labels from the
-samples of a database.
+"""`python -m derive --db URL` (installed: `liam-erd-schema derive ...`): derive cycles, cycle
+features and SOC/SOH labels from the samples of a database.
 
 Exit codes: 0 every session derived, 1 a session was refused (its transaction rolled back;
 sessions before it stay derived), 2 usage (options, database)."""
@@ -13,9 +13,9 @@ from .errors import DeriveError
 from .run import DEFAULT_FEATURE_VERSION, DEFAULT_LABEL_VERSION, WHAT, run
 
 
-def parser() -> argparse.ArgumentParser:
+def parser(prog: str = "python -m derive") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m derive",
+        prog=prog,
         description="Derive cycles (from the cycler's cycle_count), cycle features, SOC labels "
         "(coulomb counting) and capacity-based SOH labels from the samples in a database, with "
         "the same SQL on SQLite, PostgreSQL, TimescaleDB and ClickHouse (staged, published per "
@@ -76,8 +76,8 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+def main(argv: list[str] | None = None, prog: str = "python -m derive") -> int:
+    args = parser(prog).parse_args(argv)
     what = [w.strip() for w in args.what.split(",") if w.strip()]
     try:
         results = run(

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from . import __version__
@@ -96,7 +97,10 @@ def render_groups(schema, groups) -> dict[str, str | bytes]:
     return outputs
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(commands: Mapping[str, str] | None = None) -> argparse.ArgumentParser:
+    """The command line; `commands` (name -> help) are listed beside the generator's own: the
+    ones of rooms that build on the generator, which the installed command's dispatcher
+    (liam_erd_schema/cli.py) runs before this parser sees them."""
     parser = argparse.ArgumentParser(
         prog="liam-erd-schema",
         description="Compile schema.yaml (battery SOC/SOH schema) into DDL for PostgreSQL,\n"
@@ -111,7 +115,12 @@ def build_parser() -> argparse.ArgumentParser:
         "  liam-erd-schema db                  build db/battery.sqlite to try the schema\n\n"
         "Writes are all or nothing: every changed output is written to a temporary file\n"
         "next to it, and only renamed into place when all of them were written.\n\n"
-        "Exit codes:\n" + "\n".join(f"  {code}  {text}" for code, text in EXIT_CODES.items()),
+        + (
+            f"Exit codes of the generator's commands ({', '.join(commands)}: see their --help):\n"
+            if commands
+            else "Exit codes:\n"
+        )
+        + "\n".join(f"  {code}  {text}" for code, text in EXIT_CODES.items()),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -194,6 +203,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="only this engine (repeatable): postgres, sqlite, timescaledb",
     )
+    for name, help_text in (commands or {}).items():
+        sub.add_parser(name, help=help_text, add_help=False)
     return parser
 
 
@@ -213,18 +224,20 @@ def _write_error(exc: WriteError) -> int:
     return EXIT_WRITE
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, commands: Mapping[str, str] | None = None) -> int:
     try:
-        return _main(argv)
+        return _main(argv, commands)
     except KeyboardInterrupt:
         # write_all undoes a half-done run on the way out, so this is true at any point.
         print("interrupted; no output was changed", file=sys.stderr)
         return EXIT_INTERRUPTED
 
 
-def _main(argv: list[str] | None) -> int:
-    parser = build_parser()
+def _main(argv: list[str] | None, commands: Mapping[str, str] | None = None) -> int:
+    parser = build_parser(commands)
     args = parser.parse_args(argv)
+    if args.command in (commands or {}):  # the dispatcher runs these; it never gets here
+        parser.error(f"{args.command} is run by the {parser.prog} command, not by the generator")
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=sys.stderr))
     started = time.perf_counter()
     cache_dir, run_key, raw = None, None, None

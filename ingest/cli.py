@@ -1,7 +1,8 @@
-"""`python -m ingest FILE... --db URL`: load BDF CSV files (or a cycler's export, --format).
+"""`python -m ingest FILE... --db URL` (installed: `liam-erd-schema ingest ...`): load BDF CSV
+files (or a cycler's export, --format).
 
 Exit codes: 0 every file loaded (or already loaded: a no-op), 1 a file was refused (bad
-input or the quality report; nothing of it written), 2 usage (options, database, sidecar).
+input or the quality report; nothing of it written), 2 usage (options, database, sidecar, --schema).
 """
 
 from __future__ import annotations
@@ -11,16 +12,21 @@ import json
 import sys
 from pathlib import Path
 
+from connection import schema
+from generator.errors import SchemaError, UnreadableSchema
+
 from . import quality, sniff
 from .db import connect
 from .errors import IngestError, UsageError
+from .load import TABLES as LOAD_TABLES
 from .load import Options, Refused, ensure_schema, load_file, read_sidecar
 from .readers import FORMATS
+from .sidecar import TABLES as SIDECAR_TABLES
 
 
-def parser() -> argparse.ArgumentParser:
+def parser(prog: str = "python -m ingest") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m ingest",
+        prog=prog,
         description="Load Battery Data Format (BDF) CSV files into a database of this schema: "
         "staged, checked against the schema's CHECKs, loaded whole or not at all.",
     )
@@ -73,6 +79,14 @@ def parser() -> argparse.ArgumentParser:
         "and BTS 7 .nda, "
         "EC-Lab 'Acquisition started on'), e.g. Europe/Berlin",
     )
+    p.add_argument(
+        "--schema",
+        type=Path,
+        metavar="PATH",
+        help="the schema.yaml the database was made from, whose rules the rows are checked "
+        "against (default: the one this package was built with: "
+        f"{schema.BUILT_WITH.name} of the checkout, or the copy installed with the package)",
+    )
     p.add_argument("--report", type=Path, help="write the quality report and rejects as JSON")
     p.add_argument("--progress", action="store_true", help="rows/s on stderr during long loads")
     p.add_argument("--block-size", type=int, default=2 << 20, help=argparse.SUPPRESS)
@@ -107,8 +121,41 @@ def _no_workbook(path: Path, file_format: str) -> None:
         raise IngestError(str(path), why)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+def main(argv: list[str] | None = None, prog: str = "python -m ingest") -> int:
+    args = parser(prog).parse_args(argv)
+    with schema.using(args.schema):
+        problems = _schema_problems()
+        if problems:
+            for line in problems:
+                print(line, file=sys.stderr)
+            return 2
+        return _main(args)
+
+
+def _schema_problems() -> list[str]:
+    """The schema in force, read before anything is opened: its problems, one line each."""
+    try:
+        model = schema.model()
+    except UnreadableSchema as exc:
+        return [f"error: {exc.line()}; nothing was loaded"]
+    except SchemaError as exc:
+        n = len(exc.problems)
+        return [
+            *map(str, exc.problems),
+            f"{schema.schema_file()}: {n} problem{'s' if n != 1 else ''}; nothing was loaded",
+        ]
+    tables = dict.fromkeys([*LOAD_TABLES, *SIDECAR_TABLES.values()])
+    missing = [t for t in tables if t not in model.table_map]
+    if missing:
+        return [
+            f"error: {schema.schema_file()}: no table {missing[0]}: the loader fills this "
+            "project's tables (a schema of your own keeps them, with your columns and CHECKs "
+            "added)"
+        ]
+    return []
+
+
+def _main(args: argparse.Namespace) -> int:
     options = Options(
         strict=args.strict,
         discharge_positive=args.discharge_positive,

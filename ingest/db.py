@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -18,6 +19,7 @@ import pyarrow.compute as pc
 from connection import ConnectionFailed, parse
 from connection.clickhouse import ChdbConnection, literal
 from connection.postgres import AdbcPostgres, PsycopgConnection, is_pglite, open_psycopg
+from connection.schema import schema_file
 from connection.sqlite import AdbcSqlite
 from generator.model import TimescaleOptions
 
@@ -26,12 +28,16 @@ from .errors import UsageError
 TABLE = "timeseries_point"
 
 
-@cache
 def timescale() -> TimescaleOptions | None:
     """timeseries_point's TimescaleDB options in the model. With elapsed_as_start (schema.yaml)
     timeseries_point is, on TimescaleDB, a view of the hypertable `store_table`, which stores
     `start_column` = time column - `column`; the loader writes the hypertable directly (the
     view's INSTEAD OF trigger takes rows one by one)."""
+    return _timescale(schema_file())
+
+
+@cache
+def _timescale(schema_file: Path) -> TimescaleOptions | None:
     from .quality import model
 
     return model().table(TABLE).timescaledb
@@ -149,9 +155,13 @@ class Database:
 # ---------------------------------------------------------------------------------- SQLite
 
 
-@cache
 def _generated_table_sql() -> str:
     """CREATE TABLE timeseries_point as the SQLite target writes it (sql/sqlite/schema.sql)."""
+    return _table_sql(schema_file())
+
+
+@cache
+def _table_sql(schema_file: Path) -> str:
     from generator.targets import TARGETS
 
     from .quality import model
@@ -169,7 +179,9 @@ class SqliteDatabase(AdbcSqlite, Database):
         try:
             self.open_adbc(path)
         except ConnectionFailed as exc:
-            raise UsageError(f"{exc}; create it first (make db DB={path})") from None
+            raise UsageError(
+                f"{exc}; create it first (liam-erd-schema db --path {path}, or make db DB={path})"
+            ) from None
         self.path = path
         self.dropped: list[tuple[str, str]] = []
         self.optional = frozenset(

@@ -59,12 +59,16 @@ class Refused(IngestError):
         self.report = report
 
 
+# the tables a load writes (the sidecar's battery_cell too, when it describes a cell)
+TABLES = ("test_session", "timeseries_point", "source_file")
+
+
 def ensure_schema(db: Database) -> None:
-    for table in ("test_session", "timeseries_point", "source_file"):
+    for table in TABLES:
         if not db.has_table(table):
             raise UsageError(
                 f"the database has no table {table}: load the schema first "
-                "(sql/<engine>/schema.sql, or make db for SQLite)"
+                "(sql/<engine>/schema.sql, or liam-erd-schema db / make db for SQLite)"
             )
 
 

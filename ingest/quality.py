@@ -19,14 +19,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from generator import load_schema
+from connection import schema
 from generator.errors import printable
 from generator.model import Node
 from generator.targets import TARGETS, schema_text
 
 from .bdf import STAGED_COLUMNS
 
-ROOT = Path(__file__).resolve().parents[1]
 TABLE = "timeseries_point"
 FIRST_LINES = 5
 MAX_REJECTS = 1000
@@ -108,17 +107,21 @@ BACKWARDS = Rule(
 )
 
 
-@cache
 def model():
-    """The checkout's schema.yaml, loaded and validated once per process (the row rules and
-    the sidecar check, ingest/sidecar.py, both read it)."""
-    return load_schema(ROOT / "schema.yaml")
+    """The schema in force (connection/schema.py: the one the package was built with, or the
+    command's --schema), loaded once per process; the row rules and the sidecar check
+    (ingest/sidecar.py) both read it."""
+    return schema.model()
 
 
-@lru_cache(maxsize=4)
 def rules(target: str = "postgres") -> tuple[Rule, ...]:
     """The row rules of timeseries_point (NOT NULLs, then the CHECKs the target declares),
     from the model."""
+    return _rules(target, schema.schema_file())
+
+
+@lru_cache(maxsize=8)
+def _rules(target: str, schema_file: Path) -> tuple[Rule, ...]:
     table = model().table(TABLE)
     emitter = TARGETS[target]
     out: list[Rule] = []

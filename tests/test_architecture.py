@@ -17,7 +17,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-ROOMS = ("generator", "connection", "ingest", "derive", "demo", "harness", "bench")
+ROOMS = (
+    "generator",
+    "connection",
+    "ingest",
+    "derive",
+    "demo",
+    "harness",
+    "bench",
+    "liam_erd_schema",
+)
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 
 
@@ -84,6 +93,16 @@ BREAKS = {
         "connection/sqlite.py",
         "import ingest",
         "connection is not allowed to import ingest",
+    ),
+    "the loader imports the command's dispatcher": (
+        "ingest/cli.py",
+        "import liam_erd_schema",
+        "ingest is not allowed to import liam_erd_schema",
+    ),
+    "the installed command imports what the wheel does not hold": (
+        "liam_erd_schema/cli.py",
+        "def _demo():\n    import demo",
+        "liam_erd_schema is not allowed to import demo",
     ),
     "harness imports generator": (
         "harness/base.py",

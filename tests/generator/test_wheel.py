@@ -1,20 +1,29 @@
-"""The generator as an installable tool, used outside this repository.
+"""The package as an installable tool, used outside this repository.
 
 A wheel is built from the checkout's sources (once per session), installed into a fresh virtual
 environment outside the checkout, and its `liam-erd-schema` command runs `sql`, `diagrams`,
 `docs` and `check` on a copy of schema.yaml in a temporary directory, as another lab would on
 its own schema. The pre-commit hooks of .pre-commit-hooks.yaml run there too, by their entry.
+A second environment holds the wheel with its `ingest` extra: `liam-erd-schema ingest` loads a
+BDF file into SQLite and `liam-erd-schema derive` derives it, with the schema the package was
+built with or the user's own (--schema). The wheel must hold every room under liam_erd_schema/
+with no import of a bare `ingest`, `derive` or `connection` left.
 
-The wheel's core dependencies come from the package index (pip's cache makes reruns quick).
+The wheel's dependencies come from the package index (pip's cache makes reruns quick).
 """
 
 from __future__ import annotations
 
+import ast
+import gzip
+import json
 import os
 import shlex
 import shutil
+import sqlite3
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -31,7 +40,19 @@ PIP_TIMEOUT = 600  # seconds; a cold pip cache downloads the core dependencies
 RUN_TIMEOUT = 120
 
 # What a wheel is built from: everything else in the checkout stays out of the build.
-WHEEL_SOURCES = ("pyproject.toml", "README.md", "generator")
+WHEEL_SOURCES = (
+    "pyproject.toml",
+    "README.md",
+    "schema.yaml",
+    "generator",
+    "liam_erd_schema",
+    "connection",
+    "ingest",
+    "derive",
+    "scripts/hatch_build.py",
+)
+PACKAGE = "liam_erd_schema"
+ROOMS = ("connection", "ingest", "derive")  # inside PACKAGE in the wheel
 
 
 def _env() -> dict[str, str]:
@@ -63,6 +84,7 @@ def wheel(tmp_path_factory) -> Path:
         if path.is_dir():
             shutil.copytree(path, src / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
+            (src / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, src / name)
     out = tmp_path_factory.mktemp("wheel")
     build = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(out)]
@@ -71,17 +93,28 @@ def wheel(tmp_path_factory) -> Path:
     return built
 
 
+def _venv(tmp_path_factory, requirement: str) -> Path:
+    """The `liam-erd-schema` command of a fresh virtual environment holding `requirement`."""
+    venv = tmp_path_factory.mktemp("venv")
+    # Without its own pip (ensurepip is the slow part of venv creation): the test
+    # environment's pip installs into it with --python, resolving the dependencies anew.
+    _ok(_run([sys.executable, "-m", "venv", "--clear", "--without-pip", str(venv)], cwd=venv))
+    py = venv / "bin" / "python"
+    install = [sys.executable, "-m", "pip", "--python", str(py), "install", "--quiet", requirement]
+    _ok(_run(install, venv, PIP_TIMEOUT))
+    return venv / "bin" / "liam-erd-schema"
+
+
 @pytest.fixture(scope="session")
 def tool(wheel, tmp_path_factory) -> Path:
     """The `liam-erd-schema` command of a fresh virtual environment holding only the wheel."""
-    venv = tmp_path_factory.mktemp("venv")
-    # Without its own pip (ensurepip is the slow part of venv creation): the test
-    # environment's pip installs into it with --python, resolving the core dependencies anew.
-    _ok(_run([sys.executable, "-m", "venv", "--clear", "--without-pip", str(venv)], cwd=venv))
-    py = venv / "bin" / "python"
-    install = [sys.executable, "-m", "pip", "--python", str(py), "install", "--quiet", str(wheel)]
-    _ok(_run(install, venv, PIP_TIMEOUT))
-    return venv / "bin" / "liam-erd-schema"
+    return _venv(tmp_path_factory, str(wheel))
+
+
+@pytest.fixture(scope="session")
+def ingest_tool(wheel, tmp_path_factory) -> Path:
+    """The same, with the loader's extra: what `pip install 'liam-erd-schema[ingest]'` gives."""
+    return _venv(tmp_path_factory, f"{wheel}[ingest]")
 
 
 @pytest.fixture(scope="module")
@@ -110,12 +143,38 @@ def generated(tool, workdir) -> Path:
 
 
 def test_wheel_holds_the_generator_and_its_data(wheel):
-    import zipfile
-
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "generator/schema.json" in names
     assert any(n.startswith("generator/templates/docs/") and n.endswith(".j2") for n in names)
     assert not any(n.startswith(("tests/", "bench/", "sql/", "docs/")) for n in names)
+
+
+def test_wheel_holds_the_rooms_inside_one_package_with_the_schema(wheel):
+    """Nothing at the top level but generator and liam_erd_schema; every module of the rooms
+    inside liam_erd_schema, none of them importing a room by its bare name."""
+    archive = zipfile.ZipFile(wheel)
+    names = set(archive.namelist())
+    top = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
+    assert top == {"generator", PACKAGE}, top
+    for room in (*ROOMS, PACKAGE):
+        home = ROOT / room if room != PACKAGE else ROOT / PACKAGE
+        inside = PACKAGE if room == PACKAGE else f"{PACKAGE}/{room}"
+        for source in home.rglob("*.py"):
+            name = f"{inside}/{source.relative_to(home).as_posix()}"
+            assert name in names, f"the wheel lacks {name}"
+    assert archive.read(f"{PACKAGE}/schema.yaml") == (ROOT / "schema.yaml").read_bytes()
+    for name in sorted(n for n in names if n.startswith(f"{PACKAGE}/") and n.endswith(".py")):
+        for node in ast.walk(ast.parse(archive.read(name), name)):
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                modules = [node.module]
+            else:
+                continue
+            bare = [m for m in modules if m.split(".")[0] in ROOMS]
+            assert not bare, f"{name}:{node.lineno}: imports {bare[0]} by its bare name"
+    entry = archive.read(next(n for n in names if n.endswith(".dist-info/entry_points.txt")))
+    assert f"liam-erd-schema = {PACKAGE}.cli:main" in entry.decode()
 
 
 def test_installed_tool_runs_from_its_own_environment(tool, workdir):
@@ -126,6 +185,21 @@ def test_installed_tool_runs_from_its_own_environment(tool, workdir):
     assert location.is_relative_to(tool.parent.parent), location
     assert not location.is_relative_to(ROOT), f"the tool imported the checkout: {location}"
     _ok(_run([str(tool), "--help"], workdir))
+
+
+def test_the_one_command_lists_the_rooms_commands_and_names_a_missing_extra(tool, workdir):
+    proc = _run([str(tool), "--help"], workdir)
+    _ok(proc)
+    assert "ingest " in proc.stdout and "derive " in proc.stdout, proc.stdout
+    # the bare wheel: the loader's extra is not installed, and the command says which it is
+    proc = _run([str(tool), "ingest", "--help"], workdir)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().endswith("pip install 'liam-erd-schema[ingest]'"), proc.stderr
+    assert "Traceback" not in proc.stderr
+    # the derivations on SQLite need nothing more than Python
+    proc = _run([str(tool), "derive", "--help"], workdir)
+    _ok(proc)
+    assert proc.stdout.startswith("usage: liam-erd-schema derive"), proc.stdout
 
 
 def test_sql_outside_the_checkout_matches_the_committed_ddl(tool, workdir, tmp_path):
@@ -222,3 +296,61 @@ def test_docs_page_starter_schema_works_with_the_installed_tool(tool, tmp_path):
     editor_schema = json.loads((tmp_path / "schema.json").read_text())
     jsonschema.validate(yaml.safe_load(starter), editor_schema)
     assert starter.startswith("# yaml-language-server: $schema=schema.json\n")
+
+
+# ------------------------------------------------------------- the loader and the derivations
+
+
+def _bdf_slice(path: Path, first: int, rows: int) -> int:
+    """`rows` rows of the demo's aging file from its line `first` on (0: the header), written
+    to `path` as a BDF CSV file; the number of cycle_count values in them (derive's cycles)."""
+    with gzip.open(ROOT / "data" / "demo" / "cell_aging.bdf.csv.gz", "rt") as f:
+        lines = f.read().splitlines()
+    body = lines[first : first + rows]
+    path.write_text("\n".join([lines[0], *body]) + "\n")
+    column = lines[0].split(",").index("Cycle Count / 1")
+    return len({line.split(",")[column] for line in body})
+
+
+def _counts(db: Path) -> dict[str, int]:
+    with sqlite3.connect(db) as conn:
+        tables = ("timeseries_point", "cycle", "cycle_feature", "label_soc")
+        return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
+
+
+def test_ingest_and_derive_outside_the_checkout_as_the_docs_page_says(ingest_tool, tmp_path):
+    """The block of docs/own-schema.md, as written there (`.venv/bin/` is the test's venv):
+    the schema copied out of the installed package, a database made from it, a BDF file
+    loaded and derived; then the same file against a schema of the user's own."""
+    # from the start of a charge (after a full discharge: SOC counted from 0 holds)
+    cycles = _bdf_slice(tmp_path / "run1.csv", 136, 1200)
+    sidecar = json.loads((ROOT / "data" / "demo" / "cell_aging.json").read_text())
+    (tmp_path / "cell.json").write_text(json.dumps(sidecar))
+    block = _page_block("sh", "copy it out to make a database from it")
+    bin_dir = str(ingest_tool.parent) + "/"
+    assert block.count(".venv/bin/") == 4, block
+    _ok(_run(["bash", "-euo", "pipefail", "-c", block.replace(".venv/bin/", bin_dir)], tmp_path))
+    shipped = ingest_tool.parent.parent.glob(f"lib/python*/site-packages/{PACKAGE}/schema.yaml")
+    assert (tmp_path / "schema.yaml").read_bytes() == next(shipped).read_bytes()
+    counts = _counts(tmp_path / "battery.sqlite")
+    assert counts == {
+        "timeseries_point": 1200,
+        "cycle": cycles,
+        "cycle_feature": cycles,
+        "label_soc": 1200,
+    }, counts
+
+    # A schema of the user's own, its voltage capped below the file's 4.2 V: refused whole.
+    own = tmp_path / "own.yaml"
+    voltage = "range: {min: -5, max: 1500}\n        description: Terminal voltage"
+    text = (tmp_path / "schema.yaml").read_text()
+    assert text.count(voltage) == 1
+    own.write_text(text.replace(voltage, voltage.replace("1500", "4.1")))
+    _bdf_slice(tmp_path / "run2.csv", 1336, 400)
+    load = [str(ingest_tool), "ingest", "run2.csv", "--db", "battery.sqlite", "--session", "1"]
+    proc = _run([*load, "--schema", str(own)], tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    assert "ck_timeseries_point_voltage_volt_range" in proc.stderr, proc.stderr
+    assert _counts(tmp_path / "battery.sqlite") == counts
+    _ok(_run(load, tmp_path))  # the built-in schema takes it
+    assert _counts(tmp_path / "battery.sqlite")["timeseries_point"] == 1600
