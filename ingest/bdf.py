@@ -47,9 +47,49 @@ ALIASES = {
     "surface_temperature_t3": "temperature_t3",
     "cycle_dimensionless": "cycle_count",
     "step_dimensionless": "step_count",
+    # deprecated in BDF 1.3.0 (renamed step_record_index, a counter within a step), but every
+    # reference file of BDF's repository writes the program step under it (1, 2, 3, 2...), as
+    # BDF's own tooling reads a vendor's "Step Index": read as step_id
+    "step_index": "step_id",
 }
-# the BDF required columns, plus cycle_count, which the schema requires (NOT NULL)
-REQUIRED = ("test_time", "voltage", "current", "cycle_count")
+# BDF's required columns; Cycle Count is only recommended: without it the loader numbers the
+# cycles from the current (ingest/cycles.py) and the report says so
+REQUIRED = ("test_time", "voltage", "current")
+# BDF quantities (the ontology's machine names without their unit) that timeseries_point has
+# no column for: recognised, and listed in every load's report as not stored
+NOT_STORED = frozenset(
+    {
+        "power",
+        "internal_resistance",
+        "ac_internal_resistance",
+        "dc_internal_resistance",
+        "real_impedance",
+        "imaginary_impedance",
+        "absolute_impedance",
+        "phase",
+        "frequency",
+        "net_capacity",
+        "net_energy",
+        "cumulative_capacity",
+        "cumulative_energy",
+        "step_record_index",
+        "step_capacity",
+        "step_energy",
+        "temperature_t4",
+        "temperature_t5",
+        "surface_temperature_t4",
+        "surface_temperature_t5",
+        "ambient_pressure",
+        "applied_pressure",
+        "surface_pressure",
+        *(
+            f"{scope}_{kind}_{what}"
+            for scope in ("cycle", "step", "schedule")
+            for kind in ("charging", "discharging", "net", "cumulative")
+            for what in ("capacity", "energy")
+        ),
+    }
+)
 
 _VENDOR = re.compile(r"^[^/]*\(\s*\w+\s*\)\s*$")  # Arbin/Neware style: Voltage(V)
 _HUMAN = re.compile(r"^\s*(?P<name>[^/]+?)\s*(?:/\s*(?P<unit>.*?)\s*)?$")
@@ -59,9 +99,12 @@ def _snake(name: str) -> str:
     return re.sub(r"[^0-9a-z]+", "_", name.strip().lower()).strip("_")
 
 
+_KEYS = sorted([*QUANTITIES, *ALIASES, *NOT_STORED], key=len, reverse=True)
+
+
 def _machine_split(name: str) -> tuple[str, str] | None:
     """`voltage_millivolt` -> (voltage, millivolt); the longest known quantity prefix wins."""
-    for key in sorted([*QUANTITIES, *ALIASES], key=len, reverse=True):
+    for key in _KEYS:
         if name == key:
             return key, ""
         if name.startswith(key + "_"):
@@ -69,25 +112,41 @@ def _machine_split(name: str) -> tuple[str, str] | None:
     return None
 
 
+def _key_unit(header: str) -> tuple[str, str] | None:
+    """A header's BDF quantity key (snake case, aliases resolved) and its unit as written;
+    None when it has neither BDF form."""
+    if "/" in header:
+        match = _HUMAN.match(header)
+        key, unit = _snake(match["name"]), (match["unit"] or "")
+    elif " " in header.strip() and re.fullmatch(r"[A-Za-z0-9 ]+", header.strip()):
+        key, unit = _snake(header), ""  # a human name without unit: Date Time, Step Type
+    elif re.fullmatch(r"[A-Za-z0-9_]+", header.strip()):
+        split = _machine_split(header.strip().lower())
+        key, unit = split if split else (header.strip().lower(), "")
+    else:
+        return None
+    return ALIASES.get(key, key), unit
+
+
+def not_stored(header: str) -> bool:
+    """True when the header names a BDF quantity that timeseries_point has no column for
+    (Power / W, power_watt, Step Record Index / 1...)."""
+    split = _key_unit(header)
+    return split is not None and split[0] in NOT_STORED
+
+
 def parse_header(file: str, names: list[str]) -> tuple[list[HeaderColumn], list[str]]:
     """The recognised columns and the names ignored; raises on unknown units, duplicates and
-    missing required quantities."""
+    missing required quantities. A BDF quantity the schema does not store (`not_stored`) is
+    among the ignored."""
     found: dict[str, HeaderColumn] = {}
     ignored: list[str] = []
     for position, header in enumerate(names):
-        if "/" in header:
-            match = _HUMAN.match(header)
-            key, unit = _snake(match["name"]), (match["unit"] or "")
-        elif " " in header.strip() and re.fullmatch(r"[A-Za-z0-9 ]+", header.strip()):
-            key, unit = _snake(header), ""  # a human name without unit: Date Time, Step Type
-        elif re.fullmatch(r"[A-Za-z0-9_]+", header.strip()):
-            split = _machine_split(header.strip().lower())
-            key, unit = split if split else (header.strip().lower(), "")
-        else:
-            # neither BDF form (e.g. Arbin's Voltage(V)): not guessed at
+        split = _key_unit(header)
+        if split is None:  # neither BDF form (e.g. Arbin's Voltage(V)): not guessed at
             ignored.append(header)
             continue
-        key = ALIASES.get(key, key)
+        key, unit = split
         quantity = QUANTITIES.get(key)
         if quantity is None:
             ignored.append(header)
@@ -125,8 +184,7 @@ def parse_header(file: str, names: list[str]) -> tuple[list[HeaderColumn], list[
             file,
             "missing required column(s): "
             + ", ".join(missing)
-            + " (BDF names such as 'Test Time / s', 'Voltage / V', 'Current / A', "
-            f"'Cycle Count / 1'){hint}",
+            + f" (BDF names such as 'Test Time / s', 'Voltage / V', 'Current / A'){hint}",
             line=1,
         )
     return list(found.values()), ignored
@@ -234,7 +292,11 @@ def read(
         columns = [replace(c, header=names[c.position]) for c in columns]
         ignored = [names[i] for i, n in enumerate(rename(file, names)) if n in ignored]
     info = FileInfo(columns, ignored)
+    if rename is None:
+        info.not_stored = [n for n in ignored if not_stored(n)]
     by_key = {c.quantity.key: c for c in columns}
+    # BDF recommends Cycle Count, does not require it: numbered from the data (ingest/cycles.py)
+    info.derive_cycles = "cycle_count" not in by_key
     if "record_index" in by_key:
         info.record_reader = lambda: record_indexes(path, columns)
     for c in columns:

@@ -89,6 +89,21 @@ def parser(prog: str = "python -m ingest") -> argparse.ArgumentParser:
     )
     p.add_argument("--report", type=Path, help="write the quality report and rejects as JSON")
     p.add_argument("--progress", action="store_true", help="rows/s on stderr during long loads")
+    p.add_argument(
+        "--gap-multiple",
+        type=float,
+        default=quality.GAP_MULTIPLE,
+        metavar="N",
+        help="a logging gap is reported when test time jumps by more than N times the file's "
+        "median sampling interval (default %(default)g) and more than --gap-min-seconds",
+    )
+    p.add_argument(
+        "--gap-min-seconds",
+        type=float,
+        default=quality.GAP_MIN_SECONDS,
+        metavar="S",
+        help="the shortest logging gap reported, in seconds (default %(default)g)",
+    )
     p.add_argument("--block-size", type=int, default=2 << 20, help=argparse.SUPPRESS)
     return p
 
@@ -163,6 +178,7 @@ def _main(args: argparse.Namespace) -> int:
         progress=args.progress or sys.stderr.isatty(),
         file_format=args.format,
         block_size=args.block_size,
+        artefacts=quality.Artefacts(args.gap_multiple, args.gap_min_seconds),
     )
     records: list[dict] = []
     code = 0
@@ -204,7 +220,7 @@ def _main(args: argparse.Namespace) -> int:
                     f" ({outcome.rows_rejected} rejected), {rate:,.0f} rows/s",
                     file=sys.stderr,
                 )
-                if outcome.report and outcome.report.findings:
+                if outcome.report and outcome.report.says_more():
                     print(outcome.report.text(), file=sys.stderr)
             record = {"file": str(path), "status": outcome.status, "session_id": session_id}
             record["rows_loaded"] = outcome.rows_loaded
@@ -225,17 +241,4 @@ def _main(args: argparse.Namespace) -> int:
 
 
 def _findings(report) -> dict:
-    return {
-        "rows": report.rows,
-        "findings": [
-            {
-                "rule": f.rule.name,
-                "severity": f.rule.severity,
-                "column": f.rule.column,
-                "rows": f.rows,
-                "first_lines": f.first_lines,
-                "description": f.rule.description,
-            }
-            for f in report.findings
-        ],
-    }
+    return report.record()

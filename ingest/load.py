@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import quality, readers, staging
+from . import cycles, quality, readers, staging
 from .db import Database
 from .errors import IngestError, UsageError
 
@@ -35,6 +35,8 @@ class Options:
     progress: bool = False
     file_format: str = "bdf"  # a name of readers.FORMATS (--format)
     block_size: int = staging.ReadOptions.block_size
+    # how recording artefacts are judged (--gap-multiple, --gap-min-seconds)
+    artefacts: quality.Artefacts = field(default_factory=quality.Artefacts)
 
 
 @dataclass
@@ -200,7 +202,7 @@ def _load(db, path, session_id, options, sidecar, read_options, source, info, ch
     file = str(path)
     size = path.stat().st_size
     report = quality.Report(file)
-    checker = quality.Checker(report, db.target, info.record_reader)
+    checker = quality.Checker(report, db.target, info.record_reader, options.artefacts)
     progress = _Progress(file, size, options.progress)
     outcome = Outcome(file, "loaded", report=report)
     db.begin()
@@ -211,6 +213,8 @@ def _load(db, path, session_id, options, sidecar, read_options, source, info, ch
             session_id = create_session(db, sidecar)
         read_options.started_at = session_start(db, session_id)
         offset = _record_offset(db, session_id)
+        checker.use_limits(quality.asset_limits(db, session_id))
+        counter = cycles.for_session(db, session_id) if info.derive_cycles else None
         first_record: int | None = None
         last_record: int | None = None
         staged = _staged(
@@ -222,6 +226,7 @@ def _load(db, path, session_id, options, sidecar, read_options, source, info, ch
             session_id,
             offset,
             lambda: min(source.bytes_read, read_options.block_size),
+            counter,
         )
         for chunk in _ahead(staged):
             if chunk.first_bytes is not None:
@@ -236,6 +241,9 @@ def _load(db, path, session_id, options, sidecar, read_options, source, info, ch
         checker.finish()
         # rows the reader left out (a vendor library's drops): in the report, never hidden
         report.findings += info.findings
+        report.dropped = _dropped(info)
+        if counter is not None:
+            report.notes.append(counter.note())
         report.rows += info.rows_left_out
         checker.rejects[:0] = info.rejects
         digest = source.hexdigest()
@@ -301,7 +309,7 @@ class _Chunk:
     first_rows: int = 0  # which the file's rows are estimated (prepare_bulk)
 
 
-def _staged(file, chunks, db: Database, checker, strict, session_id, offset, first_bytes):
+def _staged(file, chunks, db: Database, checker, strict, session_id, offset, first_bytes, counter):
     """The per-chunk work before the write, as a generator `_ahead` runs on its reader thread
     (Arrow compute releases the GIL): record indexes continued from `offset`, the quality
     rules, the passing rows with their session and in the engine's column types. The loader's
@@ -319,6 +327,8 @@ def _staged(file, chunks, db: Database, checker, strict, session_id, offset, fir
             chunk.first_rows = table.num_rows
         records = pc.add(pc.subtract(records, base), offset)
         table = table.set_column(table.column_names.index("record_index"), "record_index", records)
+        if counter is not None:  # the file has no cycle counter: numbered from the current
+            table = counter.number(table)
         passing = checker.passing(table)
         if (strict and not passing.all()) or checker.not_increasing:
             writing = False  # the file will be refused: only the report goes on
@@ -452,6 +462,18 @@ def _original_units(db: Database, info: staging.FileInfo) -> str | None:
     if text is None and db.kind == "sqlite":
         return "{}"
     return text
+
+
+def _dropped(info: staging.FileInfo) -> dict[str, str]:
+    """The file's columns that are not stored, and why: every one, in every report."""
+    known = set(info.not_stored)
+    return {
+        name: "a quantity of the format that timeseries_point has no column for"
+        if name in known
+        else "not a quantity the loader reads"
+        for name in info.ignored
+        if name.strip()
+    }
 
 
 def _record_offset(db: Database, session_id: int) -> int:

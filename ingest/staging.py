@@ -192,6 +192,12 @@ class FileInfo:
     file_format: str | None = None
     # the file's record indexes, whole: the duplicate rule's slow path (quality.Checker)
     record_reader: Callable[[], np.ndarray] = no_record_indexes
+    # the names among `ignored` that are quantities of the format the schema does not store
+    # (BDF's Power / W): the report names them as such
+    not_stored: list[str] = field(default_factory=list)
+    # the file has no cycle counter: the loader numbers the cycles from the current
+    # (ingest/cycles.py) and the report says so
+    derive_cycles: bool = False
 
     def original_units_json(self) -> str | None:
         return json.dumps(self.original_units, sort_keys=True) if self.original_units else None

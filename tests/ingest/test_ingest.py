@@ -256,8 +256,8 @@ BAD_INPUT = [
     (
         "another_cyclers_export",
         "Data_Point,Test_Time(s),Current(A),Voltage(V),Cycle_Index\n1,0,1,3.6,1\n",
-        ":1: missing required column(s): test_time, voltage, current, cycle_count (BDF names"
-        " such as 'Test Time / s', 'Voltage / V', 'Current / A', 'Cycle Count / 1'); it looks"
+        ":1: missing required column(s): test_time, voltage, current (BDF names"
+        " such as 'Test Time / s', 'Voltage / V', 'Current / A'); it looks"
         " like an Arbin CSV export: use --format arbin",
     ),
     (
