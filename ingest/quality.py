@@ -477,7 +477,7 @@ class Checker:
         self.window: list[tuple[_Tally, str, str, float]] = []  # (tally, column, op, bound)
         # the logging gaps: every positive interval in a log-spaced histogram (the median at
         # the end, in flat memory), the intervals above the floor kept with their lines
-        self.intervals = np.zeros(len(_BINS) + 1, dtype=np.int64)
+        self.intervals = np.zeros(_BIN_COUNT, dtype=np.int64)
         self.gap_lines: list[np.ndarray] = []
         self.gap_seconds: list[np.ndarray] = []
 
@@ -610,9 +610,8 @@ class Checker:
     def _intervals(self, dt: np.ndarray, lines: np.ndarray) -> None:
         with np.errstate(invalid="ignore", divide="ignore"):
             positive = dt[dt > 0]
-            self.intervals += np.bincount(
-                np.searchsorted(_BINS, np.log10(positive)), minlength=len(_BINS) + 1
-            )
+            where = ((np.log10(positive) - _LOG_FIRST) * _PER_DECADE).astype(np.int64)
+            self.intervals += np.bincount(np.clip(where, 0, _BIN_COUNT - 1), minlength=_BIN_COUNT)
             long = dt > self.artefacts.gap_min_seconds
         if long.any():
             self.gap_lines.append(lines[long])
@@ -629,7 +628,7 @@ class Checker:
         if not total or not self.gap_lines:
             return None
         middle = int(np.searchsorted(np.cumsum(self.intervals), (total + 1) / 2))
-        median = float(10 ** _BINS[min(middle, len(_BINS) - 1)])  # the bin's upper edge
+        median = 10 ** (_LOG_FIRST + (middle + 1) / _PER_DECADE)  # the bin's upper edge
         limit = max(self.artefacts.gap_multiple * median, self.artefacts.gap_min_seconds)
         lines = np.concatenate(self.gap_lines)
         seconds = np.concatenate(self.gap_seconds)
@@ -664,9 +663,11 @@ class Checker:
         self.report.findings += [f for f in findings if f is not None]
 
 
-# log10 of the sampling intervals' histogram edges: 1 µs to about 3 years, 1,000 bins a decade
-# (a median within 0.23 %)
-_BINS = np.arange(-6.0, 8.0, 0.001)
+# the sampling intervals' histogram: log-spaced, 1,000 bins a decade (a median within 0.23 %)
+# from 1 µs to 10^8 s (about 3 years); an interval outside falls in the first or last bin
+_LOG_FIRST = -6.0
+_PER_DECADE = 1000
+_BIN_COUNT = 14 * _PER_DECADE
 
 
 def _duplicates(records: np.ndarray, repeats: set[int]) -> Finding | None:
