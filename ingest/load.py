@@ -202,7 +202,13 @@ def _load(db, path, session_id, options, sidecar, read_options, source, info, ch
     file = str(path)
     size = path.stat().st_size
     report = quality.Report(file)
-    checker = quality.Checker(report, db.target, info.record_reader, options.artefacts)
+    checker = quality.Checker(
+        report,
+        db.target,
+        info.record_reader,
+        options.artefacts,
+        own_records=any(c.quantity.key == "record_index" for c in info.columns),
+    )
     progress = _Progress(file, size, options.progress)
     outcome = Outcome(file, "loaded", report=report)
     db.begin()

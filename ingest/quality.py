@@ -139,6 +139,16 @@ DUPLICATE_LINE = Rule(
     column="record_index",
     severity="error",
 )
+# the same in a file without record numbers: the same test time and values as the line before,
+# which a duplicated line writes but so may a clock coarser than the sampling; kept
+SAME_SAMPLE = Rule(
+    "repeated_sample",
+    "the line repeats the line before it (same test time, same values) and the file has no "
+    "record numbers to tell a duplicated line from a clock coarser than the sampling; kept",
+    None,
+    column="test_time_second",
+    severity="note",
+)
 ORDER = Rule(
     "record_index_order",
     "record_index decreases: the file's rows are out of order",
@@ -457,13 +467,16 @@ class Checker:
         target: str,
         record_indexes: Callable[[], np.ndarray],
         artefacts: Artefacts | None = None,
+        own_records: bool = True,
     ):
         self.report = report
+        self.own_records = own_records  # False: the reader numbered the rows by position
         self.rules = rules(target)
         self.tallies = [_Tally(r) for r in self.rules]
         self.order = _Tally(ORDER)
         self.backwards = _Tally(BACKWARDS)
         self.repeats = _Tally(DUPLICATE_LINE)
+        self.same_samples = _Tally(SAME_SAMPLE)
         self.record_indexes = record_indexes
         self.not_increasing = False
         self.last_record: int | None = None
@@ -540,13 +553,22 @@ class Checker:
         previous = np.concatenate(([self.last_record], records[:-1])) if n else records
         if self.last_record is None and n:
             previous[0] = records[0] - 1
+        times = table.column("test_time_second").to_numpy(zero_copy_only=False)
+        before = np.concatenate(
+            ([np.nan if self.last_time is None else self.last_time], times[:-1])
+        )
         with np.errstate(invalid="ignore"):  # a NULL record index compares false
             self.order.add(records < previous, lines)
             same = records == previous
-        repeats = self._repeats(table, same)
+            # the file's own record numbers say which line repeats; without them (numbered by
+            # position here), the test time does, and every other value
+            candidates = same if self.own_records else times == before
+        repeats = self._repeats(table, candidates)
+        if not self.own_records:  # a heuristic: named, never dropped (a coarse clock repeats)
+            self.same_samples.add(repeats, lines, self._earlier(lines))
+            repeats = np.zeros(n, dtype=bool)
         if repeats.any():
-            earlier = np.concatenate(([self.last_line], lines[:-1])) if n else lines
-            self.repeats.add(repeats, lines, earlier)
+            self.repeats.add(repeats, lines, self._earlier(lines))
             self.repeat_lines.append(lines[repeats])
             failing |= repeats
             masks.append(repeats)
@@ -563,11 +585,7 @@ class Checker:
         known = records[~np.isnan(records)] if records.dtype.kind == "f" else records
         # a row without a record index (an empty Data_Point) is the not-null rule's to report
         self.last_record = int(known[-1]) if len(known) else self.last_record
-        times = table.column("test_time_second").to_numpy(zero_copy_only=False)
         if n:
-            before = np.concatenate(
-                ([np.nan if self.last_time is None else self.last_time], times[:-1])
-            )
             with np.errstate(invalid="ignore"):
                 self.backwards.add(times < before, lines)  # NaN (NULL) compares false
             # a gap is measured from the latest time so far: the jump back up after time
@@ -583,9 +601,14 @@ class Checker:
             self.last_line = int(lines[-1])
         return ~failing
 
+    def _earlier(self, lines: np.ndarray) -> np.ndarray:
+        """The line before each row's (the previous chunk's last for the first)."""
+        return np.concatenate(([self.last_line], lines[:-1]))
+
     def _repeats(self, table: pa.Table, same: np.ndarray) -> np.ndarray:
-        """True for each row that repeats the row before it exactly: the same record index
-        (`same`) and every staged value the same (NULL equal to NULL)."""
+        """True for each row that repeats the row before it exactly: a candidate (`same`: the
+        same record index, or the same test time in a file without record numbers) whose
+        every staged value is the same (NULL equal to NULL)."""
         where = np.flatnonzero(same)
         if not len(where):
             return np.zeros(table.num_rows, dtype=bool)
@@ -597,7 +620,7 @@ class Checker:
         before = both.take(pa.array(where))
         equal = np.ones(len(where), dtype=bool)
         for name in table.column_names:
-            if name == "line":
+            if name == "line" or (name == "record_index" and not self.own_records):
                 continue
             a, b = now.column(name), before.column(name)
             eq = pc.fill_null(pc.equal(a, b), False)
@@ -653,7 +676,7 @@ class Checker:
 
     def finish(self) -> None:
         findings = [t.finding() for t in self.tallies]
-        findings.append(self.repeats.finding())
+        findings += [self.repeats.finding(), self.same_samples.finding()]
         if self.not_increasing:
             repeated = np.concatenate(self.repeat_lines) if self.repeat_lines else []
             findings.append(_duplicates(self.record_indexes(), {int(n) for n in repeated}))

@@ -148,6 +148,27 @@ def test_a_repeat_beside_a_conflicting_duplicate_counts_once_each(sqlite_target,
     assert "duplicate_line: column 'record_index' 1 row(s) at line(s) 5 (repeating line 4)" in err
 
 
+def test_without_record_numbers_a_repeat_is_a_note_and_kept(sqlite_target, tmp_path, capsys):
+    """No Record Index: the same test time and values as the line before may be a duplicated
+    line or a clock coarser than the sampling; named, kept, never refused."""
+    text = "Test Time / s,Voltage / V,Current / A\n0,3.7,1\n1,3.7,1\n1,3.7,1\n1,3.8,1\n2,3.7,1\n"
+    path = write(tmp_path, "no-records.csv", text)
+    report = tmp_path / "report.json"
+    code, err = ingest(
+        sqlite_target,
+        [path],
+        "--sidecar",
+        str(sidecar(tmp_path)),
+        "--report",
+        str(report),
+        capsys=capsys,
+    )
+    assert code == 0, err
+    same = finding(report_of(report), "repeated_sample")
+    assert (same["severity"], same["first_lines"], same["repeating_lines"]) == ("note", [4], [3])
+    assert report_of(report)["rows_loaded"] == 5
+
+
 # ------------------------------------------------------------- the cell's declared window
 
 
