@@ -132,6 +132,8 @@ def not_stored(header: str) -> bool:
     """True when the header names a BDF quantity that timeseries_point has no column for
     (Power / W, power_watt, Step Record Index / 1...)."""
     split = _key_unit(header)
+    if split is None and _VENDOR.match(header):  # a cycler's own form: Power(W)
+        split = _snake(header.split("(")[0]), ""
     return split is not None and split[0] in NOT_STORED
 
 
@@ -292,8 +294,7 @@ def read(
         columns = [replace(c, header=names[c.position]) for c in columns]
         ignored = [names[i] for i, n in enumerate(rename(file, names)) if n in ignored]
     info = FileInfo(columns, ignored)
-    if rename is None:
-        info.not_stored = [n for n in ignored if not_stored(n)]
+    info.not_stored = [n for n in ignored if not_stored(n)]
     by_key = {c.quantity.key: c for c in columns}
     # BDF recommends Cycle Count, does not require it: numbered from the data (ingest/cycles.py)
     info.derive_cycles = "cycle_count" not in by_key

@@ -474,7 +474,7 @@ def _dropped(info: staging.FileInfo) -> dict[str, str]:
     """The file's columns that are not stored, and why: every one, in every report."""
     known = set(info.not_stored)
     return {
-        name: "a quantity of the format that timeseries_point has no column for"
+        name: "a BDF quantity that timeseries_point has no column for"
         if name in known
         else "not a quantity the loader reads"
         for name in info.ignored

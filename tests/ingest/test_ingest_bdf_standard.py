@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.ingest.loading import ingest, session_of, write
+from tests.ingest.vendor_files import ARBIN_HEADER, ARBIN_ROWS
 from tests.support.dbkit import ROOT
 
 FIXTURES = ROOT / "tests" / "fixtures" / "bdf"
@@ -156,7 +157,7 @@ def test_the_time_bug_file_is_refused_strict_and_loads_lenient(sqlite_target, tm
     assert (
         "test_time_backwards: column 'test_time_second' 3 row(s) at line(s) 724, 1467, 1649:" in err
     )
-    assert "'power_watt' (a quantity of the format that timeseries_point has no column for)" in err
+    assert "'power_watt' (a BDF quantity that timeseries_point has no column for)" in err
     report = tmp_path / "report.json"
     code, err = ingest(
         sqlite_target,
@@ -174,7 +175,7 @@ def test_the_time_bug_file_is_refused_strict_and_loads_lenient(sqlite_target, tm
     assert record["columns_not_stored"] == [
         {
             "column": "power_watt",
-            "why": "a quantity of the format that timeseries_point has no column for",
+            "why": "a BDF quantity that timeseries_point has no column for",
         }
     ]
     assert not [n for n in record["notes"] if n.startswith("cycle_count:")]  # the file has it
@@ -244,7 +245,7 @@ def test_cycles_from_the_current_continue_across_a_sessions_files(target, tmp_pa
     assert record["columns_not_stored"] == [
         {
             "column": "power_watt",
-            "why": "a quantity of the format that timeseries_point has no column for",
+            "why": "a BDF quantity that timeseries_point has no column for",
         },
         {"column": "Comment", "why": "not a quantity the loader reads"},
     ]
@@ -277,10 +278,10 @@ def test_every_load_lists_what_it_does_not_store(sqlite_target, tmp_path, capsys
     assert code == 0, err
     assert "every rule passes" in err
     assert (
-        "not stored: 'Power / W' (a quantity of the format that timeseries_point has no column "
-        "for); 'Step Record Index / 1' (a quantity of the format that timeseries_point has no "
-        "column for); 'Internal Resistance / ohm' (a quantity of the format that "
-        "timeseries_point has no column for); 'Operator' (not a quantity the loader reads)"
+        "not stored: 'Power / W' (a BDF quantity that timeseries_point has no column for); "
+        "'Step Record Index / 1' (a BDF quantity that timeseries_point has no column for); "
+        "'Internal Resistance / ohm' (a BDF quantity that timeseries_point has no column for); "
+        "'Operator' (not a quantity the loader reads)"
     ) in err
 
 
@@ -292,3 +293,34 @@ def test_step_index_beside_step_id_is_refused(sqlite_target, tmp_path, capsys):
     )
     assert code == 1, err
     assert f"error: {path}:1: column 'step_index': step_id appears twice (also as 'step_id')" in err
+
+
+def test_an_arbin_export_names_what_it_does_not_store(sqlite_target, tmp_path, capsys):
+    """The report's list is every reader's: Arbin's Power(W) and Internal Resistance(Ohm) are
+    BDF quantities without a column, dV/dt(V/s) none the loader reads."""
+    path = write(tmp_path, "arbin.csv", ARBIN_HEADER + ARBIN_ROWS)
+    report = tmp_path / "report.json"
+    code, err = ingest(
+        sqlite_target,
+        [path],
+        "--format",
+        "arbin",
+        "--time-zone",
+        "Europe/Berlin",
+        "--sidecar",
+        str(sidecar_for(tmp_path, POUCH)),
+        "--report",
+        str(report),
+        capsys=capsys,
+    )
+    assert code == 0, err
+    dropped = {d["column"]: d["why"] for d in report_of(report)["columns_not_stored"]}
+    bdf_quantity = "a BDF quantity that timeseries_point has no column for"
+    assert dropped == {
+        "Power(W)": bdf_quantity,
+        "ACR(Ohm)": "not a quantity the loader reads",
+        "dV/dt(V/s)": "not a quantity the loader reads",
+        "Internal Resistance(Ohm)": bdf_quantity,
+        "dQ/dV(Ah/V)": "not a quantity the loader reads",
+        "dV/dQ(V/Ah)": "not a quantity the loader reads",
+    }
