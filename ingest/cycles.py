@@ -21,6 +21,7 @@ import numpy as np
 import pyarrow as pa
 
 from .db import Database
+from .quality import asset_select
 
 REST_C_RATE = 1 / 200  # the rest band: |I| <= C/200 of the nominal capacity
 FIRST_CYCLE = 1  # as cyclers count (Arbin, Neware, the BDF reference files)
@@ -68,11 +69,7 @@ def for_session(db: Database, session_id: int) -> CycleCounter:
     """The counter for a file of `session_id`: its rest band from the asset's nominal capacity
     (the cell's, or the pack's), its start from the session's last sample outside that band."""
     capacity = db.query(
-        "SELECT CASE WHEN s.cell_id IS NOT NULL THEN c.nominal_capacity_ah "
-        "ELSE k.nominal_capacity_ah END FROM test_session s "
-        "LEFT JOIN battery_cell c ON c.cell_id = s.cell_id "
-        "LEFT JOIN battery_pack k ON k.pack_id = s.pack_id WHERE s.session_id = %s",
-        [session_id],
+        asset_select(("nominal_capacity_ah",)) + " WHERE s.session_id = %s", [session_id]
     )
     nominal = float(capacity[0][0]) if capacity and capacity[0][0] is not None else 0.0
     rest = nominal * REST_C_RATE

@@ -208,19 +208,9 @@ CURRENT_LIMITS = ("max_discharge_current_ampere", "max_charge_current_ampere")
 
 def asset_limits(db, session_id: int) -> Limits:
     """The declared window of the session's cell (or pack), as the schema's columns give it."""
-    have = {
-        alias: {c.name for c in model().table(table).columns}
-        for alias, table in (("c", "battery_cell"), ("k", "battery_pack"))
-    }
-    picked = []
-    for name in ("voltage_min_volt", "voltage_max_volt", *CURRENT_LIMITS):
-        cell, pack = (f"{a}.{name}" if name in have[a] else "NULL" for a in ("c", "k"))
-        # CASE, not COALESCE: ClickHouse's LEFT JOIN gives the type's default, not NULL
-        picked.append(f"CASE WHEN s.cell_id IS NOT NULL THEN {cell} ELSE {pack} END")
+    names = ("voltage_min_volt", "voltage_max_volt", *CURRENT_LIMITS)
     rows = db.query(
-        f"SELECT {', '.join(picked)} FROM test_session s "
-        "LEFT JOIN battery_cell c ON c.cell_id = s.cell_id "
-        "LEFT JOIN battery_pack k ON k.pack_id = s.pack_id WHERE s.session_id = %s",
+        asset_select(names) + " WHERE s.session_id = %s",
         [session_id],
     )
     if not rows:
@@ -232,6 +222,30 @@ def asset_limits(db, session_id: int) -> Limits:
         None if discharge is None else -abs(discharge),
         None if charge is None else abs(charge),
     )
+
+
+def asset_select(names: tuple[str, ...]) -> str:
+    """SELECT of `names` for a session's asset, from its cell or its pack: NULL where the
+    schema in force has no such column (a schema of your own may have no battery_pack)."""
+    tables = model().table_map
+    session = {c.name for c in tables["test_session"].columns}
+    aliases = {"c": ("battery_cell", "cell_id"), "k": ("battery_pack", "pack_id")}
+    have = {
+        alias: {c.name for c in tables[table].columns}
+        for alias, (table, key) in aliases.items()
+        if table in tables and key in session
+    }
+    picked = []
+    for name in names:
+        cell, pack = (f"{a}.{name}" if name in have.get(a, ()) else "NULL" for a in ("c", "k"))
+        # CASE, not COALESCE: ClickHouse's LEFT JOIN gives the type's default, not NULL
+        picked.append(
+            f"CASE WHEN s.cell_id IS NOT NULL THEN {cell} ELSE {pack} END" if "k" in have else cell
+        )
+    joins = "".join(
+        f" LEFT JOIN {aliases[a][0]} {a} ON {a}.{aliases[a][1]} = s.{aliases[a][1]}" for a in have
+    )
+    return f"SELECT {', '.join(picked)} FROM test_session s{joins}"
 
 
 def model():
