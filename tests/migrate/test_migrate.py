@@ -35,6 +35,7 @@ from tests.migrate.machinery import (
     DBMATE,
     RESET,
     dbmate,
+    dbmate_run,
     expected_after,
     load_ddl,
     pg_full_catalog,
@@ -188,10 +189,14 @@ def test_sqlite(edit, tmp_path):
     applied = [r[0] for r in check.execute("SELECT version FROM schema_migrations")]
     check.close()
     assert migrate.version_id(new.version) in applied
-    if edit not in DESTRUCTIVE:
+    if not migrate.irreversible(plan):  # narrowings too: their down migration widens again
         rollback_all(url, folder, files)
         assert sqlite_catalog(db) == first
         assert sqlite_rows(db, old) == before
+    else:  # the down migration fails, saying why, and changes nothing
+        result = dbmate_run(url, folder, "rollback")
+        assert result.returncode != 0 and "cannot be rolled back" in result.stderr
+        assert sqlite_catalog(db) == sqlite_catalog(fresh)
 
 
 @pytest.mark.slow  # dbmate
@@ -256,7 +261,7 @@ def run_pg_case(engine, target: str, edit: str, tmp_path: Path, *, down: bool = 
             migrated = pg_full_catalog(conn)
             after = pg_rows(conn, new)
             applied = [r[0] for r in conn.execute("SELECT version FROM schema_migrations")]
-        if down and edit not in DESTRUCTIVE:
+        if down and not migrate.irreversible(plan):
             rollback_all(url, folder, files)
             with database.connect() as conn:
                 assert pg_full_catalog(conn) == first, "down migration: catalog differs"
