@@ -200,6 +200,44 @@ def test_sqlite(edit, tmp_path):
 
 
 @pytest.mark.slow  # dbmate
+def test_sqlite_add_column_keeps_each_comment_on_its_column_line(tmp_path):
+    """ALTER TABLE ADD COLUMN splices the column in before the previous column's `--` comment;
+    the migration stores the text a fresh build writes, so `.schema` shows every comment
+    beside its own column, and the rows and constraints are untouched by it."""
+    old, new, plan, folder, files = plan_and_files("add_nullable_column", tmp_path, "sqlite")
+    up = "".join(files.values()).split("-- migrate:down")[0]
+    assert "ADD COLUMN" in up and "new_battery_pack" not in up, "expected ADD COLUMN"
+    db, fresh = tmp_path / "migrated.sqlite", tmp_path / "fresh.sqlite"
+    sqlite_build(db, old)
+    sqlite_seed(db)
+    dbmate(f"sqlite:{db}", folder, "migrate")
+    sqlite_build(fresh, new)
+
+    def stored(path):
+        conn = sqlite3.connect(path)
+        try:
+            assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+            sql = "SELECT name, sql FROM sqlite_master WHERE name IN ('battery_pack', %s)"
+            table = "'timeseries_point_store', 'timeseries_point'"
+            return dict(conn.execute(sql % table).fetchall())
+        finally:
+            conn.close()
+
+    migrated = stored(db)
+    assert migrated == stored(fresh)
+    line = next(ln for ln in migrated["battery_pack"].splitlines() if "location" in ln)
+    assert line.strip().startswith("location TEXT") and line.endswith(
+        "-- Where the pack is stored."
+    )
+    check = sqlite3.connect(db)
+    try:  # the new column's CHECK is in force
+        with pytest.raises(sqlite3.IntegrityError):
+            check.execute("UPDATE timeseries_point SET temperature_t4_celsius = 1000")
+    finally:
+        check.close()
+
+
+@pytest.mark.slow  # dbmate
 def test_sqlite_rebuild_of_a_parent_keeps_every_child_row(tmp_path):
     """Rebuilding battery_pack (a parent: cells reference it ON DELETE SET NULL, sessions ON
     DELETE RESTRICT) must not touch a child row: with foreign keys on, the DROP of the old

@@ -3,9 +3,11 @@
 SQLite's ALTER TABLE renames tables and adds columns, nothing else. So the writer decides per
 table, not per operation: it compares what SQLite enforces of the old and the new CREATE TABLE
 (`sqlite_normal`); equal means nothing to do (a description-only change), added nullable or
-defaulted columns mean ADD COLUMN, anything else a rebuild: a new table, a copy of every row,
-the old one dropped, the new one renamed, its indexes created again, with foreign keys off
-outside the transaction and `foreign_key_check` before COMMIT.
+defaulted columns mean ADD COLUMN (then the stored CREATE TABLE text is set to a fresh build's,
+so each comment stays on its column's line), anything else a rebuild: a new table, a copy of
+every row, the old one dropped, the new one renamed, its indexes created again, with foreign
+keys off outside the transaction and `foreign_key_check` before COMMIT. Before a rebuild's
+copy, the old rows are checked against every narrowed rule (`refuse_violations`).
 """
 
 from __future__ import annotations
@@ -268,6 +270,32 @@ class SqliteWriter(MigrationWriter):
                     op.summary,
                     f"ALTER TABLE {ctx.q(name)} ADD COLUMN {t.column_spec(table, op.new)}{extra};",
                 )
+            self.relayout(ctx, table, [op.column for op in added])
+
+    def relayout(self, ctx: SqliteContext, table: Table, added: list[str]) -> None:
+        """ADD COLUMN splices the new column into the stored CREATE TABLE text right after the
+        last column's definition, before that column's `--` comment: `.schema` would show each
+        comment beside the wrong column. Store the text a fresh build writes instead, columns
+        in the order the table now has them (the old ones, then the added ones), as SQLite's
+        ALTER TABLE page allows for a change of the text that leaves the stored rows as they
+        are: same columns in the same order, same constraints."""
+        block = ctx.block(ctx.plan.new, table.name)
+        count = len(table.columns)
+        items = dict(zip((c.name for c in table.columns), block.items[:count], strict=True))
+        before = ctx.plan.old_table(table.name)
+        order = [c.name for c in before.columns] + added
+        block.items = [items[name] for name in order] + block.items[count:]
+        block.comments, block.after = [], []
+        text = layout_table(block, ctx.q(table.name)).rstrip("\n").removesuffix(";")
+        ctx.add(
+            SAFE,
+            f"the stored text of {table.name} as a fresh build writes it (each comment on its "
+            "column's line; no row is touched)",
+            "PRAGMA writable_schema = ON;\n"
+            f"UPDATE sqlite_master SET sql = {self.target.literal(text)}\n"
+            f"    WHERE type = 'table' AND name = {self.target.literal(table.name)};\n"
+            "PRAGMA writable_schema = OFF;",
+        )
 
     def note_losses(self, ctx: SqliteContext) -> None:
         for op in ctx.plan.ops:

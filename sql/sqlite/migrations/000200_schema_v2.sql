@@ -4,7 +4,7 @@
 -- Apply with dbmate: dbmate --migrations-dir sql/sqlite/migrations --url URL --no-dump-schema
 --   migrate
 --
--- Operations: 40 safe, 12 needs-validation. Labels: [safe] cannot fail and loses nothing;
+-- Operations: 41 safe, 12 needs-validation. Labels: [safe] cannot fail and loses nothing;
 --   [needs-validation] existing rows are checked and may stop the migration; [destructive] may lose
 --   data, generated only with --allow-destructive.
 -- Down migration: included.
@@ -97,6 +97,28 @@ CREATE TABLE source_file (
 ) STRICT;
 -- [safe] add column cycle.cycle_type
 ALTER TABLE cycle ADD COLUMN cycle_type TEXT CONSTRAINT ck_cycle_cycle_type_enum CHECK (cycle_type IN ('formation', 'aging', 'reference', 'other'));
+-- [safe] the stored text of cycle as a fresh build writes it (each comment on its column's line; no row is touched)
+PRAGMA writable_schema = ON;
+UPDATE sqlite_master SET sql = 'CREATE TABLE cycle (
+    session_id INTEGER NOT NULL,  -- The session this cycle belongs to.
+    cycle_index INTEGER NOT NULL,  -- The cycle: the value of the cycler''s cycle counter (timeseries_point.cycle_count) its samples carry; never renumbered.
+    record_index_first INTEGER NOT NULL,  -- record_index of the first sample of the cycle.
+    record_index_last INTEGER NOT NULL,  -- record_index of the last sample of the cycle.
+    test_time_start_second REAL NOT NULL,  -- test_time_second of the first sample. [s]
+    test_time_end_second REAL NOT NULL,  -- test_time_second of the last sample. [s]
+    cycle_type TEXT,  -- Formation, ageing or reference (RPT/diagnostic) cycle; NULL when the protocol does not say. Capacity-based SOH is normally computed on reference cycles only.
+    CONSTRAINT pk_cycle PRIMARY KEY (session_id, cycle_index),
+    CONSTRAINT fk_cycle_session_id FOREIGN KEY (session_id) REFERENCES test_session (session_id) ON DELETE RESTRICT,  -- ON DELETE RESTRICT: Cycles are part of a session''s measurements; delete them explicitly, never as a side effect.
+    CONSTRAINT ck_cycle_cycle_index_range CHECK (cycle_index >= 0),  -- cycle_index >= 0.
+    CONSTRAINT ck_cycle_record_index_first_range CHECK (record_index_first >= 0),  -- record_index_first >= 0.
+    CONSTRAINT ck_cycle_record_index_last_range CHECK (record_index_last >= 0),  -- record_index_last >= 0.
+    CONSTRAINT ck_cycle_test_time_start_second_range CHECK (test_time_start_second >= 0),  -- test_time_start_second >= 0.
+    CONSTRAINT ck_cycle_test_time_end_second_range CHECK (test_time_end_second >= 0),  -- test_time_end_second >= 0.
+    CONSTRAINT ck_cycle_cycle_type_enum CHECK (cycle_type IN (''formation'', ''aging'', ''reference'', ''other'')),  -- cycle_type is one of the cycle_type values.
+    CONSTRAINT ck_cycle_record_order CHECK (record_index_last >= record_index_first)  -- A cycle ends at or after its first sample.
+) STRICT, WITHOUT ROWID'
+    WHERE type = 'table' AND name = 'cycle';
+PRAGMA writable_schema = OFF;
 -- [needs-validation] rebuild battery_pack (SQLite's ALTER TABLE cannot: battery_pack.manufacturer may be NULL; battery_pack.model_name may be NULL; battery_pack.serial_number may be NULL; add column battery_pack.cathode_chemistry; add column battery_pack.anode_chemistry; add check ck_battery_pack_cathode_chemistry_enum; add check ck_battery_pack_anode_chemistry_enum): new table
 -- battery_pack: A battery pack: cells connected in series and parallel, tested as one asset.
 CREATE TABLE new_battery_pack (
