@@ -89,7 +89,8 @@ def assert_refused(result, name: str) -> None:
     assert result.returncode != 0, result.stdout
     message = result.stderr
     assert "migration refused, nothing changed" in message, message
-    assert f"{len(case.keys)} rows of {case.table} violate" in message, message
+    assert f"rows of {case.table} violating " in message, message
+    assert f": {len(case.keys)}; first keys" in message, message
     assert f"first keys ({key}): {case.first_keys}" in message, message
 
 

@@ -110,7 +110,7 @@ class PostgresWriter(MigrationWriter):
         rule = rule.replace("%", "%%")  # RAISE's format placeholder
         message = (
             f"schema version {ctx.plan.new.version} migration refused, nothing changed: "
-            f"% rows of {table} violate {rule}; first keys ({key_names}): %"
+            f"rows of {table} violating {rule}: %; first keys ({key_names}): %"
         )
         ctx.add(
             SAFE,

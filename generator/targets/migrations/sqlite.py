@@ -331,10 +331,11 @@ class SqliteWriter(MigrationWriter):
             order = t.quote_all(keys)
         else:
             key_text, order = "CAST(rowid AS TEXT)", "rowid"
-        prefix = f"schema version {ctx.plan.new.version} migration refused, nothing changed: "
-        middle = (
-            f" rows of {table.name} violate {rule}; first keys ({', '.join(keys) or 'rowid'}): "
+        prefix = (
+            f"schema version {ctx.plan.new.version} migration refused, nothing changed: "
+            f"rows of {table.name} violating {rule}: "
         )
+        middle = f"; first keys ({', '.join(keys) or 'rowid'}): "
         message = (
             f"{t.literal(prefix)} || NEW.n || {t.literal(middle)} || NEW.first_keys || "
             "'; fix or delete these rows, then run dbmate again'"

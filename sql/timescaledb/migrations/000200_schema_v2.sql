@@ -411,7 +411,7 @@ BEGIN
     SELECT count(*) INTO n FROM label_soc r WHERE NOT (method <> 'ocv_lookup' OR (soc >= -0.05 AND soc <= 1.05));
     IF n > 0 THEN
         SELECT string_agg(k, '; ') INTO first_keys FROM (SELECT concat_ws(', ', label_soc_id) AS k FROM label_soc r WHERE NOT (method <> 'ocv_lookup' OR (soc >= -0.05 AND soc <= 1.05)) ORDER BY label_soc_id LIMIT 5) s;
-        RAISE EXCEPTION 'schema version 2 migration refused, nothing changed: % rows of label_soc violate ck_label_soc_ocv_range CHECK (method <> ''ocv_lookup'' OR (soc >= -0.05 AND soc <= 1.05)); first keys (label_soc_id): %', n, first_keys
+        RAISE EXCEPTION 'schema version 2 migration refused, nothing changed: rows of label_soc violating ck_label_soc_ocv_range CHECK (method <> ''ocv_lookup'' OR (soc >= -0.05 AND soc <= 1.05)): %; first keys (label_soc_id): %', n, first_keys
             USING ERRCODE = 'check_violation', HINT = 'fix or delete these rows, then run dbmate again';
     END IF;
 END $$;
@@ -436,7 +436,7 @@ BEGIN
     SELECT count(*) INTO n FROM prediction r WHERE NOT ((label_soc_id IS NULL OR task = 'soc') AND (label_soh_id IS NULL OR task = 'soh'));
     IF n > 0 THEN
         SELECT string_agg(k, '; ') INTO first_keys FROM (SELECT concat_ws(', ', prediction_id) AS k FROM prediction r WHERE NOT ((label_soc_id IS NULL OR task = 'soc') AND (label_soh_id IS NULL OR task = 'soh')) ORDER BY prediction_id LIMIT 5) s;
-        RAISE EXCEPTION 'schema version 2 migration refused, nothing changed: % rows of prediction violate ck_prediction_label_task CHECK ((label_soc_id IS NULL OR task = ''soc'') AND (label_soh_id IS NULL OR task = ''soh'')); first keys (prediction_id): %', n, first_keys
+        RAISE EXCEPTION 'schema version 2 migration refused, nothing changed: rows of prediction violating ck_prediction_label_task CHECK ((label_soc_id IS NULL OR task = ''soc'') AND (label_soh_id IS NULL OR task = ''soh'')): %; first keys (prediction_id): %', n, first_keys
             USING ERRCODE = 'check_violation', HINT = 'fix or delete these rows, then run dbmate again';
     END IF;
 END $$;
@@ -662,7 +662,7 @@ BEGIN
     SELECT count(*) INTO n FROM battery_pack r WHERE r.manufacturer IS NULL;
     IF n > 0 THEN
         SELECT string_agg(k, '; ') INTO first_keys FROM (SELECT concat_ws(', ', pack_id) AS k FROM battery_pack r WHERE r.manufacturer IS NULL ORDER BY pack_id LIMIT 5) s;
-        RAISE EXCEPTION 'schema version 1 migration refused, nothing changed: % rows of battery_pack violate NOT NULL of battery_pack.manufacturer; first keys (pack_id): %', n, first_keys
+        RAISE EXCEPTION 'schema version 1 migration refused, nothing changed: rows of battery_pack violating NOT NULL of battery_pack.manufacturer: %; first keys (pack_id): %', n, first_keys
             USING ERRCODE = 'check_violation', HINT = 'fix or delete these rows, then run dbmate again';
     END IF;
 END $$;
@@ -677,7 +677,7 @@ BEGIN
     SELECT count(*) INTO n FROM battery_pack r WHERE r.model_name IS NULL;
     IF n > 0 THEN
         SELECT string_agg(k, '; ') INTO first_keys FROM (SELECT concat_ws(', ', pack_id) AS k FROM battery_pack r WHERE r.model_name IS NULL ORDER BY pack_id LIMIT 5) s;
-        RAISE EXCEPTION 'schema version 1 migration refused, nothing changed: % rows of battery_pack violate NOT NULL of battery_pack.model_name; first keys (pack_id): %', n, first_keys
+        RAISE EXCEPTION 'schema version 1 migration refused, nothing changed: rows of battery_pack violating NOT NULL of battery_pack.model_name: %; first keys (pack_id): %', n, first_keys
             USING ERRCODE = 'check_violation', HINT = 'fix or delete these rows, then run dbmate again';
     END IF;
 END $$;
@@ -692,7 +692,7 @@ BEGIN
     SELECT count(*) INTO n FROM battery_pack r WHERE r.serial_number IS NULL;
     IF n > 0 THEN
         SELECT string_agg(k, '; ') INTO first_keys FROM (SELECT concat_ws(', ', pack_id) AS k FROM battery_pack r WHERE r.serial_number IS NULL ORDER BY pack_id LIMIT 5) s;
-        RAISE EXCEPTION 'schema version 1 migration refused, nothing changed: % rows of battery_pack violate NOT NULL of battery_pack.serial_number; first keys (pack_id): %', n, first_keys
+        RAISE EXCEPTION 'schema version 1 migration refused, nothing changed: rows of battery_pack violating NOT NULL of battery_pack.serial_number: %; first keys (pack_id): %', n, first_keys
             USING ERRCODE = 'check_violation', HINT = 'fix or delete these rows, then run dbmate again';
     END IF;
 END $$;
@@ -707,7 +707,7 @@ BEGIN
     SELECT count(*) INTO n FROM battery_cell r WHERE r.manufacturer IS NULL;
     IF n > 0 THEN
         SELECT string_agg(k, '; ') INTO first_keys FROM (SELECT concat_ws(', ', cell_id) AS k FROM battery_cell r WHERE r.manufacturer IS NULL ORDER BY cell_id LIMIT 5) s;
-        RAISE EXCEPTION 'schema version 1 migration refused, nothing changed: % rows of battery_cell violate NOT NULL of battery_cell.manufacturer; first keys (cell_id): %', n, first_keys
+        RAISE EXCEPTION 'schema version 1 migration refused, nothing changed: rows of battery_cell violating NOT NULL of battery_cell.manufacturer: %; first keys (cell_id): %', n, first_keys
             USING ERRCODE = 'check_violation', HINT = 'fix or delete these rows, then run dbmate again';
     END IF;
 END $$;
@@ -722,7 +722,7 @@ BEGIN
     SELECT count(*) INTO n FROM battery_cell r WHERE r.model_name IS NULL;
     IF n > 0 THEN
         SELECT string_agg(k, '; ') INTO first_keys FROM (SELECT concat_ws(', ', cell_id) AS k FROM battery_cell r WHERE r.model_name IS NULL ORDER BY cell_id LIMIT 5) s;
-        RAISE EXCEPTION 'schema version 1 migration refused, nothing changed: % rows of battery_cell violate NOT NULL of battery_cell.model_name; first keys (cell_id): %', n, first_keys
+        RAISE EXCEPTION 'schema version 1 migration refused, nothing changed: rows of battery_cell violating NOT NULL of battery_cell.model_name: %; first keys (cell_id): %', n, first_keys
             USING ERRCODE = 'check_violation', HINT = 'fix or delete these rows, then run dbmate again';
     END IF;
 END $$;
@@ -737,7 +737,7 @@ BEGIN
     SELECT count(*) INTO n FROM battery_cell r WHERE r.serial_number IS NULL;
     IF n > 0 THEN
         SELECT string_agg(k, '; ') INTO first_keys FROM (SELECT concat_ws(', ', cell_id) AS k FROM battery_cell r WHERE r.serial_number IS NULL ORDER BY cell_id LIMIT 5) s;
-        RAISE EXCEPTION 'schema version 1 migration refused, nothing changed: % rows of battery_cell violate NOT NULL of battery_cell.serial_number; first keys (cell_id): %', n, first_keys
+        RAISE EXCEPTION 'schema version 1 migration refused, nothing changed: rows of battery_cell violating NOT NULL of battery_cell.serial_number: %; first keys (cell_id): %', n, first_keys
             USING ERRCODE = 'check_violation', HINT = 'fix or delete these rows, then run dbmate again';
     END IF;
 END $$;
@@ -752,7 +752,7 @@ BEGIN
     SELECT count(*) INTO n FROM test_session r WHERE r.protocol_version IS NULL;
     IF n > 0 THEN
         SELECT string_agg(k, '; ') INTO first_keys FROM (SELECT concat_ws(', ', session_id) AS k FROM test_session r WHERE r.protocol_version IS NULL ORDER BY session_id LIMIT 5) s;
-        RAISE EXCEPTION 'schema version 1 migration refused, nothing changed: % rows of test_session violate NOT NULL of test_session.protocol_version; first keys (session_id): %', n, first_keys
+        RAISE EXCEPTION 'schema version 1 migration refused, nothing changed: rows of test_session violating NOT NULL of test_session.protocol_version: %; first keys (session_id): %', n, first_keys
             USING ERRCODE = 'check_violation', HINT = 'fix or delete these rows, then run dbmate again';
     END IF;
 END $$;
@@ -767,7 +767,7 @@ BEGIN
     SELECT count(*) INTO n FROM test_session r WHERE r.equipment IS NULL;
     IF n > 0 THEN
         SELECT string_agg(k, '; ') INTO first_keys FROM (SELECT concat_ws(', ', session_id) AS k FROM test_session r WHERE r.equipment IS NULL ORDER BY session_id LIMIT 5) s;
-        RAISE EXCEPTION 'schema version 1 migration refused, nothing changed: % rows of test_session violate NOT NULL of test_session.equipment; first keys (session_id): %', n, first_keys
+        RAISE EXCEPTION 'schema version 1 migration refused, nothing changed: rows of test_session violating NOT NULL of test_session.equipment: %; first keys (session_id): %', n, first_keys
             USING ERRCODE = 'check_violation', HINT = 'fix or delete these rows, then run dbmate again';
     END IF;
 END $$;
@@ -782,7 +782,7 @@ BEGIN
     SELECT count(*) INTO n FROM timeseries_point r WHERE r.step_index IS NULL;
     IF n > 0 THEN
         SELECT string_agg(k, '; ') INTO first_keys FROM (SELECT concat_ws(', ', session_id, record_index) AS k FROM timeseries_point r WHERE r.step_index IS NULL ORDER BY session_id, record_index LIMIT 5) s;
-        RAISE EXCEPTION 'schema version 1 migration refused, nothing changed: % rows of timeseries_point violate NOT NULL of timeseries_point.step_index; first keys (session_id, record_index): %', n, first_keys
+        RAISE EXCEPTION 'schema version 1 migration refused, nothing changed: rows of timeseries_point violating NOT NULL of timeseries_point.step_index: %; first keys (session_id, record_index): %', n, first_keys
             USING ERRCODE = 'check_violation', HINT = 'fix or delete these rows, then run dbmate again';
     END IF;
 END $$;
@@ -845,7 +845,7 @@ BEGIN
     SELECT count(*) INTO n FROM cycle_feature r WHERE NOT (coulombic_efficiency > 0 AND coulombic_efficiency <= CAST(1.2 AS REAL));
     IF n > 0 THEN
         SELECT string_agg(k, '; ') INTO first_keys FROM (SELECT concat_ws(', ', session_id, cycle_index, feature_version) AS k FROM cycle_feature r WHERE NOT (coulombic_efficiency > 0 AND coulombic_efficiency <= CAST(1.2 AS REAL)) ORDER BY session_id, cycle_index, feature_version LIMIT 5) s;
-        RAISE EXCEPTION 'schema version 1 migration refused, nothing changed: % rows of cycle_feature violate ck_cycle_feature_coulombic_efficiency_range CHECK (coulombic_efficiency > 0 AND coulombic_efficiency <= CAST(1.2 AS REAL)); first keys (session_id, cycle_index, feature_version): %', n, first_keys
+        RAISE EXCEPTION 'schema version 1 migration refused, nothing changed: rows of cycle_feature violating ck_cycle_feature_coulombic_efficiency_range CHECK (coulombic_efficiency > 0 AND coulombic_efficiency <= CAST(1.2 AS REAL)): %; first keys (session_id, cycle_index, feature_version): %', n, first_keys
             USING ERRCODE = 'check_violation', HINT = 'fix or delete these rows, then run dbmate again';
     END IF;
 END $$;
@@ -862,7 +862,7 @@ BEGIN
     SELECT count(*) INTO n FROM cycle_feature r WHERE NOT (energy_efficiency > 0 AND energy_efficiency <= CAST(1.2 AS REAL));
     IF n > 0 THEN
         SELECT string_agg(k, '; ') INTO first_keys FROM (SELECT concat_ws(', ', session_id, cycle_index, feature_version) AS k FROM cycle_feature r WHERE NOT (energy_efficiency > 0 AND energy_efficiency <= CAST(1.2 AS REAL)) ORDER BY session_id, cycle_index, feature_version LIMIT 5) s;
-        RAISE EXCEPTION 'schema version 1 migration refused, nothing changed: % rows of cycle_feature violate ck_cycle_feature_energy_efficiency_range CHECK (energy_efficiency > 0 AND energy_efficiency <= CAST(1.2 AS REAL)); first keys (session_id, cycle_index, feature_version): %', n, first_keys
+        RAISE EXCEPTION 'schema version 1 migration refused, nothing changed: rows of cycle_feature violating ck_cycle_feature_energy_efficiency_range CHECK (energy_efficiency > 0 AND energy_efficiency <= CAST(1.2 AS REAL)): %; first keys (session_id, cycle_index, feature_version): %', n, first_keys
             USING ERRCODE = 'check_violation', HINT = 'fix or delete these rows, then run dbmate again';
     END IF;
 END $$;
@@ -879,7 +879,7 @@ BEGIN
     SELECT count(*) INTO n FROM label_soc r WHERE NOT (method IN ('coulomb_counting', 'ocv_lookup', 'model_based', 'simulator'));
     IF n > 0 THEN
         SELECT string_agg(k, '; ') INTO first_keys FROM (SELECT concat_ws(', ', label_soc_id) AS k FROM label_soc r WHERE NOT (method IN ('coulomb_counting', 'ocv_lookup', 'model_based', 'simulator')) ORDER BY label_soc_id LIMIT 5) s;
-        RAISE EXCEPTION 'schema version 1 migration refused, nothing changed: % rows of label_soc violate ck_label_soc_method_enum CHECK (method IN (''coulomb_counting'', ''ocv_lookup'', ''model_based'', ''simulator'')); first keys (label_soc_id): %', n, first_keys
+        RAISE EXCEPTION 'schema version 1 migration refused, nothing changed: rows of label_soc violating ck_label_soc_method_enum CHECK (method IN (''coulomb_counting'', ''ocv_lookup'', ''model_based'', ''simulator'')): %; first keys (label_soc_id): %', n, first_keys
             USING ERRCODE = 'check_violation', HINT = 'fix or delete these rows, then run dbmate again';
     END IF;
 END $$;
@@ -896,7 +896,7 @@ BEGIN
     SELECT count(*) INTO n FROM label_soc r WHERE NOT (soc >= CAST(-0.05 AS REAL) AND soc <= CAST(1.05 AS REAL));
     IF n > 0 THEN
         SELECT string_agg(k, '; ') INTO first_keys FROM (SELECT concat_ws(', ', label_soc_id) AS k FROM label_soc r WHERE NOT (soc >= CAST(-0.05 AS REAL) AND soc <= CAST(1.05 AS REAL)) ORDER BY label_soc_id LIMIT 5) s;
-        RAISE EXCEPTION 'schema version 1 migration refused, nothing changed: % rows of label_soc violate ck_label_soc_soc_range CHECK (soc >= CAST(-0.05 AS REAL) AND soc <= CAST(1.05 AS REAL)); first keys (label_soc_id): %', n, first_keys
+        RAISE EXCEPTION 'schema version 1 migration refused, nothing changed: rows of label_soc violating ck_label_soc_soc_range CHECK (soc >= CAST(-0.05 AS REAL) AND soc <= CAST(1.05 AS REAL)): %; first keys (label_soc_id): %', n, first_keys
             USING ERRCODE = 'check_violation', HINT = 'fix or delete these rows, then run dbmate again';
     END IF;
 END $$;
@@ -913,7 +913,7 @@ BEGIN
     SELECT count(*) INTO n FROM model_run r WHERE NOT (target_soc_method IN ('coulomb_counting', 'ocv_lookup', 'model_based', 'simulator'));
     IF n > 0 THEN
         SELECT string_agg(k, '; ') INTO first_keys FROM (SELECT concat_ws(', ', run_id) AS k FROM model_run r WHERE NOT (target_soc_method IN ('coulomb_counting', 'ocv_lookup', 'model_based', 'simulator')) ORDER BY run_id LIMIT 5) s;
-        RAISE EXCEPTION 'schema version 1 migration refused, nothing changed: % rows of model_run violate ck_model_run_target_soc_method_enum CHECK (target_soc_method IN (''coulomb_counting'', ''ocv_lookup'', ''model_based'', ''simulator'')); first keys (run_id): %', n, first_keys
+        RAISE EXCEPTION 'schema version 1 migration refused, nothing changed: rows of model_run violating ck_model_run_target_soc_method_enum CHECK (target_soc_method IN (''coulomb_counting'', ''ocv_lookup'', ''model_based'', ''simulator'')): %; first keys (run_id): %', n, first_keys
             USING ERRCODE = 'check_violation', HINT = 'fix or delete these rows, then run dbmate again';
     END IF;
 END $$;
