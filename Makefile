@@ -79,8 +79,8 @@ test-fast: setup ## run the quick tests only: no engine, nothing marked slow (un
 	@LIAM_ERD_SCHEMA_NO_ENGINES=1 $(PY) -m pytest -q -m "not slow and not engines"
 
 migration: $(CORE) ## write sql/<engine>/migrations/ for the schema.yaml change since FROM (NAME=what_changed)
-	@test -n "$(NAME)" || { echo "usage: make migration NAME=what_changed [FROM=git-ref-or-file, default HEAD] [ALLOW_DESTRUCTIVE=1]" >&2; exit 2; }
-	@$(PY) -m generator migrate --from "$(FROM)" --name "$(NAME)" $(if $(ALLOW_DESTRUCTIVE),--allow-destructive)
+	@test -n "$(NAME)" || { echo "usage: make migration NAME=what_changed [FROM=git-ref-or-file, default HEAD] [ALLOW_DESTRUCTIVE=1] [TWO_STEP=1]" >&2; exit 2; }
+	@$(PY) -m generator migrate --from "$(FROM)" --name "$(NAME)" $(if $(ALLOW_DESTRUCTIVE),--allow-destructive) $(if $(TWO_STEP),--two-step)
 
 ingest: $(call extra,ingest) ## set up the BDF CSV loader and show its help (python -m ingest, installed: liam-erd-schema ingest; docs/loading.md)
 	@$(PY) -m ingest --help

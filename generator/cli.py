@@ -9,6 +9,8 @@ this table is also in `--help` (EXIT_CODES below) and in the README:
   3  check: committed generated files are out of date
   4  the generator or a tool it needs (Graphviz) failed; nothing written
   5  an output could not be written (disk full, no permission, path in the way); outputs unchanged
+  6  migrate: refused, a destructive change needs --allow-destructive; nothing written
+  7  migrate: version not raised above the previous schema's; nothing written
   130  interrupted (Ctrl-C); outputs unchanged
 """
 
@@ -30,6 +32,7 @@ from .write import WriteError, changed, remove_stale_temporaries, write_all
 # import).
 
 EXIT_OK, EXIT_SCHEMA, EXIT_USAGE, EXIT_DRIFT, EXIT_INTERNAL, EXIT_WRITE = 0, 1, 2, 3, 4, 5
+EXIT_REFUSED, EXIT_VERSION = 6, 7  # migrate only (generator/migrate/command.py)
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 EXIT_CODES = {
     EXIT_OK: "success",
@@ -40,6 +43,9 @@ EXIT_CODES = {
     EXIT_INTERNAL: "the generator or a tool it needs (Graphviz) failed; nothing written",
     EXIT_WRITE: "an output could not be written (disk full, no permission, path in the way); "
     "outputs unchanged",
+    EXIT_REFUSED: "migrate: refused, a destructive change needs --allow-destructive; nothing "
+    "written",
+    EXIT_VERSION: "migrate: version not raised above the previous schema's; nothing written",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C); outputs unchanged",
 }
 
@@ -177,6 +183,14 @@ def build_parser(commands: Mapping[str, str] | None = None) -> argparse.Argument
     )
     # schema evolution (generator/migrate): the diff of a previous version and this one
     mig = add("migrate", "write sql/<engine>/migrations/ files from a previous schema.yaml")
+    mig.formatter_class = argparse.RawDescriptionHelpFormatter
+    mig.epilog = (
+        "A version has one file per engine (two on PostgreSQL and TimescaleDB with\n"
+        "--two-step): files of the same version under another name are replaced.\n"
+        "Rows that break a narrowed rule are found when the file is applied: dbmate then\n"
+        "exits non-zero with the count and the first keys, and the database is unchanged.\n\n"
+        "Exit codes:\n" + "\n".join(f"  {code}  {text}" for code, text in EXIT_CODES.items())
+    )
     mig.add_argument(
         "--from",
         dest="from_",
@@ -196,6 +210,12 @@ def build_parser(commands: Mapping[str, str] | None = None) -> argparse.Argument
         "--allow-destructive",
         action="store_true",
         help="write drops and narrowings that can lose data (refused otherwise)",
+    )
+    mig.add_argument(
+        "--two-step",
+        action="store_true",
+        help="PostgreSQL/TimescaleDB: add new constraints NOT VALID and validate them in a "
+        "second file, for tables too big to validate under the first file's lock",
     )
     mig.add_argument(
         "--target",

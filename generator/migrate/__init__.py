@@ -4,10 +4,15 @@
     files = migrate.render(plan, "add_cell_voltage")  # {relative path: text}, dbmate format
 
 `render` refuses a plan with destructive operations unless `allow_destructive` is set
-(`MigrationRefused` names every object and the query that counts the rows at risk), and
-writes a down migration only where the change loses nothing. Each engine's files come from the
-writer its target gives (`Target.migration_writer()`, generator/targets/migrations/); the targets
-that give none are regenerated, never migrated.
+(`MigrationRefused` names every object and the query that counts the rows at risk) and a
+version that was not raised (`VersionNotRaised`). It writes a down migration wherever the change
+loses no data (a narrowed rule is undone by widening it again); where it loses data, the down
+migration fails on purpose, saying why, instead of reporting a rollback that did not happen.
+With `two_step`, PostgreSQL and TimescaleDB add new constraints NOT VALID and validate them in a
+second file; by default the change and its validation are one transaction.
+
+Each engine's files come from the writer its target gives (`Target.migration_writer()`,
+generator/targets/migrations/); the targets that give none are regenerated, never migrated.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import re
 
 from ..plan.diff import DESTRUCTIVE, SAFE, VALIDATE, MigrationError, Op, Plan, Renames, diff
+from ..plan.ops import AlterType, DropColumn, DropTable
 from ..targets import TARGETS
 from ..targets.migrations import MigrationWriter, file_name, version_id
 
@@ -45,13 +51,26 @@ def writers() -> dict[str, MigrationWriter]:
     return out
 
 
-def check_versions(plan: Plan) -> None:
+class VersionNotRaised(MigrationError):
+    """The new schema's `version:` is not above the previous one."""
+
+
+def check_versions(plan: Plan, schema_file: str = "schema.yaml") -> None:
     if plan.new.version <= plan.old.version:
-        raise MigrationError(
-            f"schema.yaml: version is {plan.new.version} and the previous version is "
-            f"{plan.old.version}; set `version: {plan.old.version + 1}` in schema.yaml for "
+        raise VersionNotRaised(
+            f"{schema_file}: version is {plan.new.version} and the previous version is "
+            f"{plan.old.version}; set `version: {plan.old.version + 1}` in {schema_file} for "
             "this change"
         )
+
+
+# Operations whose data a down migration cannot bring back.
+LOSSES = (DropTable, DropColumn, AlterType)
+
+
+def irreversible(plan: Plan) -> list[Op]:
+    """The destructive operations that lose data (a narrowed CHECK loses none)."""
+    return [op for op in plan.destructive if isinstance(op, LOSSES)]
 
 
 def render(
@@ -60,20 +79,24 @@ def render(
     *,
     allow_destructive: bool = False,
     targets: list[str] | None = None,
+    two_step: bool = False,
+    schema_file: str = "schema.yaml",
 ) -> dict[str, str]:
     """Migration files for every engine target: {relative path: text}."""
     if not NAME.match(name):
         raise MigrationError(
             f"migration name {name!r}: use lower-case letters, digits and underscores"
         )
-    check_versions(plan)
+    check_versions(plan, schema_file)
     if plan.destructive and not allow_destructive:
         raise MigrationRefused(plan.destructive)
-    down = None if plan.destructive else diff(plan.new, plan.old, plan.renames.inverted())
+    lost = irreversible(plan)
+    down = None if lost else diff(plan.new, plan.old, plan.renames.inverted())
+    why = "; ".join(op.summary for op in lost)
     chosen = writers()
     files: dict[str, str] = {}
     for target in targets or list(chosen):
-        files.update(chosen[target].render(plan, down, name))
+        files.update(chosen[target].render(plan, down, name, two_step=two_step, irreversible=why))
     return files
 
 
@@ -85,8 +108,10 @@ __all__ = [
     "MigrationRefused",
     "Plan",
     "Renames",
+    "VersionNotRaised",
     "diff",
     "file_name",
+    "irreversible",
     "render",
     "version_id",
     "writers",

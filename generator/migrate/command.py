@@ -12,9 +12,10 @@ from ..load import load, load_text
 from ..model import Schema
 from ..validate import validate
 from ..write import write_all
-from . import MigrationError, MigrationRefused, diff, render, writers
+from . import MigrationError, MigrationRefused, VersionNotRaised, diff, render, version_id, writers
 
 EXIT_OK, EXIT_SCHEMA, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 4
+EXIT_REFUSED, EXIT_VERSION = 6, 7  # generator.cli.EXIT_CODES says what each means
 
 
 def previous(source: str, schema_path: str) -> Schema:
@@ -76,23 +77,47 @@ def run(args, schema: Schema, root: Path, say) -> int:
             name,
             allow_destructive=args.allow_destructive,
             targets=args.target or engines,
+            two_step=args.two_step,
+            schema_file=args.schema,
         )
     except MigrationRefused as exc:
-        print(str(exc), file=sys.stderr)
-        return _summary(args, plan, files, EXIT_SCHEMA)
-    except MigrationError as exc:
+        print(f"{args.schema}: {exc}", file=sys.stderr)
+        return _summary(args, plan, files, EXIT_REFUSED)
+    except VersionNotRaised as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return _summary(args, plan, files, EXIT_VERSION)
+    except MigrationError as exc:
+        print(f"error: {args.schema}: {exc}", file=sys.stderr)
         return _summary(args, plan, files, EXIT_SCHEMA)
     _summary(args, plan, files, EXIT_OK)
+    stale = same_version(root, schema.version, args.target or engines, files)
     written = write_all(root, files)
     for rel in written:
         say(f"wrote {rel}")
+    for path in stale:  # after the new files are in place: one file per version and step
+        path.unlink()
+        say(f"removed {path.relative_to(root)} (version {schema.version} under another name)")
     say(
         f"migration {old.version} -> {schema.version}: {len(plan.ops)} operations, "
         f"{len(written)} files; review them, then apply with dbmate (see docs: Evolving the "
         "schema)"
     )
     return EXIT_OK
+
+
+def same_version(root: Path, version: int, targets: list[str], files: dict[str, str]):
+    """The files already under the targets' migration folders for this schema version that
+    this run does not write (an earlier --name, or a validate file --two-step no longer
+    asks for): dbmate would apply both."""
+    chosen = writers()
+    prefix = version_id(version, 0)[:-2]
+    out = []
+    for target in targets:
+        folder = root / chosen[target].directory()
+        for path in sorted(folder.glob(f"{prefix}[0-9][0-9]_*.sql")):
+            if path.relative_to(root).as_posix() not in files:
+                out.append(path)
+    return out
 
 
 def _summary(args, plan, files: dict[str, str], status: int) -> int:

@@ -3,6 +3,9 @@ schema.yaml's data (BASE) in one way; CORPUS names them, DESTRUCTIVE says which 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import yaml
 
 from tests.support.dbkit import ROOT
@@ -205,3 +208,68 @@ DESTRUCTIVE = {"drop_column", "narrow_enum", "add_check_range", "narrow_check_ra
 
 def dump(data) -> str:
     return yaml.dump(data, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper), sort_keys=False)
+
+
+# -- narrowings, each with the seed rows that break it ------------------------------------
+def narrow_cell_voltage(d):
+    _table(d, "battery_cell")["columns"]["voltage_max_volt"]["range"]["max"] = 5
+
+
+def require_cell_manufacturer(d):
+    _table(d, "battery_cell")["columns"]["manufacturer"]["nullable"] = False
+
+
+def narrow_hypertable_voltage(d):
+    _table(d, "timeseries_point")["columns"]["voltage_volt"]["range"]["max"] = 100
+
+
+@dataclass(frozen=True)
+class Narrowing:
+    """An edit that narrows what a table accepts, and how seed rows break it: rows of `table`
+    whose key is in `keys` get `values`; the migration must refuse naming `first_keys`."""
+
+    edit: Callable
+    table: str
+    keys: tuple[tuple, ...]
+    values: dict
+    first_keys: str
+    destructive: bool
+
+
+NARROWINGS = {
+    "narrow_range": Narrowing(
+        narrow_cell_voltage,
+        "battery_cell",
+        ((101,), (103,)),
+        {"voltage_max_volt": 6.0},
+        "101; 103",
+        True,
+    ),
+    "narrow_enum": Narrowing(
+        narrow_enum, "battery_cell", ((102,),), {"form_factor": "coin"}, "102", True
+    ),
+    "add_explicit_check": Narrowing(
+        add_explicit_check,
+        "battery_cell",
+        ((103,),),
+        {"nominal_capacity_ah": 20000.0},
+        "103",
+        False,
+    ),
+    "set_not_null": Narrowing(
+        require_cell_manufacturer,
+        "battery_cell",
+        ((103,), (102,)),
+        {"manufacturer": None},
+        "102; 103",
+        False,
+    ),
+    "narrow_hypertable_range": Narrowing(
+        narrow_hypertable_voltage,
+        "timeseries_point",
+        ((101, 1),),
+        {"voltage_volt": 500.0},
+        "101, 1",
+        True,
+    ),
+}

@@ -27,20 +27,33 @@ DBMATE = ROOT / "node_modules" / "@dbmate" / "linux-x64" / "bin" / "dbmate"
 
 
 # -- engines -----------------------------------------------------------------------------
-def dbmate(url: str, folder: Path, *args: str) -> str:
+def dbmate_run(url: str, folder: Path, *args: str) -> subprocess.CompletedProcess:
+    """dbmate's result, whatever its status (a refusal is a non-zero one)."""
     if not DBMATE.exists():
         message = f"dbmate is missing ({DBMATE}); run `{harness.base.SETUP_COMMAND}`"
         if harness.engines_required():
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
-    result = subprocess.run(
+    return subprocess.run(
         [str(DBMATE), "--url", url, "--migrations-dir", str(folder), "--no-dump-schema", *args],
         capture_output=True,
         text=True,
         timeout=300,
     )
+
+
+def dbmate(url: str, folder: Path, *args: str) -> str:
+    result = dbmate_run(url, folder, *args)
     assert result.returncode == 0, f"dbmate {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
     return result.stdout
+
+
+def write_files(files: dict[str, str], folder: Path) -> Path:
+    """Migration files {relative path: text} into one folder, as dbmate reads them."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for rel, text in files.items():
+        (folder / Path(rel).name).write_text(text)
+    return folder
 
 
 def column_map(plan) -> dict[str, tuple[str, dict[str, str | None]]]:

@@ -35,6 +35,7 @@ from tests.migrate.machinery import (
     DBMATE,
     RESET,
     dbmate,
+    dbmate_run,
     expected_after,
     load_ddl,
     pg_full_catalog,
@@ -188,10 +189,52 @@ def test_sqlite(edit, tmp_path):
     applied = [r[0] for r in check.execute("SELECT version FROM schema_migrations")]
     check.close()
     assert migrate.version_id(new.version) in applied
-    if edit not in DESTRUCTIVE:
+    if not migrate.irreversible(plan):  # narrowings too: their down migration widens again
         rollback_all(url, folder, files)
         assert sqlite_catalog(db) == first
         assert sqlite_rows(db, old) == before
+    else:  # the down migration fails, saying why, and changes nothing
+        result = dbmate_run(url, folder, "rollback")
+        assert result.returncode != 0 and "cannot be rolled back" in result.stderr
+        assert sqlite_catalog(db) == sqlite_catalog(fresh)
+
+
+@pytest.mark.slow  # dbmate
+def test_sqlite_add_column_keeps_each_comment_on_its_column_line(tmp_path):
+    """ALTER TABLE ADD COLUMN splices the column in before the previous column's `--` comment;
+    the migration stores the text a fresh build writes, so `.schema` shows every comment
+    beside its own column, and the rows and constraints are untouched by it."""
+    old, new, plan, folder, files = plan_and_files("add_nullable_column", tmp_path, "sqlite")
+    up = "".join(files.values()).split("-- migrate:down")[0]
+    assert "ADD COLUMN" in up and "new_battery_pack" not in up, "expected ADD COLUMN"
+    db, fresh = tmp_path / "migrated.sqlite", tmp_path / "fresh.sqlite"
+    sqlite_build(db, old)
+    sqlite_seed(db)
+    dbmate(f"sqlite:{db}", folder, "migrate")
+    sqlite_build(fresh, new)
+
+    def stored(path):
+        conn = sqlite3.connect(path)
+        try:
+            assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+            sql = "SELECT name, sql FROM sqlite_master WHERE name IN ('battery_pack', %s)"
+            table = "'timeseries_point_store', 'timeseries_point'"
+            return dict(conn.execute(sql % table).fetchall())
+        finally:
+            conn.close()
+
+    migrated = stored(db)
+    assert migrated == stored(fresh)
+    line = next(ln for ln in migrated["battery_pack"].splitlines() if "location" in ln)
+    assert line.strip().startswith("location TEXT") and line.endswith(
+        "-- Where the pack is stored."
+    )
+    check = sqlite3.connect(db)
+    try:  # the new column's CHECK is in force
+        with pytest.raises(sqlite3.IntegrityError):
+            check.execute("UPDATE timeseries_point SET temperature_t4_celsius = 1000")
+    finally:
+        check.close()
 
 
 @pytest.mark.slow  # dbmate
@@ -256,7 +299,7 @@ def run_pg_case(engine, target: str, edit: str, tmp_path: Path, *, down: bool = 
             migrated = pg_full_catalog(conn)
             after = pg_rows(conn, new)
             applied = [r[0] for r in conn.execute("SELECT version FROM schema_migrations")]
-        if down and edit not in DESTRUCTIVE:
+        if down and not migrate.irreversible(plan):
             rollback_all(url, folder, files)
             with database.connect() as conn:
                 assert pg_full_catalog(conn) == first, "down migration: catalog differs"

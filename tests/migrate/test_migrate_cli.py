@@ -40,41 +40,92 @@ def run(tmp: Path, new: Path, *args: str) -> int:
     return main(["migrate", str(new), "--out", str(tmp / "out"), "-q", *args])
 
 
-def test_writes_one_file_per_engine_and_step(tmp_path):
+def written(tmp: Path) -> list[str]:
+    return sorted(str(p.relative_to(tmp / "out")) for p in (tmp / "out").rglob("*.sql"))
+
+
+def test_writes_one_file_per_engine_and_a_validate_step_with_two_step(tmp_path):
     old, new = write_versions(tmp_path, add_bms)
     assert run(tmp_path, new, "--from", str(old), "--name", "add_bms_soc") == 0
-    written = sorted(
-        str(p.relative_to(tmp_path / "out")) for p in (tmp_path / "out").rglob("*.sql")
-    )
-    assert written == [
+    assert written(tmp_path) == [
+        "sql/postgres/migrations/000200_add_bms_soc.sql",
+        "sql/sqlite/migrations/000200_add_bms_soc.sql",
+        "sql/timescaledb/migrations/000200_add_bms_soc.sql",
+    ]
+    text = (tmp_path / "out" / written(tmp_path)[0]).read_text()
+    assert "schema version 1 to 2" in text and "-- migrate:down" in text
+    assert "NOT VALID" not in text and "(validated in this transaction)" in text
+    assert run(tmp_path, new, "--from", str(old), "--name", "add_bms_soc", "--two-step") == 0
+    assert written(tmp_path) == [
         "sql/postgres/migrations/000200_add_bms_soc.sql",
         "sql/postgres/migrations/000201_add_bms_soc_validate.sql",
         "sql/sqlite/migrations/000200_add_bms_soc.sql",
         "sql/timescaledb/migrations/000200_add_bms_soc.sql",
         "sql/timescaledb/migrations/000201_add_bms_soc_validate.sql",
     ]
-    text = (tmp_path / "out" / written[0]).read_text()
-    assert "schema version 1 to 2" in text and "-- migrate:down" in text
+    step1 = (tmp_path / "out" / written(tmp_path)[0]).read_text()
+    assert "NOT VALID" in step1
+    # back to one step: the validate files of the same version go
+    assert run(tmp_path, new, "--from", str(old), "--name", "add_bms_soc") == 0
+    assert len(written(tmp_path)) == 3
+
+
+def test_one_file_per_version_a_new_name_replaces_the_old_file(tmp_path, capsys):
+    old, new = write_versions(tmp_path, add_bms)
+    assert run(tmp_path, new, "--from", str(old), "--name", "first_try", "--two-step") == 0
+    other = tmp_path / "out/sql/sqlite/migrations/000100_older.sql"
+    other.write_text("-- an earlier version: kept\n")
+    args = ["migrate", str(new), "--out", str(tmp_path / "out"), "--from", str(old)]
+    assert main([*args, "--name", "add_bms_soc"]) == 0
+    assert written(tmp_path) == [
+        "sql/postgres/migrations/000200_add_bms_soc.sql",
+        "sql/sqlite/migrations/000100_older.sql",
+        "sql/sqlite/migrations/000200_add_bms_soc.sql",
+        "sql/timescaledb/migrations/000200_add_bms_soc.sql",
+    ]
+    err = capsys.readouterr().err
+    assert "removed sql/sqlite/migrations/000200_first_try.sql" in err
+    assert "removed sql/postgres/migrations/000201_first_try_validate.sql" in err
 
 
 def test_destructive_change_is_refused_without_the_flag(tmp_path, capsys):
     old, new = write_versions(tmp_path, drop_pack_notes)
-    assert run(tmp_path, new, "--from", str(old), "--name", "drop_notes") == 1
+    assert run(tmp_path, new, "--from", str(old), "--name", "drop_notes") == 6
     err = capsys.readouterr().err
     assert "refused" in err and "battery_pack.notes" in err and "SELECT count(*)" in err
+    assert err.startswith(f"{new}: refused")
     assert not (tmp_path / "out").exists()
     flag = "--allow-destructive"
     assert run(tmp_path, new, "--from", str(old), "--name", "drop_notes", flag) == 0
     text = (tmp_path / "out/sql/postgres/migrations/000200_drop_notes.sql").read_text()
     assert "[destructive] drop column battery_pack.notes" in text
-    assert "No down migration" in text
+    down = text.split("-- migrate:down", 1)[1]
+    assert "RAISE EXCEPTION" in down and "cannot be rolled back" in down
+    assert "drop column battery_pack.notes" in down
 
 
 def test_version_must_be_raised(tmp_path, capsys):
     old, new = write_versions(tmp_path, add_bms)
-    new.write_text(add_bms(BASE))
-    assert run(tmp_path, new, "--from", str(old), "--name", "x") == 1
-    assert "set `version: 2`" in capsys.readouterr().err
+    other = tmp_path / "edited.yaml"
+    other.write_text(add_bms(BASE))
+    assert run(tmp_path, other, "--from", str(old), "--name", "x") == 7
+    err = capsys.readouterr().err
+    assert "set `version: 2`" in err and f"{other}: version is 1" in err
+    assert "schema.yaml" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_migrate_help_lists_the_exit_codes(capsys):
+    import pytest
+
+    from generator.cli import EXIT_CODES
+
+    with pytest.raises(SystemExit):
+        main(["migrate", "--help"])
+    out = capsys.readouterr().out
+    assert "--two-step" in out
+    for code, text in EXIT_CODES.items():
+        assert f"  {code}  {text}" in out
 
 
 def test_no_change_writes_nothing(tmp_path, capsys):
@@ -141,7 +192,7 @@ def test_summary_prints_the_plan_as_markdown(tmp_path, capsys):
     assert "Schema version 1 -> 2" in out and "| safe | add check" in out
     assert "<summary><code>sql/postgres/migrations/000200_schema_v2.sql</code>" in out
     _, dropped = write_versions(tmp_path, drop_pack_notes)
-    assert main(["migrate", "--from", str(old), str(dropped), "--summary", "-q"]) == 1
+    assert main(["migrate", "--from", str(old), str(dropped), "--summary", "-q"]) == 6
     out = capsys.readouterr().out
     assert "| destructive | drop column battery_pack.notes |" in out
     assert "No files were written" in out

@@ -15,9 +15,14 @@ its `passes`, a renderer per operation class, and the header lines saying what i
 
 Files per schema version N (dbmate reads the digits before the first '_' as the version):
   {N:04d}00_<name>.sql           the change, in one transaction where the engine allows it
-  {N:04d}01_<name>_validate.sql  PostgreSQL/TimescaleDB: VALIDATE CONSTRAINT for every constraint
-                                 the first file added NOT VALID, in a second transaction, so the
-                                 scan of existing rows does not hold the first file's locks
+  {N:04d}01_<name>_validate.sql  PostgreSQL/TimescaleDB with --two-step only: VALIDATE
+                                 CONSTRAINT for every constraint the first file added NOT VALID,
+                                 in a second transaction, so the scan of existing rows does not
+                                 hold the first file's locks
+
+Before a narrowing (a CHECK added or narrowed, NOT NULL set) each writer checks the existing rows
+with the same predicate (`refuse_violations`) and stops the transaction with the count and the
+first keys of the rows that break it, so a refused migration changes nothing.
 """
 
 from __future__ import annotations
@@ -79,6 +84,7 @@ class MigrationContext:
     validate: list[Item] = field(default_factory=list)  # for the second file (NOT VALID)
     notes: list[str] = field(default_factory=list)  # for the header
     no_transaction: bool = False  # SQLite rebuild: foreign keys off outside the transaction
+    two_step: bool = False  # PostgreSQL: new constraints NOT VALID, validated in a second file
 
     def add(self, safety: str, what: str, sql: str) -> None:
         self.items.append(Item(safety, what, sql))
@@ -178,17 +184,28 @@ class MigrationWriter:
     def context(self, plan: Plan, blocks: Blocks) -> MigrationContext:
         return self.context_class(plan, self.target, blocks)
 
-    def body(self, plan: Plan, blocks: Blocks) -> MigrationContext:
+    def body(self, plan: Plan, blocks: Blocks, two_step: bool = False) -> MigrationContext:
         """The statements of one direction: every pass, in order, on a fresh context."""
         ctx = self.context(plan, blocks)
+        ctx.two_step = two_step
         for step in self.passes:
             step.run(self, ctx)
         return ctx
 
     # -- files -----------------------------------------------------------------------------------
-    def render(self, plan: Plan, down: Plan | None, name: str) -> dict[str, str]:
+    def render(
+        self,
+        plan: Plan,
+        down: Plan | None,
+        name: str,
+        *,
+        two_step: bool = False,
+        irreversible: str = "",
+    ) -> dict[str, str]:
+        """The files of one version. `down` None: the down migration fails, saying why
+        (`irreversible`), instead of an empty one that reports success."""
         blocks = Blocks(self.target)
-        up = self.body(plan, blocks)
+        up = self.body(plan, blocks, two_step)
         back = self.body(down, blocks) if down is not None else None
         version = plan.new.version
         files = {}
@@ -205,18 +222,28 @@ class MigrationWriter:
                 *self.lines(back.items + back.validate),
             ]
         else:
+            reason = (
+                f"schema version {version} cannot be rolled back to {plan.old.version}: "
+                f"{irreversible or 'the change loses data'}; restore a backup taken before "
+                "the migration"
+            )
             main += [
                 "-- migrate:down",
-                "-- No down migration: the change loses data (see the destructive operations).",
+                "-- Irreversible: this down migration fails on purpose, changing nothing, so",
+                "-- that `dbmate rollback` does not report a rollback that did not happen.",
+                self.irreversible_sql(reason),
             ]
         files[f"{self.directory()}/{file_name(version, 0, name)}"] = "\n".join(main) + "\n"
         if up.validate:
             text = [
-                f"-- Schema version {plan.old.version} -> {version}, step 2 of 2: validate the "
-                f"constraints {file_name(version, 0, name)} added NOT VALID.",
+                f"-- Schema version {plan.old.version} -> {version}, step 2 of 2 (--two-step): "
+                f"validate the constraints {file_name(version, 0, name)} added NOT VALID.",
                 "-- A separate transaction: VALIDATE CONSTRAINT scans existing rows holding only",
-                "-- a SHARE UPDATE EXCLUSIVE lock, so reads and writes go on meanwhile. If it",
-                "-- fails, fix the rows it names and run dbmate again; step 1 stays applied.",
+                "-- a SHARE UPDATE EXCLUSIVE lock, so reads and writes go on meanwhile. Step 1",
+                "-- checked the existing rows before adding them; if this step still fails (rows",
+                "-- changed between the steps), step 1 stays applied: its constraints hold for",
+                "-- new rows only. Finish: fix the rows it names and run dbmate again. Undo:",
+                "-- `dbmate rollback` runs step 1's down migration.",
                 "",
                 "-- migrate:up",
                 *self.lines(up.validate),
@@ -228,6 +255,10 @@ class MigrationWriter:
                 "\n".join(text) + "\n"
             )
         return files
+
+    def irreversible_sql(self, reason: str) -> str:
+        """A statement that fails with `reason` (each engine says it its own way)."""
+        raise NotImplementedError(f"{type(self).__name__} has no irreversible_sql")
 
     def lines(self, items: Iterable[Item]) -> list[str]:
         out = []
@@ -253,7 +284,12 @@ class MigrationWriter:
             "[needs-validation] existing rows are checked and may stop the migration; "
             "[destructive] may lose data, generated only with --allow-destructive.",
             "Down migration: "
-            + ("included." if down is not None else "none (the change loses data)."),
+            + (
+                "included."
+                if down is not None
+                else "irreversible (the change loses data): `dbmate rollback` fails, "
+                "changing nothing."
+            ),
         ]
         if up.notes:
             lines += ["", *up.notes]

@@ -87,6 +87,59 @@ class PostgresWriter(MigrationWriter):
     passes = CHANGES
     ignores = (TimescaleOptions,)  # read only by the TimescaleDB writer
 
+    # -- refusals ----------------------------------------------------------------------------
+    def irreversible_sql(self, reason: str) -> str:
+        text = reason.replace("%", "%%")
+        return f"DO $$ BEGIN RAISE EXCEPTION {self.target.literal(text)}; END $$;"
+
+    def refuse_violations(
+        self, ctx: MigrationContext, table: str, violation: str, rule: str
+    ) -> None:
+        """Before a narrowing: count the rows where `violation` holds (the negated rule, in
+        the columns' names at this point of the file) and raise with the count and the first
+        five keys, which rolls the whole transaction back."""
+        t = self.target
+        tbl = ctx.q(table)
+        key_columns = ctx.plan.new.table(table).primary_key
+        if key_columns:
+            keys = t.quote_all(key_columns)
+            key_text = f"concat_ws(', ', {keys})"
+            key_names = ", ".join(key_columns)
+        else:
+            keys, key_text, key_names = "1", "r::text", "row"
+        rule = rule.replace("%", "%%")  # RAISE's format placeholder
+        message = (
+            f"schema version {ctx.plan.new.version} migration refused, nothing changed: "
+            f"rows of {table} violating {rule}: %; first keys ({key_names}): %"
+        )
+        ctx.add(
+            SAFE,
+            f"check the existing rows of {table} against {rule}; refuse with the count and "
+            "the first keys, changing nothing",
+            "DO $$\nDECLARE\n    n bigint;\n    first_keys text;\nBEGIN\n"
+            f"    SELECT count(*) INTO n FROM {tbl} r WHERE {violation};\n"
+            "    IF n > 0 THEN\n"
+            f"        SELECT string_agg(k, '; ') INTO first_keys FROM (SELECT {key_text} AS k "
+            f"FROM {tbl} r WHERE {violation} ORDER BY {keys} LIMIT 5) s;\n"
+            f"        RAISE EXCEPTION {t.literal(message)}"
+            ", n, first_keys\n"
+            "            USING ERRCODE = 'check_violation', HINT = 'fix or delete these rows, "
+            "then run dbmate again';\n"
+            "    END IF;\nEND $$;",
+        )
+
+    def refuse_check_violations(self, ctx: MigrationContext, op: Op) -> None:
+        if op.safety == SAFE:
+            return  # a widening: no existing row can break it
+        check: Check = op.new
+        added = {o.column for o in ctx.plan.for_table(op.table) if isinstance(o, AddColumn)}
+        if check.columns and set(check.columns) <= added:
+            return  # a CHECK on columns this file adds: their default is checked by the ADD
+        expression = self.target.check_expression_sql(check)
+        self.refuse_violations(
+            ctx, op.table, f"NOT ({expression})", f"{check.name} CHECK ({expression})"
+        )
+
     # -- 1. drops ----------------------------------------------------------------------------
     @renders(DropForeignKey)
     def drop_foreign_key_op(self, ctx: MigrationContext, op: Op) -> None:
@@ -222,6 +275,10 @@ class PostgresWriter(MigrationWriter):
 
     @renders(SetNotNull)
     def set_not_null(self, ctx: MigrationContext, op: Op) -> None:
+        column = ctx.q(op.column)
+        self.refuse_violations(
+            ctx, op.table, f"r.{column} IS NULL", f"NOT NULL of {op.table}.{op.column}"
+        )
         ctx.add(
             op.safety,
             op.summary,
@@ -282,6 +339,15 @@ class PostgresWriter(MigrationWriter):
     def add_check(self, ctx: MigrationContext, op: Op) -> None:
         check: Check = op.new
         risk = f"; at risk: {op.at_risk}" if op.at_risk else ""
+        self.refuse_check_violations(ctx, op)
+        if not ctx.two_step:
+            ctx.add(
+                op.safety,
+                f"{op.summary}{risk} (validated in this transaction)",
+                f"ALTER TABLE {ctx.q(op.table)} ADD {self.target.check_sql(check)};",
+            )
+            self.constraint_comment(ctx, op.table, check.name, check.description)
+            return
         ctx.add(
             op.safety,
             f"{op.summary}{risk} (NOT VALID now, validated in the next file)",
@@ -301,6 +367,17 @@ class PostgresWriter(MigrationWriter):
         self.add_foreign_key(ctx, op.new, op.safety, op.summary)
 
     def add_foreign_key(self, ctx: MigrationContext, fk: ForeignKey, safety: str, what) -> None:
+        if not ctx.two_step:
+            ctx.add(
+                safety,
+                what + " (validated in this transaction)",
+                f"ALTER TABLE {ctx.q(fk.table)} ADD "
+                f"{self.target.foreign_key_sql(ctx.plan.new, fk)};",
+            )
+            self.constraint_comment(
+                ctx, fk.table, fk.name, f"ON DELETE {fk.on_delete.upper()}: {fk.why}"
+            )
+            return
         ctx.add(
             safety,
             what + " (NOT VALID now, validated in the next file)",

@@ -3,9 +3,11 @@
 SQLite's ALTER TABLE renames tables and adds columns, nothing else. So the writer decides per
 table, not per operation: it compares what SQLite enforces of the old and the new CREATE TABLE
 (`sqlite_normal`); equal means nothing to do (a description-only change), added nullable or
-defaulted columns mean ADD COLUMN, anything else a rebuild: a new table, a copy of every row,
-the old one dropped, the new one renamed, its indexes created again, with foreign keys off
-outside the transaction and `foreign_key_check` before COMMIT.
+defaulted columns mean ADD COLUMN (then the stored CREATE TABLE text is set to a fresh build's,
+so each comment stays on its column's line), anything else a rebuild: a new table, a copy of
+every row, the old one dropped, the new one renamed, its indexes created again, with foreign
+keys off outside the transaction and `foreign_key_check` before COMMIT. Before a rebuild's
+copy, the old rows are checked against every narrowed rule (`refuse_violations`).
 """
 
 from __future__ import annotations
@@ -268,11 +270,87 @@ class SqliteWriter(MigrationWriter):
                     op.summary,
                     f"ALTER TABLE {ctx.q(name)} ADD COLUMN {t.column_spec(table, op.new)}{extra};",
                 )
+            self.relayout(ctx, table, [op.column for op in added])
+
+    def relayout(self, ctx: SqliteContext, table: Table, added: list[str]) -> None:
+        """ADD COLUMN splices the new column into the stored CREATE TABLE text right after the
+        last column's definition, before that column's `--` comment: `.schema` would show each
+        comment beside the wrong column. Store the text a fresh build writes instead, columns
+        in the order the table now has them (the old ones, then the added ones), as SQLite's
+        ALTER TABLE page allows for a change of the text that leaves the stored rows as they
+        are: same columns in the same order, same constraints."""
+        block = ctx.block(ctx.plan.new, table.name)
+        count = len(table.columns)
+        items = dict(zip((c.name for c in table.columns), block.items[:count], strict=True))
+        before = ctx.plan.old_table(table.name)
+        order = [c.name for c in before.columns] + added
+        block.items = [items[name] for name in order] + block.items[count:]
+        block.comments, block.after = [], []
+        text = layout_table(block, ctx.q(table.name)).rstrip("\n").removesuffix(";")
+        ctx.add(
+            SAFE,
+            f"the stored text of {table.name} as a fresh build writes it (each comment on its "
+            "column's line; no row is touched)",
+            "PRAGMA writable_schema = ON;\n"
+            f"UPDATE sqlite_master SET sql = {self.target.literal(text)}\n"
+            f"    WHERE type = 'table' AND name = {self.target.literal(table.name)};\n"
+            "PRAGMA writable_schema = OFF;",
+        )
 
     def note_losses(self, ctx: SqliteContext) -> None:
         for op in ctx.plan.ops:
             if isinstance(op, DropColumn | AlterType) and op.at_risk:
                 ctx.notes.append(f"{op.safety}: {op.summary}; at risk: {op.at_risk}")
+
+    # -- refusals ----------------------------------------------------------------------------
+    def irreversible_sql(self, reason: str) -> str:
+        # RAISE works only in a trigger: a temporary one on a temporary table, fired at once
+        return self.raise_sql(self.target.literal(reason), "1")
+
+    def raise_sql(self, message: str, n: str, first_keys: str = "NULL") -> str:
+        """A temporary table whose trigger aborts the transaction with `message` (an SQL
+        expression over NEW.n and NEW.first_keys) when the row inserted has n > 0."""
+        return (
+            "CREATE TEMP TABLE migration_refusal (n INTEGER, first_keys TEXT);\n"
+            "CREATE TEMP TRIGGER migration_refusal_raise BEFORE INSERT ON migration_refusal "
+            f"WHEN NEW.n > 0 BEGIN SELECT RAISE(ABORT, {message}); END;\n"
+            f"INSERT INTO migration_refusal SELECT {n}, {first_keys};\n"
+            "DROP TABLE migration_refusal;"
+        )
+
+    def refuse_violations(
+        self, ctx: SqliteContext, table: Table, source: str, violation: str, rule: str
+    ) -> None:
+        """Before the copy into the rebuilt table: count the rows of `source` (the old rows
+        under their new names and values) where `violation` holds, and abort with the count
+        and the first five keys; the transaction is rolled back, nothing changes."""
+        t = self.target
+        keys = table.primary_key
+        if keys:
+            key_text = " || ', ' || ".join(f"CAST({ctx.q(k)} AS TEXT)" for k in keys)
+            order = t.quote_all(keys)
+        else:
+            key_text, order = "CAST(rowid AS TEXT)", "rowid"
+        prefix = (
+            f"schema version {ctx.plan.new.version} migration refused, nothing changed: "
+            f"rows of {table.name} violating {rule}: "
+        )
+        middle = f"; first keys ({', '.join(keys) or 'rowid'}): "
+        message = (
+            f"{t.literal(prefix)} || NEW.n || {t.literal(middle)} || NEW.first_keys || "
+            "'; fix or delete these rows, then run dbmate again'"
+        )
+        ctx.add(
+            SAFE,
+            f"check the existing rows of {table.name} against {rule}; abort with the count "
+            "and the first keys, changing nothing",
+            self.raise_sql(
+                message,
+                f"(SELECT count(*) FROM {source} WHERE {violation})",
+                f"(SELECT group_concat(k, '; ') FROM (SELECT {key_text} AS k FROM {source} "
+                f"WHERE {violation} ORDER BY {order} LIMIT 5))",
+            ),
+        )
 
     # -- the rebuild -------------------------------------------------------------------------
     def rebuild_tables(self, ctx: SqliteContext) -> None:
@@ -293,7 +371,7 @@ class SqliteWriter(MigrationWriter):
         )
         old_of_new = {v: k for k, v in plan.renames.columns.get(table.name, {}).items()}
         enum_ops = {op.column: op.old for op in ops if isinstance(op, RenameEnumValue)}
-        targets, sources = [], []
+        targets, sources, kept = [], [], set()
         for column in table.columns:
             was = old_of_new.get(column.name, column.name)
             if was not in before.column_map:
@@ -307,6 +385,29 @@ class SqliteWriter(MigrationWriter):
                 source = f"CASE {source} {cases} ELSE {source} END"
             targets.append(ctx.q(column.name))
             sources.append(source)
+            kept.add(column.name)
+        columns = ", ".join(f"{s} AS {c}" for s, c in zip(sources, targets, strict=True))
+        mapped = f"(SELECT {columns} FROM {ctx.q(table.name)})"
+        for op in ops:
+            if isinstance(op, SetNotNull):
+                self.refuse_violations(
+                    ctx,
+                    table,
+                    mapped,
+                    f"{ctx.q(op.column)} IS NULL",
+                    f"NOT NULL of {table.name}.{op.column}",
+                )
+            elif isinstance(op, AddCheck) and op.safety != SAFE:
+                if not set(op.new.columns) <= {c.name for c in table.columns if c.name in kept}:
+                    continue  # a CHECK on a new column: its default is checked by the copy
+                expression = t.check_expression_sql(op.new)
+                self.refuse_violations(
+                    ctx,
+                    table,
+                    mapped,
+                    f"NOT ({expression})",
+                    f"{op.new.name} CHECK ({expression})",
+                )
         ctx.add(
             safety,
             f"copy every row of {table.name}",

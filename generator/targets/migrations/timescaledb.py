@@ -275,6 +275,7 @@ class TimescaleWriter(PostgresWriter):
         # the CHECK is added validated, scanning every chunk (compressed ones too) at once.
         check: Check = op.new
         risk = f"; at risk: {op.at_risk}" if op.at_risk else ""
+        self.refuse_check_violations(ctx, op)
         ctx.add(
             op.safety,
             f"{op.summary}{risk} (validated at once: hypertable)",

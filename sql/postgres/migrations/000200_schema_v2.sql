@@ -4,7 +4,7 @@
 -- Apply with dbmate: dbmate --migrations-dir sql/postgres/migrations --url URL --no-dump-schema
 --   migrate
 --
--- Operations: 144 safe, 48 needs-validation. Labels: [safe] cannot fail and loses nothing;
+-- Operations: 141 safe, 24 needs-validation. Labels: [safe] cannot fail and loses nothing;
 --   [needs-validation] existing rows are checked and may stop the migration; [destructive] may lose
 --   data, generated only with --allow-destructive.
 -- Down migration: included.
@@ -277,120 +277,146 @@ COMMENT ON COLUMN prediction.label_soc_id IS 'The SOC label row the prediction w
 ALTER TABLE prediction ADD COLUMN label_soh_id bigint;
 -- [safe] comment on prediction.label_soh_id
 COMMENT ON COLUMN prediction.label_soh_id IS 'The SOH label row the prediction was compared with (SOH); NULL when none.';
--- [needs-validation] add check ck_battery_pack_cathode_chemistry_enum (NOT VALID now, validated in the next file)
-ALTER TABLE battery_pack ADD CONSTRAINT ck_battery_pack_cathode_chemistry_enum CHECK (cathode_chemistry IN ('NMC', 'NCA', 'LFP', 'LMFP', 'LCO', 'LMO', 'NA_LAYERED_OXIDE', 'NA_PRUSSIAN_BLUE', 'OTHER')) NOT VALID;
+-- [needs-validation] add check ck_battery_pack_cathode_chemistry_enum (validated in this transaction)
+ALTER TABLE battery_pack ADD CONSTRAINT ck_battery_pack_cathode_chemistry_enum CHECK (cathode_chemistry IN ('NMC', 'NCA', 'LFP', 'LMFP', 'LCO', 'LMO', 'NA_LAYERED_OXIDE', 'NA_PRUSSIAN_BLUE', 'OTHER'));
 -- [safe] comment on ck_battery_pack_cathode_chemistry_enum
 COMMENT ON CONSTRAINT ck_battery_pack_cathode_chemistry_enum ON battery_pack IS 'cathode_chemistry is one of the cathode_chemistry values.';
--- [needs-validation] add check ck_battery_pack_anode_chemistry_enum (NOT VALID now, validated in the next file)
-ALTER TABLE battery_pack ADD CONSTRAINT ck_battery_pack_anode_chemistry_enum CHECK (anode_chemistry IN ('graphite', 'silicon_graphite', 'LTO', 'hard_carbon', 'lithium_metal', 'OTHER')) NOT VALID;
+-- [needs-validation] add check ck_battery_pack_anode_chemistry_enum (validated in this transaction)
+ALTER TABLE battery_pack ADD CONSTRAINT ck_battery_pack_anode_chemistry_enum CHECK (anode_chemistry IN ('graphite', 'silicon_graphite', 'LTO', 'hard_carbon', 'lithium_metal', 'OTHER'));
 -- [safe] comment on ck_battery_pack_anode_chemistry_enum
 COMMENT ON CONSTRAINT ck_battery_pack_anode_chemistry_enum ON battery_pack IS 'anode_chemistry is one of the anode_chemistry values.';
--- [needs-validation] add check ck_battery_cell_cathode_chemistry_enum (NOT VALID now, validated in the next file)
-ALTER TABLE battery_cell ADD CONSTRAINT ck_battery_cell_cathode_chemistry_enum CHECK (cathode_chemistry IN ('NMC', 'NCA', 'LFP', 'LMFP', 'LCO', 'LMO', 'NA_LAYERED_OXIDE', 'NA_PRUSSIAN_BLUE', 'OTHER')) NOT VALID;
+-- [needs-validation] add check ck_battery_cell_cathode_chemistry_enum (validated in this transaction)
+ALTER TABLE battery_cell ADD CONSTRAINT ck_battery_cell_cathode_chemistry_enum CHECK (cathode_chemistry IN ('NMC', 'NCA', 'LFP', 'LMFP', 'LCO', 'LMO', 'NA_LAYERED_OXIDE', 'NA_PRUSSIAN_BLUE', 'OTHER'));
 -- [safe] comment on ck_battery_cell_cathode_chemistry_enum
 COMMENT ON CONSTRAINT ck_battery_cell_cathode_chemistry_enum ON battery_cell IS 'cathode_chemistry is one of the cathode_chemistry values.';
--- [needs-validation] add check ck_battery_cell_anode_chemistry_enum (NOT VALID now, validated in the next file)
-ALTER TABLE battery_cell ADD CONSTRAINT ck_battery_cell_anode_chemistry_enum CHECK (anode_chemistry IN ('graphite', 'silicon_graphite', 'LTO', 'hard_carbon', 'lithium_metal', 'OTHER')) NOT VALID;
+-- [needs-validation] add check ck_battery_cell_anode_chemistry_enum (validated in this transaction)
+ALTER TABLE battery_cell ADD CONSTRAINT ck_battery_cell_anode_chemistry_enum CHECK (anode_chemistry IN ('graphite', 'silicon_graphite', 'LTO', 'hard_carbon', 'lithium_metal', 'OTHER'));
 -- [safe] comment on ck_battery_cell_anode_chemistry_enum
 COMMENT ON CONSTRAINT ck_battery_cell_anode_chemistry_enum ON battery_cell IS 'anode_chemistry is one of the anode_chemistry values.';
--- [needs-validation] add check ck_cycle_cycle_type_enum (NOT VALID now, validated in the next file)
-ALTER TABLE cycle ADD CONSTRAINT ck_cycle_cycle_type_enum CHECK (cycle_type IN ('formation', 'aging', 'reference', 'other')) NOT VALID;
+-- [needs-validation] add check ck_cycle_cycle_type_enum (validated in this transaction)
+ALTER TABLE cycle ADD CONSTRAINT ck_cycle_cycle_type_enum CHECK (cycle_type IN ('formation', 'aging', 'reference', 'other'));
 -- [safe] comment on ck_cycle_cycle_type_enum
 COMMENT ON CONSTRAINT ck_cycle_cycle_type_enum ON cycle IS 'cycle_type is one of the cycle_type values.';
--- [needs-validation] add check ck_timeseries_point_step_time_second_range (NOT VALID now, validated in the next file)
-ALTER TABLE timeseries_point ADD CONSTRAINT ck_timeseries_point_step_time_second_range CHECK (step_time_second >= 0) NOT VALID;
+-- [needs-validation] add check ck_timeseries_point_step_time_second_range (validated in this transaction)
+ALTER TABLE timeseries_point ADD CONSTRAINT ck_timeseries_point_step_time_second_range CHECK (step_time_second >= 0);
 -- [safe] comment on ck_timeseries_point_step_time_second_range
 COMMENT ON CONSTRAINT ck_timeseries_point_step_time_second_range ON timeseries_point IS 'step_time_second >= 0.';
--- [needs-validation] add check ck_timeseries_point_charging_capacity_ah_range (NOT VALID now, validated in the next file)
-ALTER TABLE timeseries_point ADD CONSTRAINT ck_timeseries_point_charging_capacity_ah_range CHECK (charging_capacity_ah >= 0) NOT VALID;
+-- [needs-validation] add check ck_timeseries_point_charging_capacity_ah_range (validated in this transaction)
+ALTER TABLE timeseries_point ADD CONSTRAINT ck_timeseries_point_charging_capacity_ah_range CHECK (charging_capacity_ah >= 0);
 -- [safe] comment on ck_timeseries_point_charging_capacity_ah_range
 COMMENT ON CONSTRAINT ck_timeseries_point_charging_capacity_ah_range ON timeseries_point IS 'charging_capacity_ah >= 0.';
--- [needs-validation] add check ck_timeseries_point_discharging_capacity_ah_range (NOT VALID now, validated in the next file)
-ALTER TABLE timeseries_point ADD CONSTRAINT ck_timeseries_point_discharging_capacity_ah_range CHECK (discharging_capacity_ah >= 0) NOT VALID;
+-- [needs-validation] add check ck_timeseries_point_discharging_capacity_ah_range (validated in this transaction)
+ALTER TABLE timeseries_point ADD CONSTRAINT ck_timeseries_point_discharging_capacity_ah_range CHECK (discharging_capacity_ah >= 0);
 -- [safe] comment on ck_timeseries_point_discharging_capacity_ah_range
 COMMENT ON CONSTRAINT ck_timeseries_point_discharging_capacity_ah_range ON timeseries_point IS 'discharging_capacity_ah >= 0.';
--- [needs-validation] add check ck_timeseries_point_charging_energy_wh_range (NOT VALID now, validated in the next file)
-ALTER TABLE timeseries_point ADD CONSTRAINT ck_timeseries_point_charging_energy_wh_range CHECK (charging_energy_wh >= 0) NOT VALID;
+-- [needs-validation] add check ck_timeseries_point_charging_energy_wh_range (validated in this transaction)
+ALTER TABLE timeseries_point ADD CONSTRAINT ck_timeseries_point_charging_energy_wh_range CHECK (charging_energy_wh >= 0);
 -- [safe] comment on ck_timeseries_point_charging_energy_wh_range
 COMMENT ON CONSTRAINT ck_timeseries_point_charging_energy_wh_range ON timeseries_point IS 'charging_energy_wh >= 0.';
--- [needs-validation] add check ck_timeseries_point_discharging_energy_wh_range (NOT VALID now, validated in the next file)
-ALTER TABLE timeseries_point ADD CONSTRAINT ck_timeseries_point_discharging_energy_wh_range CHECK (discharging_energy_wh >= 0) NOT VALID;
+-- [needs-validation] add check ck_timeseries_point_discharging_energy_wh_range (validated in this transaction)
+ALTER TABLE timeseries_point ADD CONSTRAINT ck_timeseries_point_discharging_energy_wh_range CHECK (discharging_energy_wh >= 0);
 -- [safe] comment on ck_timeseries_point_discharging_energy_wh_range
 COMMENT ON CONSTRAINT ck_timeseries_point_discharging_energy_wh_range ON timeseries_point IS 'discharging_energy_wh >= 0.';
--- [needs-validation] add check ck_timeseries_point_step_count_range (NOT VALID now, validated in the next file)
-ALTER TABLE timeseries_point ADD CONSTRAINT ck_timeseries_point_step_count_range CHECK (step_count >= 0) NOT VALID;
+-- [needs-validation] add check ck_timeseries_point_step_count_range (validated in this transaction)
+ALTER TABLE timeseries_point ADD CONSTRAINT ck_timeseries_point_step_count_range CHECK (step_count >= 0);
 -- [safe] comment on ck_timeseries_point_step_count_range
 COMMENT ON CONSTRAINT ck_timeseries_point_step_count_range ON timeseries_point IS 'step_count >= 0.';
--- [needs-validation] add check ck_timeseries_point_ambient_temperature_celsius_range (NOT VALID now, validated in the next file)
-ALTER TABLE timeseries_point ADD CONSTRAINT ck_timeseries_point_ambient_temperature_celsius_range CHECK (ambient_temperature_celsius >= -60 AND ambient_temperature_celsius <= 200) NOT VALID;
+-- [needs-validation] add check ck_timeseries_point_ambient_temperature_celsius_range (validated in this transaction)
+ALTER TABLE timeseries_point ADD CONSTRAINT ck_timeseries_point_ambient_temperature_celsius_range CHECK (ambient_temperature_celsius >= -60 AND ambient_temperature_celsius <= 200);
 -- [safe] comment on ck_timeseries_point_ambient_temperature_celsius_range
 COMMENT ON CONSTRAINT ck_timeseries_point_ambient_temperature_celsius_range ON timeseries_point IS 'ambient_temperature_celsius lies in [-60, 200].';
--- [needs-validation] add check ck_timeseries_point_temperature_t1_celsius_range (NOT VALID now, validated in the next file)
-ALTER TABLE timeseries_point ADD CONSTRAINT ck_timeseries_point_temperature_t1_celsius_range CHECK (temperature_t1_celsius >= -60 AND temperature_t1_celsius <= 200) NOT VALID;
+-- [needs-validation] add check ck_timeseries_point_temperature_t1_celsius_range (validated in this transaction)
+ALTER TABLE timeseries_point ADD CONSTRAINT ck_timeseries_point_temperature_t1_celsius_range CHECK (temperature_t1_celsius >= -60 AND temperature_t1_celsius <= 200);
 -- [safe] comment on ck_timeseries_point_temperature_t1_celsius_range
 COMMENT ON CONSTRAINT ck_timeseries_point_temperature_t1_celsius_range ON timeseries_point IS 'temperature_t1_celsius lies in [-60, 200].';
--- [needs-validation] add check ck_timeseries_point_temperature_t2_celsius_range (NOT VALID now, validated in the next file)
-ALTER TABLE timeseries_point ADD CONSTRAINT ck_timeseries_point_temperature_t2_celsius_range CHECK (temperature_t2_celsius >= -60 AND temperature_t2_celsius <= 200) NOT VALID;
+-- [needs-validation] add check ck_timeseries_point_temperature_t2_celsius_range (validated in this transaction)
+ALTER TABLE timeseries_point ADD CONSTRAINT ck_timeseries_point_temperature_t2_celsius_range CHECK (temperature_t2_celsius >= -60 AND temperature_t2_celsius <= 200);
 -- [safe] comment on ck_timeseries_point_temperature_t2_celsius_range
 COMMENT ON CONSTRAINT ck_timeseries_point_temperature_t2_celsius_range ON timeseries_point IS 'temperature_t2_celsius lies in [-60, 200].';
--- [needs-validation] add check ck_timeseries_point_temperature_t3_celsius_range (NOT VALID now, validated in the next file)
-ALTER TABLE timeseries_point ADD CONSTRAINT ck_timeseries_point_temperature_t3_celsius_range CHECK (temperature_t3_celsius >= -60 AND temperature_t3_celsius <= 200) NOT VALID;
+-- [needs-validation] add check ck_timeseries_point_temperature_t3_celsius_range (validated in this transaction)
+ALTER TABLE timeseries_point ADD CONSTRAINT ck_timeseries_point_temperature_t3_celsius_range CHECK (temperature_t3_celsius >= -60 AND temperature_t3_celsius <= 200);
 -- [safe] comment on ck_timeseries_point_temperature_t3_celsius_range
 COMMENT ON CONSTRAINT ck_timeseries_point_temperature_t3_celsius_range ON timeseries_point IS 'temperature_t3_celsius lies in [-60, 200].';
--- [needs-validation] add check ck_timeseries_point_step_type_enum (NOT VALID now, validated in the next file)
-ALTER TABLE timeseries_point ADD CONSTRAINT ck_timeseries_point_step_type_enum CHECK (step_type IN ('cc_charge', 'cv_charge', 'cccv_charge', 'cc_discharge', 'cv_discharge', 'cp_discharge', 'dynamic', 'rest', 'ocv', 'pulse', 'eis', 'other')) NOT VALID;
+-- [needs-validation] add check ck_timeseries_point_step_type_enum (validated in this transaction)
+ALTER TABLE timeseries_point ADD CONSTRAINT ck_timeseries_point_step_type_enum CHECK (step_type IN ('cc_charge', 'cv_charge', 'cccv_charge', 'cc_discharge', 'cv_discharge', 'cp_discharge', 'dynamic', 'rest', 'ocv', 'pulse', 'eis', 'other'));
 -- [safe] comment on ck_timeseries_point_step_type_enum
 COMMENT ON CONSTRAINT ck_timeseries_point_step_type_enum ON timeseries_point IS 'step_type is one of the step_type values.';
--- [safe] add check ck_cycle_feature_coulombic_efficiency_range (changed) (NOT VALID now, validated in the next file)
-ALTER TABLE cycle_feature ADD CONSTRAINT ck_cycle_feature_coulombic_efficiency_range CHECK (coulombic_efficiency > 0) NOT VALID;
+-- [safe] add check ck_cycle_feature_coulombic_efficiency_range (changed) (validated in this transaction)
+ALTER TABLE cycle_feature ADD CONSTRAINT ck_cycle_feature_coulombic_efficiency_range CHECK (coulombic_efficiency > 0);
 -- [safe] comment on ck_cycle_feature_coulombic_efficiency_range
 COMMENT ON CONSTRAINT ck_cycle_feature_coulombic_efficiency_range ON cycle_feature IS 'coulombic_efficiency > 0.';
--- [safe] add check ck_cycle_feature_energy_efficiency_range (changed) (NOT VALID now, validated in the next file)
-ALTER TABLE cycle_feature ADD CONSTRAINT ck_cycle_feature_energy_efficiency_range CHECK (energy_efficiency > 0) NOT VALID;
+-- [safe] add check ck_cycle_feature_energy_efficiency_range (changed) (validated in this transaction)
+ALTER TABLE cycle_feature ADD CONSTRAINT ck_cycle_feature_energy_efficiency_range CHECK (energy_efficiency > 0);
 -- [safe] comment on ck_cycle_feature_energy_efficiency_range
 COMMENT ON CONSTRAINT ck_cycle_feature_energy_efficiency_range ON cycle_feature IS 'energy_efficiency > 0.';
--- [needs-validation] add check ck_cycle_feature_dcir_pulse_current_ampere_range (NOT VALID now, validated in the next file)
-ALTER TABLE cycle_feature ADD CONSTRAINT ck_cycle_feature_dcir_pulse_current_ampere_range CHECK (dcir_pulse_current_ampere >= -5000 AND dcir_pulse_current_ampere <= 5000) NOT VALID;
+-- [needs-validation] add check ck_cycle_feature_dcir_pulse_current_ampere_range (validated in this transaction)
+ALTER TABLE cycle_feature ADD CONSTRAINT ck_cycle_feature_dcir_pulse_current_ampere_range CHECK (dcir_pulse_current_ampere >= -5000 AND dcir_pulse_current_ampere <= 5000);
 -- [safe] comment on ck_cycle_feature_dcir_pulse_current_ampere_range
 COMMENT ON CONSTRAINT ck_cycle_feature_dcir_pulse_current_ampere_range ON cycle_feature IS 'dcir_pulse_current_ampere lies in [-5000, 5000].';
--- [needs-validation] add check ck_cycle_feature_dcir_pulse_duration_second_range (NOT VALID now, validated in the next file)
-ALTER TABLE cycle_feature ADD CONSTRAINT ck_cycle_feature_dcir_pulse_duration_second_range CHECK (dcir_pulse_duration_second > 0) NOT VALID;
+-- [needs-validation] add check ck_cycle_feature_dcir_pulse_duration_second_range (validated in this transaction)
+ALTER TABLE cycle_feature ADD CONSTRAINT ck_cycle_feature_dcir_pulse_duration_second_range CHECK (dcir_pulse_duration_second > 0);
 -- [safe] comment on ck_cycle_feature_dcir_pulse_duration_second_range
 COMMENT ON CONSTRAINT ck_cycle_feature_dcir_pulse_duration_second_range ON cycle_feature IS 'dcir_pulse_duration_second > 0.';
--- [needs-validation] add check ck_cycle_feature_dcir_soc_range (NOT VALID now, validated in the next file)
-ALTER TABLE cycle_feature ADD CONSTRAINT ck_cycle_feature_dcir_soc_range CHECK (dcir_soc >= 0 AND dcir_soc <= 1) NOT VALID;
+-- [needs-validation] add check ck_cycle_feature_dcir_soc_range (validated in this transaction)
+ALTER TABLE cycle_feature ADD CONSTRAINT ck_cycle_feature_dcir_soc_range CHECK (dcir_soc >= 0 AND dcir_soc <= 1);
 -- [safe] comment on ck_cycle_feature_dcir_soc_range
 COMMENT ON CONSTRAINT ck_cycle_feature_dcir_soc_range ON cycle_feature IS 'dcir_soc lies in [0, 1].';
--- [safe] add check ck_label_soc_method_enum (changed) (NOT VALID now, validated in the next file)
-ALTER TABLE label_soc ADD CONSTRAINT ck_label_soc_method_enum CHECK (method IN ('coulomb_counting', 'ocv_lookup', 'model_based', 'simulator', 'bms')) NOT VALID;
+-- [safe] add check ck_label_soc_method_enum (changed) (validated in this transaction)
+ALTER TABLE label_soc ADD CONSTRAINT ck_label_soc_method_enum CHECK (method IN ('coulomb_counting', 'ocv_lookup', 'model_based', 'simulator', 'bms'));
 -- [safe] comment on ck_label_soc_method_enum
 COMMENT ON CONSTRAINT ck_label_soc_method_enum ON label_soc IS 'method is one of the soc_method values.';
--- [safe] add check ck_label_soc_soc_range (changed) (NOT VALID now, validated in the next file)
-ALTER TABLE label_soc ADD CONSTRAINT ck_label_soc_soc_range CHECK (soc >= -0.25 AND soc <= 1.25) NOT VALID;
+-- [safe] add check ck_label_soc_soc_range (changed) (validated in this transaction)
+ALTER TABLE label_soc ADD CONSTRAINT ck_label_soc_soc_range CHECK (soc >= -0.25 AND soc <= 1.25);
 -- [safe] comment on ck_label_soc_soc_range
 COMMENT ON CONSTRAINT ck_label_soc_soc_range ON label_soc IS 'soc lies in [-0.25, 1.25].';
--- [needs-validation] add check ck_label_soc_ocv_range (NOT VALID now, validated in the next file)
-ALTER TABLE label_soc ADD CONSTRAINT ck_label_soc_ocv_range CHECK (method <> 'ocv_lookup' OR (soc >= -0.05 AND soc <= 1.05)) NOT VALID;
+-- [safe] check the existing rows of label_soc against ck_label_soc_ocv_range CHECK (method <> 'ocv_lookup' OR (soc >= -0.05 AND soc <= 1.05)); refuse with the count and the first keys, changing nothing
+DO $$
+DECLARE
+    n bigint;
+    first_keys text;
+BEGIN
+    SELECT count(*) INTO n FROM label_soc r WHERE NOT (method <> 'ocv_lookup' OR (soc >= -0.05 AND soc <= 1.05));
+    IF n > 0 THEN
+        SELECT string_agg(k, '; ') INTO first_keys FROM (SELECT concat_ws(', ', label_soc_id) AS k FROM label_soc r WHERE NOT (method <> 'ocv_lookup' OR (soc >= -0.05 AND soc <= 1.05)) ORDER BY label_soc_id LIMIT 5) s;
+        RAISE EXCEPTION 'schema version 2 migration refused, nothing changed: rows of label_soc violating ck_label_soc_ocv_range CHECK (method <> ''ocv_lookup'' OR (soc >= -0.05 AND soc <= 1.05)): %; first keys (label_soc_id): %', n, first_keys
+            USING ERRCODE = 'check_violation', HINT = 'fix or delete these rows, then run dbmate again';
+    END IF;
+END $$;
+-- [needs-validation] add check ck_label_soc_ocv_range (validated in this transaction)
+ALTER TABLE label_soc ADD CONSTRAINT ck_label_soc_ocv_range CHECK (method <> 'ocv_lookup' OR (soc >= -0.05 AND soc <= 1.05));
 -- [safe] comment on ck_label_soc_ocv_range
 COMMENT ON CONSTRAINT ck_label_soc_ocv_range ON label_soc IS 'An OCV lookup cannot leave its table, which extends only slightly past 0 and 1.';
--- [safe] add check ck_model_run_target_soc_method_enum (changed) (NOT VALID now, validated in the next file)
-ALTER TABLE model_run ADD CONSTRAINT ck_model_run_target_soc_method_enum CHECK (target_soc_method IN ('coulomb_counting', 'ocv_lookup', 'model_based', 'simulator', 'bms')) NOT VALID;
+-- [safe] add check ck_model_run_target_soc_method_enum (changed) (validated in this transaction)
+ALTER TABLE model_run ADD CONSTRAINT ck_model_run_target_soc_method_enum CHECK (target_soc_method IN ('coulomb_counting', 'ocv_lookup', 'model_based', 'simulator', 'bms'));
 -- [safe] comment on ck_model_run_target_soc_method_enum
 COMMENT ON CONSTRAINT ck_model_run_target_soc_method_enum ON model_run IS 'target_soc_method is one of the soc_method values.';
--- [needs-validation] add check ck_prediction_uncertainty_range (NOT VALID now, validated in the next file)
-ALTER TABLE prediction ADD CONSTRAINT ck_prediction_uncertainty_range CHECK (uncertainty >= 0) NOT VALID;
+-- [needs-validation] add check ck_prediction_uncertainty_range (validated in this transaction)
+ALTER TABLE prediction ADD CONSTRAINT ck_prediction_uncertainty_range CHECK (uncertainty >= 0);
 -- [safe] comment on ck_prediction_uncertainty_range
 COMMENT ON CONSTRAINT ck_prediction_uncertainty_range ON prediction IS 'uncertainty >= 0.';
--- [needs-validation] add check ck_prediction_label_task (NOT VALID now, validated in the next file)
-ALTER TABLE prediction ADD CONSTRAINT ck_prediction_label_task CHECK ((label_soc_id IS NULL OR task = 'soc') AND (label_soh_id IS NULL OR task = 'soh')) NOT VALID;
+-- [safe] check the existing rows of prediction against ck_prediction_label_task CHECK ((label_soc_id IS NULL OR task = 'soc') AND (label_soh_id IS NULL OR task = 'soh')); refuse with the count and the first keys, changing nothing
+DO $$
+DECLARE
+    n bigint;
+    first_keys text;
+BEGIN
+    SELECT count(*) INTO n FROM prediction r WHERE NOT ((label_soc_id IS NULL OR task = 'soc') AND (label_soh_id IS NULL OR task = 'soh'));
+    IF n > 0 THEN
+        SELECT string_agg(k, '; ') INTO first_keys FROM (SELECT concat_ws(', ', prediction_id) AS k FROM prediction r WHERE NOT ((label_soc_id IS NULL OR task = 'soc') AND (label_soh_id IS NULL OR task = 'soh')) ORDER BY prediction_id LIMIT 5) s;
+        RAISE EXCEPTION 'schema version 2 migration refused, nothing changed: rows of prediction violating ck_prediction_label_task CHECK ((label_soc_id IS NULL OR task = ''soc'') AND (label_soh_id IS NULL OR task = ''soh'')): %; first keys (prediction_id): %', n, first_keys
+            USING ERRCODE = 'check_violation', HINT = 'fix or delete these rows, then run dbmate again';
+    END IF;
+END $$;
+-- [needs-validation] add check ck_prediction_label_task (validated in this transaction)
+ALTER TABLE prediction ADD CONSTRAINT ck_prediction_label_task CHECK ((label_soc_id IS NULL OR task = 'soc') AND (label_soh_id IS NULL OR task = 'soh'));
 -- [safe] comment on ck_prediction_label_task
 COMMENT ON CONSTRAINT ck_prediction_label_task ON prediction IS 'A prediction references a label of its own task only.';
--- [needs-validation] add foreign_key fk_prediction_label_soc (NOT VALID now, validated in the next file)
-ALTER TABLE prediction ADD CONSTRAINT fk_prediction_label_soc FOREIGN KEY (label_soc_id) REFERENCES label_soc (label_soc_id) ON DELETE SET NULL NOT VALID;
+-- [needs-validation] add foreign_key fk_prediction_label_soc (validated in this transaction)
+ALTER TABLE prediction ADD CONSTRAINT fk_prediction_label_soc FOREIGN KEY (label_soc_id) REFERENCES label_soc (label_soc_id) ON DELETE SET NULL;
 -- [safe] comment on fk_prediction_label_soc
 COMMENT ON CONSTRAINT fk_prediction_label_soc ON prediction IS 'ON DELETE SET NULL: Relabelling deletes old labels; the prediction stays with the copied true_value and loses only the link.';
--- [needs-validation] add foreign_key fk_prediction_label_soh (NOT VALID now, validated in the next file)
-ALTER TABLE prediction ADD CONSTRAINT fk_prediction_label_soh FOREIGN KEY (label_soh_id) REFERENCES label_soh (label_soh_id) ON DELETE SET NULL NOT VALID;
+-- [needs-validation] add foreign_key fk_prediction_label_soh (validated in this transaction)
+ALTER TABLE prediction ADD CONSTRAINT fk_prediction_label_soh FOREIGN KEY (label_soh_id) REFERENCES label_soh (label_soh_id) ON DELETE SET NULL;
 -- [safe] comment on fk_prediction_label_soh
 COMMENT ON CONSTRAINT fk_prediction_label_soh ON prediction IS 'ON DELETE SET NULL: Relabelling deletes old labels; the prediction stays with the copied true_value and loses only the link.';
 -- [safe] add index ix_timeseries_point_session_time (blocks writes while it builds; see the header)
@@ -545,22 +571,139 @@ DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'timeseries_p
 DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'timeseries_point_surface_temperature_celsius_not_null' AND conrelid = 'timeseries_point'::regclass) THEN ALTER TABLE timeseries_point RENAME CONSTRAINT timeseries_point_surface_temperature_celsius_not_null TO timeseries_point_temperature_celsius_not_null; END IF; END $$;
 -- [safe] PostgreSQL 18+: rename NOT NULL constraint timeseries_point_step_id_not_null to timeseries_point_step_index_not_null
 DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'timeseries_point_step_id_not_null' AND conrelid = 'timeseries_point'::regclass) THEN ALTER TABLE timeseries_point RENAME CONSTRAINT timeseries_point_step_id_not_null TO timeseries_point_step_index_not_null; END IF; END $$;
+-- [safe] check the existing rows of battery_pack against NOT NULL of battery_pack.manufacturer; refuse with the count and the first keys, changing nothing
+DO $$
+DECLARE
+    n bigint;
+    first_keys text;
+BEGIN
+    SELECT count(*) INTO n FROM battery_pack r WHERE r.manufacturer IS NULL;
+    IF n > 0 THEN
+        SELECT string_agg(k, '; ') INTO first_keys FROM (SELECT concat_ws(', ', pack_id) AS k FROM battery_pack r WHERE r.manufacturer IS NULL ORDER BY pack_id LIMIT 5) s;
+        RAISE EXCEPTION 'schema version 1 migration refused, nothing changed: rows of battery_pack violating NOT NULL of battery_pack.manufacturer: %; first keys (pack_id): %', n, first_keys
+            USING ERRCODE = 'check_violation', HINT = 'fix or delete these rows, then run dbmate again';
+    END IF;
+END $$;
 -- [needs-validation] battery_pack.manufacturer becomes NOT NULL (fails if a row holds NULL)
 ALTER TABLE battery_pack ALTER COLUMN manufacturer SET NOT NULL;
+-- [safe] check the existing rows of battery_pack against NOT NULL of battery_pack.model_name; refuse with the count and the first keys, changing nothing
+DO $$
+DECLARE
+    n bigint;
+    first_keys text;
+BEGIN
+    SELECT count(*) INTO n FROM battery_pack r WHERE r.model_name IS NULL;
+    IF n > 0 THEN
+        SELECT string_agg(k, '; ') INTO first_keys FROM (SELECT concat_ws(', ', pack_id) AS k FROM battery_pack r WHERE r.model_name IS NULL ORDER BY pack_id LIMIT 5) s;
+        RAISE EXCEPTION 'schema version 1 migration refused, nothing changed: rows of battery_pack violating NOT NULL of battery_pack.model_name: %; first keys (pack_id): %', n, first_keys
+            USING ERRCODE = 'check_violation', HINT = 'fix or delete these rows, then run dbmate again';
+    END IF;
+END $$;
 -- [needs-validation] battery_pack.model_name becomes NOT NULL (fails if a row holds NULL)
 ALTER TABLE battery_pack ALTER COLUMN model_name SET NOT NULL;
+-- [safe] check the existing rows of battery_pack against NOT NULL of battery_pack.serial_number; refuse with the count and the first keys, changing nothing
+DO $$
+DECLARE
+    n bigint;
+    first_keys text;
+BEGIN
+    SELECT count(*) INTO n FROM battery_pack r WHERE r.serial_number IS NULL;
+    IF n > 0 THEN
+        SELECT string_agg(k, '; ') INTO first_keys FROM (SELECT concat_ws(', ', pack_id) AS k FROM battery_pack r WHERE r.serial_number IS NULL ORDER BY pack_id LIMIT 5) s;
+        RAISE EXCEPTION 'schema version 1 migration refused, nothing changed: rows of battery_pack violating NOT NULL of battery_pack.serial_number: %; first keys (pack_id): %', n, first_keys
+            USING ERRCODE = 'check_violation', HINT = 'fix or delete these rows, then run dbmate again';
+    END IF;
+END $$;
 -- [needs-validation] battery_pack.serial_number becomes NOT NULL (fails if a row holds NULL)
 ALTER TABLE battery_pack ALTER COLUMN serial_number SET NOT NULL;
+-- [safe] check the existing rows of battery_cell against NOT NULL of battery_cell.manufacturer; refuse with the count and the first keys, changing nothing
+DO $$
+DECLARE
+    n bigint;
+    first_keys text;
+BEGIN
+    SELECT count(*) INTO n FROM battery_cell r WHERE r.manufacturer IS NULL;
+    IF n > 0 THEN
+        SELECT string_agg(k, '; ') INTO first_keys FROM (SELECT concat_ws(', ', cell_id) AS k FROM battery_cell r WHERE r.manufacturer IS NULL ORDER BY cell_id LIMIT 5) s;
+        RAISE EXCEPTION 'schema version 1 migration refused, nothing changed: rows of battery_cell violating NOT NULL of battery_cell.manufacturer: %; first keys (cell_id): %', n, first_keys
+            USING ERRCODE = 'check_violation', HINT = 'fix or delete these rows, then run dbmate again';
+    END IF;
+END $$;
 -- [needs-validation] battery_cell.manufacturer becomes NOT NULL (fails if a row holds NULL)
 ALTER TABLE battery_cell ALTER COLUMN manufacturer SET NOT NULL;
+-- [safe] check the existing rows of battery_cell against NOT NULL of battery_cell.model_name; refuse with the count and the first keys, changing nothing
+DO $$
+DECLARE
+    n bigint;
+    first_keys text;
+BEGIN
+    SELECT count(*) INTO n FROM battery_cell r WHERE r.model_name IS NULL;
+    IF n > 0 THEN
+        SELECT string_agg(k, '; ') INTO first_keys FROM (SELECT concat_ws(', ', cell_id) AS k FROM battery_cell r WHERE r.model_name IS NULL ORDER BY cell_id LIMIT 5) s;
+        RAISE EXCEPTION 'schema version 1 migration refused, nothing changed: rows of battery_cell violating NOT NULL of battery_cell.model_name: %; first keys (cell_id): %', n, first_keys
+            USING ERRCODE = 'check_violation', HINT = 'fix or delete these rows, then run dbmate again';
+    END IF;
+END $$;
 -- [needs-validation] battery_cell.model_name becomes NOT NULL (fails if a row holds NULL)
 ALTER TABLE battery_cell ALTER COLUMN model_name SET NOT NULL;
+-- [safe] check the existing rows of battery_cell against NOT NULL of battery_cell.serial_number; refuse with the count and the first keys, changing nothing
+DO $$
+DECLARE
+    n bigint;
+    first_keys text;
+BEGIN
+    SELECT count(*) INTO n FROM battery_cell r WHERE r.serial_number IS NULL;
+    IF n > 0 THEN
+        SELECT string_agg(k, '; ') INTO first_keys FROM (SELECT concat_ws(', ', cell_id) AS k FROM battery_cell r WHERE r.serial_number IS NULL ORDER BY cell_id LIMIT 5) s;
+        RAISE EXCEPTION 'schema version 1 migration refused, nothing changed: rows of battery_cell violating NOT NULL of battery_cell.serial_number: %; first keys (cell_id): %', n, first_keys
+            USING ERRCODE = 'check_violation', HINT = 'fix or delete these rows, then run dbmate again';
+    END IF;
+END $$;
 -- [needs-validation] battery_cell.serial_number becomes NOT NULL (fails if a row holds NULL)
 ALTER TABLE battery_cell ALTER COLUMN serial_number SET NOT NULL;
+-- [safe] check the existing rows of test_session against NOT NULL of test_session.protocol_version; refuse with the count and the first keys, changing nothing
+DO $$
+DECLARE
+    n bigint;
+    first_keys text;
+BEGIN
+    SELECT count(*) INTO n FROM test_session r WHERE r.protocol_version IS NULL;
+    IF n > 0 THEN
+        SELECT string_agg(k, '; ') INTO first_keys FROM (SELECT concat_ws(', ', session_id) AS k FROM test_session r WHERE r.protocol_version IS NULL ORDER BY session_id LIMIT 5) s;
+        RAISE EXCEPTION 'schema version 1 migration refused, nothing changed: rows of test_session violating NOT NULL of test_session.protocol_version: %; first keys (session_id): %', n, first_keys
+            USING ERRCODE = 'check_violation', HINT = 'fix or delete these rows, then run dbmate again';
+    END IF;
+END $$;
 -- [needs-validation] test_session.protocol_version becomes NOT NULL (fails if a row holds NULL)
 ALTER TABLE test_session ALTER COLUMN protocol_version SET NOT NULL;
+-- [safe] check the existing rows of test_session against NOT NULL of test_session.equipment; refuse with the count and the first keys, changing nothing
+DO $$
+DECLARE
+    n bigint;
+    first_keys text;
+BEGIN
+    SELECT count(*) INTO n FROM test_session r WHERE r.equipment IS NULL;
+    IF n > 0 THEN
+        SELECT string_agg(k, '; ') INTO first_keys FROM (SELECT concat_ws(', ', session_id) AS k FROM test_session r WHERE r.equipment IS NULL ORDER BY session_id LIMIT 5) s;
+        RAISE EXCEPTION 'schema version 1 migration refused, nothing changed: rows of test_session violating NOT NULL of test_session.equipment: %; first keys (session_id): %', n, first_keys
+            USING ERRCODE = 'check_violation', HINT = 'fix or delete these rows, then run dbmate again';
+    END IF;
+END $$;
 -- [needs-validation] test_session.equipment becomes NOT NULL (fails if a row holds NULL)
 ALTER TABLE test_session ALTER COLUMN equipment SET NOT NULL;
+-- [safe] check the existing rows of timeseries_point against NOT NULL of timeseries_point.step_index; refuse with the count and the first keys, changing nothing
+DO $$
+DECLARE
+    n bigint;
+    first_keys text;
+BEGIN
+    SELECT count(*) INTO n FROM timeseries_point r WHERE r.step_index IS NULL;
+    IF n > 0 THEN
+        SELECT string_agg(k, '; ') INTO first_keys FROM (SELECT concat_ws(', ', session_id, record_index) AS k FROM timeseries_point r WHERE r.step_index IS NULL ORDER BY session_id, record_index LIMIT 5) s;
+        RAISE EXCEPTION 'schema version 1 migration refused, nothing changed: rows of timeseries_point violating NOT NULL of timeseries_point.step_index: %; first keys (session_id, record_index): %', n, first_keys
+            USING ERRCODE = 'check_violation', HINT = 'fix or delete these rows, then run dbmate again';
+    END IF;
+END $$;
 -- [needs-validation] timeseries_point.step_index becomes NOT NULL (fails if a row holds NULL)
 ALTER TABLE timeseries_point ALTER COLUMN step_index SET NOT NULL;
 -- [destructive] drop column battery_pack.cathode_chemistry; at risk: every value of battery_pack.cathode_chemistry: SELECT count(*) FROM battery_pack WHERE cathode_chemistry IS NOT NULL;
@@ -611,24 +754,89 @@ ALTER TABLE prediction DROP COLUMN uncertainty;
 ALTER TABLE prediction DROP COLUMN label_soc_id;
 -- [destructive] drop column prediction.label_soh_id; at risk: every value of prediction.label_soh_id: SELECT count(*) FROM prediction WHERE label_soh_id IS NOT NULL;
 ALTER TABLE prediction DROP COLUMN label_soh_id;
--- [destructive] add check ck_cycle_feature_coulombic_efficiency_range (changed); at risk: rows of cycle_feature outside the new rule: SELECT count(*) FROM cycle_feature WHERE NOT (coulombic_efficiency > 0 AND coulombic_efficiency <= CAST(1.2 AS REAL)); (NOT VALID now, validated in the next file)
-ALTER TABLE cycle_feature ADD CONSTRAINT ck_cycle_feature_coulombic_efficiency_range CHECK (coulombic_efficiency > 0 AND coulombic_efficiency <= CAST(1.2 AS REAL)) NOT VALID;
+-- [safe] check the existing rows of cycle_feature against ck_cycle_feature_coulombic_efficiency_range CHECK (coulombic_efficiency > 0 AND coulombic_efficiency <= CAST(1.2 AS REAL)); refuse with the count and the first keys, changing nothing
+DO $$
+DECLARE
+    n bigint;
+    first_keys text;
+BEGIN
+    SELECT count(*) INTO n FROM cycle_feature r WHERE NOT (coulombic_efficiency > 0 AND coulombic_efficiency <= CAST(1.2 AS REAL));
+    IF n > 0 THEN
+        SELECT string_agg(k, '; ') INTO first_keys FROM (SELECT concat_ws(', ', session_id, cycle_index, feature_version) AS k FROM cycle_feature r WHERE NOT (coulombic_efficiency > 0 AND coulombic_efficiency <= CAST(1.2 AS REAL)) ORDER BY session_id, cycle_index, feature_version LIMIT 5) s;
+        RAISE EXCEPTION 'schema version 1 migration refused, nothing changed: rows of cycle_feature violating ck_cycle_feature_coulombic_efficiency_range CHECK (coulombic_efficiency > 0 AND coulombic_efficiency <= CAST(1.2 AS REAL)): %; first keys (session_id, cycle_index, feature_version): %', n, first_keys
+            USING ERRCODE = 'check_violation', HINT = 'fix or delete these rows, then run dbmate again';
+    END IF;
+END $$;
+-- [destructive] add check ck_cycle_feature_coulombic_efficiency_range (changed); at risk: rows of cycle_feature outside the new rule: SELECT count(*) FROM cycle_feature WHERE NOT (coulombic_efficiency > 0 AND coulombic_efficiency <= CAST(1.2 AS REAL)); (validated in this transaction)
+ALTER TABLE cycle_feature ADD CONSTRAINT ck_cycle_feature_coulombic_efficiency_range CHECK (coulombic_efficiency > 0 AND coulombic_efficiency <= CAST(1.2 AS REAL));
 -- [safe] comment on ck_cycle_feature_coulombic_efficiency_range
 COMMENT ON CONSTRAINT ck_cycle_feature_coulombic_efficiency_range ON cycle_feature IS 'coulombic_efficiency lies in (0, 1.2].';
--- [destructive] add check ck_cycle_feature_energy_efficiency_range (changed); at risk: rows of cycle_feature outside the new rule: SELECT count(*) FROM cycle_feature WHERE NOT (energy_efficiency > 0 AND energy_efficiency <= CAST(1.2 AS REAL)); (NOT VALID now, validated in the next file)
-ALTER TABLE cycle_feature ADD CONSTRAINT ck_cycle_feature_energy_efficiency_range CHECK (energy_efficiency > 0 AND energy_efficiency <= CAST(1.2 AS REAL)) NOT VALID;
+-- [safe] check the existing rows of cycle_feature against ck_cycle_feature_energy_efficiency_range CHECK (energy_efficiency > 0 AND energy_efficiency <= CAST(1.2 AS REAL)); refuse with the count and the first keys, changing nothing
+DO $$
+DECLARE
+    n bigint;
+    first_keys text;
+BEGIN
+    SELECT count(*) INTO n FROM cycle_feature r WHERE NOT (energy_efficiency > 0 AND energy_efficiency <= CAST(1.2 AS REAL));
+    IF n > 0 THEN
+        SELECT string_agg(k, '; ') INTO first_keys FROM (SELECT concat_ws(', ', session_id, cycle_index, feature_version) AS k FROM cycle_feature r WHERE NOT (energy_efficiency > 0 AND energy_efficiency <= CAST(1.2 AS REAL)) ORDER BY session_id, cycle_index, feature_version LIMIT 5) s;
+        RAISE EXCEPTION 'schema version 1 migration refused, nothing changed: rows of cycle_feature violating ck_cycle_feature_energy_efficiency_range CHECK (energy_efficiency > 0 AND energy_efficiency <= CAST(1.2 AS REAL)): %; first keys (session_id, cycle_index, feature_version): %', n, first_keys
+            USING ERRCODE = 'check_violation', HINT = 'fix or delete these rows, then run dbmate again';
+    END IF;
+END $$;
+-- [destructive] add check ck_cycle_feature_energy_efficiency_range (changed); at risk: rows of cycle_feature outside the new rule: SELECT count(*) FROM cycle_feature WHERE NOT (energy_efficiency > 0 AND energy_efficiency <= CAST(1.2 AS REAL)); (validated in this transaction)
+ALTER TABLE cycle_feature ADD CONSTRAINT ck_cycle_feature_energy_efficiency_range CHECK (energy_efficiency > 0 AND energy_efficiency <= CAST(1.2 AS REAL));
 -- [safe] comment on ck_cycle_feature_energy_efficiency_range
 COMMENT ON CONSTRAINT ck_cycle_feature_energy_efficiency_range ON cycle_feature IS 'energy_efficiency lies in (0, 1.2].';
--- [destructive] add check ck_label_soc_method_enum (changed); at risk: rows of label_soc whose method is bms (no longer allowed): SELECT count(*) FROM label_soc WHERE method IN ('bms'); (NOT VALID now, validated in the next file)
-ALTER TABLE label_soc ADD CONSTRAINT ck_label_soc_method_enum CHECK (method IN ('coulomb_counting', 'ocv_lookup', 'model_based', 'simulator')) NOT VALID;
+-- [safe] check the existing rows of label_soc against ck_label_soc_method_enum CHECK (method IN ('coulomb_counting', 'ocv_lookup', 'model_based', 'simulator')); refuse with the count and the first keys, changing nothing
+DO $$
+DECLARE
+    n bigint;
+    first_keys text;
+BEGIN
+    SELECT count(*) INTO n FROM label_soc r WHERE NOT (method IN ('coulomb_counting', 'ocv_lookup', 'model_based', 'simulator'));
+    IF n > 0 THEN
+        SELECT string_agg(k, '; ') INTO first_keys FROM (SELECT concat_ws(', ', label_soc_id) AS k FROM label_soc r WHERE NOT (method IN ('coulomb_counting', 'ocv_lookup', 'model_based', 'simulator')) ORDER BY label_soc_id LIMIT 5) s;
+        RAISE EXCEPTION 'schema version 1 migration refused, nothing changed: rows of label_soc violating ck_label_soc_method_enum CHECK (method IN (''coulomb_counting'', ''ocv_lookup'', ''model_based'', ''simulator'')): %; first keys (label_soc_id): %', n, first_keys
+            USING ERRCODE = 'check_violation', HINT = 'fix or delete these rows, then run dbmate again';
+    END IF;
+END $$;
+-- [destructive] add check ck_label_soc_method_enum (changed); at risk: rows of label_soc whose method is bms (no longer allowed): SELECT count(*) FROM label_soc WHERE method IN ('bms'); (validated in this transaction)
+ALTER TABLE label_soc ADD CONSTRAINT ck_label_soc_method_enum CHECK (method IN ('coulomb_counting', 'ocv_lookup', 'model_based', 'simulator'));
 -- [safe] comment on ck_label_soc_method_enum
 COMMENT ON CONSTRAINT ck_label_soc_method_enum ON label_soc IS 'method is one of the soc_method values.';
--- [destructive] add check ck_label_soc_soc_range (changed); at risk: rows of label_soc outside the new rule: SELECT count(*) FROM label_soc WHERE NOT (soc >= CAST(-0.05 AS REAL) AND soc <= CAST(1.05 AS REAL)); (NOT VALID now, validated in the next file)
-ALTER TABLE label_soc ADD CONSTRAINT ck_label_soc_soc_range CHECK (soc >= CAST(-0.05 AS REAL) AND soc <= CAST(1.05 AS REAL)) NOT VALID;
+-- [safe] check the existing rows of label_soc against ck_label_soc_soc_range CHECK (soc >= CAST(-0.05 AS REAL) AND soc <= CAST(1.05 AS REAL)); refuse with the count and the first keys, changing nothing
+DO $$
+DECLARE
+    n bigint;
+    first_keys text;
+BEGIN
+    SELECT count(*) INTO n FROM label_soc r WHERE NOT (soc >= CAST(-0.05 AS REAL) AND soc <= CAST(1.05 AS REAL));
+    IF n > 0 THEN
+        SELECT string_agg(k, '; ') INTO first_keys FROM (SELECT concat_ws(', ', label_soc_id) AS k FROM label_soc r WHERE NOT (soc >= CAST(-0.05 AS REAL) AND soc <= CAST(1.05 AS REAL)) ORDER BY label_soc_id LIMIT 5) s;
+        RAISE EXCEPTION 'schema version 1 migration refused, nothing changed: rows of label_soc violating ck_label_soc_soc_range CHECK (soc >= CAST(-0.05 AS REAL) AND soc <= CAST(1.05 AS REAL)): %; first keys (label_soc_id): %', n, first_keys
+            USING ERRCODE = 'check_violation', HINT = 'fix or delete these rows, then run dbmate again';
+    END IF;
+END $$;
+-- [destructive] add check ck_label_soc_soc_range (changed); at risk: rows of label_soc outside the new rule: SELECT count(*) FROM label_soc WHERE NOT (soc >= CAST(-0.05 AS REAL) AND soc <= CAST(1.05 AS REAL)); (validated in this transaction)
+ALTER TABLE label_soc ADD CONSTRAINT ck_label_soc_soc_range CHECK (soc >= CAST(-0.05 AS REAL) AND soc <= CAST(1.05 AS REAL));
 -- [safe] comment on ck_label_soc_soc_range
 COMMENT ON CONSTRAINT ck_label_soc_soc_range ON label_soc IS 'soc lies in [-0.05, 1.05].';
--- [destructive] add check ck_model_run_target_soc_method_enum (changed); at risk: rows of model_run whose target_soc_method is bms (no longer allowed): SELECT count(*) FROM model_run WHERE target_soc_method IN ('bms'); (NOT VALID now, validated in the next file)
-ALTER TABLE model_run ADD CONSTRAINT ck_model_run_target_soc_method_enum CHECK (target_soc_method IN ('coulomb_counting', 'ocv_lookup', 'model_based', 'simulator')) NOT VALID;
+-- [safe] check the existing rows of model_run against ck_model_run_target_soc_method_enum CHECK (target_soc_method IN ('coulomb_counting', 'ocv_lookup', 'model_based', 'simulator')); refuse with the count and the first keys, changing nothing
+DO $$
+DECLARE
+    n bigint;
+    first_keys text;
+BEGIN
+    SELECT count(*) INTO n FROM model_run r WHERE NOT (target_soc_method IN ('coulomb_counting', 'ocv_lookup', 'model_based', 'simulator'));
+    IF n > 0 THEN
+        SELECT string_agg(k, '; ') INTO first_keys FROM (SELECT concat_ws(', ', run_id) AS k FROM model_run r WHERE NOT (target_soc_method IN ('coulomb_counting', 'ocv_lookup', 'model_based', 'simulator')) ORDER BY run_id LIMIT 5) s;
+        RAISE EXCEPTION 'schema version 1 migration refused, nothing changed: rows of model_run violating ck_model_run_target_soc_method_enum CHECK (target_soc_method IN (''coulomb_counting'', ''ocv_lookup'', ''model_based'', ''simulator'')): %; first keys (run_id): %', n, first_keys
+            USING ERRCODE = 'check_violation', HINT = 'fix or delete these rows, then run dbmate again';
+    END IF;
+END $$;
+-- [destructive] add check ck_model_run_target_soc_method_enum (changed); at risk: rows of model_run whose target_soc_method is bms (no longer allowed): SELECT count(*) FROM model_run WHERE target_soc_method IN ('bms'); (validated in this transaction)
+ALTER TABLE model_run ADD CONSTRAINT ck_model_run_target_soc_method_enum CHECK (target_soc_method IN ('coulomb_counting', 'ocv_lookup', 'model_based', 'simulator'));
 -- [safe] comment on ck_model_run_target_soc_method_enum
 COMMENT ON CONSTRAINT ck_model_run_target_soc_method_enum ON model_run IS 'target_soc_method is one of the soc_method values.';
 -- [safe] new description of battery_pack.manufacturer
@@ -685,13 +893,3 @@ COMMENT ON COLUMN label_soc.soc IS 'State of charge, 0 = empty, 1 = full; OCV ta
 COMMENT ON COLUMN label_soc.initial_soc IS 'SOC the integration started from (coulomb counting). [unit: fraction; range: [-0.05, 1.05]]';
 -- [safe] new description of prediction.true_value
 COMMENT ON COLUMN prediction.true_value IS 'The label value it was compared with; NULL when none exists. [unit: fraction]';
--- [destructive] validate ck_cycle_feature_coulombic_efficiency_range
-ALTER TABLE cycle_feature VALIDATE CONSTRAINT ck_cycle_feature_coulombic_efficiency_range;
--- [destructive] validate ck_cycle_feature_energy_efficiency_range
-ALTER TABLE cycle_feature VALIDATE CONSTRAINT ck_cycle_feature_energy_efficiency_range;
--- [destructive] validate ck_label_soc_method_enum
-ALTER TABLE label_soc VALIDATE CONSTRAINT ck_label_soc_method_enum;
--- [destructive] validate ck_label_soc_soc_range
-ALTER TABLE label_soc VALIDATE CONSTRAINT ck_label_soc_soc_range;
--- [destructive] validate ck_model_run_target_soc_method_enum
-ALTER TABLE model_run VALIDATE CONSTRAINT ck_model_run_target_soc_method_enum;
