@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from . import quality, sniff
+from . import quality, sniff, staging
 from .db import connect
 from .errors import IngestError, UsageError
 from .load import Options, Refused, ensure_schema, load_file, read_sidecar
@@ -109,6 +109,9 @@ def _no_workbook(path: Path, file_format: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.time_zone and (why := staging.zone_error(args.time_zone)):
+        print(f"error: {why}", file=sys.stderr)
+        return 2
     options = Options(
         strict=args.strict,
         discharge_positive=args.discharge_positive,

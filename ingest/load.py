@@ -231,7 +231,7 @@ def _load(db, path, session_id, options, sidecar, read_options, source, info, ch
             progress.update(source.bytes_read, report.rows)
         checker.finish()
         # rows the reader left out (a vendor library's drops): in the report, never hidden
-        report.findings += info.findings
+        report.findings += info.findings + _clock_findings(read_options)
         report.rows += info.rows_left_out
         checker.rejects[:0] = info.rejects
         digest = source.hexdigest()
@@ -438,6 +438,29 @@ class _Progress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+def _clock_findings(options: staging.ReadOptions) -> list[quality.Finding]:
+    """The clock_jump finding: local times whose recorded_at - test_time jumps by whole hours
+    (staging.local_seconds), i.e. the file's clock changed (daylight saving) in a zone other
+    than the one --time-zone named. A warning: strict mode refuses the file."""
+    clock = options.clock
+    if not clock.jumps:
+        return []
+    first = clock.jumps[0]
+    hours = first.seconds / 3600
+    way = "back" if hours < 0 else "forward"
+    rule = quality.Rule(
+        "clock_jump",
+        f"Date Time jumps {way} {abs(hours):g} h at line {first.line} ('{first.value}' after "
+        f"'{first.before}') while test time runs on: the cycler's clock changed (daylight "
+        f"saving time), which --time-zone {options.time_zone} does not have; give the zone "
+        "the cycler's PC kept, e.g. --time-zone Europe/Berlin",
+        None,
+        column="recorded_at",
+        severity="warning",
+    )
+    return [quality.Finding(rule, clock.jump_count, [j.line for j in clock.jumps])]
 
 
 def _original_units(db: Database, info: staging.FileInfo) -> str | None:

@@ -249,9 +249,10 @@ def _columns(file: str, layout: text.Layout, options: ReadOptions, where: str):
         if date is None:
             return
         try:
-            seconds = absolute_time(
-                file, {"date_time": _dates(out.pop("date_time"))}, line, options
-            )
+            given = {"date_time": _dates(out.pop("date_time"))}
+            if "test_time" in out:  # the tie-breaker of a clock change's repeated hour
+                given["test_time_second"] = out["test_time"]
+            seconds = absolute_time(file, given, line, options)
         except IngestError as exc:
             raise IngestError(file, exc.message, line=exc.line, column=date.header) from None
         out["unix_time"] = seconds
