@@ -73,6 +73,12 @@ def parser() -> argparse.ArgumentParser:
         "and BTS 7 .nda, "
         "EC-Lab 'Acquisition started on'), e.g. Europe/Berlin",
     )
+    p.add_argument(
+        "--allow-overlap",
+        action="store_true",
+        help="load samples whose times fall within those a file of the session already "
+        "loaded (refused by default as the same data twice)",
+    )
     p.add_argument("--report", type=Path, help="write the quality report and rejects as JSON")
     p.add_argument("--progress", action="store_true", help="rows/s on stderr during long loads")
     p.add_argument("--block-size", type=int, default=2 << 20, help=argparse.SUPPRESS)
@@ -118,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         time_zone=args.time_zone,
         progress=args.progress or sys.stderr.isatty(),
         file_format=args.format,
+        allow_overlap=args.allow_overlap,
         block_size=args.block_size,
     )
     records: list[dict] = []
@@ -166,6 +173,10 @@ def main(argv: list[str] | None = None) -> int:
             record["rows_loaded"] = outcome.rows_loaded
             record["rows_rejected"] = outcome.rows_rejected
             record.update(seconds=round(outcome.seconds, 3), bulk_mode=outcome.bulk_mode)
+            if outcome.content_sha256:
+                record["content_sha256"] = outcome.content_sha256
+            if outcome.compressed_sha256:
+                record["compressed_sha256"] = outcome.compressed_sha256
             if outcome.report:
                 record.update(_findings(outcome.report))
             record["rejects"] = [{"line": n, "rules": r} for n, r in outcome.rejects]

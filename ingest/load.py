@@ -7,7 +7,6 @@ same bytes a no-op), and the transaction commits only when the whole file passed
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import queue
 import sys
 import threading
@@ -34,6 +33,7 @@ class Options:
     time_zone: str | None = None
     progress: bool = False
     file_format: str = "bdf"  # a name of readers.FORMATS (--format)
+    allow_overlap: bool = False  # load samples whose times the session holds already
     block_size: int = staging.ReadOptions.block_size
 
 
@@ -49,6 +49,8 @@ class Outcome:
     rejects: list[tuple[int, list[str]]] = field(default_factory=list)
     seconds: float = 0.0
     bulk_mode: str = ""
+    content_sha256: str | None = None  # of the content (a .gz file's decompressed bytes)
+    compressed_sha256: str | None = None  # of a .gz file's own bytes (not in source_file)
 
 
 class Refused(IngestError):
@@ -166,9 +168,13 @@ def _load_file(
     )
     # A file loaded before is known by its hash alone: answer before reading it into the
     # database (the streamed hash below still guards against a load running beside this one).
+    try:
+        content = staging.content_sha256(path)
+    except (OSError, EOFError) as exc:  # a .gz that is not one, or cut short
+        raise IngestError(file, f"cannot read the file: {_first_line(exc)}") from None
     seen = db.query(
         "SELECT source_file_id, session_id FROM source_file WHERE content_sha256 = %s",
-        [_sha256(path)],
+        [content],
     )
     if seen:
         return Outcome(
@@ -182,14 +188,6 @@ def _load_file(
         )
     finally:
         source.release()
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _load(db, path, session_id, options, sidecar, read_options, source, info, chunks, started):
@@ -207,6 +205,7 @@ def _load(db, path, session_id, options, sidecar, read_options, source, info, ch
             session_id = create_session(db, sidecar)
         read_options.started_at = session_start(db, session_id)
         offset = _record_offset(db, session_id)
+        overlap = None if options.allow_overlap else _Overlap(file, db, session_id)
         first_record: int | None = None
         last_record: int | None = None
         staged = _staged(
@@ -218,6 +217,7 @@ def _load(db, path, session_id, options, sidecar, read_options, source, info, ch
             session_id,
             offset,
             lambda: min(source.bytes_read, read_options.block_size),
+            overlap,
         )
         for chunk in _ahead(staged):
             if chunk.first_bytes is not None:
@@ -235,6 +235,8 @@ def _load(db, path, session_id, options, sidecar, read_options, source, info, ch
         report.rows += info.rows_left_out
         checker.rejects[:0] = info.rejects
         digest = source.hexdigest()
+        outcome.content_sha256 = digest
+        outcome.compressed_sha256 = source.compressed_sha256
         seen = db.query(
             "SELECT source_file_id, session_id FROM source_file WHERE content_sha256 = %s",
             [digest],
@@ -297,7 +299,7 @@ class _Chunk:
     first_rows: int = 0  # which the file's rows are estimated (prepare_bulk)
 
 
-def _staged(file, chunks, db: Database, checker, strict, session_id, offset, first_bytes):
+def _staged(file, chunks, db: Database, checker, strict, session_id, offset, first_bytes, overlap):
     """The per-chunk work before the write, as a generator `_ahead` runs on its reader thread
     (Arrow compute releases the GIL): record indexes continued from `offset`, the quality
     rules, the passing rows with their session and in the engine's column types. The loader's
@@ -315,6 +317,8 @@ def _staged(file, chunks, db: Database, checker, strict, session_id, offset, fir
             chunk.first_rows = table.num_rows
         records = pc.add(pc.subtract(records, base), offset)
         table = table.set_column(table.column_names.index("record_index"), "record_index", records)
+        if overlap is not None:
+            overlap.check(table)
         passing = checker.passing(table)
         if (strict and not passing.all()) or checker.not_increasing:
             writing = False  # the file will be refused: only the report goes on
@@ -471,6 +475,57 @@ def _original_units(db: Database, info: staging.FileInfo) -> str | None:
     if text is None and db.kind == "sqlite":
         return "{}"
     return text
+
+
+class _Overlap:
+    """The time ranges of the files a session holds (recorded_at of each source_file's first
+    and last record: two primary-key lookups a file), and the refusal of a sample that falls in
+    one: the same data loaded twice (a re-export, a copy under another name or format), unless
+    --allow-overlap."""
+
+    def __init__(self, file: str, db: Database, session_id: int):
+        self.file = file
+        self.session_id = session_id
+        rows = db.query(
+            f"SELECT f.source_file_id, f.uri, {db.epoch('a.recorded_at')}, "
+            f"{db.epoch('b.recorded_at')} FROM source_file f "
+            "JOIN timeseries_point a ON a.session_id = f.session_id "
+            "AND a.record_index = f.record_index_first "
+            "JOIN timeseries_point b ON b.session_id = f.session_id "
+            "AND b.record_index = f.record_index_last "
+            "WHERE f.session_id = %s",
+            [session_id],
+        )
+        self.ranges = [
+            (int(i), str(uri), min(float(a), float(b)), max(float(a), float(b)))
+            for i, uri, a, b in rows
+            if a is not None and b is not None
+        ]
+
+    def check(self, table: pa.Table) -> None:
+        if not self.ranges:
+            return
+        times = pc.fill_null(table.column("recorded_at"), np.nan).to_numpy(zero_copy_only=False)
+        for source_file_id, uri, low, high in self.ranges:
+            inside = np.flatnonzero((times >= low) & (times <= high))
+            if len(inside):
+                i = int(inside[0])
+                raise IngestError(
+                    self.file,
+                    f"the sample at {_utc(times[i])} lies within the samples session "
+                    f"{self.session_id} holds from source_file {source_file_id} ('{uri}', "
+                    f"{_utc(low)} to {_utc(high)}): the same data twice? nothing was written "
+                    "(--allow-overlap loads it anyway)",
+                    line=int(table.column("line")[i].as_py()),
+                    column="recorded_at",
+                )
+
+
+def _utc(seconds: float) -> str:
+    stamp = dt.datetime.fromtimestamp(seconds, dt.UTC)
+    return stamp.isoformat(timespec="milliseconds" if seconds % 1 else "seconds").replace(
+        "+00:00", "Z"
+    )
 
 
 def _record_offset(db: Database, session_id: int) -> int:

@@ -12,6 +12,7 @@ a file format.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import json
@@ -203,23 +204,62 @@ class FileInfo:
 Chunks = Iterator[tuple[int, pa.Table]]
 
 
-class HashingReader(io.RawIOBase):
-    """The file's bytes as pyarrow reads them, hashed (SHA-256) and counted on the way: the
-    content hash costs no second pass over the file."""
+def compressed(path: Path) -> bool:
+    """A gzip file, as the readers tell it: by its name (pyarrow decompresses `.gz` by name)."""
+    return path.suffix.lower() == ".gz"
+
+
+class _Counted(io.RawIOBase):
+    """The raw file, its bytes counted and hashed as they pass (a .gz file's own bytes)."""
 
     def __init__(self, path: Path):
         super().__init__()
-        self._file = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by close()
+        self.file = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by the owner
         self.sha256 = hashlib.sha256()
-        self.bytes_read = 0
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = self.file.readinto(buffer)
+        if n:
+            self.sha256.update(memoryview(buffer)[:n])
+            self.count += n
+        return n or 0
+
+
+class HashingReader(io.RawIOBase):
+    """The file's content as pyarrow reads it, hashed (SHA-256) and counted on the way: the
+    content hash costs no second pass over the file. The content of a `.gz` file is its
+    decompressed bytes (a compressed and a plain copy of one file are the same file), read
+    here: `compressed_sha256` is the hash of the gzip bytes themselves. `bytes_read` counts
+    the file's own bytes (the progress bar's and the row estimate's measure)."""
+
+    def __init__(self, path: Path):
+        super().__init__()
+        self.path = path
+        self._raw = _Counted(path)
+        self._file = gzip.GzipFile(fileobj=self._raw, mode="rb") if compressed(path) else self._raw
+        self.sha256 = hashlib.sha256()
+
+    @property
+    def bytes_read(self) -> int:
+        return self._raw.count
+
+    @property
+    def compressed_sha256(self) -> str | None:
+        return self._raw.sha256.hexdigest() if self._file is not self._raw else None
 
     def readable(self) -> bool:
         return True
 
     def read(self, size: int = -1) -> bytes:
-        data = self._file.read(size)
+        try:
+            data = self._file.read(size)
+        except EOFError as exc:  # a .gz cut short: an OSError, as the readers expect
+            raise OSError(f"{self.path.name}: the gzip stream ends early ({exc})") from None
         self.sha256.update(data)
-        self.bytes_read += len(data)
         return data
 
     def readinto(self, buffer) -> int:
@@ -228,19 +268,29 @@ class HashingReader(io.RawIOBase):
         return len(data)
 
     def hexdigest(self) -> str:
-        """The hash of the whole file (reads what pyarrow did not, if anything)."""
+        """The hash of the whole content (reads what pyarrow did not, if anything)."""
         while self.read(1 << 20):
             pass
         return self.sha256.hexdigest()
 
     def close(self) -> None:
-        # A reader wrapped around this stream (gzip) closes it when it is done; the file stays
+        # A reader wrapped around this stream closes it when it is done; the file stays
         # open for hexdigest() until the loader calls release().
         super().close()
 
     def release(self) -> None:
-        self._file.close()
+        self._raw.file.close()
         super().close()
+
+
+def content_sha256(path: Path) -> str:
+    """SHA-256 of the file's content: a .gz file's decompressed bytes (as HashingReader)."""
+    digest = hashlib.sha256()
+    opener = gzip.open if compressed(path) else open
+    with opener(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def normalise(
