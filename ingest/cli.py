@@ -7,8 +7,11 @@ input or the quality report; nothing of it written), 2 usage (options, database,
 from __future__ import annotations
 
 import argparse
+import html
 import json
+import re
 import sys
+import zipfile
 from pathlib import Path
 
 from . import quality, sniff, staging
@@ -16,6 +19,7 @@ from .db import connect
 from .errors import IngestError, UsageError
 from .load import Options, Refused, ensure_schema, load_file, read_sidecar
 from .readers import FORMATS
+from .readers.neware_vocabulary import is_record_sheet
 
 
 def parser() -> argparse.ArgumentParser:
@@ -60,8 +64,9 @@ def parser() -> argparse.ArgumentParser:
         "--format",
         type=_file_format,
         metavar="{" + ",".join(sorted(FORMATS)) + "}",
-        default="bdf",
-        help="the files' format: bdf (BDF CSV, default), maccor (Maccor text export, via "
+        default=None,
+        help="the files' format (default: recognised from each file's content, BDF CSV when "
+        "nothing else is recognised): bdf (BDF CSV), maccor (Maccor text export, via "
         "battery-data-toolkit), arbin (Arbin MITS Pro CSV export or .xlsx workbook), neware "
         "(Neware BTS 7/8 record export: CSV, English or Chinese, BTSDA's .xlsx workbook, or "
         "the binary .nda/.ndax via NewareNDA) or biologic (BioLogic EC-Lab ASCII export, "
@@ -113,6 +118,64 @@ def _no_workbook(path: Path, file_format: str) -> None:
         raise IngestError(str(path), why)
 
 
+def detect_format(path: Path) -> str:
+    """The --format a file's content names (sniff.SIGNATURES on its first lines; a workbook by
+    its sheets, a Neware binary by its magic), `bdf` when none does (the BDF reader then says
+    what the file lacks); a file that looks like two formats is refused naming both."""
+    found = _candidates(path)
+    if len(found) > 1:
+        shown = " and ".join(f"{what} (--format {fmt})" for fmt, what in found)
+        raise IngestError(
+            str(path), f"the format is ambiguous: it looks like {shown}; say which with --format"
+        )
+    return found[0][0] if found else "bdf"
+
+
+def _candidates(path: Path) -> list[tuple[str, str]]:
+    """(--format, what it is) of every format the file's content looks like."""
+    try:
+        with open(path, "rb") as handle:
+            magic = handle.read(8)
+    except OSError:
+        return []  # the reader names the problem
+    if magic.startswith(b"NEWARE") or (
+        magic.startswith(b"PK\x03\x04") and path.suffix.lower() == ".ndax"
+    ):
+        return [("neware", "a Neware binary file")]
+    if magic.startswith(b"PK\x03\x04"):
+        names = _sheet_names(path)
+        found = []
+        if any(_ARBIN_SHEET.match(n.strip()) for n in names):
+            found.append(("arbin", "an Arbin MITS Pro workbook"))
+        if any(is_record_sheet(n) for n in names):
+            found.append(("neware", "a Neware BTSDA workbook"))
+        return found
+    text = sniff.first_lines(path, 12)
+    found = []
+    for what, fmt, markers in sniff.SIGNATURES:
+        if any(form in text for m in markers for form in sniff.forms(m)):
+            if fmt is None:  # a file no reader reads: the default's refusal names it
+                return []
+            if fmt not in [f for f, _ in found]:
+                found.append((fmt, what))
+    return found
+
+
+_ARBIN_SHEET = re.compile(r"^channel[ _-]?\d+(?:[-_]\d+)*$", re.IGNORECASE)  # readers.arbin's
+
+
+def _sheet_names(path: Path) -> list[str]:
+    """The sheet names of an .xlsx (empty when it is no readable workbook)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            book = archive.read("xl/workbook.xml").decode("utf-8", errors="replace")
+    except (zipfile.BadZipFile, KeyError, OSError):
+        return []
+    return [
+        html.unescape(n) for n in re.findall(r"<(?:\w+:)?sheet\b[^>]*\bname=\"([^\"]*)\"", book)
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.time_zone and (why := staging.zone_error(args.time_zone)):
@@ -141,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         session_id = args.session
         for path in args.files:
             try:
+                options.file_format = args.format or detect_format(path)
                 _no_workbook(path, options.file_format)
                 outcome = load_file(db, path, session_id, options, sidecar)
             except Refused as exc:

@@ -313,7 +313,9 @@ def test_bad_input_is_refused_whole(target, tmp_path, capsys, name, content, mes
     path = write(tmp_path, f"{name}.csv", content)
     before = target.counts()
     for mode in ("--strict", "--lenient"):
-        code, err = ingest(target, [path], "--sidecar", str(sidecar(tmp_path)), mode, capsys=capsys)
+        # given as BDF: without --format, another cycler's export would be read as what it is
+        options = ("--sidecar", str(sidecar(tmp_path)), mode, "--format", "bdf")
+        code, err = ingest(target, [path], *options, capsys=capsys)
         assert code == 1, err
         assert f"error: {path}{message}" in err
         if name in REPORT_LINES:
