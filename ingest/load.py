@@ -7,6 +7,7 @@ same bytes a no-op), and the transaction commits only when the whole file passed
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import queue
 import sys
 import threading
@@ -202,6 +203,9 @@ def _load(db, path, session_id, options, sidecar, read_options, source, info, ch
         if session_id is None:
             if sidecar is None:
                 raise UsageError("say which session: --session ID or --sidecar FILE.json")
+            if "started_at" not in sidecar["session"]:
+                started, chunks = _file_start(file, chunks)
+                sidecar = {**sidecar, "session": {**sidecar["session"], "started_at": started}}
             session_id = create_session(db, sidecar)
         read_options.started_at = session_start(db, session_id)
         offset = _record_offset(db, session_id)
@@ -288,6 +292,26 @@ def _load(db, path, session_id, options, sidecar, read_options, source, info, ch
     outcome.seconds = time.monotonic() - started
     outcome.bulk_mode = db.bulk_mode
     return outcome
+
+
+def _file_start(file: str, chunks):
+    """A sidecar without `started_at`: the test's start the file's first sample with an
+    absolute time implies (recorded_at - test_time_second), and the chunks, the first one
+    read already. A file without absolute time refuses to be read without a start time."""
+    chunks = iter(chunks)
+    seen = []
+    for item in chunks:
+        seen.append(item)
+        table = item[1]
+        start = pc.subtract(table.column("recorded_at"), table.column("test_time_second"))
+        known = pc.drop_null(start)
+        if len(known):
+            return float(known[0].as_py()), itertools.chain(seen, chunks)
+    raise IngestError(
+        file,
+        "no sample with both an absolute time and a test time: give the "
+        "session's started_at in the sidecar",
+    )
 
 
 @dataclass

@@ -396,7 +396,8 @@ def absolute_time(file: str, out: dict, first_line: int, options: ReadOptions) -
     if options.started_at is None:
         raise IngestError(
             file,
-            "no absolute time (Unix Time / s or Date Time) and the session has no start time",
+            "no absolute time (Unix Time / s or Date Time) and the session has no start time: "
+            "give the session's started_at (in the sidecar, ISO 8601 with an offset)",
         )
     return pc.add(out["test_time_second"], options.started_at)
 

@@ -257,7 +257,10 @@ def _columns(file: str, layout: text.Layout, options: ReadOptions, where: str):
             raise IngestError(file, exc.message, line=exc.line, column=date.header) from None
         out["unix_time"] = seconds
         if "test_time" not in out:
-            # BTS 7.x: no total time; the session's start is the test's
+            # BTS 7.x: no total time; the session's start is the test's (a sidecar without
+            # started_at: the file's first date-time, which the loader then takes for it)
+            if options.started_at is None and len(seconds):
+                options.started_at = float(seconds[0].as_py())
             out["test_time"] = pc.subtract(seconds, options.started_at)
 
     return columns, derive, date
