@@ -85,7 +85,12 @@ def parser() -> argparse.ArgumentParser:
         "loaded (refused by default as the same data twice)",
     )
     p.add_argument("--report", type=Path, help="write the quality report and rejects as JSON")
-    p.add_argument("--progress", action="store_true", help="rows/s on stderr during long loads")
+    p.add_argument(
+        "--progress",
+        action="store_true",
+        help="a progress bar with rows/s on stderr during long loads (the default when stderr "
+        "is a terminal)",
+    )
     p.add_argument("--block-size", type=int, default=2 << 20, help=argparse.SUPPRESS)
     return p
 

@@ -482,8 +482,8 @@ def _clock_findings(options: staging.ReadOptions) -> list[quality.Finding]:
         "clock_jump",
         f"Date Time jumps {way} {abs(hours):g} h at line {first.line} ('{first.value}' after "
         f"'{first.before}') while test time runs on: the cycler's clock changed (daylight "
-        f"saving time), which --time-zone {options.time_zone} does not have; give the zone "
-        "the cycler's PC kept, e.g. --time-zone Europe/Berlin",
+        f"saving time) where --time-zone {options.time_zone} has no change; give the zone the "
+        "cycler's PC kept with --time-zone (an IANA name such as Europe/Berlin)",
         None,
         column="recorded_at",
         severity="warning",
