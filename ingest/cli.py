@@ -236,6 +236,12 @@ def main(argv: list[str] | None = None) -> int:
                     f" ({outcome.rows_rejected} rejected), {rate:,.0f} rows/s",
                     file=sys.stderr,
                 )
+                if outcome.times_resolved:
+                    print(
+                        f"{path}: {outcome.times_resolved} local time(s) in a clock change's "
+                        f"repeated or missing hour in {args.time_zone}, read by the test time",
+                        file=sys.stderr,
+                    )
                 if outcome.report and outcome.report.findings:
                     print(outcome.report.text(), file=sys.stderr)
             record = {"file": str(path), "status": outcome.status, "session_id": session_id}
@@ -244,6 +250,8 @@ def main(argv: list[str] | None = None) -> int:
             record.update(seconds=round(outcome.seconds, 3), bulk_mode=outcome.bulk_mode)
             if outcome.content_sha256:
                 record["content_sha256"] = outcome.content_sha256
+            if outcome.times_resolved:
+                record["times_resolved"] = outcome.times_resolved
             if outcome.compressed_sha256:
                 record["compressed_sha256"] = outcome.compressed_sha256
             if outcome.report:

@@ -52,6 +52,7 @@ class Outcome:
     bulk_mode: str = ""
     content_sha256: str | None = None  # of the content (a .gz file's decompressed bytes)
     compressed_sha256: str | None = None  # of a .gz file's own bytes (not in source_file)
+    times_resolved: int = 0  # local times of a clock change's repeated or missing hour
 
 
 class Refused(IngestError):
@@ -241,6 +242,7 @@ def _load(db, path, session_id, options, sidecar, read_options, source, info, ch
         digest = source.hexdigest()
         outcome.content_sha256 = digest
         outcome.compressed_sha256 = source.compressed_sha256
+        outcome.times_resolved = read_options.clock.resolved
         seen = db.query(
             "SELECT source_file_id, session_id FROM source_file WHERE content_sha256 = %s",
             [digest],

@@ -58,6 +58,13 @@ def test_local_times_across_a_clock_change_are_the_instants_they_were(
     walls = [r.wall for r in rows]
     assert any(b < a for a, b in zip(walls, walls[1:], strict=False)) or "spring" in case
     assert "clock_jump" not in err
+    doubtful = sum(
+        ZoneInfo(crossing.zone).utcoffset(r.wall.replace(fold=0))
+        != ZoneInfo(crossing.zone).utcoffset(r.wall.replace(fold=1))
+        for r in rows
+    )
+    assert doubtful > 0 or case == "berlin-spring"
+    assert (f"{doubtful} local time(s) in a clock change's" in err) == (doubtful > 0)
 
 
 def test_a_clock_change_on_every_engine(target, tmp_path, capsys):
