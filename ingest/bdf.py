@@ -321,10 +321,8 @@ def read(
 
     def chunks() -> Iterator[tuple[int, pa.Table]]:
         try:
+            # pyarrow decompresses a .gz path by its name; the loader's stream decompresses
             stream = path if source is None else source
-            if source is not None and path.suffix == ".gz":
-                # pyarrow decompresses by the file name; a stream says nothing of its name
-                stream = pa.input_stream(source, compression="gzip")
             reader = pacsv.open_csv(
                 stream,
                 read_options=pacsv.ReadOptions(block_size=options.block_size, use_threads=False),

@@ -8,19 +8,23 @@ input or the quality report; nothing of it written), 2 usage (options, database,
 from __future__ import annotations
 
 import argparse
+import html
 import json
+import re
 import sys
+import zipfile
 from pathlib import Path
 
 from connection import schema
 from generator.errors import SchemaError, UnreadableSchema
 
-from . import quality, sniff
+from . import quality, sniff, staging
 from .db import connect
 from .errors import IngestError, UsageError
 from .load import TABLES as LOAD_TABLES
 from .load import Options, Refused, ensure_schema, load_file, read_sidecar
 from .readers import FORMATS
+from .readers.neware_vocabulary import is_record_sheet
 from .sidecar import TABLES as SIDECAR_TABLES
 
 
@@ -66,8 +70,9 @@ def parser(prog: str = "python -m ingest") -> argparse.ArgumentParser:
         "--format",
         type=_file_format,
         metavar="{" + ",".join(sorted(FORMATS)) + "}",
-        default="bdf",
-        help="the files' format: bdf (BDF CSV, default), maccor (Maccor text export, via "
+        default=None,
+        help="the files' format (default: recognised from each file's content, BDF CSV when "
+        "nothing else is recognised): bdf (BDF CSV), maccor (Maccor text export, via "
         "battery-data-toolkit), arbin (Arbin MITS Pro CSV export or .xlsx workbook), neware "
         "(Neware BTS 7/8 record export: CSV, English or Chinese, BTSDA's .xlsx workbook, or "
         "the binary .nda/.ndax via NewareNDA) or biologic (BioLogic EC-Lab ASCII export, "
@@ -87,8 +92,19 @@ def parser(prog: str = "python -m ingest") -> argparse.ArgumentParser:
         "against (default: the one this package was built with: "
         f"{schema.BUILT_WITH.name} of the checkout, or the copy installed with the package)",
     )
+    p.add_argument(
+        "--allow-overlap",
+        action="store_true",
+        help="load samples whose times fall within those a file of the session already "
+        "loaded (refused by default as the same data twice)",
+    )
     p.add_argument("--report", type=Path, help="write the quality report and rejects as JSON")
-    p.add_argument("--progress", action="store_true", help="rows/s on stderr during long loads")
+    p.add_argument(
+        "--progress",
+        action="store_true",
+        help="a progress bar with rows/s on stderr during long loads (the default when stderr "
+        "is a terminal)",
+    )
     p.add_argument(
         "--gap-multiple",
         type=float,
@@ -136,8 +152,69 @@ def _no_workbook(path: Path, file_format: str) -> None:
         raise IngestError(str(path), why)
 
 
+def detect_format(path: Path) -> str:
+    """The --format a file's content names (sniff.SIGNATURES on its first lines; a workbook by
+    its sheets, a Neware binary by its magic), `bdf` when none does (the BDF reader then says
+    what the file lacks); a file that looks like two formats is refused naming both."""
+    found = _candidates(path)
+    if len(found) > 1:
+        shown = " and ".join(f"{what} (--format {fmt})" for fmt, what in found)
+        raise IngestError(
+            str(path), f"the format is ambiguous: it looks like {shown}; say which with --format"
+        )
+    return found[0][0] if found else "bdf"
+
+
+def _candidates(path: Path) -> list[tuple[str, str]]:
+    """(--format, what it is) of every format the file's content looks like."""
+    try:
+        with open(path, "rb") as handle:
+            magic = handle.read(8)
+    except OSError:
+        return []  # the reader names the problem
+    if magic.startswith(b"NEWARE") or (
+        magic.startswith(b"PK\x03\x04") and path.suffix.lower() == ".ndax"
+    ):
+        return [("neware", "a Neware binary file")]
+    if magic.startswith(b"PK\x03\x04"):
+        names = _sheet_names(path)
+        found = []
+        if any(_ARBIN_SHEET.match(n.strip()) for n in names):
+            found.append(("arbin", "an Arbin MITS Pro workbook"))
+        if any(is_record_sheet(n) for n in names):
+            found.append(("neware", "a Neware BTSDA workbook"))
+        return found
+    text = sniff.first_lines(path, 12)
+    found = []
+    for what, fmt, markers in sniff.SIGNATURES:
+        if any(form in text for m in markers for form in sniff._forms(m)):
+            if fmt is None:  # a file no reader reads: the default's refusal names it
+                return []
+            if fmt not in [f for f, _ in found]:
+                found.append((fmt, what))
+    return found
+
+
+_ARBIN_SHEET = re.compile(r"^channel[ _-]?\d+(?:[-_]\d+)*$", re.IGNORECASE)  # readers.arbin's
+
+
+def _sheet_names(path: Path) -> list[str]:
+    """The sheet names of an .xlsx (empty when it is no readable workbook)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            book = archive.read("xl/workbook.xml").decode("utf-8", errors="replace")
+    except (zipfile.BadZipFile, KeyError, OSError):
+        return []
+    return [
+        html.unescape(n) for n in re.findall(r"<(?:\w+:)?sheet\b[^>]*\bname=\"([^\"]*)\"", book)
+    ]
+
+
 def main(argv: list[str] | None = None, prog: str = "python -m ingest") -> int:
     args = parser(prog).parse_args(argv)
+    if args.time_zone and (why := staging.zone_error(args.time_zone)):
+        print(f"error: {why}", file=sys.stderr)
+        return 2
     with schema.using(args.schema):
         problems = _schema_problems()
         if problems:
@@ -177,6 +254,7 @@ def _main(args: argparse.Namespace) -> int:
         time_zone=args.time_zone,
         progress=args.progress or sys.stderr.isatty(),
         file_format=args.format,
+        allow_overlap=args.allow_overlap,
         block_size=args.block_size,
         artefacts=quality.Artefacts(args.gap_multiple, args.gap_min_seconds),
     )
@@ -194,6 +272,7 @@ def _main(args: argparse.Namespace) -> int:
         session_id = args.session
         for path in args.files:
             try:
+                options.file_format = args.format or detect_format(path)
                 _no_workbook(path, options.file_format)
                 outcome = load_file(db, path, session_id, options, sidecar)
             except Refused as exc:
@@ -220,12 +299,24 @@ def _main(args: argparse.Namespace) -> int:
                     f" ({outcome.rows_rejected} rejected), {rate:,.0f} rows/s",
                     file=sys.stderr,
                 )
+                if outcome.times_resolved:
+                    print(
+                        f"{path}: {outcome.times_resolved} local time(s) in a clock change's "
+                        f"repeated or missing hour in {args.time_zone}, read by the test time",
+                        file=sys.stderr,
+                    )
                 if outcome.report and outcome.report.says_more():
                     print(outcome.report.text(), file=sys.stderr)
             record = {"file": str(path), "status": outcome.status, "session_id": session_id}
             record["rows_loaded"] = outcome.rows_loaded
             record["rows_rejected"] = outcome.rows_rejected
             record.update(seconds=round(outcome.seconds, 3), bulk_mode=outcome.bulk_mode)
+            if outcome.content_sha256:
+                record["content_sha256"] = outcome.content_sha256
+            if outcome.times_resolved:
+                record["times_resolved"] = outcome.times_resolved
+            if outcome.compressed_sha256:
+                record["compressed_sha256"] = outcome.compressed_sha256
             if outcome.report:
                 record.update(_findings(outcome.report))
             record["rejects"] = [{"line": n, "rules": r} for n, r in outcome.rejects]

@@ -7,7 +7,7 @@ same bytes a no-op), and the transaction commits only when the whole file passed
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
+import itertools
 import queue
 import sys
 import threading
@@ -34,6 +34,7 @@ class Options:
     time_zone: str | None = None
     progress: bool = False
     file_format: str = "bdf"  # a name of readers.FORMATS (--format)
+    allow_overlap: bool = False  # load samples whose times the session holds already
     block_size: int = staging.ReadOptions.block_size
     # how recording artefacts are judged (--gap-multiple, --gap-min-seconds)
     artefacts: quality.Artefacts = field(default_factory=quality.Artefacts)
@@ -51,6 +52,9 @@ class Outcome:
     rejects: list[tuple[int, list[str]]] = field(default_factory=list)
     seconds: float = 0.0
     bulk_mode: str = ""
+    content_sha256: str | None = None  # of the content (a .gz file's decompressed bytes)
+    compressed_sha256: str | None = None  # of a .gz file's own bytes (not in source_file)
+    times_resolved: int = 0  # local times of a clock change's repeated or missing hour
 
 
 class Refused(IngestError):
@@ -172,9 +176,13 @@ def _load_file(
     )
     # A file loaded before is known by its hash alone: answer before reading it into the
     # database (the streamed hash below still guards against a load running beside this one).
+    try:
+        content = staging.content_sha256(path)
+    except (OSError, EOFError) as exc:  # a .gz that is not one, or cut short
+        raise IngestError(file, f"cannot read the file: {_first_line(exc)}") from None
     seen = db.query(
         "SELECT source_file_id, session_id FROM source_file WHERE content_sha256 = %s",
-        [_sha256(path)],
+        [content],
     )
     if seen:
         return Outcome(
@@ -188,14 +196,6 @@ def _load_file(
         )
     finally:
         source.release()
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _load(db, path, session_id, options, sidecar, read_options, source, info, chunks, started):
@@ -216,11 +216,15 @@ def _load(db, path, session_id, options, sidecar, read_options, source, info, ch
         if session_id is None:
             if sidecar is None:
                 raise UsageError("say which session: --session ID or --sidecar FILE.json")
+            if "started_at" not in sidecar["session"]:
+                started, chunks = _file_start(file, chunks)
+                sidecar = {**sidecar, "session": {**sidecar["session"], "started_at": started}}
             session_id = create_session(db, sidecar)
         read_options.started_at = session_start(db, session_id)
         offset = _record_offset(db, session_id)
         checker.use_limits(quality.asset_limits(db, session_id))
         counter = cycles.for_session(db, session_id) if info.derive_cycles else None
+        overlap = None if options.allow_overlap else _Overlap(file, db, session_id)
         first_record: int | None = None
         last_record: int | None = None
         staged = _staged(
@@ -233,6 +237,7 @@ def _load(db, path, session_id, options, sidecar, read_options, source, info, ch
             offset,
             lambda: min(source.bytes_read, read_options.block_size),
             counter,
+            overlap,
         )
         for chunk in _ahead(staged):
             if chunk.first_bytes is not None:
@@ -246,13 +251,16 @@ def _load(db, path, session_id, options, sidecar, read_options, source, info, ch
             progress.update(source.bytes_read, report.rows)
         checker.finish()
         # rows the reader left out (a vendor library's drops): in the report, never hidden
-        report.findings += info.findings
+        report.findings += info.findings + _clock_findings(read_options)
         report.dropped = _dropped(info)
         if counter is not None:
             report.notes.append(counter.note())
         report.rows += info.rows_left_out
         checker.rejects[:0] = info.rejects
         digest = source.hexdigest()
+        outcome.content_sha256 = digest
+        outcome.compressed_sha256 = source.compressed_sha256
+        outcome.times_resolved = read_options.clock.resolved
         seen = db.query(
             "SELECT source_file_id, session_id FROM source_file WHERE content_sha256 = %s",
             [digest],
@@ -306,6 +314,26 @@ def _load(db, path, session_id, options, sidecar, read_options, source, info, ch
     return outcome
 
 
+def _file_start(file: str, chunks):
+    """A sidecar without `started_at`: the test's start the file's first sample with an
+    absolute time implies (recorded_at - test_time_second), and the chunks, the first one
+    read already. A file without absolute time refuses to be read without a start time."""
+    chunks = iter(chunks)
+    seen = []
+    for item in chunks:
+        seen.append(item)
+        table = item[1]
+        start = pc.subtract(table.column("recorded_at"), table.column("test_time_second"))
+        known = pc.drop_null(start)
+        if len(known):
+            return float(known[0].as_py()), itertools.chain(seen, chunks)
+    raise IngestError(
+        file,
+        "no sample with both an absolute time and a test time: give the "
+        "session's started_at in the sidecar",
+    )
+
+
 @dataclass
 class _Chunk:
     rows: pa.Table | None  # the rows to write, in the engine's form; None: nothing to write
@@ -315,7 +343,9 @@ class _Chunk:
     first_rows: int = 0  # which the file's rows are estimated (prepare_bulk)
 
 
-def _staged(file, chunks, db: Database, checker, strict, session_id, offset, first_bytes, counter):
+def _staged(
+    file, chunks, db: Database, checker, strict, session_id, offset, first_bytes, counter, overlap
+):
     """The per-chunk work before the write, as a generator `_ahead` runs on its reader thread
     (Arrow compute releases the GIL): record indexes continued from `offset`, the quality
     rules, the passing rows with their session and in the engine's column types. The loader's
@@ -335,6 +365,8 @@ def _staged(file, chunks, db: Database, checker, strict, session_id, offset, fir
         table = table.set_column(table.column_names.index("record_index"), "record_index", records)
         if counter is not None:  # the file has no cycle counter: numbered from the current
             table = counter.number(table)
+        if overlap is not None:
+            overlap.check(table)
         passing = checker.passing(table)
         if (strict and not passing.all()) or checker.not_increasing:
             writing = False  # the file will be refused: only the report goes on
@@ -460,6 +492,29 @@ class _Progress:
             self.bar.close()
 
 
+def _clock_findings(options: staging.ReadOptions) -> list[quality.Finding]:
+    """The clock_jump finding: local times whose recorded_at - test_time jumps by whole hours
+    (staging.local_seconds), i.e. the file's clock changed (daylight saving) in a zone other
+    than the one --time-zone named. A warning: strict mode refuses the file."""
+    clock = options.clock
+    if not clock.jumps:
+        return []
+    first = clock.jumps[0]
+    hours = first.seconds / 3600
+    way = "back" if hours < 0 else "forward"
+    rule = quality.Rule(
+        "clock_jump",
+        f"Date Time jumps {way} {abs(hours):g} h at line {first.line} ('{first.value}' after "
+        f"'{first.before}') while test time runs on: the cycler's clock changed (daylight "
+        f"saving time) where --time-zone {options.time_zone} has no change; give the zone the "
+        "cycler's PC kept with --time-zone (an IANA name such as Europe/Berlin)",
+        None,
+        column="recorded_at",
+        severity="warning",
+    )
+    return [quality.Finding(rule, clock.jump_count, [j.line for j in clock.jumps])]
+
+
 def _original_units(db: Database, info: staging.FileInfo) -> str | None:
     """NULL when the file was in BDF units already; but the generated SQLite CHECK
     json_valid(original_units) is false for NULL on SQLite < 3.45 (json_valid(NULL) = 0), so
@@ -480,6 +535,57 @@ def _dropped(info: staging.FileInfo) -> dict[str, str]:
         for name in info.ignored
         if name.strip()
     }
+
+
+class _Overlap:
+    """The time ranges of the files a session holds (recorded_at of each source_file's first
+    and last record: two primary-key lookups a file), and the refusal of a sample that falls in
+    one: the same data loaded twice (a re-export, a copy under another name or format), unless
+    --allow-overlap."""
+
+    def __init__(self, file: str, db: Database, session_id: int):
+        self.file = file
+        self.session_id = session_id
+        rows = db.query(
+            f"SELECT f.source_file_id, f.uri, {db.epoch('a.recorded_at')}, "
+            f"{db.epoch('b.recorded_at')} FROM source_file f "
+            "JOIN timeseries_point a ON a.session_id = f.session_id "
+            "AND a.record_index = f.record_index_first "
+            "JOIN timeseries_point b ON b.session_id = f.session_id "
+            "AND b.record_index = f.record_index_last "
+            "WHERE f.session_id = %s",
+            [session_id],
+        )
+        self.ranges = [
+            (int(i), str(uri), min(float(a), float(b)), max(float(a), float(b)))
+            for i, uri, a, b in rows
+            if a is not None and b is not None
+        ]
+
+    def check(self, table: pa.Table) -> None:
+        if not self.ranges:
+            return
+        times = pc.fill_null(table.column("recorded_at"), np.nan).to_numpy(zero_copy_only=False)
+        for source_file_id, uri, low, high in self.ranges:
+            inside = np.flatnonzero((times >= low) & (times <= high))
+            if len(inside):
+                i = int(inside[0])
+                raise IngestError(
+                    self.file,
+                    f"the sample at {_utc(times[i])} lies within the samples session "
+                    f"{self.session_id} holds from source_file {source_file_id} ('{uri}', "
+                    f"{_utc(low)} to {_utc(high)}): the same data twice? nothing was written "
+                    "(--allow-overlap loads it anyway)",
+                    line=int(table.column("line")[i].as_py()),
+                    column="recorded_at",
+                )
+
+
+def _utc(seconds: float) -> str:
+    stamp = dt.datetime.fromtimestamp(seconds, dt.UTC)
+    return stamp.isoformat(timespec="milliseconds" if seconds % 1 else "seconds").replace(
+        "+00:00", "Z"
+    )
 
 
 def _record_offset(db: Database, session_id: int) -> int:

@@ -77,6 +77,8 @@ def check(path: Path | str, data: dict[str, Any]) -> None:
             if problem:
                 fail(where, f"{_shown(value)} {problem}")
         given = set(row) | ({"cell_id"} if key == "session" and "cell" in data else set())
+        if key == "session":
+            given.add("started_at")  # else the first file's first absolute time (ingest/load.py)
         missing = [
             c.name
             for c in table.columns

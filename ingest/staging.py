@@ -12,6 +12,7 @@ a file format.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import json
@@ -165,6 +166,8 @@ class ReadOptions:
     block_size: int = 2 << 20  # bytes of CSV per chunk: memory is a few of these
     # Date Time may be written MM/DD/YYYY hh:mm:ss[.fff] (Arbin MITS Pro, Maccor: US order)
     month_first_dates: bool = False
+    # the file's local clock across chunks (absolute_time): set by the loader per file
+    clock: Clock = field(default_factory=lambda: Clock())
 
 
 def no_record_indexes() -> np.ndarray:
@@ -207,23 +210,62 @@ class FileInfo:
 Chunks = Iterator[tuple[int, pa.Table]]
 
 
-class HashingReader(io.RawIOBase):
-    """The file's bytes as pyarrow reads them, hashed (SHA-256) and counted on the way: the
-    content hash costs no second pass over the file."""
+def compressed(path: Path) -> bool:
+    """A gzip file, as the readers tell it: by its name (pyarrow decompresses `.gz` by name)."""
+    return path.suffix.lower() == ".gz"
+
+
+class _Counted(io.RawIOBase):
+    """The raw file, its bytes counted and hashed as they pass (a .gz file's own bytes)."""
 
     def __init__(self, path: Path):
         super().__init__()
-        self._file = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by close()
+        self.file = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by the owner
         self.sha256 = hashlib.sha256()
-        self.bytes_read = 0
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = self.file.readinto(buffer)
+        if n:
+            self.sha256.update(memoryview(buffer)[:n])
+            self.count += n
+        return n or 0
+
+
+class HashingReader(io.RawIOBase):
+    """The file's content as pyarrow reads it, hashed (SHA-256) and counted on the way: the
+    content hash costs no second pass over the file. The content of a `.gz` file is its
+    decompressed bytes (a compressed and a plain copy of one file are the same file), read
+    here: `compressed_sha256` is the hash of the gzip bytes themselves. `bytes_read` counts
+    the file's own bytes (the progress bar's and the row estimate's measure)."""
+
+    def __init__(self, path: Path):
+        super().__init__()
+        self.path = path
+        self._raw = _Counted(path)
+        self._file = gzip.GzipFile(fileobj=self._raw, mode="rb") if compressed(path) else self._raw
+        self.sha256 = hashlib.sha256()
+
+    @property
+    def bytes_read(self) -> int:
+        return self._raw.count
+
+    @property
+    def compressed_sha256(self) -> str | None:
+        return self._raw.sha256.hexdigest() if self._file is not self._raw else None
 
     def readable(self) -> bool:
         return True
 
     def read(self, size: int = -1) -> bytes:
-        data = self._file.read(size)
+        try:
+            data = self._file.read(size)
+        except EOFError as exc:  # a .gz cut short: an OSError, as the readers expect
+            raise OSError(f"{self.path.name}: the gzip stream ends early ({exc})") from None
         self.sha256.update(data)
-        self.bytes_read += len(data)
         return data
 
     def readinto(self, buffer) -> int:
@@ -232,19 +274,29 @@ class HashingReader(io.RawIOBase):
         return len(data)
 
     def hexdigest(self) -> str:
-        """The hash of the whole file (reads what pyarrow did not, if anything)."""
+        """The hash of the whole content (reads what pyarrow did not, if anything)."""
         while self.read(1 << 20):
             pass
         return self.sha256.hexdigest()
 
     def close(self) -> None:
-        # A reader wrapped around this stream (gzip) closes it when it is done; the file stays
+        # A reader wrapped around this stream closes it when it is done; the file stays
         # open for hexdigest() until the loader calls release().
         super().close()
 
     def release(self) -> None:
-        self._file.close()
+        self._raw.file.close()
         super().close()
+
+
+def content_sha256(path: Path) -> str:
+    """SHA-256 of the file's content: a .gz file's decompressed bytes (as HashingReader)."""
+    digest = hashlib.sha256()
+    opener = gzip.open if compressed(path) else open
+    with opener(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def normalise(
@@ -303,49 +355,251 @@ def normalise_quantities(
 
 def absolute_time(file: str, out: dict, first_line: int, options: ReadOptions) -> pa.Array:
     """Unix seconds of each row: its Unix time, its Date Time (with an offset, or local in
-    `options.time_zone`), or the session's start plus its test time."""
+    `options.time_zone`, resolved across clock changes by the test time in
+    `out["test_time_second"]` when there is one: `local_seconds`), or the session's start plus
+    its test time."""
     if "unix_time_second" in out:
         return out["unix_time_second"]
     if "date_time" in out:
-        text = out["date_time"]
+        text = written = out["date_time"]  # messages quote the line's own text
         if options.month_first_dates:
             text = _iso_from_month_first(text)
         has_offset = pc.any(pc.match_substring_regex(text, r"(Z|[+-]\d\d:?\d\d)$")).as_py()
-        try:
-            if has_offset:
-                # ISO 8601 with an offset (or Z), fractional seconds allowed
-                stamps = pc.cast(text, pa.timestamp("us", "UTC"))
-            else:
-                if not options.time_zone:
-                    raise IngestError(
-                        file,
-                        "Date Time holds local times without an offset: say which zone with "
-                        "--time-zone (e.g. Europe/Berlin); it is recorded in source_file",
-                        line=first_line,
-                        column="Date Time",
-                    )
-                stamps = pc.assume_timezone(
-                    pc.cast(text, pa.timestamp("us")),
-                    options.time_zone,
-                    ambiguous="raise",
-                    nonexistent="raise",
-                )
-        except pa.ArrowInvalid as exc:
-            line, value = _first_bad_time(text, has_offset, options.time_zone)
+        if not has_offset and not options.time_zone:
             raise IngestError(
                 file,
-                f"cannot read Date Time '{value}': {exc}",
+                "Date Time holds local times without an offset: say which zone with "
+                "--time-zone (e.g. Europe/Berlin); it is recorded in source_file",
+                line=first_line,
+                column="Date Time",
+            )
+        try:
+            stamps = pc.cast(text, pa.timestamp("us", "UTC") if has_offset else pa.timestamp("us"))
+        except pa.ArrowInvalid:
+            line, _ = _first_bad_time(text, has_offset)
+            value = written[line].as_py()
+            example = "2024-10-27T02:30:00+01:00" if has_offset else "2024-10-27 02:30:00"
+            raise IngestError(
+                file,
+                f"cannot read Date Time '{value}' as a date and time (e.g. {example})",
                 line=first_line + line,
                 column="Date Time",
             ) from None
-        seconds = pc.divide(pc.cast(pc.cast(stamps, pa.timestamp("us")), pa.int64()), 1e6)
-        return seconds
+        if has_offset:
+            micros = pc.cast(pc.cast(stamps, pa.timestamp("us")), pa.int64())
+            return pc.divide(micros, 1e6)
+        test_time = out.get("test_time_second")
+        return pa.array(
+            local_seconds(
+                stamps,
+                options.time_zone,
+                None if test_time is None else _floats(test_time),
+                options.clock,
+                first_line,
+                written,
+            )
+        )
     if options.started_at is None:
         raise IngestError(
             file,
-            "no absolute time (Unix Time / s or Date Time) and the session has no start time",
+            "no absolute time (Unix Time / s or Date Time) and the session has no start time: "
+            "give the session's started_at (in the sidecar, ISO 8601 with an offset)",
         )
     return pc.add(out["test_time_second"], options.started_at)
+
+
+def _floats(array) -> np.ndarray:
+    """An Arrow array of numbers as float64, NULL as NaN."""
+    return pc.fill_null(pc.cast(array, pa.float64()), np.nan).to_numpy(zero_copy_only=False)
+
+
+# ------------------------------------------------------------ local wall-clock time -> UTC
+
+# a jump of recorded_at - test_time this close to a whole hour is a clock change, not a pause
+JUMP_TOLERANCE = 120.0  # seconds
+
+
+@dataclass
+class ClockJump:
+    """Where a file's local clock jumps by whole hours while its test time runs on."""
+
+    line: int
+    seconds: float  # recorded_at - test_time after, minus before
+    value: str  # the line's own Date Time text
+    before: str  # the Date Time text of the sample before it
+
+
+@dataclass
+class Clock:
+    """A file's local clock, carried across its chunks: how far recorded_at is from the test
+    time (the tie-breaker of an ambiguous or nonexistent local time at a chunk's start), the
+    samples resolved so, and where the clock jumps by whole hours (a finding: the loader turns
+    `jumps` into the report's clock_jump)."""
+
+    offset: float | None = None  # recorded_at - test_time of the last sample with both
+    text: str | None = None  # the Date Time text of that sample
+    resolved: int = 0  # local times that were ambiguous or nonexistent, resolved
+    jumps: list[ClockJump] = field(default_factory=list)
+    jump_count: int = 0
+
+
+def zone_error(zone: str) -> str | None:
+    """Why `zone` is not an IANA time zone the loader can use (None when it is)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(zone)
+        pc.assume_timezone(pa.array([0], pa.timestamp("us")), zone)
+    except (ZoneInfoNotFoundError, ValueError, pa.ArrowInvalid) as exc:
+        return f"unknown --time-zone '{zone}' ({exc}); an IANA name such as Europe/Berlin or UTC"
+    return None
+
+
+def local_seconds(
+    stamps: pa.Array,
+    zone: str,
+    test_time: np.ndarray | None,
+    clock: Clock,
+    first_line: int = 2,
+    text: pa.Array | None = None,
+) -> np.ndarray:
+    """Wall-clock times (naive timestamps) in `zone` -> Unix seconds, vectorised.
+
+    A local time in the autumn's repeated hour has two readings, one in the spring's gap
+    none; each such sample gets the two candidates `wall - offset` for the zone's offsets
+    before and after the change, and the one whose `recorded_at - test_time` matches that of
+    the nearest sample before it that was not in doubt (carried across chunks by `clock`;
+    after it, when the file starts in doubt) is taken: the cycler's test time is monotonic, so
+    `recorded_at - test_time` stays constant across the change and recorded_at never steps
+    back where test time steps forward. Without test time the repeated hour is read first as
+    the earlier reading, then, once the wall clock has stepped back, as the later one; a gap's
+    time with the offset before the change.
+
+    Where `recorded_at - test_time` then still jumps by whole hours (the zone given is not the
+    one the clock kept, e.g. --time-zone UTC on a file in Europe/Berlin's time), the jump is
+    recorded in `clock.jumps` with its line and text."""
+    wall = _micros(stamps)
+    before, after = _readings(wall, zone)
+    seconds = before / 1e6
+    doubt = before != after
+    if doubt.any():  # a repeated or missing local time: resolved, still columnar
+        seconds = _resolved(wall, before / 1e6, after / 1e6, doubt, test_time, clock)
+    if test_time is not None and len(seconds):
+        _note_jumps(seconds, test_time, clock, first_line, text)
+    return seconds
+
+
+def _micros(array: pa.Array) -> np.ndarray:
+    return pc.cast(pc.cast(array, pa.timestamp("us")), pa.int64()).to_numpy(zero_copy_only=False)
+
+
+# a local time is its instant plus the zone's offset, which is between -12 h and +14 h
+_WIDEST = (14 * 3600 * 10**6, 12 * 3600 * 10**6)  # µs
+
+
+def _offsets(instants: np.ndarray, zone: str) -> np.ndarray:
+    """The zone's UTC offset (µs) at each instant (µs since the epoch)."""
+    aware = pa.array(instants, pa.timestamp("us", zone))
+    return _micros(pc.local_timestamp(aware)) - instants
+
+
+def _readings(wall: np.ndarray, zone: str) -> tuple[np.ndarray, np.ndarray]:
+    """The instants (µs) a wall-clock time (µs) may be in `zone`: read with the offset before
+    and with the offset after a change. Every instant that reads as `wall` lies within
+    [wall - 14 h, wall + 12 h], a window no two changes share, so the zone's offsets at its
+    ends are the only candidates: where they agree, both readings are the one instant; else
+    a reading counts when the zone has its offset at the instant it names. Both count in the
+    repeated hour, neither in the gap (there both are kept: the clock kept the old offset or
+    took the new one early)."""
+    first = _offsets(wall - _WIDEST[0], zone)
+    last = _offsets(wall + _WIDEST[1], zone)
+    before, after = wall - first, wall - last
+    near = np.flatnonzero(first != last)  # within a day of a change: is either reading real?
+    if len(near):
+        b, a = before[near], after[near]
+        real_b = _offsets(b, zone) == first[near]
+        real_a = _offsets(a, zone) == last[near]
+        before[near] = np.where(real_b | ~real_a, b, a)
+        after[near] = np.where(real_a | ~real_b, a, b)
+    return before, after
+
+
+def _resolved(
+    wall: np.ndarray,
+    before: np.ndarray,
+    after: np.ndarray,
+    doubt: np.ndarray,
+    test_time: np.ndarray | None,
+    clock: Clock,
+) -> np.ndarray:
+    """Each doubtful sample's reading, `before` or `after` (Unix seconds), by the test time."""
+    clock.resolved += int(np.count_nonzero(doubt))
+    n = len(wall)
+    index = np.arange(n)
+    if test_time is None:
+        # no test time: the repeated hour reads first as before, after a step back as after
+        stepped = np.zeros(n, dtype=bool)
+        stepped[1:] = wall[1:] < wall[:-1]
+        last_step = np.maximum.accumulate(np.where(stepped, index, -1))
+        last_sure = np.maximum.accumulate(np.where(~doubt, index, -1))
+        repeated = before < after
+        take_after = doubt & repeated & (last_step > last_sure)
+        return np.where(take_after, after, before)
+    sure = ~doubt & ~np.isnan(test_time)
+    offsets = before - test_time  # where sure, before == after
+    previous = np.maximum.accumulate(np.where(sure, index, -1))
+    following = np.minimum.accumulate(np.where(sure, index, n)[::-1])[::-1]
+    if clock.offset is not None:
+        fallback = np.full(n, clock.offset)
+    elif following[0] < n:
+        fallback = offsets[np.minimum(following, n - 1)]
+        # past the chunk's last sure sample, the one before
+        fallback = np.where(following < n, fallback, offsets[np.maximum(previous, 0)])
+    else:  # nothing sure in the file yet: read the first sample as before, the rest by it
+        fallback = np.full(n, before[0] - test_time[0])
+    reference = np.where(previous >= 0, offsets[np.maximum(previous, 0)], fallback)
+    with np.errstate(invalid="ignore"):
+        take_after = doubt & (
+            np.abs(after - test_time - reference) < np.abs(before - test_time - reference)
+        )
+    return np.where(take_after, after, before)
+
+
+def _note_jumps(
+    seconds: np.ndarray,
+    test_time: np.ndarray,
+    clock: Clock,
+    first_line: int,
+    text: pa.Array | None,
+) -> None:
+    """Whole-hour jumps of recorded_at - test_time into `clock.jumps`; `clock.offset` moves on
+    to the chunk's last sample."""
+    offsets = seconds - test_time
+    where = np.flatnonzero(~np.isnan(offsets))
+    if not len(where):
+        return
+    known = offsets[where]
+    previous = np.concatenate(([np.nan if clock.offset is None else clock.offset], known[:-1]))
+    step = known - previous
+    hours = np.round(step / 3600)
+    with np.errstate(invalid="ignore"):
+        jumped = (hours != 0) & (np.abs(step - hours * 3600) <= JUMP_TOLERANCE)
+    found = np.flatnonzero(jumped)
+    clock.jump_count += len(found)
+    values = None
+    for k in found[: max(0, 5 - len(clock.jumps))]:
+        if values is None:
+            values = [] if text is None else text.to_pylist()
+        i = int(where[k])
+        here = values[i] if i < len(values) else ""
+        if k > 0:
+            there = values[int(where[k - 1])] if values else ""
+        else:
+            there = clock.text or ""
+        clock.jumps.append(ClockJump(first_line + i, float(step[k]), here or "", there or ""))
+    clock.offset = float(known[-1])
+    if text is not None:
+        clock.text = text[int(where[-1])].as_py()
 
 
 def _iso_from_month_first(text: pa.Array) -> pa.Array:
@@ -361,18 +615,13 @@ def _iso_from_month_first(text: pa.Array) -> pa.Array:
     return pc.replace_substring_regex(text, r"^(\d\d)/(\d\d)/(\d{4})", r"\3-\1-\2")
 
 
-def _first_bad_time(text: pa.Array, has_offset: bool, zone: str | None) -> tuple[int, str]:
-    """Position in the chunk and text of the first Date Time that does not convert (the slow
-    path, after the chunk failed)."""
+def _first_bad_time(text: pa.Array, has_offset: bool) -> tuple[int, str]:
+    """Position in the chunk and text of the first Date Time that does not read as one (the
+    slow path, after the chunk failed)."""
+    kind = pa.timestamp("us", "UTC") if has_offset else pa.timestamp("us")
     for i, value in enumerate(text.to_pylist()):
-        one = pa.array([value], pa.string())
         try:
-            if has_offset:
-                pc.cast(one, pa.timestamp("us", "UTC"))
-            else:
-                pc.assume_timezone(
-                    pc.cast(one, pa.timestamp("us")), zone, ambiguous="raise", nonexistent="raise"
-                )
+            pc.cast(pa.array([value], pa.string()), kind)
         except pa.ArrowInvalid:
             return i, value
     return 0, ""

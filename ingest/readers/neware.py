@@ -249,14 +249,18 @@ def _columns(file: str, layout: text.Layout, options: ReadOptions, where: str):
         if date is None:
             return
         try:
-            seconds = absolute_time(
-                file, {"date_time": _dates(out.pop("date_time"))}, line, options
-            )
+            given = {"date_time": _dates(out.pop("date_time"))}
+            if "test_time" in out:  # the tie-breaker of a clock change's repeated hour
+                given["test_time_second"] = out["test_time"]
+            seconds = absolute_time(file, given, line, options)
         except IngestError as exc:
             raise IngestError(file, exc.message, line=exc.line, column=date.header) from None
         out["unix_time"] = seconds
         if "test_time" not in out:
-            # BTS 7.x: no total time; the session's start is the test's
+            # BTS 7.x: no total time; the session's start is the test's (a sidecar without
+            # started_at: the file's first date-time, which the loader then takes for it)
+            if options.started_at is None and len(seconds):
+                options.started_at = float(seconds[0].as_py())
             out["test_time"] = pc.subtract(seconds, options.started_at)
 
     return columns, derive, date

@@ -64,7 +64,7 @@ import pyarrow.compute as pc
 
 from .. import staging
 from ..errors import IngestError
-from ..staging import ReadOptions
+from ..staging import ReadOptions, local_seconds
 from . import text
 from .neware_vocabulary import CYCLER, check_sign, step_types
 
@@ -248,10 +248,10 @@ def _convert(file: str, frame, options: ReadOptions, ndax: bool, software: str):
     by_quantity = {c.quantity: c for c in columns}
     values = {c.quantity: _array(frame[c.header], c) for c in columns if c.kind != "text"}
     values["step_type"] = pa.array(frame["Status"].tolist(), pa.string(), from_pandas=True)
-    values["unix_time"] = _seconds(file, timestamp, zone)
     step = frame["Step"].to_numpy(np.int64)
     time = frame["Time"].to_numpy(np.float64)
     test_time, step_time = _times(step, time)
+    values["unix_time"] = _seconds(timestamp, zone, test_time, options)
     # NewareNDA hands times as float32: rounded to the microsecond (the files store ms or
     # finer), so 0.1 s stays 0.1, not 0.10000000149
     values["test_time"] = pa.array(np.round(test_time, 6))
@@ -280,17 +280,14 @@ def _array(series, column: text.Column) -> pa.Array:
     return pa.array(values, from_pandas=True)  # NaN (no aux reading) -> NULL
 
 
-def _seconds(file: str, timestamp, zone: str | None) -> pa.Array:
-    """Unix seconds of the records' date-times: an aware one as it is, a naive one in `zone`."""
+def _seconds(timestamp, zone: str | None, test_time: np.ndarray, options) -> pa.Array:
+    """Unix seconds of the records' date-times: an aware one as it is, a naive one in `zone`
+    (a clock change's repeated or missing hour resolved by the test time:
+    staging.local_seconds)."""
     stamps = pa.array(timestamp, from_pandas=True)
     stamps = pc.cast(stamps, pa.timestamp("us", stamps.type.tz))
     if zone is not None:
-        try:
-            stamps = pc.assume_timezone(stamps, zone, ambiguous="raise", nonexistent="raise")
-        except pa.ArrowInvalid as exc:
-            raise IngestError(
-                file, f"a record's local date-time does not exist once in {zone}: {exc}"
-            ) from None
+        return pa.array(local_seconds(stamps, zone, test_time, options.clock))
     micros = pc.cast(pc.cast(stamps, pa.timestamp("us")), pa.int64())
     return pc.divide(pc.cast(micros, pa.float64()), 1e6)
 

@@ -423,12 +423,7 @@ BAD = {
         ":2: column 'Date_Time': Date Time holds local times without an offset",
         "(sheet 'Channel_1-008', cell B2)",
     ),
-    "a local time that does not exist (the hour Berlin skips)": (
-        book("skipped.xlsx", {"Channel_1-008": _with(1, 1, dt.datetime(2024, 3, 31, 2, 30))}),
-        TZ,
-        ":3: column 'Date_Time': cannot read Date Time '2024-03-31 02:30:00'",
-        "(sheet 'Channel_1-008', cell B3)",
-    ),
+    # a local time the zone skips is read by the test time (test_ingest_clock_change.py)
     "a Date_Time text that is no date": (
         book("baddate.xlsx", {"Channel_1-008": _with(2, 1, "31.03.2024 03:00:10", "text")}),
         TZ,
