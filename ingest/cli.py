@@ -187,7 +187,7 @@ def _candidates(path: Path) -> list[tuple[str, str]]:
     text = sniff.first_lines(path, 12)
     found = []
     for what, fmt, markers in sniff.SIGNATURES:
-        if any(form in text for m in markers for form in sniff._forms(m)):
+        if any(form in text for m in markers for form in sniff.forms(m)):
             if fmt is None:  # a file no reader reads: the default's refusal names it
                 return []
             if fmt not in [f for f, _ in found]:

@@ -81,7 +81,7 @@ def first_non_utf8_line(path: Path) -> tuple[int, int, int] | None:
     return None
 
 
-def _forms(marker: str) -> tuple[str, ...]:
+def forms(marker: str) -> tuple[str, ...]:
     """A marker as decoded text, and as its GB18030 or UTF-8 bytes read as Latin-1 (how
     first_lines() and a reader that guessed a Western code page see Chinese text)."""
     if marker.isascii():
@@ -97,7 +97,7 @@ def looks_like(text: str, declared: str) -> str:
     """`; it looks like X: use --format Y` when the text matches another format than
     `declared`, else ''."""
     for what, fmt, markers in SIGNATURES:
-        if any(form in text for m in markers for form in _forms(m)):
+        if any(form in text for m in markers for form in forms(m)):
             if fmt == declared:
                 return ""
             if fmt is None:

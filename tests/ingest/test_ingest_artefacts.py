@@ -206,7 +206,10 @@ def test_a_session_on_an_existing_cell_uses_its_window(sqlite_target, tmp_path, 
     assert code == 0, err
     session = session_of(sqlite_target, first)
     second = write(tmp_path, "second.csv", rows(3, **{"3": "1,1,5.0,1.5,1"}))
-    code, err = ingest(sqlite_target, [second], "--session", str(session), capsys=capsys)
+    # the same times as the first file: --allow-overlap, the window is what is tested here
+    code, err = ingest(
+        sqlite_target, [second], "--session", str(session), "--allow-overlap", capsys=capsys
+    )
     assert code == 0, err
     assert "voltage_above_cell_maximum: column 'voltage_volt' 1 row(s) at line(s) 3:" in err
 
