@@ -188,10 +188,8 @@ def summary(r: SessionResult, what: list[str], args: argparse.Namespace) -> str:
             else:
                 low, high = r.soc_capacity_ah or (0.0, 0.0)
                 span = f"{low:.4g} Ah" if low == high else f"{low:.4g}-{high:.4g} Ah"
-                how = (
-                    f"anchored at {r.soc_anchors} full charges, {r.soc_measured} measured the "
-                    f"capacity, {span}"
-                )
+                measured = f"{r.soc_measured} capacities measured" if r.soc_measured else "nominal"
+                how = f"anchored at {r.soc_anchors} full charges, {measured}: {span}"
             parts.append(f"{r.soc_labels} SOC labels ({args.label_version}, {how})")
         else:
             parts.append(

@@ -32,7 +32,7 @@ from connection.clickhouse import literal as _literal
 
 from . import sql
 from .errors import DeriveError, Skipped
-from .plan import STEP, soc_plan, temperature_channel
+from .plan import STEP, soc_capacities, soc_plan, temperature_channel
 
 # the column whose stored value a republished row keeps, and the key it is found by
 _KEEP = {
@@ -194,7 +194,7 @@ def session(
                         if kind == "initial"
                         else sql.SOC_ANCHORED_WITH + sql.SOC_ANCHORED_SELECT
                     )
-                    staged.stage(
+                    stage = staged.stage(
                         "label_soc",
                         sql.SOC_INTO,
                         text,
@@ -202,6 +202,8 @@ def session(
                         f"session_id = {sid} AND method = 'coulomb_counting' "
                         f"AND label_version = {_literal(s.label_version)}",
                     )
+                    if kind == "anchored":
+                        soc_capacities(query, session_id, s, result, stage)
                 else:
                     soh(db, staged, session_id, s, result, reference, features_from, query)
             except (*db.errors, DeriveError, Skipped) as exc:

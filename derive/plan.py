@@ -58,7 +58,7 @@ def soc_plan(query: Any, session_id: int, s: Any, result: Any) -> tuple[str, lis
         else float(empty) + s.empty_tolerance_volt,
         float(nominal),
     ]
-    anchors, measured, low, high = query(sql.SOC_ANCHORS, params)[0]
+    anchors = query(sql.SOC_ANCHORS, params[:3])[0][0]
     if not anchors:
         raise Skipped(
             f"no full charge to anchor on (no sample charges at {float(full):g} V or within "
@@ -67,9 +67,23 @@ def soc_plan(query: Any, session_id: int, s: Any, result: Any) -> tuple[str, lis
             "or --full-voltage V if the test charges to a lower voltage; anchoring at rest on "
             "an OCV table is not implemented yet"
         )
-    result.soc_basis, result.soc_anchors, result.soc_measured = "full charge", anchors, measured
-    result.soc_capacity_ah = (float(low), float(high))
+    result.soc_basis, result.soc_anchors = "full charge", anchors
     return "anchored", [*params, s.label_version]
+
+
+def soc_capacities(query: Any, session_id: int, s: Any, result: Any, table: str) -> None:
+    """After anchored SOC labels were written (or staged) into `table`: the capacities they
+    were counted against, and how many were measured (0: the nominal one throughout)."""
+    text = sql.SOC_CAPACITIES.replace("FROM label_soc", f"FROM {table}")
+    low, high, distinct = query(text, [session_id, s.label_version])[0]
+    if low is None:
+        return
+    result.soc_capacity_ah = (float(low), float(high))
+    nominal = s.reference_capacity_ah
+    if nominal is None:
+        nominal = query(sql.NOMINAL_CAPACITY, [session_id])[0][0]
+    same = nominal is not None and distinct == 1 and abs(float(low) - float(nominal)) < 1e-6
+    result.soc_measured = 0 if same or s.reference_capacity_ah is not None else int(distinct)
 
 
 def reference_capacity(query: Any, session_id: int, s: Any) -> float:

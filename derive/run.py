@@ -21,7 +21,7 @@ from connection.sqlite import open_sqlite3
 
 from . import sql
 from .errors import DeriveError, Skipped
-from .plan import STEP, reference_capacity, soc_plan, temperature_channel
+from .plan import STEP, reference_capacity, soc_capacities, soc_plan, temperature_channel
 
 WHAT = ("cycles", "features", "soc", "soh")
 # derive-2: SOC labels anchored at full charges against the measured capacity, temperature
@@ -71,7 +71,7 @@ class SessionResult:
     reference_capacity_ah: float | None = None  # SOC labels from an initial SOC
     soc_basis: str | None = None  # "full charge" (anchored) | "initial SOC"
     soc_anchors: int = 0  # full charges the SOC labels are anchored at
-    soc_measured: int = 0  # of which the discharge after measured the capacity
+    soc_measured: int = 0  # distinct capacities measured by full discharges (0: nominal)
     soc_capacity_ah: tuple[float, float] | None = None  # lowest, highest capacity counted against
     temperature_channel: str | None = None  # the column the temperature features come from
     soh_reference_capacity_ah: float | None = None
@@ -326,7 +326,11 @@ def _features(conn: _Connection, session_id: int, s: Settings, result: SessionRe
 
 def _soc(conn: _Connection, session_id: int, s: Settings, result: SessionResult) -> int:
     kind, params = soc_plan(conn.query, session_id, s, result)
-    return conn.execute(sql.SOC if kind == "initial" else sql.SOC_ANCHORED, params)
+    if kind == "initial":
+        return conn.execute(sql.SOC, params)
+    written = conn.execute(sql.SOC_ANCHORED, params)
+    soc_capacities(conn.query, session_id, s, result, "label_soc")
+    return written
 
 
 def _soh_step(conn: _Connection, session_id: int, s: Settings, result: SessionResult) -> int:

@@ -324,8 +324,10 @@ ON CONFLICT (session_id, record_index, method, label_version) """
 # runs from one anchor to the sample before the next. A segment whose discharge reaches the lower
 # cut-off (within its tolerance) measured the capacity: the net charge from its anchor down to
 # its lowest point. Each segment counts against its own measured capacity, else the nearest
-# segment's (by anchor number; a tie goes to the earlier), else the nominal one; samples before
-# the first anchor are counted backwards from it. SOC = 1 + (q - q_anchor) / capacity.
+# segment's (by anchor number; a tie goes to the earlier), else the nominal one (found by
+# window functions over the anchors, not joins: the last and the next measured segment are the
+# groups that count(measured) running forwards and backwards makes); samples before the first
+# anchor are counted backwards from it. SOC = 1 + (q - q_anchor) / capacity.
 # Parameters: session, taper current (A), lowest full voltage, highest empty voltage (NULL: no
 # measured capacity), nominal capacity; then the label version (SOC_ANCHORED only).
 SOC_ANCHORED_WITH = f"""WITH
@@ -359,7 +361,12 @@ marked AS (
 ),
 segmented AS (
     SELECT m.*,
-           sum(anchor) OVER (ORDER BY record_index ROWS UNBOUNDED PRECEDING) AS seg
+           sum(anchor) OVER (ORDER BY record_index ROWS UNBOUNDED PRECEDING) AS seg,
+           -- the anchor a sample is counted from: its segment's, the first before any
+           CASE WHEN sum(anchor) OVER (ORDER BY record_index ROWS UNBOUNDED PRECEDING) = 0
+                THEN 1
+                ELSE sum(anchor) OVER (ORDER BY record_index ROWS UNBOUNDED PRECEDING)
+                END AS from_anchor
     FROM marked m
 ),
 anchors AS (
@@ -375,30 +382,52 @@ capacities AS (
                 THEN a.q_anchor - d.q_low END AS measured
     FROM anchors a LEFT JOIN depths d ON d.seg = a.k
 ),
-nearest AS (
+grouped AS (
     SELECT c.*,
-           max(CASE WHEN measured IS NOT NULL THEN k END) OVER (
-               ORDER BY k ROWS UNBOUNDED PRECEDING) AS k_before,
-           min(CASE WHEN measured IS NOT NULL THEN k END) OVER (
-               ORDER BY k ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) AS k_after
+           count(measured) OVER (ORDER BY k ROWS UNBOUNDED PRECEDING) AS g_before,
+           count(measured) OVER (
+               ORDER BY k ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) AS g_after
     FROM capacities c
 ),
+nearest AS (
+    SELECT g.*,
+           max(measured) OVER (PARTITION BY g_before) AS m_before,
+           max(CASE WHEN measured IS NOT NULL THEN k END) OVER (PARTITION BY g_before)
+               AS k_before,
+           max(measured) OVER (PARTITION BY g_after) AS m_after,
+           max(CASE WHEN measured IS NOT NULL THEN k END) OVER (PARTITION BY g_after)
+               AS k_after
+    FROM grouped g
+),
 chosen AS (
-    SELECT n.k AS k, n.q_anchor AS q_anchor, n.measured AS measured,
-           CASE WHEN n.k_before IS NULL AND n.k_after IS NULL THEN %s
-                WHEN n.k_after IS NULL THEN b.measured
-                WHEN n.k_before IS NULL THEN f.measured
-                WHEN n.k - n.k_before <= n.k_after - n.k THEN b.measured
-                ELSE f.measured END AS capacity
-    FROM nearest n
-    LEFT JOIN capacities b ON b.k = n.k_before
-    LEFT JOIN capacities f ON f.k = n.k_after
+    SELECT k, q_anchor, measured,
+           CASE WHEN k_before IS NULL AND k_after IS NULL THEN %s
+                WHEN k_after IS NULL THEN m_before
+                WHEN k_before IS NULL THEN m_after
+                WHEN k - k_before <= k_after - k THEN m_before
+                ELSE m_after END AS capacity
+    FROM nearest
+),
+-- each sample gets its anchor's charge and capacity by a window over the samples and the
+-- anchors together, not by a join: SQLite would loop over the anchors for every sample
+stream AS (
+    SELECT from_anchor AS k, 1 AS is_sample, session_id, record_index, recorded_at, q,
+           CAST(NULL AS DOUBLE PRECISION) AS q_anchor,
+           CAST(NULL AS DOUBLE PRECISION) AS capacity
+    FROM segmented
+    UNION ALL
+    SELECT k, 0, NULL, NULL, NULL, NULL, q_anchor, capacity FROM chosen
+),
+spread AS (
+    SELECT st.*,
+           max(q_anchor) OVER (PARTITION BY k) AS anchor_q,
+           max(capacity) OVER (PARTITION BY k) AS anchor_capacity
+    FROM stream st
 )"""
 SOC_ANCHORED_SELECT = """
-SELECT s.session_id, s.record_index, s.recorded_at, 'coulomb_counting', %s,
-       1.0 + (s.q - c.q_anchor) / c.capacity, c.capacity, 1.0
-FROM segmented s JOIN chosen c ON c.k = CASE WHEN s.seg = 0 THEN 1 ELSE s.seg END
-WHERE 1 = 1"""
+SELECT session_id, record_index, recorded_at, 'coulomb_counting', %s,
+       1.0 + (q - anchor_q) / anchor_capacity, anchor_capacity, 1.0
+FROM spread WHERE is_sample = 1"""
 SOC_ANCHORED = (
     SOC_ANCHORED_WITH
     + SOC_INTO
@@ -406,13 +435,24 @@ SOC_ANCHORED = (
     + """
 ON CONFLICT (session_id, record_index, method, label_version) """
 ) + _update_changed("label_soc", ("soc", "reference_capacity_ah", "initial_soc"))
-# The anchors of a session, what run.py reports and decides by: how many, how many segments
-# measured the capacity, and the capacities counted against. Parameters: SOC_ANCHORED_WITH's.
-SOC_ANCHORS = (
-    SOC_ANCHORED_WITH
-    + """
-SELECT count(*), count(measured), min(capacity), max(capacity) FROM chosen"""
-)
+# How many full-charge anchors the session has (runs of samples at the top, by record_index),
+# cheaply, before the labels are written: 0 skips them. Parameters: session, taper current,
+# lowest full voltage (SOC_ANCHORED_WITH's first three).
+SOC_ANCHORS = """
+SELECT count(*) FROM (
+    SELECT record_index, LAG(record_index) OVER (ORDER BY record_index) AS prev_record
+    FROM timeseries_point
+    WHERE session_id = %s AND current_ampere > 0
+      AND CAST(current_ampere AS DOUBLE PRECISION) <= %s
+      AND CAST(voltage_volt AS DOUBLE PRECISION) >= %s
+) tops
+WHERE prev_record IS NULL OR record_index > prev_record + 1"""
+# The capacities the written labels were counted against: lowest, highest, how many.
+# Parameters: session, label version.
+SOC_CAPACITIES = """
+SELECT min(reference_capacity_ah), max(reference_capacity_ah),
+       count(DISTINCT reference_capacity_ah)
+FROM label_soc WHERE session_id = %s AND method = 'coulomb_counting' AND label_version = %s"""
 
 # A full cycle: charge and discharge both moved about the same charge (coulombic efficiency
 # within the band), so the cycle went through one SOC window both ways; the partial first and
