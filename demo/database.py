@@ -218,7 +218,10 @@ def build(
         for session in SESSIONS:
             if session.name in built.sessions:
                 derivations.run(
-                    url, [built.sessions[session.name]], initial_soc=session.initial_soc
+                    url,
+                    [built.sessions[session.name]],
+                    initial_soc=session.initial_soc,
+                    strict=True,  # a refused derivation fails the demo, said in one line
                 )
     db = connect(url)
     try:

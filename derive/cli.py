@@ -1,8 +1,11 @@
 """`python -m derive --db URL` (installed: `liam-erd-schema derive ...`): derive cycles, cycle
 features and SOC/SOH labels from the samples of a database.
 
-Exit codes: 0 every session derived, 1 a session was refused (its transaction rolled back;
-sessions before it stay derived), 2 usage (options, database)."""
+Each session is derived and reported on its own, one line each: a derivation that is refused
+(rolled back) or skipped (something to give, said in the line) never stops the others.
+Exit codes: 0 every requested derivation of every session written, 1 some derivation was
+refused (the others were written), 2 usage (options, database), 3 none refused but some were
+skipped (SOC labels without a full charge to anchor on, and no --initial-soc)."""
 
 from __future__ import annotations
 
@@ -10,14 +13,24 @@ import argparse
 import sys
 
 from .errors import DeriveError
-from .run import DEFAULT_FEATURE_VERSION, DEFAULT_LABEL_VERSION, WHAT, run
+from .run import (
+    DEFAULT_FEATURE_VERSION,
+    DEFAULT_LABEL_VERSION,
+    FULL_CURRENT_C,
+    WHAT,
+    SessionResult,
+    run,
+)
+
+REFUSED, USAGE, SKIPPED = 1, 2, 3
 
 
 def parser(prog: str = "python -m derive") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=prog,
         description="Derive cycles (from the cycler's cycle_count), cycle features, SOC labels "
-        "(coulomb counting) and capacity-based SOH labels from the samples in a database, with "
+        "(coulomb counting from full charges, or from --initial-soc) and capacity-based SOH "
+        "labels from the samples in a database, each session on its own, with "
         "the same SQL on SQLite, PostgreSQL, TimescaleDB and ClickHouse (staged, published per "
         "session). Definitions: docs/deriving.md.",
     )
@@ -51,15 +64,37 @@ def parser(prog: str = "python -m derive") -> argparse.ArgumentParser:
         "--reference-capacity-ah",
         type=float,
         metavar="X",
-        help="capacity SOC is counted against (and SOH's nominal reference); "
-        "default: the nominal capacity of the session's cell or pack",
+        help="capacity SOC is counted against everywhere (and SOH's nominal reference); "
+        "default: the capacity measured by each full discharge, else the nominal capacity of "
+        "the session's cell or pack",
     )
     p.add_argument(
         "--initial-soc",
         type=float,
-        default=0.0,
         metavar="F",
-        help="SOC at the session's first sample, a fraction (default 0.0: starts empty)",
+        help="count SOC from the session's first sample at this SOC, a fraction (default: "
+        "count from the full charges in the data: SOC 1 at the end of each CV charge)",
+    )
+    p.add_argument(
+        "--full-voltage",
+        type=float,
+        metavar="V",
+        help="upper cut-off voltage a full charge ends at (default: the asset's voltage_max_volt)",
+    )
+    p.add_argument(
+        "--full-current-c",
+        type=float,
+        default=FULL_CURRENT_C,
+        metavar="F",
+        help="a full charge's current has tapered to F x the nominal capacity or below "
+        f"(default {FULL_CURRENT_C:g}: C/{1 / FULL_CURRENT_C:g})",
+    )
+    p.add_argument(
+        "--empty-voltage",
+        type=float,
+        metavar="V",
+        help="lower cut-off voltage a discharge that measures the capacity reaches (default: "
+        "the asset's voltage_min_volt)",
     )
     p.add_argument(
         "--soh-reference-cycles",
@@ -89,30 +124,76 @@ def main(argv: list[str] | None = None, prog: str = "python -m derive") -> int:
             initial_soc=args.initial_soc,
             soh_reference_cycles=args.soh_reference_cycles,
             what=what,
+            full_voltage=args.full_voltage,
+            full_current_c=args.full_current_c,
+            empty_voltage=args.empty_voltage,
         )
     except DeriveError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2 if exc.session_id is None else 1
+        return USAGE
     if not results:
         print("no session with samples: nothing derived", file=sys.stderr)
     for r in results:
-        parts = []
-        if "cycles" in what:
+        print(summary(r, what, args), file=sys.stderr)
+    refused = [r.session_id for r in results if r.refused]
+    skipped = [r.session_id for r in results if r.skipped and not r.refused]
+    if refused or skipped:
+        done = len(results) - len(refused) - len(skipped)
+        print(
+            f"{done} of {len(results)} sessions derived completely; "
+            + "; ".join(
+                part
+                for part in (
+                    refused and f"refused in session {_ids(refused)}",
+                    skipped and f"skipped in session {_ids(skipped)}",
+                )
+                if part
+            ),
+            file=sys.stderr,
+        )
+    return REFUSED if refused else SKIPPED if skipped else 0
+
+
+def _ids(ids: list[int]) -> str:
+    return ", ".join(str(i) for i in ids)
+
+
+def summary(r: SessionResult, what: list[str], args: argparse.Namespace) -> str:
+    """One line per session: what each derivation wrote, or why it was refused or skipped."""
+    if "session" in r.refused:
+        return f"session {r.session_id}: refused: {r.refused['session']}"
+    parts = []
+    for w, step in (
+        ("cycles", "cycles"),
+        ("features", "cycle features"),
+        ("soc", "SOC labels"),
+        ("soh", "SOH labels"),
+    ):
+        if w not in what:
+            continue
+        if step in r.refused:
+            parts.append(f"{step} refused: {r.refused[step]}")
+        elif step in r.skipped:
+            parts.append(f"{step} skipped: {r.skipped[step]}")
+        elif w == "cycles":
             parts.append(f"{r.cycles} cycles")
-        if "features" in what:
-            parts.append(f"{r.features} cycle features ({args.feature_version})")
-        if "soc" in what:
+        elif w == "features":
+            channel = r.temperature_channel or "none"
             parts.append(
-                f"{r.soc_labels} SOC labels ({args.label_version}, "
-                f"{r.reference_capacity_ah:g} Ah, initial SOC {args.initial_soc:g})"
+                f"{r.features} cycle features ({args.feature_version}, temperature {channel})"
             )
-        if "soh" in what:
+        elif w == "soc":
+            if r.soc_basis == "initial SOC":
+                how = f"{r.reference_capacity_ah:g} Ah, initial SOC {args.initial_soc:g}"
+            else:
+                low, high = r.soc_capacity_ah or (0.0, 0.0)
+                span = f"{low:.4g} Ah" if low == high else f"{low:.4g}-{high:.4g} Ah"
+                measured = f"{r.soc_measured} capacities measured" if r.soc_measured else "nominal"
+                how = f"anchored at {r.soc_anchors} full charges, {measured}: {span}"
+            parts.append(f"{r.soc_labels} SOC labels ({args.label_version}, {how})")
+        else:
             parts.append(
                 f"{r.soh_labels} SOH labels ({args.label_version}, {r.soh_reference_basis} "
                 f"{r.soh_reference_capacity_ah:.4g} Ah)"
             )
-        print(
-            f"session {r.session_id}: " + ", ".join(parts) + f" in {r.seconds:.2f} s",
-            file=sys.stderr,
-        )
-    return 0
+    return f"session {r.session_id}: " + ", ".join(parts) + f" in {r.seconds:.2f} s"

@@ -3,8 +3,9 @@ PostgreSQL, written the way ClickHouse writes without transactions or upserts.
 
 Per session, each derivation's rows go first to a staging table made `AS` its target (so
 ClickHouse checks the target's CHECKs on every staged row): nothing in the derived tables
-changes while a derivation can still be refused. Only when every requested derivation of the
-session passed are they published, table by table: the rows of the session and version are
+changes while a derivation can still be refused. A derivation that is refused or skipped is
+dropped from the publishing (recorded by the caller); the ones that passed are published,
+table by table: the rows of the session and version are
 deleted (lightweight DELETE, synchronous) and the staged rows inserted. A rerun whose rows equal
 the stored ones publishes nothing and reports 0 rows; changed rows keep their stored ids
 (`label_soc_id`, `label_soh_id`) and a cycle keeps a `cycle_type` that was set. One writer at a
@@ -13,7 +14,9 @@ time per database (as for the loader).
 Where ClickHouse SQL differs, `clickhouse_sql` rewrites the shared text, and only there:
 `LAG(x) OVER w` becomes `lagInFrame(toNullable(x)) OVER w` (ClickHouse's lag returns the
 column's default, 0, not NULL, before the first row, and only within the window frame, which
-ORDER BY makes `UNBOUNDED PRECEDING .. CURRENT ROW`: the row before is in it), and
+ORDER BY makes `UNBOUNDED PRECEDING .. CURRENT ROW`: the row before is in it), `LEAD(x)`
+likewise `leadInFrame(toNullable(x))` (the shared text gives LEAD the frame `CURRENT ROW AND
+1 FOLLOWING`, so the row after is in it), and
 `CAST(x AS DOUBLE PRECISION)` becomes `CAST(x AS Nullable(Float64))` (ClickHouse's CAST of a
 NULL to a type that is not Nullable is an error, not NULL)."""
 
@@ -22,12 +25,14 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 from connection.clickhouse import literal as _literal
 
 from . import sql
-from .errors import DeriveError
+from .errors import DeriveError, Skipped
+from .plan import STEP, soc_capacities, soc_plan, temperature_channel
 
 # the column whose stored value a republished row keeps, and the key it is found by
 _KEEP = {
@@ -40,7 +45,7 @@ _KEEP = {
 def clickhouse_sql(text: str) -> str:
     """The shared SQL text as ClickHouse runs it (see the module's docstring)."""
     out, pos = [], 0
-    for match in re.finditer(r"\bLAG\(", text):
+    for match in re.finditer(r"\b(LAG|LEAD)\(", text):
         if match.start() < pos:
             continue
         depth, end = 1, match.end()
@@ -48,7 +53,8 @@ def clickhouse_sql(text: str) -> str:
             depth += {"(": 1, ")": -1}.get(text[end], 0)
             end += 1
         inner = text[match.end() : end - 1]
-        out += [text[pos : match.start()], f"lagInFrame(toNullable({inner}))"]
+        function = "lagInFrame" if match.group(1) == "LAG" else "leadInFrame"
+        out += [text[pos : match.start()], f"{function}(toNullable({inner}))"]
         pos = end
     out.append(text[pos:])
     return "".join(out).replace(" AS DOUBLE PRECISION)", " AS Nullable(Float64))")
@@ -131,51 +137,80 @@ class Staged:
         self.tables, self.made = [], []
 
 
-def session(db: Any, session_id: int, s: Any, result: Any, reference: Any) -> None:
-    """One session's derivations on ClickHouse, all or nothing (see the module's docstring).
-    `reference(query)` gives the SOC reference capacity (run.py's rule); errors propagate."""
+def session(
+    db: Any,
+    session_id: int,
+    s: Any,
+    result: Any,
+    reference: Callable[[Callable], float],
+    refuse: Callable[[str, BaseException], None],
+    blocked: Callable[[str], str | None],
+) -> None:
+    """One session's derivations on ClickHouse (see the module's docstring): each staged on
+    its own; one that is refused or skipped (`refuse(step, exc)` records it) is dropped from
+    the publishing and the others are published. `reference(query)` gives the nominal reference
+    capacity (run.py's rule); `blocked(what)` says why a derivation cannot follow the ones
+    refused before it."""
     staged = Staged(db)
     sid = _literal(session_id)
+
+    def query(text: str, params: list) -> list[tuple]:
+        return db.query(clickhouse_sql(text), params)
+
     features_from = f"{db.database}.cycle_feature"
     try:
-        if "cycles" in s.what:
+        for w in s.what:
+            step = STEP[w]
+            if why := blocked(w):
+                result.skipped[step] = why
+                continue
+            before = len(staged.tables)
             started = time.perf_counter()
-            staged.stage(
-                "cycle",
-                sql.CYCLES_INTO,
-                sql.CYCLES_WITH + sql.CYCLES_SELECT,
-                [session_id, session_id],
-                f"session_id = {sid}",
-            )
-            result.steps["cycles"] = time.perf_counter() - started
-        if "features" in s.what:
-            started = time.perf_counter()
-            tol = s.cv_tolerance_volt
-            features_from = staged.stage(
-                "cycle_feature",
-                sql.FEATURES_INTO,
-                sql.FEATURES_WITH + sql.FEATURES_SELECT,
-                [session_id, tol, tol, s.feature_version],
-                f"session_id = {sid} AND feature_version = {_literal(s.feature_version)}",
-            )
-            result.steps["cycle features"] = time.perf_counter() - started
-        if "soc" in s.what:
-            started = time.perf_counter()
-            ref = reference()
-            result.reference_capacity_ah = ref
-            staged.stage(
-                "label_soc",
-                sql.SOC_INTO,
-                sql.SOC_WITH + sql.SOC_SELECT,
-                [session_id, s.label_version, s.initial_soc, ref, ref, s.initial_soc],
-                f"session_id = {sid} AND method = 'coulomb_counting' "
-                f"AND label_version = {_literal(s.label_version)}",
-            )
-            result.steps["SOC labels"] = time.perf_counter() - started
-        if "soh" in s.what:
-            started = time.perf_counter()
-            soh(db, staged, session_id, s, result, reference, features_from)
-            result.steps["SOH labels"] = time.perf_counter() - started
+            try:
+                if w == "cycles":
+                    staged.stage(
+                        "cycle",
+                        sql.CYCLES_INTO,
+                        sql.CYCLES_WITH + sql.CYCLES_SELECT,
+                        [session_id, session_id],
+                        f"session_id = {sid}",
+                    )
+                elif w == "features":
+                    channel = temperature_channel(query, session_id)
+                    result.temperature_channel = channel
+                    tol = s.cv_tolerance_volt
+                    features_from = staged.stage(
+                        "cycle_feature",
+                        sql.FEATURES_INTO,
+                        sql.features_with(channel or sql.TEMPERATURE_CHANNELS[0])
+                        + sql.FEATURES_SELECT,
+                        [session_id, tol, tol, s.feature_version],
+                        f"session_id = {sid} AND feature_version = {_literal(s.feature_version)}",
+                    )
+                elif w == "soc":
+                    kind, params = soc_plan(query, session_id, s, result)
+                    text = (
+                        sql.SOC_WITH + sql.SOC_SELECT
+                        if kind == "initial"
+                        else sql.SOC_ANCHORED_WITH + sql.SOC_ANCHORED_SELECT
+                    )
+                    stage = staged.stage(
+                        "label_soc",
+                        sql.SOC_INTO,
+                        text,
+                        params,
+                        f"session_id = {sid} AND method = 'coulomb_counting' "
+                        f"AND label_version = {_literal(s.label_version)}",
+                    )
+                    if kind == "anchored":
+                        soc_capacities(query, session_id, s, result, stage)
+                else:
+                    soh(db, staged, session_id, s, result, reference, features_from, query)
+            except (*db.errors, DeriveError, Skipped) as exc:
+                del staged.tables[before:]  # its staging table is dropped with the others
+                refuse(step, exc)
+                continue
+            result.steps[step] = time.perf_counter() - started
         written = staged.publish()
     finally:
         staged.drop()
@@ -185,7 +220,7 @@ def session(db: Any, session_id: int, s: Any, result: Any, reference: Any) -> No
     result.soh_labels = written.get("label_soh", 0)
 
 
-def soh(db, staged, session_id, s, result, reference, features_from: str) -> None:
+def soh(db, staged, session_id, s, result, reference, features_from: str, query) -> None:
     def reading(text: str) -> str:  # the features staged in this run, else the stored ones
         return text.replace("FROM cycle_feature", f"FROM {features_from}")
 
@@ -203,7 +238,7 @@ def soh(db, staged, session_id, s, result, reference, features_from: str) -> Non
             )
         ref, basis = sum(float(r[0]) for r in rows) / k, "first_measured"
     else:
-        ref, basis = reference(), "nominal"
+        ref, basis = reference(query), "nominal"
     result.soh_reference_capacity_ah, result.soh_reference_basis = ref, basis
     staged.stage(
         "label_soh",

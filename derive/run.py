@@ -1,7 +1,9 @@
-"""Run the derivations on a database: per session, one transaction (or one savepoint when the
-caller's connection is already inside a transaction), the SQL texts of `derive.sql` in order.
-Set-based: every row is written by one INSERT ... SELECT per derivation; Python only reads a
-few scalars (the nominal capacity, the reference capacity of the first full cycles)."""
+"""Run the derivations on a database: per session and derivation, one transaction (or one
+savepoint when the caller's connection is already inside a transaction), the SQL texts of
+`derive.sql` in order; a derivation that is refused or skipped is recorded in the session's
+SessionResult and the others go on. Set-based: every row is written by one INSERT ... SELECT
+per derivation; Python only reads a few scalars first (derive/plan.py: the temperature channel,
+the SOC anchors, the nominal capacity, the reference capacity of the first full cycles)."""
 
 from __future__ import annotations
 
@@ -18,28 +20,45 @@ from connection.postgres import open_psycopg
 from connection.sqlite import open_sqlite3
 
 from . import sql
-from .errors import DeriveError
+from .errors import DeriveError, Skipped
+from .plan import STEP, reference_capacity, soc_capacities, soc_plan, temperature_channel
 
 WHAT = ("cycles", "features", "soc", "soh")
-DEFAULT_FEATURE_VERSION = "derive-1"
-DEFAULT_LABEL_VERSION = "derive-1"
+# derive-2: SOC labels anchored at full charges against the measured capacity, temperature
+# features from the best channel present, CV time from the current taper, coulombic efficiency
+# paired with the charge before the discharge (docs/deriving.md)
+DEFAULT_FEATURE_VERSION = "derive-2"
+DEFAULT_LABEL_VERSION = "derive-2"
 # The CV phase of a charge, where the cycler does not label it: charging samples within this
 # many volts of the cycle's highest charging voltage (a cycler holds CV to about 1 mV).
 CV_TOLERANCE_VOLT = 0.002
 # A full cycle for SOH: coulombic efficiency within this band.
 FULL_CYCLE_CE = (0.9, 1.1)
+# SOC anchors: a charge is full at the asset's upper voltage (within the tolerance) with the
+# current tapered to this fraction of the capacity (C/10: a CV charge cut off at C/20 logs its
+# last sample at or just above C/20, and a tighter cut-off qualifies too) or below...
+FULL_CURRENT_C = 0.1
+FULL_TOLERANCE_VOLT = 0.01
+# ...and a discharge from full measured the capacity when it reached the lower voltage limit
+# within this tolerance (the last sample before a cut-off lies above it on a steep knee).
+EMPTY_TOLERANCE_VOLT = 0.05
 
 
 @dataclass
 class Settings:
     feature_version: str = DEFAULT_FEATURE_VERSION
     label_version: str = DEFAULT_LABEL_VERSION
-    reference_capacity_ah: float | None = None  # None: the asset's nominal capacity
-    initial_soc: float = 0.0
+    reference_capacity_ah: float | None = None  # None: measured, else the asset's nominal
+    initial_soc: float | None = None  # None: SOC anchored at full charges
     soh_reference_cycles: int | None = None  # K: reference = first K full cycles
     what: tuple[str, ...] = WHAT
     cv_tolerance_volt: float = CV_TOLERANCE_VOLT
     full_cycle_ce: tuple[float, float] = FULL_CYCLE_CE
+    full_voltage: float | None = None  # None: the asset's voltage_max_volt
+    full_current_c: float = FULL_CURRENT_C
+    full_tolerance_volt: float = FULL_TOLERANCE_VOLT
+    empty_voltage: float | None = None  # None: the asset's voltage_min_volt
+    empty_tolerance_volt: float = EMPTY_TOLERANCE_VOLT
 
 
 @dataclass
@@ -49,11 +68,23 @@ class SessionResult:
     features: int = 0
     soc_labels: int = 0
     soh_labels: int = 0
-    reference_capacity_ah: float | None = None  # SOC labels
+    reference_capacity_ah: float | None = None  # SOC labels from an initial SOC
+    soc_basis: str | None = None  # "full charge" (anchored) | "initial SOC"
+    soc_anchors: int = 0  # full charges the SOC labels are anchored at
+    soc_measured: int = 0  # distinct capacities measured by full discharges (0: nominal)
+    soc_capacity_ah: tuple[float, float] | None = None  # lowest, highest capacity counted against
+    temperature_channel: str | None = None  # the column the temperature features come from
     soh_reference_capacity_ah: float | None = None
     soh_reference_basis: str | None = None  # nominal | first_measured
     seconds: float = 0.0
     steps: dict[str, float] = field(default_factory=dict)  # seconds per derivation
+    refused: dict[str, str] = field(default_factory=dict)  # step -> why (nothing of it written)
+    skipped: dict[str, str] = field(default_factory=dict)  # step -> why and what to give
+
+    @property
+    def complete(self) -> bool:
+        """Every requested derivation of the session was written."""
+        return not self.refused and not self.skipped
 
 
 _Connection = DbapiConnection  # sqlite3 (`?`) and psycopg (`%s`): connection/dbapi.py
@@ -141,40 +172,63 @@ def run(
     feature_version: str = DEFAULT_FEATURE_VERSION,
     label_version: str = DEFAULT_LABEL_VERSION,
     reference_capacity_ah: float | None = None,
-    initial_soc: float = 0.0,
+    initial_soc: float | None = None,
     soh_reference_cycles: int | None = None,
     what: Iterable[str] | str = WHAT,
     cv_tolerance_volt: float = CV_TOLERANCE_VOLT,
     full_cycle_ce: tuple[float, float] = FULL_CYCLE_CE,
+    full_voltage: float | None = None,
+    full_current_c: float = FULL_CURRENT_C,
+    full_tolerance_volt: float = FULL_TOLERANCE_VOLT,
+    empty_voltage: float | None = None,
+    empty_tolerance_volt: float = EMPTY_TOLERANCE_VOLT,
+    strict: bool = False,
 ) -> list[SessionResult]:
     """Derive cycles, cycle features, SOC and SOH labels for `sessions` (default: every
     session with samples). `db`: a URL (`sqlite:///path`, a path, `postgresql://...`), an
-    `ingest.db.Database`, or an open sqlite3 / psycopg connection. Each session is one
-    transaction; the first session that fails raises DeriveError and leaves that session as
-    it was (sessions before it stay derived). Rerunning with the same versions updates the
-    rows in place (same row ids); other versions are written beside them."""
+    `ingest.db.Database`, or an open sqlite3 / psycopg connection. Each derivation of each
+    session is one transaction (a savepoint inside the caller's): one that is refused or
+    skipped is said in its SessionResult (`.refused`, `.skipped`) and leaves its rows as they
+    were, while the session's other derivations and the other sessions go on. `strict=True`
+    raises DeriveError at the first session that is not complete instead. Rerunning with the
+    same versions updates the rows in place (same row ids); other versions are written beside
+    them. Usage problems (settings, database) raise DeriveError."""
     if isinstance(what, str):  # "cycles,features" as on the command line
         what = [w.strip() for w in what.split(",") if w.strip()]
+
+    def number(x: float | None) -> float | None:
+        # floats whatever the caller passed (1 for a full cell): one parameter type everywhere
+        return None if x is None else float(x)
+
     settings = Settings(
         feature_version=feature_version,
         label_version=label_version,
-        # floats whatever the caller passed (1 for a full cell): one parameter type everywhere
-        reference_capacity_ah=None
-        if reference_capacity_ah is None
-        else float(reference_capacity_ah),
-        initial_soc=float(initial_soc),
+        reference_capacity_ah=number(reference_capacity_ah),
+        initial_soc=number(initial_soc),
         soh_reference_cycles=soh_reference_cycles,
         what=tuple(what),
         cv_tolerance_volt=float(cv_tolerance_volt),
         full_cycle_ce=(float(full_cycle_ce[0]), float(full_cycle_ce[1])),
+        full_voltage=number(full_voltage),
+        full_current_c=float(full_current_c),
+        full_tolerance_volt=float(full_tolerance_volt),
+        empty_voltage=number(empty_voltage),
+        empty_tolerance_volt=float(empty_tolerance_volt),
     )
     _check(settings)
+    results = []
     with _open(db) as conn:
         if sessions is None:
             ids = [row[0] for row in conn.query(sql.SESSIONS_WITH_SAMPLES)]
         else:
             ids = list(sessions)
-        return [_session(conn, session_id, settings) for session_id in ids]
+        for session_id in ids:
+            result = _session(conn, session_id, settings)
+            if strict and not result.complete:
+                step, why = next(iter({**result.refused, **result.skipped}.items()))
+                raise DeriveError(f"session {session_id}: {step}: {why}", session_id)
+            results.append(result)
+    return results
 
 
 def _check(s: Settings) -> None:
@@ -188,109 +242,132 @@ def _check(s: Settings) -> None:
             raise DeriveError(f"{name} must not be empty")
     if s.reference_capacity_ah is not None and not s.reference_capacity_ah > 0:
         raise DeriveError(f"reference capacity {s.reference_capacity_ah} Ah: must be > 0")
-    if not -0.05 <= s.initial_soc <= 1.05:
+    if s.initial_soc is not None and not -0.05 <= s.initial_soc <= 1.05:
         raise DeriveError(f"initial SOC {s.initial_soc}: must be within [-0.05, 1.05]")
     if s.soh_reference_cycles is not None and s.soh_reference_cycles < 1:
         raise DeriveError(f"SOH reference cycles {s.soh_reference_cycles}: must be >= 1")
     if not s.cv_tolerance_volt >= 0:
         raise DeriveError(f"CV tolerance {s.cv_tolerance_volt} V: must be >= 0")
+    if not 0 < s.full_current_c <= 1:
+        raise DeriveError(f"full-charge current {s.full_current_c} C: must be in (0, 1]")
+    for name in ("full_voltage", "empty_voltage"):
+        value = getattr(s, name)
+        if value is not None and not value > 0:
+            raise DeriveError(f"{name.replace('_', ' ')} {value} V: must be > 0")
+    for name in ("full_tolerance_volt", "empty_tolerance_volt"):
+        if not getattr(s, name) >= 0:
+            raise DeriveError(f"{name.replace('_', ' ')} {getattr(s, name)}: must be >= 0")
+
+
+def _blocked(w: str, s: Settings, result: SessionResult) -> str | None:
+    """Why derivation `w` cannot run after what happened to the ones before it, or None."""
+    if w == "features" and "cycles" in s.what and STEP["cycles"] in result.refused:
+        return "not derived: the session's cycles were refused"
+    if w == "soh" and "features" in s.what and STEP["features"] in result.refused | result.skipped:
+        return "not derived: the session's cycle features were not derived"
+    return None
 
 
 def _session(conn: _Connection, session_id: int, s: Settings) -> SessionResult:
+    """Each requested derivation of one session in its own transaction; what one refuses or
+    skips is recorded and the next goes on (a refusal rolls back that derivation only)."""
     result = SessionResult(session_id)
     started = time.perf_counter()
     if not conn.query(sql.SESSION_EXISTS, [session_id])[0][0]:
-        raise DeriveError(f"session {session_id}: no such test_session", session_id)
+        result.refused["session"] = "no such test_session"
+        return result
     if isinstance(conn, _ClickHouse):
         return _clickhouse_derive(conn, session_id, s, result, started)
-    step = "reading the session"
-    try:
-        with conn.transaction():
-            if "cycles" in s.what:
-                step = "cycles"
-                result.cycles = _timed(result, step, conn, sql.CYCLES, [session_id, session_id])
-            if "features" in s.what:
-                step = "cycle features"
-                tol = s.cv_tolerance_volt
-                result.features = _timed(
-                    result, step, conn, sql.FEATURES, [session_id, tol, tol, s.feature_version]
-                )
-            if "soc" in s.what:
-                step = "SOC labels"
-                ref = _reference_capacity(conn, session_id, s)
-                result.reference_capacity_ah = ref
-                params = [session_id, s.label_version, s.initial_soc, ref, ref, s.initial_soc]
-                result.soc_labels = _timed(result, step, conn, sql.SOC, params)
-            if "soh" in s.what:
-                step = "SOH labels"
-                result.soh_labels = _soh(conn, session_id, s, result)
-    except conn.errors as exc:
-        raise _refused(session_id, step, exc) from None
-    except DeriveError as exc:
-        raise DeriveError(f"session {session_id}: {step}: {exc}", session_id) from None
+    for w in s.what:
+        step = STEP[w]
+        if why := _blocked(w, s, result):
+            result.skipped[step] = why
+            continue
+        began = time.perf_counter()
+        try:
+            with conn.transaction():
+                written = _DERIVE[w](conn, session_id, s, result)
+        except conn.errors as exc:
+            result.refused[step] = _refusal(step, exc)
+            continue
+        except DeriveError as exc:
+            result.refused[step] = str(exc)
+            continue
+        except Skipped as exc:
+            result.skipped[step] = str(exc)
+            continue
+        result.steps[step] = time.perf_counter() - began
+        setattr(result, _COUNT[w], written)
     result.seconds = time.perf_counter() - started
     return result
 
 
-def _refused(session_id: int, step: str, exc: BaseException) -> DeriveError:
-    """The engine refused a derivation's statement: say which session and step, and a hint."""
-    return DeriveError(
-        f"session {session_id}: {step}: the database refused it: {_first_line(exc)}"
-        + _hint(step, str(exc)),
-        session_id,
+_COUNT = {"cycles": "cycles", "features": "features", "soc": "soc_labels", "soh": "soh_labels"}
+
+
+def _refusal(step: str, exc: BaseException) -> str:
+    """The engine refused a derivation's statement: what it said, and a hint."""
+    return f"the database refused it: {_first_line(exc)}" + _hint(step, str(exc))
+
+
+def _cycles(conn: _Connection, session_id: int, s: Settings, result: SessionResult) -> int:
+    return conn.execute(sql.CYCLES, [session_id, session_id])
+
+
+def _features(conn: _Connection, session_id: int, s: Settings, result: SessionResult) -> int:
+    channel = temperature_channel(conn.query, session_id)
+    result.temperature_channel = channel
+    tol = s.cv_tolerance_volt
+    return conn.execute(
+        sql.features(channel or sql.TEMPERATURE_CHANNELS[0]),
+        [session_id, tol, tol, s.feature_version],
     )
+
+
+def _soc(conn: _Connection, session_id: int, s: Settings, result: SessionResult) -> int:
+    kind, params = soc_plan(conn.query, session_id, s, result)
+    if kind == "initial":
+        return conn.execute(sql.SOC, params)
+    written = conn.execute(sql.SOC_ANCHORED, params)
+    soc_capacities(conn.query, session_id, s, result, "label_soc")
+    return written
+
+
+def _soh_step(conn: _Connection, session_id: int, s: Settings, result: SessionResult) -> int:
+    return _soh(conn, session_id, s, result)
+
+
+_DERIVE = {"cycles": _cycles, "features": _features, "soc": _soc, "soh": _soh_step}
 
 
 def _clickhouse_derive(
     conn: _ClickHouse, session_id: int, s: Settings, result: SessionResult, started: float
 ) -> SessionResult:
-    """ClickHouse: staged, then published (derive/clickhouse.py); the same errors."""
+    """ClickHouse: staged, then published (derive/clickhouse.py); the same outcomes."""
     from . import clickhouse
 
-    try:
-        clickhouse.session(
-            conn.db, session_id, s, result, lambda: _reference_capacity(conn, session_id, s)
-        )
-    except conn.errors as exc:
-        raise _refused(session_id, _failed_step(s, result), exc) from None
-    except DeriveError as exc:
-        raise DeriveError(
-            f"session {session_id}: {_failed_step(s, result)}: {exc}", session_id
-        ) from None
+    def refuse(step: str, exc: BaseException) -> None:
+        if isinstance(exc, Skipped):
+            result.skipped[step] = str(exc)
+        elif isinstance(exc, DeriveError):
+            result.refused[step] = str(exc)
+        else:
+            result.refused[step] = _refusal(step, exc)
+
+    def blocked(w: str) -> str | None:
+        return _blocked(w, s, result)
+
+    clickhouse.session(
+        conn.db,
+        session_id,
+        s,
+        result,
+        lambda query: reference_capacity(query, session_id, s),
+        refuse,
+        blocked,
+    )
     result.seconds = time.perf_counter() - started
     return result
-
-
-def _failed_step(s: Settings, result: SessionResult) -> str:
-    """The first requested derivation that did not finish (its time is recorded on success)."""
-    names = {
-        "cycles": "cycles",
-        "features": "cycle features",
-        "soc": "SOC labels",
-        "soh": "SOH labels",
-    }
-    for w in s.what:
-        if names[w] not in result.steps:
-            return names[w]
-    return "publishing"
-
-
-def _timed(result: SessionResult, step: str, conn: _Connection, text: str, params) -> int:
-    started = time.perf_counter()
-    rows = conn.execute(text, params)
-    result.steps[step] = time.perf_counter() - started
-    return rows
-
-
-def _reference_capacity(conn: _Connection, session_id: int, s: Settings) -> float:
-    if s.reference_capacity_ah is not None:
-        return s.reference_capacity_ah
-    nominal = conn.query(sql.NOMINAL_CAPACITY, [session_id])[0][0]
-    if nominal is None:
-        raise DeriveError(
-            "the session's asset has no nominal capacity: give --reference-capacity-ah"
-        )
-    return float(nominal)
 
 
 def _soh(conn: _Connection, session_id: int, s: Settings, result: SessionResult) -> int:
@@ -306,24 +383,25 @@ def _soh(conn: _Connection, session_id: int, s: Settings, result: SessionResult)
             )
         reference, basis = sum(r[0] for r in rows) / k, "first_measured"
     else:
-        reference, basis = _reference_capacity(conn, session_id, s), "nominal"
+        reference, basis = reference_capacity(conn.query, session_id, s), "nominal"
     result.soh_reference_capacity_ah, result.soh_reference_basis = reference, basis
-    started = time.perf_counter()
     conn.execute(
         sql.SOH_STALE,
         [session_id, basis, s.label_version, session_id, s.feature_version, low, high],
     )
-    rows = conn.execute(
+    return conn.execute(
         sql.SOH,
         [basis, s.label_version, reference, reference, session_id, s.feature_version, low, high],
     )
-    result.steps["SOH labels"] = time.perf_counter() - started
-    return rows
 
 
 def _first_line(exc: BaseException) -> str:
+    """The engine's message, on one line and without the statement ClickHouse quotes."""
     text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    if not text:
+        return type(exc).__name__
+    line = text.splitlines()[0].split(" In scope ")[0]
+    return line if len(line) <= 400 else line[:400] + "..."
 
 
 def _hint(step: str, message: str) -> str:
@@ -334,7 +412,7 @@ def _hint(step: str, message: str) -> str:
     if "soc_range" in message or ("CHECK" in message and step == "SOC labels"):
         return (
             " (coulomb counting left [-0.25, 1.25]: check the reference capacity and the"
-            " initial SOC)"
+            " initial SOC, or the full-charge anchor)"
         )
     if "soh" in message and step == "SOH labels":
         return " (SOH must be in (0, 3]: check the reference capacity)"

@@ -13,6 +13,25 @@ to about 1e-7 relative, not bit for bit (docs/deriving.md states the tolerance).
 
 from __future__ import annotations
 
+# The temperature channels a sample may carry, best first: the features' temperatures come from
+# the first one the session has any value in (`features(channel)` puts it into the SQL text).
+TEMPERATURE_CHANNELS = (
+    "surface_temperature_celsius",
+    "temperature_t1_celsius",
+    "temperature_t2_celsius",
+    "temperature_t3_celsius",
+)
+# How many samples of the session have each channel (one row, in TEMPERATURE_CHANNELS order).
+TEMPERATURE_COUNTS = (
+    "SELECT "
+    + ", ".join(f"count({c})" for c in TEMPERATURE_CHANNELS)
+    + " FROM timeseries_point WHERE session_id = %s"
+)
+# Without step labels, a CV interval is one whose charging current at its start has left the
+# CC level: at most this fraction of the cycle's highest charging current (a cycler's current
+# noise is 0.05-0.1 % of its range; the first CV sample is already below the CC current).
+CV_TAPER = 0.995
+
 # The time step of the interval that ends at a sample: 0 when time did not move forward.
 DT = "CASE WHEN prev_t IS NULL OR t < prev_t THEN 0.0 ELSE t - prev_t END"
 
@@ -29,7 +48,7 @@ samples AS (
            CAST(voltage_volt AS DOUBLE PRECISION) AS v,
            CAST(current_ampere AS DOUBLE PRECISION) AS i,
            CAST(voltage_volt AS DOUBLE PRECISION) * CAST(current_ampere AS DOUBLE PRECISION) AS p,
-           CAST(surface_temperature_celsius AS DOUBLE PRECISION) AS temp,
+           CAST(TEMPERATURE_COLUMN AS DOUBLE PRECISION) AS temp,
            charging_capacity_ah AS qc, discharging_capacity_ah AS qd,
            charging_energy_wh AS ec, discharging_energy_wh AS ed
     FROM timeseries_point WHERE session_id = %s
@@ -53,7 +72,8 @@ intervals AS (
 # Per-interval increments: integrated (Ah, Wh) and from the cycler's cumulative counters. A
 # counter that went down was reset (per cycle or per step on some cyclers, or a new file): the
 # increment is then its new value, the charge counted since the reset.
-INCREMENTS = """
+INCREMENTS = (
+    """
 increments AS (
     SELECT n.*,
            n.dt * ((CASE WHEN prev_i > 0 THEN prev_i ELSE 0.0 END)
@@ -73,19 +93,24 @@ increments AS (
            CASE WHEN prev_ed IS NULL THEN 0.0 WHEN ed >= prev_ed THEN ed - prev_ed ELSE ed END
                AS cnt_ed,
            MAX(CASE WHEN i > 0 THEN v END) OVER c AS v_top,
+           MAX(CASE WHEN i > 0 THEN i END) OVER c AS i_top,
            MAX(CASE WHEN step_type IN ('cc_charge', 'cv_charge') THEN 1 ELSE 0 END) OVER c
                AS splits_phases
     FROM intervals n WINDOW c AS (PARTITION BY cycle_count)
 ),
 flagged AS (
-    SELECT x.*,
+    SELECT x.*, int_qc * t AS int_qc_t, int_qd * t AS int_qd_t,
            CASE WHEN intra = 1 AND (
                     (splits_phases = 1 AND step_type = 'cv_charge' AND prev_step = 'cv_charge')
                  OR (splits_phases = 0 AND i > 0 AND prev_i > 0
-                     AND v >= v_top - %s AND prev_v >= v_top - %s))
+                     AND v >= v_top - %s AND prev_v >= v_top - %s
+                     AND prev_i <= """
+    + repr(CV_TAPER)
+    + """ * i_top))
                 THEN 1 ELSE 0 END AS cv
     FROM increments x
 )"""
+)
 
 # cycle: one row per value of the cycler's counter; bounds from its samples. An existing cycle
 # keeps a cycle_type someone set by hand; its bounds follow the samples (a later file of the
@@ -180,6 +205,7 @@ per_cycle AS (
            sum(cnt_qc) AS cnt_qc, sum(cnt_qd) AS cnt_qd,
            sum(cnt_ec) AS cnt_ec, sum(cnt_ed) AS cnt_ed,
            sum(int_qc) AS int_qc, sum(int_qd) AS int_qd,
+           sum(int_qc_t) AS int_qc_t, sum(int_qd_t) AS int_qd_t,
            sum(int_ec) AS int_ec, sum(int_ed) AS int_ed,
            max(v) AS v_max, min(v) AS v_min, avg(v) AS v_avg,
            sum(CASE WHEN intra = 1 THEN dt * (v + prev_v) / 2 ELSE 0.0 END) AS v_area,
@@ -210,8 +236,17 @@ chosen AS (
     + """ AS e_dis,
            v_max, v_min, i_max, i_min, temp_max, temp_min, cv_time, cv_q,
            CASE WHEN v_span > 0 THEN v_area / v_span ELSE v_avg END AS v_mean,
-           CASE WHEN temp_span > 0 THEN temp_area / temp_span ELSE temp_avg END AS temp_mean
+           CASE WHEN temp_span > 0 THEN temp_area / temp_span ELSE temp_avg END AS temp_mean,
+           CASE WHEN int_qd > 0 AND int_qc > 0 THEN
+                     CASE WHEN int_qd_t / int_qd < int_qc_t / int_qc THEN 1 ELSE 0 END
+                WHEN int_qd > 0 THEN 1 ELSE 0 END AS discharge_first
     FROM per_cycle
+),
+paired AS (
+    SELECT c.*,
+           CASE WHEN discharge_first = 1 THEN LAG(q_chg) OVER k ELSE q_chg END AS q_chg_before,
+           CASE WHEN discharge_first = 1 THEN LAG(e_chg) OVER k ELSE e_chg END AS e_chg_before
+    FROM chosen c WINDOW k AS (ORDER BY cycle_count)
 )"""
 )
 FEATURES_INTO = (
@@ -224,8 +259,8 @@ FEATURES_SELECT = (
     """
 SELECT session_id, cycle_count, %s,
        q_chg, q_dis, e_chg, e_dis,
-       CASE WHEN q_chg > 0 AND q_dis > 0 THEN q_dis / q_chg END,
-       CASE WHEN e_chg > 0 AND e_dis > 0 THEN e_dis / e_chg END,
+       CASE WHEN q_chg_before > 0 AND q_dis > 0 THEN q_dis / q_chg_before END,
+       CASE WHEN e_chg_before > 0 AND e_dis > 0 THEN e_dis / e_chg_before END,
        v_max, v_min, """
     + _clamped("v_mean", "v_min", "v_max")
     + """,
@@ -235,7 +270,7 @@ SELECT session_id, cycle_count, %s,
     + """, temp_min,
        cv_time, CASE WHEN cv_q > 0 THEN cv_q ELSE 0.0 END,
        sum(q_chg + q_dis) OVER (ORDER BY cycle_count ROWS UNBOUNDED PRECEDING)
-FROM chosen WHERE 1 = 1"""
+FROM paired WHERE 1 = 1"""
 )
 FEATURES = (
     FEATURES_WITH
@@ -281,6 +316,144 @@ SOC = (
 ON CONFLICT (session_id, record_index, method, label_version) """
 ) + _update_changed("label_soc", ("soc", "reference_capacity_ah", "initial_soc"))
 
+# label_soc anchored at full charges. A sample is at the top when it charges (I > 0) at the
+# cell's upper voltage (within the tolerance) with the current tapered to the cut-off or below;
+# the last sample of a run of such samples is an anchor, SOC = 1 there by the definition of
+# capacity: the end of a CV charge, or of a slow charge to the upper cut-off. `q` is the net
+# charge (trapezoid of the signed current, dt >= 0) since the session's first sample; a segment
+# runs from one anchor to the sample before the next. A segment whose discharge reaches the lower
+# cut-off (within its tolerance) measured the capacity: the net charge from its anchor down to
+# its lowest point. Each segment counts against its own measured capacity, else the nearest
+# segment's (by anchor number; a tie goes to the earlier), else the nominal one (found by
+# window functions over the anchors, not joins: the last and the next measured segment are the
+# groups that count(measured) running forwards and backwards makes); samples before the first
+# anchor are counted backwards from it. SOC = 1 + (q - q_anchor) / capacity.
+# Parameters: session, taper current (A), lowest full voltage, highest empty voltage (NULL: no
+# measured capacity), nominal capacity; then the label version (SOC_ANCHORED only).
+SOC_ANCHORED_WITH = f"""WITH
+steps AS (
+    SELECT session_id, record_index, recorded_at,
+           CAST(test_time_second AS DOUBLE PRECISION) AS t,
+           CAST(voltage_volt AS DOUBLE PRECISION) AS v,
+           CAST(current_ampere AS DOUBLE PRECISION) AS i,
+           LAG(CAST(test_time_second AS DOUBLE PRECISION)) OVER w AS prev_t,
+           LAG(CAST(current_ampere AS DOUBLE PRECISION)) OVER w AS prev_i
+    FROM timeseries_point WHERE session_id = %s WINDOW w AS (ORDER BY record_index)
+),
+intervals AS (
+    SELECT s.*, {DT} AS dt
+    FROM steps s
+),
+counted AS (
+    SELECT n.*,
+           sum(dt * (COALESCE(prev_i, 0.0) + i) / 2 / 3600) OVER (
+               ORDER BY record_index ROWS UNBOUNDED PRECEDING) AS q,
+           CASE WHEN i > 0 AND i <= %s AND v >= %s THEN 1 ELSE 0 END AS top,
+           CASE WHEN i < 0 AND v <= %s THEN 1 ELSE 0 END AS bottom
+    FROM intervals n
+),
+marked AS (
+    SELECT c.*,
+           CASE WHEN top = 1 AND COALESCE(LEAD(top) OVER (
+                    ORDER BY record_index ROWS BETWEEN CURRENT ROW AND 1 FOLLOWING), 0) = 0
+                THEN 1 ELSE 0 END AS anchor
+    FROM counted c
+),
+segmented AS (
+    SELECT m.*,
+           sum(anchor) OVER (ORDER BY record_index ROWS UNBOUNDED PRECEDING) AS seg,
+           -- the anchor a sample is counted from: its segment's, the first before any
+           CASE WHEN sum(anchor) OVER (ORDER BY record_index ROWS UNBOUNDED PRECEDING) = 0
+                THEN 1
+                ELSE sum(anchor) OVER (ORDER BY record_index ROWS UNBOUNDED PRECEDING)
+                END AS from_anchor
+    FROM marked m
+),
+anchors AS (
+    SELECT seg AS k, q AS q_anchor FROM segmented WHERE anchor = 1
+),
+depths AS (
+    SELECT seg, min(q) AS q_low, max(bottom) AS emptied
+    FROM segmented WHERE seg > 0 GROUP BY seg
+),
+capacities AS (
+    SELECT a.k AS k, a.q_anchor AS q_anchor,
+           CASE WHEN d.emptied = 1 AND a.q_anchor - d.q_low > 0
+                THEN a.q_anchor - d.q_low END AS measured
+    FROM anchors a LEFT JOIN depths d ON d.seg = a.k
+),
+grouped AS (
+    SELECT c.*,
+           count(measured) OVER (ORDER BY k ROWS UNBOUNDED PRECEDING) AS g_before,
+           count(measured) OVER (
+               ORDER BY k ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) AS g_after
+    FROM capacities c
+),
+nearest AS (
+    SELECT g.*,
+           max(measured) OVER (PARTITION BY g_before) AS m_before,
+           max(CASE WHEN measured IS NOT NULL THEN k END) OVER (PARTITION BY g_before)
+               AS k_before,
+           max(measured) OVER (PARTITION BY g_after) AS m_after,
+           max(CASE WHEN measured IS NOT NULL THEN k END) OVER (PARTITION BY g_after)
+               AS k_after
+    FROM grouped g
+),
+chosen AS (
+    SELECT k, q_anchor, measured,
+           CASE WHEN k_before IS NULL AND k_after IS NULL THEN %s
+                WHEN k_after IS NULL THEN m_before
+                WHEN k_before IS NULL THEN m_after
+                WHEN k - k_before <= k_after - k THEN m_before
+                ELSE m_after END AS capacity
+    FROM nearest
+),
+-- each sample gets its anchor's charge and capacity by a window over the samples and the
+-- anchors together, not by a join: SQLite would loop over the anchors for every sample
+stream AS (
+    SELECT from_anchor AS k, 1 AS is_sample, session_id, record_index, recorded_at, q,
+           CAST(NULL AS DOUBLE PRECISION) AS q_anchor,
+           CAST(NULL AS DOUBLE PRECISION) AS capacity
+    FROM segmented
+    UNION ALL
+    SELECT k, 0, NULL, NULL, NULL, NULL, q_anchor, capacity FROM chosen
+),
+spread AS (
+    SELECT st.*,
+           max(q_anchor) OVER (PARTITION BY k) AS anchor_q,
+           max(capacity) OVER (PARTITION BY k) AS anchor_capacity
+    FROM stream st
+)"""
+SOC_ANCHORED_SELECT = """
+SELECT session_id, record_index, recorded_at, 'coulomb_counting', %s,
+       1.0 + (q - anchor_q) / anchor_capacity, anchor_capacity, 1.0
+FROM spread WHERE is_sample = 1"""
+SOC_ANCHORED = (
+    SOC_ANCHORED_WITH
+    + SOC_INTO
+    + SOC_ANCHORED_SELECT
+    + """
+ON CONFLICT (session_id, record_index, method, label_version) """
+) + _update_changed("label_soc", ("soc", "reference_capacity_ah", "initial_soc"))
+# How many full-charge anchors the session has (runs of samples at the top, by record_index),
+# cheaply, before the labels are written: 0 skips them. Parameters: session, taper current,
+# lowest full voltage (SOC_ANCHORED_WITH's first three).
+SOC_ANCHORS = """
+SELECT count(*) FROM (
+    SELECT record_index, LAG(record_index) OVER (ORDER BY record_index) AS prev_record
+    FROM timeseries_point
+    WHERE session_id = %s AND current_ampere > 0
+      AND CAST(current_ampere AS DOUBLE PRECISION) <= %s
+      AND CAST(voltage_volt AS DOUBLE PRECISION) >= %s
+) tops
+WHERE prev_record IS NULL OR record_index > prev_record + 1"""
+# The capacities the written labels were counted against: lowest, highest, how many.
+# Parameters: session, label version.
+SOC_CAPACITIES = """
+SELECT min(reference_capacity_ah), max(reference_capacity_ah),
+       count(DISTINCT reference_capacity_ah)
+FROM label_soc WHERE session_id = %s AND method = 'coulomb_counting' AND label_version = %s"""
+
 # A full cycle: charge and discharge both moved about the same charge (coulombic efficiency
 # within the band), so the cycle went through one SOC window both ways; the partial first and
 # last cycles of a file do not.
@@ -320,6 +493,15 @@ WHERE session_id = %s AND definition = 'capacity' AND reference_basis = %s
       WHERE session_id = %s AND feature_version = %s AND discharge_capacity_ah > 0
         AND {FULL_CYCLE})"""
 
+# The asset's upper and lower voltage limits (cell, else pack): the full and empty anchors.
+VOLTAGE_LIMITS = """
+SELECT CAST(COALESCE(c.voltage_max_volt, k.voltage_max_volt) AS DOUBLE PRECISION),
+       CAST(COALESCE(c.voltage_min_volt, k.voltage_min_volt) AS DOUBLE PRECISION)
+FROM test_session s
+LEFT JOIN battery_cell c ON c.cell_id = s.cell_id
+LEFT JOIN battery_pack k ON k.pack_id = s.pack_id
+WHERE s.session_id = %s"""
+
 NOMINAL_CAPACITY = """
 SELECT CAST(COALESCE(c.nominal_capacity_ah, k.nominal_capacity_ah) AS DOUBLE PRECISION)
 FROM test_session s
@@ -333,3 +515,19 @@ WHERE EXISTS (SELECT 1 FROM timeseries_point p WHERE p.session_id = s.session_id
 ORDER BY session_id"""
 
 SESSION_EXISTS = "SELECT count(*) FROM test_session WHERE session_id = %s"
+
+
+def features(channel: str) -> str:
+    """FEATURES with the session's temperature channel (one of TEMPERATURE_CHANNELS)."""
+    return FEATURES.replace("TEMPERATURE_COLUMN", _channel(channel))
+
+
+def features_with(channel: str) -> str:
+    """FEATURES_WITH with the session's temperature channel (ClickHouse stages it)."""
+    return FEATURES_WITH.replace("TEMPERATURE_COLUMN", _channel(channel))
+
+
+def _channel(channel: str) -> str:
+    if channel not in TEMPERATURE_CHANNELS:
+        raise ValueError(f"not a temperature channel: {channel!r}")
+    return channel

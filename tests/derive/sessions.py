@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+
 import derive
 from ingest.cli import main as ingest_main
 from ingest.db import connect
@@ -153,13 +155,234 @@ _reset = [
 SESSIONS["reset_counters"] = ("cycle_aging", csv_text(_reset, MACHINE[:4] + MACHINE[6:7]))
 
 
+# ------------------------------------------------------- sessions for the SOC anchors
+# A cell simulated sample by sample (OCV = 3.0 + 1.2 SOC, 10 mOhm, 10 s samples), with the
+# SOC it really had: what the anchored labels are checked against. The protocol's limits are
+# the cell's declared ones (3.0 V and 4.2 V), so a full discharge measures the capacity.
+WINDOW_CELL = {**CELL, "voltage_min_volt": 3.0, "nominal_capacity_ah": 5.0}
+SIM_COLUMNS = ["test_time_second", "voltage_volt", "current_ampere", "cycle_count"]
+
+
+class Cell:
+    """One simulated test: `rows` as a BDF file holds them, `soc` the true SOC per row."""
+
+    def __init__(self, soc: float, capacity: float, dt: float = 10.0, r: float = 0.01):
+        self.soc, self.capacity, self.dt, self.r = soc, capacity, dt, r
+        self.t, self.cycle = 0.0, 0
+        self.rows: list[dict] = []
+        self.true_soc: list[float] = []
+        self.cv_samples: dict[int, int] = {}  # cycle -> samples the simulator held at CV
+
+    def sample(self, current: float, voltage: float) -> None:
+        self.rows.append(
+            {
+                "test_time_second": round(self.t, 3),
+                "voltage_volt": round(voltage, 6),
+                "current_ampere": round(current, 6),
+                "cycle_count": self.cycle,
+                # a sensor that warms with the current, and one that lags it
+                "surface_temperature_celsius": round(25 + 0.4 * abs(current), 4),
+                "temperature_t1_celsius": round(24 + 0.3 * abs(current) + self.t / 36000, 4),
+            }
+        )
+        self.true_soc.append(self.soc)
+        self.t += self.dt
+        self.soc += current * self.dt / 3600 / self.capacity
+
+    def ocv(self) -> float:
+        return 3.0 + 1.2 * self.soc
+
+    def rest(self, n: int = 6) -> None:
+        for _ in range(n):
+            self.sample(0.0, self.ocv())
+
+    def cccv(self, current: float, top: float, cut: float) -> None:
+        while self.ocv() + current * self.r < top:
+            self.sample(current, self.ocv() + current * self.r)
+        while (i := (top - self.ocv()) / self.r) > cut:
+            self.sample(i, top)
+            self.cv_samples[self.cycle] = self.cv_samples.get(self.cycle, 0) + 1
+
+    def discharge(self, current: float, bottom: float = 3.0, soc: float = -1.0) -> None:
+        while self.ocv() - current * self.r > bottom and self.soc > soc:
+            self.sample(-current, self.ocv() - current * self.r)
+
+
+def half_start() -> Cell:
+    """Starts half charged; each cycle is a CC-CV charge (2.5 A, 4.2 V, cut at C/20) then a
+    5 A discharge to 3.0 V; 4.8 Ah when new, fading 1 % a cycle."""
+    cell = Cell(0.5, 4.8)
+    for cycle in range(3):
+        cell.cycle, cell.capacity = cycle, 4.8 * (1 - 0.01 * cycle)
+        cell.cccv(2.5, 4.2, 0.25)
+        cell.rest()
+        cell.discharge(5.0)
+        cell.rest()
+    return cell
+
+
+def full_start() -> Cell:
+    """Starts full at rest; each cycle a discharge first, then the CC-CV charge: coulombic
+    efficiency pairs each discharge with the previous cycle's charge. Only the T1 sensor."""
+    cell = Cell(1.0, 4.6)
+    for cycle in range(3):
+        cell.cycle = cycle
+        cell.rest()
+        cell.discharge(5.0)
+        cell.rest()
+        cell.cccv(2.5, 4.2, 0.25)
+    cell.rest()
+    return cell
+
+
+def never_full() -> Cell:
+    """Cycles between about 30 % and 70 % SOC (a CC-CV charge to 3.85 V cut at 2 A, a 2.5 A
+    discharge): no charge ever reaches 4.2 V."""
+    cell = Cell(0.5, 5.0)
+    for cycle in range(3):
+        cell.cycle = cycle
+        cell.cccv(2.5, 3.85, 2.0)  # stops at the CC phase's end, 3.85 V
+        cell.rest()
+        cell.discharge(2.5, soc=0.3)
+        cell.rest()
+    return cell
+
+
+def wrong_nominal() -> Cell:
+    """A 5 Ah cell declared 1 Ah: a full charge (CV cut at 0.05 A, below C/10 of the declared
+    1 Ah) then a discharge of half its charge, which coulomb counting against 1 Ah takes far
+    below 0: its SOC labels are refused, its cycles and features are not."""
+    cell = Cell(0.6, 5.0)
+    cell.cccv(2.5, 4.2, 0.05)
+    cell.rest()
+    cell.discharge(2.5, soc=0.5)
+    cell.rest()
+    return cell
+
+
+CELLS = {  # loaded in this order: the refused one before good ones
+    "wrong_nominal": wrong_nominal(),
+    "half_start": half_start(),
+    "full_start": full_start(),
+    "never_full": never_full(),
+}
+SESSION_CELLS = {
+    "half_start": WINDOW_CELL,
+    "full_start": WINDOW_CELL,
+    "never_full": WINDOW_CELL,
+    "wrong_nominal": {**WINDOW_CELL, "nominal_capacity_ah": 1.0, "voltage_min_volt": 2.0},
+}
+TEMPERATURES = {
+    "half_start": ["surface_temperature_celsius"],
+    "full_start": ["temperature_t1_celsius"],
+    "never_full": [],
+    "wrong_nominal": [],
+}
+for _name, _cell in CELLS.items():
+    SESSIONS[_name] = ("cycle_aging", csv_text(_cell.rows, SIM_COLUMNS + TEMPERATURES[_name]))
+
+
+# ------------------------------------------- the definitions, recomputed here with numpy
+
+
+def arrays(cell: Cell) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """t, V, I, cycle of a simulated session as the CSV file holds them (rounded)."""
+    rows = cell.rows
+    return tuple(
+        np.array([r[c] for r in rows], dtype=float)
+        for c in ("test_time_second", "voltage_volt", "current_ampere", "cycle_count")
+    )
+
+
+def net_charge(t: np.ndarray, i: np.ndarray) -> np.ndarray:
+    """Ah since the first sample: trapezoid of the signed current, dt >= 0."""
+    dt = np.clip(np.diff(t), 0, None)
+    return np.concatenate([[0.0], np.cumsum(dt * (i[1:] + i[:-1]) / 2 / 3600)])
+
+
+def anchored_soc(cell: Cell, nominal: float, full: float, empty: float | None) -> np.ndarray:
+    """docs/deriving.md's anchored SOC: 1 at the end of each run of samples charging at the
+    upper voltage (10 mV) with at most C/10; counted forwards from each anchor and backwards
+    before the first, against the capacity the discharge from that anchor to the lower limit
+    (50 mV) measured, else the nearest such anchor's, else the nominal one."""
+    t, v, i, _ = arrays(cell)
+    q = net_charge(t, i)
+    top = (i > 0) & (i <= 0.1 * nominal) & (v >= full - 0.01)
+    anchor = top & ~np.append(top[1:], False)
+    marks = np.flatnonzero(anchor)
+    assert len(marks), "no anchor"
+    seg = np.cumsum(anchor)
+    measured = []
+    for k, a in enumerate(marks, start=1):
+        inside = seg == k
+        emptied = empty is not None and bool(np.any(inside & (i < 0) & (v <= empty + 0.05)))
+        depth = q[a] - q[inside].min()
+        measured.append(depth if emptied and depth > 0 else None)
+    have = [k for k, m in enumerate(measured) if m is not None]
+    capacity = []
+    for k in range(len(marks)):
+        if not have:
+            capacity.append(nominal)
+            continue
+        nearest = min(have, key=lambda h: (abs(h - k), h))  # a tie goes to the earlier
+        capacity.append(measured[nearest])
+    which = np.maximum(seg, 1) - 1
+    return 1 + (q - q[marks][which]) / np.array(capacity)[which]
+
+
+def cv_time(cell: Cell, cycle: int) -> float:
+    """CV time without step labels: intervals inside the cycle whose two ends charge within
+    2 mV of the cycle's highest charging voltage and whose starting current is at most 99.5 %
+    of the cycle's highest charging current."""
+    t, v, i, c = arrays(cell)
+    inside = np.flatnonzero(c == cycle)
+    top_v = v[inside][i[inside] > 0].max()
+    top_i = i[inside][i[inside] > 0].max()
+    total = 0.0
+    for a, b in zip(inside[:-1], inside[1:], strict=True):
+        if i[a] > 0 and i[b] > 0 and min(v[a], v[b]) >= top_v - 0.002 and i[a] <= 0.995 * top_i:
+            total += max(t[b] - t[a], 0.0)
+    return total
+
+
+def paired_ce(cell: Cell) -> dict[int, float | None]:
+    """Coulombic efficiency per cycle: its discharge over the charge before it (the cycle's
+    own when the cycle charges first, the previous cycle's when it discharges first)."""
+    t, _, i, c = arrays(cell)
+    dt = np.clip(np.diff(t), 0, None)
+    charge = dt * (np.clip(i[1:], 0, None) + np.clip(i[:-1], 0, None)) / 2 / 3600
+    discharge = dt * (np.clip(-i[1:], 0, None) + np.clip(-i[:-1], 0, None)) / 2 / 3600
+    owner = c[1:]  # an interval belongs to the cycle of the sample that ends it
+    out: dict[int, float | None] = {}
+    before = None
+    for cycle in sorted(set(c.astype(int))):
+        own = owner == cycle
+        qc, qd = charge[own].sum(), discharge[own].sum()
+        mid_dis = (discharge[own] * t[1:][own]).sum() / qd if qd > 0 else None
+        mid_chg = (charge[own] * t[1:][own]).sum() / qc if qc > 0 else None
+        first_dis = mid_dis is not None and (mid_chg is None or mid_dis < mid_chg)
+        paired = before if first_dis else qc
+        out[cycle] = qd / paired if qd > 0 and paired else None
+        before = qc
+    return out
+
+
+def time_weighted_mean(cell: Cell, cycle: int, column: str) -> float:
+    """The time-weighted (trapezoid) mean of a column over the intervals inside a cycle."""
+    t, _, _, c = arrays(cell)
+    x = np.array([r[column] for r in cell.rows], dtype=float)
+    inside = (c[1:] == cycle) & (c[:-1] == cycle)
+    dt = np.clip(np.diff(t), 0, None)[inside]
+    return float((dt * (x[1:] + x[:-1])[inside] / 2).sum() / dt.sum())
+
+
 def load_sessions(url: str, tmp_path: Path) -> dict[str, int]:
     ids = {}
     for n, (name, (protocol, text)) in enumerate(SESSIONS.items()):
         path = tmp_path / f"{name}.csv"
         path.write_text(text)
         sidecar = tmp_path / f"{name}.json"
-        cell = {**CELL, "manufacturer": "acme", "serial_number": f"D-{n}"}
+        cell = {**SESSION_CELLS.get(name, CELL), "manufacturer": "acme", "serial_number": f"D-{n}"}
         session = {"protocol_name": name, "protocol_type": protocol, "started_at": START}
         sidecar.write_text(json.dumps({"cell": cell, "session": session}))
         # the loader refuses time stepping backwards in strict mode; lenient keeps the row

@@ -31,18 +31,29 @@ from ingest.db import connect
 from tests.derive.sessions import QUERIES, load_sessions
 url = {url!r}
 ids = load_sessions(url, Path({tmp!r}))
-derive.run(url, initial_soc=0.5)
+outcomes = {{
+    name: [sorted(r.refused), sorted(r.skipped)]
+    for r in derive.run(url)
+    for name, sid in ids.items()
+    if sid == r.session_id
+}}
+derive.run(url, what=["soc"], initial_soc=0.5, label_version="from-start")
 derive.run(url, [ids["cccv"]], what=["soh"], label_version="soh-k2", soh_reference_cycles=2)
-derive.run(url, initial_soc=0.5)  # a rerun under the same versions
+derive.run(url)  # a rerun under the same versions
+derive.run(url, what=["soc"], initial_soc=0.5, label_version="from-start")
 db = connect(url)
 out = {{t: db.query(q) for t, q in QUERIES.items()}}
 # two failing runs under the stored versions: one refused by a CHECK while staging SOC labels
 # (initial SOC 0.1 takes SOC below its range), one by the SOH reference (more reference cycles
-# than the session has) after staging SOC labels from another initial SOC; nothing is published
+# than the session has); the refused derivation publishes nothing, the others publish what
+# is stored already
 failed = []
-for kw in ({{"initial_soc": 0.1}}, {{"initial_soc": 0.45, "soh_reference_cycles": 10**6}}):
+for kw in (
+    {{"initial_soc": 0.1, "label_version": "from-start", "what": ["soc"]}},
+    {{"soh_reference_cycles": 10**6}},
+):
     try:
-        derive.run(url, [ids["cccv"]], **kw)
+        derive.run(url, [ids["cccv"]], strict=True, **kw)
         failed.append(None)
     except derive.DeriveError as exc:
         failed.append(str(exc))
@@ -50,7 +61,10 @@ after = {{t: db.query(q) for t, q in QUERIES.items()}}
 tables = "SELECT name FROM system.tables WHERE database = 'battery' AND name LIKE 'derive\\_%'"
 left = [r[0] for r in db.query(tables)]
 db.close()
-print(json.dumps({{"rows": out, "failed": failed, "after": after, "left": left}}, default=str))
+print(json.dumps(
+    {{"rows": out, "failed": failed, "after": after, "left": left, "outcomes": outcomes}},
+    default=str,
+))
 """
 
 
@@ -80,7 +94,8 @@ def both(tmp_path_factory):
     conn.close()
     url = f"sqlite:///{path}"
     ids = load_sessions(url, tmp)
-    derive.run(url, initial_soc=0.5)
+    derive.run(url)
+    derive.run(url, what=["soc"], initial_soc=0.5, label_version="from-start")
     derive.run(url, [ids["cccv"]], what=["soh"], label_version="soh-k2", soh_reference_cycles=2)
     db = sqlite3.connect(path)
     lite = {t: [list(r) for r in db.execute(q.replace("%s", "?"))] for t, q in QUERIES.items()}
@@ -122,10 +137,10 @@ def test_clickhouse_derives_sqlites_rows(both, table):
 
 def test_a_failed_derivation_publishes_nothing(both):
     """Two failing runs under the stored versions: one refused by a CHECK while staging SOC
-    labels, one by the SOH reference after cycles, features and SOC labels (from initial SOC
-    0.45, so publishing them would change the stored rows) were staged. Each is a DeriveError
-    naming the step; the published rows are exactly the ones before; no staging table is
-    left."""
+    labels, one by the SOH reference after cycles, features and SOC labels were staged. Each
+    is a DeriveError (strict) naming the step; the refused derivation published nothing and
+    the others only what was stored: the rows are exactly the ones before; no staging table
+    is left."""
     _, ch = both
     soc, soh = ch["failed"]
     assert soc and "SOC labels: the database refused it" in soc, soc
@@ -133,6 +148,19 @@ def test_a_failed_derivation_publishes_nothing(both):
     assert ch["left"] == []
     for table in QUERIES:
         assert ch["after"][table] == ch["rows"][table], table
+
+
+def test_each_session_and_derivation_on_its_own(both):
+    """With the defaults: the session whose SOC labels the CHECK refuses and the one with no
+    full charge to anchor on lose only their SOC labels, the sessions after them derive."""
+    _, ch = both
+    outcomes = ch["outcomes"]
+    assert outcomes["wrong_nominal"] == [["SOC labels"], []]
+    assert outcomes["half_start"] == [[], []] and outcomes["full_start"] == [[], []]
+    assert outcomes["never_full"] == [[], ["SOC labels"]]
+    for table, key in (("cycle", 0), ("cycle_feature", 0)):
+        sessions = {r[key] for r in ch["rows"][table]}
+        assert len(sessions) == len(outcomes), table  # every session has its cycles, features
 
 
 def test_demo_fills_a_chdb_database(tmp_path):

@@ -246,7 +246,7 @@ def test_the_discharge_curve_ends_at_the_cycles_capacity(on_sqlite, sqlite_url):
     capacity = scalar(
         sqlite_url,
         "SELECT discharge_capacity_ah FROM cycle_feature "
-        "WHERE session_id = 1 AND cycle_index = 10 AND feature_version = 'derive-1'",
+        "WHERE session_id = 1 AND cycle_index = 10 AND feature_version = 'derive-2'",
     )
     assert math.isclose(charge[-1], capacity, rel_tol=1e-9), (charge[-1], capacity)
     assert min(r[1] for r in rows) < rows[0][1] - 0.5  # the voltage falls along the discharge
@@ -272,7 +272,7 @@ def test_cells_of_one_chemistry_count_their_labels(on_sqlite, sqlite_url):
     labels = scalar(
         sqlite_url,
         "SELECT count(*) FROM label_soh WHERE definition = 'capacity' "
-        "AND label_version = 'derive-1'",
+        "AND label_version = 'derive-2'",
     )
     assert len(rows) == 1 and rows[0][2] == labels
     assert rows[0][3] == min(r[2] for r in on_sqlite["capacity-fade"])
