@@ -178,7 +178,13 @@ def _load_file(
     # database (the streamed hash below still guards against a load running beside this one).
     try:
         content = staging.content_sha256(path)
-    except (OSError, EOFError) as exc:  # a .gz that is not one, or cut short
+    except EOFError:  # a .gz cut short
+        raise IngestError(
+            file,
+            "cannot read the file: its compressed data ends before the end-of-stream marker "
+            "(the file was cut short: copy it again)",
+        ) from None
+    except OSError as exc:  # a .gz that is not one, a file that cannot be opened
         raise IngestError(file, f"cannot read the file: {_first_line(exc)}") from None
     seen = db.query(
         "SELECT source_file_id, session_id FROM source_file WHERE content_sha256 = %s",

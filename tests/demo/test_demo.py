@@ -253,7 +253,8 @@ BAD_FILES = {
     "a BDF CSV declared as Maccor": (
         "bad.001",
         "maccor",
-        lambda: gzip.open(DATA / "drive_cycle.bdf.csv.gz", "rb").read(),
+        # a line more than the demo's BDF file: the same bytes would be 'already loaded'
+        lambda: gzip.open(DATA / "drive_cycle.bdf.csv.gz", "rb").read() + b"\n",
         "not a Maccor text export: line 2 lacks the column(s) 'Cyc#'",
     ),
     "0 bytes": ("bad.001", "maccor", lambda: b"", "the file is empty (0 bytes)"),
@@ -279,13 +280,13 @@ BAD_FILES = {
         "bad.001.gz",
         "maccor",
         lambda: _cut("drive_cycle.001.gz"),
-        "cannot read the file: Compressed file ended before",
+        "cannot read the file: its compressed data ends before the end-of-stream marker",
     ),
     "a BDF .csv.gz cut short": (
         "bad.csv.gz",
         "bdf",
         lambda: _cut("drive_cycle.bdf.csv.gz"),
-        "cannot read the file: Truncated compressed stream",
+        "cannot read the file: its compressed data ends before the end-of-stream marker",
     ),
     "a .csv.gz that is not gzip": (
         "bad.csv.gz",
@@ -320,7 +321,8 @@ def test_a_maccor_export_declared_as_bdf_is_refused_with_a_hint(tmp_path, capsys
     conn = sqlite3.connect(db)
     conn.executescript(ddl_text("sqlite"))
     conn.close()
-    code = main([str(path), "--db", str(db), "--sidecar", str(DATA / "drive_cycle.json")])
+    sidecar = str(DATA / "drive_cycle.json")
+    code = main([str(path), "--db", str(db), "--sidecar", sidecar, "--format", "bdf"])
     err = capsys.readouterr().err
     assert code == 1 and "missing required column(s)" in err, err
     assert sqlite3.connect(db).execute("SELECT count(*) FROM test_session").fetchone() == (0,)

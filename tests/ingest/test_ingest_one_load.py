@@ -81,7 +81,7 @@ def test_a_compressed_file_cut_short_is_refused(sqlite_target, tmp_path, capsys)
     code, err = ingest(sqlite_target, [packed], "--sidecar", str(sidecar(tmp_path)), capsys=capsys)
     assert code == 1
     assert err.splitlines() == [
-        f"error: {packed}: cannot read the file: Compressed file ended before the "
-        "end-of-stream marker was reached"
+        f"error: {packed}: cannot read the file: its compressed data ends before the "
+        "end-of-stream marker (the file was cut short: copy it again)"
     ]
     assert sqlite_target.counts() == before
