@@ -61,8 +61,8 @@ def parser() -> argparse.ArgumentParser:
         type=_file_format,
         metavar="{" + ",".join(sorted(FORMATS)) + "}",
         default="bdf",
-        help="the files' format: bdf (BDF CSV, default), maccor (Maccor text export, via "
-        "battery-data-toolkit), arbin (Arbin MITS Pro CSV export or .xlsx workbook), neware "
+        help="the files' format: bdf (BDF CSV, default), maccor (Maccor text export, every "
+        "MIMS and newer layout), arbin (Arbin MITS Pro CSV export or .xlsx workbook), neware "
         "(Neware BTS 7/8 record export: CSV, English or Chinese, BTSDA's .xlsx workbook, or "
         "the binary .nda/.ndax via NewareNDA) or biologic (BioLogic EC-Lab ASCII export, "
         ".mpt/.txt); the binary .mpr is not read (see docs/loading.md)",

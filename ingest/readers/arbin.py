@@ -64,6 +64,10 @@ NAMES = {
     "discharge_capacity": "discharging_capacity",
     "charge_energy": "charging_energy",
     "discharge_energy": "discharging_energy",
+    # the ArbinResult database's columns as BEEP and battery-data-toolkit export them (no unit
+    # in the name): DateTime in Unix seconds, Temperature the first auxiliary input
+    "datetime": "unix_time",
+    "temperature": "temperature_t1",
     "aux_temperature_1": "temperature_t1",
     "aux_temperature_2": "temperature_t2",
     "aux_temperature_3": "temperature_t3",
@@ -74,6 +78,16 @@ REQUIRED = ("test_time", "cycle_index", "current", "voltage")
 _ARBIN = re.compile(r"^\s*(?P<name>[A-Za-z][A-Za-z0-9_ ]*?)\s*(?:\((?P<unit>[^()]*)\))?\s*$")
 # Arbin's units as BDF writes them (the rest are the same words)
 _UNITS = {"c": "degC", "°c": "degC"}
+# the unit Arbin's format implies for a name written without one (`Test_Time`, `Current`):
+# MITS Pro and its database keep every quantity in these units
+IMPLIED = {
+    "time": "s",
+    "voltage": "V",
+    "current": "A",
+    "charge": "Ah",
+    "energy": "Wh",
+    "temperature": "degC",
+}
 
 
 def _snake(name: str) -> str:
@@ -102,6 +116,8 @@ def rename(
             out.append(quantity.replace("_", " ").title())
         elif dimension == "count":
             out.append(f"{quantity} / 1")
+        elif not unit:
+            out.append(f"{quantity} / {IMPLIED[dimension]}")
         else:
             out.append(f"{quantity} / {_UNITS.get(unit.lower(), unit)}")
     missing = [k for k in REQUIRED if k not in found]
@@ -126,8 +142,48 @@ def read(path: Path, options: ReadOptions, source: HashingReader | None = None):
         return _read_workbook(path, options)
     if magic.startswith(OLE):
         raise workbook.compound_file(path, "export CSV from MITS Pro")
-    info, chunks = bdf.read(path, options, source, rename)
-    return replace(info, cycler_software=CYCLER), chunks
+    if path.suffix == ".gz":
+        info, chunks = bdf.read(path, options, source, rename)
+        return replace(info, cycler_software=CYCLER), chunks
+    return _read_csv(path, options)
+
+
+def _read_csv(path: Path, options: ReadOptions):
+    """The CSV export: its header mapped by `rename` (as a channel sheet's is), every column
+    read as text by pyarrow and converted in Arrow by text.convert_batches, so an integer
+    written `1.0` is read and a bad value is named by line and column."""
+    file = str(path)
+    head = text.head_lines(path, 2)
+    encoding = text.decode_guess(b"".join(head))
+    header = head[0].decode(encoding, errors="replace").lstrip("\ufeff")
+    names = text.split_names(header, ",")
+    columns = workbook_columns(file, names, 1, "an Arbin CSV export", "line 1")
+    by_quantity = {c.quantity: c for c in columns}
+    date = by_quantity.get("date_time") if "unix_time" not in by_quantity else None
+    if "unix_time" in by_quantity and "date_time" in by_quantity:
+        columns = [c for c in columns if c.quantity != "date_time"]
+    record = by_quantity.get("record_index")
+    layout = text.Layout(1, ",", encoding, names)
+    info = text.file_info(
+        columns,
+        layout,
+        CYCLER,
+        record_reader=lambda: text.record_indexes(path, layout, record),
+    )
+    if date is not None:
+        info.assumed_time_zone = options.time_zone
+
+    def derive(out: dict, line: int) -> None:
+        if date is None:
+            return
+        try:
+            out["unix_time"] = absolute_time(
+                file, {"date_time": out.pop("date_time")}, line, options
+            )
+        except IngestError as exc:
+            raise IngestError(file, exc.message, line=exc.line, column=date.header) from None
+
+    return info, text.read_table(path, layout, columns, options, derive)
 
 
 def _magic(path: Path) -> bytes:
@@ -207,11 +263,17 @@ def _header(sheet) -> tuple[int, int, list[str], object]:
     return top + 1, left, names, rows
 
 
-def workbook_columns(file: str, names: list[str], header_row: int) -> list[text.Column]:
-    """A channel sheet's columns, mapped as the CSV's are (rename, then BDF's units)."""
+def workbook_columns(
+    file: str,
+    names: list[str],
+    header_row: int,
+    what: str = "an Arbin channel sheet",
+    where: str = "the header row",
+) -> list[text.Column]:
+    """A channel sheet's (or the CSV's) columns: `rename`, then BDF's units."""
     renamed = names
     try:
-        renamed = rename(file, names, "an Arbin channel sheet", "the header row")
+        renamed = rename(file, names, what, where)
         found, _ignored = bdf.parse_header(file, renamed)
     except IngestError as exc:
         written = dict(zip(renamed, names, strict=True))

@@ -37,8 +37,8 @@ The layouts (docs/loading.md, "Maccor text exports"):
   listed as ignored; a reading below absolute zero (Maccor writes about -2500 for an input
   with no sensor) is stored as NULL.
 
-A row whose test time, voltage and current repeat an earlier row's is a duplicate sample (the
-rule battery-data-toolkit applies by dropping it): strict refuses the file, lenient leaves
+A row whose test time, voltage and current repeat an earlier row's of the same cycle and step is
+a duplicate sample (the rule battery-data-toolkit applies by dropping it): strict refuses the file, lenient leaves
 the row out and reports it.
 """
 
@@ -548,10 +548,12 @@ def read(
         # else a time of day without its date (a continuation file): absolute time is the
         # session's started_at plus the test time
 
-    # battery-data-toolkit's duplicate rule: test time (to 10 ms), voltage and current repeat
+    # battery-data-toolkit's duplicate rule (test time to 10 ms, voltage and current repeat),
+    # within one cycle and step: a step's end record may repeat the last sample of the step
+    # before it (MIMS writes one at the end of a test)
     t = out["test_time"].to_numpy(zero_copy_only=False)
     key = np.rec.fromarrays(
-        [np.round(t - t[0], 2), out["voltage"].to_numpy(zero_copy_only=False), amps]
+        [np.round(t - t[0], 2), out["voltage"].to_numpy(zero_copy_only=False), amps, cycle, step]
     )
     _unique, first_seen = np.unique(key, return_index=True)
     kept = np.zeros(n, dtype=bool)
