@@ -142,6 +142,12 @@ def read(path: Path, options: ReadOptions, source: HashingReader | None = None):
         return _read_workbook(path, options)
     if magic.startswith(OLE):
         raise workbook.compound_file(path, "export CSV from MITS Pro")
+    if magic[4:8] == b"Stan":  # `Standard Jet DB` / `Standard ACE DB`: an Access database
+        raise IngestError(
+            str(path),
+            "an Arbin .res file (an MS Access database, MITS Pro's own store): not read; "
+            "export the channel as CSV or .xlsx from MITS Pro",
+        )
     if path.suffix == ".gz":
         info, chunks = bdf.read(path, options, source, rename)
         return replace(info, cycler_software=CYCLER), chunks
@@ -157,6 +163,7 @@ def _read_csv(path: Path, options: ReadOptions):
     encoding = text.decode_guess(b"".join(head))
     header = head[0].decode(encoding, errors="replace").lstrip("\ufeff")
     names = text.split_names(header, ",")
+    _not_records(file, names)
     columns = workbook_columns(file, names, 1, "an Arbin CSV export", "line 1")
     by_quantity = {c.quantity: c for c in columns}
     date = by_quantity.get("date_time") if "unix_time" not in by_quantity else None
@@ -186,10 +193,36 @@ def _read_csv(path: Path, options: ReadOptions):
     return info, text.read_table(path, layout, columns, options, derive)
 
 
+# MITS Pro's other sheets, exported as CSV beside the channel's: a statistics-by-cycle table
+# (one row per cycle) and the GlobalInfo sheet (the test's settings)
+_STATISTICS = ("coulombic efficiency", "charge time", "discharge time", "v_max_on_cycle")
+
+
+def _not_records(file: str, names: list[str]) -> None:
+    keys = {re.sub(r"\s*\(.*\)$", "", n).strip().lower() for n in names}
+    if "test report" in keys:
+        raise IngestError(
+            file,
+            "an Arbin GlobalInfo sheet (the test's settings, 'TEST REPORT'), not the "
+            "channel's records: load the channel's CSV (or the .xlsx's Channel sheet)",
+            line=1,
+        )
+    found = [n for n in _STATISTICS if n in keys]
+    if len(found) >= 2 and "data_point" not in {k.replace(" ", "_") for k in keys}:
+        raise IngestError(
+            file,
+            "an Arbin StatisticByCycle export (one row per cycle: "
+            + ", ".join(f"'{n}'" for n in found)
+            + "), not the channel's records: load the channel's CSV (or the .xlsx's Channel "
+            "sheet)",
+            line=1,
+        )
+
+
 def _magic(path: Path) -> bytes:
     try:
         with open(path, "rb") as handle:
-            return handle.read(8)
+            return handle.read(20)
     except OSError:
         return b""  # the CSV reader names the problem
 

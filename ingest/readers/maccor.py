@@ -37,9 +37,9 @@ The layouts (docs/loading.md, "Maccor text exports"):
   listed as ignored; a reading below absolute zero (Maccor writes about -2500 for an input
   with no sensor) is stored as NULL.
 
-A row whose test time, voltage and current repeat an earlier row's of the same cycle and step is
-a duplicate sample (the rule battery-data-toolkit applies by dropping it): strict refuses the file, lenient leaves
-the row out and reports it.
+A row whose test time, voltage and current repeat an earlier row's of the same cycle and step
+is a duplicate sample (the rule battery-data-toolkit applies by dropping it): strict refuses
+the file, lenient leaves the row out and reports it.
 """
 
 from __future__ import annotations
@@ -154,6 +154,7 @@ class Layout:
                 found = number, delimiter, names
                 break
         if found is None:
+            _not_records(file, lines)
             where = 2 if len(lines) >= 2 else 1
             names = lines[where - 1].split("\t") if len(lines) >= where else []
             present = {NAMES[n.strip().lower()][0] for n in names if n.strip().lower() in NAMES}
@@ -197,6 +198,27 @@ class Layout:
         raw = b"".join(head[self.header_line - 1 :])
         self.encoding = text.decode_guess(raw)
         self.first_row = sample[0].split(self.delimiter)
+
+
+def _not_records(file: str, lines: list[str]) -> None:
+    """Refuse, saying what it is, a Maccor export that holds no time series: the statistics
+    export (`[STATS]`, one row per cycle) and an impedance sweep's (FRA) export."""
+    for number, line in enumerate(lines[:HEAD_LINES], 1):
+        names = {n.strip().lower() for n in line.split("\t")}
+        if {"cycle", "ah-in", "ah-out"} <= names:
+            raise IngestError(
+                file,
+                "a Maccor statistics export (one row per cycle: 'Cycle', 'AH-IN', 'AH-OUT'), "
+                "not the test's records: export the data points (Rec#, Cyc#, ...) instead",
+                line=number,
+            )
+    if lines and "AC Impedance Test" in lines[0]:
+        raise IngestError(
+            file,
+            "a Maccor AC impedance (FRA) export: an impedance sweep, not a time series of "
+            "the test (the loader reads the test's data points)",
+            line=1,
+        )
 
 
 def _roles(layout: Layout) -> dict[str, tuple[int, str]]:
