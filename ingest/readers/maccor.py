@@ -251,9 +251,29 @@ def _roles(layout: Layout) -> dict[str, tuple[int, str]]:
     return roles
 
 
-def _read_all(path: Path, layout: Layout, positions: list[int]) -> tuple[dict, list]:
-    """The wanted columns, whole, as text (pyarrow's CSV reader, no quoting in a tab file),
-    and the malformed rows it met (their line and field count)."""
+def _read_all(
+    path: Path, layout: Layout, positions: list[int], numeric: frozenset[int] = frozenset()
+) -> tuple[dict, list]:
+    """The wanted columns, whole (pyarrow's CSV reader, no quoting in a tab file), and the
+    malformed rows it met (their line and field count). The `numeric` columns are parsed as
+    numbers by pyarrow (the fast path); when one holds a value that is not a number, or the
+    file writes decimal commas, every column is read as text, for text.convert to convert and
+    to name the first bad value."""
+    if numeric and not layout.decimal_comma:
+        try:
+            return _read_columns(path, layout, positions, numeric)
+        except _NotNumbers:
+            pass
+    return _read_columns(path, layout, positions, frozenset())
+
+
+class _NotNumbers(Exception):
+    """A column of the fast path holds a value that is not a number."""
+
+
+def _read_columns(
+    path: Path, layout: Layout, positions: list[int], numeric: frozenset[int]
+) -> tuple[dict, list]:
     file = str(path)
     bad: list = []
 
@@ -264,7 +284,7 @@ def _read_all(path: Path, layout: Layout, positions: list[int]) -> tuple[dict, l
         if layout.padded and row.actual_columns == row.expected_columns - 1:
             short.append((row.number, [*fields, ""]))  # no trailing tab on this row only
         else:
-            bad.append((row.number, row.actual_columns, row.expected_columns))
+            bad.append((row.number, row.actual_columns, row.expected_columns, row.text))
         return "skip"
 
     names = [f"{i}:{n}" for i, n in enumerate(layout.names)]
@@ -277,7 +297,9 @@ def _read_all(path: Path, layout: Layout, positions: list[int]) -> tuple[dict, l
                     skip_rows=layout.skip,
                     column_names=names,
                     encoding=layout.encoding,
-                    use_threads=False,
+                    # a row short of the padding tab is put back by its line number, which
+                    # pyarrow gives only when it reads with one thread
+                    use_threads=not layout.padded,
                 ),
                 parse_options=pacsv.ParseOptions(
                     delimiter=layout.delimiter,
@@ -286,36 +308,51 @@ def _read_all(path: Path, layout: Layout, positions: list[int]) -> tuple[dict, l
                 ),
                 convert_options=pacsv.ConvertOptions(
                     include_columns=wanted,
-                    column_types={n: pa.string() for n in wanted},
+                    column_types={
+                        names[p]: pa.float64() if p in numeric else pa.string() for p in positions
+                    },
                     strings_can_be_null=True,
                 ),
             )
     except (OSError, EOFError, zlib.error) as exc:
         raise _unreadable(file, exc) from None
     except pa.ArrowInvalid as exc:
+        if numeric and "CSV conversion error" in str(exc):
+            raise _NotNumbers from None
         raise IngestError(file, f"cannot parse the table: {exc}") from None
     except UnicodeDecodeError as exc:
         raise IngestError(
             file, f"the file is not {layout.encoding.upper()} text throughout: {exc.reason}"
         ) from None
-    columns = {p: table.column(names[p]).combine_chunks() for p in positions}
+    columns = {p: table.column(names[p]) for p in positions}
     for number, fields in short:
         at = number - layout.skip - 1  # its place among the rows (those before included)
         at = min(max(at, 0), len(columns[positions[0]]) if positions else 0)
         for p in positions:
-            array = columns[p]
-            value = fields[p].strip() if p < len(fields) else None
+            array = columns[p].combine_chunks()
+            value = (fields[p].strip() if p < len(fields) else None) or None
+            if p in numeric and value is not None:
+                try:
+                    value = float(value)
+                except ValueError:
+                    raise _NotNumbers from None
             columns[p] = pa.concat_arrays(
-                [array.slice(0, at), pa.array([value or None], pa.string()), array.slice(at)]
+                [array.slice(0, at), pa.array([value], array.type), array.slice(at)]
             )
     return columns, bad
 
 
 def _malformed(path: Path, layout: Layout, bad: list, roles: dict) -> IngestError:
     file = str(path)
-    line, actual, expected = bad[0]
+    line, actual, expected, written = bad[0]
     with _opener(path) as handle:
         body = handle.read()
+    if line is None:  # pyarrow's threads number no rows: find the row's own line
+        target = written.rstrip("\r\n").encode(layout.encoding, errors="replace")
+        for number, raw in enumerate(body.split(b"\n"), 1):
+            if number > layout.skip and raw.rstrip(b"\r") == target:
+                line = number
+                break
     ends = body.endswith(b"\n")
     last = body.count(b"\n") + (0 if ends else 1)
     if actual < expected and line == last:
@@ -448,7 +485,12 @@ def read(
     roles = _roles(layout)
     names = layout.names
     positions = sorted({p for p, _u in roles.values()})
-    texts, bad = _read_all(path, layout, positions)
+    numeric = frozenset(
+        p
+        for role, (p, unit) in roles.items()
+        if role not in ("state", "date_time") and unit != "duration"
+    )
+    texts, bad = _read_all(path, layout, positions, numeric)
     if bad:
         raise _malformed(path, layout, bad, roles)
     n = len(texts[positions[0]]) if positions else 0
@@ -464,8 +506,26 @@ def read(
             factor, offset = text.conversion(file, header, quantity, unit, layout.header_line)
         else:
             factor, offset = 1.0, 0.0
+        values = texts[position]
+        if pa.types.is_floating(values.type):  # parsed as numbers already (the fast path)
+            if kind == "integer":
+                whole = pc.and_(
+                    pc.equal(pc.floor(values), values), pc.less(pc.abs(values), 2.0**63)
+                )
+                if pc.all(whole).as_py() in (True, None):
+                    return pc.cast(values, pa.int64())
+                at = int(np.flatnonzero(~np.asarray(pc.fill_null(whole, True)))[0])
+                raise IngestError(
+                    file,
+                    f"value '{values[at].as_py()}' is not an integer",
+                    line=first + at,
+                    column=header,
+                )
+            if factor != 1:
+                values = pc.multiply(values, factor)
+            return pc.add(values, offset) if offset else values
         spec = text.Column(header, position, quantity, unit, factor, offset, kind)
-        return text.convert(file, texts[position], spec, first, comma)
+        return text.convert(file, values, spec, first, comma)
 
     def missing(values: pa.Array, role: str) -> None:
         if values.null_count:
@@ -574,12 +634,25 @@ def read(
     # within one cycle and step: a step's end record may repeat the last sample of the step
     # before it (MIMS writes one at the end of a test)
     t = out["test_time"].to_numpy(zero_copy_only=False)
-    key = np.rec.fromarrays(
-        [np.round(t - t[0], 2), out["voltage"].to_numpy(zero_copy_only=False), amps, cycle, step]
-    )
-    _unique, first_seen = np.unique(key, return_index=True)
-    kept = np.zeros(n, dtype=bool)
-    kept[first_seen] = True
+    rounded = np.round(t - t[0], 2)
+    kept = np.ones(n, dtype=bool)
+    if n > 1 and not (np.diff(rounded) > 0).all():
+        # only rows whose test time occurs more than once can repeat a sample
+        _values, where, counts = np.unique(rounded, return_inverse=True, return_counts=True)
+        rows = np.flatnonzero(counts[where] > 1)
+        keys = pa.table(
+            {
+                "t": rounded[rows],
+                "v": out["voltage"].take(pa.array(rows)),
+                "i": amps[rows],
+                "c": cycle[rows],
+                "s": step[rows],
+                "n": rows,
+            }
+        )
+        first_seen = keys.group_by(["t", "v", "i", "c", "s"]).aggregate([("n", "min")])
+        kept[rows] = False
+        kept[first_seen.column("n_min").to_numpy()] = True
     duplicated = ~kept
     lines = first + np.arange(n)
     impedance = np.zeros(n, dtype=bool)
