@@ -1,13 +1,17 @@
 """Arbin MITS Pro CSV exports (`Data_Point,Date_Time,Test_Time(s),...,Current(A),Voltage(V),...`),
-read by the loader's own columnar BDF reader (ingest/bdf.py) after a map of Arbin's column
-names to BDF quantities: Arbin's CSV is a plain CSV whose columns are BDF's quantities under
-other names, with the unit in parentheses.
+read by pyarrow and converted in Arrow by the shared text machinery (ingest/readers/text.py,
+as a channel sheet of the .xlsx is) after a map of Arbin's column names to BDF quantities:
+Arbin's CSV is a plain CSV whose columns are BDF's quantities under other names, with the unit
+in parentheses (`Test_Time(s)`, `Test Time (s)`) or, in the ArbinResult database's columns as
+BEEP and battery-data-toolkit export them (`Test_Time`, `Current`, `DateTime` in Unix seconds,
+`Temperature`), without one: the unit Arbin implies (IMPLIED). A gzipped CSV goes through the
+BDF reader (ingest/bdf.py) with the same map. MITS Pro's GlobalInfo and StatisticByCycle
+sheets saved as CSV, and a .res database, are refused as what they are.
 
-Why not battery-data-toolkit's ArbinReader: it expects columns the export does not write
-(`Current`, `Voltage`, `Temperature`, `Internal_Resistance` and a `DateTime` in Unix seconds,
-a layout of its own), drops rows whose voltage and current repeat silently, and keeps neither
-the capacity and energy counters nor the step index. A column-name map costs nothing and
-keeps all of them (see docs/loading.md).
+Why not battery-data-toolkit's ArbinReader: it reads only the database layout, drops rows whose
+voltage and current repeat silently, and keeps neither the capacity and energy counters nor
+the step index. A column-name map costs nothing and keeps all of them (see docs/loading.md);
+the tests compare the two on battery-data-toolkit's own example file.
 
 Arbin writes current positive on charge (as this schema), `Date_Time` in the cycler PC's local
 time without a zone (`--time-zone` says which; MM/DD/YYYY or ISO order), `Cycle_Index` and
