@@ -39,7 +39,7 @@ class DemoSession:
     sidecar: str
     file_format: str  # readers.FORMATS
     initial_soc: float  # the SOC the test starts at, for the coulomb count
-    vendor: bool = False  # needs the vendor reader (battery-data-toolkit)
+    vendor: bool = False  # a vendor export (read by a vendor reader, not the BDF one)
 
 
 SESSIONS = (

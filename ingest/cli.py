@@ -72,8 +72,8 @@ def parser(prog: str = "python -m ingest") -> argparse.ArgumentParser:
         metavar="{" + ",".join(sorted(FORMATS)) + "}",
         default=None,
         help="the files' format (default: recognised from each file's content, BDF CSV when "
-        "nothing else is recognised): bdf (BDF CSV), maccor (Maccor text export, via "
-        "battery-data-toolkit), arbin (Arbin MITS Pro CSV export or .xlsx workbook), neware "
+        "nothing else is recognised): bdf (BDF CSV), maccor (Maccor text export, every MIMS "
+        "and newer layout), arbin (Arbin MITS Pro CSV export or .xlsx workbook), neware "
         "(Neware BTS 7/8 record export: CSV, English or Chinese, BTSDA's .xlsx workbook, or "
         "the binary .nda/.ndax via NewareNDA) or biologic (BioLogic EC-Lab ASCII export, "
         ".mpt/.txt); the binary .mpr is not read (see docs/loading.md)",

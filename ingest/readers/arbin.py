@@ -1,13 +1,17 @@
 """Arbin MITS Pro CSV exports (`Data_Point,Date_Time,Test_Time(s),...,Current(A),Voltage(V),...`),
-read by the loader's own columnar BDF reader (ingest/bdf.py) after a map of Arbin's column
-names to BDF quantities: Arbin's CSV is a plain CSV whose columns are BDF's quantities under
-other names, with the unit in parentheses.
+read by pyarrow and converted in Arrow by the shared text machinery (ingest/readers/text.py,
+as a channel sheet of the .xlsx is) after a map of Arbin's column names to BDF quantities:
+Arbin's CSV is a plain CSV whose columns are BDF's quantities under other names, with the unit
+in parentheses (`Test_Time(s)`, `Test Time (s)`) or, in the ArbinResult database's columns as
+BEEP and battery-data-toolkit export them (`Test_Time`, `Current`, `DateTime` in Unix seconds,
+`Temperature`), without one: the unit Arbin implies (IMPLIED). A gzipped CSV goes through the
+BDF reader (ingest/bdf.py) with the same map. MITS Pro's GlobalInfo and StatisticByCycle
+sheets saved as CSV, and a .res database, are refused as what they are.
 
-Why not battery-data-toolkit's ArbinReader: it expects columns the export does not write
-(`Current`, `Voltage`, `Temperature`, `Internal_Resistance` and a `DateTime` in Unix seconds,
-a layout of its own), drops rows whose voltage and current repeat silently, and keeps neither
-the capacity and energy counters nor the step index. A column-name map costs nothing and
-keeps all of them (see docs/loading.md).
+Why not battery-data-toolkit's ArbinReader: it reads only the database layout, drops rows whose
+voltage and current repeat silently, and keeps neither the capacity and energy counters nor
+the step index. A column-name map costs nothing and keeps all of them (see docs/loading.md);
+the tests compare the two on battery-data-toolkit's own example file.
 
 Arbin writes current positive on charge (as this schema), `Date_Time` in the cycler PC's local
 time without a zone (`--time-zone` says which; MM/DD/YYYY or ISO order), `Cycle_Index` and
@@ -64,6 +68,10 @@ NAMES = {
     "discharge_capacity": "discharging_capacity",
     "charge_energy": "charging_energy",
     "discharge_energy": "discharging_energy",
+    # the ArbinResult database's columns as BEEP and battery-data-toolkit export them (no unit
+    # in the name): DateTime in Unix seconds, Temperature the first auxiliary input
+    "datetime": "unix_time",
+    "temperature": "temperature_t1",
     "aux_temperature_1": "temperature_t1",
     "aux_temperature_2": "temperature_t2",
     "aux_temperature_3": "temperature_t3",
@@ -74,6 +82,16 @@ REQUIRED = ("test_time", "cycle_index", "current", "voltage")
 _ARBIN = re.compile(r"^\s*(?P<name>[A-Za-z][A-Za-z0-9_ ]*?)\s*(?:\((?P<unit>[^()]*)\))?\s*$")
 # Arbin's units as BDF writes them (the rest are the same words)
 _UNITS = {"c": "degC", "°c": "degC"}
+# the unit Arbin's format implies for a name written without one (`Test_Time`, `Current`):
+# MITS Pro and its database keep every quantity in these units
+IMPLIED = {
+    "time": "s",
+    "voltage": "V",
+    "current": "A",
+    "charge": "Ah",
+    "energy": "Wh",
+    "temperature": "degC",
+}
 
 
 def _snake(name: str) -> str:
@@ -102,6 +120,8 @@ def rename(
             out.append(quantity.replace("_", " ").title())
         elif dimension == "count":
             out.append(f"{quantity} / 1")
+        elif not unit:
+            out.append(f"{quantity} / {IMPLIED[dimension]}")
         else:
             out.append(f"{quantity} / {_UNITS.get(unit.lower(), unit)}")
     missing = [k for k in REQUIRED if k not in found]
@@ -126,14 +146,87 @@ def read(path: Path, options: ReadOptions, source: HashingReader | None = None):
         return _read_workbook(path, options)
     if magic.startswith(OLE):
         raise workbook.compound_file(path, "export CSV from MITS Pro")
-    info, chunks = bdf.read(path, options, source, rename)
-    return replace(info, cycler_software=CYCLER), chunks
+    if magic[4:8] == b"Stan":  # `Standard Jet DB` / `Standard ACE DB`: an Access database
+        raise IngestError(
+            str(path),
+            "an Arbin .res file (an MS Access database, MITS Pro's own store): not read; "
+            "export the channel as CSV or .xlsx from MITS Pro",
+        )
+    if path.suffix == ".gz":
+        info, chunks = bdf.read(path, options, source, rename)
+        return replace(info, cycler_software=CYCLER), chunks
+    return _read_csv(path, options)
+
+
+def _read_csv(path: Path, options: ReadOptions):
+    """The CSV export: its header mapped by `rename` (as a channel sheet's is), every column
+    read as text by pyarrow and converted in Arrow by text.convert_batches, so an integer
+    written `1.0` is read and a bad value is named by line and column."""
+    file = str(path)
+    head = text.head_lines(path, 2)
+    encoding = text.decode_guess(b"".join(head))
+    header = head[0].decode(encoding, errors="replace").lstrip("\ufeff")
+    names = text.split_names(header, ",")
+    _not_records(file, names)
+    columns = workbook_columns(file, names, 1, "an Arbin CSV export", "line 1")
+    by_quantity = {c.quantity: c for c in columns}
+    date = by_quantity.get("date_time") if "unix_time" not in by_quantity else None
+    if "unix_time" in by_quantity and "date_time" in by_quantity:
+        columns = [c for c in columns if c.quantity != "date_time"]
+    record = by_quantity.get("record_index")
+    layout = text.Layout(1, ",", encoding, names)
+    info = text.file_info(
+        columns,
+        layout,
+        CYCLER,
+        record_reader=lambda: text.record_indexes(path, layout, record),
+    )
+    if date is not None:
+        info.assumed_time_zone = options.time_zone
+
+    def derive(out: dict, line: int) -> None:
+        if date is None:
+            return
+        try:
+            out["unix_time"] = absolute_time(
+                file, {"date_time": out.pop("date_time")}, line, options
+            )
+        except IngestError as exc:
+            raise IngestError(file, exc.message, line=exc.line, column=date.header) from None
+
+    return info, text.read_table(path, layout, columns, options, derive)
+
+
+# MITS Pro's other sheets, exported as CSV beside the channel's: a statistics-by-cycle table
+# (one row per cycle) and the GlobalInfo sheet (the test's settings)
+_STATISTICS = ("coulombic efficiency", "charge time", "discharge time", "v_max_on_cycle")
+
+
+def _not_records(file: str, names: list[str]) -> None:
+    keys = {re.sub(r"\s*\(.*\)$", "", n).strip().lower() for n in names}
+    if "test report" in keys:
+        raise IngestError(
+            file,
+            "an Arbin GlobalInfo sheet (the test's settings, 'TEST REPORT'), not the "
+            "channel's records: load the channel's CSV (or the .xlsx's Channel sheet)",
+            line=1,
+        )
+    found = [n for n in _STATISTICS if n in keys]
+    if len(found) >= 2 and "data_point" not in {k.replace(" ", "_") for k in keys}:
+        raise IngestError(
+            file,
+            "an Arbin StatisticByCycle export (one row per cycle: "
+            + ", ".join(f"'{n}'" for n in found)
+            + "), not the channel's records: load the channel's CSV (or the .xlsx's Channel "
+            "sheet)",
+            line=1,
+        )
 
 
 def _magic(path: Path) -> bytes:
     try:
         with open(path, "rb") as handle:
-            return handle.read(8)
+            return handle.read(20)
     except OSError:
         return b""  # the CSV reader names the problem
 
@@ -207,11 +300,17 @@ def _header(sheet) -> tuple[int, int, list[str], object]:
     return top + 1, left, names, rows
 
 
-def workbook_columns(file: str, names: list[str], header_row: int) -> list[text.Column]:
-    """A channel sheet's columns, mapped as the CSV's are (rename, then BDF's units)."""
+def workbook_columns(
+    file: str,
+    names: list[str],
+    header_row: int,
+    what: str = "an Arbin channel sheet",
+    where: str = "the header row",
+) -> list[text.Column]:
+    """A channel sheet's (or the CSV's) columns: `rename`, then BDF's units."""
     renamed = names
     try:
-        renamed = rename(file, names, "an Arbin channel sheet", "the header row")
+        renamed = rename(file, names, what, where)
         found, _ignored = bdf.parse_header(file, renamed)
     except IngestError as exc:
         written = dict(zip(renamed, names, strict=True))

@@ -2,7 +2,7 @@
 and `make demo` (python -m demo): the demo database builds on SQLite, PostgreSQL 15 and
 TimescaleDB with the rows the files hold and the facts the simulation put in them (capacity
 fades, SOC stays in range, current is positive when it charges); the Maccor export of the
-drive cycle, read with --format maccor through battery-data-toolkit, gives the same samples as
+drive cycle, read with --format maccor (ingest/readers/maccor.py), gives the same samples as
 its BDF CSV; and a file that is not what --format says is refused whole."""
 
 from __future__ import annotations

@@ -161,12 +161,13 @@ def test_maccor_export_keeps_the_cyclers_counters_and_local_time(target, tmp_pat
     assert code == 0, err
     got = rows(target, path)
     # DPt Time is Berlin local time (CET until 02:00, then CEST); cycles and steps as written,
-    # not counted from the file's first; the discharge row signed negative
+    # not counted from the file's first; the discharge row signed negative; Amp-hr (which
+    # restarts at every step) summed into the cumulative charge counter
     expected = [
-        (START + 3540, 0, 3.5, 0, 3, 0, 4, None, None),
-        (START + 3570, 30, 3.6, 2, 3, 1, 5, None, None),
-        (START + 3600, 60, 3.7, 2, 3, 2, 5, None, None),
-        (START + 3630, 90, 3.6, -2, 4, 3, 7, None, None),
+        (START + 3540, 0, 3.5, 0, 3, 0, 4, 0, None),
+        (START + 3570, 30, 3.6, 2, 3, 1, 5, 0, None),
+        (START + 3600, 60, 3.7, 2, 3, 2, 5, 1 / 60, None),
+        (START + 3630, 90, 3.6, -2, 4, 3, 7, 1 / 60, None),
     ]
     first = got[0][5]
     got = [(*r[:5], r[5] - first, *r[6:]) for r in got]
@@ -351,13 +352,23 @@ WRONG = {
         "arbin",
         "a damaged .xlsx workbook (its zip archive does not open",
     ),
-    "a Maccor export whose Amps are signed already": (
+    # an export signs all its discharge rows (BEEP's) or none (Maccor's default): both load;
+    # one that signs some and not others cannot be read
+    "a Maccor export whose Amps are signed on some discharge rows only": (
         "signed.001",
         maccor(
-            [*MACCOR_ROWS[:3], MACCOR_ROWS[3].replace("2.0000000000\t3.6", "-2.0000000000\t3.6")]
+            [
+                *MACCOR_ROWS,
+                MACCOR_ROWS[3].replace("104\t", "105\t", 1).replace("1.5000\t", "2.0000\t", 1),
+                MACCOR_ROWS[3]
+                .replace("104\t", "106\t", 1)
+                .replace("1.5000\t", "2.5000\t", 1)
+                .replace("2.0000000000\t3.6", "-2.0000000000\t3.6"),
+            ]
         ),
         "maccor",
-        ":6: column 'Amps': Amps is negative on a discharge (State D) row",
+        ":8: column 'Amps': Amps is negative on this discharge (State D) row but of the other "
+        "sign on 2 others",
     ),
     "a comment line before the header": (
         "c.csv",
