@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from .. import sniff, staging
+from ..bdf import not_stored  # BDF names the quantities; a vendor's own form counts too
 from ..errors import IngestError
 from ..staging import QUANTITIES, UNITS, FileInfo, HeaderColumn, ReadOptions
 
@@ -30,12 +31,14 @@ def file_info(columns: list[Column], layout: Layout, cycler: str, **more) -> Fil
     """What a vendor reader found: the mapped columns, the ones it ignores, the units it
     converted, the cycler; `more`: further FileInfo fields (record_reader, file_format)."""
     positions = {c.position for c in columns}
+    ignored = [n for i, n in enumerate(layout.names) if n and i not in positions]
     return FileInfo(
         columns=[
             HeaderColumn(c.header, c.position, QUANTITIES[c.quantity], c.unit, c.factor, 0)
             for c in columns
         ],
-        ignored=[n for i, n in enumerate(layout.names) if n and i not in positions],
+        ignored=ignored,
+        not_stored=[n for n in ignored if not_stored(n)],
         original_units=original_units(columns),
         cycler_software=cycler,
         **more,
