@@ -181,6 +181,15 @@ def _read_csv(path: Path, options: ReadOptions):
         CYCLER,
         record_reader=lambda: text.record_indexes(path, layout, record),
     )
+    derive = _dates(file, date, info, options)
+
+    return info, text.read_table(path, layout, columns, options, derive)
+
+
+def _dates(file: str, date, info, options: ReadOptions):
+    """The per-chunk step that turns a `Date_Time` column (when the file has one) into Unix
+    time in the zone given, with the test time as the tie-breaker of a clock change's repeated
+    or missing hour (CSV and workbook alike)."""
     if date is not None:
         info.assumed_time_zone = options.time_zone
 
@@ -189,13 +198,13 @@ def _read_csv(path: Path, options: ReadOptions):
             return
         try:
             given = {"date_time": out.pop("date_time")}
-            if "test_time" in out:  # the tie-breaker of a clock change's repeated hour
+            if "test_time" in out:
                 given["test_time_second"] = out["test_time"]
             out["unix_time"] = absolute_time(file, given, line, options)
         except IngestError as exc:
             raise IngestError(file, exc.message, line=exc.line, column=date.header) from None
 
-    return info, text.read_table(path, layout, columns, options, derive)
+    return derive
 
 
 # MITS Pro's other sheets, exported as CSV beside the channel's: a statistics-by-cycle table
@@ -397,19 +406,7 @@ def _read_workbook(path: Path, options: ReadOptions):
         record_reader=lambda: _records(path, sheets, record),
         file_format=WORKBOOK_FORMAT,
     )
-    if date is not None:
-        info.assumed_time_zone = options.time_zone
-
-    def derive(out: dict, line: int) -> None:
-        if date is None:
-            return
-        try:
-            given = {"date_time": out.pop("date_time")}
-            if "test_time" in out:  # the tie-breaker of a clock change's repeated hour
-                given["test_time_second"] = out["test_time"]
-            out["unix_time"] = absolute_time(file, given, line, options)
-        except IngestError as exc:
-            raise IngestError(file, exc.message, line=exc.line, column=date.header) from None
+    derive = _dates(file, date, info, options)
 
     def chunks():
         nonlocal first, first_rows
