@@ -31,6 +31,11 @@ class AdbcConnection:
         self.execute(self.begin_sql)
         self.in_transaction = True
 
+    def begin_load(self) -> None:
+        """BEGIN for a load: SQLite's BEGIN IMMEDIATE takes the database's write lock, so a
+        second load waits for the first (PostgreSQL: see AdbcPostgres.begin_load)."""
+        self.begin()
+
     def commit(self) -> None:
         self.execute("COMMIT")
         self.in_transaction = False

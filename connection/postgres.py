@@ -42,6 +42,10 @@ def dollar(sql: str) -> str:
     return re.sub(r"%s", next_mark, sql)
 
 
+# pg_advisory_xact_lock's key for loads: the bytes of "liamload" (any fixed bigint would do)
+LOAD_LOCK = int.from_bytes(b"liamload", "big")
+
+
 class AdbcPostgres(AdbcConnection):
     """The statements of an adbc-driver-postgresql connection."""
 
@@ -57,6 +61,15 @@ class AdbcPostgres(AdbcConnection):
 
     def statement(self, sql, params):
         return dollar(sql) if params else sql
+
+    def begin_load(self) -> None:
+        """BEGIN and the loads' advisory lock: loads into one database run one after the
+        other, each from its first statement to its commit. Two loads into one session read
+        the session's last record index in turn (unique, continuous indexes), and no load
+        waits for another's ACCESS EXCLUSIVE lock (the bulk recipe's DROP CONSTRAINT) while
+        holding a lock the other needs (`deadlock detected`)."""
+        self.begin()
+        self.query("SELECT pg_advisory_xact_lock(%s)", [LOAD_LOCK])
 
 
 class PsycopgConnection:

@@ -9,6 +9,10 @@ from pathlib import Path
 from . import ConnectionFailed
 from .adbc import AdbcConnection
 
+# How long a connection waits for another's write lock (a load running beside this one)
+# before the engine says `database is locked`: SQLite's default is not to wait at all.
+BUSY_TIMEOUT_SECONDS = 600.0
+
 
 def require_file(path: str) -> None:
     if not Path(path).is_file():
@@ -20,7 +24,7 @@ def open_sqlite3(path: str | Path, *, must_exist: bool = True) -> sqlite3.Connec
     foreign keys on; `must_exist=False` creates the file."""
     if must_exist:
         require_file(str(path))
-    raw = sqlite3.connect(path, isolation_level=None)
+    raw = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_SECONDS)
     raw.execute("PRAGMA foreign_keys = ON")
     return raw
 
@@ -45,6 +49,9 @@ class AdbcSqlite(AdbcConnection):
         self.raw = dbapi.connect(path, autocommit=True)  # the caller says BEGIN and COMMIT
         self.in_transaction = False
         self.execute("PRAGMA foreign_keys = ON")
+        # BEGIN IMMEDIATE takes the write lock: a second writer waits for it (up to the
+        # timeout) instead of failing at once with `database is locked`
+        self.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
 
     def statement(self, sql, params):
         return placeholders(sql)

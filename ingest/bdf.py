@@ -334,7 +334,7 @@ def read(
                 ),
             )
         except pa.ArrowInvalid as exc:
-            raise _located(path, exc, columns, bad_rows) from None
+            raise _located(path, exc, columns, bad_rows, options.block_size) from None
         except OSError as exc:  # a .gz cut short within the first block
             raise IngestError(file, f"cannot read the file: {exc}") from None
         line = 2
@@ -344,7 +344,7 @@ def read(
             except StopIteration:
                 break
             except pa.ArrowInvalid as exc:
-                raise _located(path, exc, columns, bad_rows) from None
+                raise _located(path, exc, columns, bad_rows, options.block_size) from None
             except OSError as exc:  # a .gz cut short
                 raise IngestError(file, f"cannot read the file: {exc}", line=line) from None
             table = pa.Table.from_batches([batch])
@@ -356,9 +356,14 @@ def read(
     return info, chunks()
 
 
-def _located(path: Path, exc: Exception, columns: list[HeaderColumn], bad_rows: list):
+def _located(
+    path: Path, exc: Exception, columns: list[HeaderColumn], bad_rows: list, block_size: int
+):
     file = str(path)
     text = str(exc)
+    if "straddl" in text:  # a line longer than pyarrow's block
+        what, line = sniff.overlong_message(path, block_size)
+        return IngestError(file, what, line=line)
     if bad_rows:
         row = bad_rows[0]
         line = row.number  # 1-based, the header being line 1

@@ -81,6 +81,10 @@ class Database:
     def begin(self) -> None:
         raise NotImplementedError
 
+    def begin_load(self) -> None:
+        """BEGIN for a load, with what keeps two loads at once apart (connection/)."""
+        self.begin()
+
     def commit(self) -> None:
         raise NotImplementedError
 

@@ -22,6 +22,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from connection import sqlite
+
 from . import cycles, quality, readers, staging
 from .db import Database
 from .errors import IngestError, UsageError
@@ -195,12 +197,17 @@ def _load_file(
             file, "duplicate", source_file_id=int(seen[0][0]), session_id=int(seen[0][1])
         )
     source = staging.HashingReader(path)
+    chunks = None
     try:
         info, chunks = readers.FORMATS[options.file_format].read(path, read_options, source)
         return _load(
             db, path, session_id, options, sidecar, read_options, source, info, chunks, started
         )
     finally:
+        # Loaded or refused, nothing the read started outlives the load: the reader's
+        # generator is closed (its pyarrow reader with it, no read-ahead left running on
+        # pyarrow's threads) before the file it reads is released (issue 22, item 8).
+        _close(chunks)
         source.release()
 
 
@@ -217,8 +224,9 @@ def _load(db, path, session_id, options, sidecar, read_options, source, info, ch
     )
     progress = _Progress(file, size, options.progress)
     outcome = Outcome(file, "loaded", report=report)
-    db.begin()
+    ahead: _Ahead | None = None
     try:
+        db.begin_load()  # a load running beside this one: wait for it (connection/)
         if session_id is None:
             if sidecar is None:
                 raise UsageError("say which session: --session ID or --sidecar FILE.json")
@@ -245,7 +253,8 @@ def _load(db, path, session_id, options, sidecar, read_options, source, info, ch
             counter,
             overlap,
         )
-        for chunk in _ahead(staged):
+        ahead = _Ahead(staged)
+        for chunk in ahead:
             if chunk.first_bytes is not None:
                 db.prepare_bulk(_expected_rows(size, chunk.first_bytes, chunk.first_rows))
             if chunk.rows is not None:
@@ -309,11 +318,20 @@ def _load(db, path, session_id, options, sidecar, read_options, source, info, ch
         # a constraint the rules do not cover (a sidecar value, a foreign key): the engine's
         # own words, located at the file, and nothing kept
         db.rollback()
+        if "database is locked" in str(exc):  # SQLite: another writer for too long
+            raise IngestError(
+                file,
+                "the database is locked by another writer (a load running beside this one?) "
+                f"for more than {sqlite.BUSY_TIMEOUT_SECONDS:g} s; nothing was written: load "
+                "the file again when it is done",
+            ) from None
         raise IngestError(file, f"the database refused the load: {_first_line(exc)}") from None
     except BaseException:
         db.rollback()
         raise
     finally:
+        if ahead is not None:
+            ahead.close()  # the reader thread joined, whatever stopped the load
         progress.close()
     outcome.seconds = time.monotonic() - started
     outcome.bulk_mode = db.bulk_mode
@@ -442,12 +460,25 @@ class _Ahead:
                     return
                 yield item
         finally:
-            self.stop.set()
+            self.close()
+
+    def close(self) -> None:
+        """Stop the reader thread and wait for it (it finishes the chunk at hand), then close
+        the chunks' generator in this thread: called on every way out of a load, so no thread
+        of a refused load is left running when the command exits."""
+        self.stop.set()
+        if self.thread.is_alive() and self.thread is not threading.current_thread():
             self.thread.join()
+        _close(self.chunks)
 
 
-def _ahead(chunks):
-    return iter(_Ahead(chunks))
+def _close(chunks) -> None:
+    close = getattr(chunks, "close", None)
+    if close is not None:
+        try:
+            close()
+        except ValueError:  # still running on a thread (cannot happen once joined)
+            pass
 
 
 def _first_line(exc: BaseException) -> str:

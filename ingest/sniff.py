@@ -66,6 +66,37 @@ def lines(path: Path) -> Iterator[bytes]:
         yield from handle
 
 
+def overlong_line(path: Path, limit: int) -> tuple[int, int, bool] | None:
+    """(line, bytes, ends with a line break) of the first line longer than `limit` bytes,
+    read in blocks so that memory stays flat however long the line (pyarrow's CSV reader
+    refuses a line longer than its block with words of its own: 'straddling object')."""
+    number, length = 1, 0
+    with (gzip.open if path.suffix == ".gz" else open)(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            start = 0
+            while (end := block.find(b"\n", start)) != -1:
+                length += end - start
+                if length > limit:
+                    return number, length, True
+                number, length, start = number + 1, 0, end + 1
+            length += len(block) - start
+        return (number, length, False) if length > limit else None
+
+
+def overlong_message(path: Path, limit: int) -> tuple[str, int | None]:
+    """The words for a line longer than the reader's block, and its number."""
+    found = overlong_line(path, limit)
+    if found is None:  # not found again (the file changed): the size alone
+        return f"a line is longer than {limit:,} bytes: no cycler writes such a row", None
+    line, length, ends = found
+    what = f"the line is {length:,} bytes long" + ("" if ends else " and has no line break")
+    return (
+        f"{what}, more than a cycler writes in a row: the file is damaged or not a "
+        "text export (line breaks lost, a binary file or two files run together?)",
+        line,
+    )
+
+
 def first_non_utf8_line(path: Path) -> tuple[int, int, int] | None:
     """(line, byte, column) of the first byte that is not UTF-8 (the slow path, taken only
     once pyarrow has refused the file)."""

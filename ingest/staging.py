@@ -16,6 +16,7 @@ import gzip
 import hashlib
 import io
 import json
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -248,6 +249,8 @@ class HashingReader(io.RawIOBase):
         self._raw = _Counted(path)
         self._file = gzip.GzipFile(fileobj=self._raw, mode="rb") if compressed(path) else self._raw
         self.sha256 = hashlib.sha256()
+        self._lock = threading.Lock()
+        self._released = False
 
     @property
     def bytes_read(self) -> int:
@@ -261,12 +264,18 @@ class HashingReader(io.RawIOBase):
         return True
 
     def read(self, size: int = -1) -> bytes:
-        try:
-            data = self._file.read(size)
-        except EOFError as exc:  # a .gz cut short: an OSError, as the readers expect
-            raise OSError(f"{self.path.name}: the gzip stream ends early ({exc})") from None
-        self.sha256.update(data)
-        return data
+        # pyarrow reads ahead on its own I/O threads: a read still under way when a refused
+        # load releases the file ends first, later ones find the end (no thread is left in
+        # here when the command exits: issue 22, item 8)
+        with self._lock:
+            if self._released:
+                return b""
+            try:
+                data = self._file.read(size)
+            except EOFError as exc:  # a .gz cut short: an OSError, as the readers expect
+                raise OSError(f"{self.path.name}: the gzip stream ends early ({exc})") from None
+            self.sha256.update(data)
+            return data
 
     def readinto(self, buffer) -> int:
         data = self.read(len(buffer))
@@ -285,7 +294,9 @@ class HashingReader(io.RawIOBase):
         super().close()
 
     def release(self) -> None:
-        self._raw.file.close()
+        with self._lock:  # waits for a read-ahead under way
+            self._released = True
+            self._raw.file.close()
         super().close()
 
 

@@ -249,6 +249,9 @@ def _csv_batches(
 
 def _malformed(path: Path, layout: Layout, exc: Exception, bad_rows: list) -> IngestError:
     file = str(path)
+    if "straddl" in str(exc):  # a line longer than pyarrow's block
+        what, line = sniff.overlong_message(path, ReadOptions.block_size)
+        return IngestError(file, what, line=line)
     if bad_rows:
         row = bad_rows[0]
         line = row.number  # pyarrow counts the skipped lines too: the file's own line
