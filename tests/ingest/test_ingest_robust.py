@@ -258,5 +258,47 @@ def test_a_load_that_waits_too_long_for_sqlite_says_so(
     ]
 
 
+# --------------------------------------------------------------- 4. a load killed half-way
+
+
+@pytest.mark.slow
+def test_a_load_killed_half_way_leaves_nothing_and_loads_again(target, tmp_path):
+    """SIGKILL once rows are flowing (the progress bar shows rows after a second): the
+    transaction never committed, so the counts are as before, and the same file then loads."""
+    import signal
+    import time
+
+    path = _big(tmp_path, "killed.csv", 2111843200, 1_500_000)
+    side = str(sidecar(tmp_path))
+    before = target.counts()
+    process = subprocess.Popen(
+        [sys.executable, *_loader([path], target.url, "--sidecar", side, "--progress")],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+    )
+    seen = b""
+    deadline = time.monotonic() + 50
+    try:
+        while b" rows, " not in seen and time.monotonic() < deadline:
+            block = os.read(process.stderr.fileno(), 4096)
+            if not block:
+                break
+            seen += block
+        assert b" rows, " in seen, seen.decode(errors="replace")[-1000:]
+        assert process.poll() is None, "the load ended before it could be killed"
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.kill()
+        process.wait(timeout=30)
+        process.stderr.close()
+    assert process.returncode == -signal.SIGKILL
+    assert target.counts() == before
+    done = _run(*_loader([path], target.url, "--sidecar", side), timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    after = target.counts()
+    assert after["timeseries_point"] == before["timeseries_point"] + 1_500_000
+    assert after["source_file"] == before["source_file"] + 1
+
+
 if os.name != "posix":  # pragma: no cover - SIGKILL and RUSAGE_CHILDREN are POSIX
     pytestmark = pytest.mark.skip("POSIX only")
