@@ -50,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return generate(args, commands={name: text for name, (text, _) in COMMANDS.items()})
     try:
         run = RUNNERS[command]()
-        return run(args[1:], prog=f"{PROG} {command}")
+        code = run(args[1:], prog=f"{PROG} {command}")
     except ModuleNotFoundError as exc:
         missing = (exc.name or "").split(".")[0]
         if not missing or missing in OURS:
@@ -62,3 +62,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
+    if command == "ingest" and argv is None:  # the process's own command line: as ingest's
+        _exit_now(code)  # __main__ does, out without the interpreter's finalisation
+    return code
+
+
+def _exit_now(code: int) -> None:
+    """pyarrow may still be reading ahead in a refused file on a thread of its own; tearing
+    that reader down at interpreter exit could abort (exit 134) or wait forever after the right
+    message (ingest/__main__.py, issue 22 item 8). Everything is written and closed by now."""
+    import os
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
