@@ -8,11 +8,8 @@ input or the quality report; nothing of it written), 2 usage (options, database,
 from __future__ import annotations
 
 import argparse
-import html
 import json
-import re
 import sys
-import zipfile
 from pathlib import Path
 
 from connection import schema
@@ -23,7 +20,7 @@ from .db import connect
 from .errors import IngestError, UsageError
 from .load import TABLES as LOAD_TABLES
 from .load import Options, Refused, ensure_schema, load_file, read_sidecar
-from .readers import FORMATS
+from .readers import FORMATS, workbook
 from .readers.neware_vocabulary import is_record_sheet
 from .sidecar import TABLES as SIDECAR_TABLES
 
@@ -173,13 +170,18 @@ def _candidates(path: Path) -> list[tuple[str, str]]:
     except OSError:
         return []  # the reader names the problem
     if magic.startswith(b"NEWARE") or (
-        magic.startswith(b"PK\x03\x04") and path.suffix.lower() == ".ndax"
+        magic.startswith(workbook.ZIP) and path.suffix.lower() == ".ndax"
     ):
         return [("neware", "a Neware binary file")]
-    if magic.startswith(b"PK\x03\x04"):
-        names = _sheet_names(path)
+    if magic.startswith(workbook.ZIP):
+        from .readers.arbin import is_channel_sheet  # pyarrow: not for --help
+
+        try:
+            _, names = workbook.open_book(path)
+        except IngestError:
+            return []  # no readable workbook: the reader given the file names the problem
         found = []
-        if any(_ARBIN_SHEET.match(n.strip()) for n in names):
+        if any(is_channel_sheet(n) for n in names):
             found.append(("arbin", "an Arbin MITS Pro workbook"))
         if any(is_record_sheet(n) for n in names):
             found.append(("neware", "a Neware BTSDA workbook"))
@@ -193,21 +195,6 @@ def _candidates(path: Path) -> list[tuple[str, str]]:
             if fmt not in [f for f, _ in found]:
                 found.append((fmt, what))
     return found
-
-
-_ARBIN_SHEET = re.compile(r"^channel[ _-]?\d+(?:[-_]\d+)*$", re.IGNORECASE)  # readers.arbin's
-
-
-def _sheet_names(path: Path) -> list[str]:
-    """The sheet names of an .xlsx (empty when it is no readable workbook)."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            book = archive.read("xl/workbook.xml").decode("utf-8", errors="replace")
-    except (zipfile.BadZipFile, KeyError, OSError):
-        return []
-    return [
-        html.unescape(n) for n in re.findall(r"<(?:\w+:)?sheet\b[^>]*\bname=\"([^\"]*)\"", book)
-    ]
 
 
 def main(argv: list[str] | None = None, prog: str = "python -m ingest") -> int:

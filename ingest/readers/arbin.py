@@ -247,6 +247,12 @@ def _magic(path: Path) -> bytes:
 # (7/8), Channel_6 (older); not Global_Info, Statistics_1-008, StatisticsByCycle-Chan_1,
 # ACIM_chan_1 (impedance) or a chart sheet
 _CHANNEL_SHEET = re.compile(r"^channel[ _-]?\d+(?:[-_]\d+)*$", re.IGNORECASE)
+
+
+def is_channel_sheet(name: str) -> bool:
+    return bool(_CHANNEL_SHEET.match(name.strip()))
+
+
 # a sheet numbered within its channel: Channel_1-008_2 (the channel Channel_1-008, part 2),
 # Channel_6_1 (Channel_6, part 1); Channel_1-008 and Channel_6 are part 0 of their own
 _PART = re.compile(r"^(?P<channel>channel[ _-]?\d+(?:[-_]\d+)*)_(?P<part>\d+)$", re.IGNORECASE)
@@ -271,7 +277,7 @@ def _open(path: Path):
 
 def channel_sheets(file: str, names: list[str]) -> list[str]:
     """The workbook's channel sheets in reading order: one channel's sheets, part 0 first."""
-    found = [n for n in names if _CHANNEL_SHEET.match(n.strip())]
+    found = [n for n in names if is_channel_sheet(n)]
     if not found:
         shown = ", ".join(f"'{n}'" for n in names)
         neware = (

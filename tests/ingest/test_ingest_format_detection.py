@@ -4,8 +4,6 @@ messages, ingest/sniff.py), a file that looks like two formats refused naming bo
 
 from __future__ import annotations
 
-import zipfile
-
 import pytest
 
 from ingest.cli import detect_format
@@ -62,9 +60,14 @@ def test_content_of_two_formats_is_refused_naming_both(sqlite_target, tmp_path, 
 
 
 def _workbook(path, sheets: list[str]):
-    entries = "".join(f'<sheet name="{s}" sheetId="{i}"/>' for i, s in enumerate(sheets, 1))
-    with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("xl/workbook.xml", f"<workbook><sheets>{entries}</sheets></workbook>")
+    """A real .xlsx (openpyxl) with these sheets, empty."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.title = sheets[0]
+    for name in sheets[1:]:
+        book.create_sheet(name)
+    book.save(path)
     return path
 
 
