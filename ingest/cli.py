@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -195,6 +196,17 @@ def _candidates(path: Path) -> list[tuple[str, str]]:
             if fmt not in [f for f, _ in found]:
                 found.append((fmt, what))
     return found
+
+
+def exit_now(code: int) -> None:
+    """End the process with `code` without the interpreter's finalisation: pyarrow may still be
+    reading ahead in a refused file on a thread of its own, and tearing that reader down at exit
+    could abort (`terminate called without an active exception`, exit 134) or wait forever,
+    after the right message (issue 22, item 8). Everything is written and closed by now. For
+    the process's own command line only (python -m ingest, liam-erd-schema ingest)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def main(argv: list[str] | None = None, prog: str = "python -m ingest") -> int:

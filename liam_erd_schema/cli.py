@@ -62,17 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    if command == "ingest" and argv is None:  # the process's own command line: as ingest's
-        _exit_now(code)  # __main__ does, out without the interpreter's finalisation
+    if command == "ingest" and argv is None:  # the process's own command line
+        from ingest.cli import exit_now
+
+        exit_now(code)
     return code
-
-
-def _exit_now(code: int) -> None:
-    """pyarrow may still be reading ahead in a refused file on a thread of its own; tearing
-    that reader down at interpreter exit could abort (exit 134) or wait forever after the right
-    message (ingest/__main__.py, issue 22 item 8). Everything is written and closed by now."""
-    import os
-
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
