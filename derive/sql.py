@@ -286,10 +286,16 @@ ON CONFLICT (session_id, cycle_index, feature_version) """
 # every LAG of a CTE whether used or not, and SAMPLES's eleven cost a third of the time.
 # Parameters: session, version, initial SOC, reference capacity (twice), initial SOC. The first
 # sample of the session carries the initial SOC.
-SOC_WITH = f"""WITH
-steps AS (
+
+
+def _intervals(*columns: str) -> str:
+    """The samples of one session (parameter: the session) with the interval before each
+    (`dt`, the rule of SAMPLES) and the current at its start (`prev_i`), and only the further
+    `columns` a query reads."""
+    more = "".join(f"\n           {c}," for c in columns)
+    return f"""steps AS (
     SELECT session_id, record_index, recorded_at,
-           CAST(test_time_second AS DOUBLE PRECISION) AS t,
+           CAST(test_time_second AS DOUBLE PRECISION) AS t,{more}
            CAST(current_ampere AS DOUBLE PRECISION) AS i,
            LAG(CAST(test_time_second AS DOUBLE PRECISION)) OVER w AS prev_t,
            LAG(CAST(current_ampere AS DOUBLE PRECISION)) OVER w AS prev_i
@@ -299,6 +305,9 @@ intervals AS (
     SELECT s.*, {DT} AS dt
     FROM steps s
 )"""
+
+
+SOC_WITH = "WITH\n" + _intervals()
 SOC_INTO = """
 INSERT INTO label_soc (session_id, record_index, recorded_at, method, label_version, soc,
                        reference_capacity_ah, initial_soc)"""
@@ -330,20 +339,10 @@ ON CONFLICT (session_id, record_index, method, label_version) """
 # anchor are counted backwards from it. SOC = 1 + (q - q_anchor) / capacity.
 # Parameters: session, taper current (A), lowest full voltage, highest empty voltage (NULL: no
 # measured capacity), nominal capacity; then the label version (SOC_ANCHORED only).
-SOC_ANCHORED_WITH = f"""WITH
-steps AS (
-    SELECT session_id, record_index, recorded_at,
-           CAST(test_time_second AS DOUBLE PRECISION) AS t,
-           CAST(voltage_volt AS DOUBLE PRECISION) AS v,
-           CAST(current_ampere AS DOUBLE PRECISION) AS i,
-           LAG(CAST(test_time_second AS DOUBLE PRECISION)) OVER w AS prev_t,
-           LAG(CAST(current_ampere AS DOUBLE PRECISION)) OVER w AS prev_i
-    FROM timeseries_point WHERE session_id = %s WINDOW w AS (ORDER BY record_index)
-),
-intervals AS (
-    SELECT s.*, {DT} AS dt
-    FROM steps s
-),
+SOC_ANCHORED_WITH = (
+    "WITH\n"
+    + _intervals("CAST(voltage_volt AS DOUBLE PRECISION) AS v")
+    + """,
 counted AS (
     SELECT n.*,
            sum(dt * (COALESCE(prev_i, 0.0) + i) / 2 / 3600) OVER (
@@ -424,6 +423,7 @@ spread AS (
            max(capacity) OVER (PARTITION BY k) AS anchor_capacity
     FROM stream st
 )"""
+)
 SOC_ANCHORED_SELECT = """
 SELECT session_id, record_index, recorded_at, 'coulomb_counting', %s,
        1.0 + (q - anchor_q) / anchor_capacity, anchor_capacity, 1.0
