@@ -100,6 +100,7 @@ bench: $(call extra,bench) ## benchmark the time-series table on every engine, t
 	@$(PY) -m bench.ingest --n $(N) --out bench/ingest-results.json
 	@$(PY) -m bench --n $(N)
 	@$(PY) -m bench.clickhouse --n $(N) --out bench/clickhouse-results.json
+	@$(PY) -m bench.export  # the training-set export beside pandas.read_sql (bench/export-results.json)
 	@$(MAKE) --no-print-directory $(LINKML)
 	@$(PY) -m bench.startup  # generator start-up beside LinkML (bench/startup-results.json)
 	@$(PY) -m bench.report  # the page again, with the start-up section just measured
@@ -113,7 +114,8 @@ $(LINKML): bench/linkml/requirements.txt
 	@.venv-linkml/bin/python -m pip --disable-pip-version-check install --quiet -r $<
 	@touch $@
 
-PY_SOURCES := generator connection ingest derive liam_erd_schema demo harness bench tests \
+PY_SOURCES := generator connection ingest derive export predictions liam_erd_schema demo harness \
+	bench tests \
 	docs_hooks.py scripts/hatch_build.py
 lint: $(call extra,test) ## ruff lint and format check; the rooms' import directions, no circles
 	@$(VENV)/bin/ruff check $(PY_SOURCES)
