@@ -134,8 +134,11 @@ def import_predictions(
         seen[k] = i
         v = columns["predicted_value"][i]
         if not isinstance(v, int | float) or math.isnan(v) or math.isinf(v):
+            what = "empty or NaN" if v is None or v != v else repr(v)
             raise ExportError(
-                f"{_where(path, how, i, 'predicted_value')}: {v!r} is not a number", BAD_FILE
+                f"{_where(path, how, i, 'predicted_value')}: {what} is not a number: every "
+                "prediction needs its value",
+                BAD_FILE,
             )
         if (lo is not None and (v < lo or (v == lo and label_col.range.min_exclusive))) or (
             hi is not None and (v > hi or (v == hi and label_col.range.max_exclusive))
