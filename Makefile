@@ -21,7 +21,7 @@ N ?= 1000000
 DB ?= db/battery.sqlite
 FROM ?= HEAD
 
-.PHONY: help sql db all diagrams docs serve test test-fast check bench lint setup clean migration ingest derive demo
+.PHONY: help sql db all diagrams docs serve test test-fast check bench lint setup clean migration ingest derive export demo
 # The install steps share one .venv: never run two pip installs into it at once (make -j).
 .NOTPARALLEL:
 
@@ -87,6 +87,10 @@ ingest: $(call extra,ingest) ## set up the BDF CSV loader and show its help (pyt
 
 derive: $(call extra,ingest) ## set up the derivations and show their help (python -m derive, installed: liam-erd-schema derive; docs/deriving.md)
 	@$(PY) -m derive --help
+
+export: $(call extra,export) ## set up the training-set export and the predictions import, show their help (docs/modelling.md)
+	@$(PY) -m export --help
+	@$(PY) -m predictions --help
 
 demo: $(call extra,ingest) ## fill db/battery.sqlite (or DB=postgresql://...) from the shipped demo data (data/demo/)
 	@$(PY) -m demo $(if $(filter-out db/battery.sqlite,$(DB)),--db '$(DB)') >/dev/null
