@@ -120,6 +120,11 @@ def write_training_set(db: str, path: str | Path, task: str = "soh", **options: 
                     rows += batch.num_rows
             finally:
                 writer.close()
+            if not rows:
+                raise ExportError(
+                    f"nothing to export: no row matches {req.filters.said()} (a session with "
+                    "labels, but none in the cycles asked for)"
+                )
             description_path(path).write_text(json.dumps(p.description(), indent=2) + "\n")
             os.replace(tmp, path)
         except BaseException:

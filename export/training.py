@@ -195,10 +195,16 @@ class Plan:
 def _one_of(source: Source, what: str, option: str, sql: str, params: list, chosen):
     """The value the user chose for `what` if the database has it, else the only one there
     is; ExportError listing what there is otherwise."""
+    if chosen is not None:  # is it there? (one row, not every distinct value)
+        column = sql.split("SELECT DISTINCT ")[1].split(" FROM ")[0]
+        where = " AND " if " WHERE " in sql else " WHERE "
+        found = source.query(
+            f"{sql.replace('DISTINCT ', '')}{where}{column} = %s LIMIT 1", [*params, chosen]
+        )
+        if found:
+            return chosen
     present = [r[0] for r in source.query(sql, params) if r[0] is not None]
     if chosen is not None:
-        if chosen in present:
-            return chosen
         raise ExportError(
             f"{option} {chosen}: no such {what} in the database"
             + (f" (there is: {', '.join(map(str, sorted(present)))})" if present else ""),
@@ -296,11 +302,29 @@ def plan(source: Source, request: Request) -> Plan:
     feats = [next(o for o in columns if o.expression == f.expression) for f in feats]
     where_sql = " WHERE " + " AND ".join([*conditions, *where]) if conditions or where else ""
     all_params = [*values, *params]
-    groups = source.query(
-        f"SELECT DISTINCT b.cell_id, s.session_id, {', '.join('s.' + c for c in CONDITION)}"
-        f" FROM {tables}{where_sql}",
-        all_params,
-    )
+    conds = ", ".join("s." + c for c in CONDITION)
+    if request.task == "soh":  # cycles: the set's own join is small
+        groups = source.query(
+            f"SELECT DISTINCT b.cell_id, s.session_id, {conds} FROM {tables}{where_sql}",
+            all_params,
+        )
+    else:  # samples: the sessions with labels of the definition, without the samples
+        labelled = (
+            "s.session_id IN (SELECT session_id FROM label_soc WHERE "
+            + " AND ".join(f"{c} = %s" for c in definition)
+            + ")"
+        )
+        kept = [
+            part.replace("c.cycle_type IN", "s.session_id IN (SELECT session_id FROM cycle"
+                         " WHERE cycle_type IN") + (")" if part.startswith("c.") else "")
+            for part in where
+        ]  # fmt: skip
+        groups = source.query(
+            f"SELECT b.cell_id, s.session_id, {conds} FROM test_session s"
+            " JOIN battery_cell b ON b.cell_id = s.cell_id WHERE "
+            + " AND ".join([labelled, *kept]),
+            all_params,
+        )
     if not groups:
         said = ", ".join(f"{k} {v}" for k, v in definition.items())
         version = f"feature version {feature_version}, " if feature_version else ""
