@@ -65,8 +65,28 @@ def run(url: str, tmp: Path) -> dict:
     done = predictions.import_predictions(url, pred, tmp / "soh.parquet", run_)
     out["run_id"] = done.run_id
     out["metrics"] = done.metrics
-    out["scores"] = [s.__dict__ for s in predictions.evaluate(url)]
-    out["cell_scores"] = [s.__dict__ for s in predictions.evaluate(url, per_cell=True)]
+    # SOC: every 10th sample of session A predicted 0.005 high, the split given in the file
+    # (the per-sample set was exported without one)
+    pred_soc = tmp / "pred_soc.csv"
+    lines = ["session_id,record_index,predicted_value,split"]
+    lines += [
+        f"{r['session_id']},{r['record_index']},{r['soc'] + 0.005},test" for r in soc_rows[::10]
+    ]
+    pred_soc.write_text("\n".join(lines) + "\n")
+    soc_run = predictions.import_predictions(url, pred_soc, tmp / "soc.csv", run_)
+    out["soc_run"] = [soc_run.rows, soc_run.metrics]
+    out["soc_recorded_at"] = _query(
+        url,
+        "SELECT COUNT(*) FROM prediction p JOIN timeseries_point t ON t.session_id = p.session_id"
+        " AND t.record_index = p.record_index AND t.recorded_at = p.recorded_at"
+        " WHERE p.run_id = %s",
+        [soc_run.run_id],
+    )[0][0]
+    out["scores"] = [s.__dict__ for s in predictions.evaluate(url, [done.run_id])]
+    out["soc_scores"] = [s.__dict__ for s in predictions.evaluate(url, [soc_run.run_id])]
+    out["cell_scores"] = [
+        s.__dict__ for s in predictions.evaluate(url, [done.run_id], per_cell=True)
+    ]
     out["run_split"] = _json(
         _query(url, "SELECT split_spec FROM model_run WHERE run_id = %s", [done.run_id])[0][0]
     )

@@ -54,7 +54,8 @@ def same(a, b) -> bool:
 @pytest.mark.parametrize(
     "what",
     ["soh_rows", "soh_columns", "split", "soc_rows", "soc_count", "metrics", "scores",
-     "cell_scores", "run_split", "bdf_rows", "bdf_header"],
+     "cell_scores", "run_split", "bdf_rows", "bdf_header", "soc_run", "soc_scores",
+     "soc_recorded_at"],
 )  # fmt: skip
 def test_every_engine_gives_the_same_export_predictions_and_evaluation(results, what):
     reference = results["sqlite"][what]
@@ -105,3 +106,12 @@ def test_the_bdf_file_loads_back_into_the_same_samples(results):
         assert out["bdf_same"], name
         assert out["bdf_samples"] == out["bdf_rows"] > 1000, name
     assert results["sqlite"]["bdf_header"].startswith('"Test Time / s","Voltage / V"')
+
+
+def test_soc_predictions_link_to_their_samples(results):
+    for name, out in results.items():
+        rows, metrics = out["soc_run"]
+        assert rows == out["soc_recorded_at"] > 100, name  # recorded_at copied from the sample
+        assert abs(metrics["test"]["mae"] - 0.005) < 1e-5, (name, metrics)
+        (score,) = out["soc_scores"]
+        assert score["count"] == rows and abs(score["max_error"] - 0.005) < 1e-5, name

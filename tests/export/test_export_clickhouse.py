@@ -28,7 +28,8 @@ print(json.dumps(run({url!r}, Path({tmp!r})), default=str))
 """
 
 COMPARED = ["soh_rows", "soh_columns", "split", "soc_rows", "soc_count", "metrics", "scores",
-            "cell_scores", "run_split", "bdf_rows", "bdf_header", "bdf_same"]  # fmt: skip
+            "cell_scores", "run_split", "bdf_rows", "bdf_header", "soc_run", "soc_scores",
+     "soc_recorded_at", "bdf_same"]  # fmt: skip
 
 
 def same(a, b) -> bool:

@@ -8,6 +8,7 @@ import json
 import sqlite3
 
 import pyarrow as pa
+import pyarrow.csv  # noqa: F401 - pa.csv
 import pyarrow.parquet as pq
 import pytest
 
@@ -248,3 +249,16 @@ def test_bdf_of_a_session_that_does_not_exist(db, tmp_path, capsys):
     assert export_main(["bdf", "--db", db["url"], "--session", "999", "--out", str(out)]) == 1
     assert "--session 999: no such test_session" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_bdf_parquet_holds_the_csvs_columns_and_units(db, tmp_path):
+    session = str(db["ids"]["B"])
+    for name in ("b.csv", "b.parquet"):
+        out = tmp_path / name
+        assert export_main(["bdf", "--db", db["url"], "--session", session, "--out", str(out)]) == 0
+    csv_table = pa.csv.read_csv(tmp_path / "b.csv")
+    table = pq.read_table(tmp_path / "b.parquet")
+    assert table.column_names == csv_table.column_names
+    assert table.num_rows == csv_table.num_rows > 1000
+    assert table.schema.field("Voltage / V").metadata[b"unit"] == b"V"
+    assert table.column("Voltage / V").to_pylist() == csv_table.column("Voltage / V").to_pylist()
