@@ -16,7 +16,7 @@ from typing import Any
 import pyarrow as pa
 
 from .errors import USAGE, ExportError
-from .read import open_source
+from .read import BATCH_ROWS, open_source
 from .training import Filters, Leakage, Plan, Request, plan, stream
 
 
@@ -99,8 +99,11 @@ def description_path(path: Path) -> Path:
     return path.with_name(path.name + ".export.json")
 
 
-def write_training_set(db: str, path: str | Path, task: str = "soh", **options: Any) -> Written:
-    """Stream the training set into `path` (.parquet or .csv), whole or not at all."""
+def write_training_set(
+    db: str, path: str | Path, task: str = "soh", *, batch_rows: int = BATCH_ROWS, **options: Any
+) -> Written:
+    """Stream the training set into `path` (.parquet or .csv), whole or not at all, in
+    batches of `batch_rows` rows (the memory it takes: one batch)."""
     path = Path(path)
     kind = "csv" if path.suffix.lower() == ".csv" else "parquet"
     if path.suffix.lower() not in (".csv", ".parquet"):
@@ -114,7 +117,7 @@ def write_training_set(db: str, path: str | Path, task: str = "soh", **options: 
         try:
             writer = _writer(kind, tmp, p.schema())
             try:
-                for batch in stream(source, p):
+                for batch in stream(source, p, batch_rows):
                     leak.add(batch)
                     writer.write_batch(batch)
                     rows += batch.num_rows
