@@ -262,3 +262,19 @@ def test_bdf_parquet_holds_the_csvs_columns_and_units(db, tmp_path):
     assert table.num_rows == csv_table.num_rows > 1000
     assert table.schema.field("Voltage / V").metadata[b"unit"] == b"V"
     assert table.column("Voltage / V").to_pylist() == csv_table.column("Voltage / V").to_pylist()
+
+
+def test_the_filters_narrow_the_set(db, tmp_path, capsys):
+    a = str(db["ids"]["A"])
+    args = ["--cycle-type", "aging", "--session", a, "--split", "none"]
+    code, err, out = _export(db, tmp_path, capsys, *args)
+    assert code == 0, err
+    rows = pq.read_table(out).to_pylist()
+    assert rows and {r["session_id"] for r in rows} == {int(a)}
+    assert {r["cycle_type"] for r in rows} == {"aging"}
+    # SOC per sample, no cycle of that type: refused, the file already there left as it was
+    before = out.read_bytes()
+    args = ["--task", "soc", "--split", "none", "--cycle-type", "reference"]
+    code, err, out = _export(db, tmp_path, capsys, *args)
+    assert code == 1 and "nothing to export" in err, err
+    assert out.read_bytes() == before and not list(tmp_path.glob(".*tmp"))
