@@ -21,7 +21,7 @@ N ?= 1000000
 DB ?= db/battery.sqlite
 FROM ?= HEAD
 
-.PHONY: help sql db all diagrams docs serve test test-fast check bench lint setup clean migration ingest derive demo
+.PHONY: help sql db all diagrams docs serve test test-fast check bench lint setup clean migration ingest derive export demo
 # The install steps share one .venv: never run two pip installs into it at once (make -j).
 .NOTPARALLEL:
 
@@ -88,6 +88,10 @@ ingest: $(call extra,ingest) ## set up the BDF CSV loader and show its help (pyt
 derive: $(call extra,ingest) ## set up the derivations and show their help (python -m derive, installed: liam-erd-schema derive; docs/deriving.md)
 	@$(PY) -m derive --help
 
+export: $(call extra,export) ## set up the training-set export and the predictions import, show their help (docs/modelling.md)
+	@$(PY) -m export --help
+	@$(PY) -m predictions --help
+
 demo: $(call extra,ingest) ## fill db/battery.sqlite (or DB=postgresql://...) from the shipped demo data (data/demo/)
 	@$(PY) -m demo $(if $(filter-out db/battery.sqlite,$(DB)),--db '$(DB)') >/dev/null
 
@@ -100,6 +104,7 @@ bench: $(call extra,bench) ## benchmark the time-series table on every engine, t
 	@$(PY) -m bench.ingest --n $(N) --out bench/ingest-results.json
 	@$(PY) -m bench --n $(N)
 	@$(PY) -m bench.clickhouse --n $(N) --out bench/clickhouse-results.json
+	@$(PY) -m bench.export  # the training-set export beside pandas.read_sql (bench/export-results.json)
 	@$(MAKE) --no-print-directory $(LINKML)
 	@$(PY) -m bench.startup  # generator start-up beside LinkML (bench/startup-results.json)
 	@$(PY) -m bench.report  # the page again, with the start-up section just measured
@@ -113,7 +118,8 @@ $(LINKML): bench/linkml/requirements.txt
 	@.venv-linkml/bin/python -m pip --disable-pip-version-check install --quiet -r $<
 	@touch $@
 
-PY_SOURCES := generator connection ingest derive liam_erd_schema demo harness bench tests \
+PY_SOURCES := generator connection ingest derive export predictions liam_erd_schema demo harness \
+	bench tests \
 	docs_hooks.py scripts/hatch_build.py
 lint: $(call extra,test) ## ruff lint and format check; the rooms' import directions, no circles
 	@$(VENV)/bin/ruff check $(PY_SOURCES)

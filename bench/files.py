@@ -11,3 +11,4 @@ RESULTS = BENCH / "results.json"  # python -m bench (bench/cli.py)
 INGEST_RESULTS = BENCH / "ingest-results.json"  # python -m bench.ingest
 CLICKHOUSE_RESULTS = BENCH / "clickhouse-results.json"  # python -m bench.clickhouse
 STARTUP_RESULTS = BENCH / "startup-results.json"  # python -m bench.startup
+EXPORT_RESULTS = BENCH / "export-results.json"  # python -m bench.export

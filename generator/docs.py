@@ -34,6 +34,7 @@ GUIDE_PAGES = (
     ("Loading cycler files", "loading.md"),
     ("Deriving cycles, features and labels", "deriving.md"),
     ("Demo data and plots", "demo.md"),
+    ("From data to model", "modelling.md"),
     ("Query cookbook", "cookbook.md"),
 )
 TAIL_PAGES = (

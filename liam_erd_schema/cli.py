@@ -1,6 +1,7 @@
 """`liam-erd-schema COMMAND ...`: the generator's commands (generator/cli.py), and the ones of
 the rooms that build on it, which the generator may not import (pyproject.toml:
-[tool.importlinter]): `ingest` (the loader) and `derive` (the derivations), each imported only
+[tool.importlinter]): `ingest` (the loader), `derive` (the derivations), `export` (training
+sets and BDF files out) and `predictions` (a model's predictions in, evaluated), each imported only
 when it is the command asked for, so the generator's commands start as fast as before and
 need none of their dependencies.
 
@@ -20,10 +21,15 @@ EXIT_USAGE = 2
 COMMANDS = {
     "ingest": ("load cycler files into a database of this schema", "ingest"),
     "derive": ("derive cycles, cycle features and SOC/SOH labels in a database", "derive"),
+    "export": ("export training sets (Parquet, CSV) and sessions as BDF files", "export"),
+    "predictions": (
+        "import a model's predictions and evaluate them per run, split, cell",
+        "export",
+    ),
 }
 # a driver that comes with another extra than the command's own (ClickHouse's, for both)
 EXTRA_OF_MODULE = {"chdb": "ingest-clickhouse"}
-OURS = ("generator", "liam_erd_schema", "connection", "ingest", "derive")
+OURS = ("generator", "liam_erd_schema", "connection", "ingest", "derive", "export", "predictions")
 
 
 def _ingest() -> Callable[..., int]:
@@ -38,7 +44,19 @@ def _derive() -> Callable[..., int]:
     return main
 
 
-RUNNERS = {"ingest": _ingest, "derive": _derive}
+def _export() -> Callable[..., int]:
+    from export.cli import main
+
+    return main
+
+
+def _predictions() -> Callable[..., int]:
+    from predictions.cli import main
+
+    return main
+
+
+RUNNERS = {"ingest": _ingest, "derive": _derive, "export": _export, "predictions": _predictions}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

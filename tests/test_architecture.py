@@ -22,6 +22,8 @@ ROOMS = (
     "connection",
     "ingest",
     "derive",
+    "export",
+    "predictions",
     "demo",
     "harness",
     "bench",

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-ROOMS = frozenset({"connection", "ingest", "derive"})
+ROOMS = frozenset({"connection", "ingest", "derive", "export", "predictions"})
 PACKAGE = "liam_erd_schema"
 
 

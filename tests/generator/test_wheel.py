@@ -49,10 +49,12 @@ WHEEL_SOURCES = (
     "connection",
     "ingest",
     "derive",
+    "export",
+    "predictions",
     "scripts/hatch_build.py",
 )
 PACKAGE = "liam_erd_schema"
-ROOMS = ("connection", "ingest", "derive")  # inside PACKAGE in the wheel
+ROOMS = ("connection", "ingest", "derive", "export", "predictions")  # inside PACKAGE in the wheel
 
 
 def _env() -> dict[str, str]:

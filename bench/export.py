@@ -1,0 +1,141 @@
+"""The training-set export beside pandas: `python -m bench.export [--n N]`.
+
+Loads a BDF file of N samples (bench.ingest's, default 200,000) into a fresh SQLite file and a
+fresh PostgreSQL 18 database (the tests' throwaway server), derives SOC labels, and times the
+per-sample training set read two ways from the same database in the same run: the export
+(`export.training_set(..., as_="arrow")`: Arrow batches from the ADBC driver, cast to the
+schema's types) and `pandas.read_sql` of the same query text through the usual driver
+(sqlite3, psycopg). The median of 3 runs of each; the ratio is pandas' seconds over the
+export's. Writes bench/export-results.json."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .files import EXPORT_RESULTS as RESULTS
+from .ingest import ROOT, _load, _sqlite_url, make_csv
+
+REPEAT = 3
+
+
+def _median(fn) -> float:
+    times = []
+    for _ in range(REPEAT):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _measure(url: str, kind: str) -> dict:
+    import pandas as pd
+
+    import derive
+    import export
+    from export.read import open_source
+    from export.training import plan
+
+    derive.run(url, what=["cycles", "soc"], initial_soc=0.5, label_version="bench")
+    if kind == "postgres":  # the planner's statistics, as autovacuum would have them
+        import psycopg
+
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("ANALYZE")
+    options = {
+        "split": "none",
+        "definition": {"method": "coulomb_counting", "label_version": "bench"},
+    }
+    req = export.api.request("soc", **options)
+    with open_source(url) as source:
+        p = plan(source, req)
+    if kind == "sqlite":
+        import sqlite3
+
+        def pandas_read():
+            conn = sqlite3.connect(url)
+            try:
+                return pd.read_sql(p.sql.replace("%s", "?"), conn, params=p.params)
+            finally:
+                conn.close()
+    else:
+        import psycopg
+
+        def pandas_read():
+            import warnings
+
+            with psycopg.connect(url) as conn, warnings.catch_warnings():
+                # pandas names SQLAlchemy; a DBAPI connection is what users pass
+                warnings.simplefilter("ignore", UserWarning)
+                return pd.read_sql(p.sql, conn, params=p.params)
+
+    rows = len(pandas_read())
+    table = export.training_set(url, "soc", as_="arrow", **options)
+    assert table.num_rows == rows, (table.num_rows, rows)
+    ours = _median(lambda: export.training_set(url, "soc", as_="arrow", **options))
+    theirs = _median(pandas_read)
+    return {
+        "rows": rows,
+        "export_seconds": round(ours, 3),
+        "pandas_read_sql_seconds": round(theirs, 3),
+        "ratio": round(theirs / ours, 2),
+    }
+
+
+def run(n: int, engines: list[str]) -> dict:
+    from .system import machine
+
+    results: dict = {
+        "n": n,
+        "date": datetime.now(UTC).date().isoformat(),
+        "machine": machine(),
+        "engines": {},
+    }
+    with tempfile.TemporaryDirectory(prefix="bench-export-") as tmp:
+        workdir = Path(tmp)
+        csv = workdir / "samples.csv"
+        make_csv(csv, n)
+        if "sqlite" in engines:
+            url = _sqlite_url(workdir, "export")
+            _load(csv, url, workdir)
+            print(f"sqlite: {n:,} samples", file=sys.stderr)
+            results["engines"]["sqlite"] = _measure(url, "sqlite")
+        if "postgres18" in engines:
+            import harness
+
+            ddl = (ROOT / "sql" / "postgres" / "schema.sql").read_text()
+            with harness.postgres18() as engine, engine.fresh_database("export") as database:
+                with database.connect() as raw:
+                    raw.execute(ddl)
+                _load(csv, database.conninfo(), workdir)
+                print(f"postgres18: {n:,} samples", file=sys.stderr)
+                pg = _measure(database.conninfo(), "postgres")
+                pg["version"] = f"PostgreSQL {engine.version}"
+                results["engines"]["postgres18"] = pg
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.export", description=__doc__)
+    p.add_argument("--n", type=int, default=200_000, help="samples (default 200,000)")
+    p.add_argument("--engines", default="sqlite,postgres18")
+    p.add_argument("--out", type=Path, default=RESULTS)
+    args = p.parse_args(argv)
+    results = run(args.n, args.engines.split(","))
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    for name, r in results["engines"].items():
+        print(
+            f"{name}: {r['rows']:,} rows: export {r['export_seconds']} s, pandas.read_sql "
+            f"{r['pandas_read_sql_seconds']} s: x{r['ratio']}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,415 @@
+"""Training sets: the rows a model trains on, read in one query per set that runs unchanged on
+every engine, streamed in Arrow batches.
+
+- per cycle (task soh): the features of one `cycle_feature.feature_version` beside the SOH
+  labels of one definition, with the cell, session and protocol they come from;
+- per sample (task soc): the samples beside the SOC labels of one definition, optionally cut
+  into windows of test time.
+
+Which columns come from where is read from the schema (connection.schema.model()): the label
+table's definition is its unique key minus the foreign key to what it labels (label_soh:
+definition, reference_basis, label_version), its values every other column but its own key
+(so a label column added to schema.yaml is exported without a change here), and the features
+are every column of cycle_feature but its key."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from connection import schema
+
+from .columns import Out, arrow_schema, columns_of, conform
+from .errors import REFUSED, USAGE, ExportError
+from .read import BATCH_ROWS, Source
+from .split import Split, plan_split
+
+TASKS = ("soh", "soc")
+
+
+@dataclass(frozen=True)
+class Task:
+    """What one task's training set joins: the label table, what it labels, the label value."""
+
+    name: str
+    label_table: str
+    target_table: str  # what a label labels: cycle (SOH) or timeseries_point (SOC)
+
+    def label_key(self) -> tuple[str, ...]:
+        table = schema.model().table(self.label_table)
+        return next(fk.columns for fk in table.foreign_keys if fk.ref_table == self.target_table)
+
+    def definition(self) -> tuple[str, ...]:
+        """The columns that name one label definition: the label table's unique key minus the
+        key of what it labels."""
+        table = schema.model().table(self.label_table)
+        key = set(self.label_key())
+        unique = next(u.columns for u in table.uniques if key <= set(u.columns))
+        return tuple(c for c in unique if c not in key)
+
+    def values(self) -> list[str]:
+        """The label table's value columns: everything but its keys and its definition."""
+        table = schema.model().table(self.label_table)
+        target = schema.model().table(self.target_table)
+        skip = {*table.primary_key, *self.label_key(), *self.definition()}
+        skip |= {c.name for c in target.columns}  # copies of the labelled row (recorded_at)
+        return [c.name for c in table.columns if c.name not in skip]
+
+
+TASK = {
+    "soh": Task("soh", "label_soh", "cycle"),
+    "soc": Task("soc", "label_soc", "timeseries_point"),
+}
+# the asset and the operating conditions of each row (ids for the split and for tracing)
+IDS = [
+    Out("cell_id", "battery_cell", "cell_id", "b.cell_id"),
+    Out("session_id", "test_session", "session_id", "s.session_id"),
+    Out("protocol_name", "test_session", "protocol_name", "s.protocol_name"),
+    Out("protocol_version", "test_session", "protocol_version", "s.protocol_version"),
+    Out("chemistry", "battery_cell", "chemistry", "b.chemistry"),
+    Out("ambient_temperature_celsius", "test_session", "ambient_temperature_celsius",
+        "s.ambient_temperature_celsius"),
+    Out("charge_c_rate", "test_session", "charge_c_rate", "s.charge_c_rate"),
+    Out("discharge_c_rate", "test_session", "discharge_c_rate", "s.discharge_c_rate"),
+]  # fmt: skip
+# the operating-condition group of a session (split by condition)
+CONDITION = ["ambient_temperature_celsius", "charge_c_rate", "discharge_c_rate"]
+
+
+@dataclass
+class Filters:
+    cells: list[int] | None = None
+    sessions: list[int] | None = None
+    protocols: list[str] | None = None
+    chemistries: list[str] | None = None
+    cycle_types: list[str] | None = None
+
+    def where(self) -> tuple[list[str], list[Any]]:
+        parts: list[str] = []
+        params: list[Any] = []
+        for values, expression in (
+            (self.cells, "b.cell_id"),
+            (self.sessions, "s.session_id"),
+            (self.protocols, "s.protocol_name"),
+            (self.chemistries, "b.chemistry"),
+            (self.cycle_types, "c.cycle_type"),
+        ):
+            if values:
+                parts.append(f"{expression} IN ({', '.join(['%s'] * len(values))})")
+                params += list(values)
+        return parts, params
+
+    def said(self) -> str:
+        named = [
+            f"{name} {', '.join(str(v) for v in values)}"
+            for name, values in (
+                ("--cell", self.cells),
+                ("--session", self.sessions),
+                ("--protocol", self.protocols),
+                ("--chemistry", self.chemistries),
+                ("--cycle-type", self.cycle_types),
+            )
+            if values
+        ]
+        return "; ".join(named) or "no filter"
+
+
+@dataclass
+class Request:
+    task: str = "soh"
+    feature_version: str | None = None  # SOH: None = the only one in the database
+    definition: dict[str, str | None] = field(default_factory=dict)  # None = the only one
+    filters: Filters = field(default_factory=Filters)
+    split: str = "cell"  # cell | condition | none
+    seed: int = 0
+    test_fraction: float = 0.2
+    validation_fraction: float = 0.0
+    split_spec: dict | None = None  # an explicit split: {"by": ..., "train": [...], ...}
+    window_seconds: float | None = None  # SOC: window_index = floor(test_time / W)
+    drop: tuple[str, ...] = ()
+
+
+@dataclass
+class Plan:
+    """A request checked against the database: the query, its output schema, the split."""
+
+    request: Request
+    sql: str
+    params: list[Any]
+    columns: list[Out]
+    definition: dict[str, str]
+    feature_version: str | None
+    split: Split
+    features: list[str]  # the columns checked for leakage
+    label: str  # the label value column
+
+    def description(self) -> dict:
+        """What the export holds, as the predictions import reads it back."""
+        return {
+            "task": self.request.task,
+            "feature_version": self.feature_version,
+            "label": {"table": TASK[self.request.task].label_table, **self.definition},
+            "split": self.split.spec(),
+            "filters": self.request.filters.said(),
+        }
+
+    def schema(self) -> pa.Schema:
+        import json
+
+        target = arrow_schema(self.columns)
+        extra = []
+        if self.request.window_seconds:
+            extra.append(
+                pa.field(
+                    "window_index",
+                    pa.int64(),
+                    metadata={
+                        b"description": f"floor(test_time_second / {self.request.window_seconds:g})"
+                        ": the window of test time the sample falls in".encode(),
+                        b"unit": b"1",
+                    },
+                )
+            )
+        extra.append(
+            pa.field(
+                "split",
+                pa.string(),
+                metadata={
+                    b"description": f"The part of the split the row's cell is in "
+                    f"({self.split.by}, seed {self.split.seed}).".encode(),
+                    b"unit": b"",
+                    b"source": b"export split",
+                },
+            )
+        )
+        fields = [*target, *extra]
+        meta = {b"liam_erd_schema.export": json.dumps(self.description()).encode()}
+        return pa.schema(fields, metadata=meta)
+
+
+def _one_of(source: Source, what: str, option: str, sql: str, params: list, chosen):
+    """The value the user chose for `what` if the database has it, else the only one there
+    is; ExportError listing what there is otherwise."""
+    if chosen is not None:  # is it there? (one row, not every distinct value)
+        column = sql.split("SELECT DISTINCT ")[1].split(" FROM ")[0]
+        where = " AND " if " WHERE " in sql else " WHERE "
+        found = source.query(
+            f"{sql.replace('DISTINCT ', '')}{where}{column} = %s LIMIT 1", [*params, chosen]
+        )
+        if found:
+            return chosen
+    present = [r[0] for r in source.query(sql, params) if r[0] is not None]
+    if chosen is not None:
+        raise ExportError(
+            f"{option} {chosen}: no such {what} in the database"
+            + (f" (there is: {', '.join(map(str, sorted(present)))})" if present else ""),
+            REFUSED,
+        )
+    if len(present) == 1:
+        return present[0]
+    if not present:
+        raise ExportError(f"no {what} in the database: derive them first (python -m derive)")
+    raise ExportError(
+        f"{len(present)} {what}s in the database ({', '.join(map(str, sorted(present)))}): "
+        f"choose one with {option}",
+        USAGE,
+    )
+
+
+def plan(source: Source, request: Request) -> Plan:
+    if request.task not in TASK:
+        raise ExportError(f"--task {request.task}: choose soh or soc", USAGE)
+    task = TASK[request.task]
+    model = schema.model()
+    where, params = request.filters.where()
+    if request.task == "soh":
+        feature_version = _one_of(
+            source,
+            "feature version",
+            "--feature-version",
+            "SELECT DISTINCT feature_version FROM cycle_feature",
+            [],
+            request.feature_version,
+        )
+    else:
+        feature_version = None
+    definition = {}
+    for column in task.definition():
+        option = "--" + column.replace("_", "-")
+        conditions = [f"{c} = %s" for c in definition]
+        text = f"SELECT DISTINCT {column} FROM {task.label_table}" + (
+            " WHERE " + " AND ".join(conditions) if conditions else ""
+        )
+        what = f"{task.label_table}.{column}"
+        definition[column] = _one_of(
+            source, what, option, text, list(definition.values()), request.definition.get(column)
+        )
+    ids = IDS
+    lab = [Out(c, task.label_table, c, f"l.{c}") for c in task.values() if c not in request.drop]
+    definition_where = [f"l.{c} = %s" for c in definition]
+    if request.task == "soh":
+        key = set(model.table("cycle_feature").primary_key)
+        feats = [
+            Out(c.name, "cycle_feature", c.name, f"f.{c.name}")
+            for c in model.table("cycle_feature").columns
+            if c.name not in key and c.name not in request.drop
+        ]
+        cyc = [
+            Out("cycle_index", "cycle", "cycle_index", "c.cycle_index"),
+            Out("cycle_type", "cycle", "cycle_type", "c.cycle_type"),
+        ]
+        columns = [*ids, *cyc, *feats, *lab]
+        tables = (
+            "cycle_feature f"
+            " JOIN cycle c ON c.session_id = f.session_id AND c.cycle_index = f.cycle_index"
+            " JOIN label_soh l ON l.session_id = f.session_id AND l.cycle_index = f.cycle_index"
+            " JOIN test_session s ON s.session_id = f.session_id"
+            " JOIN battery_cell b ON b.cell_id = s.cell_id"
+        )
+        conditions = ["f.feature_version = %s", *definition_where]
+        values = [feature_version, *definition.values()]
+        order = "f.session_id, f.cycle_index"
+    else:
+        key = set(model.table("timeseries_point").primary_key) - {"record_index"}
+        feats = columns_of("timeseries_point", {*key, *request.drop}, "p")
+        columns = [*ids, *feats, *lab]
+        tables = (
+            "label_soc l"
+            " JOIN timeseries_point p ON p.session_id = l.session_id"
+            " AND p.record_index = l.record_index"
+            " JOIN test_session s ON s.session_id = l.session_id"
+            " JOIN battery_cell b ON b.cell_id = s.cell_id"
+        )
+        if request.filters.cycle_types:
+            tables += (
+                " JOIN cycle c ON c.session_id = p.session_id AND c.cycle_index = p.cycle_count"
+            )
+        conditions = definition_where
+        values = list(definition.values())
+        order = "l.session_id, l.record_index"  # the label key's index: no sort
+    # a name met again (the sample's ambient temperature beside the session's set point)
+    # is prefixed with its table
+    seen: set[str] = set()
+    for i, c in enumerate(columns):
+        if c.name in seen:
+            columns[i] = Out(f"{c.table}_{c.name}", c.table, c.column, c.expression)
+        seen.add(columns[i].name)
+    feats = [next(o for o in columns if o.expression == f.expression) for f in feats]
+    where_sql = " WHERE " + " AND ".join([*conditions, *where]) if conditions or where else ""
+    all_params = [*values, *params]
+    conds = ", ".join("s." + c for c in CONDITION)
+    if request.task == "soh":  # cycles: the set's own join is small
+        groups = source.query(
+            f"SELECT DISTINCT b.cell_id, s.session_id, {conds} FROM {tables}{where_sql}",
+            all_params,
+        )
+    else:  # samples: the sessions with labels of the definition, without the samples
+        labelled = (
+            "s.session_id IN (SELECT session_id FROM label_soc WHERE "
+            + " AND ".join(f"{c} = %s" for c in definition)
+            + ")"
+        )
+        kept = [
+            part.replace("c.cycle_type IN", "s.session_id IN (SELECT session_id FROM cycle"
+                         " WHERE cycle_type IN") + (")" if part.startswith("c.") else "")
+            for part in where
+        ]  # fmt: skip
+        groups = source.query(
+            f"SELECT b.cell_id, s.session_id, {conds} FROM test_session s"
+            " JOIN battery_cell b ON b.cell_id = s.cell_id WHERE "
+            + " AND ".join([labelled, *kept]),
+            all_params,
+        )
+    if not groups:
+        said = ", ".join(f"{k} {v}" for k, v in definition.items())
+        version = f"feature version {feature_version}, " if feature_version else ""
+        raise ExportError(
+            f"nothing to export: no {request.task.upper()} label ({version}{said}) matches "
+            f"{request.filters.said()}: widen the filters or derive the labels first",
+            REFUSED,
+        )
+    split = plan_split(groups, request)
+    sql = (
+        f"SELECT {', '.join(c.expression for c in columns)} FROM {tables}{where_sql}"
+        f" ORDER BY {order}"
+    )
+    label_value = next(c.name for c in lab if c.column == request.task) if lab else request.task
+    checked = [
+        c.name
+        for c in feats
+        if model.table(c.table).column(c.column).type in ("real", "double", "integer", "smallint")
+        and c.column not in ("record_index", "cycle_count", "step_count", "step_id")
+    ]
+    return Plan(
+        request, sql, all_params, columns, definition, feature_version, split, checked, label_value
+    )
+
+
+class Leakage:
+    """Pearson r of each feature with the label over the exported rows, accumulated batch by
+    batch (shifted sums, flat memory)."""
+
+    THRESHOLD = 0.999
+
+    def __init__(self, features: list[str], label: str):
+        self.features, self.label = features, label
+        self.sums: dict[str, np.ndarray] = {f: np.zeros(6) for f in features}
+        self.shift: dict[str, tuple[float, float]] = {}
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        y_all = batch.column(self.label).to_numpy(zero_copy_only=False).astype(float)
+        for f in self.features:
+            x = batch.column(f).to_numpy(zero_copy_only=False).astype(float)
+            ok = ~(np.isnan(x) | np.isnan(y_all))
+            if not ok.any():
+                continue
+            x, y = x[ok], y_all[ok]
+            if f not in self.shift:
+                self.shift[f] = (float(x[0]), float(y[0]))
+            x, y = x - self.shift[f][0], y - self.shift[f][1]
+            self.sums[f] += [len(x), x.sum(), y.sum(), (x * x).sum(), (y * y).sum(), (x * y).sum()]
+
+    def found(self) -> list[tuple[str, float, int]]:
+        """(feature, r, rows) for every feature with |r| >= THRESHOLD."""
+        out = []
+        for f, (n, sx, sy, sxx, syy, sxy) in self.sums.items():
+            if n < 3:
+                continue
+            vx, vy = sxx - sx * sx / n, syy - sy * sy / n
+            if vx <= 1e-12 * max(sxx, 1e-300) or vy <= 0:
+                continue
+            r = (sxy - sx * sy / n) / np.sqrt(vx * vy)
+            if abs(r) >= self.THRESHOLD:
+                out.append((f, float(r), int(n)))
+        return out
+
+    def messages(self) -> list[str]:
+        return [
+            f"warning: {f} is almost a linear function of the label {self.label} (r = {r:.4f} "
+            f"over {n} rows, |r| >= {self.THRESHOLD}): it may restate the label (capacity-based "
+            f"SOH is discharge capacity / reference capacity); leave it out with --drop {f}"
+            for f, r, n in self.found()
+        ]
+
+
+def stream(source: Source, p: Plan, rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
+    """The plan's rows in batches of the export's schema, the split and window columns added."""
+    target = arrow_schema(p.columns)
+    out = p.schema()
+    side = p.split.sides()
+    for raw in source.batches(p.sql, p.params, rows):
+        if raw.num_rows == 0:
+            continue
+        batch = conform(raw, target)
+        arrays = list(batch.columns)
+        if p.request.window_seconds:
+            t = batch.column("test_time_second").cast(pa.float64())
+            w = pc.floor(pc.divide(t, float(p.request.window_seconds)))
+            arrays.append(w.cast(pa.int64()))
+        arrays.append(p.split.column(batch, side))
+        yield pa.RecordBatch.from_arrays(arrays, schema=out)
