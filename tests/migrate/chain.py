@@ -1,7 +1,7 @@
 """The released versions of the schema and their committed migrations, for the chain tests:
-version 1 and 2 are the frozen copies under tests/fixtures/, the last one is schema.yaml; the
-seed rows (tests/support/seed.py, written for today's schema) as each older version stores
-them.
+the frozen copies tests/fixtures/schema_v<N>.yaml (freeze one when schema.yaml moves on), then
+schema.yaml once its version has committed migration files; the seed rows
+(tests/support/seed.py, written for today's schema) as each older version stores them.
 """
 
 from __future__ import annotations
@@ -21,11 +21,14 @@ FIXTURES = ROOT / "tests" / "fixtures"
 @functools.cache
 def released() -> list:
     """The model of every released version, oldest first (1, 2, then schema.yaml)."""
-    models = [load_schema(FIXTURES / "schema_v1.yaml"), load_schema(FIXTURES / "schema_v2.yaml")]
+    frozen = sorted(FIXTURES.glob("schema_v*.yaml"), key=lambda p: int(p.stem[8:]))
+    models = [load_schema(path) for path in frozen]
+    assert [m.version for m in models] == list(range(1, len(models) + 1)), frozen
     current = load_schema(ROOT / "schema.yaml")
     committed = {int(p.name[:4]) for p in (ROOT / "sql" / "sqlite" / "migrations").glob("*.sql")}
-    # schema.yaml may be ahead of the last committed migration only on a branch that raises it
-    return models + [current] if current.version in committed else models
+    if current.version > models[-1].version and current.version in committed:
+        models.append(current)
+    return models
 
 
 @functools.cache
