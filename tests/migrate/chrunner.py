@@ -143,24 +143,30 @@ class Chdb:
             f"create_table_query FROM system.tables WHERE database = '{db}' "
             "AND name != 'schema_migrations' ORDER BY name"
         )
-        out = {}
-        for name, engine, sorting, primary, partition, comment, create in tables:
-            out[name] = {
+        columns: dict[str, list] = {}
+        for table, *column in self.rows(
+            "SELECT table, position, name, type, default_kind, default_expression, comment, "
+            f"compression_codec FROM system.columns WHERE database = '{db}' "
+            "ORDER BY table, position"
+        ):
+            columns.setdefault(table, []).append(column)
+        indexes: dict[str, list] = {}
+        for table, *index in self.rows(
+            "SELECT table, name, type, expr, granularity FROM system.data_skipping_indices "
+            f"WHERE database = '{db}' ORDER BY table, name"
+        ):
+            indexes.setdefault(table, []).append(index)
+        return {
+            name: {
                 "engine": engine,
                 "keys": (sorting, primary, partition),
                 "comment": comment,
-                "columns": self.rows(
-                    "SELECT position, name, type, default_kind, default_expression, comment, "
-                    f"compression_codec FROM system.columns WHERE database = '{db}' "
-                    f"AND table = '{name}' ORDER BY position"
-                ),
+                "columns": columns.get(name, []),
                 "checks": sorted(constraints(create)),
-                "indexes": self.rows(
-                    "SELECT name, type, expr, granularity FROM system.data_skipping_indices "
-                    f"WHERE database = '{db}' AND table = '{name}' ORDER BY name"
-                ),
+                "indexes": indexes.get(name, []),
             }
-        return out
+            for name, engine, sorting, primary, partition, comment, create in tables
+        }
 
     def snapshot(self, schema) -> dict:
         """Every row of every table of `schema`, columns in name order (as machinery.snapshot)."""

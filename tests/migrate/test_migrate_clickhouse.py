@@ -273,6 +273,7 @@ def test_narrowing(session, name, violate, allow, tmp_path):
     files = files_for(plan, name, allow, case.destructive)
     if files is None:
         return
+    assert_parsed(Chdb(session, "default"), cluster_statements(files))
     folder = single(files, tmp_path)
     db = Chdb(session, "narrow")
     db.build(old)

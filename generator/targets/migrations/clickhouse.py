@@ -136,8 +136,9 @@ class ClickHouseWriter(MigrationWriter):
         "merged (OPTIMIZE TABLE ... FINAL rewrites them).",
         "  - The sort key (ORDER BY), the partition key and the names of their columns cannot "
         "change: such a table is rebuilt (a new table, every row copied by INSERT ... SELECT, "
-        "EXCHANGE TABLES, the old one dropped), which needs room for a second copy of it; "
-        "rows written to it meanwhile are lost, so stop its writers first.",
+        "then it takes the old one's place and the old one is dropped), which needs room for "
+        "a second copy of it; rows written to it meanwhile are lost, so stop its writers "
+        "first.",
     ]
     ignores = ()
 

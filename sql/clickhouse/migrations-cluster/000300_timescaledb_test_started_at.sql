@@ -32,9 +32,9 @@
 --   - A new CODEC applies to parts written from now on; existing parts keep theirs until merged
 --     (OPTIMIZE TABLE ... FINAL rewrites them).
 --   - The sort key (ORDER BY), the partition key and the names of their columns cannot change: such
---     a table is rebuilt (a new table, every row copied by INSERT ... SELECT, EXCHANGE TABLES, the
---     old one dropped), which needs room for a second copy of it; rows written to it meanwhile are
---     lost, so stop its writers first.
+--     a table is rebuilt (a new table, every row copied by INSERT ... SELECT, then it takes the old
+--     one's place and the old one is dropped), which needs room for a second copy of it; rows
+--     written to it meanwhile are lost, so stop its writers first.
 --   - ON CLUSTER '{cluster}': each statement goes through the distributed DDL queue (ClickHouse
 --     Keeper) to every server and waits for them (distributed_ddl_task_timeout, 180 s by default);
 --     a server that is down runs it when it is back.

@@ -36,9 +36,9 @@
 --   - A new CODEC applies to parts written from now on; existing parts keep theirs until merged
 --     (OPTIMIZE TABLE ... FINAL rewrites them).
 --   - The sort key (ORDER BY), the partition key and the names of their columns cannot change: such
---     a table is rebuilt (a new table, every row copied by INSERT ... SELECT, EXCHANGE TABLES, the
---     old one dropped), which needs room for a second copy of it; rows written to it meanwhile are
---     lost, so stop its writers first.
+--     a table is rebuilt (a new table, every row copied by INSERT ... SELECT, then it takes the old
+--     one's place and the old one is dropped), which needs room for a second copy of it; rows
+--     written to it meanwhile are lost, so stop its writers first.
 
 -- migrate:up
 -- [safe] check the existing rows of label_soc against ck_label_soc_ocv_range CHECK (method <> 'ocv_lookup' OR (soc >= -0.05 AND soc <= 1.05)); fail with the count and the first keys before anything changes (up 1 of 94)

@@ -29,9 +29,9 @@
 --   - A new CODEC applies to parts written from now on; existing parts keep theirs until merged
 --     (OPTIMIZE TABLE ... FINAL rewrites them).
 --   - The sort key (ORDER BY), the partition key and the names of their columns cannot change: such
---     a table is rebuilt (a new table, every row copied by INSERT ... SELECT, EXCHANGE TABLES, the
---     old one dropped), which needs room for a second copy of it; rows written to it meanwhile are
---     lost, so stop its writers first.
+--     a table is rebuilt (a new table, every row copied by INSERT ... SELECT, then it takes the old
+--     one's place and the old one is dropped), which needs room for a second copy of it; rows
+--     written to it meanwhile are lost, so stop its writers first.
 
 -- migrate:up
 -- [safe] nothing to change: the file records the version (up 1 of 1)
