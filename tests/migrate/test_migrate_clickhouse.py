@@ -316,3 +316,32 @@ def test_the_refusal_names_rows_in_their_old_names():
     ]
     first = sections(text)[0][0]
     assert re.search(r"FROM \(SELECT .*step_id AS program_step_id", first), first
+
+
+def stop_growing_with_the_samples(d):
+    """label_soc no longer references timeseries_point: it is a small table for ClickHouse
+    now, so its columns lose the per-type codecs (only ClickHouse sees a change of codecs)."""
+    del d["tables"]["label_soc"]["foreign_keys"]["fk_label_soc_point"]
+
+
+@pytest.mark.engines
+def test_codecs_follow_the_table(session, tmp_path):
+    old, new = versions(stop_growing_with_the_samples)
+    plan = migrate.diff(old, new)
+    files = migrate.render(plan, "codecs", targets=list(FOLDERS))
+    text = "".join(files.values())
+    assert "REMOVE CODEC" in text and "Skipped: drop foreign_key fk_label_soc_point" in text
+    assert_parsed(Chdb(session, "default"), cluster_statements(files))
+    folder = single(files, tmp_path)
+    db, fresh = Chdb(session, "codecs"), Chdb(session, "codecs_fresh")
+    db.build(old)
+    seed(db, SEED)
+    first, before = db.catalog(), db.snapshot(old)
+    db.migrate(folder)
+    fresh.build(new)
+    assert db.catalog() == fresh.catalog() != first
+    assert db.snapshot(new) == before
+    db.rollback(folder)
+    assert db.catalog() == first and db.snapshot(old) == before
+    db.drop()
+    fresh.drop()
