@@ -345,3 +345,20 @@ def test_codecs_follow_the_table(session, tmp_path):
     assert db.catalog() == first and db.snapshot(old) == before
     db.drop()
     fresh.drop()
+
+
+def test_a_description_with_a_semicolon_and_a_line_break_stays_one_statement():
+    data = copy.deepcopy(BASE)
+    text = "Free text;\nsecond line; third -- not a comment"
+    data["tables"]["battery_pack"]["columns"]["notes"]["description"] = text
+    data["version"] = BASE.get("version", 1) + 1
+    plan = migrate.diff(versions(CORPUS["widen_enum"])[0], load_schema_text(dump(data), "v2"))
+    for rel, body in migrate.render(plan, "notes", targets=list(FOLDERS)).items():
+        comments = []
+        for up, down in sections(body):
+            for block in (up, down):
+                statements = [s for s in split_statements(block) if s.strip()]
+                assert len(statements) == 1, (rel, block)
+                if "COMMENT COLUMN notes" in statements[0]:
+                    comments.append(statements[0])
+        assert any("Free text;\nsecond line;" in c for c in comments), rel

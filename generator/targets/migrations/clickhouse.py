@@ -230,19 +230,20 @@ class ClickHouseWriter(MigrationWriter):
         ON CLUSTER on a cluster): the table itself on one server."""
         return [ctx.q(table)]
 
-    def alter(self, ctx, table: str, action: str, *, columns: bool = False, schema=None) -> str:
+    def alter(
+        self, ctx, table: str, action: str, *, columns: bool = False, schema=None
+    ) -> list[str]:
         """ALTER TABLE statements (one per stored table), `action` after the name."""
         names = self.stored(ctx, schema or ctx.plan.new, table, columns=columns)
-        return "\n".join(f"ALTER TABLE {name} {action};" for name in names)
+        return [f"ALTER TABLE {name} {action};" for name in names]
 
     def settings(self) -> str:
         return f" SETTINGS mutations_sync = {self.mutations_sync}"
 
-    def add(self, ctx, safety: str, what: str, sql: str) -> None:
+    def add(self, ctx, safety: str, what: str, sql: str | list[str]) -> None:
         """One item per statement: a dbmate section holds one."""
-        for statement in sql.split(";\n"):
-            text = statement if statement.endswith(";") else statement + ";"
-            ctx.add(safety, what, text)
+        for statement in [sql] if isinstance(sql, str) else sql:
+            ctx.add(safety, what, statement)
 
     # -- checks of the existing rows, before anything changes --------------------------------
     def mapped(self, ctx, table: str) -> list[tuple[str, str]]:
@@ -828,7 +829,9 @@ class ClickHouseClusterWriter(ClickHouseWriter):
     def settings(self) -> str:
         return f" SETTINGS mutations_sync = {self.mutations_sync}"
 
-    def alter(self, ctx, table: str, action: str, *, columns: bool = False, schema=None) -> str:
+    def alter(
+        self, ctx, table: str, action: str, *, columns: bool = False, schema=None
+    ) -> list[str]:
         names = self.stored(ctx, schema or ctx.plan.new, table, columns=columns)
         if columns and len(names) == 2 and action.startswith("DROP COLUMN"):
             names.reverse()  # the Distributed table first: it must not read a dropped column
@@ -838,7 +841,7 @@ class ClickHouseClusterWriter(ClickHouseWriter):
             if columns and name.split()[0] == ctx.q(table) and len(names) == 2:
                 text = text.replace(self.settings(), "")  # a Distributed table holds no parts
             out.append(f"ALTER TABLE {name} {text};")
-        return "\n".join(out)
+        return out
 
     def layout_moves(self, ctx: ClickHouseContext, table: Table) -> bool:
         before = ctx.plan.old_table(table.name)
