@@ -221,7 +221,8 @@ def build_parser(commands: Mapping[str, str] | None = None) -> argparse.Argument
         "--target",
         action="append",
         metavar="NAME",
-        help="only this engine (repeatable): postgres, sqlite, timescaledb",
+        help="only this engine (repeatable): postgres, sqlite, timescaledb, clickhouse, "
+        "clickhouse-cluster",
     )
     for name, help_text in (commands or {}).items():
         sub.add_parser(name, help=help_text, add_help=False)

@@ -62,10 +62,10 @@ class ClickHouseTarget(Target):
     column_description = PostgresTarget.column_description
     _schema: Schema  # set by blocks(): the hooks take a table, some facts need its schema
 
-    def migration_writer(self) -> None:
-        """None: ClickHouse migrations are not written yet (a ClickHouseWriter would be one
-        subclass of generator/targets/migrations/base.MigrationWriter)."""
-        return None
+    def migration_writer(self):
+        from .migrations.clickhouse import ClickHouseWriter
+
+        return ClickHouseWriter(self)
 
     # -- columns ---------------------------------------------------------------------------
     def column_type(self, table: Table, column: Column) -> str:
@@ -326,10 +326,16 @@ class ClickHouseClusterTarget(ClickHouseTarget):
     title = "ClickHouse cluster"
     versions = "ClickHouse 24.8 or newer with ClickHouse Keeper (parsed by 26.9)"
     on_cluster = "ON CLUSTER '{cluster}'"
+    local_suffix = LOCAL_SUFFIX  # <table>_local: the rows under a sharded table's Distributed
 
     @property
     def path(self) -> str:
         return "sql/clickhouse/cluster.sql"
+
+    def migration_writer(self):
+        from .migrations.clickhouse import ClickHouseClusterWriter
+
+        return ClickHouseClusterWriter(self)
 
     def shard_root(self, schema: Schema) -> Table | None:
         """The table a session is: the parent of the time-series table's first foreign key.

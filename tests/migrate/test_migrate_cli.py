@@ -48,26 +48,30 @@ def test_writes_one_file_per_engine_and_a_validate_step_with_two_step(tmp_path):
     old, new = write_versions(tmp_path, add_bms)
     assert run(tmp_path, new, "--from", str(old), "--name", "add_bms_soc") == 0
     assert written(tmp_path) == [
+        "sql/clickhouse/migrations-cluster/000200_add_bms_soc.sql",
+        "sql/clickhouse/migrations/000200_add_bms_soc.sql",
         "sql/postgres/migrations/000200_add_bms_soc.sql",
         "sql/sqlite/migrations/000200_add_bms_soc.sql",
         "sql/timescaledb/migrations/000200_add_bms_soc.sql",
     ]
-    text = (tmp_path / "out" / written(tmp_path)[0]).read_text()
+    text = (tmp_path / "out" / "sql/postgres/migrations/000200_add_bms_soc.sql").read_text()
     assert "schema version 1 to 2" in text and "-- migrate:down" in text
     assert "NOT VALID" not in text and "(validated in this transaction)" in text
     assert run(tmp_path, new, "--from", str(old), "--name", "add_bms_soc", "--two-step") == 0
     assert written(tmp_path) == [
+        "sql/clickhouse/migrations-cluster/000200_add_bms_soc.sql",
+        "sql/clickhouse/migrations/000200_add_bms_soc.sql",
         "sql/postgres/migrations/000200_add_bms_soc.sql",
         "sql/postgres/migrations/000201_add_bms_soc_validate.sql",
         "sql/sqlite/migrations/000200_add_bms_soc.sql",
         "sql/timescaledb/migrations/000200_add_bms_soc.sql",
         "sql/timescaledb/migrations/000201_add_bms_soc_validate.sql",
     ]
-    step1 = (tmp_path / "out" / written(tmp_path)[0]).read_text()
+    step1 = (tmp_path / "out" / "sql/postgres/migrations/000200_add_bms_soc.sql").read_text()
     assert "NOT VALID" in step1
     # back to one step: the validate files of the same version go
     assert run(tmp_path, new, "--from", str(old), "--name", "add_bms_soc") == 0
-    assert len(written(tmp_path)) == 3
+    assert len(written(tmp_path)) == 5
 
 
 def test_one_file_per_version_a_new_name_replaces_the_old_file(tmp_path, capsys):
@@ -78,6 +82,8 @@ def test_one_file_per_version_a_new_name_replaces_the_old_file(tmp_path, capsys)
     args = ["migrate", str(new), "--out", str(tmp_path / "out"), "--from", str(old)]
     assert main([*args, "--name", "add_bms_soc"]) == 0
     assert written(tmp_path) == [
+        "sql/clickhouse/migrations-cluster/000200_add_bms_soc.sql",
+        "sql/clickhouse/migrations/000200_add_bms_soc.sql",
         "sql/postgres/migrations/000200_add_bms_soc.sql",
         "sql/sqlite/migrations/000100_older.sql",
         "sql/sqlite/migrations/000200_add_bms_soc.sql",
@@ -86,6 +92,7 @@ def test_one_file_per_version_a_new_name_replaces_the_old_file(tmp_path, capsys)
     err = capsys.readouterr().err
     assert "removed sql/sqlite/migrations/000200_first_try.sql" in err
     assert "removed sql/postgres/migrations/000201_first_try_validate.sql" in err
+    assert "removed sql/clickhouse/migrations/000200_first_try.sql" in err
 
 
 def test_destructive_change_is_refused_without_the_flag(tmp_path, capsys):

@@ -30,12 +30,19 @@ def schema(*edits: str, version: int):
 
 
 def test_writers_come_from_the_targets_and_nowhere_else():
-    assert list(WRITERS) == ["postgres", "sqlite", "timescaledb"]
+    assert list(WRITERS) == [
+        "postgres",
+        "sqlite",
+        "timescaledb",
+        "clickhouse",
+        "clickhouse-cluster",
+    ]
+    folders = {"clickhouse-cluster": "sql/clickhouse/migrations-cluster"}
     for name, target in TARGETS.items():
         writer = target.migration_writer()
         if name in WRITERS:
             assert isinstance(writer, MigrationWriter) and writer.target is target
-            assert writer.directory() == f"sql/{name}/migrations"
+            assert writer.directory() == folders.get(name, f"sql/{name}/migrations")
         else:
             assert writer is None, f"{name} says it has no migrations"
     assert not hasattr(migrate, "WRITERS"), "TARGETS is the only registry"
