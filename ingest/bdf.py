@@ -51,6 +51,12 @@ ALIASES = {
     # reference file of BDF's repository writes the program step under it (1, 2, 3, 2...), as
     # BDF's own tooling reads a vendor's "Step Index": read as step_id
     "step_index": "step_id",
+    # the counters under the names other BDF writers give them (BatMo's export, as in cellpy's
+    # testdata/data/batmo_bdf.csv: 'Charge Capacity / Ah')
+    "charge_capacity": "charging_capacity",
+    "discharge_capacity": "discharging_capacity",
+    "charge_energy": "charging_energy",
+    "discharge_energy": "discharging_energy",
 }
 # BDF's required columns; Cycle Count is only recommended: without it the loader numbers the
 # cycles from the current (ingest/cycles.py) and the report says so
@@ -206,12 +212,15 @@ def _read_header(path: Path, declared: str = "bdf") -> list[str]:
     try:
         first.decode("utf-8")
     except UnicodeDecodeError as exc:  # pyarrow would raise it from the column names
+        # a vendor's export in its own code page (a Chinese Neware CSV): name the format;
+        # a binary file of a format the loader does not read (.mpr, .res): say that alone
+        hint = sniff.looks_like(sniff.first_lines(path), declared)
+        if "which the loader does not read" in hint:
+            raise IngestError(str(path), f"not a text file{hint}", line=1) from None
         raise IngestError(
             str(path),
             f"the header is not UTF-8 text (byte 0x{first[exc.start]:02x} at column "
-            f"{len(first[: exc.start].decode('utf-8')) + 1}): save the file as UTF-8"
-            # a vendor's export in its own code page (a Chinese Neware CSV): name the format
-            + sniff.looks_like(sniff.first_lines(path), declared),
+            f"{len(first[: exc.start].decode('utf-8')) + 1}): save the file as UTF-8" + hint,
             line=1,
         ) from None
     try:

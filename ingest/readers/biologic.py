@@ -78,7 +78,6 @@ REQUIRED = {
     "test_time": "time/s",
     "voltage": "Ewe/V or Ecell/V",
     "current": "I/mA or <I>/mA",
-    "cycle_count": "cycle number",
 }
 _NB_HEADER = re.compile(rb"^\s*Nb header lines\s*:\s*(\d+)\s*$")
 _STARTED = re.compile(r"^\s*Acquisition started on\s*:\s*(.+?)\s*$")
@@ -205,13 +204,16 @@ def read(path: Path, options: ReadOptions, source: HashingReader | None = None):
             file,
             f"not a BioLogic EC-Lab text export: line {layout.header_line} lacks the column(s) "
             + ", ".join(f"'{n}'" for n in missing)
-            + " (export the table with time/s, Ewe/V, I/mA or <I>/mA and cycle number)"
-            + sniff.looks_like(shown, "biologic"),
+            + " (export the table with time/s, Ewe/V, I/mA or <I>/mA and, if it has one,"
+            " cycle number)" + sniff.looks_like(shown, "biologic"),
             line=layout.header_line,
         )
     columns = text.build_columns(file, found, layout.header_line)
     started = _started(file, block, options.time_zone)
     info = text.file_info(columns, layout, CYCLER)
+    if "cycle_count" not in have:  # a technique without cycles (CA, CP, wait, LSV)
+        info.derive_cycles = True
+        info.cycles_why = "the file has no 'cycle number' column"
     if started is not None:
         info.assumed_time_zone = options.time_zone
 
