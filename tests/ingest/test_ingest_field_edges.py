@@ -236,3 +236,56 @@ def test_an_arbin_export_with_a_blank_cycle_index(sqlite_target, tmp_path, capsy
     assert "cycle_count: the file's 'Cycle_Index' is empty on every row" in err, err
     # rest, charge, discharge: one cycle (a charge opens a new one only after a discharge)
     assert [r[0] for r in rows(sqlite_target, path, "cycle_count")] == [1, 1, 1]
+
+
+def test_a_bdf_parquet_file_loads_as_its_csv_twin(sqlite_target, tmp_path, capsys):
+    """BDF's Parquet form: the same names as the CSV, the same samples stored; the legacy
+    `date_time_millisecond` of numbers (BDF's own legacy.bdf.parquet) is Unix time in ms."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table(
+        {
+            "test_time_millisecond": pa.array([0, 1000, 2500], pa.int64()),
+            "voltage_volt": [3.6, 3.7, 3.65],
+            "current_ampere": [0.0, 1.0, -1.0],
+            "cycle_dimensionless": pa.array([1, 1, 1], pa.int64()),
+            "date_time_millisecond": pa.array([1719933538046, 1719933539046, 1719933540546]),
+            "step_type": ["REST", "charge", "discharge"],
+        }
+    )
+    path = tmp_path / "cell.bdf.parquet"
+    pq.write_table(table, path, row_group_size=2)
+    code, err = ingest(
+        sqlite_target, [path], "--strict", "--sidecar", str(sidecar(tmp_path)), capsys=capsys
+    )
+    assert code == 0, err
+    got = rows(sqlite_target, path, "test_time_second, current_ampere, cycle_count, step_type")
+    assert got == [
+        (0.0, 0.0, 1, "rest"),
+        (1.0, 1.0, 1, "cccv_charge"),
+        (2.5, -1.0, 1, "cc_discharge"),
+    ]
+    stamps = [r[0] for r in rows(sqlite_target, path, sqlite_target.epoch("recorded_at"))]
+    assert stamps == pytest.approx([1719933538.046, 1719933539.046, 1719933540.546])
+    assert sqlite_target.query(
+        "SELECT file_format FROM source_file WHERE uri = %s", [str(path)]
+    ) == [("bdf_parquet",)]
+
+
+def test_a_parquet_file_with_a_column_of_the_wrong_type(sqlite_target, tmp_path, capsys):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table(
+        {
+            "test_time_second": [0.0, 1.0],
+            "voltage_volt": ["3.6", "high"],
+            "current_ampere": [0.0, 1],
+        }
+    )
+    path = tmp_path / "bad.parquet"
+    pq.write_table(table, path)
+    code, err = ingest(sqlite_target, [path], "--sidecar", str(sidecar(tmp_path)), capsys=capsys)
+    assert code == 1
+    assert f"{path}:3: column 'voltage_volt': value 'high' is not a number" in err, err
