@@ -14,6 +14,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -246,22 +247,46 @@ def _corpus_root() -> Path | None:
     return root if root.is_dir() else None
 
 
+# the corpus run's time box (seconds; CORPUS_SECONDS): files in order of size, smallest
+# first, until it is spent; a bounded run, as the fuzzers' (the whole corpus takes minutes)
+CORPUS_SECONDS = float(os.environ.get("CORPUS_SECONDS", "90"))
+CLAIMED = ("bdf", "maccor", "arbin", "neware", "biologic")
+
+
+def _present(root: Path) -> list[tuple[dict[str, str], Path]]:
+    rows = [(r, root / r["local_path"]) for r in _manifest()]
+    return sorted(((r, p) for r, p in rows if p.is_file()), key=lambda rp: rp[1].stat().st_size)
+
+
+@pytest.mark.skipif(_corpus_root() is None, reason="the corpus is not on this machine (CORPUS_DIR)")
+def test_every_export_the_manifest_loads_is_recognised_without_format():
+    """Without --format the loader recognises each file the manifest says loads as the format
+    the manifest names (ingest/sniff.py SIGNATURES, a workbook's sheets, a binary's bytes)."""
+    from ingest.cli import detect_format
+
+    checked = 0
+    for row, path in _present(_corpus_root()):
+        if row["outcome"] == "loads":
+            assert detect_format(path) == row["format"], row["local_path"]
+            checked += 1
+    assert checked >= 40, checked
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(_corpus_root() is None, reason="the corpus is not on this machine (CORPUS_DIR)")
 def test_the_corpus_gives_the_outcomes_the_manifest_states(tmp_path):
-    """Each Maccor and Arbin export of the manifest, loaded in strict mode into a fresh SQLite
-    database, loads or is refused as the manifest says (the refusal's words included)."""
+    """Each export of the manifest, loaded in strict mode into a fresh SQLite database, loads
+    or is refused as the manifest says (the refusal's words included): every format, in
+    order of size until CORPUS_SECONDS are spent."""
     root = _corpus_root()
     schema = (ROOT / "sql" / "sqlite" / "schema.sql").read_text()
     side = sidecar(tmp_path, "corpus")
-    checked = 0
-    for row in _manifest():
-        if row["format"] not in ("maccor", "arbin"):
+    checked: dict[str, int] = {}
+    deadline = time.monotonic() + CORPUS_SECONDS
+    for row, path in _present(root):
+        if row["format"] not in CLAIMED or time.monotonic() > deadline:
             continue
-        path = root / row["local_path"]
-        if not path.is_file():
-            continue
-        db = tmp_path / f"{checked}.sqlite"
+        db = tmp_path / f"{sum(checked.values())}.sqlite"
         with sqlite3.connect(db) as conn:
             conn.executescript(schema)
         command = [sys.executable, "-m", "ingest", str(path), "--db", str(db), "--strict"]
@@ -274,5 +299,6 @@ def test_the_corpus_gives_the_outcomes_the_manifest_states(tmp_path):
         else:
             assert done.returncode != 0, row["local_path"]
             assert row["message"] in done.stderr, (row["local_path"], done.stderr)
-        checked += 1
-    assert checked
+        checked[row["format"]] = checked.get(row["format"], 0) + 1
+    print(f"corpus: {checked} files checked in {CORPUS_SECONDS:.0f} s at most")
+    assert set(checked) == set(CLAIMED), checked  # the smallest of each format at least

@@ -289,3 +289,33 @@ def test_a_parquet_file_with_a_column_of_the_wrong_type(sqlite_target, tmp_path,
     code, err = ingest(sqlite_target, [path], "--sidecar", str(sidecar(tmp_path)), capsys=capsys)
     assert code == 1
     assert f"{path}:3: column 'voltage_volt': value 'high' is not a number" in err, err
+
+
+def _ocv_file(technique: str) -> bytes:
+    """An EC-Lab export of an OCV technique: no current column, the mean voltage <Ewe/V>."""
+    columns = ("mode", "error", "time/s", "<Ewe/V>")
+    rows = ["3\t0\t0.000000000000000E+000\t3.7100000E+000", "3\t0\t1.000000000000000E+001\t3.7"]
+    content = mpt(rows, columns=columns)
+    return content.replace(b"Galvanostatic Cycling with Potential Limitation", technique.encode())
+
+
+def test_an_open_circuit_voltage_technique_has_zero_current(sqlite_target, tmp_path, capsys):
+    path = write(tmp_path, "ocv.mpt", _ocv_file("Open Circuit Voltage"))
+    side = str(sidecar(tmp_path))
+    code, err = ingest(
+        sqlite_target, [path], "--time-zone", "Europe/Berlin", "--sidecar", side, capsys=capsys
+    )
+    assert code == 0, err
+    assert "an Open Circuit Voltage technique and has no current column; stored as 0 A" in err
+    got = rows(sqlite_target, path, "test_time_second, voltage_volt, current_ampere")
+    assert got == [(0.0, 3.71, 0.0), (10.0, 3.7, 0.0)]
+
+
+def test_another_technique_without_current_is_refused(sqlite_target, tmp_path, capsys):
+    path = write(tmp_path, "ca.mpt", _ocv_file("Chronoamperometry / Chronocoulometry"))
+    side = str(sidecar(tmp_path))
+    code, err = ingest(
+        sqlite_target, [path], "--time-zone", "Europe/Berlin", "--sidecar", side, capsys=capsys
+    )
+    assert code == 1
+    assert "lacks the column(s) 'I/mA or <I>/mA'" in err, err
