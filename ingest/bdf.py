@@ -1,4 +1,4 @@
-"""Battery Data Format (BDF) CSV: header names and units to the schema's quantities
+"""Battery Data Format (BDF) CSV and Parquet: header names and units to the schema's quantities
 (ingest/staging.py), read in columnar chunks with pyarrow and handed to the shared
 normalisation (staging.normalise). A reader like the others (readers.Reader); the Arbin reader
 reads its CSV export through this one, its names mapped onto BDF's.
@@ -6,6 +6,11 @@ reads its CSV export through this one, its names mapped onto BDF's.
 A BDF header names a quantity and its unit, in the human form `Voltage / mV` or the
 machine form `voltage_volt`; both are accepted, with any unit this module knows how to
 convert. Unknown quantities are ignored (reported); unknown units are refused.
+
+BDF's Parquet form (a file starting with `PAR1`) names its columns the same way, machine form
+(`voltage_volt`, `test_time_millisecond`); it is read by row groups with pyarrow.parquet, and
+a `date_time_<unit>` column of numbers (the legacy form of BDF's own test file
+`legacy.bdf.parquet`) is Unix time in that unit.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from . import sniff
@@ -51,6 +57,12 @@ ALIASES = {
     # reference file of BDF's repository writes the program step under it (1, 2, 3, 2...), as
     # BDF's own tooling reads a vendor's "Step Index": read as step_id
     "step_index": "step_id",
+    # the counters under the names other BDF writers give them (BatMo's export, as in cellpy's
+    # testdata/data/batmo_bdf.csv: 'Charge Capacity / Ah')
+    "charge_capacity": "charging_capacity",
+    "discharge_capacity": "discharging_capacity",
+    "charge_energy": "charging_energy",
+    "discharge_energy": "discharging_energy",
 }
 # BDF's required columns; Cycle Count is only recommended: without it the loader numbers the
 # cycles from the current (ingest/cycles.py) and the report says so
@@ -206,12 +218,15 @@ def _read_header(path: Path, declared: str = "bdf") -> list[str]:
     try:
         first.decode("utf-8")
     except UnicodeDecodeError as exc:  # pyarrow would raise it from the column names
+        # a vendor's export in its own code page (a Chinese Neware CSV): name the format;
+        # a binary file of a format the loader does not read (.mpr, .res): say that alone
+        hint = sniff.looks_like(sniff.first_lines(path), declared)
+        if "which the loader does not read" in hint:
+            raise IngestError(str(path), f"not a text file{hint}", line=1) from None
         raise IngestError(
             str(path),
             f"the header is not UTF-8 text (byte 0x{first[exc.start]:02x} at column "
-            f"{len(first[: exc.start].decode('utf-8')) + 1}): save the file as UTF-8"
-            # a vendor's export in its own code page (a Chinese Neware CSV): name the format
-            + sniff.looks_like(sniff.first_lines(path), declared),
+            f"{len(first[: exc.start].decode('utf-8')) + 1}): save the file as UTF-8" + hint,
             line=1,
         ) from None
     try:
@@ -286,6 +301,8 @@ def read(
     cycler's CSV export whose columns are BDF quantities under other names (Arbin) is read
     by the same columnar reader; messages keep naming the file's own headers."""
     file = str(path)
+    if rename is None and is_parquet(path):
+        return _read_parquet(path, options)
     names = _read_header(path, "bdf" if rename is None else "arbin")
     if rename is None:
         columns, ignored = parse_header(file, names)
@@ -354,6 +371,97 @@ def read(
             raise IngestError(file, "the file has a header but no data rows", line=2)
 
     return info, chunks()
+
+
+PARQUET_MAGIC = b"PAR1"
+
+
+def is_parquet(path: Path) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(4) == PARQUET_MAGIC
+    except OSError:
+        return False
+
+
+def _read_parquet(path: Path, options: ReadOptions) -> tuple[FileInfo, Chunks]:
+    """A BDF Parquet file: its columns through the CSV path's header parser, then row groups
+    in batches (memory flat, as the CSV path), each cast and normalised as a CSV chunk is.
+    `line` counts rows from 2, as if the file had a header line, so messages name the row a
+    CSV export of it would have (row N of the table is line N + 1)."""
+    import pyarrow.parquet as pq  # only for Parquet files
+
+    file = str(path)
+    try:
+        parquet = pq.ParquetFile(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise IngestError(file, f"cannot read the Parquet file: {exc}") from None
+    arrow = parquet.schema_arrow
+    names = list(arrow.names)
+    unix = {}  # date_time_<unit> of numbers -> unix_time in that unit
+    for i, name in enumerate(names):
+        key_unit = _key_unit(name)
+        field = arrow.field(i)
+        numeric = pa.types.is_integer(field.type) or pa.types.is_floating(field.type)
+        if key_unit and key_unit[0] == "date_time" and numeric:
+            unix[name] = "unix_time_" + key_unit[1]
+    columns, ignored = parse_header(file, [unix.get(n, n) for n in names])
+    columns = [replace(c, header=names[c.position]) for c in columns]
+    info = FileInfo(columns, ignored)
+    info.file_format = "bdf_parquet"
+    info.not_stored = [n for n in ignored if not_stored(n)]
+    by_key = {c.quantity.key: c for c in columns}
+    info.derive_cycles = "cycle_count" not in by_key
+    for c in columns:
+        if c.quantity.dimension not in ("text", "count") and (c.factor, c.offset) != (1, 0):
+            info.original_units[c.quantity.column] = c.unit
+    if "unix_time" not in by_key and "date_time" in by_key:
+        info.assumed_time_zone = options.time_zone
+    types = {
+        c.header: pa.string()
+        if c.quantity.dimension == "text"
+        else pa.int64()
+        if c.quantity.integer
+        else pa.float64()
+        for c in columns
+    }
+    batch_rows = max(1024, options.block_size // 64)
+
+    def chunks() -> Iterator[tuple[int, pa.Table]]:
+        line = 2
+        for batch in parquet.iter_batches(batch_size=batch_rows, columns=list(types)):
+            table = pa.Table.from_batches([batch])
+            for name, kind in types.items():
+                position = table.column_names.index(name)
+                try:
+                    column = pc.cast(table.column(name), kind)
+                except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                    row, value = _first_uncastable(table.column(name), kind)
+                    raise IngestError(
+                        file,
+                        f"value {value!r} is not {'text' if kind == pa.string() else 'a number'}"
+                        f" (the column's type is {table.schema.field(name).type})",
+                        line=line + row,
+                        column=name,
+                    ) from None
+                table = table.set_column(position, name, column)
+            yield line, normalise(file, table, line, by_key, options)
+            line += table.num_rows
+        if line == 2:
+            raise IngestError(file, "the Parquet file has no rows")
+
+    return info, chunks()
+
+
+def _first_uncastable(column: pa.ChunkedArray, kind: pa.DataType) -> tuple[int, object]:
+    """(row, value) of the first value of `column` that does not cast to `kind` (the slow
+    path, once a cast of the whole batch has failed)."""
+    for row, value in enumerate(column.to_pylist()):
+        try:
+            pc.cast(pa.array([value], column.type), kind)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return row, value
+    return 0, None
 
 
 def _located(

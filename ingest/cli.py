@@ -187,7 +187,7 @@ def _candidates(path: Path) -> list[tuple[str, str]]:
         if any(is_record_sheet(n) for n in names):
             found.append(("neware", "a Neware BTSDA workbook"))
         return found
-    text = sniff.first_lines(path, 12)
+    text = sniff.first_lines(path, 24)  # a Maccor preamble runs to line 15
     found = []
     for what, fmt, markers in sniff.SIGNATURES:
         if any(form in text for m in markers for form in sniff.forms(m)):

@@ -31,6 +31,7 @@ class CycleCounter:
     """Fills `cycle_count` of each staged chunk; `note()` says what it did for the report."""
 
     def __init__(self, rest_current: float, cycle: int = FIRST_CYCLE, last_sign: int = 0):
+        self.why = "the file has none (BDF only recommends it)"
         self.rest_current = rest_current
         self.first = cycle
         self.cycle = cycle
@@ -58,7 +59,7 @@ class CycleCounter:
     def note(self) -> str:
         count = self.cycle - self.first + 1
         return (
-            f"cycle_count: the file has none (BDF only recommends it); numbered from the "
+            f"cycle_count: {self.why}; numbered from the "
             f"current, a cycle beginning at each charge that follows a discharge (rest band "
             f"|I| <= {self.rest_current:.3g} A, C/{round(1 / REST_C_RATE)}): cycles "
             f"{self.first}..{self.cycle} ({count})"

@@ -237,7 +237,10 @@ def _load(db, path, session_id, options, sidecar, read_options, source, info, ch
         read_options.started_at = session_start(db, session_id)
         offset = _record_offset(db, session_id)
         checker.use_limits(quality.asset_limits(db, session_id))
+        chunks = _empty_cycles(info, chunks)
         counter = cycles.for_session(db, session_id) if info.derive_cycles else None
+        if counter is not None:
+            counter.why = info.cycles_why
         overlap = None if options.allow_overlap else _Overlap(file, db, session_id)
         first_record: int | None = None
         last_record: int | None = None
@@ -268,6 +271,7 @@ def _load(db, path, session_id, options, sidecar, read_options, source, info, ch
         # rows the reader left out (a vendor library's drops): in the report, never hidden
         report.findings += info.findings + _clock_findings(read_options)
         report.dropped = _dropped(info)
+        report.notes += info.notes
         if counter is not None:
             report.notes.append(counter.note())
         report.rows += info.rows_left_out
@@ -336,6 +340,25 @@ def _load(db, path, session_id, options, sidecar, read_options, source, info, ch
     outcome.seconds = time.monotonic() - started
     outcome.bulk_mode = db.bulk_mode
     return outcome
+
+
+def _empty_cycles(info: staging.FileInfo, chunks):
+    """The chunks, the first one read already: a cycle column empty on every row of the
+    first chunk (a contact or formation test exported with a blank Cycle_Index) is numbered
+    from the data as a file without one (ingest/cycles.py); a later chunk with numbers is
+    then numbered so too, and the report says so."""
+    if info.derive_cycles or not any(c.quantity.key == "cycle_count" for c in info.columns):
+        return chunks
+    chunks = iter(chunks)
+    first = next(chunks, None)
+    if first is None:
+        return iter(())
+    column = first[1].column("cycle_count")
+    if len(column) and column.null_count == len(column):
+        info.derive_cycles = True
+        header = next(c.header for c in info.columns if c.quantity.key == "cycle_count")
+        info.cycles_why = f"the file's '{header}' is empty on every row"
+    return itertools.chain([first], chunks)
 
 
 def _file_start(file: str, chunks):

@@ -18,8 +18,24 @@ SIGNATURES: tuple[tuple[str, str | None, tuple[str, ...]], ...] = (
         None,
         ("BIO-LOGIC MODULAR FILE",),
     ),
-    ("a Maccor text export", "maccor", ("Today's Date", "Rec#\tCyc#", "Cyc#\tStep")),
-    ("an Arbin CSV export", "arbin", ("Data_Point", "Cycle_Index", "Test_Time(s)")),
+    (
+        "an Arbin .res file (MITS Pro's Microsoft Access database: export CSV or .xlsx from "
+        "MITS Pro, or read it with mdbtools)",
+        None,
+        ("Standard Jet DB", "Standard ACE DB"),
+    ),
+    (
+        "a Maccor text export",
+        "maccor",
+        ("Today's Date", "Rec#\tCyc#", "Cyc#\tStep", "Rec\tCycle P\tCycle C", "Cycle C\tStep"),
+    ),
+    # MITS Pro's names with underscores (Data_Point) and, since MITS Pro 8, with spaces and
+    # units in brackets (Data Point, Test Time (s))
+    (
+        "an Arbin CSV export",
+        "arbin",
+        ("Data_Point", "Cycle_Index", "Test_Time(s)", "Data Point,", "Test Time (s)"),
+    ),
     # Neware BTS 7.x and 8.x record exports (ingest/readers/neware.py), English or Chinese
     (
         "a Neware CSV export",

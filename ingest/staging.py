@@ -19,6 +19,7 @@ import json
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -55,6 +56,7 @@ UNITS: dict[str, dict[str, tuple[float, float]]] = {
         "mah": (1e-3, 0),
         "milliampere_hour": (1e-3, 0),
         "as": (1 / 3600, 0),
+        "mas": (1e-3 / 3600, 0),  # Neware's mA·s (Chg. Cap.(mAs))
         "c": (1 / 3600, 0),
         "coulomb": (1 / 3600, 0),
     },
@@ -64,12 +66,16 @@ UNITS: dict[str, dict[str, tuple[float, float]]] = {
         "mwh": (1e-3, 0),
         "milliwatt_hour": (1e-3, 0),
         "kwh": (1e3, 0),
+        "ws": (1 / 3600, 0),
+        "mws": (1e-3 / 3600, 0),  # Neware's mW·s (Chg. Energy(mWs))
         "j": (1 / 3600, 0),
         "joule": (1 / 3600, 0),
     },
     "temperature": {
         "degc": (1, 0),
         "°c": (1, 0),
+        "ºc": (1, 0),  # the ordinal sign typed for the degree sign
+        "\ufffdc": (1, 0),  # a degree sign lost to a wrong code page (EC-Lab °C re-saved)
         "celsius": (1, 0),
         "c": (1, 0),
         "k": (1, -273.15),
@@ -188,6 +194,7 @@ class FileInfo:
     # what the reader found before the rows reached the checker (quality.Finding), and the
     # rows it left out for them: (file line, [rule names]); they join the quality report
     findings: list = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the reader did, for the report
     rejects: list[tuple[int, list[str]]] = field(default_factory=list)
     rows_left_out: int = 0
     cycler_software: str | None = None
@@ -202,6 +209,7 @@ class FileInfo:
     # the file has no cycle counter: the loader numbers the cycles from the current
     # (ingest/cycles.py) and the report says so
     derive_cycles: bool = False
+    cycles_why: str = "the file has none (BDF only recommends it)"  # the report's words
 
     def original_units_json(self) -> str | None:
         return json.dumps(self.original_units, sort_keys=True) if self.original_units else None
@@ -310,6 +318,58 @@ def content_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+# the words tools write for a step type (BDF files that keep the cycler's words, e.g. BatMo's
+# charge/discharge/rest; BDF's upper-case codes CC_CHG, CC_DCH...) -> the schema's step_type;
+# a value already in the schema's vocabulary passes, an unknown one is left for the rule
+# ck_timeseries_point_step_type_enum to name (docs/loading.md)
+STEP_WORDS = {
+    "charge": "cccv_charge",  # a charge whose control mode is not said
+    "chg": "cccv_charge",
+    "discharge": "cc_discharge",
+    "dchg": "cc_discharge",
+    "dch": "cc_discharge",
+    "cc_chg": "cc_charge",
+    "cv_chg": "cv_charge",
+    "cccv_chg": "cccv_charge",
+    "cc_cv_chg": "cccv_charge",
+    "cc_dch": "cc_discharge",
+    "cc_dchg": "cc_discharge",
+    "cv_dch": "cv_discharge",
+    "cv_dchg": "cv_discharge",
+    "cp_dch": "cp_discharge",
+    "cp_dchg": "cp_discharge",
+    "relax": "rest",
+    "relaxation": "rest",
+    "pause": "rest",
+    "ocv_rest": "ocv",
+    "impedance": "eis",
+    "peis": "eis",
+    "geis": "eis",
+    "hppc": "pulse",
+    "drive_cycle": "dynamic",
+    "profile": "dynamic",
+}
+
+
+@cache
+def _step_vocabulary() -> tuple[pa.Array, pa.Array]:
+    """(keys, values): STEP_WORDS, and each of the schema's step_type values in any case."""
+    from connection import schema
+
+    words = {e.value: e.value for e in schema.model().enum_map["step_type"].values}
+    words.update(STEP_WORDS)
+    return pa.array(list(words)), pa.array(list(words.values()))
+
+
+def step_types(labels: pa.Array) -> pa.Array:
+    """A file's step type words -> the schema's values where STEP_WORDS or the schema knows
+    them (`Charge` -> cccv_charge, `CC_DCH` -> cc_discharge, ` REST ` -> rest); other words
+    unchanged, for the step_type rule to quote as the file writes them."""
+    keys, values = _step_vocabulary()
+    key = pc.utf8_lower(pc.replace_substring_regex(pc.utf8_trim_whitespace(labels), r"[\s-]+", "_"))
+    return pc.coalesce(pc.take(values, pc.index_in(key, value_set=keys)), labels)
+
+
 def normalise(
     file: str,
     table: pa.Table,
@@ -334,6 +394,8 @@ def normalise(
         out[c.quantity.column] = array
     if options.discharge_positive:
         out["current_ampere"] = pc.negate(out["current_ampere"])
+    if "step_type" in out:
+        out["step_type"] = step_types(out["step_type"])
     out["recorded_at"] = absolute_time(file, out, first_line, options)
     out.pop("unix_time_second", None)
     out.pop("date_time", None)

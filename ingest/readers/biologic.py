@@ -45,6 +45,8 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from .. import sniff
@@ -78,7 +80,6 @@ REQUIRED = {
     "test_time": "time/s",
     "voltage": "Ewe/V or Ecell/V",
     "current": "I/mA or <I>/mA",
-    "cycle_count": "cycle number",
 }
 _NB_HEADER = re.compile(rb"^\s*Nb header lines\s*:\s*(\d+)\s*$")
 _STARTED = re.compile(r"^\s*Acquisition started on\s*:\s*(.+?)\s*$")
@@ -96,6 +97,8 @@ MAX_HEADER_LINES = 10_000
 def parse_name(header: str) -> tuple[str, str]:
     """`<I>/mA` -> (<i>, mA); `Q charge/discharge/mA.h` -> (q charge/discharge, mA.h);
     `cycle number` -> (cycle number, '')."""
+    if header.startswith("<") and header.endswith(">") and "/" in header:  # <Ewe/V>: a mean
+        header = header[:-1].replace("/", ">/", 1) if header.count("/") == 1 else header
     name, slash, unit = header.rpartition("/")
     if not slash:
         name, unit = header, ""
@@ -198,25 +201,45 @@ def read(path: Path, options: ReadOptions, source: HashingReader | None = None):
     layout, block = _layout(path)
     found = text.pick(layout.names, parse_name, MATCHES)
     have = {m.quantity for m, *_ in found}
-    missing = [name for key, name in REQUIRED.items() if key not in have]
+    # EC-Lab's Open Circuit Voltage technique holds the cell at open circuit and writes no
+    # current column: its current is zero by the technique's definition (the report says so)
+    open_circuit = "current" not in have and any(
+        line.strip() == "Open Circuit Voltage" for line in block[:8]
+    )
+    missing = [
+        name
+        for key, name in REQUIRED.items()
+        if key not in have and not (key == "current" and open_circuit)
+    ]
     if missing:
         shown = "\t".join(layout.names)
         raise IngestError(
             file,
             f"not a BioLogic EC-Lab text export: line {layout.header_line} lacks the column(s) "
             + ", ".join(f"'{n}'" for n in missing)
-            + " (export the table with time/s, Ewe/V, I/mA or <I>/mA and cycle number)"
-            + sniff.looks_like(shown, "biologic"),
+            + " (export the table with time/s, Ewe/V, I/mA or <I>/mA and, if it has one,"
+            " cycle number)" + sniff.looks_like(shown, "biologic"),
             line=layout.header_line,
         )
     columns = text.build_columns(file, found, layout.header_line)
     started = _started(file, block, options.time_zone)
     info = text.file_info(columns, layout, CYCLER)
+    if "cycle_count" not in have:  # a technique without cycles (CA, CP, wait, LSV)
+        info.derive_cycles = True
+        info.cycles_why = "the file has no 'cycle number' column"
     if started is not None:
         info.assumed_time_zone = options.time_zone
+
+    if open_circuit:
+        info.notes.append(
+            "current: the file is an Open Circuit Voltage technique and has no current "
+            "column; stored as 0 A, the technique's current"
+        )
 
     def derive(out: dict, line: int) -> None:
         if started is not None:
             out["unix_time"] = pc.add(out["test_time"], started[0])
+        if open_circuit:
+            out["current"] = pa.array(np.zeros(len(out["test_time"])))
 
     return info, text.read_table(path, layout, columns, options, derive)

@@ -256,6 +256,7 @@ def _convert(file: str, frame, options: ReadOptions, ndax: bool, software: str):
     # finer), so 0.1 s stays 0.1, not 0.10000000149
     values["test_time"] = pa.array(np.round(test_time, 6))
     values["step_time"] = pa.array(np.round(step_time, 6))
+    notes = _unsigned_counters(values, by_quantity)
     records = values["record_index"].to_numpy()
     info = text.file_info(
         columns,
@@ -265,6 +266,7 @@ def _convert(file: str, frame, options: ReadOptions, ndax: bool, software: str):
         file_format=NDAX_FORMAT if ndax else NDA_FORMAT,
     )
     info.assumed_time_zone = zone
+    info.notes += notes
     del frame
     return info, _chunks(file, values, by_quantity, options)
 
@@ -278,6 +280,26 @@ def _array(series, column: text.Column) -> pa.Array:
     if column.offset:
         values = values + column.offset
     return pa.array(values, from_pandas=True)  # NaN (no aux reading) -> NULL
+
+
+def _unsigned_counters(values: dict, by_quantity: dict) -> list[str]:
+    """Some files come out of NewareNDA with the discharge counters negative (a BTS 9.0
+    `.nda`: every value <= 0); the schema's counters are magnitudes (>= 0, BDF): such a
+    counter is negated whole, and the report says so. One with both signs is left for the
+    rules to refuse."""
+    notes = []
+    for quantity in ("discharging_capacity", "discharging_energy"):
+        array = values.get(quantity)
+        if array is None:
+            continue
+        low, high = pc.min_max(array).values()
+        if low.as_py() is not None and low.as_py() < 0 and high.as_py() <= 0:
+            values[quantity] = pc.negate(array)
+            notes.append(
+                f"'{by_quantity[quantity].header}': negative on every record in this file "
+                "(as NewareNDA reads it); loaded as its magnitude"
+            )
+    return notes
 
 
 def _seconds(timestamp, zone: str | None, test_time: np.ndarray, options) -> pa.Array:

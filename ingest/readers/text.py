@@ -276,6 +276,8 @@ def _malformed(path: Path, layout: Layout, exc: Exception, bad_rows: list) -> In
                 "the file as UTF-8 or Windows-1252 throughout",
                 line=line,
             )
+    if "Could not skip initial" in str(exc):  # the column names are the file's last line
+        return IngestError(file, f"no data rows after the header (line {layout.header_line})")
     return IngestError(file, f"cannot parse the table: {exc}")
 
 

@@ -291,17 +291,6 @@ BAD = {
         "a BioLogic .mpr binary file: not read",
         "export it from EC-Lab as text (.mpt)",
     ),
-    "BioLogic without cycle number": (
-        "nocycle.mpt",
-        mpt(
-            [r.rsplit("\t", 3)[0] + "\t" + "\t".join(r.rsplit("\t", 2)[1:]) for r in mpt_rows()],
-            columns=tuple(c for c in MPT_COLUMNS if c != "cycle number"),
-        ),
-        "biologic",
-        TZ_BERLIN,
-        ":19: not a BioLogic EC-Lab text export: line 19 lacks the column(s) 'cycle number'",
-        "",
-    ),
     "Neware without voltage": (
         "novolts.csv",
         neware(BTS8_HEADER.replace("Voltage(V)", "Volt"), BTS8_ROWS),
