@@ -16,14 +16,14 @@ from pathlib import Path
 from connection import schema
 from generator.errors import SchemaError, UnreadableSchema
 
-from . import quality, sniff, staging
-from .db import connect
-from .errors import IngestError, UsageError
-from .load import TABLES as LOAD_TABLES
-from .load import Options, Refused, ensure_schema, load_file, read_sidecar
-from .readers import FORMATS, workbook
-from .readers.neware_vocabulary import is_record_sheet
+from . import sniff
+from .errors import GAP_MIN_SECONDS, GAP_MULTIPLE, IngestError, UsageError
+from .readers import FORMATS
 from .sidecar import TABLES as SIDECAR_TABLES
+
+# pyarrow, the schema's model and the database drivers are imported where a load needs them
+# (load.py, quality.py, db.py, a reader's module), not for --help or a refused option: the
+# loader's start-up (issue 22, item 9; `python -X importtime -m ingest --help`)
 
 
 def parser(prog: str = "python -m ingest") -> argparse.ArgumentParser:
@@ -106,7 +106,7 @@ def parser(prog: str = "python -m ingest") -> argparse.ArgumentParser:
     p.add_argument(
         "--gap-multiple",
         type=float,
-        default=quality.GAP_MULTIPLE,
+        default=GAP_MULTIPLE,
         metavar="N",
         help="a logging gap is reported when test time jumps by more than N times the file's "
         "median sampling interval (default %(default)g) and more than --gap-min-seconds",
@@ -114,7 +114,7 @@ def parser(prog: str = "python -m ingest") -> argparse.ArgumentParser:
     p.add_argument(
         "--gap-min-seconds",
         type=float,
-        default=quality.GAP_MIN_SECONDS,
+        default=GAP_MIN_SECONDS,
         metavar="S",
         help="the shortest logging gap reported, in seconds (default %(default)g)",
     )
@@ -170,12 +170,15 @@ def _candidates(path: Path) -> list[tuple[str, str]]:
             magic = handle.read(8)
     except OSError:
         return []  # the reader names the problem
+    from .readers import workbook
+
     if magic.startswith(b"NEWARE") or (
         magic.startswith(workbook.ZIP) and path.suffix.lower() == ".ndax"
     ):
         return [("neware", "a Neware binary file")]
     if magic.startswith(workbook.ZIP):
-        from .readers.arbin import is_channel_sheet  # pyarrow: not for --help
+        from .readers.arbin import is_channel_sheet
+        from .readers.neware_vocabulary import is_record_sheet
 
         try:
             _, names = workbook.open_book(path)
@@ -211,6 +214,8 @@ def exit_now(code: int) -> None:
 
 def main(argv: list[str] | None = None, prog: str = "python -m ingest") -> int:
     args = parser(prog).parse_args(argv)
+    from . import staging
+
     if args.time_zone and (why := staging.zone_error(args.time_zone)):
         print(f"error: {why}", file=sys.stderr)
         return 2
@@ -225,6 +230,8 @@ def main(argv: list[str] | None = None, prog: str = "python -m ingest") -> int:
 
 def _schema_problems() -> list[str]:
     """The schema in force, read before anything is opened: its problems, one line each."""
+    from .load import TABLES as LOAD_TABLES
+
     try:
         model = schema.model()
     except UnreadableSchema as exc:
@@ -247,6 +254,10 @@ def _schema_problems() -> list[str]:
 
 
 def _main(args: argparse.Namespace) -> int:
+    from . import quality
+    from .db import connect
+    from .load import Options, Refused, ensure_schema, load_file, read_sidecar
+
     options = Options(
         strict=args.strict,
         discharge_positive=args.discharge_positive,
