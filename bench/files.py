@@ -11,3 +11,5 @@ RESULTS = BENCH / "results.json"  # python -m bench (bench/cli.py)
 INGEST_RESULTS = BENCH / "ingest-results.json"  # python -m bench.ingest
 CLICKHOUSE_RESULTS = BENCH / "clickhouse-results.json"  # python -m bench.clickhouse
 STARTUP_RESULTS = BENCH / "startup-results.json"  # python -m bench.startup
+SIDEBYSIDE_RESULTS = BENCH / "sidebyside-results.json"  # python -m bench.sidebyside
+SIDEBYSIDE_REPORT = BENCH / "sidebyside.md"  # python -m bench.sidebyside: its report
