@@ -201,6 +201,70 @@ def _candidates(path: Path) -> list[tuple[str, str]]:
     return found
 
 
+class _HiddenPandas:
+    """A finder that says pandas is not installed (sys.meta_path, for a moment)."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "pandas" or name.startswith("pandas."):
+            raise ModuleNotFoundError("pandas is hidden while pyarrow starts", name=name)
+        return None
+
+
+class _Unparsed(Exception):
+    pass
+
+
+def start_without_pandas(argv: list[str] | None = None) -> None:
+    """For the process's own command line (python -m ingest), before `main`: pyarrow imports
+    pandas the first time it converts anything (and pyarrow._dataset, which the ADBC drivers
+    import, at once), only to ask whether a value is a pandas object; that import is a third of
+    the loader's start-up (0.3 s of 0.7 on a quiet machine). The loader hands pyarrow no pandas
+    object except from Neware's binaries (NewareNDA's DataFrames), so pyarrow and the ADBC
+    driver are imported here with pandas hidden, and pyarrow remembers it has none; pandas
+    itself stays importable. Skipped when a file is a Neware binary, the database is
+    ClickHouse (chdb), pandas is already imported, or the command line does not parse (main
+    says why); any surprise only costs the import it would have saved."""
+    if "pandas" in sys.modules:
+        return
+    p = parser()
+
+    def refuse(*_args, **_kwargs):
+        raise _Unparsed
+
+    p.error = p.exit = p.print_help = refuse  # main parses again and says what is wrong
+    try:
+        args = p.parse_args(argv)
+    except _Unparsed:
+        return
+    from connection import defer_import, parse
+
+    try:
+        if parse(args.db).kind == "clickhouse":
+            return
+    except Exception:
+        return
+    for path in args.files:
+        try:
+            with open(path, "rb") as handle:
+                magic = handle.read(8)
+        except OSError:
+            continue
+        if magic.startswith(b"NEWARE") or path.suffix.lower() in (".nda", ".ndax"):
+            return
+    hidden = _HiddenPandas()
+    sys.meta_path.insert(0, hidden)
+    try:
+        import pyarrow as pa
+
+        pa.lib._pandas_api.have_pandas  # noqa: B018 - pyarrow asks once, and remembers
+        defer_import("pyarrow.dataset")
+        import adbc_driver_manager.dbapi  # noqa: F401 - imports pyarrow._dataset
+    except Exception:  # noqa: S110 - a pyarrow without the shim, no driver: nothing saved
+        pass
+    finally:
+        sys.meta_path.remove(hidden)
+
+
 def exit_now(code: int) -> None:
     """End the process with `code` without the interpreter's finalisation: pyarrow may still be
     reading ahead in a refused file on a thread of its own, and tearing that reader down at exit

@@ -8,6 +8,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from tests.ingest.loading import MACHINE_FILE, sidecar, write
 from tests.support.dbkit import ROOT
 
 HEAVY = (
@@ -61,3 +62,32 @@ def test_a_reader_is_imported_when_its_format_is_asked_for():
     modules = _imported("from ingest.readers import FORMATS\nFORMATS['biologic']")
     assert "ingest.readers.biologic" in modules
     assert not {"ingest.readers.maccor", "ingest.readers.neware"} & modules
+
+
+def test_a_load_on_the_command_line_never_imports_pandas(sqlite_target, tmp_path):
+    """pyarrow asks for pandas the first time it converts anything; the command line starts it
+    with pandas hidden (start_without_pandas), so a BDF load imports none of pandas (about a
+    third of the start-up) and loads as before."""
+    path = write(tmp_path, "small.csv", MACHINE_FILE)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-X",
+            "importtime",
+            "-m",
+            "ingest",
+            str(path),
+            "--db",
+            sqlite_target.url,
+            "--sidecar",
+            str(sidecar(tmp_path)),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "3 rows loaded" in done.stderr
+    assert "pandas.core" not in done.stderr
+    assert "pyarrow.compute" in done.stderr  # the load did run on pyarrow
