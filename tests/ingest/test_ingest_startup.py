@@ -8,6 +8,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from tests.ingest.loading import MACHINE_FILE, sidecar, write
 from tests.support.dbkit import ROOT
 
@@ -64,6 +66,7 @@ def test_a_reader_is_imported_when_its_format_is_asked_for():
     assert not {"ingest.readers.maccor", "ingest.readers.neware"} & modules
 
 
+@pytest.mark.slow  # a real command-line load in a process of its own
 def test_a_load_on_the_command_line_never_imports_pandas(sqlite_target, tmp_path):
     """pyarrow asks for pandas the first time it converts anything; the command line starts it
     with pandas hidden (start_without_pandas), so a BDF load imports none of pandas (about a
