@@ -102,6 +102,7 @@ check: $(CORE) ## fail if committed generated files differ from schema.yaml
 bench: $(call extra,bench) ## benchmark the time-series table on every engine, then ClickHouse (N=samples)
 	@$(call setup-for,bench)
 	@$(PY) -m bench.ingest --n $(N) --out bench/ingest-results.json
+	@$(PY) -m bench.sidebyside  # the loader beside pandas, the engine alone; vendor readers beside BDF
 	@$(PY) -m bench --n $(N)
 	@$(PY) -m bench.clickhouse --n $(N) --out bench/clickhouse-results.json
 	@$(PY) -m bench.export  # the training-set export beside pandas.read_sql (bench/export-results.json)

@@ -19,6 +19,8 @@ its own error (ingest: UsageError, derive: DeriveError), exit codes unchanged.
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from dataclasses import dataclass
 
 # the URL forms, as the error for any other names them
@@ -51,3 +53,18 @@ def parse(url: str) -> Url:
     if "://" in url:
         raise ConnectionFailed(f"unsupported database URL {url!r} ({URL_FORMS})")
     return Url("sqlite", url, url)
+
+
+def defer_import(name: str) -> None:
+    """Make `import name` cheap until the module is used: the ADBC drivers' dbapi imports
+    pyarrow.dataset (and with it Parquet) for a type test the loader never needs, a tenth of
+    its start-up; the module runs on its first attribute access."""
+    if name in sys.modules:
+        return
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.loader is None:
+        return
+    spec.loader = importlib.util.LazyLoader(spec.loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from . import ConnectionFailed
+from . import ConnectionFailed, defer_import
 from .adbc import AdbcConnection
 
 
@@ -50,6 +50,7 @@ class AdbcPostgres(AdbcConnection):
     """The statements of an adbc-driver-postgresql connection."""
 
     def open_adbc(self, url: str) -> None:
+        defer_import("pyarrow.dataset")
         from adbc_driver_postgresql import dbapi
 
         self.errors = (dbapi.Error,)

@@ -10,6 +10,8 @@ The same relative path finds both, so no code asks which of the two it runs from
 
 from __future__ import annotations
 
+import os
+import pickle
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -47,6 +49,40 @@ def model() -> Schema:
 
 @cache
 def _load(path: Path) -> Schema:
-    from generator import load_schema
+    """Loaded and validated, or read from the run cache (generator/cache.py: the same
+    directory, its safety checks and its key: the schema's bytes, the generator's files, the
+    installed libraries, the interpreter), where a load of the same schema left it: a command
+    that writes a database then starts without YAML, the validator or pglast (about 0.2 s of
+    the loader's start-up on a quiet machine). A schema with problems is never stored, so
+    every message comes from the code that runs now; an entry that cannot be read is a miss."""
+    from generator import cache, load_schema
 
-    return load_schema(path)
+    where = cache.directory()
+    raw = cache.read_schema(path) if where is not None else None
+    entry = where / f"model-{cache.key(raw, str(path), {'model': PICKLE})}.pickle" if raw else None
+    if entry is not None:
+        try:
+            with open(entry, "rb") as handle:
+                return pickle.load(handle)
+        except Exception:  # missing, damaged or of another version: a miss
+            pass
+    model = load_schema(path)
+    if entry is not None and cache.read_schema(path) == raw:  # the bytes the key was made of
+        tmp = entry.with_name(f".{entry.name}.{os.getpid()}.tmp")
+        try:
+            tmp.write_bytes(pickle.dumps(model, protocol=PICKLE))
+            os.replace(tmp, entry)
+            _prune(where, cache.MAX_ENTRIES)
+        except OSError:
+            tmp.unlink(missing_ok=True)
+    return model
+
+
+def _prune(where: Path, keep: int) -> None:
+    """At most `keep` cached models, the newest."""
+    entries = sorted(where.glob("model-*.pickle"), key=lambda e: e.stat().st_mtime_ns)
+    for old in entries[:-keep]:
+        old.unlink(missing_ok=True)
+
+
+PICKLE = 5  # the pickle protocol of a cached model; part of its key

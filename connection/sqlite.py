@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from . import ConnectionFailed
+from . import ConnectionFailed, defer_import
 from .adbc import AdbcConnection
 
 # How long a connection waits for another's write lock (a load running beside this one)
@@ -43,6 +43,7 @@ class AdbcSqlite(AdbcConnection):
 
     def open_adbc(self, path: str) -> None:
         require_file(path)
+        defer_import("pyarrow.dataset")
         from adbc_driver_sqlite import dbapi
 
         self.errors = (dbapi.Error, sqlite3.Error)

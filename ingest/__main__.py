@@ -1,3 +1,4 @@
-from .cli import exit_now, main
+from .cli import exit_now, main, start_without_pandas
 
+start_without_pandas()
 exit_now(main())

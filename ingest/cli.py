@@ -16,14 +16,14 @@ from pathlib import Path
 from connection import schema
 from generator.errors import SchemaError, UnreadableSchema
 
-from . import quality, sniff, staging
-from .db import connect
-from .errors import IngestError, UsageError
-from .load import TABLES as LOAD_TABLES
-from .load import Options, Refused, ensure_schema, load_file, read_sidecar
-from .readers import FORMATS, workbook
-from .readers.neware_vocabulary import is_record_sheet
+from . import sniff
+from .errors import GAP_MIN_SECONDS, GAP_MULTIPLE, IngestError, UsageError
+from .readers import FORMATS
 from .sidecar import TABLES as SIDECAR_TABLES
+
+# pyarrow, the schema's model and the database drivers are imported where a load needs them
+# (load.py, quality.py, db.py, a reader's module), not for --help or a refused option: the
+# loader's start-up (issue 22, item 9; `python -X importtime -m ingest --help`)
 
 
 def parser(prog: str = "python -m ingest") -> argparse.ArgumentParser:
@@ -106,7 +106,7 @@ def parser(prog: str = "python -m ingest") -> argparse.ArgumentParser:
     p.add_argument(
         "--gap-multiple",
         type=float,
-        default=quality.GAP_MULTIPLE,
+        default=GAP_MULTIPLE,
         metavar="N",
         help="a logging gap is reported when test time jumps by more than N times the file's "
         "median sampling interval (default %(default)g) and more than --gap-min-seconds",
@@ -114,7 +114,7 @@ def parser(prog: str = "python -m ingest") -> argparse.ArgumentParser:
     p.add_argument(
         "--gap-min-seconds",
         type=float,
-        default=quality.GAP_MIN_SECONDS,
+        default=GAP_MIN_SECONDS,
         metavar="S",
         help="the shortest logging gap reported, in seconds (default %(default)g)",
     )
@@ -170,12 +170,15 @@ def _candidates(path: Path) -> list[tuple[str, str]]:
             magic = handle.read(8)
     except OSError:
         return []  # the reader names the problem
+    from .readers import workbook
+
     if magic.startswith(b"NEWARE") or (
         magic.startswith(workbook.ZIP) and path.suffix.lower() == ".ndax"
     ):
         return [("neware", "a Neware binary file")]
     if magic.startswith(workbook.ZIP):
-        from .readers.arbin import is_channel_sheet  # pyarrow: not for --help
+        from .readers.arbin import is_channel_sheet
+        from .readers.neware_vocabulary import is_record_sheet
 
         try:
             _, names = workbook.open_book(path)
@@ -198,6 +201,70 @@ def _candidates(path: Path) -> list[tuple[str, str]]:
     return found
 
 
+class _HiddenPandas:
+    """A finder that says pandas is not installed (sys.meta_path, for a moment)."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "pandas" or name.startswith("pandas."):
+            raise ModuleNotFoundError("pandas is hidden while pyarrow starts", name=name)
+        return None
+
+
+class _Unparsed(Exception):
+    pass
+
+
+def start_without_pandas(argv: list[str] | None = None) -> None:
+    """For the process's own command line (python -m ingest), before `main`: pyarrow imports
+    pandas the first time it converts anything (and pyarrow._dataset, which the ADBC drivers
+    import, at once), only to ask whether a value is a pandas object; that import is a third of
+    the loader's start-up (0.3 s of 0.7 on a quiet machine). The loader hands pyarrow no pandas
+    object except from Neware's binaries (NewareNDA's DataFrames), so pyarrow and the ADBC
+    driver are imported here with pandas hidden, and pyarrow remembers it has none; pandas
+    itself stays importable. Skipped when a file is a Neware binary, the database is
+    ClickHouse (chdb), pandas is already imported, or the command line does not parse (main
+    says why); any surprise only costs the import it would have saved."""
+    if "pandas" in sys.modules:
+        return
+    p = parser()
+
+    def refuse(*_args, **_kwargs):
+        raise _Unparsed
+
+    p.error = p.exit = p.print_help = refuse  # main parses again and says what is wrong
+    try:
+        args = p.parse_args(argv)
+    except _Unparsed:
+        return
+    from connection import defer_import, parse
+
+    try:
+        if parse(args.db).kind == "clickhouse":
+            return
+    except Exception:
+        return
+    for path in args.files:
+        try:
+            with open(path, "rb") as handle:
+                magic = handle.read(8)
+        except OSError:
+            continue
+        if magic.startswith(b"NEWARE") or path.suffix.lower() in (".nda", ".ndax"):
+            return
+    hidden = _HiddenPandas()
+    sys.meta_path.insert(0, hidden)
+    try:
+        import pyarrow as pa
+
+        pa.lib._pandas_api.have_pandas  # noqa: B018 - pyarrow asks once, and remembers
+        defer_import("pyarrow.dataset")
+        import adbc_driver_manager.dbapi  # noqa: F401 - imports pyarrow._dataset
+    except Exception:  # noqa: S110 - a pyarrow without the shim, no driver: nothing saved
+        pass
+    finally:
+        sys.meta_path.remove(hidden)
+
+
 def exit_now(code: int) -> None:
     """End the process with `code` without the interpreter's finalisation: pyarrow may still be
     reading ahead in a refused file on a thread of its own, and tearing that reader down at exit
@@ -211,6 +278,8 @@ def exit_now(code: int) -> None:
 
 def main(argv: list[str] | None = None, prog: str = "python -m ingest") -> int:
     args = parser(prog).parse_args(argv)
+    from . import staging
+
     if args.time_zone and (why := staging.zone_error(args.time_zone)):
         print(f"error: {why}", file=sys.stderr)
         return 2
@@ -225,6 +294,8 @@ def main(argv: list[str] | None = None, prog: str = "python -m ingest") -> int:
 
 def _schema_problems() -> list[str]:
     """The schema in force, read before anything is opened: its problems, one line each."""
+    from .load import TABLES as LOAD_TABLES
+
     try:
         model = schema.model()
     except UnreadableSchema as exc:
@@ -247,6 +318,10 @@ def _schema_problems() -> list[str]:
 
 
 def _main(args: argparse.Namespace) -> int:
+    from . import quality
+    from .db import connect
+    from .load import Options, Refused, ensure_schema, load_file, read_sidecar
+
     options = Options(
         strict=args.strict,
         discharge_positive=args.discharge_positive,

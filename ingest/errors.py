@@ -28,3 +28,9 @@ class IngestError(Exception):
 
 class UsageError(Exception):
     """The command line or sidecar is wrong (exit code 2)."""
+
+
+# quality.py's time-gap rule, here so that the command line names its defaults without
+# importing pyarrow (quality.py reads them from here)
+GAP_MULTIPLE = 10.0  # a gap is longer than this many median sampling intervals...
+GAP_MIN_SECONDS = 60.0  # ...and than this

@@ -176,8 +176,7 @@ BACKWARDS = Rule(
 
 # the artefact findings' defaults (docs/loading.md, "Recording artefacts")
 VOLTAGE_TOLERANCE = 0.01  # V beyond the cell's declared window before a sample is named
-GAP_MULTIPLE = 10.0  # a gap is longer than this many median sampling intervals...
-GAP_MIN_SECONDS = 60.0  # ...and than this
+from .errors import GAP_MIN_SECONDS, GAP_MULTIPLE  # noqa: E402 - the CLI's defaults too
 
 
 @dataclass(frozen=True)

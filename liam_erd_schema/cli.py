@@ -68,6 +68,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return generate(args, commands={name: text for name, (text, _) in COMMANDS.items()})
     try:
         run = RUNNERS[command]()
+        if command == "ingest" and argv is None:  # the process's own: as python -m ingest
+            from ingest.cli import start_without_pandas
+
+            start_without_pandas(args[1:])
         code = run(args[1:], prog=f"{PROG} {command}")
     except ModuleNotFoundError as exc:
         missing = (exc.name or "").split(".")[0]

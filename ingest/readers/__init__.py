@@ -11,12 +11,13 @@ name.
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from .. import bdf
-from ..staging import Chunks, FileInfo, HashingReader, ReadOptions
-from . import arbin, biologic, maccor, neware
+if TYPE_CHECKING:
+    from ..staging import Chunks, FileInfo, HashingReader, ReadOptions
 
 
 @runtime_checkable
@@ -40,11 +41,28 @@ class Reader(Protocol):
         ...
 
 
+class _Formats(Mapping[str, Reader]):
+    """--format name -> its reader module, imported when first asked for: a load imports the
+    one reader it uses (and its libraries: pyarrow, python-calamine, NewareNDA), `--help` and
+    a refused option none (the loader's start-up, issue 22 item 9)."""
+
+    MODULES = {
+        "bdf": "ingest.bdf",
+        "maccor": "ingest.readers.maccor",
+        "arbin": "ingest.readers.arbin",
+        "neware": "ingest.readers.neware",
+        "biologic": "ingest.readers.biologic",
+    }
+
+    def __getitem__(self, name: str) -> Reader:
+        return importlib.import_module(self.MODULES[name])  # KeyError: not a format
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.MODULES)
+
+    def __len__(self) -> int:
+        return len(self.MODULES)
+
+
 # --format name -> its reader
-FORMATS: dict[str, Reader] = {
-    "bdf": bdf,
-    "maccor": maccor,
-    "arbin": arbin,
-    "neware": neware,
-    "biologic": biologic,
-}
+FORMATS: Mapping[str, Reader] = _Formats()

@@ -417,16 +417,16 @@ _DATE_FORMATS = (
 
 def _date_time(file: str, values: pa.Array, header: str, line: int) -> pa.Array:
     """DPt Time -> ISO text without an offset (the zone is the user's to give). A date written
-    without its time (MIMS does so at midnight, as BEEP notes) is midnight."""
-    import pandas as pd
-
+    without its time (MIMS does so at midnight, as BEEP notes) is midnight. Parsed and written
+    in Arrow (pyarrow.compute strptime/strftime), not value by value."""
     values = pc.utf8_trim(values, " \t\"'")
     values = pc.if_else(
         pc.match_substring_regex(values, r"^\d{1,2}/\d{1,2}/\d{4}$"),
         pc.binary_join_element_wise(values, pa.scalar("00:00:00"), " "),
         values,
     )
-    first = next((v for v in values.to_pylist() if v), None)
+    given = pc.drop_null(pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values))
+    first = given[0].as_py() if len(given) else None
     pattern, fmt = next(
         ((p, f) for p, f in _DATE_FORMATS if first and re.match(p, first)), (None, None)
     )
@@ -438,18 +438,18 @@ def _date_time(file: str, values: pa.Array, header: str, line: int) -> pa.Array:
             column=header,
         )
     ok = pc.match_substring_regex(values, pattern)
+    stamps = pc.strptime(values, format=fmt, unit="s", error_is_null=True)
+    # a value of another form, or of the form but no date (13/45/2024): its line, once
+    ok = pc.and_kleene(ok, pc.or_kleene(pc.is_valid(stamps), pc.is_null(values)))
     if not pc.all(pc.fill_null(ok, True)).as_py():
-        flags = ok.to_pylist()
-        for i, value in enumerate(values.to_pylist()):
-            if value is not None and flags[i] is False:
-                raise IngestError(
-                    file,
-                    f"value '{value}' is not a date-time like the file's first ('{first}')",
-                    line=line + i,
-                    column=header,
-                )
-    stamps = pd.to_datetime(values.to_pandas(), format=fmt)
-    return pa.array(stamps.dt.strftime("%Y-%m-%dT%H:%M:%S"), pa.string())
+        i = pc.index(pc.fill_null(ok, True), False).as_py()
+        raise IngestError(
+            file,
+            f"value '{values[i].as_py()}' is not a date-time like the file's first ('{first}')",
+            line=line + i,
+            column=header,
+        )
+    return pc.strftime(stamps, format="%Y-%m-%dT%H:%M:%S")
 
 
 def _cumulative(value: np.ndarray, direction: np.ndarray, step: np.ndarray, cycle: np.ndarray):

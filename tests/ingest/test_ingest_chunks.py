@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 
 import pyarrow.csv as pacsv
 import pytest
 
-from tests.ingest.loading import ENGINES, ingest, session_of, sidecar, write
+from ingest.cli import main
+from tests.ingest.loading import ENGINES, Target, ingest, session_of, sidecar, write
+from tests.support.dbkit import ddl_text, load_pg_ddl
 
 TARGET_ENGINES = ENGINES  # the `target` fixture (conftest.py) on every engine
 
@@ -180,34 +183,72 @@ ORDER BY 1, 2, 3
 """
 
 
-def test_bulk_load_recipe_leaves_every_constraint_valid(target, tmp_path, capsys):
-    """PostgreSQL: a file bigger than the table drops and re-creates the keys and indexes, a
-    file of a tenth of the table only the session foreign key, a small one neither; after
-    each, every constraint, index and comment is exactly as the DDL made it, and valid."""
-    if target.kind != "postgres" or target.name == "timescaledb":
-        pytest.skip("the recipe runs on PostgreSQL servers (TimescaleDB and SQLite: plain)")
+def _load_modes(target, url, tmp_path, capsys, files) -> list[str]:
+    """Load each (name, rows) file into `url`; the bulk_mode of each load, the catalog
+    compared with `before` after each."""
     before = target.query(CATALOG)
-    assert any(r[2] == "fk_timeseries_point_session_id" and r[5] for r in before)
     modes = []
-    existing = target.query("SELECT count(*) FROM timeseries_point")[0][0]
-    total = existing + existing + 500
-    for name, n in (("big", existing + 500), ("tenth", total // 5), ("small", 20)):
-        path = write(tmp_path, f"{name}.csv", rows(n))
+    for name, n in files:
+        path = write(tmp_path, f"{name}.csv", rows(n, start=len(name) * 10_000_000))
         report = tmp_path / f"{name}.json"
-        code, err = ingest(
-            target,
-            [path],
-            "--sidecar",
-            str(sidecar(tmp_path)),
-            "--report",
-            str(report),
-            *BLOCK,
-            capsys=capsys,
-        )
-        assert code == 0, err
+        side = str(sidecar(tmp_path))
+        code = main([str(path), "--db", url, "--sidecar", side, "--report", str(report), *BLOCK])
+        assert code == 0, capsys.readouterr().err
         modes.append(json.loads(report.read_text())[0]["bulk_mode"])
         assert target.query(CATALOG) == before
-    assert modes == ["keys", "foreign-key", "plain"]
+    return modes
+
+
+def test_bulk_load_keeps_every_constraint_and_checks_the_foreign_key_once(target, tmp_path, capsys):
+    """PostgreSQL, a role that may set session_replication_role (the tests' superuser): every
+    key, index and CHECK stays in place whatever the file's size against the table's, the
+    foreign key to test_session is checked by the loader once per session (`foreign-key-once`),
+    and after each load every constraint, index and comment is exactly as the DDL made it,
+    and valid. A role without that right COPYs with every constraint and trigger (`plain`)."""
+    if target.kind != "postgres" or target.name == "timescaledb":
+        pytest.skip("PostgreSQL servers only (TimescaleDB and SQLite: their own paths)")
+    before = target.query(CATALOG)
+    assert any(r[2] == "fk_timeseries_point_session_id" and r[5] for r in before)
+    existing = target.query("SELECT count(*) FROM timeseries_point")[0][0]
+    files = (("big", existing + 500), ("small", 20))
+    assert _load_modes(target, target.url, tmp_path, capsys, files) == ["foreign-key-once"] * 2
+    role = f"loader_{secrets.token_hex(4)}"
+    target.query(f"CREATE ROLE {role} LOGIN")
+    try:
+        target.query(f"GRANT ALL ON ALL TABLES IN SCHEMA public TO {role}")
+        target.query(f"GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {role}")
+        url = f"{target.url} user={role}"
+        more = (("big_plain", existing + 2000), ("small_plain", 20))
+        assert _load_modes(target, url, tmp_path, capsys, more) == ["plain", "plain"]
+    finally:
+        target.query(f"DROP OWNED BY {role}")
+        target.query(f"DROP ROLE {role}")
+
+
+def test_without_the_right_an_empty_table_gets_the_keys_recipe(request, tmp_path, capsys):
+    """A role that may not set session_replication_role, loading into a timeseries_point that
+    holds no row at all: the primary key, indexes and foreign keys are dropped and rebuilt once
+    (`keys`; its ACCESS EXCLUSIVE lock holds back nobody's samples), every one as before."""
+    engine = request.getfixturevalue("pg18")
+    with engine.fresh_database("recipe_keys") as database:
+        with database.connect() as raw:
+            load_pg_ddl(raw, ddl_text("postgres"))
+        target = Target(engine.name, database.conninfo(), "postgres")
+        role = f"loader_{secrets.token_hex(4)}"
+        target.query(f"CREATE ROLE {role} LOGIN")
+        try:
+            # the recipe alters the tables: the loading role owns them, as a schema's owner does
+            for table in ("timeseries_point", "label_soc", "prediction", "cell_channel_point"):
+                target.query(f"ALTER TABLE {table} OWNER TO {role}")
+            target.query(f"GRANT ALL ON ALL TABLES IN SCHEMA public TO {role}")
+            target.query(f"GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {role}")
+            target.query(f"GRANT USAGE, CREATE ON SCHEMA public TO {role}")
+            url = f"{target.url} user={role}"
+            files = (("first", 3000), ("second", 3000))
+            assert _load_modes(target, url, tmp_path, capsys, files) == ["keys", "plain"]
+        finally:
+            target.query(f"DROP OWNED BY {role}")
+            target.query(f"DROP ROLE {role}")
 
 
 SQLITE_INDEXES = (

@@ -101,6 +101,22 @@ def test_a_bad_value_is_named_by_line_and_column(sqlite_target, tmp_path, capsys
     assert sqlite_target.counts() == before
 
 
+def test_a_date_time_of_the_files_form_that_is_no_date_is_named(sqlite_target, tmp_path, capsys):
+    """DPt Time is parsed in Arrow (strptime): a value written like the others but no date
+    (month 34) is refused naming its line and column, nothing written."""
+    lines = _lines("maccor/maccor_three.txt")
+    lines[7] = lines[7].replace(b"08/24/2021 2:47:11 AM", b"08/34/2021 2:47:11 AM", 1)
+    path = write(tmp_path, "month34.txt", b"".join(lines))
+    before = sqlite_target.counts()
+    code, err = _load(sqlite_target, path, "maccor", tmp_path, capsys, "--time-zone", "UTC")
+    assert code == 1, err
+    assert (
+        f"error: {path}:8: column 'DPt Time': value '08/34/2021 2:47:11 AM' is not a date-time "
+        "like the file's first ('08/24/2021 2:43:11 AM')"
+    ) in err, err
+    assert sqlite_target.counts() == before
+
+
 STATS = (
     b"TesterID:\tTester #2\t\t\t\nChannel Number:\t79\t\t\t\n\t\t\t\t\n"
     b"Cycle\tCycle Type\tTest Time\tCurrent\tVoltage\tAH-IN\tAH-OUT\tWH-IN\tWH-OUT\n"

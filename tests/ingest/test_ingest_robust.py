@@ -272,6 +272,78 @@ def test_a_load_that_waits_too_long_for_sqlite_says_so(
     ]
 
 
+@pytest.mark.slow
+def test_readers_of_other_sessions_are_not_held_up_by_a_load(target, tmp_path):
+    """While a load's rows flow (1.5M rows into a table that holds far fewer, which took the
+    bulk recipe's ACCESS EXCLUSIVE lock until commit before), a query on another session's
+    samples, with a lock_timeout of 3 s, answers and sees the committed rows only; the load
+    then commits. SQLite in WAL mode likewise (in rollback-journal mode a load's changes
+    spill from the page cache into the file early in a big load, and readers wait from then
+    to the commit: docs/loading.md)."""
+    import time
+
+    if target.kind == "sqlite":
+        import sqlite3
+
+        conn = sqlite3.connect(target.url.removeprefix("sqlite:///"))
+        assert conn.execute("PRAGMA journal_mode = WAL").fetchone() == ("wal",)
+        conn.close()
+
+    other = write(tmp_path, "other.csv", HEADER + "\n" + _rows(0, 50, 2211843200))
+    side = str(sidecar(tmp_path))
+    done = _run(*_loader([other], target.url, "--sidecar", side))
+    assert done.returncode == 0, done.stderr
+    (session,) = target.query("SELECT session_id FROM source_file WHERE uri = %s", [str(other)])[0]
+    path = _big(tmp_path, "during.csv", 2311843200, 1_500_000)
+    process = subprocess.Popen(
+        [sys.executable, *_loader([path], target.url, "--sidecar", side, "--progress")],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+    )
+    seen = b""
+    try:
+        deadline = time.monotonic() + 60
+        while b" rows, " not in seen and time.monotonic() < deadline:
+            block = os.read(process.stderr.fileno(), 4096)
+            if not block:
+                break
+            seen += block
+        assert b" rows, " in seen, seen.decode(errors="replace")[-1000:]
+        assert process.poll() is None, "the load ended before the reader could read"
+        answer = _read_with_lock_timeout(
+            target,
+            "SELECT count(*), max(record_index) FROM timeseries_point WHERE session_id = %s",
+            [session],
+        )
+        assert answer == [(50, 49)]
+        assert process.poll() is None, "the load ended before the reader was answered"
+        rest = process.communicate(timeout=300)[1]
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=30)
+    assert process.returncode == 0, (seen + rest).decode(errors="replace")[-2000:]
+    assert target.query("SELECT count(*) FROM source_file WHERE uri = %s", [str(path)]) == [(1,)]
+
+
+def _read_with_lock_timeout(target, sql: str, params: list) -> list[tuple]:
+    """The query on a connection of its own that gives up after 3 s of waiting for a lock
+    (PostgreSQL: lock_timeout, an error; SQLite: the busy timeout), not a timing assertion."""
+    if target.kind == "sqlite":
+        import sqlite3
+
+        conn = sqlite3.connect(target.url.removeprefix("sqlite:///"), timeout=3)
+        try:
+            return conn.execute(sql.replace("%s", "?"), params).fetchall()
+        finally:
+            conn.close()
+    import psycopg
+
+    with psycopg.connect(target.url, autocommit=True) as conn:
+        conn.execute("SET lock_timeout = '3s'")
+        return conn.execute(sql, params).fetchall()
+
+
 # --------------------------------------------------------------- 4. a load killed half-way
 
 
