@@ -4,6 +4,6 @@ with the loader (ingest) and the derivations (derive), and the docs page's plots
 directory and draws docs/demo.md's pictures (demo/plots.py). It builds on ingest, derive and
 generator; none of them imports it."""
 
-from .database import DATA, DEFAULT_DB, SESSIONS, Built, DemoSession, build, sqlite_url
+from .database import AGING, DATA, DEFAULT_DB, SESSIONS, Built, DemoSession, build, sqlite_url
 
-__all__ = ["DATA", "DEFAULT_DB", "SESSIONS", "Built", "DemoSession", "build", "sqlite_url"]
+__all__ = ["AGING", "DATA", "DEFAULT_DB", "SESSIONS", "Built", "DemoSession", "build", "sqlite_url"]

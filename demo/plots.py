@@ -1,7 +1,9 @@
 """The demo page's pictures (docs/demo.md), drawn from a demo database with matplotlib at docs
-build time (docs_hooks.py): the discharge curves of several aging cycles overlaid (voltage
-against the charge taken out), the voltage and current of one cycle, the capacity fade over the
-cycles, and the SOC label of the drive cycle against time. Cycles are named by cycle_index (the
+build time (docs_hooks.py): the discharge curves of several cycles of the first aging cell
+overlaid (voltage against the charge taken out), the voltage and current of one cycle, the
+capacity fade of every aging cell on one axis (coloured by ambient temperature, the line by
+C-rate), the SOC label of the drive cycle against time, and the SOC tests (the C/20 pseudo-OCV
+curve, the HPPC). Cycles are named by cycle_index (the
 cycler's cycle counter, from 0), in the titles and on the page alike.
 
 Deterministic SVG: the same database gives the same bytes (fixed hash salt, no date or
@@ -108,18 +110,74 @@ def discharge_curves(db: Database, plt) -> object:
     return figure
 
 
-def capacity_fade(db: Database, plt) -> object:
-    session = _session(db, "cell_aging")
-    features = db.query(
-        "SELECT cycle_index, discharge_capacity_ah FROM cycle_feature "
-        "WHERE session_id = %s AND discharge_capacity_ah IS NOT NULL ORDER BY cycle_index",
-        [session],
+def aging_cells(db: Database) -> list[tuple[int, int, float, float]]:
+    """(session_id, cell_id, ambient degC, C-rate) of the demo's aging sessions, coldest and
+    slowest first: the conditions as the database holds them (test_session, from the sidecars)."""
+    rows = db.query(
+        "SELECT session_id, cell_id, ambient_temperature_celsius, discharge_c_rate "
+        "FROM test_session WHERE protocol_type = 'cycle_aging' AND notes LIKE %s "
+        "ORDER BY ambient_temperature_celsius, discharge_c_rate, session_id",
+        ["demo: %"],
     )
-    figure, capacity = plt.subplots()
-    capacity.plot([r[0] for r in features], [r[1] for r in features], "o", ms=3, color=VOLTAGE)
+    return [(int(r[0]), int(r[1]), float(r[2]), float(r[3])) for r in rows]
+
+
+TEMPERATURE_COLOURS = {15.0: "#1e88e5", 25.0: "#43a047", 40.0: "#e53935"}
+RATE_LINES = {0.5: ":", 1.0: "-", 2.0: "--"}
+
+
+def capacity_fade(db: Database, plt) -> object:
+    """The discharge capacity of every aging cell against cycle_index on one axis: the colour
+    is the ambient temperature, the line the C-rate (both from test_session)."""
+    figure, capacity = plt.subplots(figsize=(7.5, 4.2))
+    for session, cell, celsius, rate in aging_cells(db):
+        features = db.query(
+            "SELECT cycle_index, discharge_capacity_ah FROM cycle_feature "
+            "WHERE session_id = %s AND discharge_capacity_ah IS NOT NULL ORDER BY cycle_index",
+            [session],
+        )
+        capacity.plot(
+            [r[0] for r in features],
+            [r[1] for r in features],
+            RATE_LINES.get(rate, "-."),
+            color=TEMPERATURE_COLOURS.get(celsius, "#757575"),
+            label=f"{celsius:g} degC, {rate:g}C (cell_id {cell})",
+        )
     capacity.set_xlabel("cycle_index")
     capacity.set_ylabel("discharge_capacity_ah / Ah")
-    capacity.set_title("Capacity fade: discharge capacity per cycle (cycle_feature)")
+    capacity.set_title(
+        "Capacity fade of the aging cells: discharge capacity per cycle (cycle_feature)"
+    )
+    capacity.legend(loc="lower left", fontsize=8, frameon=False, ncol=2)
+    return figure
+
+
+def soc_tests(db: Database, plt) -> object:
+    """The SOC tests of the fresh cell: the C/20 discharge and charge as voltage against the
+    SOC label (the pseudo-OCV curve, with its hysteresis), and the HPPC's voltage in time."""
+    ocv = db.query(
+        "SELECT l.soc, p.voltage_volt, p.current_ampere FROM label_soc l "
+        "JOIN timeseries_point p ON p.session_id = l.session_id "
+        "AND p.record_index = l.record_index "
+        "WHERE l.session_id = %s AND p.current_ampere <> 0 ORDER BY l.record_index",
+        [_session(db, "ocv_c20")],
+    )
+    hppc = db.query(
+        "SELECT test_time_second, voltage_volt FROM timeseries_point "
+        "WHERE session_id = %s ORDER BY record_index",
+        [_session(db, "hppc")],
+    )
+    figure, (curve, pulses) = plt.subplots(1, 2, width_ratios=(1, 1.4))
+    for sign, label, colour in ((-1, "C/20 discharge", VOLTAGE), (1, "C/20 charge", CURRENT)):
+        part = [r for r in ocv if r[2] * sign > 0]
+        curve.plot([r[0] for r in part], [r[1] for r in part], color=colour, label=label)
+    curve.set_xlabel("label_soc.soc")
+    curve.set_ylabel("voltage_volt / V")
+    curve.set_title("ocv_c20: pseudo-OCV", fontsize=10)
+    curve.legend(loc="lower right", fontsize=8, frameon=False)
+    pulses.plot([r[0] / 3600 for r in hppc], [r[1] for r in hppc], color=VOLTAGE, linewidth=0.8)
+    pulses.set_xlabel("test time / h")
+    pulses.set_title("hppc: 10 % steps, rests and pulses", fontsize=10)
     return figure
 
 
@@ -148,6 +206,7 @@ PLOTS: dict[str, Callable] = {
     "cycle-trace.svg": cycle_trace,
     "capacity-fade.svg": capacity_fade,
     "soc-label.svg": soc_label,
+    "soc-tests.svg": soc_tests,
 }
 
 

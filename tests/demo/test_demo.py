@@ -1,14 +1,17 @@
 """The shipped demo data (data/demo/, simulated with PyBaMM by scripts/demo/make_demo_data.py)
 and `make demo` (python -m demo): the demo database builds on SQLite, PostgreSQL 15 and
-TimescaleDB with the rows the files hold and the facts the simulation put in them (capacity
-fades, SOC stays in range, current is positive when it charges); the Maccor export of the
-drive cycle, read with --format maccor (ingest/readers/maccor.py), gives the same samples as
-its BDF CSV; and a file that is not what --format says is refused whole."""
+TimescaleDB with the rows the files hold and the facts the simulation put in them (nine cells,
+eight aging under the conditions their sidecars state, capacity fading faster where it is
+warmer and where the cycles are slower, SOC in range, current positive when it charges, the
+cells warming under load); the Maccor export of the drive cycle, read with --format maccor
+(ingest/readers/maccor.py), gives the same samples as its BDF CSV; and a file that is not what
+--format says is refused whole."""
 
 from __future__ import annotations
 
 import csv
 import gzip
+import json
 import shutil
 import sqlite3
 import subprocess
@@ -36,13 +39,18 @@ def data_rows(name: str) -> int:
     return lines - (2 if name.endswith(".001.gz") else 1)
 
 
-AGING = data_rows("cell_aging.bdf.csv.gz")
+BDF = [s.files[0] for s in demo.SESSIONS if not s.vendor]
+SAMPLES = sum(data_rows(name) for name in BDF) + data_rows("drive_cycle.001.gz")
 DRIVE = data_rows("drive_cycle.bdf.csv.gz")
 
 
-def cycles_in_file() -> int:
-    with gzip.open(DATA / "cell_aging.bdf.csv.gz", "rt") as handle:
+def cycles_in_file(name: str) -> int:
+    with gzip.open(DATA / name, "rt") as handle:
         return len({row["Cycle Count / 1"] for row in csv.DictReader(handle)})
+
+
+def sidecar(name: str) -> dict:
+    return json.loads((DATA / f"{name}.json").read_text())
 
 
 class Demo:
@@ -82,31 +90,80 @@ def built(request, tmp_path_factory):
 
 def test_every_shipped_sample_is_loaded_and_derived(built):
     counts = built.built.rows
-    assert counts["timeseries_point"] == AGING + 2 * DRIVE
-    assert counts["test_session"] == 3 and counts["battery_cell"] == 1
-    assert counts["source_file"] == 3
-    cycles = cycles_in_file()
-    assert cycles >= 50
-    assert counts["cycle"] == cycles + 2  # the drive cycles are one cycle each
-    assert counts["label_soc"] == counts["timeseries_point"]  # one coulomb count per sample
+    assert counts["timeseries_point"] == SAMPLES
+    assert len(demo.AGING) == 8
+    assert counts["test_session"] == len(demo.SESSIONS) == 12
+    assert counts["battery_cell"] == 9  # eight aging cells, one for the SOC tests
+    assert counts["source_file"] == 12
+    cycles = {name: cycles_in_file(name) for name in BDF}
+    assert all(cycles[f"{name}.bdf.csv.gz"] == 40 for name in demo.AGING), cycles
+    assert cycles["hppc.bdf.csv.gz"] == 9  # a cycle per SOC level
+    assert counts["cycle"] == sum(cycles.values()) + 1  # + the Maccor drive cycle's one
+    assert counts["label_soc"] == counts["timeseries_point"]  # one SOC label per sample
+    # every full aging cycle after the first has its SOH label; the SOC tests have none
+    assert counts["label_soh"] == sum(cycles[f"{n}.bdf.csv.gz"] - 1 for n in demo.AGING)
     formats = built.query("SELECT file_format, cycler_software FROM source_file ORDER BY 1")
-    assert formats == [("bdf_csv", None), ("bdf_csv", None), ("maccor_txt", "Maccor")]
+    assert formats == [("bdf_csv", None)] * 11 + [("maccor_txt", "Maccor")]
 
 
-def test_capacity_fades_and_soh_follows(built):
-    aging = built.session("cell_aging")
-    soh = [
+def test_each_aging_cell_is_its_own_cell_under_the_conditions_its_sidecar_states(built):
+    """A split by cell needs cells: one battery_cell per serial number, each aging session on
+    its own, the SOC tests on one fresh cell; the conditions are the sidecars'."""
+    rows = built.query(
+        "SELECT s.session_id, s.cell_id, c.serial_number, s.protocol_type, "
+        "s.ambient_temperature_celsius, s.charge_c_rate, s.discharge_c_rate "
+        "FROM test_session s JOIN battery_cell c ON c.cell_id = s.cell_id"
+    )
+    by_session = {r[0]: r[1:] for r in rows}
+    conditions = set()
+    for name in demo.AGING:
+        cell_id, serial, kind, celsius, charge, discharge = by_session[built.session(name)]
+        stated = sidecar(name)
+        assert serial == stated["cell"]["serial_number"] and kind == "cycle_aging"
+        assert celsius == stated["session"]["ambient_temperature_celsius"]
+        assert charge == discharge == stated["session"]["discharge_c_rate"]
+        conditions.add((celsius, charge))
+    assert len(conditions) == 8
+    assert {c for c, _ in conditions} == {15.0, 25.0, 40.0}
+    assert {r for _, r in conditions} == {0.5, 1.0, 2.0}
+    aging_cells = [by_session[built.session(n)][0] for n in demo.AGING]
+    assert len(set(aging_cells)) == 8
+    soc_cells = {
+        by_session[built.session(n)][0]
+        for n in ("drive_cycle", "drive_cycle_maccor", "ocv_c20", "hppc")
+    }
+    assert len(soc_cells) == 1 and not soc_cells & set(aging_cells)
+    assert built.query("SELECT count(DISTINCT serial_number) FROM battery_cell")[0][0] == 9
+
+
+def _soh(built, name: str) -> list[float]:
+    return [
         row[0]
         for row in built.query(
             "SELECT soh FROM label_soh WHERE session_id = %s AND definition = 'capacity' "
             "ORDER BY cycle_index",
-            [aging],
+            [built.session(name)],
         )
     ]
-    assert len(soh) >= 50
-    assert soh[0] > 0.9 and soh[-1] < soh[0] - 0.1, soh[:: len(soh) // 8]
-    # fade, not noise: every tenth cycle holds less than the one ten cycles before
-    assert all(b < a for a, b in zip(soh[::10], soh[10::10], strict=False))
+
+
+def test_capacity_fades_and_soh_follows(built):
+    last = {}
+    for name in demo.AGING:
+        soh = _soh(built, name)
+        assert len(soh) == 39, name
+        assert soh[0] > 0.88 and soh[-1] < soh[0] - 0.05, (name, soh[:: len(soh) // 8])
+        # fade, not noise: every tenth cycle holds less than the one ten cycles before
+        assert all(b < a for a, b in zip(soh[::10], soh[10::10], strict=False)), name
+        last[name] = soh[-1]
+    # what the conditions do: SEI grows faster where it is warm (Arrhenius) and with the
+    # time spent, so at one C-rate the warmer cell ends lower, and at one temperature the
+    # slower cycles (more hours per cycle) end lower
+    assert last["aging_40degC_1C"] < last["cell_aging"] < last["aging_15degC_1C"], last
+    assert last["aging_40degC_2C"] < last["aging_25degC_2C"], last
+    assert last["aging_40degC_0p5C"] < last["aging_40degC_1C"] < last["aging_40degC_2C"], last
+    assert last["aging_25degC_0p5C"] < last["cell_aging"] < last["aging_25degC_2C"], last
+    assert min(last.values()) < 0.7 < 0.8 < max(last.values())  # a spread worth modelling
 
 
 def test_soc_stays_in_range(built):
@@ -118,31 +175,68 @@ def test_soc_stays_in_range(built):
         )[0]
         assert first == pytest.approx(0.9)
         assert 0.5 < low < high <= 0.9 + 1e-6, (name, low, high)
-    # 80 cycles of coulomb counting without a reset drift with the fade; within the
-    # schema's band for a counted SOC (ck_label_soc_soc_range) and full at the start
+    # the aging cells and the C/20 test charge full (4.2 V, the current tapered): derive
+    # anchors their SOC there against the capacity it measures, so every full discharge reads
+    # from 1 to about 0, however far the cell has faded (a count at the nominal capacity from
+    # a stated initial SOC would drift below zero within the 40 cycles)
+    for name in (*demo.AGING, "ocv_c20"):
+        low, high = built.query(
+            "SELECT min(soc), max(soc) FROM label_soc WHERE session_id = %s",
+            [built.session(name)],
+        )[0]
+        assert -0.05 < low < 0.05 and 0.99 < high < 1.1, (name, low, high)
+    # the HPPC never charges full: counted from 1.0 at its start, nine tenths out
     low, high = built.query(
         "SELECT min(soc), max(soc) FROM label_soc WHERE session_id = %s",
-        [built.session("cell_aging")],
+        [built.session("hppc")],
     )[0]
-    assert -0.25 <= low < 0.1 and high == pytest.approx(1.0)
+    assert high == pytest.approx(1.0) and 0.0 < low < 0.1, (low, high)
 
 
 def test_current_is_positive_when_it_charges(built):
-    rows = built.query(
-        "SELECT step_type, min(current_ampere), max(current_ampere) FROM timeseries_point "
-        "WHERE session_id = %s GROUP BY step_type ORDER BY step_type",
-        [built.session("cell_aging")],
+    for name in demo.AGING:
+        session = built.session(name)
+        amps = 5.0 * sidecar(name)["session"]["charge_c_rate"]  # nominal 5 Ah
+        rows = built.query(
+            "SELECT step_type, min(current_ampere), max(current_ampere) FROM timeseries_point "
+            "WHERE session_id = %s GROUP BY step_type ORDER BY step_type",
+            [session],
+        )
+        by_type = {r[0]: (r[1], r[2]) for r in rows}
+        assert by_type["cc_charge"][0] > 0.98 * amps and by_type["cv_charge"][0] > 0.2, name
+        assert by_type["cc_discharge"][1] < -0.98 * amps, name
+        assert abs(by_type["rest"][0]) < 1e-9 and abs(by_type["rest"][1]) < 1e-9
+        # a discharge ends at the low voltage limit, a charge at the high one
+        assert built.query(
+            "SELECT min(voltage_volt) >= 2.99, max(voltage_volt) <= 4.2001 FROM timeseries_point "
+            "WHERE session_id = %s",
+            [session],
+        )[0] == (True, True), name
+    # the HPPC's pulses: 10 A out (2C) and 7.5 A in (1.5C), ten seconds each, nine times
+    pulses = built.query(
+        "SELECT current_ampere, count(*) FROM timeseries_point "
+        "WHERE session_id = %s AND step_type = 'pulse' GROUP BY current_ampere ORDER BY 1",
+        [built.session("hppc")],
     )
-    by_type = {r[0]: (r[1], r[2]) for r in rows}
-    assert by_type["cc_charge"][0] > 4.9 and by_type["cv_charge"][0] > 0.2
-    assert by_type["cc_discharge"][1] < -4.9
-    assert abs(by_type["rest"][0]) < 1e-9 and abs(by_type["rest"][1]) < 1e-9
-    # a discharge ends at the low voltage limit, a charge at the high one
-    assert built.query(
-        "SELECT min(voltage_volt) >= 2.99, max(voltage_volt) <= 4.2001 FROM timeseries_point "
-        "WHERE session_id = %s",
-        [built.session("cell_aging")],
-    )[0] == (True, True)
+    assert [(round(a, 3), n) for a, n in pulses] == [(-10.0, 90), (7.5, 90)]
+
+
+def test_the_cells_warm_under_load(built):
+    """The lumped thermal model's temperature (surface_temperature_celsius): from the ambient
+    temperature, above it under load, more at 2C than at 0.5C (and a little below it while
+    charging, the reversible heat of the electrodes' entropy change)."""
+    rise = {}
+    for name in demo.AGING:
+        celsius = sidecar(name)["session"]["ambient_temperature_celsius"]
+        low, high = built.query(
+            "SELECT min(surface_temperature_celsius), max(surface_temperature_celsius) "
+            "FROM timeseries_point WHERE session_id = %s",
+            [built.session(name)],
+        )[0]
+        assert celsius - 2.5 < low < celsius and high > celsius + 1, (name, low, high)
+        rise[name] = high - celsius
+    assert rise["aging_40degC_2C"] > rise["aging_40degC_1C"] > rise["aging_40degC_0p5C"]
+    assert rise["aging_25degC_2C"] > rise["cell_aging"] > rise["aging_25degC_0p5C"]
 
 
 def test_maccor_export_gives_the_same_samples_as_bdf(built):
@@ -200,20 +294,36 @@ def test_plots_are_drawn_from_the_demo_and_are_deterministic(built):
     assert "cycle_index 1:" in first["cycle-trace.svg"]
     curves = first["discharge-curves.svg"]
     assert curves.count("(cycle_feature)") == plots.CURVES
-    for cycle, capacity in db_rows(
+    ends = db_rows(
         built.url,
         "SELECT cycle_index, discharge_capacity_ah FROM cycle_feature f JOIN test_session s "
         "ON s.session_id = f.session_id WHERE s.notes = 'demo: cell_aging' "
-        "AND cycle_index IN (1, 79)",
-    ):
+        "AND cycle_index IN (1, 39) ORDER BY cycle_index",
+    )
+    assert [cycle for cycle, _ in ends] == [1, 39]  # the first curve and the last
+    for cycle, capacity in ends:
         assert f"cycle_index {cycle}: {capacity:.2f} Ah" in curves
     assert "twinx" not in plots.capacity_fade.__code__.co_names  # SOH is in the caption
+    # every aging cell on the fade's one axis, named by the conditions the database holds
+    fade = first["capacity-fade.svg"]
+    conditions = db_rows(
+        built.url,
+        "SELECT cell_id, ambient_temperature_celsius, discharge_c_rate FROM test_session "
+        "WHERE protocol_type = 'cycle_aging'",
+    )
+    assert len(conditions) == 8
+    for cell, celsius, rate in conditions:
+        assert f"{celsius:g} degC, {rate:g}C (cell_id {cell})" in fade
+    assert fade.count("degC, ") == 8
+    tests = first["soc-tests.svg"]
+    assert "label_soc.soc" in tests and "ocv_c20" in tests and "hppc" in tests
 
 
 @pytest.mark.parametrize("built", ["sqlite"], indirect=True)
 def test_the_demo_pages_figures_are_the_databases(built):
     """docs/demo.md states the fade and SOH figures of the demo; they are the database's."""
-    page = (ROOT / "docs" / "demo.md").read_text(encoding="utf-8")
+    # the text as read, not as wrapped: one space for every run of spaces and line breaks
+    page = " ".join((ROOT / "docs" / "demo.md").read_text(encoding="utf-8").split())
     rows = dict(
         db_rows(
             built.url,
@@ -234,6 +344,39 @@ def test_the_demo_pages_figures_are_the_databases(built):
         )
     )
     assert f"{soh[min(soh)]:.2f} falling to {soh[max(soh)]:.2f}" in page
+    # the table of the cells: each aging cell's conditions and its first and last SOH
+    for name, cell, celsius, rate, first_soh, last_soh in db_rows(
+        built.url,
+        "SELECT s.notes, s.cell_id, s.ambient_temperature_celsius, s.discharge_c_rate, "
+        "(SELECT soh FROM label_soh l WHERE l.session_id = s.session_id "
+        "AND definition = 'capacity' ORDER BY cycle_index LIMIT 1), "
+        "(SELECT soh FROM label_soh l WHERE l.session_id = s.session_id "
+        "AND definition = 'capacity' ORDER BY cycle_index DESC LIMIT 1) "
+        "FROM test_session s WHERE protocol_type = 'cycle_aging'",
+    ):
+        row = (
+            f"| `{name.removeprefix('demo: ')}` | {cell} | {celsius:g} degC | {rate:g}C | "
+            f"{first_soh:.2f} | {last_soh:.2f} |"
+        )
+        assert row in page, row
+    # the first cycle below the end-of-life threshold of 0.8, of the cells that pass it
+    below = dict(
+        db_rows(
+            built.url,
+            "SELECT s.notes, min(cycle_index) FROM label_soh l JOIN test_session s "
+            "ON s.session_id = l.session_id WHERE definition = 'capacity' AND soh < 0.8 "
+            "GROUP BY s.notes",
+        )
+    )
+    assert set(below) == {
+        f"demo: {n}"
+        for n in ("aging_25degC_0p5C", "aging_40degC_0p5C", "aging_40degC_1C", "aging_40degC_2C")
+    }
+    earliest, latest = below["demo: aging_40degC_0p5C"], below["demo: aging_25degC_0p5C"]
+    assert earliest == min(below.values()) and latest == max(below.values())
+    assert (
+        f"from `cycle_index` {earliest} at 40 degC and 0.5C to {latest} at 25 degC and 0.5C" in page
+    )
 
 
 # --------------------------------------------------------------- vendor files refused whole
@@ -339,5 +482,5 @@ def test_make_demo_command_line(tmp_path):
         timeout=300,
     )
     assert run.returncode == 0, run.stderr
-    assert f'"timeseries_point": {AGING + 2 * DRIVE}' in run.stdout
+    assert f'"timeseries_point": {SAMPLES}' in run.stdout
     assert "demo database" in run.stderr

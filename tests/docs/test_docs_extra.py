@@ -65,7 +65,13 @@ def test_the_docs_extra_alone_builds_the_site(docs_venv, tmp_path):
     site = tmp_path / "site"
     cmd = [str(py), "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)]
     _run(cmd, ROOT, env, BUILD_TIMEOUT)
-    for name in ("discharge-curves.svg", "cycle-trace.svg", "capacity-fade.svg", "soc-label.svg"):
+    for name in (
+        "discharge-curves.svg",
+        "cycle-trace.svg",
+        "capacity-fade.svg",
+        "soc-label.svg",
+        "soc-tests.svg",
+    ):
         svg = site / "demo-plots" / name
         assert svg.is_file(), f"the demo plot {name} was not drawn"
         assert "<svg" in svg.read_text()[:2000]

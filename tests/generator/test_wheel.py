@@ -325,7 +325,7 @@ def test_ingest_and_derive_outside_the_checkout_as_the_docs_page_says(ingest_too
     the schema copied out of the installed package, a database made from it, a BDF file
     loaded and derived; then the same file against a schema of the user's own."""
     # from the start of a charge (after a full discharge: SOC counted from 0 holds)
-    cycles = _bdf_slice(tmp_path / "run1.csv", 136, 1200)
+    cycles = _bdf_slice(tmp_path / "run1.csv", 70, 1200)
     sidecar = json.loads((ROOT / "data" / "demo" / "cell_aging.json").read_text())
     (tmp_path / "cell.json").write_text(json.dumps(sidecar))
     block = _page_block("sh", "copy it out to make a database from it")
@@ -348,7 +348,7 @@ def test_ingest_and_derive_outside_the_checkout_as_the_docs_page_says(ingest_too
     text = (tmp_path / "schema.yaml").read_text()
     assert text.count(voltage) == 1
     own.write_text(text.replace(voltage, voltage.replace("1500", "4.1")))
-    _bdf_slice(tmp_path / "run2.csv", 1336, 400)
+    _bdf_slice(tmp_path / "run2.csv", 1270, 400)
     load = [str(ingest_tool), "ingest", "run2.csv", "--db", "battery.sqlite", "--session", "1"]
     proc = _run([*load, "--schema", str(own)], tmp_path)
     assert proc.returncode == 1, proc.stderr
