@@ -22,7 +22,6 @@ import pytest
 import harness
 from demo import database as demo
 from ingest.db import connect
-from tests.support.dbkit import ddl_text, load_pg_ddl
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = ROOT / "docs" / "cookbook.md"
@@ -145,18 +144,10 @@ def on_engine(request, tmp_path_factory):
     engine = request.param
     if engine == "ClickHouse":
         return clickhouse_rows(tmp_path_factory.mktemp("cookbook-ch"))
-    fixture = (
-        "timescale"
-        if engine == "TimescaleDB"
-        else ("pg_env" if harness.own_dsn_is_set() else "pg15")
-    )
-    server = request.getfixturevalue(fixture)
-    with server.fresh_database("cookbook") as database:
-        if engine == "TimescaleDB":
-            with database.connect() as raw:
-                load_pg_ddl(raw, ddl_text("timescaledb"))
-        demo.build(database.conninfo())
-        return run_all(database.conninfo(), engine)
+    # the demo database built once per test session (tests/conftest.py), shared with the
+    # demo's own tests
+    url = request.getfixturevalue("timescale_demo" if engine == "TimescaleDB" else "pg_demo")
+    return run_all(url, engine)
 
 
 def number(value):
