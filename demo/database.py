@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import derive as derivations
-from derive import DeriveError
+from derive import CurveSettings, DeriveError
 from ingest.db import Database, connect
 from ingest.errors import IngestError, UsageError
 from ingest.load import Options, load_file, read_sidecar
@@ -42,6 +42,7 @@ class DemoSession:
     vendor: bool = False  # a vendor export (read by a vendor reader, not the BDF one)
 
 
+DELTA_Q_CYCLES = (10, 70)  # the ageing test's delta-Q(V): cycle 70 against cycle 10
 SESSIONS = (
     DemoSession("cell_aging", ("cell_aging.bdf.csv.gz",), "cell_aging.json", "bdf", 1.0),
     DemoSession("drive_cycle", ("drive_cycle.bdf.csv.gz",), "drive_cycle.json", "bdf", 0.9),
@@ -223,6 +224,16 @@ def build(
                     initial_soc=session.initial_soc,
                     strict=True,  # a refused derivation fails the demo, said in one line
                 )
+        # the ageing test's curves, dQ/dV, dV/dQ and delta-Q(V) (derive/curves.py): its
+        # cycles run 0..79, so delta-Q compares cycle 70 with cycle 10 (docs/features.md)
+        if "cell_aging" in built.sessions:
+            derivations.run(
+                url,
+                [built.sessions["cell_aging"]],
+                what=("curves",),
+                curves=CurveSettings(delta_q_cycles=DELTA_Q_CYCLES),
+                strict=True,
+            )
     db = connect(url)
     try:
         for table in (
@@ -234,6 +245,8 @@ def build(
             "cycle_feature",
             "label_soc",
             "label_soh",
+            "cycle_curve",
+            "cycle_curve_feature",
         ):
             built.rows[table] = int(db.query(f"SELECT count(*) FROM {table}")[0][0])
     finally:
