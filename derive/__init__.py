@@ -3,7 +3,7 @@ already in a database, by SQL that runs unchanged on SQLite, PostgreSQL and Time
 `python -m derive --db URL`, or `derive.run(db, ...)` from Python. Definitions and formulas:
 docs/deriving.md; the curves (`what=("curves",)`, numpy): docs/features.md."""
 
-from .curve_store import CurveSettings
+from .curve_settings import CurveSettings
 from .errors import DeriveError
 from .run import WHAT, SessionResult, Settings, run
 

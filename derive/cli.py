@@ -12,13 +12,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .curve_store import CurveSettings
-from .curves import (
+from .curve_settings import (
     COMPARED_CYCLE,
     DEFAULT_CURVE_VERSION,
     REFERENCE_CYCLE,
     SMOOTHING_POLYORDER,
     SMOOTHING_WINDOW,
+    CurveSettings,
 )
 from .errors import DeriveError
 from .run import (

@@ -7,13 +7,12 @@ version replaced (cycle_curve, cycle_curve_feature). SQLite and PostgreSQL in on
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from . import curves as cv
 from . import sql
+from .curve_settings import CurveReport, CurveSettings
 from .errors import DeriveError
 
 SAMPLES = """
@@ -60,39 +59,6 @@ FEATURE_COLUMNS = (
     *cv.DELTA_Q_COLUMNS,
     "null_reasons",
 )
-
-
-@dataclass
-class CurveSettings:
-    """What the command line can change of a curve definition (None: the default, or what a
-    stored definition of the same version says)."""
-
-    curve_version: str = cv.DEFAULT_CURVE_VERSION
-    voltage_window: tuple[float, float] | None = None  # None: the asset's voltage limits
-    delta_q_cycles: tuple[int, int] | None = (cv.REFERENCE_CYCLE, cv.COMPARED_CYCLE)
-    window: int = cv.SMOOTHING_WINDOW
-    polyorder: int = cv.SMOOTHING_POLYORDER
-
-
-@dataclass
-class CurveReport:
-    cycles: int = 0  # cycles with at least one curve
-    points: int = 0  # cycle_curve rows written
-    features: int = 0  # cycle_curve_feature rows written
-    nulls: Counter = field(default_factory=Counter)  # reason -> features NULL for it
-
-
-def check(s: CurveSettings) -> None:
-    if not s.curve_version:
-        raise DeriveError("curve_version must not be empty")
-    if s.window < 3 or s.window % 2 == 0:
-        raise DeriveError(f"smoothing window {s.window}: must be odd and >= 3")
-    if not 0 <= s.polyorder < s.window:
-        raise DeriveError(f"polynomial order {s.polyorder}: must be in [0, window)")
-    if s.voltage_window and not 0 <= s.voltage_window[0] < s.voltage_window[1]:
-        raise DeriveError(f"voltage window {s.voltage_window}: must be 0 <= min < max")
-    if s.delta_q_cycles and (min(s.delta_q_cycles) < 0 or len(set(s.delta_q_cycles)) != 2):
-        raise DeriveError(f"delta-Q cycles {s.delta_q_cycles}: two different cycles >= 0")
 
 
 def definition(query: Any, session_id: int, s: CurveSettings) -> tuple[cv.Definition, bool]:

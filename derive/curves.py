@@ -29,21 +29,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-DEFAULT_CURVE_VERSION = "curves-1"
-VOLTAGE_GRID_POINTS = 1000  # BatteryML's Qdlin uses 1,000 points
-CAPACITY_GRID_POINTS = 500
-SMOOTHING_WINDOW = 21  # grid points: 36 mV on a 1.7 V window of 1,000 points
-SMOOTHING_POLYORDER = 3
-MIN_POINTS = 10  # samples a half-cycle needs for a curve
-REFERENCE_CYCLE, COMPARED_CYCLE = 10, 100  # Severson et al. 2019: Q_100 - Q_10
-DVDQ_WINDOW = (0.1, 0.9)  # where dV/dQ peaks are looked for (it rises steeply at both ends)
-CAPACITY_SOURCE = (
-    "counters where every sample of the cycle has them, else trapezoid of current, dt >= 0"
-)
-METHOD = (
-    "half-cycle by the sign of current; samples that set a new voltage maximum (charge) or "
-    "minimum (discharge) kept (CV phase, rests and turning noise drop out); linear "
-    "interpolation inside the range reached, no extrapolation"
+from .curve_settings import (  # noqa: F401  (the defaults, re-exported)
+    CAPACITY_GRID_POINTS,
+    CAPACITY_SOURCE,
+    COMPARED_CYCLE,
+    DEFAULT_CURVE_VERSION,
+    DVDQ_WINDOW,
+    METHOD,
+    MIN_POINTS,
+    REFERENCE_CYCLE,
+    SMOOTHING_POLYORDER,
+    SMOOTHING_WINDOW,
+    VOLTAGE_GRID_POINTS,
 )
 
 

@@ -20,9 +20,8 @@ from connection.postgres import open_psycopg
 from connection.sqlite import open_sqlite3
 
 from . import sql
-from .curve_store import CurveReport, CurveSettings
-from .curve_store import check as check_curves
-from .curve_store import run as run_curves
+from .curve_settings import CurveReport, CurveSettings
+from .curve_settings import check as check_curves
 from .errors import DeriveError, Skipped
 from .plan import STEP, reference_capacity, soc_capacities, soc_plan, temperature_channel
 
@@ -357,6 +356,8 @@ def _soh_step(conn: _Connection, session_id: int, s: Settings, result: SessionRe
 
 
 def _curves(conn: _Connection, session_id: int, s: Settings, result: SessionResult) -> Any:
+    from .curve_store import run as run_curves  # numpy, only when curves are derived
+
     return run_curves(conn, session_id, s.curves, conn.query)
 
 
@@ -401,6 +402,7 @@ def _clickhouse_derive(
             result.skipped[STEP["curves"]] = why
         else:
             began = time.perf_counter()
+            from .curve_store import run as run_curves  # numpy, only when curves are derived
 
             def query(text: str, params: Sequence[Any] = ()) -> list[tuple]:
                 return conn.db.query(clickhouse.clickhouse_sql(text), params)

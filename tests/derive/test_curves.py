@@ -32,7 +32,7 @@ from scipy.signal import find_peaks, savgol_filter
 import derive
 import harness
 from derive import curves as cv
-from derive.curve_store import CurveSettings
+from derive.curve_settings import CurveSettings
 from ingest.db import connect
 from tests.derive.curve_sessions import (
     COMPARED,
@@ -86,7 +86,7 @@ import json, sys
 from pathlib import Path
 sys.path.insert(0, {root!r})
 import derive
-from derive.curve_store import CurveSettings
+from derive.curve_settings import CurveSettings
 from ingest.db import connect
 from tests.derive.curve_sessions import CURVES, FEATURES, load
 url = {url!r}
