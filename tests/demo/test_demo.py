@@ -341,3 +341,25 @@ def test_make_demo_command_line(tmp_path):
     assert run.returncode == 0, run.stderr
     assert f'"timeseries_point": {AGING + 2 * DRIVE}' in run.stdout
     assert "demo database" in run.stderr
+
+
+def test_the_ageing_test_gets_its_curves_and_delta_q(built):
+    """make demo derives the ageing session's curves (docs/features.md): every cycle with a
+    discharge has a Q(V) curve, and cycle 70 its delta-Q(V) against cycle 10."""
+    from demo.database import DELTA_Q_CYCLES
+
+    aging = built.session("cell_aging")
+    assert built.built.rows["cycle_curve"] > 0
+    curves = built.query(
+        "SELECT count(DISTINCT cycle_index) FROM cycle_curve WHERE session_id = %s"
+        " AND direction = 'discharge' AND grid = 'voltage'",
+        [aging],
+    )[0][0]
+    assert curves >= 50
+    reference, compared = DELTA_Q_CYCLES
+    row = built.query(
+        "SELECT delta_q_reference_cycle_index, delta_q_mean_ah, delta_q_variance_ah2"
+        " FROM cycle_curve_feature WHERE session_id = %s AND cycle_index = %s",
+        [aging, compared],
+    )[0]
+    assert row[0] == reference and row[1] < 0 < row[2]  # the capacity faded between them
