@@ -480,3 +480,27 @@ def test_make_demo_command_line(tmp_path):
     assert run.returncode == 0, run.stderr
     assert f'"timeseries_point": {SAMPLES}' in run.stdout
     assert "demo database" in run.stderr
+
+
+def test_the_ageing_tests_get_their_curves_and_delta_q(built):
+    """make demo derives every ageing cell's curves (docs/features.md): each cycle with a
+    discharge has a Q(V) curve, and cycle 35 its delta-Q(V) against cycle 10, negative in
+    mean where the capacity faded."""
+    from demo.database import AGING, DELTA_Q_CYCLES
+
+    assert built.built.rows["cycle_curve"] > 0
+    reference, compared = DELTA_Q_CYCLES
+    for name in AGING:
+        session = built.session(name)
+        curves = built.query(
+            "SELECT count(DISTINCT cycle_index) FROM cycle_curve WHERE session_id = %s"
+            " AND direction = 'discharge' AND grid = 'voltage'",
+            [session],
+        )[0][0]
+        assert curves >= 35, (name, curves)
+        row = built.query(
+            "SELECT delta_q_reference_cycle_index, delta_q_mean_ah, delta_q_variance_ah2"
+            " FROM cycle_curve_feature WHERE session_id = %s AND cycle_index = %s",
+            [session, compared],
+        )[0]
+        assert row[0] == reference and row[1] < 0 < row[2], (name, row)
