@@ -13,9 +13,12 @@ import argparse
 import sys
 
 from .errors import DeriveError
+from .life import EOL_THRESHOLD_SOH
+from .ocv import OCV_MIN_REST_SECOND
 from .run import (
     DEFAULT_FEATURE_VERSION,
     DEFAULT_LABEL_VERSION,
+    DEFAULT_WHAT,
     FULL_CURRENT_C,
     WHAT,
     SessionResult,
@@ -105,15 +108,54 @@ def parser(prog: str = "python -m derive") -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--what",
-        default=",".join(WHAT),
-        help=f"comma-separated derivations, in this order: {','.join(WHAT)} (default: all)",
+        default=None,
+        help=f"comma-separated derivations, in this order: {','.join(WHAT)} (default: "
+        f"{','.join(DEFAULT_WHAT)}, and ocv when --ocv-table is given)",
+    )
+    p.add_argument(
+        "--relaxation-times",
+        default="10,300",
+        metavar="T1,T2",
+        help="seconds after the current stops at which rest voltages are read (default 10,300)",
+    )
+    p.add_argument(
+        "--eol-threshold-soh",
+        type=float,
+        default=EOL_THRESHOLD_SOH,
+        metavar="F",
+        help=f"end of life: the first cycle with SOH below F (default {EOL_THRESHOLD_SOH:g})",
+    )
+    p.add_argument(
+        "--ocv-table",
+        metavar="CSV",
+        help="an OCV-SOC table (columns soc, voltage_volt): SOC labels by OCV lookup at rests",
+    )
+    p.add_argument(
+        "--ocv-min-rest-second",
+        type=float,
+        default=OCV_MIN_REST_SECOND,
+        metavar="S",
+        help=f"a rest is an OCV point after S seconds (default {OCV_MIN_REST_SECOND:g})",
     )
     return p
 
 
 def main(argv: list[str] | None = None, prog: str = "python -m derive") -> int:
     args = parser(prog).parse_args(argv)
-    what = [w.strip() for w in args.what.split(",") if w.strip()]
+    try:
+        times = tuple(float(x) for x in args.relaxation_times.split(","))
+        if len(times) != 2:
+            raise ValueError
+    except ValueError:
+        print(
+            f"error: --relaxation-times {args.relaxation_times!r}: give two seconds, e.g. 10,300",
+            file=sys.stderr,
+        )
+        return USAGE
+    if args.what is not None:
+        what = [w.strip() for w in args.what.split(",") if w.strip()]
+    else:
+        what = list(DEFAULT_WHAT) + (["ocv"] if args.ocv_table else [])
     try:
         results = run(
             args.db,
@@ -127,6 +169,10 @@ def main(argv: list[str] | None = None, prog: str = "python -m derive") -> int:
             full_voltage=args.full_voltage,
             full_current_c=args.full_current_c,
             empty_voltage=args.empty_voltage,
+            relaxation_times=times,
+            eol_threshold_soh=args.eol_threshold_soh,
+            ocv_table=args.ocv_table,
+            ocv_min_rest_second=args.ocv_min_rest_second,
         )
     except DeriveError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -168,6 +214,9 @@ def summary(r: SessionResult, what: list[str], args: argparse.Namespace) -> str:
         ("features", "cycle features"),
         ("soc", "SOC labels"),
         ("soh", "SOH labels"),
+        ("steps", "step features"),
+        ("life", "RUL/EOL labels"),
+        ("ocv", "OCV SOC labels"),
     ):
         if w not in what:
             continue
@@ -191,9 +240,23 @@ def summary(r: SessionResult, what: list[str], args: argparse.Namespace) -> str:
                 measured = f"{r.soc_measured} capacities measured" if r.soc_measured else "nominal"
                 how = f"anchored at {r.soc_anchors} full charges, {measured}: {span}"
             parts.append(f"{r.soc_labels} SOC labels ({args.label_version}, {how})")
+        elif w == "steps":
+            parts.append(
+                f"{r.step_features} cycle features with step resistance and relaxation, "
+                f"{r.reference_cycles} reference cycles by C-rate"
+            )
+        elif w == "life":
+            parts.append(f"{r.life_labels} SOH labels with RUL/EOL (< {args.eol_threshold_soh:g})")
+        elif w == "ocv":
+            parts.append(f"{r.ocv_labels} SOC labels by OCV lookup")
         else:
             parts.append(
                 f"{r.soh_labels} SOH labels ({args.label_version}, {r.soh_reference_basis} "
                 f"{r.soh_reference_capacity_ah:.4g} Ah)"
             )
-    return f"session {r.session_id}: " + ", ".join(parts) + f" in {r.seconds:.2f} s"
+    line = f"session {r.session_id}: " + ", ".join(parts) + f" in {r.seconds:.2f} s"
+    if r.null_reasons:
+        line += "; NULL with a reason: " + "; ".join(
+            f"{why} ({n})" for why, n in sorted(r.null_reasons.items())
+        )
+    return line

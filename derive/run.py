@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from connection import ConnectionFailed, Url, parse
@@ -21,9 +21,16 @@ from connection.sqlite import open_sqlite3
 
 from . import sql
 from .errors import DeriveError, Skipped
+from .life import EOL_THRESHOLD_SOH
+from .ocv import OCV_MIN_REST_SECOND
 from .plan import STEP, reference_capacity, soc_capacities, soc_plan, temperature_channel
+from .steps import RELAXATION_TIMES
 
-WHAT = ("cycles", "features", "soc", "soh")
+WHAT = ("cycles", "features", "steps", "soc", "soh", "life", "ocv")
+# the default derivations: SOC by OCV lookup needs a table (--ocv-table), and is added with it
+DEFAULT_WHAT = ("cycles", "features", "steps", "soc", "soh", "life")
+# the derivations computed in Python (derive/py_steps.py), after the SQL ones on ClickHouse
+PYTHON_WHAT = ("steps", "life", "ocv")
 # derive-2: SOC labels anchored at full charges against the measured capacity, temperature
 # features from the best channel present, CV time from the current taper, coulombic efficiency
 # paired with the charge before the discharge (docs/deriving.md)
@@ -51,7 +58,7 @@ class Settings:
     reference_capacity_ah: float | None = None  # None: measured, else the asset's nominal
     initial_soc: float | None = None  # None: SOC anchored at full charges
     soh_reference_cycles: int | None = None  # K: reference = first K full cycles
-    what: tuple[str, ...] = WHAT
+    what: tuple[str, ...] = DEFAULT_WHAT
     cv_tolerance_volt: float = CV_TOLERANCE_VOLT
     full_cycle_ce: tuple[float, float] = FULL_CYCLE_CE
     full_voltage: float | None = None  # None: the asset's voltage_max_volt
@@ -59,6 +66,11 @@ class Settings:
     full_tolerance_volt: float = FULL_TOLERANCE_VOLT
     empty_voltage: float | None = None  # None: the asset's voltage_min_volt
     empty_tolerance_volt: float = EMPTY_TOLERANCE_VOLT
+    # derive/py_steps.py: relaxation times, the RUL/EOL threshold, the OCV table and rest
+    relaxation_times: tuple[float, float] = RELAXATION_TIMES
+    eol_threshold_soh: float = EOL_THRESHOLD_SOH
+    ocv_table: Any = None  # an ocv.OcvTable (read from --ocv-table) or None
+    ocv_min_rest_second: float = OCV_MIN_REST_SECOND
 
 
 @dataclass
@@ -80,6 +92,11 @@ class SessionResult:
     steps: dict[str, float] = field(default_factory=dict)  # seconds per derivation
     refused: dict[str, str] = field(default_factory=dict)  # step -> why (nothing of it written)
     skipped: dict[str, str] = field(default_factory=dict)  # step -> why and what to give
+    step_features: int = 0  # cycle_feature rows given step features (derive/steps.py)
+    reference_cycles: int = 0  # cycles found to be reference cycles by their C-rate
+    life_labels: int = 0  # label_soh rows given RUL/EOL
+    ocv_labels: int = 0  # label_soc rows by OCV lookup
+    null_reasons: dict[str, int] = field(default_factory=dict)  # reason -> NULL values
 
     @property
     def complete(self) -> bool:
@@ -174,7 +191,7 @@ def run(
     reference_capacity_ah: float | None = None,
     initial_soc: float | None = None,
     soh_reference_cycles: int | None = None,
-    what: Iterable[str] | str = WHAT,
+    what: Iterable[str] | str | None = None,
     cv_tolerance_volt: float = CV_TOLERANCE_VOLT,
     full_cycle_ce: tuple[float, float] = FULL_CYCLE_CE,
     full_voltage: float | None = None,
@@ -183,6 +200,10 @@ def run(
     empty_voltage: float | None = None,
     empty_tolerance_volt: float = EMPTY_TOLERANCE_VOLT,
     strict: bool = False,
+    relaxation_times: tuple[float, float] = RELAXATION_TIMES,
+    eol_threshold_soh: float = EOL_THRESHOLD_SOH,
+    ocv_table: Any = None,
+    ocv_min_rest_second: float = OCV_MIN_REST_SECOND,
 ) -> list[SessionResult]:
     """Derive cycles, cycle features, SOC and SOH labels for `sessions` (default: every
     session with samples). `db`: a URL (`sqlite:///path`, a path, `postgresql://...`), an
@@ -193,6 +214,12 @@ def run(
     raises DeriveError at the first session that is not complete instead. Rerunning with the
     same versions updates the rows in place (same row ids); other versions are written beside
     them. Usage problems (settings, database) raise DeriveError."""
+    if isinstance(ocv_table, str | bytes) or hasattr(ocv_table, "__fspath__"):
+        from .ocv import read_table
+
+        ocv_table = read_table(ocv_table)
+    if what is None:
+        what = DEFAULT_WHAT + (("ocv",) if ocv_table is not None else ())
     if isinstance(what, str):  # "cycles,features" as on the command line
         what = [w.strip() for w in what.split(",") if w.strip()]
 
@@ -214,6 +241,10 @@ def run(
         full_tolerance_volt=float(full_tolerance_volt),
         empty_voltage=number(empty_voltage),
         empty_tolerance_volt=float(empty_tolerance_volt),
+        relaxation_times=(float(relaxation_times[0]), float(relaxation_times[1])),
+        eol_threshold_soh=float(eol_threshold_soh),
+        ocv_table=ocv_table,
+        ocv_min_rest_second=float(ocv_min_rest_second),
     )
     _check(settings)
     results = []
@@ -257,6 +288,9 @@ def _check(s: Settings) -> None:
     for name in ("full_tolerance_volt", "empty_tolerance_volt"):
         if not getattr(s, name) >= 0:
             raise DeriveError(f"{name.replace('_', ' ')} {getattr(s, name)}: must be >= 0")
+    from .py_steps import check
+
+    check(s)
 
 
 def _blocked(w: str, s: Settings, result: SessionResult) -> str | None:
@@ -265,6 +299,14 @@ def _blocked(w: str, s: Settings, result: SessionResult) -> str | None:
         return "not derived: the session's cycles were refused"
     if w == "soh" and "features" in s.what and STEP["features"] in result.refused | result.skipped:
         return "not derived: the session's cycle features were not derived"
+    if (
+        w == "steps"
+        and "features" in s.what
+        and STEP["features"] in result.refused | result.skipped
+    ):
+        return "not derived: the session's cycle features were not derived"
+    if w == "life" and "soh" in s.what and STEP["soh"] in result.refused | result.skipped:
+        return "not derived: the session's SOH labels were not derived"
     return None
 
 
@@ -302,7 +344,15 @@ def _session(conn: _Connection, session_id: int, s: Settings) -> SessionResult:
     return result
 
 
-_COUNT = {"cycles": "cycles", "features": "features", "soc": "soc_labels", "soh": "soh_labels"}
+_COUNT = {
+    "cycles": "cycles",
+    "features": "features",
+    "soc": "soc_labels",
+    "soh": "soh_labels",
+    "steps": "step_features",
+    "life": "life_labels",
+    "ocv": "ocv_labels",
+}
 
 
 def _refusal(step: str, exc: BaseException) -> str:
@@ -337,7 +387,22 @@ def _soh_step(conn: _Connection, session_id: int, s: Settings, result: SessionRe
     return _soh(conn, session_id, s, result)
 
 
-_DERIVE = {"cycles": _cycles, "features": _features, "soc": _soc, "soh": _soh_step}
+def _python(w: str):
+    def derive(conn: Any, session_id: int, s: Settings, result: SessionResult) -> int:
+        from . import py_steps
+
+        return py_steps.DERIVE[w](conn, session_id, s, result)
+
+    return derive
+
+
+_DERIVE = {
+    "cycles": _cycles,
+    "features": _features,
+    "soc": _soc,
+    "soh": _soh_step,
+    **{w: _python(w) for w in PYTHON_WHAT},
+}
 
 
 def _clickhouse_derive(
@@ -357,15 +422,32 @@ def _clickhouse_derive(
     def blocked(w: str) -> str | None:
         return _blocked(w, s, result)
 
+    core = replace(s, what=tuple(w for w in s.what if w not in PYTHON_WHAT))
     clickhouse.session(
         conn.db,
         session_id,
-        s,
+        core,
         result,
         lambda query: reference_capacity(query, session_id, s),
         refuse,
         blocked,
     )
+    from . import py_steps
+
+    for w in s.what:
+        if w not in PYTHON_WHAT:
+            continue
+        step = STEP[w]
+        if why := _blocked(w, s, result):
+            result.skipped[step] = why
+            continue
+        began = time.perf_counter()
+        try:
+            setattr(result, _COUNT[w], py_steps.DERIVE[w](conn, session_id, s, result))
+        except (*conn.errors, DeriveError, Skipped) as exc:
+            refuse(step, exc)
+            continue
+        result.steps[step] = time.perf_counter() - began
     result.seconds = time.perf_counter() - started
     return result
 
