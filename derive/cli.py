@@ -131,6 +131,13 @@ def parser(prog: str = "python -m derive") -> argparse.ArgumentParser:
         help="an OCV-SOC table (columns soc, voltage_volt): SOC labels by OCV lookup at rests",
     )
     p.add_argument(
+        "--ocv-from-cycle",
+        type=int,
+        metavar="N",
+        help="no table: take a pseudo-OCV table from cycle N of each session, a slow (C/10 or "
+        "slower) charge and discharge averaged",
+    )
+    p.add_argument(
         "--ocv-min-rest-second",
         type=float,
         default=OCV_MIN_REST_SECOND,
@@ -155,7 +162,8 @@ def main(argv: list[str] | None = None, prog: str = "python -m derive") -> int:
     if args.what is not None:
         what = [w.strip() for w in args.what.split(",") if w.strip()]
     else:
-        what = list(DEFAULT_WHAT) + (["ocv"] if args.ocv_table else [])
+        with_ocv = args.ocv_table or args.ocv_from_cycle is not None
+        what = list(DEFAULT_WHAT) + (["ocv"] if with_ocv else [])
     try:
         results = run(
             args.db,
@@ -173,6 +181,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m derive") -> int:
             eol_threshold_soh=args.eol_threshold_soh,
             ocv_table=args.ocv_table,
             ocv_min_rest_second=args.ocv_min_rest_second,
+            ocv_cycle=args.ocv_from_cycle,
         )
     except DeriveError as exc:
         print(f"error: {exc}", file=sys.stderr)

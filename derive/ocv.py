@@ -95,6 +95,53 @@ def read_table(path: str | Path) -> OcvTable:
     return OcvTable(f"{path.name} sha256:{digest}", s, v)
 
 
+# A cycle the OCV table is taken from is slow: its typical current at most C/10.
+OCV_CYCLE_MAX_C = 0.1
+OCV_CYCLE_POINTS = 101
+
+
+def table_from_cycle(s: Samples, cycle: int, rest: float, nominal: float | None) -> OcvTable:
+    """A pseudo-OCV table from a slow cycle of the session: the charge's and the discharge's
+    voltage as functions of SOC (charge moved / the half's total, by the trapezoid of the
+    current, dt >= 0; the discharge counted down from 1) on 101 SOC points, averaged (the
+    overpotentials of a slow charge and discharge cancel to first order), made increasing.
+    Raises Skipped (with what to give) when the cycle is not there, not slow, or lacks a
+    half."""
+    from .errors import Skipped
+
+    mask = s.cycle == cycle
+    if not np.any(mask):
+        raise Skipped(f"no cycle {cycle} in the session to take the OCV table from")
+    if nominal is None:
+        raise Skipped("no nominal capacity to tell a slow cycle by: give --reference-capacity-ah")
+    t, v, i = s.t[mask], s.v[mask], s.i[mask]
+    curves = []
+    for sign, half in ((1, "charge"), (-1, "discharge")):
+        on = sign * i > rest
+        if on.sum() < 3:
+            raise Skipped(f"cycle {cycle} does not {half}: no OCV table from it")
+        typical = float(np.median(np.abs(i[on])))
+        if typical > OCV_CYCLE_MAX_C * nominal:
+            raise Skipped(
+                f"cycle {cycle} {half}s at {typical:g} A, above C/{1 / OCV_CYCLE_MAX_C:g} of "
+                f"{nominal:g} Ah: not slow enough for an OCV table (choose a C/20 cycle)"
+            )
+        dt = np.clip(np.diff(t), 0, None)
+        both = on[1:] & on[:-1]
+        q = np.concatenate([[0.0], np.cumsum(np.where(both, dt * sign * (i[1:] + i[:-1]) / 2, 0))])
+        idx = np.nonzero(on)[0]
+        qh, vh = q[idx] - q[idx[0]], v[idx]
+        soc = qh / qh[-1] if sign > 0 else 1 - qh / qh[-1]
+        order = np.argsort(soc, kind="stable")
+        curves.append((soc[order], vh[order]))
+    grid = np.linspace(0.0, 1.0, OCV_CYCLE_POINTS)
+    mean = sum(np.interp(grid, x, y) for x, y in curves) / 2
+    mean = np.maximum.accumulate(mean) + np.arange(len(grid)) * 1e-9  # strictly increasing
+    return OcvTable(
+        f"session cycle {cycle} (pseudo-OCV, charge and discharge averaged)", grid, mean
+    )
+
+
 def rest_points(s: Samples, rest: float, min_rest: float) -> tuple[list[int], Counter]:
     """Indices of the rest points, and the rests skipped by reason."""
     state = _state(s, rest)

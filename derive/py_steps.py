@@ -58,17 +58,24 @@ def derive_life(conn: Any, session_id: int, s: Any, result: Any) -> int:
 
 
 def derive_ocv(conn: Any, session_id: int, s: Any, result: Any) -> int:
-    if s.ocv_table is None:
-        raise Skipped("no OCV-SOC table: give --ocv-table CSV (columns soc, voltage_volt)")
+    if s.ocv_table is None and s.ocv_cycle is None:
+        raise Skipped(
+            "no OCV-SOC table: give --ocv-table CSV (columns soc, voltage_volt) or "
+            "--ocv-from-cycle N (a slow cycle of the session)"
+        )
     query = _query(conn)
-    settings = steps.settings_for(_nominal(query, session_id, s))
+    nominal = _nominal(query, session_id, s)
+    settings = steps.settings_for(nominal)
     samples = steps.Samples.of(query(steps.SAMPLES, [session_id]))
+    table = s.ocv_table
+    if table is None:
+        table = ocv.table_from_cycle(samples, s.ocv_cycle, settings.rest_current_ampere, nominal)
     reasons: Counter = Counter()
     written = ocv.derive(
         conn,
         session_id,
         samples,
-        s.ocv_table,
+        table,
         s.label_version,
         settings.rest_current_ampere,
         s.ocv_min_rest_second,

@@ -70,6 +70,7 @@ class Settings:
     relaxation_times: tuple[float, float] = RELAXATION_TIMES
     eol_threshold_soh: float = EOL_THRESHOLD_SOH
     ocv_table: Any = None  # an ocv.OcvTable (read from --ocv-table) or None
+    ocv_cycle: int | None = None  # else: the table from this slow cycle of each session
     ocv_min_rest_second: float = OCV_MIN_REST_SECOND
 
 
@@ -204,6 +205,7 @@ def run(
     eol_threshold_soh: float = EOL_THRESHOLD_SOH,
     ocv_table: Any = None,
     ocv_min_rest_second: float = OCV_MIN_REST_SECOND,
+    ocv_cycle: int | None = None,
 ) -> list[SessionResult]:
     """Derive cycles, cycle features, SOC and SOH labels for `sessions` (default: every
     session with samples). `db`: a URL (`sqlite:///path`, a path, `postgresql://...`), an
@@ -219,7 +221,8 @@ def run(
 
         ocv_table = read_table(ocv_table)
     if what is None:
-        what = DEFAULT_WHAT + (("ocv",) if ocv_table is not None else ())
+        with_ocv = ocv_table is not None or ocv_cycle is not None
+        what = DEFAULT_WHAT + (("ocv",) if with_ocv else ())
     if isinstance(what, str):  # "cycles,features" as on the command line
         what = [w.strip() for w in what.split(",") if w.strip()]
 
@@ -245,6 +248,7 @@ def run(
         eol_threshold_soh=float(eol_threshold_soh),
         ocv_table=ocv_table,
         ocv_min_rest_second=float(ocv_min_rest_second),
+        ocv_cycle=ocv_cycle,
     )
     _check(settings)
     results = []

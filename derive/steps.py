@@ -78,7 +78,7 @@ COLUMNS = (
 SAMPLES = """
 SELECT record_index, CAST(test_time_second AS DOUBLE PRECISION),
        CAST(voltage_volt AS DOUBLE PRECISION), CAST(current_ampere AS DOUBLE PRECISION),
-       cycle_count
+       COALESCE(cycle_count, -1)
 FROM timeseries_point WHERE session_id = %s ORDER BY record_index"""
 ROWS = """
 SELECT cycle_index, CAST(dc_internal_resistance_ohm AS DOUBLE PRECISION), dcir_method,
@@ -115,11 +115,9 @@ class Samples:
         if not rows:
             empty = np.zeros(0)
             return cls(empty.astype(np.int64), empty, empty, empty, empty.astype(np.int64))
-        a = np.array(
-            [[np.nan if x is None else float(x) for x in r] for r in rows], dtype=np.float64
-        )
-        cycle = np.where(np.isnan(a[:, 4]), -1, a[:, 4]).astype(np.int64)
-        return cls(a[:, 0].astype(np.int64), a[:, 1], a[:, 2], a[:, 3], cycle)
+        # test time, voltage and current are required columns; a missing cycle is -1
+        a = np.array(rows, dtype=np.float64)
+        return cls(a[:, 0].astype(np.int64), a[:, 1], a[:, 2], a[:, 3], a[:, 4].astype(np.int64))
 
 
 def _at(t: np.ndarray, v: np.ndarray, target: float) -> float:
@@ -139,10 +137,11 @@ def step_changes(s: Samples, threshold: float) -> list[dict]:
         delta_i = abs(float(di[k - 1]))
         t0, v0 = float(s.t[k - 1]), float(s.v[k - 1])
         # the new step: the samples from k on at the current of sample k (within the threshold),
-        # in the same cycle, time moving forward
-        e = k
+        # in the same cycle, time moving forward, as far as the last time read (10 s)
+        e, horizon = k, t0 + max(RESISTANCE_TIMES)
         while (
-            e + 1 < n
+            s.t[e] < horizon
+            and e + 1 < n
             and abs(s.i[e + 1] - s.i[k]) <= threshold
             and s.t[e + 1] > s.t[e]
             and s.cycle[e + 1] == s.cycle[k]

@@ -477,11 +477,11 @@ def step_offsets(duration: float) -> list[float]:
     return [x for x in out if x <= duration]
 
 
-def step_session() -> tuple[list[dict], dict]:
+def step_session(schedule=None, soc: float = 0.9) -> tuple[list[dict], dict]:
     """The samples, and what the model says at every step change: for each change
     (cycle, |dI|, V before, V at the first sample, V 1 s and 10 s after), for each rest its
     voltages at 0.1 s, 10 s, 300 s and its end, and the model's SOC at each rest's end."""
-    cell, rows, truth = StepCell(), [], {"changes": [], "rests": [], "rest_soc": []}
+    cell, rows, truth = StepCell(soc), [], {"changes": [], "rests": [], "rest_soc": []}
 
     def sample(cycle: int, current: float) -> None:
         rows.append(
@@ -495,7 +495,7 @@ def step_session() -> tuple[list[dict], dict]:
 
     sample(0, 0.0)
     previous = 0.0
-    for cycle, current, duration in step_schedule():
+    for cycle, current, duration in schedule or step_schedule():
         v_before = rows[-1]["voltage_volt"]
         at: dict[float, float] = {}
         done = 0.0
@@ -534,8 +534,19 @@ def step_session() -> tuple[list[dict], dict]:
 
 
 STEP_ROWS, STEP_TRUTH = step_session()
+# The same cell from empty: cycle 0 a C/20 charge to full and discharge to empty with 1 h rests
+# (the pseudo-OCV table of --ocv-from-cycle 0), cycle 1 three 2.5 A charges with 30 min rests.
+SLOW_SCHEDULE = [
+    (0, 0.0, 600.0),
+    (0, 0.25, 72000.0),
+    (0, 0.0, 3600.0),
+    (0, -0.25, 72000.0),
+    (0, 0.0, 3600.0),
+] + [(1, 2.5, 1000.0), (1, 0.0, 1800.0)] * 3
+SLOW_ROWS, SLOW_TRUTH = step_session(SLOW_SCHEDULE, soc=0.0)
 STEP_SESSIONS: dict[str, tuple[str, str]] = {
     "rc_steps": ("cycle_aging", csv_text(STEP_ROWS, MACHINE[:4])),
+    "slow_ocv": ("rpt", csv_text(SLOW_ROWS, MACHINE[:4])),
     "constant_current": SESSIONS["constant_current"],
     "cccv": SESSIONS["cccv"],
 }
@@ -590,4 +601,5 @@ def derive_step_sessions(url: str, ids: dict[str, int], ocv_table: str) -> None:
         url, [ids["cccv"]], what=["soh", "life"], label_version="eol90", eol_threshold_soh=0.9
     )
     derive.run(url, [ids["rc_steps"]], what=["ocv"], ocv_table=ocv_table)
+    derive.run(url, [ids["slow_ocv"]], what=["ocv"], ocv_cycle=0, label_version="ocv-data")
     derive.run(url)  # a rerun changes nothing

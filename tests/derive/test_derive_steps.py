@@ -25,6 +25,7 @@ from derive.life import rul
 from tests.derive.sessions import (
     ABS,
     REL,
+    SLOW_TRUTH,
     STEP_QUERIES,
     STEP_R0,
     STEP_R1,
@@ -326,6 +327,18 @@ def test_ocv_labels_are_the_models_soc(targets, each):
     for index, soc in STEP_TRUTH["rest_soc"]:
         assert labels[index][4] == pytest.approx(soc, abs=5e-4)
         assert labels[index][5].startswith("ocv.csv sha256:")
+
+
+def test_ocv_table_from_a_slow_cycle(targets, each):
+    """--ocv-from-cycle 0: the C/20 charge and discharge averaged give the OCV back (their
+    overpotentials cancel); SOC at every rest of 600 s or more within 5e-3 of the model's."""
+    rows, ids, _ = targets[each]
+    labels = {r[1]: r for r in rows["label_soc"] if r[0] == ids["slow_ocv"]}
+    assert len(labels) == len(SLOW_TRUTH["rest_soc"]) == 6
+    for index, soc in SLOW_TRUTH["rest_soc"]:
+        assert labels[index][3] == "ocv-data"
+        assert labels[index][4] == pytest.approx(soc, abs=5e-3)
+        assert labels[index][5].startswith("session cycle 0 (pseudo-OCV")
 
 
 def test_a_bad_ocv_table_is_one_line_and_exit_2(tmp_path, capsys):
