@@ -12,9 +12,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .defaults import EOL_THRESHOLD_SOH, OCV_MIN_REST_SECOND
 from .errors import DeriveError
-from .life import EOL_THRESHOLD_SOH
-from .ocv import OCV_MIN_REST_SECOND
 from .run import (
     DEFAULT_FEATURE_VERSION,
     DEFAULT_LABEL_VERSION,

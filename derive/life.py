@@ -14,8 +14,6 @@ from collections import Counter
 
 import numpy as np
 
-EOL_THRESHOLD_SOH = 0.8
-
 LABELS = """
 SELECT cycle_index, definition, reference_basis, CAST(soh AS DOUBLE PRECISION)
 FROM label_soh WHERE session_id = %s AND label_version = %s

@@ -20,7 +20,6 @@ import numpy as np
 from .errors import DeriveError
 from .steps import Samples, _state
 
-OCV_MIN_REST_SECOND = 600.0
 SCOPE = "session_id = %s AND method = 'ocv_lookup' AND label_version = %s"
 COLUMNS = (
     "session_id",

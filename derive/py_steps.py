@@ -10,7 +10,7 @@ from collections import Counter
 from typing import Any
 
 from . import life, ocv, reference, sql, steps
-from .errors import DeriveError, Skipped
+from .errors import Skipped
 
 
 def _query(conn: Any):
@@ -87,14 +87,3 @@ def derive_ocv(conn: Any, session_id: int, s: Any, result: Any) -> int:
 
 
 DERIVE = {"steps": derive_steps, "life": derive_life, "ocv": derive_ocv}
-
-
-def check(s: Any) -> None:
-    """Usage problems of the Python derivations' settings (DeriveError)."""
-    t1, t2 = s.relaxation_times
-    if not 0 < t1 < t2:
-        raise DeriveError(f"relaxation times {t1:g} s, {t2:g} s: need 0 < t1 < t2")
-    if not 0 < s.eol_threshold_soh <= 3:
-        raise DeriveError(f"EOL threshold {s.eol_threshold_soh:g}: must be in (0, 3]")
-    if not s.ocv_min_rest_second > 0:
-        raise DeriveError(f"OCV minimum rest {s.ocv_min_rest_second:g} s: must be > 0")

@@ -20,11 +20,9 @@ from connection.postgres import open_psycopg
 from connection.sqlite import open_sqlite3
 
 from . import sql
+from .defaults import EOL_THRESHOLD_SOH, NO_NUMPY, OCV_MIN_REST_SECOND, RELAXATION_TIMES
 from .errors import DeriveError, Skipped
-from .life import EOL_THRESHOLD_SOH
-from .ocv import OCV_MIN_REST_SECOND
 from .plan import STEP, reference_capacity, soc_capacities, soc_plan, temperature_channel
-from .steps import RELAXATION_TIMES
 
 WHAT = ("cycles", "features", "steps", "soc", "soh", "life", "ocv")
 # the default derivations: SOC by OCV lookup needs a table (--ocv-table), and is added with it
@@ -217,8 +215,10 @@ def run(
     same versions updates the rows in place (same row ids); other versions are written beside
     them. Usage problems (settings, database) raise DeriveError."""
     if isinstance(ocv_table, str | bytes) or hasattr(ocv_table, "__fspath__"):
-        from .ocv import read_table
-
+        try:
+            from .ocv import read_table
+        except ImportError:
+            raise DeriveError(f"--ocv-table: {NO_NUMPY}") from None
         ocv_table = read_table(ocv_table)
     if what is None:
         with_ocv = ocv_table is not None or ocv_cycle is not None
@@ -292,7 +292,7 @@ def _check(s: Settings) -> None:
     for name in ("full_tolerance_volt", "empty_tolerance_volt"):
         if not getattr(s, name) >= 0:
             raise DeriveError(f"{name.replace('_', ' ')} {getattr(s, name)}: must be >= 0")
-    from .py_steps import check
+    from .defaults import check
 
     check(s)
 
@@ -393,8 +393,10 @@ def _soh_step(conn: _Connection, session_id: int, s: Settings, result: SessionRe
 
 def _python(w: str):
     def derive(conn: Any, session_id: int, s: Settings, result: SessionResult) -> int:
-        from . import py_steps
-
+        try:
+            from . import py_steps
+        except ImportError:
+            raise Skipped(NO_NUMPY) from None
         return py_steps.DERIVE[w](conn, session_id, s, result)
 
     return derive
@@ -436,8 +438,6 @@ def _clickhouse_derive(
         refuse,
         blocked,
     )
-    from . import py_steps
-
     for w in s.what:
         if w not in PYTHON_WHAT:
             continue
@@ -447,7 +447,7 @@ def _clickhouse_derive(
             continue
         began = time.perf_counter()
         try:
-            setattr(result, _COUNT[w], py_steps.DERIVE[w](conn, session_id, s, result))
+            setattr(result, _COUNT[w], _DERIVE[w](conn, session_id, s, result))
         except (*conn.errors, DeriveError, Skipped) as exc:
             refuse(step, exc)
             continue

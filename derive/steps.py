@@ -31,12 +31,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .defaults import RELAXATION_TIMES
+
 # defaults of the derivation (docs/features.md)
 STEP_THRESHOLD_C = 0.1  # a step change: |dI| above 0.1 C (x nominal capacity) ...
 STEP_THRESHOLD_AMPERE = 0.1  # ... or above 0.1 A when the asset has no nominal capacity
 REST_CURRENT_C = 0.01  # at rest: |I| at or below C/100 ...
 REST_CURRENT_AMPERE = 0.01  # ... or 10 mA without a nominal capacity
-RELAXATION_TIMES = (10.0, 300.0)
 RESISTANCE_TIMES = (1.0, 10.0)
 EPS = 1e-9
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 import derive
+from derive.steps import COLUMNS as STEP_COLUMNS
 from ingest.cli import main as ingest_main
 from ingest.db import connect
 
@@ -583,7 +584,7 @@ STEP_QUERIES = {
     "cycle": "SELECT session_id, cycle_index, cycle_type, cycle_type_source FROM cycle"
     " ORDER BY session_id, cycle_index",
     "cycle_feature": "SELECT session_id, cycle_index, feature_version, "
-    + ", ".join(c for c in derive.steps.COLUMNS if c != "null_reasons")
+    + ", ".join(c for c in STEP_COLUMNS if c != "null_reasons")
     + ", null_reasons FROM cycle_feature ORDER BY session_id, cycle_index, feature_version",
     "label_soh": "SELECT session_id, cycle_index, label_version, soh, eol_threshold_soh,"
     " eol_cycle_index, rul_cycles, rul_censored FROM label_soh"

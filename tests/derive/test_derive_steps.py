@@ -355,3 +355,27 @@ def test_a_bad_ocv_table_is_one_line_and_exit_2(tmp_path, capsys):
     assert derive_main(["--db", f"sqlite:///{path}", "--ocv-table", str(table)]) == 2
     err = capsys.readouterr().err
     assert "line 3, column soc: 'half' is not a number" in err, err
+
+
+def test_the_sql_derivations_need_no_numpy(tmp_path):
+    """Without numpy (the bare package on SQLite) derive still imports and runs; an OCV table
+    asks for the extra in one line."""
+    path = tmp_path / "b.sqlite"
+    conn = sqlite3.connect(path)
+    conn.executescript(ddl_text("sqlite"))
+    conn.close()
+    code = f"""
+import sys
+sys.modules["numpy"] = None
+sys.path.insert(0, {str(ROOT)!r})
+from derive.cli import main
+assert main(["--db", {str(path)!r}]) == 0
+sys.exit(main(["--db", {str(path)!r}, "--ocv-table", "ocv.csv"]))
+"""
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "error: --ocv-table: numpy is not installed: pip install 'liam-erd-schema[derive]'"
+    )
