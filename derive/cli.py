@@ -20,6 +20,7 @@ from .curve_settings import (
     SMOOTHING_WINDOW,
     CurveSettings,
 )
+from .defaults import EOL_THRESHOLD_SOH, OCV_MIN_REST_SECOND
 from .errors import DeriveError
 from .run import (
     DEFAULT_FEATURE_VERSION,
@@ -114,10 +115,10 @@ def parser(prog: str = "python -m derive") -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--what",
-        default=",".join(DEFAULT_WHAT),
+        default=None,
         help=f"comma-separated derivations, in this order: {','.join(WHAT)} (default: "
-        f"{','.join(DEFAULT_WHAT)}; curves: per-cycle curves, dQ/dV, dV/dQ and delta-Q(V), "
-        "docs/features.md)",
+        f"{','.join(DEFAULT_WHAT)}, and ocv when --ocv-table is given; curves: per-cycle curves, "
+        "dQ/dV, dV/dQ and delta-Q(V), docs/features.md)",
     )
     p.add_argument(
         "--curve-version",
@@ -148,6 +149,38 @@ def parser(prog: str = "python -m derive") -> argparse.ArgumentParser:
         help=f"Savitzky-Golay window (grid points, odd) and polynomial order of dQ/dV and "
         f"dV/dQ (default {SMOOTHING_WINDOW},{SMOOTHING_POLYORDER})",
     )
+    p.add_argument(
+        "--relaxation-times",
+        default="10,300",
+        metavar="T1,T2",
+        help="seconds after the current stops at which rest voltages are read (default 10,300)",
+    )
+    p.add_argument(
+        "--eol-threshold-soh",
+        type=float,
+        default=EOL_THRESHOLD_SOH,
+        metavar="F",
+        help=f"end of life: the first cycle with SOH below F (default {EOL_THRESHOLD_SOH:g})",
+    )
+    p.add_argument(
+        "--ocv-table",
+        metavar="CSV",
+        help="an OCV-SOC table (columns soc, voltage_volt): SOC labels by OCV lookup at rests",
+    )
+    p.add_argument(
+        "--ocv-from-cycle",
+        type=int,
+        metavar="N",
+        help="no table: take a pseudo-OCV table from cycle N of each session, a slow (C/10 or "
+        "slower) charge and discharge averaged",
+    )
+    p.add_argument(
+        "--ocv-min-rest-second",
+        type=float,
+        default=OCV_MIN_REST_SECOND,
+        metavar="S",
+        help=f"a rest is an OCV point after S seconds (default {OCV_MIN_REST_SECOND:g})",
+    )
     return p
 
 
@@ -167,7 +200,21 @@ def _pair(kind: type):
 
 def main(argv: list[str] | None = None, prog: str = "python -m derive") -> int:
     args = parser(prog).parse_args(argv)
-    what = [w.strip() for w in args.what.split(",") if w.strip()]
+    try:
+        times = tuple(float(x) for x in args.relaxation_times.split(","))
+        if len(times) != 2:
+            raise ValueError
+    except ValueError:
+        print(
+            f"error: --relaxation-times {args.relaxation_times!r}: give two seconds, e.g. 10,300",
+            file=sys.stderr,
+        )
+        return USAGE
+    if args.what is not None:
+        what = [w.strip() for w in args.what.split(",") if w.strip()]
+    else:
+        with_ocv = args.ocv_table or args.ocv_from_cycle is not None
+        what = list(DEFAULT_WHAT) + (["ocv"] if with_ocv else [])
     try:
         results = run(
             args.db,
@@ -188,6 +235,11 @@ def main(argv: list[str] | None = None, prog: str = "python -m derive") -> int:
             full_voltage=args.full_voltage,
             full_current_c=args.full_current_c,
             empty_voltage=args.empty_voltage,
+            relaxation_times=times,
+            eol_threshold_soh=args.eol_threshold_soh,
+            ocv_table=args.ocv_table,
+            ocv_min_rest_second=args.ocv_min_rest_second,
+            ocv_cycle=args.ocv_from_cycle,
         )
     except DeriveError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -229,6 +281,9 @@ def summary(r: SessionResult, what: list[str], args: argparse.Namespace) -> str:
         ("features", "cycle features"),
         ("soc", "SOC labels"),
         ("soh", "SOH labels"),
+        ("steps", "step features"),
+        ("life", "RUL/EOL labels"),
+        ("ocv", "OCV SOC labels"),
         ("curves", "curves"),
     ):
         if w not in what:
@@ -253,6 +308,15 @@ def summary(r: SessionResult, what: list[str], args: argparse.Namespace) -> str:
                 measured = f"{r.soc_measured} capacities measured" if r.soc_measured else "nominal"
                 how = f"anchored at {r.soc_anchors} full charges, {measured}: {span}"
             parts.append(f"{r.soc_labels} SOC labels ({args.label_version}, {how})")
+        elif w == "steps":
+            parts.append(
+                f"{r.step_features} cycle features with step resistance and relaxation, "
+                f"{r.reference_cycles} reference cycles by C-rate"
+            )
+        elif w == "life":
+            parts.append(f"{r.life_labels} SOH labels with RUL/EOL (< {args.eol_threshold_soh:g})")
+        elif w == "ocv":
+            parts.append(f"{r.ocv_labels} SOC labels by OCV lookup")
         elif w == "curves":
             c = r.curves
             text = f"curves of {c.cycles} cycles ({args.curve_version}, {c.points} points)"
@@ -264,4 +328,9 @@ def summary(r: SessionResult, what: list[str], args: argparse.Namespace) -> str:
                 f"{r.soh_labels} SOH labels ({args.label_version}, {r.soh_reference_basis} "
                 f"{r.soh_reference_capacity_ah:.4g} Ah)"
             )
-    return f"session {r.session_id}: " + ", ".join(parts) + f" in {r.seconds:.2f} s"
+    line = f"session {r.session_id}: " + ", ".join(parts) + f" in {r.seconds:.2f} s"
+    if r.null_reasons:
+        line += "; NULL with a reason: " + "; ".join(
+            f"{why} ({n})" for why, n in sorted(r.null_reasons.items())
+        )
+    return line

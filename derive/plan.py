@@ -16,6 +16,9 @@ STEP = {
     "features": "cycle features",
     "soc": "SOC labels",
     "soh": "SOH labels",
+    "steps": "step features",
+    "life": "RUL/EOL labels",
+    "ocv": "OCV SOC labels",
     "curves": "curves",
 }
 

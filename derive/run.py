@@ -22,12 +22,16 @@ from connection.sqlite import open_sqlite3
 from . import sql
 from .curve_settings import CurveReport, CurveSettings
 from .curve_settings import check as check_curves
+from .defaults import EOL_THRESHOLD_SOH, NO_NUMPY, OCV_MIN_REST_SECOND, RELAXATION_TIMES
 from .errors import DeriveError, Skipped
 from .plan import STEP, reference_capacity, soc_capacities, soc_plan, temperature_channel
 
-WHAT = ("cycles", "features", "soc", "soh", "curves")
-# what runs when nothing is asked for: the curves (derive/curves.py, numpy) only on request
-DEFAULT_WHAT = ("cycles", "features", "soc", "soh")
+WHAT = ("cycles", "features", "steps", "soc", "soh", "life", "ocv", "curves")
+# the default derivations: SOC by OCV lookup needs a table (--ocv-table), and is added with it;
+# the curves (derive/curves.py, numpy) run only on request
+DEFAULT_WHAT = ("cycles", "features", "steps", "soc", "soh", "life")
+# the derivations computed in Python (derive/py_steps.py), after the SQL ones on ClickHouse
+PYTHON_WHAT = ("steps", "life", "ocv")
 # derive-2: SOC labels anchored at full charges against the measured capacity, temperature
 # features from the best channel present, CV time from the current taper, coulombic efficiency
 # paired with the charge before the discharge (docs/deriving.md)
@@ -64,6 +68,12 @@ class Settings:
     full_tolerance_volt: float = FULL_TOLERANCE_VOLT
     empty_voltage: float | None = None  # None: the asset's voltage_min_volt
     empty_tolerance_volt: float = EMPTY_TOLERANCE_VOLT
+    # derive/py_steps.py: relaxation times, the RUL/EOL threshold, the OCV table and rest
+    relaxation_times: tuple[float, float] = RELAXATION_TIMES
+    eol_threshold_soh: float = EOL_THRESHOLD_SOH
+    ocv_table: Any = None  # an ocv.OcvTable (read from --ocv-table) or None
+    ocv_cycle: int | None = None  # else: the table from this slow cycle of each session
+    ocv_min_rest_second: float = OCV_MIN_REST_SECOND
 
 
 @dataclass
@@ -86,6 +96,11 @@ class SessionResult:
     steps: dict[str, float] = field(default_factory=dict)  # seconds per derivation
     refused: dict[str, str] = field(default_factory=dict)  # step -> why (nothing of it written)
     skipped: dict[str, str] = field(default_factory=dict)  # step -> why and what to give
+    step_features: int = 0  # cycle_feature rows given step features (derive/steps.py)
+    reference_cycles: int = 0  # cycles found to be reference cycles by their C-rate
+    life_labels: int = 0  # label_soh rows given RUL/EOL
+    ocv_labels: int = 0  # label_soc rows by OCV lookup
+    null_reasons: dict[str, int] = field(default_factory=dict)  # reason -> NULL values
 
     @property
     def complete(self) -> bool:
@@ -180,7 +195,7 @@ def run(
     reference_capacity_ah: float | None = None,
     initial_soc: float | None = None,
     soh_reference_cycles: int | None = None,
-    what: Iterable[str] | str = DEFAULT_WHAT,
+    what: Iterable[str] | str | None = None,
     curves: CurveSettings | None = None,
     cv_tolerance_volt: float = CV_TOLERANCE_VOLT,
     full_cycle_ce: tuple[float, float] = FULL_CYCLE_CE,
@@ -190,6 +205,11 @@ def run(
     empty_voltage: float | None = None,
     empty_tolerance_volt: float = EMPTY_TOLERANCE_VOLT,
     strict: bool = False,
+    relaxation_times: tuple[float, float] = RELAXATION_TIMES,
+    eol_threshold_soh: float = EOL_THRESHOLD_SOH,
+    ocv_table: Any = None,
+    ocv_min_rest_second: float = OCV_MIN_REST_SECOND,
+    ocv_cycle: int | None = None,
 ) -> list[SessionResult]:
     """Derive cycles, cycle features, SOC and SOH labels for `sessions` (default: every
     session with samples). `db`: a URL (`sqlite:///path`, a path, `postgresql://...`), an
@@ -200,6 +220,15 @@ def run(
     raises DeriveError at the first session that is not complete instead. Rerunning with the
     same versions updates the rows in place (same row ids); other versions are written beside
     them. Usage problems (settings, database) raise DeriveError."""
+    if isinstance(ocv_table, str | bytes) or hasattr(ocv_table, "__fspath__"):
+        try:
+            from .ocv import read_table
+        except ImportError:
+            raise DeriveError(f"--ocv-table: {NO_NUMPY}") from None
+        ocv_table = read_table(ocv_table)
+    if what is None:
+        with_ocv = ocv_table is not None or ocv_cycle is not None
+        what = DEFAULT_WHAT + (("ocv",) if with_ocv else ())
     if isinstance(what, str):  # "cycles,features" as on the command line
         what = [w.strip() for w in what.split(",") if w.strip()]
 
@@ -222,6 +251,11 @@ def run(
         full_tolerance_volt=float(full_tolerance_volt),
         empty_voltage=number(empty_voltage),
         empty_tolerance_volt=float(empty_tolerance_volt),
+        relaxation_times=(float(relaxation_times[0]), float(relaxation_times[1])),
+        eol_threshold_soh=float(eol_threshold_soh),
+        ocv_table=ocv_table,
+        ocv_min_rest_second=float(ocv_min_rest_second),
+        ocv_cycle=ocv_cycle,
     )
     _check(settings)
     results = []
@@ -267,6 +301,9 @@ def _check(s: Settings) -> None:
     for name in ("full_tolerance_volt", "empty_tolerance_volt"):
         if not getattr(s, name) >= 0:
             raise DeriveError(f"{name.replace('_', ' ')} {getattr(s, name)}: must be >= 0")
+    from .defaults import check
+
+    check(s)
 
 
 def _blocked(w: str, s: Settings, result: SessionResult) -> str | None:
@@ -277,6 +314,14 @@ def _blocked(w: str, s: Settings, result: SessionResult) -> str | None:
         return "not derived: the session's cycles were refused"
     if w == "soh" and "features" in s.what and STEP["features"] in result.refused | result.skipped:
         return "not derived: the session's cycle features were not derived"
+    if (
+        w == "steps"
+        and "features" in s.what
+        and STEP["features"] in result.refused | result.skipped
+    ):
+        return "not derived: the session's cycle features were not derived"
+    if w == "life" and "soh" in s.what and STEP["soh"] in result.refused | result.skipped:
+        return "not derived: the session's SOH labels were not derived"
     return None
 
 
@@ -319,6 +364,9 @@ _COUNT = {
     "features": "features",
     "soc": "soc_labels",
     "soh": "soh_labels",
+    "steps": "step_features",
+    "life": "life_labels",
+    "ocv": "ocv_labels",
     "curves": "curves",
 }
 
@@ -361,12 +409,24 @@ def _curves(conn: _Connection, session_id: int, s: Settings, result: SessionResu
     return run_curves(conn, session_id, s.curves, conn.query)
 
 
+def _python(w: str):
+    def derive(conn: Any, session_id: int, s: Settings, result: SessionResult) -> int:
+        try:
+            from . import py_steps
+        except ImportError:
+            raise Skipped(NO_NUMPY) from None
+        return py_steps.DERIVE[w](conn, session_id, s, result)
+
+    return derive
+
+
 _DERIVE = {
     "cycles": _cycles,
     "features": _features,
     "soc": _soc,
     "soh": _soh_step,
     "curves": _curves,
+    **{w: _python(w) for w in PYTHON_WHAT},
 }
 
 
@@ -387,16 +447,30 @@ def _clickhouse_derive(
     def blocked(w: str) -> str | None:
         return _blocked(w, s, result)
 
-    sql_steps = replace(s, what=tuple(w for w in s.what if w != "curves"))
+    core = replace(s, what=tuple(w for w in s.what if w not in PYTHON_WHAT and w != "curves"))
     clickhouse.session(
         conn.db,
         session_id,
-        sql_steps,
+        core,
         result,
         lambda query: reference_capacity(query, session_id, s),
         refuse,
         blocked,
     )
+    for w in s.what:
+        if w not in PYTHON_WHAT:
+            continue
+        step = STEP[w]
+        if why := _blocked(w, s, result):
+            result.skipped[step] = why
+            continue
+        began = time.perf_counter()
+        try:
+            setattr(result, _COUNT[w], _DERIVE[w](conn, session_id, s, result))
+        except (*conn.errors, DeriveError, Skipped) as exc:
+            refuse(step, exc)
+            continue
+        result.steps[step] = time.perf_counter() - began
     if "curves" in s.what:
         if why := _blocked("curves", s, result):
             result.skipped[STEP["curves"]] = why

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 import derive
+from derive.steps import COLUMNS as STEP_COLUMNS
 from ingest.cli import main as ingest_main
 from ingest.db import connect
 
@@ -418,3 +419,188 @@ def close(a, b) -> bool:
     if isinstance(a, int | float) and isinstance(b, int | float):
         return abs(a - b) <= ABS + REL * abs(b)
     return a == b
+
+
+# ------------------------------------------------------------------ step features (issue 23)
+# A cell with a known equivalent circuit for derive/steps.py, reference.py, life.py and ocv.py:
+# OCV(SOC) = 3.3 + 0.7 SOC + 0.2 SOC^2, ohmic R0 and one RC element (R1, TAU1), 5 Ah. Each
+# step's samples come 0.1 s apart for its first 20 s, then 10 s apart, and its last sample is
+# at its end (at the old current): the first sample after a change is 0.1 s after the last
+# one before it, and 1 s, 10 s, 300 s after it are sample times. Per cycle: discharge at
+# -I for 1200 s, at -I/2 for 600 s (a change between load levels), rest (900 s; 100 s in
+# cycle 1: a rest too short for 300 s), charge at +I/2 for 2400 s, rest 900 s; I = 5 A,
+# except cycle 3, a slow cycle at I = 1 A (a reference cycle found by its C-rate). Cycle 0
+# starts with a 400 s rest (too short for an OCV point: 600 s).
+STEP_R0, STEP_R1, STEP_TAU1, STEP_CAPACITY = 0.015, 0.010, 5.0, 5.0
+STEP_CYCLES, STEP_SLOW_CYCLE, STEP_SHORT_REST_CYCLE = 5, 3, 1
+
+
+def step_ocv(soc):
+    return 3.3 + 0.7 * soc + 0.2 * soc**2
+
+
+def step_schedule() -> list[tuple[int, float, float]]:
+    """(cycle, current, duration) of every step, in order."""
+    steps = [(0, 0.0, 400.0)]
+    for c in range(STEP_CYCLES):
+        big = 1.0 if c == STEP_SLOW_CYCLE else 5.0
+        rest = 100.0 if c == STEP_SHORT_REST_CYCLE else 900.0
+        steps += [
+            (c, -big, 1200.0),
+            (c, -big / 2, 600.0),
+            (c, 0.0, rest),
+            (c, big / 2, 2400.0),
+            (c, 0.0, 900.0),
+        ]
+    return steps
+
+
+class StepCell:
+    """The equivalent circuit, stepped exactly (the current is constant within a step)."""
+
+    def __init__(self, soc: float = 0.9):
+        self.soc, self.u1, self.t = soc, 0.0, 0.0
+
+    def voltage(self, current: float) -> float:
+        return step_ocv(self.soc) + STEP_R0 * current + self.u1
+
+    def advance(self, current: float, dt: float) -> None:
+        decay = np.exp(-dt / STEP_TAU1)
+        self.u1 = self.u1 * decay + STEP_R1 * current * (1 - decay)
+        self.soc += current * dt / 3600 / STEP_CAPACITY
+        self.t += dt
+
+
+def step_offsets(duration: float) -> list[float]:
+    dense = [round(0.1 * k, 1) for k in range(1, 201) if 0.1 * k <= duration + 1e-9]
+    sparse = [float(x) for x in range(30, int(duration) + 1, 10)]
+    out = sorted(set(dense + sparse + [duration]))
+    return [x for x in out if x <= duration]
+
+
+def step_session(schedule=None, soc: float = 0.9) -> tuple[list[dict], dict]:
+    """The samples, and what the model says at every step change: for each change
+    (cycle, |dI|, V before, V at the first sample, V 1 s and 10 s after), for each rest its
+    voltages at 0.1 s, 10 s, 300 s and its end, and the model's SOC at each rest's end."""
+    cell, rows, truth = StepCell(soc), [], {"changes": [], "rests": [], "rest_soc": []}
+
+    def sample(cycle: int, current: float) -> None:
+        rows.append(
+            {
+                "test_time_second": round(cell.t, 4),
+                "voltage_volt": round(cell.voltage(current), 8),
+                "current_ampere": current,
+                "cycle_count": cycle,
+            }
+        )
+
+    sample(0, 0.0)
+    previous = 0.0
+    for cycle, current, duration in schedule or step_schedule():
+        v_before = rows[-1]["voltage_volt"]
+        at: dict[float, float] = {}
+        done = 0.0
+        for off in step_offsets(duration):
+            cell.advance(current, off - done)
+            done = off
+            sample(cycle, current)
+            at[off] = rows[-1]["voltage_volt"]
+        if abs(current - previous) > 0.1 * STEP_CAPACITY:
+            truth["changes"].append(
+                {
+                    "cycle": cycle,
+                    "di": abs(current - previous),
+                    "v0": v_before,
+                    "first": at[0.1],
+                    1.0: at.get(1.0),
+                    10.0: at.get(10.0),
+                }
+            )
+        if current == 0.0 and previous != 0.0:
+            truth["rests"].append(
+                {
+                    "cycle": cycle,
+                    "after": "charge" if previous > 0 else "discharge",
+                    "start": at[0.1],
+                    10.0: at.get(10.0),
+                    300.0: at.get(300.0),
+                    "end": at[duration],
+                    "duration": duration,
+                }
+            )
+        if current == 0.0 and duration >= 600.0:
+            truth["rest_soc"].append((len(rows) - 1, cell.soc))
+        previous = current
+    return rows, truth
+
+
+STEP_ROWS, STEP_TRUTH = step_session()
+# The same cell from empty: cycle 0 a C/20 charge to full and discharge to empty with 1 h rests
+# (the pseudo-OCV table of --ocv-from-cycle 0), cycle 1 three 2.5 A charges with 30 min rests.
+SLOW_SCHEDULE = [
+    (0, 0.0, 600.0),
+    (0, 0.25, 72000.0),
+    (0, 0.0, 3600.0),
+    (0, -0.25, 72000.0),
+    (0, 0.0, 3600.0),
+] + [(1, 2.5, 1000.0), (1, 0.0, 1800.0)] * 3
+SLOW_ROWS, SLOW_TRUTH = step_session(SLOW_SCHEDULE, soc=0.0)
+STEP_SESSIONS: dict[str, tuple[str, str]] = {
+    "rc_steps": ("cycle_aging", csv_text(STEP_ROWS, MACHINE[:4])),
+    "slow_ocv": ("rpt", csv_text(SLOW_ROWS, MACHINE[:4])),
+    "constant_current": SESSIONS["constant_current"],
+    "cccv": SESSIONS["cccv"],
+}
+
+
+def step_ocv_table(path: Path) -> Path:
+    """The cell's OCV as a supplied table: 21 points, SOC 0 to 1."""
+    lines = ["soc,voltage_volt"] + [f"{s:.2f},{step_ocv(s):.8f}" for s in np.linspace(0.0, 1.0, 21)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def load_step_sessions(url: str, tmp_path: Path) -> dict[str, int]:
+    ids = {}
+    for n, (name, (protocol, text)) in enumerate(STEP_SESSIONS.items()):
+        path = tmp_path / f"step_{name}.csv"
+        path.write_text(text)
+        sidecar = tmp_path / f"step_{name}.json"
+        cell = {**CELL, "manufacturer": "acme", "serial_number": f"S-{n}"}
+        session = {"protocol_name": name, "protocol_type": protocol, "started_at": START}
+        sidecar.write_text(json.dumps({"cell": cell, "session": session}))
+        assert ingest_main([str(path), "--db", url, "--sidecar", str(sidecar)]) == 0
+        db = connect(url)
+        try:
+            ids[name] = db.query("SELECT session_id FROM source_file WHERE uri = %s", [str(path)])[
+                0
+            ][0]
+        finally:
+            db.close()
+    return ids
+
+
+STEP_QUERIES = {
+    "cycle": "SELECT session_id, cycle_index, cycle_type, cycle_type_source FROM cycle"
+    " ORDER BY session_id, cycle_index",
+    "cycle_feature": "SELECT session_id, cycle_index, feature_version, "
+    + ", ".join(c for c in STEP_COLUMNS if c != "null_reasons")
+    + ", null_reasons FROM cycle_feature ORDER BY session_id, cycle_index, feature_version",
+    "label_soh": "SELECT session_id, cycle_index, label_version, soh, eol_threshold_soh,"
+    " eol_cycle_index, rul_cycles, rul_censored FROM label_soh"
+    " ORDER BY session_id, cycle_index, label_version",
+    "label_soc": "SELECT session_id, record_index, method, label_version, soc, ocv_table"
+    " FROM label_soc WHERE method = 'ocv_lookup' ORDER BY session_id, record_index",
+}
+
+
+def derive_step_sessions(url: str, ids: dict[str, int], ocv_table: str) -> None:
+    """The runs of tests/derive/test_derive_steps.py, the same on every engine: the defaults,
+    SOH with an EOL threshold of 0.9 (label eol90), SOC by OCV lookup, and a rerun."""
+    derive.run(url)
+    derive.run(
+        url, [ids["cccv"]], what=["soh", "life"], label_version="eol90", eol_threshold_soh=0.9
+    )
+    derive.run(url, [ids["rc_steps"]], what=["ocv"], ocv_table=ocv_table)
+    derive.run(url, [ids["slow_ocv"]], what=["ocv"], ocv_cycle=0, label_version="ocv-data")
+    derive.run(url)  # a rerun changes nothing
