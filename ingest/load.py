@@ -215,12 +215,14 @@ def _load(db, path, session_id, options, sidecar, read_options, source, info, ch
     file = str(path)
     size = path.stat().st_size
     report = quality.Report(file)
+    own_records = any(c.quantity.key == "record_index" for c in info.columns)
+    native_first: int | None = None
     checker = quality.Checker(
         report,
         db.target,
         info.record_reader,
         options.artefacts,
-        own_records=any(c.quantity.key == "record_index" for c in info.columns),
+        own_records=own_records,
     )
     progress = _Progress(file, size, options.progress)
     outcome = Outcome(file, "loaded", report=report)
@@ -265,6 +267,7 @@ def _load(db, path, session_id, options, sidecar, read_options, source, info, ch
                 outcome.rows_loaded += chunk.rows.num_rows
                 if first_record is None:
                     first_record = chunk.first_record
+                    native_first = first_record - chunk.shift if own_records else None
                 last_record = chunk.last_record
             progress.update(source.bytes_read, report.rows)
         checker.finish()
@@ -312,6 +315,10 @@ def _load(db, path, session_id, options, sidecar, read_options, source, info, ch
                 "assumed_time_zone": info.assumed_time_zone,
                 "record_index_first": first_record,
                 "record_index_last": last_record,
+                # the cycler's own number of the first sample stored (Arbin Data_Point, Maccor
+                # Rec#, Neware DataPoint); NULL for a file the loader numbered by position
+                "native_record_first": native_first,
+                "compressed_sha256": source.compressed_sha256,
                 "imported_at": time.time(),
             },
             "source_file_id",
@@ -388,6 +395,7 @@ class _Chunk:
     last_record: int | None = None
     first_bytes: int | None = None  # the first chunk: bytes read for it and its rows, from
     first_rows: int = 0  # which the file's rows are estimated (prepare_bulk)
+    shift: int = 0  # stored record_index - the file's own record number (its numbering's offset)
 
 
 def _staged(
@@ -409,6 +417,7 @@ def _staged(
             chunk.first_bytes = first_bytes()
             chunk.first_rows = table.num_rows
         records = pc.add(pc.subtract(records, base), offset)
+        chunk.shift = offset - base
         table = table.set_column(table.column_names.index("record_index"), "record_index", records)
         if counter is not None:  # the file has no cycle counter: numbered from the current
             table = counter.number(table)

@@ -319,3 +319,34 @@ def test_another_technique_without_current_is_refused(sqlite_target, tmp_path, c
     )
     assert code == 1
     assert "lacks the column(s) 'I/mA or <I>/mA'" in err, err
+
+
+def test_the_cyclers_own_numbers_and_the_compressed_hash_are_kept(sqlite_target, tmp_path, capsys):
+    """source_file keeps the cycler's own number of the first sample stored (Arbin
+    Data_Point 1 becomes record_index 0, or the session's next) and a .gz file's own hash
+    beside the hash of its content (schema version 4)."""
+    import gzip
+    import hashlib
+
+    side = str(sidecar(tmp_path))
+    arbin = write(tmp_path, "ch1.csv", ARBIN_HEADER + ARBIN_ROWS)
+    bdf = tmp_path / "more.csv.gz"
+    later = "Test Time / s,Voltage / V,Current / A,Cycle Count / 1\n"
+    later += "".join(f"{t},3.6,0,2\n" for t in (86400, 86410, 86420))
+    bdf.write_bytes(gzip.compress(later.encode()))
+    code, err = ingest(
+        sqlite_target, [arbin], "--time-zone", "Europe/Berlin", "--sidecar", side, capsys=capsys
+    )
+    assert code == 0, err
+    session = sqlite_target.query("SELECT session_id FROM source_file WHERE uri = %s", [str(arbin)])
+    code, err = ingest(sqlite_target, [bdf], "--session", str(session[0][0]), capsys=capsys)
+    assert code == 0, err
+    got = sqlite_target.query(
+        "SELECT uri, record_index_first, native_record_first, compressed_sha256, content_sha256"
+        " FROM source_file WHERE session_id = %s ORDER BY source_file_id",
+        [session[0][0]],
+    )
+    assert got[0][:4] == (str(arbin), 0, 1, None)
+    assert got[1][:3] == (str(bdf), 3, None)  # no record numbers of its own: NULL
+    assert got[1][3] == hashlib.sha256(bdf.read_bytes()).hexdigest()
+    assert got[1][4] == hashlib.sha256(gzip.decompress(bdf.read_bytes())).hexdigest()
