@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import derive as derivations
-from derive import DeriveError
+from derive import CurveSettings, DeriveError
 from ingest.db import Database, connect
 from ingest.errors import IngestError, UsageError
 from ingest.load import Options, load_file, read_sidecar
@@ -61,6 +61,9 @@ AGING = (
     "aging_40degC_1C",
     "aging_40degC_2C",
 )
+# delta-Q(V) of every ageing cell: cycle 35 against cycle 10 (each runs 40 cycles; Severson
+# et al. compare 100 with 10 over a longer life: docs/features.md)
+DELTA_Q_CYCLES = (10, 35)
 SESSIONS = (
     _bdf("cell_aging"),
     _bdf("drive_cycle", 0.9),
@@ -249,6 +252,16 @@ def build(
                 initial_soc=initial_soc,
                 strict=True,  # a refused derivation fails the demo, said in one line
             )
+        # the ageing cells' curves, dQ/dV, dV/dQ and delta-Q(V) (derive/curves.py)
+        aging = [built.sessions[name] for name in AGING if name in built.sessions]
+        if aging:
+            derivations.run(
+                url,
+                aging,
+                what=("curves",),
+                curves=CurveSettings(delta_q_cycles=DELTA_Q_CYCLES),
+                strict=True,
+            )
     db = connect(url)
     try:
         for table in (
@@ -260,6 +273,8 @@ def build(
             "cycle_feature",
             "label_soc",
             "label_soh",
+            "cycle_curve",
+            "cycle_curve_feature",
         ):
             built.rows[table] = int(db.query(f"SELECT count(*) FROM {table}")[0][0])
     finally:

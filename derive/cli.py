@@ -12,10 +12,19 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .curve_settings import (
+    COMPARED_CYCLE,
+    DEFAULT_CURVE_VERSION,
+    REFERENCE_CYCLE,
+    SMOOTHING_POLYORDER,
+    SMOOTHING_WINDOW,
+    CurveSettings,
+)
 from .errors import DeriveError
 from .run import (
     DEFAULT_FEATURE_VERSION,
     DEFAULT_LABEL_VERSION,
+    DEFAULT_WHAT,
     FULL_CURRENT_C,
     WHAT,
     SessionResult,
@@ -105,10 +114,55 @@ def parser(prog: str = "python -m derive") -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--what",
-        default=",".join(WHAT),
-        help=f"comma-separated derivations, in this order: {','.join(WHAT)} (default: all)",
+        default=",".join(DEFAULT_WHAT),
+        help=f"comma-separated derivations, in this order: {','.join(WHAT)} (default: "
+        f"{','.join(DEFAULT_WHAT)}; curves: per-cycle curves, dQ/dV, dV/dQ and delta-Q(V), "
+        "docs/features.md)",
+    )
+    p.add_argument(
+        "--curve-version",
+        default=DEFAULT_CURVE_VERSION,
+        metavar="NAME",
+        help=f"curve_definition.curve_version of the curves (default {DEFAULT_CURVE_VERSION}); "
+        "a stored version keeps its grid and parameters",
+    )
+    p.add_argument(
+        "--curve-voltage-window",
+        type=_pair(float),
+        metavar="MIN,MAX",
+        help="voltage grid of the curves in V (default: the asset's voltage limits)",
+    )
+    p.add_argument(
+        "--delta-q-cycles",
+        type=_pair(int),
+        default=(REFERENCE_CYCLE, COMPARED_CYCLE),
+        metavar="REF,CYCLE",
+        help=f"delta-Q(V) = Q_CYCLE(V) - Q_REF(V) of the discharge curves (default "
+        f"{REFERENCE_CYCLE},{COMPARED_CYCLE}, Severson et al. 2019)",
+    )
+    p.add_argument(
+        "--savgol",
+        type=_pair(int),
+        default=(SMOOTHING_WINDOW, SMOOTHING_POLYORDER),
+        metavar="WINDOW,ORDER",
+        help=f"Savitzky-Golay window (grid points, odd) and polynomial order of dQ/dV and "
+        f"dV/dQ (default {SMOOTHING_WINDOW},{SMOOTHING_POLYORDER})",
     )
     return p
+
+
+def _pair(kind: type):
+    def parse(text: str) -> tuple:
+        parts = text.split(",")
+        if len(parts) != 2:
+            raise argparse.ArgumentTypeError(f"{text!r}: give two values, A,B")
+        try:
+            return kind(parts[0]), kind(parts[1])
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r}: not two {kind.__name__}s") from None
+
+    parse.__name__ = f"two {kind.__name__}s"
+    return parse
 
 
 def main(argv: list[str] | None = None, prog: str = "python -m derive") -> int:
@@ -124,6 +178,13 @@ def main(argv: list[str] | None = None, prog: str = "python -m derive") -> int:
             initial_soc=args.initial_soc,
             soh_reference_cycles=args.soh_reference_cycles,
             what=what,
+            curves=CurveSettings(
+                curve_version=args.curve_version,
+                voltage_window=args.curve_voltage_window,
+                delta_q_cycles=args.delta_q_cycles,
+                window=args.savgol[0],
+                polyorder=args.savgol[1],
+            ),
             full_voltage=args.full_voltage,
             full_current_c=args.full_current_c,
             empty_voltage=args.empty_voltage,
@@ -168,6 +229,7 @@ def summary(r: SessionResult, what: list[str], args: argparse.Namespace) -> str:
         ("features", "cycle features"),
         ("soc", "SOC labels"),
         ("soh", "SOH labels"),
+        ("curves", "curves"),
     ):
         if w not in what:
             continue
@@ -191,6 +253,12 @@ def summary(r: SessionResult, what: list[str], args: argparse.Namespace) -> str:
                 measured = f"{r.soc_measured} capacities measured" if r.soc_measured else "nominal"
                 how = f"anchored at {r.soc_anchors} full charges, {measured}: {span}"
             parts.append(f"{r.soc_labels} SOC labels ({args.label_version}, {how})")
+        elif w == "curves":
+            c = r.curves
+            text = f"curves of {c.cycles} cycles ({args.curve_version}, {c.points} points)"
+            if c.nulls:
+                text += ", NULL: " + "; ".join(f"{n} x {why}" for why, n in sorted(c.nulls.items()))
+            parts.append(text)
         else:
             parts.append(
                 f"{r.soh_labels} SOH labels ({args.label_version}, {r.soh_reference_basis} "

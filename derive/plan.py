@@ -11,7 +11,13 @@ from . import sql
 from .errors import DeriveError, Skipped
 
 # the name of each derivation in messages and in SessionResult.refused/skipped/steps
-STEP = {"cycles": "cycles", "features": "cycle features", "soc": "SOC labels", "soh": "SOH labels"}
+STEP = {
+    "cycles": "cycles",
+    "features": "cycle features",
+    "soc": "SOC labels",
+    "soh": "SOH labels",
+    "curves": "curves",
+}
 
 
 def temperature_channel(query: Any, session_id: int) -> str | None:

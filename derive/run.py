@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from connection import ConnectionFailed, Url, parse
@@ -20,10 +20,14 @@ from connection.postgres import open_psycopg
 from connection.sqlite import open_sqlite3
 
 from . import sql
+from .curve_settings import CurveReport, CurveSettings
+from .curve_settings import check as check_curves
 from .errors import DeriveError, Skipped
 from .plan import STEP, reference_capacity, soc_capacities, soc_plan, temperature_channel
 
-WHAT = ("cycles", "features", "soc", "soh")
+WHAT = ("cycles", "features", "soc", "soh", "curves")
+# what runs when nothing is asked for: the curves (derive/curves.py, numpy) only on request
+DEFAULT_WHAT = ("cycles", "features", "soc", "soh")
 # derive-2: SOC labels anchored at full charges against the measured capacity, temperature
 # features from the best channel present, CV time from the current taper, coulombic efficiency
 # paired with the charge before the discharge (docs/deriving.md)
@@ -51,7 +55,8 @@ class Settings:
     reference_capacity_ah: float | None = None  # None: measured, else the asset's nominal
     initial_soc: float | None = None  # None: SOC anchored at full charges
     soh_reference_cycles: int | None = None  # K: reference = first K full cycles
-    what: tuple[str, ...] = WHAT
+    what: tuple[str, ...] = DEFAULT_WHAT
+    curves: CurveSettings = field(default_factory=CurveSettings)
     cv_tolerance_volt: float = CV_TOLERANCE_VOLT
     full_cycle_ce: tuple[float, float] = FULL_CYCLE_CE
     full_voltage: float | None = None  # None: the asset's voltage_max_volt
@@ -76,6 +81,7 @@ class SessionResult:
     temperature_channel: str | None = None  # the column the temperature features come from
     soh_reference_capacity_ah: float | None = None
     soh_reference_basis: str | None = None  # nominal | first_measured
+    curves: CurveReport | None = None  # the curves derivation's counts and NULL reasons
     seconds: float = 0.0
     steps: dict[str, float] = field(default_factory=dict)  # seconds per derivation
     refused: dict[str, str] = field(default_factory=dict)  # step -> why (nothing of it written)
@@ -174,7 +180,8 @@ def run(
     reference_capacity_ah: float | None = None,
     initial_soc: float | None = None,
     soh_reference_cycles: int | None = None,
-    what: Iterable[str] | str = WHAT,
+    what: Iterable[str] | str = DEFAULT_WHAT,
+    curves: CurveSettings | None = None,
     cv_tolerance_volt: float = CV_TOLERANCE_VOLT,
     full_cycle_ce: tuple[float, float] = FULL_CYCLE_CE,
     full_voltage: float | None = None,
@@ -207,6 +214,7 @@ def run(
         initial_soc=number(initial_soc),
         soh_reference_cycles=soh_reference_cycles,
         what=tuple(what),
+        curves=curves or CurveSettings(),
         cv_tolerance_volt=float(cv_tolerance_volt),
         full_cycle_ce=(float(full_cycle_ce[0]), float(full_cycle_ce[1])),
         full_voltage=number(full_voltage),
@@ -237,6 +245,8 @@ def _check(s: Settings) -> None:
         raise DeriveError(
             f"unknown derivation {', '.join(unknown) or '(none)'}: choose from {', '.join(WHAT)}"
         )
+    if "curves" in s.what:
+        check_curves(s.curves)
     for name in ("feature_version", "label_version"):
         if not getattr(s, name):
             raise DeriveError(f"{name} must not be empty")
@@ -262,6 +272,8 @@ def _check(s: Settings) -> None:
 def _blocked(w: str, s: Settings, result: SessionResult) -> str | None:
     """Why derivation `w` cannot run after what happened to the ones before it, or None."""
     if w == "features" and "cycles" in s.what and STEP["cycles"] in result.refused:
+        return "not derived: the session's cycles were refused"
+    if w == "curves" and "cycles" in s.what and STEP["cycles"] in result.refused:
         return "not derived: the session's cycles were refused"
     if w == "soh" and "features" in s.what and STEP["features"] in result.refused | result.skipped:
         return "not derived: the session's cycle features were not derived"
@@ -302,7 +314,13 @@ def _session(conn: _Connection, session_id: int, s: Settings) -> SessionResult:
     return result
 
 
-_COUNT = {"cycles": "cycles", "features": "features", "soc": "soc_labels", "soh": "soh_labels"}
+_COUNT = {
+    "cycles": "cycles",
+    "features": "features",
+    "soc": "soc_labels",
+    "soh": "soh_labels",
+    "curves": "curves",
+}
 
 
 def _refusal(step: str, exc: BaseException) -> str:
@@ -337,7 +355,19 @@ def _soh_step(conn: _Connection, session_id: int, s: Settings, result: SessionRe
     return _soh(conn, session_id, s, result)
 
 
-_DERIVE = {"cycles": _cycles, "features": _features, "soc": _soc, "soh": _soh_step}
+def _curves(conn: _Connection, session_id: int, s: Settings, result: SessionResult) -> Any:
+    from .curve_store import run as run_curves  # numpy, only when curves are derived
+
+    return run_curves(conn, session_id, s.curves, conn.query)
+
+
+_DERIVE = {
+    "cycles": _cycles,
+    "features": _features,
+    "soc": _soc,
+    "soh": _soh_step,
+    "curves": _curves,
+}
 
 
 def _clickhouse_derive(
@@ -357,15 +387,33 @@ def _clickhouse_derive(
     def blocked(w: str) -> str | None:
         return _blocked(w, s, result)
 
+    sql_steps = replace(s, what=tuple(w for w in s.what if w != "curves"))
     clickhouse.session(
         conn.db,
         session_id,
-        s,
+        sql_steps,
         result,
         lambda query: reference_capacity(query, session_id, s),
         refuse,
         blocked,
     )
+    if "curves" in s.what:
+        if why := _blocked("curves", s, result):
+            result.skipped[STEP["curves"]] = why
+        else:
+            began = time.perf_counter()
+            from .curve_store import run as run_curves  # numpy, only when curves are derived
+
+            def query(text: str, params: Sequence[Any] = ()) -> list[tuple]:
+                return conn.db.query(clickhouse.clickhouse_sql(text), params)
+
+            try:
+                result.curves = run_curves(conn, session_id, s.curves, query)
+                result.steps[STEP["curves"]] = time.perf_counter() - began
+            except DeriveError as exc:
+                result.refused[STEP["curves"]] = str(exc)
+            except conn.errors as exc:
+                result.refused[STEP["curves"]] = _refusal(STEP["curves"], exc)
     result.seconds = time.perf_counter() - started
     return result
 

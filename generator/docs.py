@@ -33,6 +33,7 @@ GUIDE_PAGES = (
     ("Evolving the schema", "evolving.md"),
     ("Loading cycler files", "loading.md"),
     ("Deriving cycles, features and labels", "deriving.md"),
+    ("Features and labels", "features.md"),
     ("Demo data and plots", "demo.md"),
     ("From data to model", "modelling.md"),
     ("Query cookbook", "cookbook.md"),

@@ -22,6 +22,9 @@ UNIT_SUFFIXES = {
     "_wh": "Wh",
     "_ohm": "ohm",
     "_celsius": "degC",
+    # compound units of derivatives (dQ/dV, dV/dQ): the longest matching suffix decides
+    "_ah_per_volt": "Ah/V",
+    "_volt_per_ah": "V/Ah",
 }
 INTEGER_LIMITS = {"smallint": 2**15, "integer": 2**31, "bigint": 2**63}
 FLOAT4_MAX = 3.4028234663852886e38
@@ -90,8 +93,9 @@ def check_unit(ctx: Context, path, name: str, ctype: str, unit) -> None:
             f"measured quantity '{name}' has no unit",
             "add unit: (fraction for a dimensionless ratio)",
         )
+    ends = max((s for s in UNIT_SUFFIXES if name.endswith(s)), key=len, default=None)
     for suffix, expected in UNIT_SUFFIXES.items():
-        if name.endswith(suffix) and unit is not None and unit != expected:
+        if suffix == ends and unit is not None and unit != expected:
             ctx.report(
                 "columns.unit-suffix",
                 (*path, "unit"),

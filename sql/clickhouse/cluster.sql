@@ -1,7 +1,7 @@
 -- Battery SOC/SOH schema: ClickHouse cluster DDL.
 -- A ClickHouse cluster: the tables of sql/clickhouse/schema.sql, replicated (ReplicatedMergeTree)
 --   and sharded (Distributed).
--- Schema version 3. Generated from schema.yaml by liam-erd-schema; do not edit.
+-- Schema version 4. Generated from schema.yaml by liam-erd-schema; do not edit.
 -- Change schema.yaml, then run `make sql`.
 --
 -- Targets: ClickHouse 24.8 or newer with ClickHouse Keeper (parsed by 26.9).
@@ -25,17 +25,18 @@
 --
 -- Layout: the tables holding the key of test_session (session_id) are sharded by
 --   cityHash64(session_id): test_session, cycle, timeseries_point, cell_channel_point,
---   cycle_feature, label_soc, label_soh, prediction, eis_spectrum, source_file. Each is stored as
---   <table>_local, replicated within its shard, under a Distributed table with the model's name, so
---   all rows of one test_session share a shard and joins on its key stay local (SET
---   distributed_product_mode = 'local'). The other tables (battery_pack, battery_cell, model_run,
---   eis_point) are replicated to every server. Write and read through the model's table names.
+--   cycle_feature, cycle_curve, cycle_curve_feature, label_soc, label_soh, prediction,
+--   eis_spectrum, source_file. Each is stored as <table>_local, replicated within its shard, under
+--   a Distributed table with the model's name, so all rows of one test_session share a shard and
+--   joins on its key stay local (SET distributed_product_mode = 'local'). The other tables
+--   (battery_pack, battery_cell, curve_definition, model_run, eis_point) are replicated to every
+--   server. Write and read through the model's table names.
 --
 -- What this file cannot express that schema.yaml says:
---   - Foreign keys (19) are not enforced and ON DELETE is not applied: insert parents before
+--   - Foreign keys (23) are not enforced and ON DELETE is not applied: insert parents before
 --     children, delete children yourself, and check with an anti-join, e.g. SELECT count() FROM
 --     child LEFT ANTI JOIN parent USING (key). Each table lists its keys above it.
---   - Primary keys (14) and unique keys (7) are not enforced: they are the sort order (ORDER BY),
+--   - Primary keys (17) and unique keys (7) are not enforced: they are the sort order (ORDER BY),
 --     and a second row with the same key is stored as a second row. Deduplicate before inserting,
 --     or read with LIMIT 1 BY <key>.
 --   - No identity columns: the writer assigns battery_pack.pack_id, battery_cell.cell_id,
@@ -174,13 +175,16 @@ CREATE TABLE cycle_local ON CLUSTER '{cluster}' (
     test_time_start_second Float64 COMMENT 'test_time_second of the first sample. [unit: s; range: >= 0]',
     test_time_end_second Float64 COMMENT 'test_time_second of the last sample. [unit: s; range: >= 0]',
     cycle_type LowCardinality(Nullable(String)) COMMENT 'Formation, ageing or reference (RPT/diagnostic) cycle; NULL when the protocol does not say. Capacity-based SOH is normally computed on reference cycles only. [enum: cycle_type]',
+    cycle_type_source LowCardinality(Nullable(String)) COMMENT 'How cycle_type was found: from the protocol, or from the data (a C-rate or cycling pattern change inside the session); NULL when cycle_type is NULL. [enum: cycle_type_source]',
     CONSTRAINT ck_cycle_cycle_index_range CHECK cycle_index >= 0,
     CONSTRAINT ck_cycle_record_index_first_range CHECK record_index_first >= 0,
     CONSTRAINT ck_cycle_record_index_last_range CHECK record_index_last >= 0,
     CONSTRAINT ck_cycle_test_time_start_second_range CHECK test_time_start_second >= 0,
     CONSTRAINT ck_cycle_test_time_end_second_range CHECK test_time_end_second >= 0,
     CONSTRAINT ck_cycle_cycle_type_enum CHECK cycle_type IS NULL OR (cycle_type IN ('formation', 'aging', 'reference', 'other')),
-    CONSTRAINT ck_cycle_record_order CHECK record_index_last >= record_index_first
+    CONSTRAINT ck_cycle_cycle_type_source_enum CHECK cycle_type_source IS NULL OR (cycle_type_source IN ('protocol', 'data_c_rate', 'data_protocol', 'manual')),
+    CONSTRAINT ck_cycle_record_order CHECK record_index_last >= record_index_first,
+    CONSTRAINT ck_cycle_type_source CHECK ifNull(cycle_type_source IS NULL OR cycle_type IS NOT NULL, 1)
 )
 ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
 ORDER BY (session_id, cycle_index)
@@ -289,9 +293,20 @@ CREATE TABLE cycle_feature_local ON CLUSTER '{cluster}' (
     dcir_pulse_current_ampere Nullable(Float32) COMMENT 'Current of the pulse the resistance was measured with; positive charges. [unit: A; range: [-5000, 5000]]',
     dcir_pulse_duration_second Nullable(Float32) COMMENT 'Duration of the pulse after which the voltage drop was read (e.g. 10 s). [unit: s; range: > 0]',
     dcir_soc Nullable(Float32) COMMENT 'SOC at which the pulse was applied. [unit: fraction; range: [0, 1]]',
+    dcir_method LowCardinality(Nullable(String)) COMMENT 'How dc_internal_resistance_ohm was obtained: a dedicated pulse, ordinary step changes of current, or the cycler''s own reading; NULL when there is no value. [enum: dcir_method]',
+    dcir_time_after_step_second Nullable(Float32) COMMENT 'Time after the current change at which the voltage was read for dc_internal_resistance_ohm (for the first sample after the change: that sample''s own interval); NULL when not known. [unit: s; range: > 0]',
+    dcir_step_count Nullable(Int32) COMMENT 'Number of current steps dc_internal_resistance_ohm aggregates (step_change); NULL otherwise. [range: >= 1]',
+    step_resistance_first_sample_ohm Nullable(Float32) COMMENT 'Median over the cycle''s step changes of current (rest to load, load to rest, between load levels) of |dV/dI| read at the first sample after the change (about the ohmic resistance); NULL when the cycle has no usable step. [unit: ohm; range: > 0]',
+    step_resistance_first_sample_second Nullable(Float32) COMMENT 'Median time after the change of the first samples step_resistance_first_sample_ohm used. [unit: s; range: > 0]',
+    step_resistance_1s_ohm Nullable(Float32) COMMENT 'As step_resistance_first_sample_ohm, with the voltage read 1 s after the change; NULL when the sampling or the step is too coarse or short. [unit: ohm; range: > 0]',
+    step_resistance_10s_ohm Nullable(Float32) COMMENT 'As step_resistance_first_sample_ohm, with the voltage read 10 s after the change (charge transfer and diffusion included). [unit: ohm; range: > 0]',
+    step_resistance_count Nullable(Int32) COMMENT 'Number of step changes the step_resistance_* medians are taken over. [range: >= 1]',
+    cycler_resistance_ohm Nullable(Float32) COMMENT 'Mean of the cycler''s own resistance readings in the cycle (Arbin Internal_Resistance, ACR); NULL when the file carries none. [unit: ohm; range: > 0]',
     voltage_max_volt Nullable(Float32) COMMENT 'Highest voltage in the cycle. [unit: V]',
     voltage_min_volt Nullable(Float32) COMMENT 'Lowest voltage in the cycle. [unit: V]',
     voltage_mean_volt Nullable(Float32) COMMENT 'Time-weighted mean voltage. [unit: V]',
+    charge_voltage_mean_volt Nullable(Float32) COMMENT 'Time-weighted mean voltage while charging (current > 0); NULL when the cycle does not charge. [unit: V]',
+    discharge_voltage_mean_volt Nullable(Float32) COMMENT 'Time-weighted mean voltage while discharging (current < 0); NULL when the cycle does not discharge. [unit: V]',
     current_max_ampere Nullable(Float32) COMMENT 'Highest (charging) current. [unit: A]',
     current_min_ampere Nullable(Float32) COMMENT 'Lowest (most negative, discharging) current. [unit: A]',
     temperature_max_celsius Nullable(Float32) COMMENT 'Highest temperature. [unit: degC]',
@@ -300,6 +315,19 @@ CREATE TABLE cycle_feature_local ON CLUSTER '{cluster}' (
     cv_time_second Nullable(Float32) COMMENT 'Time spent in the constant-voltage phase of the charge. [unit: s; range: >= 0]',
     cv_capacity_ah Nullable(Float32) COMMENT 'Charge taken in during the constant-voltage phase. [unit: Ah; range: >= 0]',
     charge_throughput_ah Nullable(Float64) COMMENT 'Cumulative charge throughput of the asset up to the end of this cycle. [unit: Ah; range: >= 0]',
+    relaxation_time_1_second Nullable(Float32) COMMENT 'The first stated time after the current stops at which the rest voltages *_t1_volt are read (e.g. 10 s); NULL when no relaxation was derived. [unit: s; range: > 0]',
+    relaxation_time_2_second Nullable(Float32) COMMENT 'The second stated time (e.g. 300 s) of the rest voltages *_t2_volt. [unit: s; range: > 0]',
+    rest_after_charge_voltage_start_volt Nullable(Float32) COMMENT 'Voltage of the first sample of the first rest after the cycle''s charge (current zero); NULL when the charge is not followed by a rest. [unit: V]',
+    rest_after_charge_voltage_t1_volt Nullable(Float32) COMMENT 'Voltage relaxation_time_1_second into that rest; NULL when the rest is shorter. [unit: V]',
+    rest_after_charge_voltage_t2_volt Nullable(Float32) COMMENT 'Voltage relaxation_time_2_second into that rest; NULL when the rest is shorter. [unit: V]',
+    rest_after_charge_voltage_end_volt Nullable(Float32) COMMENT 'Voltage of the last sample of that rest. [unit: V]',
+    rest_after_charge_duration_second Nullable(Float32) COMMENT 'Length of that rest. [unit: s; range: >= 0]',
+    rest_after_discharge_voltage_start_volt Nullable(Float32) COMMENT 'Voltage of the first sample of the first rest after the cycle''s discharge; NULL when none. [unit: V]',
+    rest_after_discharge_voltage_t1_volt Nullable(Float32) COMMENT 'Voltage relaxation_time_1_second into that rest; NULL when the rest is shorter. [unit: V]',
+    rest_after_discharge_voltage_t2_volt Nullable(Float32) COMMENT 'Voltage relaxation_time_2_second into that rest; NULL when the rest is shorter. [unit: V]',
+    rest_after_discharge_voltage_end_volt Nullable(Float32) COMMENT 'Voltage of the last sample of that rest. [unit: V]',
+    rest_after_discharge_duration_second Nullable(Float32) COMMENT 'Length of that rest. [unit: s; range: >= 0]',
+    null_reasons Nullable(String) COMMENT 'Why features of this row are NULL, as a JSON object column name -> reason, e.g. {"rest_after_charge_voltage_t2_volt": "rest shorter than 300 s"}; NULL when no feature the version computes is missing for a reason worth stating.',
     CONSTRAINT ck_cycle_feature_charge_capacity_ah_range CHECK charge_capacity_ah IS NULL OR (charge_capacity_ah >= 0),
     CONSTRAINT ck_cycle_feature_discharge_capacity_ah_range CHECK discharge_capacity_ah IS NULL OR (discharge_capacity_ah >= 0),
     CONSTRAINT ck_cycle_feature_charge_energy_wh_range CHECK charge_energy_wh IS NULL OR (charge_energy_wh >= 0),
@@ -310,11 +338,26 @@ CREATE TABLE cycle_feature_local ON CLUSTER '{cluster}' (
     CONSTRAINT ck_cycle_feature_dcir_pulse_current_ampere_range CHECK dcir_pulse_current_ampere IS NULL OR (dcir_pulse_current_ampere >= -5000 AND dcir_pulse_current_ampere <= 5000),
     CONSTRAINT ck_cycle_feature_dcir_pulse_duration_second_range CHECK dcir_pulse_duration_second IS NULL OR (dcir_pulse_duration_second > 0),
     CONSTRAINT ck_cycle_feature_dcir_soc_range CHECK dcir_soc IS NULL OR (dcir_soc >= 0 AND dcir_soc <= 1),
+    CONSTRAINT ck_cycle_feature_dcir_method_enum CHECK dcir_method IS NULL OR (dcir_method IN ('pulse', 'step_change', 'cycler')),
+    CONSTRAINT ck_cycle_feature_dcir_time_after_step_second_range CHECK dcir_time_after_step_second IS NULL OR (dcir_time_after_step_second > 0),
+    CONSTRAINT ck_cycle_feature_dcir_step_count_range CHECK dcir_step_count IS NULL OR (dcir_step_count >= 1),
+    CONSTRAINT ck_cycle_feature_step_resistance_first_sample_ohm_range CHECK step_resistance_first_sample_ohm IS NULL OR (step_resistance_first_sample_ohm > 0),
+    CONSTRAINT ck_cycle_feature_step_resistance_first_sample_second_range CHECK step_resistance_first_sample_second IS NULL OR (step_resistance_first_sample_second > 0),
+    CONSTRAINT ck_cycle_feature_step_resistance_1s_ohm_range CHECK step_resistance_1s_ohm IS NULL OR (step_resistance_1s_ohm > 0),
+    CONSTRAINT ck_cycle_feature_step_resistance_10s_ohm_range CHECK step_resistance_10s_ohm IS NULL OR (step_resistance_10s_ohm > 0),
+    CONSTRAINT ck_cycle_feature_step_resistance_count_range CHECK step_resistance_count IS NULL OR (step_resistance_count >= 1),
+    CONSTRAINT ck_cycle_feature_cycler_resistance_ohm_range CHECK cycler_resistance_ohm IS NULL OR (cycler_resistance_ohm > 0),
     CONSTRAINT ck_cycle_feature_cv_time_second_range CHECK cv_time_second IS NULL OR (cv_time_second >= 0),
     CONSTRAINT ck_cycle_feature_cv_capacity_ah_range CHECK cv_capacity_ah IS NULL OR (cv_capacity_ah >= 0),
     CONSTRAINT ck_cycle_feature_charge_throughput_ah_range CHECK charge_throughput_ah IS NULL OR (charge_throughput_ah >= 0),
+    CONSTRAINT ck_cycle_feature_relaxation_time_1_second_range CHECK relaxation_time_1_second IS NULL OR (relaxation_time_1_second > 0),
+    CONSTRAINT ck_cycle_feature_relaxation_time_2_second_range CHECK relaxation_time_2_second IS NULL OR (relaxation_time_2_second > 0),
+    CONSTRAINT ck_cycle_feature_rest_after_charge_duration_second_range CHECK rest_after_charge_duration_second IS NULL OR (rest_after_charge_duration_second >= 0),
+    CONSTRAINT ck_cycle_feature_rest_after_discharge_duration_second_range CHECK rest_after_discharge_duration_second IS NULL OR (rest_after_discharge_duration_second >= 0),
     CONSTRAINT ck_cycle_feature_voltage_order CHECK ifNull(voltage_min_volt <= voltage_mean_volt AND voltage_mean_volt <= voltage_max_volt, 1),
-    CONSTRAINT ck_cycle_feature_temperature_order CHECK ifNull(temperature_min_celsius <= temperature_mean_celsius AND temperature_mean_celsius <= temperature_max_celsius, 1)
+    CONSTRAINT ck_cycle_feature_temperature_order CHECK ifNull(temperature_min_celsius <= temperature_mean_celsius AND temperature_mean_celsius <= temperature_max_celsius, 1),
+    CONSTRAINT ck_cycle_feature_relaxation_times CHECK ifNull(relaxation_time_1_second < relaxation_time_2_second, 1),
+    CONSTRAINT ck_cycle_feature_null_reasons_json CHECK ifNull(isValidJSON(null_reasons), 1)
 )
 ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
 ORDER BY (session_id, cycle_index, feature_version)
@@ -322,6 +365,138 @@ COMMENT 'Features of one cycle computed by one version of the feature extractor;
 CREATE TABLE cycle_feature ON CLUSTER '{cluster}' AS cycle_feature_local
 ENGINE = Distributed('{cluster}', currentDatabase(), cycle_feature_local, cityHash64(session_id))
 COMMENT 'Features of one cycle computed by one version of the feature extractor; the inputs of SOH models. Several extractor versions may describe the same cycle.';
+
+-- curve_definition: How one version of the per-cycle curves and their features is computed: the fixed grids, where the capacity comes from, the smoothing of dQ/dV and dV/dQ, and the cycles delta-Q(V) compares. Everything needed to compute the same numbers again.
+-- Keys ClickHouse does not enforce:
+--   unique: primary key (curve_version)
+-- Replicated to every server: joins to it stay local on each shard.
+CREATE TABLE curve_definition ON CLUSTER '{cluster}' (
+    curve_version String COMMENT 'Name of the definition, e.g. curves-v1; cycle_curve and cycle_curve_feature rows carry it.',
+    chemistry LowCardinality(Nullable(String)) COMMENT 'The chemistry whose voltage window the grid covers; NULL when the grid is not chemistry-specific. [enum: chemistry]',
+    voltage_grid_min_volt Float64 COMMENT 'Lowest voltage of the voltage grid. [unit: V; range: >= 0]',
+    voltage_grid_max_volt Float64 COMMENT 'Highest voltage of the voltage grid. [unit: V; range: > 0]',
+    voltage_grid_points Int32 COMMENT 'Number of equally spaced voltages of the grid, both ends included. [range: >= 2]',
+    capacity_grid_points Int32 COMMENT 'Number of equally spaced normalised capacities (0 to 1, both included) V(q) is given at. [range: >= 2]',
+    capacity_source String COMMENT 'Where the capacity comes from: the cycler''s counters where present, else the integral of current with dt >= 0 (the text states the rule, e.g. "counters, else trapezoidal integral of current, dt >= 0").',
+    method String COMMENT 'How a half-cycle becomes a curve: which samples are kept (CV phase and rests cut), how voltage is made monotonic, the interpolation (e.g. linear), no extrapolation.',
+    smoothing String COMMENT 'The smoothing of dQ/dV and dV/dQ as a name, e.g. savitzky_golay; parameters in smoothing_window_points and smoothing_polyorder.',
+    smoothing_window_points Nullable(Int32) COMMENT 'Window of the Savitzky-Golay filter in grid points (odd); NULL for a smoothing without one. [range: >= 3]',
+    smoothing_polyorder Nullable(Int16) COMMENT 'Polynomial order of the Savitzky-Golay filter; below the window. [range: >= 0]',
+    min_points Int32 COMMENT 'A half-cycle with fewer samples than this gets no curve (NULL, reason recorded). [range: >= 2]',
+    delta_q_reference_cycle_index Nullable(Int32) COMMENT 'The reference cycle of delta-Q(V) (Severson et al. 2019 use 10); NULL when not computed. [range: >= 0]',
+    delta_q_cycle_index Nullable(Int32) COMMENT 'The cycle compared with the reference (Severson et al. 2019 use 100); NULL when not computed. [range: >= 0]',
+    parameters String DEFAULT '{}' COMMENT 'Every parameter of the definition as a JSON object, the ones above included, with the code version.',
+    created_at DateTime64(3, 'UTC') COMMENT 'When the definition was first written (UTC).',
+    CONSTRAINT ck_curve_definition_chemistry_enum CHECK chemistry IS NULL OR (chemistry IN ('NMC', 'NCA', 'LFP', 'LCO', 'LMO', 'LTO', 'NA_ION', 'OTHER')),
+    CONSTRAINT ck_curve_definition_voltage_grid_min_volt_range CHECK voltage_grid_min_volt >= 0,
+    CONSTRAINT ck_curve_definition_voltage_grid_max_volt_range CHECK voltage_grid_max_volt > 0,
+    CONSTRAINT ck_curve_definition_voltage_grid_points_range CHECK voltage_grid_points >= 2,
+    CONSTRAINT ck_curve_definition_capacity_grid_points_range CHECK capacity_grid_points >= 2,
+    CONSTRAINT ck_curve_definition_smoothing_window_points_range CHECK smoothing_window_points IS NULL OR (smoothing_window_points >= 3),
+    CONSTRAINT ck_curve_definition_smoothing_polyorder_range CHECK smoothing_polyorder IS NULL OR (smoothing_polyorder >= 0),
+    CONSTRAINT ck_curve_definition_min_points_range CHECK min_points >= 2,
+    CONSTRAINT ck_curve_definition_delta_q_reference_cycle_index_range CHECK delta_q_reference_cycle_index IS NULL OR (delta_q_reference_cycle_index >= 0),
+    CONSTRAINT ck_curve_definition_delta_q_cycle_index_range CHECK delta_q_cycle_index IS NULL OR (delta_q_cycle_index >= 0),
+    CONSTRAINT ck_curve_definition_voltage_grid CHECK voltage_grid_min_volt < voltage_grid_max_volt,
+    CONSTRAINT ck_curve_definition_smoothing CHECK ifNull(smoothing_polyorder < smoothing_window_points, 1),
+    CONSTRAINT ck_curve_definition_delta_q_cycles CHECK ifNull((delta_q_reference_cycle_index IS NULL) = (delta_q_cycle_index IS NULL) AND delta_q_reference_cycle_index <> delta_q_cycle_index, 1),
+    CONSTRAINT ck_curve_definition_parameters_json CHECK isValidJSON(parameters)
+)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/all/{database}/{table}', '{replica}')
+ORDER BY curve_version
+COMMENT 'How one version of the per-cycle curves and their features is computed: the fixed grids, where the capacity comes from, the smoothing of dQ/dV and dV/dQ, and the cycles delta-Q(V) compares. Everything needed to compute the same numbers again.';
+
+-- cycle_curve: Per-cycle curves on a fixed grid, one row per grid point (long format): charge and discharge capacity and energy as functions of voltage, and voltage as a function of normalised capacity, with the smoothed dQ/dV and dV/dQ. Long rather than arrays: every engine stores and checks the same typed columns, a curve is read by its primary key range, and ClickHouse compresses the columns (measured in docs/real-data.md).
+-- Keys ClickHouse does not enforce:
+--   unique: primary key (session_id, cycle_index, curve_version, direction, grid, point_index)
+--   fk_cycle_curve_curve_version: (curve_version) -> curve_definition (curve_version) ON DELETE RESTRICT
+--   fk_cycle_curve_cycle: (session_id, cycle_index) -> cycle (session_id, cycle_index) ON DELETE CASCADE
+-- Sharded by cityHash64(session_id) through the Distributed table cycle_curve;
+-- the rows live in cycle_curve_local, replicated within each shard.
+CREATE TABLE cycle_curve_local ON CLUSTER '{cluster}' (
+    session_id Int32 COMMENT 'The session of the cycle.',
+    cycle_index Int32 COMMENT 'The cycle the curve describes.',
+    curve_version String COMMENT 'The definition the curve was computed under.',
+    direction LowCardinality(String) COMMENT 'Charge or discharge half of the cycle. [enum: curve_direction]',
+    grid LowCardinality(String) COMMENT 'Whether the row is a point of the voltage grid or of the normalised-capacity grid. [enum: curve_grid]',
+    point_index Int32 COMMENT 'Position on the definition''s grid, 0 at its lowest value; only points inside the half-cycle''s range are written (no extrapolation). [range: >= 0]',
+    voltage_volt Float64 COMMENT 'The grid voltage (voltage grid), or the interpolated voltage (normalised-capacity grid). [unit: V]',
+    capacity_ah Float64 COMMENT 'Charge moved in this half-cycle until the voltage was reached (voltage grid), or the normalised capacity times the half-cycle''s total (normalised-capacity grid). [unit: Ah; range: >= 0]',
+    energy_wh Nullable(Float64) COMMENT 'Energy moved in this half-cycle until the voltage was reached (voltage grid); NULL on the other grid. [unit: Wh; range: >= 0]',
+    normalised_capacity Float64 COMMENT 'capacity_ah / the half-cycle''s total capacity; the grid value on the normalised-capacity grid. [unit: fraction; range: [0, 1]]',
+    dq_dv_ah_per_volt Nullable(Float64) COMMENT 'Smoothed incremental capacity |dQ/dV| at this voltage (voltage grid; positive in both directions); NULL on the other grid and where the smoothing window does not fit. [unit: Ah/V]',
+    dv_dq_volt_per_ah Nullable(Float64) COMMENT 'Smoothed differential voltage |dV/dQ| at this capacity (normalised-capacity grid); NULL on the other grid and where the smoothing window does not fit. [unit: V/Ah]',
+    INDEX ix_cycle_curve_version curve_version TYPE minmax GRANULARITY 1,
+    CONSTRAINT ck_cycle_curve_direction_enum CHECK direction IN ('charge', 'discharge'),
+    CONSTRAINT ck_cycle_curve_grid_enum CHECK grid IN ('voltage', 'normalised_capacity'),
+    CONSTRAINT ck_cycle_curve_point_index_range CHECK point_index >= 0,
+    CONSTRAINT ck_cycle_curve_capacity_ah_range CHECK capacity_ah >= 0,
+    CONSTRAINT ck_cycle_curve_energy_wh_range CHECK energy_wh IS NULL OR (energy_wh >= 0),
+    CONSTRAINT ck_cycle_curve_normalised_capacity_range CHECK normalised_capacity >= 0 AND normalised_capacity <= 1,
+    CONSTRAINT ck_cycle_curve_grid_columns CHECK ifNull((grid = 'voltage' AND dv_dq_volt_per_ah IS NULL) OR (grid = 'normalised_capacity' AND dq_dv_ah_per_volt IS NULL AND energy_wh IS NULL), 1)
+)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
+ORDER BY (session_id, cycle_index, curve_version, direction, grid, point_index)
+COMMENT 'Per-cycle curves on a fixed grid, one row per grid point (long format): charge and discharge capacity and energy as functions of voltage, and voltage as a function of normalised capacity, with the smoothed dQ/dV and dV/dQ. Long rather than arrays: every engine stores and checks the same typed columns, a curve is read by its primary key range, and ClickHouse compresses the columns (measured in docs/real-data.md).';
+CREATE TABLE cycle_curve ON CLUSTER '{cluster}' AS cycle_curve_local
+ENGINE = Distributed('{cluster}', currentDatabase(), cycle_curve_local, cityHash64(session_id))
+COMMENT 'Per-cycle curves on a fixed grid, one row per grid point (long format): charge and discharge capacity and energy as functions of voltage, and voltage as a function of normalised capacity, with the smoothed dQ/dV and dV/dQ. Long rather than arrays: every engine stores and checks the same typed columns, a curve is read by its primary key range, and ClickHouse compresses the columns (measured in docs/real-data.md).';
+
+-- cycle_curve_feature: Features of one cycle computed from its curves under one curve definition: the main peaks of dQ/dV and dV/dQ, and delta-Q(V) against a reference cycle of the same session (Severson et al., Nature Energy 2019). A feature that cannot be computed is NULL with its reason in null_reasons, never zero.
+-- Keys ClickHouse does not enforce:
+--   unique: primary key (session_id, cycle_index, curve_version)
+--   fk_cycle_curve_feature_curve_version: (curve_version) -> curve_definition (curve_version) ON DELETE RESTRICT
+--   fk_cycle_curve_feature_cycle: (session_id, cycle_index) -> cycle (session_id, cycle_index) ON DELETE CASCADE
+-- Sharded by cityHash64(session_id) through the Distributed table cycle_curve_feature;
+-- the rows live in cycle_curve_feature_local, replicated within each shard.
+CREATE TABLE cycle_curve_feature_local ON CLUSTER '{cluster}' (
+    session_id Int32 COMMENT 'The session of the cycle.',
+    cycle_index Int32 COMMENT 'The cycle these features describe (the compared cycle of delta-Q(V)).',
+    curve_version String COMMENT 'The definition the features were computed under.',
+    dqdv_charge_peak1_voltage_volt Nullable(Float32) COMMENT 'Voltage of the highest peak of the charge dQ/dV. [unit: V]',
+    dqdv_charge_peak1_height_ah_per_volt Nullable(Float32) COMMENT 'Height of that peak. [unit: Ah/V; range: >= 0]',
+    dqdv_charge_peak2_voltage_volt Nullable(Float32) COMMENT 'Voltage of the second highest peak of the charge dQ/dV; NULL when there is one peak only. [unit: V]',
+    dqdv_charge_peak2_height_ah_per_volt Nullable(Float32) COMMENT 'Height of that peak. [unit: Ah/V; range: >= 0]',
+    dqdv_discharge_peak1_voltage_volt Nullable(Float32) COMMENT 'Voltage of the highest peak of the discharge |dQ/dV|. [unit: V]',
+    dqdv_discharge_peak1_height_ah_per_volt Nullable(Float32) COMMENT 'Height of that peak. [unit: Ah/V; range: >= 0]',
+    dqdv_discharge_peak2_voltage_volt Nullable(Float32) COMMENT 'Voltage of the second highest peak of the discharge |dQ/dV|; NULL when there is one peak only. [unit: V]',
+    dqdv_discharge_peak2_height_ah_per_volt Nullable(Float32) COMMENT 'Height of that peak. [unit: Ah/V; range: >= 0]',
+    dvdq_charge_peak1_capacity_ah Nullable(Float32) COMMENT 'Capacity (charged so far) of the highest interior peak of the charge dV/dQ. [unit: Ah; range: >= 0]',
+    dvdq_charge_peak1_height_volt_per_ah Nullable(Float32) COMMENT 'Height of that peak. [unit: V/Ah; range: >= 0]',
+    dvdq_discharge_peak1_capacity_ah Nullable(Float32) COMMENT 'Capacity (discharged so far) of the highest interior peak of the discharge |dV/dQ|. [unit: Ah; range: >= 0]',
+    dvdq_discharge_peak1_height_volt_per_ah Nullable(Float32) COMMENT 'Height of that peak. [unit: V/Ah; range: >= 0]',
+    delta_q_reference_cycle_index Nullable(Int32) COMMENT 'The reference cycle delta-Q(V) = Q_this(V) - Q_reference(V) of the discharge curves was computed against; NULL when this cycle is not compared. [range: >= 0]',
+    delta_q_min_ah Nullable(Float32) COMMENT 'Minimum of delta-Q(V) over the common voltage grid. [unit: Ah]',
+    delta_q_mean_ah Nullable(Float32) COMMENT 'Mean of delta-Q(V) over the common voltage grid. [unit: Ah]',
+    delta_q_variance_ah2 Nullable(Float64) COMMENT 'Variance of delta-Q(V) (population, 1/n) over the common voltage grid. [unit: Ah2; range: >= 0]',
+    delta_q_log10_abs_variance Nullable(Float32) COMMENT 'log10 of |delta_q_variance_ah2| in Ah^2, the single feature of Severson et al.; NULL when the variance is 0. [unit: log10]',
+    delta_q_skewness Nullable(Float32) COMMENT 'Skewness of delta-Q(V) (Fisher-Pearson, biased, as scipy.stats.skew). [unit: fraction]',
+    delta_q_kurtosis Nullable(Float32) COMMENT 'Excess kurtosis of delta-Q(V) (Fisher, biased, as scipy.stats.kurtosis). [unit: fraction]',
+    delta_q_at_min_voltage_ah Nullable(Float32) COMMENT 'delta-Q(V) at the lowest voltage of the common grid. [unit: Ah]',
+    delta_q_grid_points Nullable(Int32) COMMENT 'Number of voltage grid points both discharge curves cover (the statistics'' n). [range: >= 2]',
+    null_reasons Nullable(String) COMMENT 'Why features of this row are NULL, as a JSON object column name -> reason, e.g. {"delta_q_variance_ah2": "no discharge curve of reference cycle 10"}; NULL when every feature was computed.',
+    INDEX ix_cycle_curve_feature_version curve_version TYPE minmax GRANULARITY 1,
+    CONSTRAINT ck_cycle_curve_feature_dqdv_charge_peak1_height_ah_per_d65232f6 CHECK dqdv_charge_peak1_height_ah_per_volt IS NULL OR (dqdv_charge_peak1_height_ah_per_volt >= 0),
+    CONSTRAINT ck_cycle_curve_feature_dqdv_charge_peak2_height_ah_per_87599dcd CHECK dqdv_charge_peak2_height_ah_per_volt IS NULL OR (dqdv_charge_peak2_height_ah_per_volt >= 0),
+    CONSTRAINT ck_cycle_curve_feature_dqdv_discharge_peak1_height_ah__6c4bdebb CHECK dqdv_discharge_peak1_height_ah_per_volt IS NULL OR (dqdv_discharge_peak1_height_ah_per_volt >= 0),
+    CONSTRAINT ck_cycle_curve_feature_dqdv_discharge_peak2_height_ah__051ee8b8 CHECK dqdv_discharge_peak2_height_ah_per_volt IS NULL OR (dqdv_discharge_peak2_height_ah_per_volt >= 0),
+    CONSTRAINT ck_cycle_curve_feature_dvdq_charge_peak1_capacity_ah_range CHECK dvdq_charge_peak1_capacity_ah IS NULL OR (dvdq_charge_peak1_capacity_ah >= 0),
+    CONSTRAINT ck_cycle_curve_feature_dvdq_charge_peak1_height_volt_p_bd82e546 CHECK dvdq_charge_peak1_height_volt_per_ah IS NULL OR (dvdq_charge_peak1_height_volt_per_ah >= 0),
+    CONSTRAINT ck_cycle_curve_feature_dvdq_discharge_peak1_capacity_ah_range CHECK dvdq_discharge_peak1_capacity_ah IS NULL OR (dvdq_discharge_peak1_capacity_ah >= 0),
+    CONSTRAINT ck_cycle_curve_feature_dvdq_discharge_peak1_height_vol_2802e3f9 CHECK dvdq_discharge_peak1_height_volt_per_ah IS NULL OR (dvdq_discharge_peak1_height_volt_per_ah >= 0),
+    CONSTRAINT ck_cycle_curve_feature_delta_q_reference_cycle_index_range CHECK delta_q_reference_cycle_index IS NULL OR (delta_q_reference_cycle_index >= 0),
+    CONSTRAINT ck_cycle_curve_feature_delta_q_variance_ah2_range CHECK delta_q_variance_ah2 IS NULL OR (delta_q_variance_ah2 >= 0),
+    CONSTRAINT ck_cycle_curve_feature_delta_q_grid_points_range CHECK delta_q_grid_points IS NULL OR (delta_q_grid_points >= 2),
+    CONSTRAINT ck_cycle_curve_feature_delta_q_reference CHECK ifNull(delta_q_reference_cycle_index IS NOT NULL OR (delta_q_min_ah IS NULL AND delta_q_mean_ah IS NULL AND delta_q_variance_ah2 IS NULL), 1),
+    CONSTRAINT ck_cycle_curve_feature_delta_q_other_cycle CHECK ifNull(delta_q_reference_cycle_index <> cycle_index, 1),
+    CONSTRAINT ck_cycle_curve_feature_null_reasons_json CHECK ifNull(isValidJSON(null_reasons), 1)
+)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
+ORDER BY (session_id, cycle_index, curve_version)
+COMMENT 'Features of one cycle computed from its curves under one curve definition: the main peaks of dQ/dV and dV/dQ, and delta-Q(V) against a reference cycle of the same session (Severson et al., Nature Energy 2019). A feature that cannot be computed is NULL with its reason in null_reasons, never zero.';
+CREATE TABLE cycle_curve_feature ON CLUSTER '{cluster}' AS cycle_curve_feature_local
+ENGINE = Distributed('{cluster}', currentDatabase(), cycle_curve_feature_local, cityHash64(session_id))
+COMMENT 'Features of one cycle computed from its curves under one curve definition: the main peaks of dQ/dV and dV/dQ, and delta-Q(V) against a reference cycle of the same session (Severson et al., Nature Energy 2019). A feature that cannot be computed is NULL with its reason in null_reasons, never zero.';
 
 -- label_soc: A ground-truth SOC value for one sample under one definition. Several definitions may label the same sample; they are kept apart by method and version, never overwritten.
 -- Keys ClickHouse does not enforce:
@@ -375,13 +550,21 @@ CREATE TABLE label_soh_local ON CLUSTER '{cluster}' (
     reference_capacity_ah Nullable(Float32) COMMENT 'Reference capacity (capacity-based SOH). [unit: Ah; range: > 0]',
     reference_resistance_ohm Nullable(Float32) COMMENT 'Reference resistance R_0 (resistance-based SOH). [unit: ohm; range: > 0]',
     reference_energy_wh Nullable(Float32) COMMENT 'Reference energy (energy-based SOH). [unit: Wh; range: > 0]',
+    eol_threshold_soh Nullable(Float32) COMMENT 'The SOH threshold end of life is defined by (conventionally 0.8, capacity-based; a resistance-based threshold is above 1); NULL when the label has no RUL/EOL. [unit: fraction; range: (0, 3]]',
+    eol_cycle_index Nullable(Int32) COMMENT 'End of life: the first cycle of the session whose SOH under this definition crosses eol_threshold_soh; NULL when the cell never reaches it (rul_censored) or no threshold. [range: >= 0]',
+    rul_cycles Nullable(Int32) COMMENT 'Remaining useful life at this cycle in cycles, eol_cycle_index - cycle_index (negative after end of life); when censored, the cycles still observed after this one, a lower bound of the true RUL.',
+    rul_censored Nullable(Bool) COMMENT 'True when the session ends before SOH reaches the threshold (right-censored: no end of life is invented, rul_cycles is a lower bound); NULL when no threshold.',
     CONSTRAINT ck_label_soh_definition_enum CHECK definition IN ('capacity', 'resistance', 'energy'),
     CONSTRAINT ck_label_soh_reference_basis_enum CHECK reference_basis IN ('nominal', 'first_measured'),
     CONSTRAINT ck_label_soh_soh_range CHECK soh > 0 AND soh <= 3,
     CONSTRAINT ck_label_soh_reference_capacity_ah_range CHECK reference_capacity_ah IS NULL OR (reference_capacity_ah > 0),
     CONSTRAINT ck_label_soh_reference_resistance_ohm_range CHECK reference_resistance_ohm IS NULL OR (reference_resistance_ohm > 0),
     CONSTRAINT ck_label_soh_reference_energy_wh_range CHECK reference_energy_wh IS NULL OR (reference_energy_wh > 0),
-    CONSTRAINT ck_label_soh_reference CHECK ifNull((definition = 'capacity' AND reference_capacity_ah IS NOT NULL) OR (definition = 'resistance' AND reference_resistance_ohm IS NOT NULL) OR (definition = 'energy' AND reference_energy_wh IS NOT NULL), 1)
+    CONSTRAINT ck_label_soh_eol_threshold_soh_range CHECK eol_threshold_soh IS NULL OR (eol_threshold_soh > 0 AND eol_threshold_soh <= 3),
+    CONSTRAINT ck_label_soh_eol_cycle_index_range CHECK eol_cycle_index IS NULL OR (eol_cycle_index >= 0),
+    CONSTRAINT ck_label_soh_reference CHECK ifNull((definition = 'capacity' AND reference_capacity_ah IS NOT NULL) OR (definition = 'resistance' AND reference_resistance_ohm IS NOT NULL) OR (definition = 'energy' AND reference_energy_wh IS NOT NULL), 1),
+    CONSTRAINT ck_label_soh_rul CHECK ifNull((eol_threshold_soh IS NULL AND eol_cycle_index IS NULL AND rul_cycles IS NULL AND rul_censored IS NULL) OR (eol_threshold_soh IS NOT NULL AND rul_cycles IS NOT NULL AND rul_censored IS NOT NULL), 1),
+    CONSTRAINT ck_label_soh_eol CHECK ifNull(eol_cycle_index IS NULL OR rul_cycles = eol_cycle_index - cycle_index, 1)
 )
 ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
 ORDER BY (session_id, cycle_index, definition, reference_basis, label_version, label_soh_id)
@@ -525,13 +708,15 @@ CREATE TABLE source_file_local ON CLUSTER '{cluster}' (
     source_file_id Int32 COMMENT 'Surrogate key of the file.',
     session_id Int32 COMMENT 'The session imported from this file.',
     uri String COMMENT 'Path or URI of the file as it was imported.',
-    content_sha256 String COMMENT 'SHA-256 of the file''s bytes, lower-case hex; proves which file was read.',
+    content_sha256 String COMMENT 'SHA-256 of the file''s decompressed bytes, lower-case hex; proves which file was read (the same data gzipped or not has one hash).',
     file_format String COMMENT 'Format as the importer names it, e.g. arbin_res, maccor_txt, neware_ndax, bdf_csv.',
     cycler_software Nullable(String) COMMENT 'Software and version that wrote the file, e.g. "MITS Pro 8.0"; NULL when unknown.',
     original_units Nullable(String) COMMENT 'Units of the file''s columns before conversion to BDF units, e.g. {"current": "mA", "capacity": "mAh"}; NULL when it was already in BDF units.',
     assumed_time_zone Nullable(String) COMMENT 'IANA time zone assumed when the file''s local times were converted to UTC (Arbin, Maccor and NASA files write local time), e.g. Europe/Berlin; NULL when the file holds UTC.',
     record_index_first Nullable(Int32) COMMENT 'First record_index imported from this file; NULL when it holds no samples. [range: >= 0]',
     record_index_last Nullable(Int32) COMMENT 'Last record_index imported from this file. [range: >= 0]',
+    native_record_first Nullable(Int64) COMMENT 'The cycler''s own record (data point) number of the file''s first imported sample, e.g. Arbin Data_Point 1 (record_index_first holds the session''s 0-based index); NULL when the file has none.',
+    compressed_sha256 Nullable(String) COMMENT 'SHA-256 of the compressed bytes, lower-case hex, when the file was read compressed (.gz); content_sha256 is always of the decompressed bytes. NULL for an uncompressed file.',
     imported_at DateTime64(3, 'UTC') COMMENT 'When the file was imported (UTC).',
     CONSTRAINT ck_source_file_record_index_first_range CHECK record_index_first IS NULL OR (record_index_first >= 0),
     CONSTRAINT ck_source_file_record_index_last_range CHECK record_index_last IS NULL OR (record_index_last >= 0),

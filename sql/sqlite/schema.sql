@@ -1,5 +1,5 @@
 -- Battery SOC/SOH schema: SQLite DDL.
--- Schema version 3. Generated from schema.yaml by liam-erd-schema; do not edit.
+-- Schema version 4. Generated from schema.yaml by liam-erd-schema; do not edit.
 -- Change schema.yaml, then run `make sql`.
 --
 -- Targets: SQLite 3.37 or newer (STRICT tables).
@@ -127,6 +127,7 @@ CREATE TABLE cycle (
     test_time_start_second REAL NOT NULL,  -- test_time_second of the first sample. [s]
     test_time_end_second REAL NOT NULL,  -- test_time_second of the last sample. [s]
     cycle_type TEXT,  -- Formation, ageing or reference (RPT/diagnostic) cycle; NULL when the protocol does not say. Capacity-based SOH is normally computed on reference cycles only.
+    cycle_type_source TEXT,  -- How cycle_type was found: from the protocol, or from the data (a C-rate or cycling pattern change inside the session); NULL when cycle_type is NULL.
     CONSTRAINT pk_cycle PRIMARY KEY (session_id, cycle_index),
     CONSTRAINT fk_cycle_session_id FOREIGN KEY (session_id) REFERENCES test_session (session_id) ON DELETE RESTRICT,  -- ON DELETE RESTRICT: Cycles are part of a session's measurements; delete them explicitly, never as a side effect.
     CONSTRAINT ck_cycle_cycle_index_range CHECK (cycle_index >= 0),  -- cycle_index >= 0.
@@ -135,7 +136,9 @@ CREATE TABLE cycle (
     CONSTRAINT ck_cycle_test_time_start_second_range CHECK (test_time_start_second >= 0),  -- test_time_start_second >= 0.
     CONSTRAINT ck_cycle_test_time_end_second_range CHECK (test_time_end_second >= 0),  -- test_time_end_second >= 0.
     CONSTRAINT ck_cycle_cycle_type_enum CHECK (cycle_type IN ('formation', 'aging', 'reference', 'other')),  -- cycle_type is one of the cycle_type values.
-    CONSTRAINT ck_cycle_record_order CHECK (record_index_last >= record_index_first)  -- A cycle ends at or after its first sample.
+    CONSTRAINT ck_cycle_cycle_type_source_enum CHECK (cycle_type_source IN ('protocol', 'data_c_rate', 'data_protocol', 'manual')),  -- cycle_type_source is one of the cycle_type_source values.
+    CONSTRAINT ck_cycle_record_order CHECK (record_index_last >= record_index_first),  -- A cycle ends at or after its first sample.
+    CONSTRAINT ck_cycle_type_source CHECK (cycle_type_source IS NULL OR cycle_type IS NOT NULL)  -- Only a stated cycle type has a source.
 ) STRICT, WITHOUT ROWID;
 
 -- timeseries_point: One sample recorded by the cycler, named as the Battery Data Format (BDF) names it. Keyed by session and record index; columns are ordered widest first so PostgreSQL stores a row without alignment padding (a migration from version 1 appends new columns at the end). The optional channels cost nothing in PostgreSQL while NULL. Samples are never deleted by a cascade.
@@ -214,9 +217,20 @@ CREATE TABLE cycle_feature (
     dcir_pulse_current_ampere REAL,  -- Current of the pulse the resistance was measured with; positive charges. [A]
     dcir_pulse_duration_second REAL,  -- Duration of the pulse after which the voltage drop was read (e.g. 10 s). [s]
     dcir_soc REAL,  -- SOC at which the pulse was applied. [fraction]
+    dcir_method TEXT,  -- How dc_internal_resistance_ohm was obtained: a dedicated pulse, ordinary step changes of current, or the cycler's own reading; NULL when there is no value.
+    dcir_time_after_step_second REAL,  -- Time after the current change at which the voltage was read for dc_internal_resistance_ohm (for the first sample after the change: that sample's own interval); NULL when not known. [s]
+    dcir_step_count INTEGER,  -- Number of current steps dc_internal_resistance_ohm aggregates (step_change); NULL otherwise.
+    step_resistance_first_sample_ohm REAL,  -- Median over the cycle's step changes of current (rest to load, load to rest, between load levels) of |dV/dI| read at the first sample after the change (about the ohmic resistance); NULL when the cycle has no usable step. [ohm]
+    step_resistance_first_sample_second REAL,  -- Median time after the change of the first samples step_resistance_first_sample_ohm used. [s]
+    step_resistance_1s_ohm REAL,  -- As step_resistance_first_sample_ohm, with the voltage read 1 s after the change; NULL when the sampling or the step is too coarse or short. [ohm]
+    step_resistance_10s_ohm REAL,  -- As step_resistance_first_sample_ohm, with the voltage read 10 s after the change (charge transfer and diffusion included). [ohm]
+    step_resistance_count INTEGER,  -- Number of step changes the step_resistance_* medians are taken over.
+    cycler_resistance_ohm REAL,  -- Mean of the cycler's own resistance readings in the cycle (Arbin Internal_Resistance, ACR); NULL when the file carries none. [ohm]
     voltage_max_volt REAL,  -- Highest voltage in the cycle. [V]
     voltage_min_volt REAL,  -- Lowest voltage in the cycle. [V]
     voltage_mean_volt REAL,  -- Time-weighted mean voltage. [V]
+    charge_voltage_mean_volt REAL,  -- Time-weighted mean voltage while charging (current > 0); NULL when the cycle does not charge. [V]
+    discharge_voltage_mean_volt REAL,  -- Time-weighted mean voltage while discharging (current < 0); NULL when the cycle does not discharge. [V]
     current_max_ampere REAL,  -- Highest (charging) current. [A]
     current_min_ampere REAL,  -- Lowest (most negative, discharging) current. [A]
     temperature_max_celsius REAL,  -- Highest temperature. [degC]
@@ -225,6 +239,19 @@ CREATE TABLE cycle_feature (
     cv_time_second REAL,  -- Time spent in the constant-voltage phase of the charge. [s]
     cv_capacity_ah REAL,  -- Charge taken in during the constant-voltage phase. [Ah]
     charge_throughput_ah REAL,  -- Cumulative charge throughput of the asset up to the end of this cycle. [Ah]
+    relaxation_time_1_second REAL,  -- The first stated time after the current stops at which the rest voltages *_t1_volt are read (e.g. 10 s); NULL when no relaxation was derived. [s]
+    relaxation_time_2_second REAL,  -- The second stated time (e.g. 300 s) of the rest voltages *_t2_volt. [s]
+    rest_after_charge_voltage_start_volt REAL,  -- Voltage of the first sample of the first rest after the cycle's charge (current zero); NULL when the charge is not followed by a rest. [V]
+    rest_after_charge_voltage_t1_volt REAL,  -- Voltage relaxation_time_1_second into that rest; NULL when the rest is shorter. [V]
+    rest_after_charge_voltage_t2_volt REAL,  -- Voltage relaxation_time_2_second into that rest; NULL when the rest is shorter. [V]
+    rest_after_charge_voltage_end_volt REAL,  -- Voltage of the last sample of that rest. [V]
+    rest_after_charge_duration_second REAL,  -- Length of that rest. [s]
+    rest_after_discharge_voltage_start_volt REAL,  -- Voltage of the first sample of the first rest after the cycle's discharge; NULL when none. [V]
+    rest_after_discharge_voltage_t1_volt REAL,  -- Voltage relaxation_time_1_second into that rest; NULL when the rest is shorter. [V]
+    rest_after_discharge_voltage_t2_volt REAL,  -- Voltage relaxation_time_2_second into that rest; NULL when the rest is shorter. [V]
+    rest_after_discharge_voltage_end_volt REAL,  -- Voltage of the last sample of that rest. [V]
+    rest_after_discharge_duration_second REAL,  -- Length of that rest. [s]
+    null_reasons TEXT,  -- Why features of this row are NULL, as a JSON object column name -> reason, e.g. {"rest_after_charge_voltage_t2_volt": "rest shorter than 300 s"}; NULL when no feature the version computes is missing for a reason worth stating.
     CONSTRAINT pk_cycle_feature PRIMARY KEY (session_id, cycle_index, feature_version),
     CONSTRAINT fk_cycle_feature_cycle FOREIGN KEY (session_id, cycle_index) REFERENCES cycle (session_id, cycle_index) ON DELETE CASCADE,  -- ON DELETE CASCADE: Features are derived from the cycle; re-segmenting a cycle discards them with it.
     CONSTRAINT ck_cycle_feature_charge_capacity_ah_range CHECK (charge_capacity_ah >= 0),  -- charge_capacity_ah >= 0.
@@ -237,12 +264,136 @@ CREATE TABLE cycle_feature (
     CONSTRAINT ck_cycle_feature_dcir_pulse_current_ampere_range CHECK (dcir_pulse_current_ampere >= -5000 AND dcir_pulse_current_ampere <= 5000),  -- dcir_pulse_current_ampere lies in [-5000, 5000].
     CONSTRAINT ck_cycle_feature_dcir_pulse_duration_second_range CHECK (dcir_pulse_duration_second > 0),  -- dcir_pulse_duration_second > 0.
     CONSTRAINT ck_cycle_feature_dcir_soc_range CHECK (dcir_soc >= 0 AND dcir_soc <= 1),  -- dcir_soc lies in [0, 1].
+    CONSTRAINT ck_cycle_feature_dcir_method_enum CHECK (dcir_method IN ('pulse', 'step_change', 'cycler')),  -- dcir_method is one of the dcir_method values.
+    CONSTRAINT ck_cycle_feature_dcir_time_after_step_second_range CHECK (dcir_time_after_step_second > 0),  -- dcir_time_after_step_second > 0.
+    CONSTRAINT ck_cycle_feature_dcir_step_count_range CHECK (dcir_step_count >= 1),  -- dcir_step_count >= 1.
+    CONSTRAINT ck_cycle_feature_step_resistance_first_sample_ohm_range CHECK (step_resistance_first_sample_ohm > 0),  -- step_resistance_first_sample_ohm > 0.
+    CONSTRAINT ck_cycle_feature_step_resistance_first_sample_second_range CHECK (step_resistance_first_sample_second > 0),  -- step_resistance_first_sample_second > 0.
+    CONSTRAINT ck_cycle_feature_step_resistance_1s_ohm_range CHECK (step_resistance_1s_ohm > 0),  -- step_resistance_1s_ohm > 0.
+    CONSTRAINT ck_cycle_feature_step_resistance_10s_ohm_range CHECK (step_resistance_10s_ohm > 0),  -- step_resistance_10s_ohm > 0.
+    CONSTRAINT ck_cycle_feature_step_resistance_count_range CHECK (step_resistance_count >= 1),  -- step_resistance_count >= 1.
+    CONSTRAINT ck_cycle_feature_cycler_resistance_ohm_range CHECK (cycler_resistance_ohm > 0),  -- cycler_resistance_ohm > 0.
     CONSTRAINT ck_cycle_feature_cv_time_second_range CHECK (cv_time_second >= 0),  -- cv_time_second >= 0.
     CONSTRAINT ck_cycle_feature_cv_capacity_ah_range CHECK (cv_capacity_ah >= 0),  -- cv_capacity_ah >= 0.
     CONSTRAINT ck_cycle_feature_charge_throughput_ah_range CHECK (charge_throughput_ah >= 0),  -- charge_throughput_ah >= 0.
+    CONSTRAINT ck_cycle_feature_relaxation_time_1_second_range CHECK (relaxation_time_1_second > 0),  -- relaxation_time_1_second > 0.
+    CONSTRAINT ck_cycle_feature_relaxation_time_2_second_range CHECK (relaxation_time_2_second > 0),  -- relaxation_time_2_second > 0.
+    CONSTRAINT ck_cycle_feature_rest_after_charge_duration_second_range CHECK (rest_after_charge_duration_second >= 0),  -- rest_after_charge_duration_second >= 0.
+    CONSTRAINT ck_cycle_feature_rest_after_discharge_duration_second_range CHECK (rest_after_discharge_duration_second >= 0),  -- rest_after_discharge_duration_second >= 0.
     CONSTRAINT ck_cycle_feature_voltage_order CHECK (voltage_min_volt <= voltage_mean_volt AND voltage_mean_volt <= voltage_max_volt),  -- The mean voltage lies between the minimum and the maximum.
-    CONSTRAINT ck_cycle_feature_temperature_order CHECK (temperature_min_celsius <= temperature_mean_celsius AND temperature_mean_celsius <= temperature_max_celsius)  -- The mean temperature lies between the minimum and the maximum.
+    CONSTRAINT ck_cycle_feature_temperature_order CHECK (temperature_min_celsius <= temperature_mean_celsius AND temperature_mean_celsius <= temperature_max_celsius),  -- The mean temperature lies between the minimum and the maximum.
+    CONSTRAINT ck_cycle_feature_relaxation_times CHECK (relaxation_time_1_second < relaxation_time_2_second),  -- The two stated relaxation times are in order.
+    CONSTRAINT ck_cycle_feature_null_reasons_json CHECK (null_reasons IS NULL OR json_valid(null_reasons))  -- null_reasons is valid JSON.
 ) STRICT, WITHOUT ROWID;
+
+-- curve_definition: How one version of the per-cycle curves and their features is computed: the fixed grids, where the capacity comes from, the smoothing of dQ/dV and dV/dQ, and the cycles delta-Q(V) compares. Everything needed to compute the same numbers again.
+CREATE TABLE curve_definition (
+    curve_version TEXT NOT NULL,  -- Name of the definition, e.g. curves-v1; cycle_curve and cycle_curve_feature rows carry it.
+    chemistry TEXT,  -- The chemistry whose voltage window the grid covers; NULL when the grid is not chemistry-specific.
+    voltage_grid_min_volt REAL NOT NULL,  -- Lowest voltage of the voltage grid. [V]
+    voltage_grid_max_volt REAL NOT NULL,  -- Highest voltage of the voltage grid. [V]
+    voltage_grid_points INTEGER NOT NULL,  -- Number of equally spaced voltages of the grid, both ends included.
+    capacity_grid_points INTEGER NOT NULL,  -- Number of equally spaced normalised capacities (0 to 1, both included) V(q) is given at.
+    capacity_source TEXT NOT NULL,  -- Where the capacity comes from: the cycler's counters where present, else the integral of current with dt >= 0 (the text states the rule, e.g. "counters, else trapezoidal integral of current, dt >= 0").
+    method TEXT NOT NULL,  -- How a half-cycle becomes a curve: which samples are kept (CV phase and rests cut), how voltage is made monotonic, the interpolation (e.g. linear), no extrapolation.
+    smoothing TEXT NOT NULL,  -- The smoothing of dQ/dV and dV/dQ as a name, e.g. savitzky_golay; parameters in smoothing_window_points and smoothing_polyorder.
+    smoothing_window_points INTEGER,  -- Window of the Savitzky-Golay filter in grid points (odd); NULL for a smoothing without one.
+    smoothing_polyorder INTEGER,  -- Polynomial order of the Savitzky-Golay filter; below the window.
+    min_points INTEGER NOT NULL,  -- A half-cycle with fewer samples than this gets no curve (NULL, reason recorded).
+    delta_q_reference_cycle_index INTEGER,  -- The reference cycle of delta-Q(V) (Severson et al. 2019 use 10); NULL when not computed.
+    delta_q_cycle_index INTEGER,  -- The cycle compared with the reference (Severson et al. 2019 use 100); NULL when not computed.
+    parameters TEXT NOT NULL DEFAULT '{}',  -- Every parameter of the definition as a JSON object, the ones above included, with the code version.
+    created_at REAL NOT NULL,  -- When the definition was first written (UTC). [Unix seconds, UTC]
+    CONSTRAINT pk_curve_definition PRIMARY KEY (curve_version),
+    CONSTRAINT ck_curve_definition_chemistry_enum CHECK (chemistry IN ('NMC', 'NCA', 'LFP', 'LCO', 'LMO', 'LTO', 'NA_ION', 'OTHER')),  -- chemistry is one of the chemistry values.
+    CONSTRAINT ck_curve_definition_voltage_grid_min_volt_range CHECK (voltage_grid_min_volt >= 0),  -- voltage_grid_min_volt >= 0.
+    CONSTRAINT ck_curve_definition_voltage_grid_max_volt_range CHECK (voltage_grid_max_volt > 0),  -- voltage_grid_max_volt > 0.
+    CONSTRAINT ck_curve_definition_voltage_grid_points_range CHECK (voltage_grid_points >= 2),  -- voltage_grid_points >= 2.
+    CONSTRAINT ck_curve_definition_capacity_grid_points_range CHECK (capacity_grid_points >= 2),  -- capacity_grid_points >= 2.
+    CONSTRAINT ck_curve_definition_smoothing_window_points_range CHECK (smoothing_window_points >= 3),  -- smoothing_window_points >= 3.
+    CONSTRAINT ck_curve_definition_smoothing_polyorder_range CHECK (smoothing_polyorder >= 0),  -- smoothing_polyorder >= 0.
+    CONSTRAINT ck_curve_definition_min_points_range CHECK (min_points >= 2),  -- min_points >= 2.
+    CONSTRAINT ck_curve_definition_delta_q_reference_cycle_index_range CHECK (delta_q_reference_cycle_index >= 0),  -- delta_q_reference_cycle_index >= 0.
+    CONSTRAINT ck_curve_definition_delta_q_cycle_index_range CHECK (delta_q_cycle_index >= 0),  -- delta_q_cycle_index >= 0.
+    CONSTRAINT ck_curve_definition_voltage_grid CHECK (voltage_grid_min_volt < voltage_grid_max_volt),  -- The voltage grid runs upwards.
+    CONSTRAINT ck_curve_definition_smoothing CHECK (smoothing_polyorder < smoothing_window_points),  -- A Savitzky-Golay polynomial order is below its window.
+    CONSTRAINT ck_curve_definition_delta_q_cycles CHECK ((delta_q_reference_cycle_index IS NULL) = (delta_q_cycle_index IS NULL) AND delta_q_reference_cycle_index <> delta_q_cycle_index),  -- delta-Q(V) names both cycles or neither, and they differ.
+    CONSTRAINT ck_curve_definition_parameters_json CHECK (json_valid(parameters))  -- parameters is valid JSON.
+) STRICT, WITHOUT ROWID;
+
+-- cycle_curve: Per-cycle curves on a fixed grid, one row per grid point (long format): charge and discharge capacity and energy as functions of voltage, and voltage as a function of normalised capacity, with the smoothed dQ/dV and dV/dQ. Long rather than arrays: every engine stores and checks the same typed columns, a curve is read by its primary key range, and ClickHouse compresses the columns (measured in docs/real-data.md).
+CREATE TABLE cycle_curve (
+    session_id INTEGER NOT NULL,  -- The session of the cycle.
+    cycle_index INTEGER NOT NULL,  -- The cycle the curve describes.
+    curve_version TEXT NOT NULL,  -- The definition the curve was computed under.
+    direction TEXT NOT NULL,  -- Charge or discharge half of the cycle.
+    grid TEXT NOT NULL,  -- Whether the row is a point of the voltage grid or of the normalised-capacity grid.
+    point_index INTEGER NOT NULL,  -- Position on the definition's grid, 0 at its lowest value; only points inside the half-cycle's range are written (no extrapolation).
+    voltage_volt REAL NOT NULL,  -- The grid voltage (voltage grid), or the interpolated voltage (normalised-capacity grid). [V]
+    capacity_ah REAL NOT NULL,  -- Charge moved in this half-cycle until the voltage was reached (voltage grid), or the normalised capacity times the half-cycle's total (normalised-capacity grid). [Ah]
+    energy_wh REAL,  -- Energy moved in this half-cycle until the voltage was reached (voltage grid); NULL on the other grid. [Wh]
+    normalised_capacity REAL NOT NULL,  -- capacity_ah / the half-cycle's total capacity; the grid value on the normalised-capacity grid. [fraction]
+    dq_dv_ah_per_volt REAL,  -- Smoothed incremental capacity |dQ/dV| at this voltage (voltage grid; positive in both directions); NULL on the other grid and where the smoothing window does not fit. [Ah/V]
+    dv_dq_volt_per_ah REAL,  -- Smoothed differential voltage |dV/dQ| at this capacity (normalised-capacity grid); NULL on the other grid and where the smoothing window does not fit. [V/Ah]
+    CONSTRAINT pk_cycle_curve PRIMARY KEY (session_id, cycle_index, curve_version, direction, grid, point_index),
+    CONSTRAINT fk_cycle_curve_curve_version FOREIGN KEY (curve_version) REFERENCES curve_definition (curve_version) ON DELETE RESTRICT,  -- ON DELETE RESTRICT: A curve means nothing without its grid and method; delete the curves first.
+    CONSTRAINT fk_cycle_curve_cycle FOREIGN KEY (session_id, cycle_index) REFERENCES cycle (session_id, cycle_index) ON DELETE CASCADE,  -- ON DELETE CASCADE: A curve is derived from its cycle; re-segmenting the cycle discards it.
+    CONSTRAINT ck_cycle_curve_direction_enum CHECK (direction IN ('charge', 'discharge')),  -- direction is one of the curve_direction values.
+    CONSTRAINT ck_cycle_curve_grid_enum CHECK (grid IN ('voltage', 'normalised_capacity')),  -- grid is one of the curve_grid values.
+    CONSTRAINT ck_cycle_curve_point_index_range CHECK (point_index >= 0),  -- point_index >= 0.
+    CONSTRAINT ck_cycle_curve_capacity_ah_range CHECK (capacity_ah >= 0),  -- capacity_ah >= 0.
+    CONSTRAINT ck_cycle_curve_energy_wh_range CHECK (energy_wh >= 0),  -- energy_wh >= 0.
+    CONSTRAINT ck_cycle_curve_normalised_capacity_range CHECK (normalised_capacity >= 0 AND normalised_capacity <= 1),  -- normalised_capacity lies in [0, 1].
+    CONSTRAINT ck_cycle_curve_grid_columns CHECK ((grid = 'voltage' AND dv_dq_volt_per_ah IS NULL) OR (grid = 'normalised_capacity' AND dq_dv_ah_per_volt IS NULL AND energy_wh IS NULL))  -- Each grid carries its own derivative only; energy is given on the voltage grid.
+) STRICT, WITHOUT ROWID;
+CREATE INDEX ix_cycle_curve_version ON cycle_curve (curve_version);
+
+-- cycle_curve_feature: Features of one cycle computed from its curves under one curve definition: the main peaks of dQ/dV and dV/dQ, and delta-Q(V) against a reference cycle of the same session (Severson et al., Nature Energy 2019). A feature that cannot be computed is NULL with its reason in null_reasons, never zero.
+CREATE TABLE cycle_curve_feature (
+    session_id INTEGER NOT NULL,  -- The session of the cycle.
+    cycle_index INTEGER NOT NULL,  -- The cycle these features describe (the compared cycle of delta-Q(V)).
+    curve_version TEXT NOT NULL,  -- The definition the features were computed under.
+    dqdv_charge_peak1_voltage_volt REAL,  -- Voltage of the highest peak of the charge dQ/dV. [V]
+    dqdv_charge_peak1_height_ah_per_volt REAL,  -- Height of that peak. [Ah/V]
+    dqdv_charge_peak2_voltage_volt REAL,  -- Voltage of the second highest peak of the charge dQ/dV; NULL when there is one peak only. [V]
+    dqdv_charge_peak2_height_ah_per_volt REAL,  -- Height of that peak. [Ah/V]
+    dqdv_discharge_peak1_voltage_volt REAL,  -- Voltage of the highest peak of the discharge |dQ/dV|. [V]
+    dqdv_discharge_peak1_height_ah_per_volt REAL,  -- Height of that peak. [Ah/V]
+    dqdv_discharge_peak2_voltage_volt REAL,  -- Voltage of the second highest peak of the discharge |dQ/dV|; NULL when there is one peak only. [V]
+    dqdv_discharge_peak2_height_ah_per_volt REAL,  -- Height of that peak. [Ah/V]
+    dvdq_charge_peak1_capacity_ah REAL,  -- Capacity (charged so far) of the highest interior peak of the charge dV/dQ. [Ah]
+    dvdq_charge_peak1_height_volt_per_ah REAL,  -- Height of that peak. [V/Ah]
+    dvdq_discharge_peak1_capacity_ah REAL,  -- Capacity (discharged so far) of the highest interior peak of the discharge |dV/dQ|. [Ah]
+    dvdq_discharge_peak1_height_volt_per_ah REAL,  -- Height of that peak. [V/Ah]
+    delta_q_reference_cycle_index INTEGER,  -- The reference cycle delta-Q(V) = Q_this(V) - Q_reference(V) of the discharge curves was computed against; NULL when this cycle is not compared.
+    delta_q_min_ah REAL,  -- Minimum of delta-Q(V) over the common voltage grid. [Ah]
+    delta_q_mean_ah REAL,  -- Mean of delta-Q(V) over the common voltage grid. [Ah]
+    delta_q_variance_ah2 REAL,  -- Variance of delta-Q(V) (population, 1/n) over the common voltage grid. [Ah2]
+    delta_q_log10_abs_variance REAL,  -- log10 of |delta_q_variance_ah2| in Ah^2, the single feature of Severson et al.; NULL when the variance is 0. [log10]
+    delta_q_skewness REAL,  -- Skewness of delta-Q(V) (Fisher-Pearson, biased, as scipy.stats.skew). [fraction]
+    delta_q_kurtosis REAL,  -- Excess kurtosis of delta-Q(V) (Fisher, biased, as scipy.stats.kurtosis). [fraction]
+    delta_q_at_min_voltage_ah REAL,  -- delta-Q(V) at the lowest voltage of the common grid. [Ah]
+    delta_q_grid_points INTEGER,  -- Number of voltage grid points both discharge curves cover (the statistics' n).
+    null_reasons TEXT,  -- Why features of this row are NULL, as a JSON object column name -> reason, e.g. {"delta_q_variance_ah2": "no discharge curve of reference cycle 10"}; NULL when every feature was computed.
+    CONSTRAINT pk_cycle_curve_feature PRIMARY KEY (session_id, cycle_index, curve_version),
+    CONSTRAINT fk_cycle_curve_feature_curve_version FOREIGN KEY (curve_version) REFERENCES curve_definition (curve_version) ON DELETE RESTRICT,  -- ON DELETE RESTRICT: A feature means nothing without its definition; delete the features first.
+    CONSTRAINT fk_cycle_curve_feature_cycle FOREIGN KEY (session_id, cycle_index) REFERENCES cycle (session_id, cycle_index) ON DELETE CASCADE,  -- ON DELETE CASCADE: Features are derived from the cycle; re-segmenting the cycle discards them.
+    CONSTRAINT ck_cycle_curve_feature_dqdv_charge_peak1_height_ah_per_d65232f6 CHECK (dqdv_charge_peak1_height_ah_per_volt >= 0),  -- dqdv_charge_peak1_height_ah_per_volt >= 0.
+    CONSTRAINT ck_cycle_curve_feature_dqdv_charge_peak2_height_ah_per_87599dcd CHECK (dqdv_charge_peak2_height_ah_per_volt >= 0),  -- dqdv_charge_peak2_height_ah_per_volt >= 0.
+    CONSTRAINT ck_cycle_curve_feature_dqdv_discharge_peak1_height_ah__6c4bdebb CHECK (dqdv_discharge_peak1_height_ah_per_volt >= 0),  -- dqdv_discharge_peak1_height_ah_per_volt >= 0.
+    CONSTRAINT ck_cycle_curve_feature_dqdv_discharge_peak2_height_ah__051ee8b8 CHECK (dqdv_discharge_peak2_height_ah_per_volt >= 0),  -- dqdv_discharge_peak2_height_ah_per_volt >= 0.
+    CONSTRAINT ck_cycle_curve_feature_dvdq_charge_peak1_capacity_ah_range CHECK (dvdq_charge_peak1_capacity_ah >= 0),  -- dvdq_charge_peak1_capacity_ah >= 0.
+    CONSTRAINT ck_cycle_curve_feature_dvdq_charge_peak1_height_volt_p_bd82e546 CHECK (dvdq_charge_peak1_height_volt_per_ah >= 0),  -- dvdq_charge_peak1_height_volt_per_ah >= 0.
+    CONSTRAINT ck_cycle_curve_feature_dvdq_discharge_peak1_capacity_ah_range CHECK (dvdq_discharge_peak1_capacity_ah >= 0),  -- dvdq_discharge_peak1_capacity_ah >= 0.
+    CONSTRAINT ck_cycle_curve_feature_dvdq_discharge_peak1_height_vol_2802e3f9 CHECK (dvdq_discharge_peak1_height_volt_per_ah >= 0),  -- dvdq_discharge_peak1_height_volt_per_ah >= 0.
+    CONSTRAINT ck_cycle_curve_feature_delta_q_reference_cycle_index_range CHECK (delta_q_reference_cycle_index >= 0),  -- delta_q_reference_cycle_index >= 0.
+    CONSTRAINT ck_cycle_curve_feature_delta_q_variance_ah2_range CHECK (delta_q_variance_ah2 >= 0),  -- delta_q_variance_ah2 >= 0.
+    CONSTRAINT ck_cycle_curve_feature_delta_q_grid_points_range CHECK (delta_q_grid_points >= 2),  -- delta_q_grid_points >= 2.
+    CONSTRAINT ck_cycle_curve_feature_delta_q_reference CHECK (delta_q_reference_cycle_index IS NOT NULL OR (delta_q_min_ah IS NULL AND delta_q_mean_ah IS NULL AND delta_q_variance_ah2 IS NULL)),  -- A delta-Q(V) feature names the reference cycle it was computed against.
+    CONSTRAINT ck_cycle_curve_feature_delta_q_other_cycle CHECK (delta_q_reference_cycle_index <> cycle_index),  -- A cycle is not compared with itself.
+    CONSTRAINT ck_cycle_curve_feature_null_reasons_json CHECK (null_reasons IS NULL OR json_valid(null_reasons))  -- null_reasons is valid JSON.
+) STRICT, WITHOUT ROWID;
+CREATE INDEX ix_cycle_curve_feature_version ON cycle_curve_feature (curve_version);
 
 -- label_soc: A ground-truth SOC value for one sample under one definition. Several definitions may label the same sample; they are kept apart by method and version, never overwritten.
 CREATE TABLE label_soc (
@@ -281,6 +432,10 @@ CREATE TABLE label_soh (
     reference_capacity_ah REAL,  -- Reference capacity (capacity-based SOH). [Ah]
     reference_resistance_ohm REAL,  -- Reference resistance R_0 (resistance-based SOH). [ohm]
     reference_energy_wh REAL,  -- Reference energy (energy-based SOH). [Wh]
+    eol_threshold_soh REAL,  -- The SOH threshold end of life is defined by (conventionally 0.8, capacity-based; a resistance-based threshold is above 1); NULL when the label has no RUL/EOL. [fraction]
+    eol_cycle_index INTEGER,  -- End of life: the first cycle of the session whose SOH under this definition crosses eol_threshold_soh; NULL when the cell never reaches it (rul_censored) or no threshold.
+    rul_cycles INTEGER,  -- Remaining useful life at this cycle in cycles, eol_cycle_index - cycle_index (negative after end of life); when censored, the cycles still observed after this one, a lower bound of the true RUL.
+    rul_censored INTEGER,  -- True when the session ends before SOH reaches the threshold (right-censored: no end of life is invented, rul_cycles is a lower bound); NULL when no threshold.
     CONSTRAINT pk_label_soh PRIMARY KEY (label_soh_id),
     CONSTRAINT uq_label_soh_definition UNIQUE (session_id, cycle_index, definition, reference_basis, label_version),
     CONSTRAINT fk_label_soh_cycle FOREIGN KEY (session_id, cycle_index) REFERENCES cycle (session_id, cycle_index) ON DELETE CASCADE,  -- ON DELETE CASCADE: A label is derived from its cycle and means nothing without it.
@@ -290,7 +445,12 @@ CREATE TABLE label_soh (
     CONSTRAINT ck_label_soh_reference_capacity_ah_range CHECK (reference_capacity_ah > 0),  -- reference_capacity_ah > 0.
     CONSTRAINT ck_label_soh_reference_resistance_ohm_range CHECK (reference_resistance_ohm > 0),  -- reference_resistance_ohm > 0.
     CONSTRAINT ck_label_soh_reference_energy_wh_range CHECK (reference_energy_wh > 0),  -- reference_energy_wh > 0.
-    CONSTRAINT ck_label_soh_reference CHECK ((definition = 'capacity' AND reference_capacity_ah IS NOT NULL) OR (definition = 'resistance' AND reference_resistance_ohm IS NOT NULL) OR (definition = 'energy' AND reference_energy_wh IS NOT NULL))  -- The reference value matching the definition is stored with the label.
+    CONSTRAINT ck_label_soh_eol_threshold_soh_range CHECK (eol_threshold_soh > 0 AND eol_threshold_soh <= 3),  -- eol_threshold_soh lies in (0, 3].
+    CONSTRAINT ck_label_soh_eol_cycle_index_range CHECK (eol_cycle_index >= 0),  -- eol_cycle_index >= 0.
+    CONSTRAINT ck_label_soh_reference CHECK ((definition = 'capacity' AND reference_capacity_ah IS NOT NULL) OR (definition = 'resistance' AND reference_resistance_ohm IS NOT NULL) OR (definition = 'energy' AND reference_energy_wh IS NOT NULL)),  -- The reference value matching the definition is stored with the label.
+    CONSTRAINT ck_label_soh_rul CHECK ((eol_threshold_soh IS NULL AND eol_cycle_index IS NULL AND rul_cycles IS NULL AND rul_censored IS NULL) OR (eol_threshold_soh IS NOT NULL AND rul_cycles IS NOT NULL AND rul_censored IS NOT NULL)),  -- RUL and end of life come with their threshold and censoring, or not at all.
+    CONSTRAINT ck_label_soh_eol CHECK (eol_cycle_index IS NULL OR rul_cycles = eol_cycle_index - cycle_index),  -- An uncensored RUL counts the cycles to the stated end of life.
+    CONSTRAINT ck_label_soh_rul_censored_bool CHECK (rul_censored IN (0, 1))  -- rul_censored is 0 or 1.
 ) STRICT;
 
 -- model_run: One training run of a SOC or SOH model: what was trained on which data, against which label definition, how the data was split, and how well it did.
@@ -395,13 +555,15 @@ CREATE TABLE source_file (
     source_file_id INTEGER NOT NULL,  -- Surrogate key of the file. [rowid alias, assigned automatically]
     session_id INTEGER NOT NULL,  -- The session imported from this file.
     uri TEXT NOT NULL,  -- Path or URI of the file as it was imported.
-    content_sha256 TEXT NOT NULL,  -- SHA-256 of the file's bytes, lower-case hex; proves which file was read.
+    content_sha256 TEXT NOT NULL,  -- SHA-256 of the file's decompressed bytes, lower-case hex; proves which file was read (the same data gzipped or not has one hash).
     file_format TEXT NOT NULL,  -- Format as the importer names it, e.g. arbin_res, maccor_txt, neware_ndax, bdf_csv.
     cycler_software TEXT,  -- Software and version that wrote the file, e.g. "MITS Pro 8.0"; NULL when unknown.
     original_units TEXT,  -- Units of the file's columns before conversion to BDF units, e.g. {"current": "mA", "capacity": "mAh"}; NULL when it was already in BDF units.
     assumed_time_zone TEXT,  -- IANA time zone assumed when the file's local times were converted to UTC (Arbin, Maccor and NASA files write local time), e.g. Europe/Berlin; NULL when the file holds UTC.
     record_index_first INTEGER,  -- First record_index imported from this file; NULL when it holds no samples.
     record_index_last INTEGER,  -- Last record_index imported from this file.
+    native_record_first INTEGER,  -- The cycler's own record (data point) number of the file's first imported sample, e.g. Arbin Data_Point 1 (record_index_first holds the session's 0-based index); NULL when the file has none.
+    compressed_sha256 TEXT,  -- SHA-256 of the compressed bytes, lower-case hex, when the file was read compressed (.gz); content_sha256 is always of the decompressed bytes. NULL for an uncompressed file.
     imported_at REAL NOT NULL,  -- When the file was imported (UTC). [Unix seconds, UTC]
     CONSTRAINT pk_source_file PRIMARY KEY (source_file_id),
     CONSTRAINT uq_source_file_content UNIQUE (session_id, content_sha256),
@@ -412,6 +574,6 @@ CREATE TABLE source_file (
     CONSTRAINT ck_source_file_original_units_json CHECK (original_units IS NULL OR json_valid(original_units))  -- original_units is valid JSON.
 ) STRICT;
 
--- Schema version 3, recorded where the migration runner (dbmate) keeps applied migrations.
+-- Schema version 4, recorded where the migration runner (dbmate) keeps applied migrations.
 CREATE TABLE IF NOT EXISTS schema_migrations (version varchar(128) PRIMARY KEY);
-INSERT INTO schema_migrations (version) VALUES ('000100'), ('000101'), ('000200'), ('000201'), ('000300'), ('000301');
+INSERT INTO schema_migrations (version) VALUES ('000100'), ('000101'), ('000200'), ('000201'), ('000300'), ('000301'), ('000400'), ('000401');

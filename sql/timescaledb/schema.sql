@@ -1,5 +1,5 @@
 -- Battery SOC/SOH schema: TimescaleDB DDL.
--- Schema version 3. Generated from schema.yaml by liam-erd-schema; do not edit.
+-- Schema version 4. Generated from schema.yaml by liam-erd-schema; do not edit.
 -- Change schema.yaml, then run `make sql`.
 --
 -- Targets: TimescaleDB 2.16 or newer on PostgreSQL 15 to 17 (tested on 2.23).
@@ -208,6 +208,7 @@ CREATE TABLE cycle (
     test_time_start_second double precision NOT NULL,
     test_time_end_second double precision NOT NULL,
     cycle_type text,
+    cycle_type_source text,
     CONSTRAINT pk_cycle PRIMARY KEY (session_id, cycle_index),
     CONSTRAINT fk_cycle_session_id FOREIGN KEY (session_id) REFERENCES test_session (session_id) ON DELETE RESTRICT,
     CONSTRAINT ck_cycle_cycle_index_range CHECK (cycle_index >= 0),
@@ -216,7 +217,9 @@ CREATE TABLE cycle (
     CONSTRAINT ck_cycle_test_time_start_second_range CHECK (test_time_start_second >= 0),
     CONSTRAINT ck_cycle_test_time_end_second_range CHECK (test_time_end_second >= 0),
     CONSTRAINT ck_cycle_cycle_type_enum CHECK (cycle_type IN ('formation', 'aging', 'reference', 'other')),
-    CONSTRAINT ck_cycle_record_order CHECK (record_index_last >= record_index_first)
+    CONSTRAINT ck_cycle_cycle_type_source_enum CHECK (cycle_type_source IN ('protocol', 'data_c_rate', 'data_protocol', 'manual')),
+    CONSTRAINT ck_cycle_record_order CHECK (record_index_last >= record_index_first),
+    CONSTRAINT ck_cycle_type_source CHECK (cycle_type_source IS NULL OR cycle_type IS NOT NULL)
 );
 COMMENT ON TABLE cycle IS 'One charge/discharge cycle of a session, segmented from its samples. Keyed by the cycler''s own cycle counter; records the range of sample record indexes it spans, so the samples of a cycle are found through the time-series primary key without an extra index.';
 COMMENT ON COLUMN cycle.session_id IS 'The session this cycle belongs to.';
@@ -226,6 +229,7 @@ COMMENT ON COLUMN cycle.record_index_last IS 'record_index of the last sample of
 COMMENT ON COLUMN cycle.test_time_start_second IS 'test_time_second of the first sample. [unit: s; range: >= 0]';
 COMMENT ON COLUMN cycle.test_time_end_second IS 'test_time_second of the last sample. [unit: s; range: >= 0]';
 COMMENT ON COLUMN cycle.cycle_type IS 'Formation, ageing or reference (RPT/diagnostic) cycle; NULL when the protocol does not say. Capacity-based SOH is normally computed on reference cycles only. [enum: cycle_type]';
+COMMENT ON COLUMN cycle.cycle_type_source IS 'How cycle_type was found: from the protocol, or from the data (a C-rate or cycling pattern change inside the session); NULL when cycle_type is NULL. [enum: cycle_type_source]';
 COMMENT ON CONSTRAINT fk_cycle_session_id ON cycle IS 'ON DELETE RESTRICT: Cycles are part of a session''s measurements; delete them explicitly, never as a side effect.';
 COMMENT ON CONSTRAINT ck_cycle_cycle_index_range ON cycle IS 'cycle_index >= 0.';
 COMMENT ON CONSTRAINT ck_cycle_record_index_first_range ON cycle IS 'record_index_first >= 0.';
@@ -233,7 +237,9 @@ COMMENT ON CONSTRAINT ck_cycle_record_index_last_range ON cycle IS 'record_index
 COMMENT ON CONSTRAINT ck_cycle_test_time_start_second_range ON cycle IS 'test_time_start_second >= 0.';
 COMMENT ON CONSTRAINT ck_cycle_test_time_end_second_range ON cycle IS 'test_time_end_second >= 0.';
 COMMENT ON CONSTRAINT ck_cycle_cycle_type_enum ON cycle IS 'cycle_type is one of the cycle_type values.';
+COMMENT ON CONSTRAINT ck_cycle_cycle_type_source_enum ON cycle IS 'cycle_type_source is one of the cycle_type_source values.';
 COMMENT ON CONSTRAINT ck_cycle_record_order ON cycle IS 'A cycle ends at or after its first sample.';
+COMMENT ON CONSTRAINT ck_cycle_type_source ON cycle IS 'Only a stated cycle type has a source.';
 
 -- timeseries_point_store: One sample recorded by the cycler, named as the Battery Data Format (BDF) names it. Keyed by session and record index; columns are ordered widest first so PostgreSQL stores a row without alignment padding (a migration from version 1 appends new columns at the end). The optional channels cost nothing in PostgreSQL while NULL. Samples are never deleted by a cascade. Stored form of the view timeseries_point: test_started_at in place of test_time_second. Bulk loads write here directly; the view takes inserts through a trigger, row by row.
 CREATE TABLE timeseries_point_store (
@@ -448,9 +454,20 @@ CREATE TABLE cycle_feature (
     dcir_pulse_current_ampere real,
     dcir_pulse_duration_second real,
     dcir_soc real,
+    dcir_method text,
+    dcir_time_after_step_second real,
+    dcir_step_count integer,
+    step_resistance_first_sample_ohm real,
+    step_resistance_first_sample_second real,
+    step_resistance_1s_ohm real,
+    step_resistance_10s_ohm real,
+    step_resistance_count integer,
+    cycler_resistance_ohm real,
     voltage_max_volt real,
     voltage_min_volt real,
     voltage_mean_volt real,
+    charge_voltage_mean_volt real,
+    discharge_voltage_mean_volt real,
     current_max_ampere real,
     current_min_ampere real,
     temperature_max_celsius real,
@@ -459,6 +476,19 @@ CREATE TABLE cycle_feature (
     cv_time_second real,
     cv_capacity_ah real,
     charge_throughput_ah double precision,
+    relaxation_time_1_second real,
+    relaxation_time_2_second real,
+    rest_after_charge_voltage_start_volt real,
+    rest_after_charge_voltage_t1_volt real,
+    rest_after_charge_voltage_t2_volt real,
+    rest_after_charge_voltage_end_volt real,
+    rest_after_charge_duration_second real,
+    rest_after_discharge_voltage_start_volt real,
+    rest_after_discharge_voltage_t1_volt real,
+    rest_after_discharge_voltage_t2_volt real,
+    rest_after_discharge_voltage_end_volt real,
+    rest_after_discharge_duration_second real,
+    null_reasons jsonb,
     CONSTRAINT pk_cycle_feature PRIMARY KEY (session_id, cycle_index, feature_version),
     CONSTRAINT fk_cycle_feature_cycle FOREIGN KEY (session_id, cycle_index) REFERENCES cycle (session_id, cycle_index) ON DELETE CASCADE,
     CONSTRAINT ck_cycle_feature_charge_capacity_ah_range CHECK (charge_capacity_ah >= 0),
@@ -471,11 +501,25 @@ CREATE TABLE cycle_feature (
     CONSTRAINT ck_cycle_feature_dcir_pulse_current_ampere_range CHECK (dcir_pulse_current_ampere >= -5000 AND dcir_pulse_current_ampere <= 5000),
     CONSTRAINT ck_cycle_feature_dcir_pulse_duration_second_range CHECK (dcir_pulse_duration_second > 0),
     CONSTRAINT ck_cycle_feature_dcir_soc_range CHECK (dcir_soc >= 0 AND dcir_soc <= 1),
+    CONSTRAINT ck_cycle_feature_dcir_method_enum CHECK (dcir_method IN ('pulse', 'step_change', 'cycler')),
+    CONSTRAINT ck_cycle_feature_dcir_time_after_step_second_range CHECK (dcir_time_after_step_second > 0),
+    CONSTRAINT ck_cycle_feature_dcir_step_count_range CHECK (dcir_step_count >= 1),
+    CONSTRAINT ck_cycle_feature_step_resistance_first_sample_ohm_range CHECK (step_resistance_first_sample_ohm > 0),
+    CONSTRAINT ck_cycle_feature_step_resistance_first_sample_second_range CHECK (step_resistance_first_sample_second > 0),
+    CONSTRAINT ck_cycle_feature_step_resistance_1s_ohm_range CHECK (step_resistance_1s_ohm > 0),
+    CONSTRAINT ck_cycle_feature_step_resistance_10s_ohm_range CHECK (step_resistance_10s_ohm > 0),
+    CONSTRAINT ck_cycle_feature_step_resistance_count_range CHECK (step_resistance_count >= 1),
+    CONSTRAINT ck_cycle_feature_cycler_resistance_ohm_range CHECK (cycler_resistance_ohm > 0),
     CONSTRAINT ck_cycle_feature_cv_time_second_range CHECK (cv_time_second >= 0),
     CONSTRAINT ck_cycle_feature_cv_capacity_ah_range CHECK (cv_capacity_ah >= 0),
     CONSTRAINT ck_cycle_feature_charge_throughput_ah_range CHECK (charge_throughput_ah >= 0),
+    CONSTRAINT ck_cycle_feature_relaxation_time_1_second_range CHECK (relaxation_time_1_second > 0),
+    CONSTRAINT ck_cycle_feature_relaxation_time_2_second_range CHECK (relaxation_time_2_second > 0),
+    CONSTRAINT ck_cycle_feature_rest_after_charge_duration_second_range CHECK (rest_after_charge_duration_second >= 0),
+    CONSTRAINT ck_cycle_feature_rest_after_discharge_duration_second_range CHECK (rest_after_discharge_duration_second >= 0),
     CONSTRAINT ck_cycle_feature_voltage_order CHECK (voltage_min_volt <= voltage_mean_volt AND voltage_mean_volt <= voltage_max_volt),
-    CONSTRAINT ck_cycle_feature_temperature_order CHECK (temperature_min_celsius <= temperature_mean_celsius AND temperature_mean_celsius <= temperature_max_celsius)
+    CONSTRAINT ck_cycle_feature_temperature_order CHECK (temperature_min_celsius <= temperature_mean_celsius AND temperature_mean_celsius <= temperature_max_celsius),
+    CONSTRAINT ck_cycle_feature_relaxation_times CHECK (relaxation_time_1_second < relaxation_time_2_second)
 );
 COMMENT ON TABLE cycle_feature IS 'Features of one cycle computed by one version of the feature extractor; the inputs of SOH models. Several extractor versions may describe the same cycle.';
 COMMENT ON COLUMN cycle_feature.session_id IS 'The session of the cycle.';
@@ -491,9 +535,20 @@ COMMENT ON COLUMN cycle_feature.dc_internal_resistance_ohm IS 'DC internal resis
 COMMENT ON COLUMN cycle_feature.dcir_pulse_current_ampere IS 'Current of the pulse the resistance was measured with; positive charges. [unit: A; range: [-5000, 5000]]';
 COMMENT ON COLUMN cycle_feature.dcir_pulse_duration_second IS 'Duration of the pulse after which the voltage drop was read (e.g. 10 s). [unit: s; range: > 0]';
 COMMENT ON COLUMN cycle_feature.dcir_soc IS 'SOC at which the pulse was applied. [unit: fraction; range: [0, 1]]';
+COMMENT ON COLUMN cycle_feature.dcir_method IS 'How dc_internal_resistance_ohm was obtained: a dedicated pulse, ordinary step changes of current, or the cycler''s own reading; NULL when there is no value. [enum: dcir_method]';
+COMMENT ON COLUMN cycle_feature.dcir_time_after_step_second IS 'Time after the current change at which the voltage was read for dc_internal_resistance_ohm (for the first sample after the change: that sample''s own interval); NULL when not known. [unit: s; range: > 0]';
+COMMENT ON COLUMN cycle_feature.dcir_step_count IS 'Number of current steps dc_internal_resistance_ohm aggregates (step_change); NULL otherwise. [range: >= 1]';
+COMMENT ON COLUMN cycle_feature.step_resistance_first_sample_ohm IS 'Median over the cycle''s step changes of current (rest to load, load to rest, between load levels) of |dV/dI| read at the first sample after the change (about the ohmic resistance); NULL when the cycle has no usable step. [unit: ohm; range: > 0]';
+COMMENT ON COLUMN cycle_feature.step_resistance_first_sample_second IS 'Median time after the change of the first samples step_resistance_first_sample_ohm used. [unit: s; range: > 0]';
+COMMENT ON COLUMN cycle_feature.step_resistance_1s_ohm IS 'As step_resistance_first_sample_ohm, with the voltage read 1 s after the change; NULL when the sampling or the step is too coarse or short. [unit: ohm; range: > 0]';
+COMMENT ON COLUMN cycle_feature.step_resistance_10s_ohm IS 'As step_resistance_first_sample_ohm, with the voltage read 10 s after the change (charge transfer and diffusion included). [unit: ohm; range: > 0]';
+COMMENT ON COLUMN cycle_feature.step_resistance_count IS 'Number of step changes the step_resistance_* medians are taken over. [range: >= 1]';
+COMMENT ON COLUMN cycle_feature.cycler_resistance_ohm IS 'Mean of the cycler''s own resistance readings in the cycle (Arbin Internal_Resistance, ACR); NULL when the file carries none. [unit: ohm; range: > 0]';
 COMMENT ON COLUMN cycle_feature.voltage_max_volt IS 'Highest voltage in the cycle. [unit: V]';
 COMMENT ON COLUMN cycle_feature.voltage_min_volt IS 'Lowest voltage in the cycle. [unit: V]';
 COMMENT ON COLUMN cycle_feature.voltage_mean_volt IS 'Time-weighted mean voltage. [unit: V]';
+COMMENT ON COLUMN cycle_feature.charge_voltage_mean_volt IS 'Time-weighted mean voltage while charging (current > 0); NULL when the cycle does not charge. [unit: V]';
+COMMENT ON COLUMN cycle_feature.discharge_voltage_mean_volt IS 'Time-weighted mean voltage while discharging (current < 0); NULL when the cycle does not discharge. [unit: V]';
 COMMENT ON COLUMN cycle_feature.current_max_ampere IS 'Highest (charging) current. [unit: A]';
 COMMENT ON COLUMN cycle_feature.current_min_ampere IS 'Lowest (most negative, discharging) current. [unit: A]';
 COMMENT ON COLUMN cycle_feature.temperature_max_celsius IS 'Highest temperature. [unit: degC]';
@@ -502,6 +557,19 @@ COMMENT ON COLUMN cycle_feature.temperature_min_celsius IS 'Lowest temperature. 
 COMMENT ON COLUMN cycle_feature.cv_time_second IS 'Time spent in the constant-voltage phase of the charge. [unit: s; range: >= 0]';
 COMMENT ON COLUMN cycle_feature.cv_capacity_ah IS 'Charge taken in during the constant-voltage phase. [unit: Ah; range: >= 0]';
 COMMENT ON COLUMN cycle_feature.charge_throughput_ah IS 'Cumulative charge throughput of the asset up to the end of this cycle. [unit: Ah; range: >= 0]';
+COMMENT ON COLUMN cycle_feature.relaxation_time_1_second IS 'The first stated time after the current stops at which the rest voltages *_t1_volt are read (e.g. 10 s); NULL when no relaxation was derived. [unit: s; range: > 0]';
+COMMENT ON COLUMN cycle_feature.relaxation_time_2_second IS 'The second stated time (e.g. 300 s) of the rest voltages *_t2_volt. [unit: s; range: > 0]';
+COMMENT ON COLUMN cycle_feature.rest_after_charge_voltage_start_volt IS 'Voltage of the first sample of the first rest after the cycle''s charge (current zero); NULL when the charge is not followed by a rest. [unit: V]';
+COMMENT ON COLUMN cycle_feature.rest_after_charge_voltage_t1_volt IS 'Voltage relaxation_time_1_second into that rest; NULL when the rest is shorter. [unit: V]';
+COMMENT ON COLUMN cycle_feature.rest_after_charge_voltage_t2_volt IS 'Voltage relaxation_time_2_second into that rest; NULL when the rest is shorter. [unit: V]';
+COMMENT ON COLUMN cycle_feature.rest_after_charge_voltage_end_volt IS 'Voltage of the last sample of that rest. [unit: V]';
+COMMENT ON COLUMN cycle_feature.rest_after_charge_duration_second IS 'Length of that rest. [unit: s; range: >= 0]';
+COMMENT ON COLUMN cycle_feature.rest_after_discharge_voltage_start_volt IS 'Voltage of the first sample of the first rest after the cycle''s discharge; NULL when none. [unit: V]';
+COMMENT ON COLUMN cycle_feature.rest_after_discharge_voltage_t1_volt IS 'Voltage relaxation_time_1_second into that rest; NULL when the rest is shorter. [unit: V]';
+COMMENT ON COLUMN cycle_feature.rest_after_discharge_voltage_t2_volt IS 'Voltage relaxation_time_2_second into that rest; NULL when the rest is shorter. [unit: V]';
+COMMENT ON COLUMN cycle_feature.rest_after_discharge_voltage_end_volt IS 'Voltage of the last sample of that rest. [unit: V]';
+COMMENT ON COLUMN cycle_feature.rest_after_discharge_duration_second IS 'Length of that rest. [unit: s; range: >= 0]';
+COMMENT ON COLUMN cycle_feature.null_reasons IS 'Why features of this row are NULL, as a JSON object column name -> reason, e.g. {"rest_after_charge_voltage_t2_volt": "rest shorter than 300 s"}; NULL when no feature the version computes is missing for a reason worth stating.';
 COMMENT ON CONSTRAINT fk_cycle_feature_cycle ON cycle_feature IS 'ON DELETE CASCADE: Features are derived from the cycle; re-segmenting a cycle discards them with it.';
 COMMENT ON CONSTRAINT ck_cycle_feature_charge_capacity_ah_range ON cycle_feature IS 'charge_capacity_ah >= 0.';
 COMMENT ON CONSTRAINT ck_cycle_feature_discharge_capacity_ah_range ON cycle_feature IS 'discharge_capacity_ah >= 0.';
@@ -513,11 +581,225 @@ COMMENT ON CONSTRAINT ck_cycle_feature_dc_internal_resistance_ohm_range ON cycle
 COMMENT ON CONSTRAINT ck_cycle_feature_dcir_pulse_current_ampere_range ON cycle_feature IS 'dcir_pulse_current_ampere lies in [-5000, 5000].';
 COMMENT ON CONSTRAINT ck_cycle_feature_dcir_pulse_duration_second_range ON cycle_feature IS 'dcir_pulse_duration_second > 0.';
 COMMENT ON CONSTRAINT ck_cycle_feature_dcir_soc_range ON cycle_feature IS 'dcir_soc lies in [0, 1].';
+COMMENT ON CONSTRAINT ck_cycle_feature_dcir_method_enum ON cycle_feature IS 'dcir_method is one of the dcir_method values.';
+COMMENT ON CONSTRAINT ck_cycle_feature_dcir_time_after_step_second_range ON cycle_feature IS 'dcir_time_after_step_second > 0.';
+COMMENT ON CONSTRAINT ck_cycle_feature_dcir_step_count_range ON cycle_feature IS 'dcir_step_count >= 1.';
+COMMENT ON CONSTRAINT ck_cycle_feature_step_resistance_first_sample_ohm_range ON cycle_feature IS 'step_resistance_first_sample_ohm > 0.';
+COMMENT ON CONSTRAINT ck_cycle_feature_step_resistance_first_sample_second_range ON cycle_feature IS 'step_resistance_first_sample_second > 0.';
+COMMENT ON CONSTRAINT ck_cycle_feature_step_resistance_1s_ohm_range ON cycle_feature IS 'step_resistance_1s_ohm > 0.';
+COMMENT ON CONSTRAINT ck_cycle_feature_step_resistance_10s_ohm_range ON cycle_feature IS 'step_resistance_10s_ohm > 0.';
+COMMENT ON CONSTRAINT ck_cycle_feature_step_resistance_count_range ON cycle_feature IS 'step_resistance_count >= 1.';
+COMMENT ON CONSTRAINT ck_cycle_feature_cycler_resistance_ohm_range ON cycle_feature IS 'cycler_resistance_ohm > 0.';
 COMMENT ON CONSTRAINT ck_cycle_feature_cv_time_second_range ON cycle_feature IS 'cv_time_second >= 0.';
 COMMENT ON CONSTRAINT ck_cycle_feature_cv_capacity_ah_range ON cycle_feature IS 'cv_capacity_ah >= 0.';
 COMMENT ON CONSTRAINT ck_cycle_feature_charge_throughput_ah_range ON cycle_feature IS 'charge_throughput_ah >= 0.';
+COMMENT ON CONSTRAINT ck_cycle_feature_relaxation_time_1_second_range ON cycle_feature IS 'relaxation_time_1_second > 0.';
+COMMENT ON CONSTRAINT ck_cycle_feature_relaxation_time_2_second_range ON cycle_feature IS 'relaxation_time_2_second > 0.';
+COMMENT ON CONSTRAINT ck_cycle_feature_rest_after_charge_duration_second_range ON cycle_feature IS 'rest_after_charge_duration_second >= 0.';
+COMMENT ON CONSTRAINT ck_cycle_feature_rest_after_discharge_duration_second_range ON cycle_feature IS 'rest_after_discharge_duration_second >= 0.';
 COMMENT ON CONSTRAINT ck_cycle_feature_voltage_order ON cycle_feature IS 'The mean voltage lies between the minimum and the maximum.';
 COMMENT ON CONSTRAINT ck_cycle_feature_temperature_order ON cycle_feature IS 'The mean temperature lies between the minimum and the maximum.';
+COMMENT ON CONSTRAINT ck_cycle_feature_relaxation_times ON cycle_feature IS 'The two stated relaxation times are in order.';
+
+-- curve_definition: How one version of the per-cycle curves and their features is computed: the fixed grids, where the capacity comes from, the smoothing of dQ/dV and dV/dQ, and the cycles delta-Q(V) compares. Everything needed to compute the same numbers again.
+CREATE TABLE curve_definition (
+    curve_version text NOT NULL,
+    chemistry text,
+    voltage_grid_min_volt double precision NOT NULL,
+    voltage_grid_max_volt double precision NOT NULL,
+    voltage_grid_points integer NOT NULL,
+    capacity_grid_points integer NOT NULL,
+    capacity_source text NOT NULL,
+    method text NOT NULL,
+    smoothing text NOT NULL,
+    smoothing_window_points integer,
+    smoothing_polyorder smallint,
+    min_points integer NOT NULL,
+    delta_q_reference_cycle_index integer,
+    delta_q_cycle_index integer,
+    parameters jsonb NOT NULL DEFAULT '{}',
+    created_at timestamptz NOT NULL,
+    CONSTRAINT pk_curve_definition PRIMARY KEY (curve_version),
+    CONSTRAINT ck_curve_definition_chemistry_enum CHECK (chemistry IN ('NMC', 'NCA', 'LFP', 'LCO', 'LMO', 'LTO', 'NA_ION', 'OTHER')),
+    CONSTRAINT ck_curve_definition_voltage_grid_min_volt_range CHECK (voltage_grid_min_volt >= 0),
+    CONSTRAINT ck_curve_definition_voltage_grid_max_volt_range CHECK (voltage_grid_max_volt > 0),
+    CONSTRAINT ck_curve_definition_voltage_grid_points_range CHECK (voltage_grid_points >= 2),
+    CONSTRAINT ck_curve_definition_capacity_grid_points_range CHECK (capacity_grid_points >= 2),
+    CONSTRAINT ck_curve_definition_smoothing_window_points_range CHECK (smoothing_window_points >= 3),
+    CONSTRAINT ck_curve_definition_smoothing_polyorder_range CHECK (smoothing_polyorder >= 0),
+    CONSTRAINT ck_curve_definition_min_points_range CHECK (min_points >= 2),
+    CONSTRAINT ck_curve_definition_delta_q_reference_cycle_index_range CHECK (delta_q_reference_cycle_index >= 0),
+    CONSTRAINT ck_curve_definition_delta_q_cycle_index_range CHECK (delta_q_cycle_index >= 0),
+    CONSTRAINT ck_curve_definition_voltage_grid CHECK (voltage_grid_min_volt < voltage_grid_max_volt),
+    CONSTRAINT ck_curve_definition_smoothing CHECK (smoothing_polyorder < smoothing_window_points),
+    CONSTRAINT ck_curve_definition_delta_q_cycles CHECK ((delta_q_reference_cycle_index IS NULL) = (delta_q_cycle_index IS NULL) AND delta_q_reference_cycle_index <> delta_q_cycle_index)
+);
+COMMENT ON TABLE curve_definition IS 'How one version of the per-cycle curves and their features is computed: the fixed grids, where the capacity comes from, the smoothing of dQ/dV and dV/dQ, and the cycles delta-Q(V) compares. Everything needed to compute the same numbers again.';
+COMMENT ON COLUMN curve_definition.curve_version IS 'Name of the definition, e.g. curves-v1; cycle_curve and cycle_curve_feature rows carry it.';
+COMMENT ON COLUMN curve_definition.chemistry IS 'The chemistry whose voltage window the grid covers; NULL when the grid is not chemistry-specific. [enum: chemistry]';
+COMMENT ON COLUMN curve_definition.voltage_grid_min_volt IS 'Lowest voltage of the voltage grid. [unit: V; range: >= 0]';
+COMMENT ON COLUMN curve_definition.voltage_grid_max_volt IS 'Highest voltage of the voltage grid. [unit: V; range: > 0]';
+COMMENT ON COLUMN curve_definition.voltage_grid_points IS 'Number of equally spaced voltages of the grid, both ends included. [range: >= 2]';
+COMMENT ON COLUMN curve_definition.capacity_grid_points IS 'Number of equally spaced normalised capacities (0 to 1, both included) V(q) is given at. [range: >= 2]';
+COMMENT ON COLUMN curve_definition.capacity_source IS 'Where the capacity comes from: the cycler''s counters where present, else the integral of current with dt >= 0 (the text states the rule, e.g. "counters, else trapezoidal integral of current, dt >= 0").';
+COMMENT ON COLUMN curve_definition.method IS 'How a half-cycle becomes a curve: which samples are kept (CV phase and rests cut), how voltage is made monotonic, the interpolation (e.g. linear), no extrapolation.';
+COMMENT ON COLUMN curve_definition.smoothing IS 'The smoothing of dQ/dV and dV/dQ as a name, e.g. savitzky_golay; parameters in smoothing_window_points and smoothing_polyorder.';
+COMMENT ON COLUMN curve_definition.smoothing_window_points IS 'Window of the Savitzky-Golay filter in grid points (odd); NULL for a smoothing without one. [range: >= 3]';
+COMMENT ON COLUMN curve_definition.smoothing_polyorder IS 'Polynomial order of the Savitzky-Golay filter; below the window. [range: >= 0]';
+COMMENT ON COLUMN curve_definition.min_points IS 'A half-cycle with fewer samples than this gets no curve (NULL, reason recorded). [range: >= 2]';
+COMMENT ON COLUMN curve_definition.delta_q_reference_cycle_index IS 'The reference cycle of delta-Q(V) (Severson et al. 2019 use 10); NULL when not computed. [range: >= 0]';
+COMMENT ON COLUMN curve_definition.delta_q_cycle_index IS 'The cycle compared with the reference (Severson et al. 2019 use 100); NULL when not computed. [range: >= 0]';
+COMMENT ON COLUMN curve_definition.parameters IS 'Every parameter of the definition as a JSON object, the ones above included, with the code version.';
+COMMENT ON COLUMN curve_definition.created_at IS 'When the definition was first written (UTC).';
+COMMENT ON CONSTRAINT ck_curve_definition_chemistry_enum ON curve_definition IS 'chemistry is one of the chemistry values.';
+COMMENT ON CONSTRAINT ck_curve_definition_voltage_grid_min_volt_range ON curve_definition IS 'voltage_grid_min_volt >= 0.';
+COMMENT ON CONSTRAINT ck_curve_definition_voltage_grid_max_volt_range ON curve_definition IS 'voltage_grid_max_volt > 0.';
+COMMENT ON CONSTRAINT ck_curve_definition_voltage_grid_points_range ON curve_definition IS 'voltage_grid_points >= 2.';
+COMMENT ON CONSTRAINT ck_curve_definition_capacity_grid_points_range ON curve_definition IS 'capacity_grid_points >= 2.';
+COMMENT ON CONSTRAINT ck_curve_definition_smoothing_window_points_range ON curve_definition IS 'smoothing_window_points >= 3.';
+COMMENT ON CONSTRAINT ck_curve_definition_smoothing_polyorder_range ON curve_definition IS 'smoothing_polyorder >= 0.';
+COMMENT ON CONSTRAINT ck_curve_definition_min_points_range ON curve_definition IS 'min_points >= 2.';
+COMMENT ON CONSTRAINT ck_curve_definition_delta_q_reference_cycle_index_range ON curve_definition IS 'delta_q_reference_cycle_index >= 0.';
+COMMENT ON CONSTRAINT ck_curve_definition_delta_q_cycle_index_range ON curve_definition IS 'delta_q_cycle_index >= 0.';
+COMMENT ON CONSTRAINT ck_curve_definition_voltage_grid ON curve_definition IS 'The voltage grid runs upwards.';
+COMMENT ON CONSTRAINT ck_curve_definition_smoothing ON curve_definition IS 'A Savitzky-Golay polynomial order is below its window.';
+COMMENT ON CONSTRAINT ck_curve_definition_delta_q_cycles ON curve_definition IS 'delta-Q(V) names both cycles or neither, and they differ.';
+
+-- cycle_curve: Per-cycle curves on a fixed grid, one row per grid point (long format): charge and discharge capacity and energy as functions of voltage, and voltage as a function of normalised capacity, with the smoothed dQ/dV and dV/dQ. Long rather than arrays: every engine stores and checks the same typed columns, a curve is read by its primary key range, and ClickHouse compresses the columns (measured in docs/real-data.md).
+CREATE TABLE cycle_curve (
+    session_id integer NOT NULL,
+    cycle_index integer NOT NULL,
+    curve_version text NOT NULL,
+    direction text NOT NULL,
+    grid text NOT NULL,
+    point_index integer NOT NULL,
+    voltage_volt double precision NOT NULL,
+    capacity_ah double precision NOT NULL,
+    energy_wh double precision,
+    normalised_capacity double precision NOT NULL,
+    dq_dv_ah_per_volt double precision,
+    dv_dq_volt_per_ah double precision,
+    CONSTRAINT pk_cycle_curve PRIMARY KEY (session_id, cycle_index, curve_version, direction, grid, point_index),
+    CONSTRAINT fk_cycle_curve_curve_version FOREIGN KEY (curve_version) REFERENCES curve_definition (curve_version) ON DELETE RESTRICT,
+    CONSTRAINT fk_cycle_curve_cycle FOREIGN KEY (session_id, cycle_index) REFERENCES cycle (session_id, cycle_index) ON DELETE CASCADE,
+    CONSTRAINT ck_cycle_curve_direction_enum CHECK (direction IN ('charge', 'discharge')),
+    CONSTRAINT ck_cycle_curve_grid_enum CHECK (grid IN ('voltage', 'normalised_capacity')),
+    CONSTRAINT ck_cycle_curve_point_index_range CHECK (point_index >= 0),
+    CONSTRAINT ck_cycle_curve_capacity_ah_range CHECK (capacity_ah >= 0),
+    CONSTRAINT ck_cycle_curve_energy_wh_range CHECK (energy_wh >= 0),
+    CONSTRAINT ck_cycle_curve_normalised_capacity_range CHECK (normalised_capacity >= 0 AND normalised_capacity <= 1),
+    CONSTRAINT ck_cycle_curve_grid_columns CHECK ((grid = 'voltage' AND dv_dq_volt_per_ah IS NULL) OR (grid = 'normalised_capacity' AND dq_dv_ah_per_volt IS NULL AND energy_wh IS NULL))
+);
+CREATE INDEX ix_cycle_curve_version ON cycle_curve (curve_version);
+COMMENT ON TABLE cycle_curve IS 'Per-cycle curves on a fixed grid, one row per grid point (long format): charge and discharge capacity and energy as functions of voltage, and voltage as a function of normalised capacity, with the smoothed dQ/dV and dV/dQ. Long rather than arrays: every engine stores and checks the same typed columns, a curve is read by its primary key range, and ClickHouse compresses the columns (measured in docs/real-data.md).';
+COMMENT ON COLUMN cycle_curve.session_id IS 'The session of the cycle.';
+COMMENT ON COLUMN cycle_curve.cycle_index IS 'The cycle the curve describes.';
+COMMENT ON COLUMN cycle_curve.curve_version IS 'The definition the curve was computed under.';
+COMMENT ON COLUMN cycle_curve.direction IS 'Charge or discharge half of the cycle. [enum: curve_direction]';
+COMMENT ON COLUMN cycle_curve.grid IS 'Whether the row is a point of the voltage grid or of the normalised-capacity grid. [enum: curve_grid]';
+COMMENT ON COLUMN cycle_curve.point_index IS 'Position on the definition''s grid, 0 at its lowest value; only points inside the half-cycle''s range are written (no extrapolation). [range: >= 0]';
+COMMENT ON COLUMN cycle_curve.voltage_volt IS 'The grid voltage (voltage grid), or the interpolated voltage (normalised-capacity grid). [unit: V]';
+COMMENT ON COLUMN cycle_curve.capacity_ah IS 'Charge moved in this half-cycle until the voltage was reached (voltage grid), or the normalised capacity times the half-cycle''s total (normalised-capacity grid). [unit: Ah; range: >= 0]';
+COMMENT ON COLUMN cycle_curve.energy_wh IS 'Energy moved in this half-cycle until the voltage was reached (voltage grid); NULL on the other grid. [unit: Wh; range: >= 0]';
+COMMENT ON COLUMN cycle_curve.normalised_capacity IS 'capacity_ah / the half-cycle''s total capacity; the grid value on the normalised-capacity grid. [unit: fraction; range: [0, 1]]';
+COMMENT ON COLUMN cycle_curve.dq_dv_ah_per_volt IS 'Smoothed incremental capacity |dQ/dV| at this voltage (voltage grid; positive in both directions); NULL on the other grid and where the smoothing window does not fit. [unit: Ah/V]';
+COMMENT ON COLUMN cycle_curve.dv_dq_volt_per_ah IS 'Smoothed differential voltage |dV/dQ| at this capacity (normalised-capacity grid); NULL on the other grid and where the smoothing window does not fit. [unit: V/Ah]';
+COMMENT ON CONSTRAINT fk_cycle_curve_curve_version ON cycle_curve IS 'ON DELETE RESTRICT: A curve means nothing without its grid and method; delete the curves first.';
+COMMENT ON CONSTRAINT fk_cycle_curve_cycle ON cycle_curve IS 'ON DELETE CASCADE: A curve is derived from its cycle; re-segmenting the cycle discards it.';
+COMMENT ON CONSTRAINT ck_cycle_curve_direction_enum ON cycle_curve IS 'direction is one of the curve_direction values.';
+COMMENT ON CONSTRAINT ck_cycle_curve_grid_enum ON cycle_curve IS 'grid is one of the curve_grid values.';
+COMMENT ON CONSTRAINT ck_cycle_curve_point_index_range ON cycle_curve IS 'point_index >= 0.';
+COMMENT ON CONSTRAINT ck_cycle_curve_capacity_ah_range ON cycle_curve IS 'capacity_ah >= 0.';
+COMMENT ON CONSTRAINT ck_cycle_curve_energy_wh_range ON cycle_curve IS 'energy_wh >= 0.';
+COMMENT ON CONSTRAINT ck_cycle_curve_normalised_capacity_range ON cycle_curve IS 'normalised_capacity lies in [0, 1].';
+COMMENT ON CONSTRAINT ck_cycle_curve_grid_columns ON cycle_curve IS 'Each grid carries its own derivative only; energy is given on the voltage grid.';
+
+-- cycle_curve_feature: Features of one cycle computed from its curves under one curve definition: the main peaks of dQ/dV and dV/dQ, and delta-Q(V) against a reference cycle of the same session (Severson et al., Nature Energy 2019). A feature that cannot be computed is NULL with its reason in null_reasons, never zero.
+CREATE TABLE cycle_curve_feature (
+    session_id integer NOT NULL,
+    cycle_index integer NOT NULL,
+    curve_version text NOT NULL,
+    dqdv_charge_peak1_voltage_volt real,
+    dqdv_charge_peak1_height_ah_per_volt real,
+    dqdv_charge_peak2_voltage_volt real,
+    dqdv_charge_peak2_height_ah_per_volt real,
+    dqdv_discharge_peak1_voltage_volt real,
+    dqdv_discharge_peak1_height_ah_per_volt real,
+    dqdv_discharge_peak2_voltage_volt real,
+    dqdv_discharge_peak2_height_ah_per_volt real,
+    dvdq_charge_peak1_capacity_ah real,
+    dvdq_charge_peak1_height_volt_per_ah real,
+    dvdq_discharge_peak1_capacity_ah real,
+    dvdq_discharge_peak1_height_volt_per_ah real,
+    delta_q_reference_cycle_index integer,
+    delta_q_min_ah real,
+    delta_q_mean_ah real,
+    delta_q_variance_ah2 double precision,
+    delta_q_log10_abs_variance real,
+    delta_q_skewness real,
+    delta_q_kurtosis real,
+    delta_q_at_min_voltage_ah real,
+    delta_q_grid_points integer,
+    null_reasons jsonb,
+    CONSTRAINT pk_cycle_curve_feature PRIMARY KEY (session_id, cycle_index, curve_version),
+    CONSTRAINT fk_cycle_curve_feature_curve_version FOREIGN KEY (curve_version) REFERENCES curve_definition (curve_version) ON DELETE RESTRICT,
+    CONSTRAINT fk_cycle_curve_feature_cycle FOREIGN KEY (session_id, cycle_index) REFERENCES cycle (session_id, cycle_index) ON DELETE CASCADE,
+    CONSTRAINT ck_cycle_curve_feature_dqdv_charge_peak1_height_ah_per_d65232f6 CHECK (dqdv_charge_peak1_height_ah_per_volt >= 0),
+    CONSTRAINT ck_cycle_curve_feature_dqdv_charge_peak2_height_ah_per_87599dcd CHECK (dqdv_charge_peak2_height_ah_per_volt >= 0),
+    CONSTRAINT ck_cycle_curve_feature_dqdv_discharge_peak1_height_ah__6c4bdebb CHECK (dqdv_discharge_peak1_height_ah_per_volt >= 0),
+    CONSTRAINT ck_cycle_curve_feature_dqdv_discharge_peak2_height_ah__051ee8b8 CHECK (dqdv_discharge_peak2_height_ah_per_volt >= 0),
+    CONSTRAINT ck_cycle_curve_feature_dvdq_charge_peak1_capacity_ah_range CHECK (dvdq_charge_peak1_capacity_ah >= 0),
+    CONSTRAINT ck_cycle_curve_feature_dvdq_charge_peak1_height_volt_p_bd82e546 CHECK (dvdq_charge_peak1_height_volt_per_ah >= 0),
+    CONSTRAINT ck_cycle_curve_feature_dvdq_discharge_peak1_capacity_ah_range CHECK (dvdq_discharge_peak1_capacity_ah >= 0),
+    CONSTRAINT ck_cycle_curve_feature_dvdq_discharge_peak1_height_vol_2802e3f9 CHECK (dvdq_discharge_peak1_height_volt_per_ah >= 0),
+    CONSTRAINT ck_cycle_curve_feature_delta_q_reference_cycle_index_range CHECK (delta_q_reference_cycle_index >= 0),
+    CONSTRAINT ck_cycle_curve_feature_delta_q_variance_ah2_range CHECK (delta_q_variance_ah2 >= 0),
+    CONSTRAINT ck_cycle_curve_feature_delta_q_grid_points_range CHECK (delta_q_grid_points >= 2),
+    CONSTRAINT ck_cycle_curve_feature_delta_q_reference CHECK (delta_q_reference_cycle_index IS NOT NULL OR (delta_q_min_ah IS NULL AND delta_q_mean_ah IS NULL AND delta_q_variance_ah2 IS NULL)),
+    CONSTRAINT ck_cycle_curve_feature_delta_q_other_cycle CHECK (delta_q_reference_cycle_index <> cycle_index)
+);
+CREATE INDEX ix_cycle_curve_feature_version ON cycle_curve_feature (curve_version);
+COMMENT ON TABLE cycle_curve_feature IS 'Features of one cycle computed from its curves under one curve definition: the main peaks of dQ/dV and dV/dQ, and delta-Q(V) against a reference cycle of the same session (Severson et al., Nature Energy 2019). A feature that cannot be computed is NULL with its reason in null_reasons, never zero.';
+COMMENT ON COLUMN cycle_curve_feature.session_id IS 'The session of the cycle.';
+COMMENT ON COLUMN cycle_curve_feature.cycle_index IS 'The cycle these features describe (the compared cycle of delta-Q(V)).';
+COMMENT ON COLUMN cycle_curve_feature.curve_version IS 'The definition the features were computed under.';
+COMMENT ON COLUMN cycle_curve_feature.dqdv_charge_peak1_voltage_volt IS 'Voltage of the highest peak of the charge dQ/dV. [unit: V]';
+COMMENT ON COLUMN cycle_curve_feature.dqdv_charge_peak1_height_ah_per_volt IS 'Height of that peak. [unit: Ah/V; range: >= 0]';
+COMMENT ON COLUMN cycle_curve_feature.dqdv_charge_peak2_voltage_volt IS 'Voltage of the second highest peak of the charge dQ/dV; NULL when there is one peak only. [unit: V]';
+COMMENT ON COLUMN cycle_curve_feature.dqdv_charge_peak2_height_ah_per_volt IS 'Height of that peak. [unit: Ah/V; range: >= 0]';
+COMMENT ON COLUMN cycle_curve_feature.dqdv_discharge_peak1_voltage_volt IS 'Voltage of the highest peak of the discharge |dQ/dV|. [unit: V]';
+COMMENT ON COLUMN cycle_curve_feature.dqdv_discharge_peak1_height_ah_per_volt IS 'Height of that peak. [unit: Ah/V; range: >= 0]';
+COMMENT ON COLUMN cycle_curve_feature.dqdv_discharge_peak2_voltage_volt IS 'Voltage of the second highest peak of the discharge |dQ/dV|; NULL when there is one peak only. [unit: V]';
+COMMENT ON COLUMN cycle_curve_feature.dqdv_discharge_peak2_height_ah_per_volt IS 'Height of that peak. [unit: Ah/V; range: >= 0]';
+COMMENT ON COLUMN cycle_curve_feature.dvdq_charge_peak1_capacity_ah IS 'Capacity (charged so far) of the highest interior peak of the charge dV/dQ. [unit: Ah; range: >= 0]';
+COMMENT ON COLUMN cycle_curve_feature.dvdq_charge_peak1_height_volt_per_ah IS 'Height of that peak. [unit: V/Ah; range: >= 0]';
+COMMENT ON COLUMN cycle_curve_feature.dvdq_discharge_peak1_capacity_ah IS 'Capacity (discharged so far) of the highest interior peak of the discharge |dV/dQ|. [unit: Ah; range: >= 0]';
+COMMENT ON COLUMN cycle_curve_feature.dvdq_discharge_peak1_height_volt_per_ah IS 'Height of that peak. [unit: V/Ah; range: >= 0]';
+COMMENT ON COLUMN cycle_curve_feature.delta_q_reference_cycle_index IS 'The reference cycle delta-Q(V) = Q_this(V) - Q_reference(V) of the discharge curves was computed against; NULL when this cycle is not compared. [range: >= 0]';
+COMMENT ON COLUMN cycle_curve_feature.delta_q_min_ah IS 'Minimum of delta-Q(V) over the common voltage grid. [unit: Ah]';
+COMMENT ON COLUMN cycle_curve_feature.delta_q_mean_ah IS 'Mean of delta-Q(V) over the common voltage grid. [unit: Ah]';
+COMMENT ON COLUMN cycle_curve_feature.delta_q_variance_ah2 IS 'Variance of delta-Q(V) (population, 1/n) over the common voltage grid. [unit: Ah2; range: >= 0]';
+COMMENT ON COLUMN cycle_curve_feature.delta_q_log10_abs_variance IS 'log10 of |delta_q_variance_ah2| in Ah^2, the single feature of Severson et al.; NULL when the variance is 0. [unit: log10]';
+COMMENT ON COLUMN cycle_curve_feature.delta_q_skewness IS 'Skewness of delta-Q(V) (Fisher-Pearson, biased, as scipy.stats.skew). [unit: fraction]';
+COMMENT ON COLUMN cycle_curve_feature.delta_q_kurtosis IS 'Excess kurtosis of delta-Q(V) (Fisher, biased, as scipy.stats.kurtosis). [unit: fraction]';
+COMMENT ON COLUMN cycle_curve_feature.delta_q_at_min_voltage_ah IS 'delta-Q(V) at the lowest voltage of the common grid. [unit: Ah]';
+COMMENT ON COLUMN cycle_curve_feature.delta_q_grid_points IS 'Number of voltage grid points both discharge curves cover (the statistics'' n). [range: >= 2]';
+COMMENT ON COLUMN cycle_curve_feature.null_reasons IS 'Why features of this row are NULL, as a JSON object column name -> reason, e.g. {"delta_q_variance_ah2": "no discharge curve of reference cycle 10"}; NULL when every feature was computed.';
+COMMENT ON CONSTRAINT fk_cycle_curve_feature_curve_version ON cycle_curve_feature IS 'ON DELETE RESTRICT: A feature means nothing without its definition; delete the features first.';
+COMMENT ON CONSTRAINT fk_cycle_curve_feature_cycle ON cycle_curve_feature IS 'ON DELETE CASCADE: Features are derived from the cycle; re-segmenting the cycle discards them.';
+COMMENT ON CONSTRAINT ck_cycle_curve_feature_dqdv_charge_peak1_height_ah_per_d65232f6 ON cycle_curve_feature IS 'dqdv_charge_peak1_height_ah_per_volt >= 0.';
+COMMENT ON CONSTRAINT ck_cycle_curve_feature_dqdv_charge_peak2_height_ah_per_87599dcd ON cycle_curve_feature IS 'dqdv_charge_peak2_height_ah_per_volt >= 0.';
+COMMENT ON CONSTRAINT ck_cycle_curve_feature_dqdv_discharge_peak1_height_ah__6c4bdebb ON cycle_curve_feature IS 'dqdv_discharge_peak1_height_ah_per_volt >= 0.';
+COMMENT ON CONSTRAINT ck_cycle_curve_feature_dqdv_discharge_peak2_height_ah__051ee8b8 ON cycle_curve_feature IS 'dqdv_discharge_peak2_height_ah_per_volt >= 0.';
+COMMENT ON CONSTRAINT ck_cycle_curve_feature_dvdq_charge_peak1_capacity_ah_range ON cycle_curve_feature IS 'dvdq_charge_peak1_capacity_ah >= 0.';
+COMMENT ON CONSTRAINT ck_cycle_curve_feature_dvdq_charge_peak1_height_volt_p_bd82e546 ON cycle_curve_feature IS 'dvdq_charge_peak1_height_volt_per_ah >= 0.';
+COMMENT ON CONSTRAINT ck_cycle_curve_feature_dvdq_discharge_peak1_capacity_ah_range ON cycle_curve_feature IS 'dvdq_discharge_peak1_capacity_ah >= 0.';
+COMMENT ON CONSTRAINT ck_cycle_curve_feature_dvdq_discharge_peak1_height_vol_2802e3f9 ON cycle_curve_feature IS 'dvdq_discharge_peak1_height_volt_per_ah >= 0.';
+COMMENT ON CONSTRAINT ck_cycle_curve_feature_delta_q_reference_cycle_index_range ON cycle_curve_feature IS 'delta_q_reference_cycle_index >= 0.';
+COMMENT ON CONSTRAINT ck_cycle_curve_feature_delta_q_variance_ah2_range ON cycle_curve_feature IS 'delta_q_variance_ah2 >= 0.';
+COMMENT ON CONSTRAINT ck_cycle_curve_feature_delta_q_grid_points_range ON cycle_curve_feature IS 'delta_q_grid_points >= 2.';
+COMMENT ON CONSTRAINT ck_cycle_curve_feature_delta_q_reference ON cycle_curve_feature IS 'A delta-Q(V) feature names the reference cycle it was computed against.';
+COMMENT ON CONSTRAINT ck_cycle_curve_feature_delta_q_other_cycle ON cycle_curve_feature IS 'A cycle is not compared with itself.';
 
 -- label_soc: A ground-truth SOC value for one sample under one definition. Several definitions may label the same sample; they are kept apart by method and version, never overwritten.
 CREATE TABLE label_soc (
@@ -596,6 +878,10 @@ CREATE TABLE label_soh (
     reference_capacity_ah real,
     reference_resistance_ohm real,
     reference_energy_wh real,
+    eol_threshold_soh real,
+    eol_cycle_index integer,
+    rul_cycles integer,
+    rul_censored boolean,
     CONSTRAINT pk_label_soh PRIMARY KEY (label_soh_id),
     CONSTRAINT uq_label_soh_definition UNIQUE (session_id, cycle_index, definition, reference_basis, label_version),
     CONSTRAINT fk_label_soh_cycle FOREIGN KEY (session_id, cycle_index) REFERENCES cycle (session_id, cycle_index) ON DELETE CASCADE,
@@ -605,7 +891,11 @@ CREATE TABLE label_soh (
     CONSTRAINT ck_label_soh_reference_capacity_ah_range CHECK (reference_capacity_ah > 0),
     CONSTRAINT ck_label_soh_reference_resistance_ohm_range CHECK (reference_resistance_ohm > 0),
     CONSTRAINT ck_label_soh_reference_energy_wh_range CHECK (reference_energy_wh > 0),
-    CONSTRAINT ck_label_soh_reference CHECK ((definition = 'capacity' AND reference_capacity_ah IS NOT NULL) OR (definition = 'resistance' AND reference_resistance_ohm IS NOT NULL) OR (definition = 'energy' AND reference_energy_wh IS NOT NULL))
+    CONSTRAINT ck_label_soh_eol_threshold_soh_range CHECK (eol_threshold_soh > 0 AND eol_threshold_soh <= 3),
+    CONSTRAINT ck_label_soh_eol_cycle_index_range CHECK (eol_cycle_index >= 0),
+    CONSTRAINT ck_label_soh_reference CHECK ((definition = 'capacity' AND reference_capacity_ah IS NOT NULL) OR (definition = 'resistance' AND reference_resistance_ohm IS NOT NULL) OR (definition = 'energy' AND reference_energy_wh IS NOT NULL)),
+    CONSTRAINT ck_label_soh_rul CHECK ((eol_threshold_soh IS NULL AND eol_cycle_index IS NULL AND rul_cycles IS NULL AND rul_censored IS NULL) OR (eol_threshold_soh IS NOT NULL AND rul_cycles IS NOT NULL AND rul_censored IS NOT NULL)),
+    CONSTRAINT ck_label_soh_eol CHECK (eol_cycle_index IS NULL OR rul_cycles = eol_cycle_index - cycle_index)
 );
 COMMENT ON TABLE label_soh IS 'A ground-truth SOH value for one cycle under one definition, with the reference it was computed against.';
 COMMENT ON COLUMN label_soh.label_soh_id IS 'Surrogate key of the label.';
@@ -618,6 +908,10 @@ COMMENT ON COLUMN label_soh.soh IS 'Measured / reference. End of life is convent
 COMMENT ON COLUMN label_soh.reference_capacity_ah IS 'Reference capacity (capacity-based SOH). [unit: Ah; range: > 0]';
 COMMENT ON COLUMN label_soh.reference_resistance_ohm IS 'Reference resistance R_0 (resistance-based SOH). [unit: ohm; range: > 0]';
 COMMENT ON COLUMN label_soh.reference_energy_wh IS 'Reference energy (energy-based SOH). [unit: Wh; range: > 0]';
+COMMENT ON COLUMN label_soh.eol_threshold_soh IS 'The SOH threshold end of life is defined by (conventionally 0.8, capacity-based; a resistance-based threshold is above 1); NULL when the label has no RUL/EOL. [unit: fraction; range: (0, 3]]';
+COMMENT ON COLUMN label_soh.eol_cycle_index IS 'End of life: the first cycle of the session whose SOH under this definition crosses eol_threshold_soh; NULL when the cell never reaches it (rul_censored) or no threshold. [range: >= 0]';
+COMMENT ON COLUMN label_soh.rul_cycles IS 'Remaining useful life at this cycle in cycles, eol_cycle_index - cycle_index (negative after end of life); when censored, the cycles still observed after this one, a lower bound of the true RUL.';
+COMMENT ON COLUMN label_soh.rul_censored IS 'True when the session ends before SOH reaches the threshold (right-censored: no end of life is invented, rul_cycles is a lower bound); NULL when no threshold.';
 COMMENT ON CONSTRAINT fk_label_soh_cycle ON label_soh IS 'ON DELETE CASCADE: A label is derived from its cycle and means nothing without it.';
 COMMENT ON CONSTRAINT ck_label_soh_definition_enum ON label_soh IS 'definition is one of the soh_definition values.';
 COMMENT ON CONSTRAINT ck_label_soh_reference_basis_enum ON label_soh IS 'reference_basis is one of the soh_reference values.';
@@ -625,7 +919,11 @@ COMMENT ON CONSTRAINT ck_label_soh_soh_range ON label_soh IS 'soh lies in (0, 3]
 COMMENT ON CONSTRAINT ck_label_soh_reference_capacity_ah_range ON label_soh IS 'reference_capacity_ah > 0.';
 COMMENT ON CONSTRAINT ck_label_soh_reference_resistance_ohm_range ON label_soh IS 'reference_resistance_ohm > 0.';
 COMMENT ON CONSTRAINT ck_label_soh_reference_energy_wh_range ON label_soh IS 'reference_energy_wh > 0.';
+COMMENT ON CONSTRAINT ck_label_soh_eol_threshold_soh_range ON label_soh IS 'eol_threshold_soh lies in (0, 3].';
+COMMENT ON CONSTRAINT ck_label_soh_eol_cycle_index_range ON label_soh IS 'eol_cycle_index >= 0.';
 COMMENT ON CONSTRAINT ck_label_soh_reference ON label_soh IS 'The reference value matching the definition is stored with the label.';
+COMMENT ON CONSTRAINT ck_label_soh_rul ON label_soh IS 'RUL and end of life come with their threshold and censoring, or not at all.';
+COMMENT ON CONSTRAINT ck_label_soh_eol ON label_soh IS 'An uncensored RUL counts the cycles to the stated end of life.';
 
 -- model_run: One training run of a SOC or SOH model: what was trained on which data, against which label definition, how the data was split, and how well it did.
 CREATE TABLE model_run (
@@ -827,6 +1125,8 @@ CREATE TABLE source_file (
     assumed_time_zone text,
     record_index_first integer,
     record_index_last integer,
+    native_record_first bigint,
+    compressed_sha256 text,
     imported_at timestamptz NOT NULL,
     CONSTRAINT pk_source_file PRIMARY KEY (source_file_id),
     CONSTRAINT uq_source_file_content UNIQUE (session_id, content_sha256),
@@ -839,19 +1139,21 @@ COMMENT ON TABLE source_file IS 'A cycler file a session was imported from; a se
 COMMENT ON COLUMN source_file.source_file_id IS 'Surrogate key of the file.';
 COMMENT ON COLUMN source_file.session_id IS 'The session imported from this file.';
 COMMENT ON COLUMN source_file.uri IS 'Path or URI of the file as it was imported.';
-COMMENT ON COLUMN source_file.content_sha256 IS 'SHA-256 of the file''s bytes, lower-case hex; proves which file was read.';
+COMMENT ON COLUMN source_file.content_sha256 IS 'SHA-256 of the file''s decompressed bytes, lower-case hex; proves which file was read (the same data gzipped or not has one hash).';
 COMMENT ON COLUMN source_file.file_format IS 'Format as the importer names it, e.g. arbin_res, maccor_txt, neware_ndax, bdf_csv.';
 COMMENT ON COLUMN source_file.cycler_software IS 'Software and version that wrote the file, e.g. "MITS Pro 8.0"; NULL when unknown.';
 COMMENT ON COLUMN source_file.original_units IS 'Units of the file''s columns before conversion to BDF units, e.g. {"current": "mA", "capacity": "mAh"}; NULL when it was already in BDF units.';
 COMMENT ON COLUMN source_file.assumed_time_zone IS 'IANA time zone assumed when the file''s local times were converted to UTC (Arbin, Maccor and NASA files write local time), e.g. Europe/Berlin; NULL when the file holds UTC.';
 COMMENT ON COLUMN source_file.record_index_first IS 'First record_index imported from this file; NULL when it holds no samples. [range: >= 0]';
 COMMENT ON COLUMN source_file.record_index_last IS 'Last record_index imported from this file. [range: >= 0]';
+COMMENT ON COLUMN source_file.native_record_first IS 'The cycler''s own record (data point) number of the file''s first imported sample, e.g. Arbin Data_Point 1 (record_index_first holds the session''s 0-based index); NULL when the file has none.';
+COMMENT ON COLUMN source_file.compressed_sha256 IS 'SHA-256 of the compressed bytes, lower-case hex, when the file was read compressed (.gz); content_sha256 is always of the decompressed bytes. NULL for an uncompressed file.';
 COMMENT ON COLUMN source_file.imported_at IS 'When the file was imported (UTC).';
 COMMENT ON CONSTRAINT fk_source_file_session_id ON source_file IS 'ON DELETE CASCADE: A file record describes its session''s import and means nothing without it.';
 COMMENT ON CONSTRAINT ck_source_file_record_index_first_range ON source_file IS 'record_index_first >= 0.';
 COMMENT ON CONSTRAINT ck_source_file_record_index_last_range ON source_file IS 'record_index_last >= 0.';
 COMMENT ON CONSTRAINT ck_source_file_record_order ON source_file IS 'A file''s samples end at or after its first one.';
 
--- Schema version 3, recorded where the migration runner (dbmate) keeps applied migrations.
+-- Schema version 4, recorded where the migration runner (dbmate) keeps applied migrations.
 CREATE TABLE IF NOT EXISTS schema_migrations (version varchar(128) PRIMARY KEY);
-INSERT INTO schema_migrations (version) VALUES ('000100'), ('000101'), ('000200'), ('000201'), ('000300'), ('000301');
+INSERT INTO schema_migrations (version) VALUES ('000100'), ('000101'), ('000200'), ('000201'), ('000300'), ('000301'), ('000400'), ('000401');

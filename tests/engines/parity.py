@@ -59,6 +59,10 @@ def companions(table: str, column: str, value) -> dict:
         return {"session_id": 104}  # a session with no rows yet, so index 0 is free
     if table == "source_file" and column == "record_index_last":
         return {"record_index_first": 0}
+    if table == "label_soh" and column == "session_id":  # a dangling cycle: no RUL to it
+        return {"eol_cycle_index": None, "rul_cycles": 0, "rul_censored": True}
+    if table == "label_soh" and column == "eol_cycle_index":  # RUL counts to it from cycle 1
+        return {"rul_cycles": value - 1}
     return {}
 
 
@@ -407,6 +411,114 @@ HAND_WRITTEN += [
         "battery_cell:unknown-maker",
         "battery_cell",
         {"manufacturer": None, "model_name": None, "serial_number": None},
+    ),
+]
+
+# Version 4: curves, curve features, RUL/EOL, how a cycle type was found.
+HAND_WRITTEN += [
+    Case("cycle:type-source-without-type", "cycle", {"cycle_type": None}, REJECTED),
+    Case("cycle:type-from-protocol", "cycle", {"cycle_type_source": "protocol"}),
+    Case(
+        "cycle_feature:relaxation-times-reversed",
+        "cycle_feature",
+        {"relaxation_time_1_second": 600.0},
+        REJECTED,
+    ),
+    Case("cycle_feature:null-reasons-not-json", "cycle_feature", {"null_reasons": "x"}, REJECTED),
+    Case(
+        "curve_definition:grid-downwards",
+        "curve_definition",
+        {"voltage_grid_min_volt": 4.3},
+        REJECTED,
+    ),
+    Case(
+        "curve_definition:polyorder-at-window",
+        "curve_definition",
+        {"smoothing_polyorder": 21},
+        REJECTED,
+    ),
+    Case(
+        "curve_definition:no-delta-q",
+        "curve_definition",
+        {"delta_q_reference_cycle_index": None, "delta_q_cycle_index": None},
+    ),
+    Case(
+        "curve_definition:delta-q-half-named",
+        "curve_definition",
+        {"delta_q_cycle_index": None},
+        REJECTED,
+    ),
+    Case(
+        "curve_definition:delta-q-same-cycle",
+        "curve_definition",
+        {"delta_q_cycle_index": 5},
+        REJECTED,
+    ),
+    Case(
+        "cycle_curve:same-point-twice",
+        "cycle_curve",
+        {"cycle_index": 0, "direction": "discharge", "point_index": 0},
+        REJECTED,
+    ),
+    Case("cycle_curve:unknown-definition", "cycle_curve", {"curve_version": "nope"}, REJECTED),
+    Case("cycle_curve:dv-dq-on-voltage-grid", "cycle_curve", {"dv_dq_volt_per_ah": 0.2}, REJECTED),
+    Case(
+        "cycle_curve:energy-on-capacity-grid",
+        "cycle_curve",
+        {"grid": "normalised_capacity", "energy_wh": 1.0},
+        REJECTED,
+    ),
+    Case("cycle_curve:dq-dv-on-voltage-grid", "cycle_curve", {"dq_dv_ah_per_volt": 6.0}),
+    Case("cycle_curve:cycle-of-other-session", "cycle_curve", {"session_id": 102}, REJECTED),
+    Case(
+        "cycle_curve_feature:delta-q-without-reference",
+        "cycle_curve_feature",
+        {"delta_q_reference_cycle_index": None},
+        REJECTED,
+    ),
+    Case(
+        "cycle_curve_feature:no-delta-q",
+        "cycle_curve_feature",
+        {
+            "delta_q_reference_cycle_index": None,
+            "delta_q_min_ah": None,
+            "delta_q_mean_ah": None,
+            "delta_q_variance_ah2": None,
+        },
+    ),
+    Case(
+        "cycle_curve_feature:against-itself",
+        "cycle_curve_feature",
+        {"delta_q_reference_cycle_index": 1},
+        REJECTED,
+    ),
+    Case(
+        "cycle_curve_feature:null-reasons",
+        "cycle_curve_feature",
+        {"null_reasons": {"delta_q_min_ah": "no reference cycle 5"}},
+    ),
+    Case(
+        "label_soh:censored",
+        "label_soh",
+        {"eol_cycle_index": None, "rul_cycles": 40, "rul_censored": True},
+    ),
+    Case("label_soh:rul-not-to-eol", "label_soh", {"rul_cycles": 10}, REJECTED),
+    Case("label_soh:eol-without-threshold", "label_soh", {"eol_threshold_soh": None}, REJECTED),
+    Case(
+        "label_soh:no-rul",
+        "label_soh",
+        {
+            "eol_threshold_soh": None,
+            "eol_cycle_index": None,
+            "rul_cycles": None,
+            "rul_censored": None,
+        },
+    ),
+    Case("label_soh:rul-without-censoring", "label_soh", {"rul_censored": None}, REJECTED),
+    Case(
+        "source_file:uncompressed",
+        "source_file",
+        {"compressed_sha256": None, "native_record_first": None},
     ),
 ]
 

@@ -184,6 +184,9 @@ ACCEPTED_HERE = {
     "source_file:same-file-twice": UNIQUE,
     "eis_spectrum:cycle-of-other-session": FOREIGN,
     "eis_point:same-point-twice": UNIQUE,
+    "cycle_curve:same-point-twice": UNIQUE,
+    "cycle_curve:unknown-definition": FOREIGN,
+    "cycle_curve:cycle-of-other-session": FOREIGN,
 }
 
 # Dangling-key rows that also break a CHECK, which ClickHouse does enforce: rejected by it.
@@ -295,6 +298,7 @@ def test_cluster_shards_every_session_table_by_session(cluster_statements):
         "test_session", "cycle", "timeseries_point", "cycle_feature",
         "label_soc", "label_soh", "prediction",
         "cell_channel_point", "eis_spectrum", "source_file",
+        "cycle_curve", "cycle_curve_feature",
     }  # fmt: skip
     for table in SCHEMA.tables:
         if table.name in sharded:

@@ -746,6 +746,13 @@ CASES: list[Case] = [
         text=edit("  battery_pack:", "        unit: Ah", "        unit: Wh"),
         marker="unit: Wh",
     ),
+    C(  # a compound suffix decides, not the _volt it ends in (dQ/dV in Ah/V)
+        "compound-unit-contradicts-suffix",
+        "columns.unit-suffix",
+        "unit 'V' contradicts the name suffix '_ah_per_volt' (use unit: Ah/V)",
+        text=pack_column(column("type: real, unit: V", name="peak_ah_per_volt")),
+        marker="unit: V",
+    ),
     C(
         "suffix-missing",
         "columns.suffix-missing",
