@@ -27,6 +27,9 @@ from ingest.db import Database, connect
 from ingest.errors import IngestError, UsageError
 from ingest.load import Options, load_file, read_sidecar
 
+from . import model
+from .model import Baseline
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data" / "demo"
 DEFAULT_DB = ROOT / "db" / "battery.sqlite"
@@ -89,6 +92,7 @@ class Built:
     sessions: dict[str, int] = field(default_factory=dict)  # name -> session_id
     rows: dict[str, int] = field(default_factory=dict)  # table -> rows
     seconds: float = 0.0
+    model: Baseline | None = None  # the baseline SOH model's run (demo/model.py)
 
 
 def sqlite_url(path: Path) -> str:
@@ -262,6 +266,8 @@ def build(
                 curves=CurveSettings(delta_q_cycles=DELTA_Q_CYCLES),
                 strict=True,
             )
+            # the baseline SOH model: exported, fitted, its predictions imported (model_run)
+            built.model = model.run(url, aging, DELTA_Q_CYCLES)
     db = connect(url)
     try:
         for table in (
@@ -275,6 +281,8 @@ def build(
             "label_soh",
             "cycle_curve",
             "cycle_curve_feature",
+            "model_run",
+            "prediction",
         ):
             built.rows[table] = int(db.query(f"SELECT count(*) FROM {table}")[0][0])
     finally:
@@ -327,8 +335,33 @@ def main(argv: list[str] | None = None) -> int:
         + f" rows in {built.seconds:.1f} s",
         file=sys.stderr,
     )
-    print(json.dumps({"sessions": built.sessions, "rows": built.rows}))
+    out = {"sessions": built.sessions, "rows": built.rows}
+    if built.model is not None:
+        out["model"] = _report_model(url, built.model)
+    print(json.dumps(out))
     return 0
+
+
+def _report_model(url: str, run: Baseline) -> dict:
+    """The baseline model's evaluation (python -m predictions evaluate --run ID --per-cell),
+    said on stderr and returned for the JSON line."""
+    from predictions import evaluate
+
+    scores = evaluate(url, [run.run_id]) + evaluate(url, [run.run_id], per_cell=True)
+    said = "imported" if run.imported else "found (built before)"
+    print(
+        f"model_run {run.run_id} ({model.MODEL_NAME} {model.MODEL_VERSION}, {said}): "
+        f"{run.rows} SOH predictions in {run.seconds:.1f} s",
+        file=sys.stderr,
+    )
+    for s in sorted(scores, key=lambda s: (s.split, s.cell_id is not None, s.cell_id or 0)):
+        cell = "all cells" if s.cell_id is None else f"cell {s.cell_id}"
+        print(
+            f"  {s.split:<5} {cell:<9} {s.count:>4} cycles: MAE {s.mae:.4f}, "
+            f"RMSE {s.rmse:.4f}, max {s.max_error:.4f}",
+            file=sys.stderr,
+        )
+    return {"run_id": run.run_id, "scores": [s.__dict__ for s in scores]}
 
 
 if __name__ == "__main__":
