@@ -93,6 +93,7 @@ class Built:
     rows: dict[str, int] = field(default_factory=dict)  # table -> rows
     seconds: float = 0.0
     model: Baseline | None = None  # the baseline SOH model's run (demo/model.py)
+    soc_model: Baseline | None = None  # the OCV + coulomb-counting SOC baseline's run
 
 
 def sqlite_url(path: Path) -> str:
@@ -268,6 +269,11 @@ def build(
             )
             # the baseline SOH model: exported, fitted, its predictions imported (model_run)
             built.model = model.run(url, aging, DELTA_Q_CYCLES)
+        if "ocv_c20" in built.sessions and "drive_cycle" in built.sessions:
+            # the SOC baseline: the C/20 test's OCV table, the drive cycle counted from it
+            built.soc_model = model.soc_run(
+                url, built.sessions["ocv_c20"], built.sessions["drive_cycle"]
+            )
     db = connect(url)
     try:
         for table in (
@@ -336,13 +342,17 @@ def main(argv: list[str] | None = None) -> int:
         file=sys.stderr,
     )
     out = {"sessions": built.sessions, "rows": built.rows}
-    if built.model is not None:
-        out["model"] = _report_model(url, built.model)
+    for key, run, name in (
+        ("model", built.model, f"{model.MODEL_NAME} {model.MODEL_VERSION}"),
+        ("soc_model", built.soc_model, f"{model.SOC_MODEL_NAME} {model.SOC_MODEL_VERSION}"),
+    ):
+        if run is not None:
+            out[key] = _report_model(url, run, name)
     print(json.dumps(out))
     return 0
 
 
-def _report_model(url: str, run: Baseline) -> dict:
+def _report_model(url: str, run: Baseline, name: str) -> dict:
     """The baseline model's evaluation (python -m predictions evaluate --run ID --per-cell),
     said on stderr and returned for the JSON line."""
     from predictions import evaluate
@@ -350,14 +360,13 @@ def _report_model(url: str, run: Baseline) -> dict:
     scores = evaluate(url, [run.run_id]) + evaluate(url, [run.run_id], per_cell=True)
     said = "imported" if run.imported else "found (built before)"
     print(
-        f"model_run {run.run_id} ({model.MODEL_NAME} {model.MODEL_VERSION}, {said}): "
-        f"{run.rows} SOH predictions in {run.seconds:.1f} s",
+        f"model_run {run.run_id} ({name}, {said}): {run.rows} predictions in {run.seconds:.1f} s",
         file=sys.stderr,
     )
     for s in sorted(scores, key=lambda s: (s.split, s.cell_id is not None, s.cell_id or 0)):
         cell = "all cells" if s.cell_id is None else f"cell {s.cell_id}"
         print(
-            f"  {s.split:<5} {cell:<9} {s.count:>4} cycles: MAE {s.mae:.4f}, "
+            f"  {s.split:<5} {cell:<9} {s.count:>4} rows: MAE {s.mae:.4f}, "
             f"RMSE {s.rmse:.4f}, max {s.max_error:.4f}",
             file=sys.stderr,
         )

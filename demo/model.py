@@ -48,7 +48,7 @@ class Baseline:
     run_id: int
     rows: int  # predictions
     imported: bool  # False: an earlier build's run was found
-    coefficients: dict[str, float] = field(default_factory=dict)
+    fitted: dict = field(default_factory=dict)  # coefficients (SOH), the OCV fit (SOC)
     split: dict = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -65,12 +65,12 @@ def _query(url: str, sql: str, params=()) -> list[tuple]:
         return source.query(sql, list(params))
 
 
-def _existing(url: str) -> int | None:
+def _existing(url: str, name: str = MODEL_NAME, version: str = MODEL_VERSION) -> int | None:
     rows = _query(
         url,
         "SELECT run_id FROM model_run WHERE model_name = %s AND model_version = %s "
         "AND code_revision = %s ORDER BY run_id",
-        (MODEL_NAME, MODEL_VERSION, code_revision()),
+        (name, version, code_revision()),
     )
     return int(rows[0][0]) if rows else None
 
@@ -162,3 +162,102 @@ def run(url: str, sessions: list[int], cycles: tuple[int, int]) -> Baseline:
         described["split"],
         time.monotonic() - started,
     )
+
+
+# ------------------------------------------------------------------ SOC: OCV + coulomb counting
+
+SOC_MODEL_NAME = "demo-ocv-coulomb-counting"
+SOC_MODEL_VERSION = "1"
+OCV_GRID = 101  # SOC points of the OCV table, 0 to 1
+
+
+def ocv_table(soc: np.ndarray, volt: np.ndarray, amp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(voltages, SOCs) of the pseudo-OCV curve of a C/20 test: its discharge and its charge
+    branch (voltage against the SOC label) each interpolated on OCV_GRID SOCs and averaged
+    (the mean of the two halves the hysteresis), made non-decreasing so it can be inverted."""
+    grid = np.linspace(0.0, 1.0, OCV_GRID)
+    branches = []
+    for sign in (-1, 1):
+        part = amp * sign > 0
+        order = np.argsort(soc[part])
+        branches.append(np.interp(grid, soc[part][order], volt[part][order]))
+    return np.maximum.accumulate((branches[0] + branches[1]) / 2), grid
+
+
+def charge_ah(time_s: np.ndarray, amp: np.ndarray) -> np.ndarray:
+    """The charge passed since the first sample, in Ah (positive charges), each interval at
+    the current of its first sample, as the cycler holds it."""
+    return np.concatenate([[0.0], np.cumsum(amp[:-1] * np.diff(time_s))]) / 3600.0
+
+
+def soc_run(url: str, ocv_session: int, drive_session: int) -> Baseline:
+    """The OCV + coulomb-counting SOC baseline: the OCV table and the capacity from the C/20
+    test (`ocv_session`), the drive cycle's SOC started from the OCV of its first sample (the
+    cell at rest) and counted from there; its samples predicted and imported as a model_run.
+    Both sessions are of one cell (the demo's SOC tests): the split is none, the drive cycle's
+    rows are marked test in the prediction file."""
+    import pyarrow.parquet as pq
+
+    import export
+    from predictions import Run, import_predictions
+
+    started = time.monotonic()
+    found = _existing(url, SOC_MODEL_NAME, SOC_MODEL_VERSION)
+    if found is not None:
+        count = _query(url, "SELECT count(*) FROM prediction WHERE run_id = %s", (found,))
+        return Baseline(found, int(count[0][0]), False, seconds=time.monotonic() - started)
+    columns = ["session_id", "record_index", "test_time_second", "voltage_volt"]
+    columns += ["current_ampere", "soc"]
+    with tempfile.TemporaryDirectory(prefix="demo-model-") as tmp:
+        path = Path(tmp) / "soc.parquet"
+        written = export.write_training_set(
+            url, path, "soc", sessions=[ocv_session, drive_session], split="none"
+        )
+        data = {
+            k: np.asarray(v) for k, v in pq.read_table(path, columns=columns).to_pydict().items()
+        }
+        session = data["session_id"]
+        ocv = {k: v[session == ocv_session] for k, v in data.items()}
+        drive = {k: v[session == drive_session] for k, v in data.items()}
+        order = np.argsort(drive["record_index"])
+        drive = {k: v[order] for k, v in drive.items()}
+        volts, socs = ocv_table(
+            ocv["soc"].astype(float),
+            ocv["voltage_volt"].astype(float),
+            ocv["current_ampere"].astype(float),
+        )
+        discharged = ocv["current_ampere"] < 0
+        order = np.argsort(ocv["record_index"])
+        passed = charge_ah(
+            ocv["test_time_second"][order].astype(float),
+            (ocv["current_ampere"][order] * discharged[order]).astype(float),
+        )
+        capacity = float(-passed[-1])  # the C/20 discharge's charge, Ah
+        initial = float(np.interp(drive["voltage_volt"][0], volts, socs))
+        predicted = (
+            initial
+            + charge_ah(
+                drive["test_time_second"].astype(float), drive["current_ampere"].astype(float)
+            )
+            / capacity
+        )
+        out = Path(tmp) / "predicted.csv"
+        with out.open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["session_id", "record_index", "predicted_value", "split"])
+            for record, value in zip(drive["record_index"], predicted, strict=True):
+                writer.writerow([drive_session, int(record), repr(float(value)), "test"])
+        hyper = {
+            "model": "OCV lookup of the first sample, then coulomb counting",
+            "ocv_session": ocv_session,
+            "ocv_grid_points": OCV_GRID,
+            "capacity_ah": capacity,
+            "initial_soc": initial,
+        }
+        done = import_predictions(
+            url,
+            out,
+            written.plan.description(),
+            Run(SOC_MODEL_NAME, SOC_MODEL_VERSION, code_revision(), hyper),
+        )
+    return Baseline(done.run_id, done.rows, True, hyper, {"by": "none"}, time.monotonic() - started)

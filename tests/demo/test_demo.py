@@ -409,8 +409,10 @@ def test_the_baseline_model_run_and_its_predictions_exist(built):
     )
     assert tuple(rows[0]) == (labels, labels, labels) == (312, 312, 312)
     aging = {built.session(name) for name in demo.AGING}
-    predicted = {r[0] for r in built.query("SELECT DISTINCT session_id FROM prediction")}
-    assert predicted == aging
+    predicted = built.query(
+        "SELECT DISTINCT session_id FROM prediction WHERE run_id = %s", [run_id]
+    )
+    assert {r[0] for r in predicted} == aging
 
 
 def test_the_baseline_model_predicts_held_out_cells_it_never_trained_on(built):
@@ -463,6 +465,45 @@ def test_the_baseline_models_evaluation_is_the_runs(built):
     assert test.count == 78 and 0 < test.mae < 0.02
 
 
+def _soc_run(built) -> tuple:
+    from demo import model
+
+    rows = built.query(
+        "SELECT run_id, task, code_revision, split_spec, hyperparameters, mae, rmse, max_error "
+        "FROM model_run WHERE model_name = %s",
+        [model.SOC_MODEL_NAME],
+    )
+    assert len(rows) == 1, rows
+    return rows[0]
+
+
+def test_the_soc_baseline_counts_the_drive_cycle_from_the_ocv_of_its_first_sample(built):
+    """The second model_run: every drive-cycle sample predicted (test), the OCV table and the
+    capacity from the C/20 test; started from the OCV lookup of the resting first sample, it
+    finds the drive cycle's stated initial SOC (0.9, its sidecar's) to within 0.01."""
+    from demo import model
+    from predictions import evaluate
+
+    run_id, task, code, spec, hyper, mae, rmse, worst = _soc_run(built)
+    assert built.built.soc_model is not None and built.built.soc_model.run_id == run_id
+    assert (task, code) == ("soc", model.code_revision())
+    hyper = json.loads(hyper)
+    assert hyper["ocv_session"] == built.session("ocv_c20")
+    assert hyper["initial_soc"] == pytest.approx(0.9, abs=0.01)
+    assert hyper["capacity_ah"] == pytest.approx(5.0, rel=0.03)  # the C/20 discharge, nominal 5
+    drive = built.session("drive_cycle")
+    labels = built.query("SELECT count(*) FROM label_soc WHERE session_id = %s", [drive])[0][0]
+    rows = built.query(
+        "SELECT count(*), count(label_soc_id), min(split), max(split), min(session_id), "
+        "max(session_id) FROM prediction WHERE run_id = %s",
+        [run_id],
+    )
+    assert tuple(rows[0]) == (labels, labels, "test", "test", drive, drive)
+    (test,) = evaluate(built.url, [run_id])
+    assert (test.mae, test.rmse, test.max_error) == pytest.approx((mae, rmse, worst), rel=1e-5)
+    assert test.count == labels and test.mae < 0.01
+
+
 @pytest.mark.parametrize("built", ["sqlite"], indirect=True)  # the docs build's engine
 def test_the_modelling_pages_figures_are_the_databases(built):
     """docs/modelling.md's baseline-model section states the split, the coefficients and the
@@ -504,6 +545,19 @@ def test_the_modelling_pages_figures_are_the_databases(built):
     assert f"one row per labelled cycle ({rows})" in page
     for name in ("soh-predicted.svg", "soh-error.svg"):
         assert f"](demo-plots/{name})" in page, name
+    # the SOC baseline's paragraph
+    soc_id, *_, soc_hyper, _, _, _ = _soc_run(built)
+    soc_hyper = json.loads(soc_hyper)
+    (soc,) = evaluate(built.url, [soc_id])
+    assert f"`model_run` {soc_id}" in page and f"{soc.count} samples" in page
+    assert f"{soc_hyper['capacity_ah']:.2f} Ah" in page
+    assert f"SOC {soc_hyper['initial_soc']:.4f}, against the 0.9" in page
+    stated = built.query(
+        "SELECT DISTINCT reference_capacity_ah, initial_soc FROM label_soc WHERE session_id = %s",
+        [built.session("drive_cycle")],
+    )
+    assert [tuple(r) for r in stated] == [(5.0, 0.9)]  # "from the stated 0.9, nominal 5 Ah"
+    assert f"MAE {soc.mae:.4f}, RMSE {soc.rmse:.4f} and largest error {soc.max_error:.4f}" in page
 
 
 @pytest.mark.parametrize("built", ["sqlite"], indirect=True)
