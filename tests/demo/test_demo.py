@@ -262,6 +262,11 @@ def test_building_again_is_a_no_op(built):
     again = demo.build(built.url)
     assert again.rows == built.built.rows
     assert again.sessions == built.built.sessions
+    for first, second in (
+        (built.built.model, again.model),
+        (built.built.soc_model, again.soc_model),
+    ):
+        assert second.run_id == first.run_id and not second.imported  # the runs found, not made
 
 
 def db_rows(url: str, sql: str) -> list[tuple]:
@@ -378,6 +383,11 @@ def test_the_demo_pages_figures_are_the_databases(built):
 # --------------------------------------------------------------- the baseline model (demo/model.py)
 
 
+def _json(value):
+    """A JSON column as Python: SQLite gives the text, PostgreSQL's jsonb the object."""
+    return value if isinstance(value, dict | list) else json.loads(value)
+
+
 def _baseline_run(built) -> tuple:
     from demo import model
 
@@ -398,7 +408,7 @@ def test_the_baseline_model_run_and_its_predictions_exist(built):
     run_id, task, version, code, seed, spec, hyper, *_ = _baseline_run(built)
     assert built.built.model is not None and built.built.model.run_id == run_id
     assert (task, version, code, seed) == ("soh", model.MODEL_VERSION, model.code_revision(), 7)
-    hyper = json.loads(hyper)
+    hyper = _json(hyper)
     assert hyper["terms"] == list(model.TERMS) and hyper["dropped"] == ["discharge_capacity_ah"]
     labels = built.query("SELECT count(*) FROM label_soh WHERE definition = 'capacity'")[0][0]
     rows = built.query(
@@ -424,7 +434,7 @@ def test_the_baseline_model_predicts_held_out_cells_it_never_trained_on(built):
     from demo import model
 
     run_id, *_, spec, hyper, _, _, _ = _baseline_run(built)
-    spec, hyper = json.loads(spec), json.loads(hyper)
+    spec, hyper = _json(spec), _json(hyper)
     sides = built.query(
         "SELECT s.cell_id, count(DISTINCT p.split), min(p.split) FROM prediction p "
         "JOIN test_session s ON s.session_id = p.session_id WHERE p.run_id = %s "
@@ -487,7 +497,7 @@ def test_the_soc_baseline_counts_the_drive_cycle_from_the_ocv_of_its_first_sampl
     run_id, task, code, spec, hyper, mae, rmse, worst = _soc_run(built)
     assert built.built.soc_model is not None and built.built.soc_model.run_id == run_id
     assert (task, code) == ("soc", model.code_revision())
-    hyper = json.loads(hyper)
+    hyper = _json(hyper)
     assert hyper["ocv_session"] == built.session("ocv_c20")
     assert hyper["initial_soc"] == pytest.approx(0.9, abs=0.01)
     assert hyper["capacity_ah"] == pytest.approx(5.0, rel=0.03)  # the C/20 discharge, nominal 5
@@ -513,7 +523,7 @@ def test_the_modelling_pages_figures_are_the_databases(built):
 
     page = " ".join((ROOT / "docs" / "modelling.md").read_text(encoding="utf-8").split())
     run_id, *_, spec, hyper, _, _, _ = _baseline_run(built)
-    spec, hyper = json.loads(spec), json.loads(hyper)
+    spec, hyper = _json(spec), _json(hyper)
     train, test = spec["train"], spec["test"]
     said = ", ".join(map(str, train[:-1])) + f" and {train[-1]} train, cells "
     assert said + " and ".join(map(str, test)) + " (40 degC at 1C and 2C) test" in page
@@ -547,7 +557,7 @@ def test_the_modelling_pages_figures_are_the_databases(built):
         assert f"](demo-plots/{name})" in page, name
     # the SOC baseline's paragraph
     soc_id, *_, soc_hyper, _, _, _ = _soc_run(built)
-    soc_hyper = json.loads(soc_hyper)
+    soc_hyper = _json(soc_hyper)
     (soc,) = evaluate(built.url, [soc_id])
     assert f"`model_run` {soc_id}" in page and f"{soc.count} samples" in page
     assert f"{soc_hyper['capacity_ah']:.2f} Ah" in page
@@ -572,7 +582,7 @@ def test_the_model_plots_are_the_runs_predictions_and_evaluation(built):
     assert first == plots.draw(built.url, plots.MODEL_PLOTS)
     assert set(first) == {"soh-predicted.svg", "soh-error.svg"}
     run_id, *_, spec, _, _, _, _ = _baseline_run(built)
-    spec = json.loads(spec)
+    spec = _json(spec)
     scatter = first["soh-predicted.svg"]
     for cell in spec["test"]:
         assert f"cell_id {cell} (40 degC, " in scatter
