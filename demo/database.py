@@ -1,7 +1,8 @@
 """`python -m demo [--db URL]` (`make demo`): a database filled from the demo files
 shipped under data/demo/ (simulated with PyBaMM by scripts/demo/make_demo_data.py): the schema
 created when the database has none, every demo file loaded with the loader, then cycles,
-features, SOC and SOH labels derived with `derive.run`.
+features, SOC and SOH labels (and the aging cells' curves) derived with `derive.run`, and last
+the baseline SOH and SOC models fitted and their predictions imported (demo/model.py).
 
 SQLite by default (db/battery.sqlite, made anew); a PostgreSQL URL gets the PostgreSQL DDL, or
 the TimescaleDB DDL where the timescaledb extension is installed in it; a ClickHouse URL
