@@ -1,7 +1,8 @@
 """`python -m demo [--db URL]` (`make demo`): a database filled from the demo files
 shipped under data/demo/ (simulated with PyBaMM by scripts/demo/make_demo_data.py): the schema
 created when the database has none, every demo file loaded with the loader, then cycles,
-features, SOC and SOH labels derived with `derive.run`.
+features, SOC and SOH labels (and the aging cells' curves) derived with `derive.run`, and last
+the baseline SOH and SOC models fitted and their predictions imported (demo/model.py).
 
 SQLite by default (db/battery.sqlite, made anew); a PostgreSQL URL gets the PostgreSQL DDL, or
 the TimescaleDB DDL where the timescaledb extension is installed in it; a ClickHouse URL
@@ -26,6 +27,9 @@ from derive import CurveSettings, DeriveError
 from ingest.db import Database, connect
 from ingest.errors import IngestError, UsageError
 from ingest.load import Options, load_file, read_sidecar
+
+from . import model
+from .model import Baseline
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data" / "demo"
@@ -89,6 +93,8 @@ class Built:
     sessions: dict[str, int] = field(default_factory=dict)  # name -> session_id
     rows: dict[str, int] = field(default_factory=dict)  # table -> rows
     seconds: float = 0.0
+    model: Baseline | None = None  # the baseline SOH model's run (demo/model.py)
+    soc_model: Baseline | None = None  # the OCV + coulomb-counting SOC baseline's run
 
 
 def sqlite_url(path: Path) -> str:
@@ -252,15 +258,21 @@ def build(
                 initial_soc=initial_soc,
                 strict=True,  # a refused derivation fails the demo, said in one line
             )
-        # the ageing cells' curves, dQ/dV, dV/dQ and delta-Q(V) (derive/curves.py)
+        # the ageing cells' curves, dQ/dV, dV/dQ and delta-Q(V) (derive/curves.py), unless an
+        # earlier build wrote them: their 760,000 rows take about two minutes to write again
+        # on the test TimescaleDB (the cycles re-derived in place keep them; re-segmented, the
+        # cascade deletes them and they are derived anew)
         aging = [built.sessions[name] for name in AGING if name in built.sessions]
+        settings = CurveSettings(delta_q_cycles=DELTA_Q_CYCLES)
+        if aging and _curves_missing(url, aging, settings.curve_version):
+            derivations.run(url, aging, what=("curves",), curves=settings, strict=True)
         if aging:
-            derivations.run(
-                url,
-                aging,
-                what=("curves",),
-                curves=CurveSettings(delta_q_cycles=DELTA_Q_CYCLES),
-                strict=True,
+            # the baseline SOH model: exported, fitted, its predictions imported (model_run)
+            built.model = model.run(url, aging, DELTA_Q_CYCLES)
+        if "ocv_c20" in built.sessions and "drive_cycle" in built.sessions:
+            # the SOC baseline: the C/20 test's OCV table, the drive cycle counted from it
+            built.soc_model = model.soc_run(
+                url, built.sessions["ocv_c20"], built.sessions["drive_cycle"]
             )
     db = connect(url)
     try:
@@ -275,12 +287,29 @@ def build(
             "label_soh",
             "cycle_curve",
             "cycle_curve_feature",
+            "model_run",
+            "prediction",
         ):
             built.rows[table] = int(db.query(f"SELECT count(*) FROM {table}")[0][0])
     finally:
         db.close()
     built.seconds = time.monotonic() - started
     return built
+
+
+def _curves_missing(url: str, sessions: list[int], version: str) -> bool:
+    """True unless every session has its delta-Q(V) row under `version` (written last)."""
+    db = connect(url)
+    try:
+        rows = db.query(
+            "SELECT count(DISTINCT session_id) FROM cycle_curve_feature WHERE curve_version = %s "
+            f"AND delta_q_reference_cycle_index IS NOT NULL AND session_id IN "
+            f"({', '.join(str(int(s)) for s in sessions)})",
+            [version],
+        )
+    finally:
+        db.close()
+    return int(rows[0][0]) < len(set(sessions))
 
 
 def _existing(db: Database, name: str) -> int | None:
@@ -327,8 +356,36 @@ def main(argv: list[str] | None = None) -> int:
         + f" rows in {built.seconds:.1f} s",
         file=sys.stderr,
     )
-    print(json.dumps({"sessions": built.sessions, "rows": built.rows}))
+    out = {"sessions": built.sessions, "rows": built.rows}
+    for key, run, name in (
+        ("model", built.model, f"{model.MODEL_NAME} {model.MODEL_VERSION}"),
+        ("soc_model", built.soc_model, f"{model.SOC_MODEL_NAME} {model.SOC_MODEL_VERSION}"),
+    ):
+        if run is not None:
+            out[key] = _report_model(url, run, name)
+    print(json.dumps(out))
     return 0
+
+
+def _report_model(url: str, run: Baseline, name: str) -> dict:
+    """The baseline model's evaluation (python -m predictions evaluate --run ID --per-cell),
+    said on stderr and returned for the JSON line."""
+    from predictions import evaluate
+
+    scores = evaluate(url, [run.run_id]) + evaluate(url, [run.run_id], per_cell=True)
+    said = "imported" if run.imported else "found (built before)"
+    print(
+        f"model_run {run.run_id} ({name}, {said}): {run.rows} predictions in {run.seconds:.1f} s",
+        file=sys.stderr,
+    )
+    for s in sorted(scores, key=lambda s: (s.split, s.cell_id is not None, s.cell_id or 0)):
+        cell = "all cells" if s.cell_id is None else f"cell {s.cell_id}"
+        print(
+            f"  {s.split:<5} {cell:<9} {s.count:>4} rows: MAE {s.mae:.4f}, "
+            f"RMSE {s.rmse:.4f}, max {s.max_error:.4f}",
+            file=sys.stderr,
+        )
+    return {"run_id": run.run_id, "scores": [s.__dict__ for s in scores]}
 
 
 if __name__ == "__main__":

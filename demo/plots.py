@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from typing import NamedTuple
 
 from ingest.db import Database, connect
 
@@ -201,6 +202,96 @@ def soc_label(db: Database, plt) -> object:
     return figure
 
 
+def model_run(db: Database) -> int:
+    """The run of the demo's baseline SOH model (demo/model.py), the latest if several."""
+    from .model import MODEL_NAME
+
+    rows = db.query(
+        "SELECT max(run_id) FROM model_run WHERE model_name = %s AND task = 'soh'", [MODEL_NAME]
+    )
+    if not rows or rows[0][0] is None:
+        raise LookupError(f"the database has no {MODEL_NAME} run: run make demo")
+    return int(rows[0][0])
+
+
+def soh_predicted(db: Database, plt) -> object:
+    """The baseline model's predicted SOH against the label for the held-out (test) cells, one
+    colour per cell, with the line where they are equal (prediction.predicted_value and
+    true_value of the run's test split)."""
+    run = model_run(db)
+    rows = db.query(
+        "SELECT s.cell_id, p.true_value, p.predicted_value FROM prediction p "
+        "JOIN test_session s ON s.session_id = p.session_id "
+        "WHERE p.run_id = %s AND p.split = 'test' ORDER BY s.cell_id, p.cycle_index",
+        [run],
+    )
+    conditions = {cell: (celsius, rate) for _, cell, celsius, rate in aging_cells(db)}
+    figure, axis = plt.subplots(figsize=(5.6, 4.6))
+    values = [r[1] for r in rows] + [r[2] for r in rows]
+    low, high = min(values) - 0.01, max(values) + 0.01
+    axis.plot([low, high], [low, high], color="#757575", linewidth=0.8, label="predicted = true")
+    for cell in sorted({r[0] for r in rows}):
+        part = [r for r in rows if r[0] == cell]
+        celsius, rate = conditions[cell]
+        axis.plot(
+            [r[1] for r in part],
+            [r[2] for r in part],
+            "o",
+            markersize=3.5,
+            color=TEMPERATURE_COLOURS.get(celsius, "#757575"),
+            markerfacecolor="none" if rate >= 2 else None,
+            label=f"cell_id {cell} ({celsius:g} degC, {rate:g}C)",
+        )
+    axis.set_xlim(low, high)
+    axis.set_ylim(low, high)
+    axis.set_aspect("equal")
+    axis.set_xlabel("prediction.true_value (label_soh.soh)")
+    axis.set_ylabel("prediction.predicted_value")
+    axis.set_title(f"model_run {run}: the held-out cells", fontsize=10)
+    axis.legend(loc="upper left", fontsize=8, frameon=False)
+    return figure
+
+
+class Bar(NamedTuple):
+    split: str
+    cell_id: int
+    mae: float
+
+
+def soh_error(db: Database, plt) -> object:
+    """The baseline model's mean absolute error per cell (the evaluation query's, per cell),
+    train and test cells side by side, each bar labelled with its MAE."""
+    from predictions.evaluate import query
+
+    run = model_run(db)
+    rows = db.query(query(db.kind, per_cell=True, runs=1), [run])  # run, split, cell, count, MAE
+    scores = sorted(
+        (Bar(split, int(cell), float(mae)) for _, split, cell, _, mae, *_ in rows),
+        key=lambda s: (s.split != "test", s.cell_id),
+    )
+    figure, axis = plt.subplots(figsize=(7.5, 3.6))
+    colours = {"test": CURRENT, "train": VOLTAGE, "validation": SOH}
+    for i, s in enumerate(scores):
+        axis.bar(i, s.mae, color=colours.get(s.split, "#757575"), label=s.split)
+        axis.annotate(
+            f"{s.mae:.4f}",
+            (i, s.mae),
+            ha="center",
+            va="bottom",
+            fontsize=8,
+            xytext=(0, 2),
+            textcoords="offset points",
+        )
+    axis.set_xticks(range(len(scores)), [f"cell_id {s.cell_id}" for s in scores], fontsize=8)
+    handles, labels = axis.get_legend_handles_labels()
+    unique = dict(zip(labels, handles, strict=True))
+    axis.legend(unique.values(), unique.keys(), loc="upper left", fontsize=8, frameon=False)
+    axis.set_ylabel("MAE of SOH (fraction)")
+    axis.set_title(f"model_run {run}: mean absolute error per cell (predictions evaluate)")
+    axis.margins(y=0.15)
+    return figure
+
+
 PLOTS: dict[str, Callable] = {
     "discharge-curves.svg": discharge_curves,
     "cycle-trace.svg": cycle_trace,
@@ -208,10 +299,16 @@ PLOTS: dict[str, Callable] = {
     "soc-label.svg": soc_label,
     "soc-tests.svg": soc_tests,
 }
+# docs/modelling.md's pictures: the baseline model's predictions (demo/model.py)
+MODEL_PLOTS: dict[str, Callable] = {
+    "soh-predicted.svg": soh_predicted,
+    "soh-error.svg": soh_error,
+}
 
 
-def draw(url: str) -> dict[str, str]:
-    """Every plot of PLOTS as SVG text, from the demo database at `url`."""
+def draw(url: str, plots: dict[str, Callable] = PLOTS) -> dict[str, str]:
+    """Every plot of `plots` (the demo page's, PLOTS, by default) as SVG text, from the demo
+    database at `url`."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -221,7 +318,7 @@ def draw(url: str) -> dict[str, str]:
     db = connect(url)
     try:
         with matplotlib.rc_context(STYLE):
-            for name, plot in PLOTS.items():
+            for name, plot in plots.items():
                 figure = plot(db, plt)
                 figure.tight_layout()
                 buffer = io.StringIO()

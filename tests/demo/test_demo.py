@@ -262,6 +262,11 @@ def test_building_again_is_a_no_op(built):
     again = demo.build(built.url)
     assert again.rows == built.built.rows
     assert again.sessions == built.built.sessions
+    for first, second in (
+        (built.built.model, again.model),
+        (built.built.soc_model, again.soc_model),
+    ):
+        assert second.run_id == first.run_id and not second.imported  # the runs found, not made
 
 
 def db_rows(url: str, sql: str) -> list[tuple]:
@@ -373,6 +378,220 @@ def test_the_demo_pages_figures_are_the_databases(built):
     assert (
         f"from `cycle_index` {earliest} at 40 degC and 0.5C to {latest} at 25 degC and 0.5C" in page
     )
+
+
+# --------------------------------------------------------------- the baseline model (demo/model.py)
+
+
+def _json(value):
+    """A JSON column as Python: SQLite gives the text, PostgreSQL's jsonb the object."""
+    return value if isinstance(value, dict | list) else json.loads(value)
+
+
+def _baseline_run(built) -> tuple:
+    from demo import model
+
+    rows = built.query(
+        "SELECT run_id, task, model_version, code_revision, random_seed, split_spec, "
+        "hyperparameters, mae, rmse, max_error FROM model_run WHERE model_name = %s",
+        [model.MODEL_NAME],
+    )
+    assert len(rows) == 1, rows  # one run, however many builds (test_building_again_is_a_no_op)
+    return rows[0]
+
+
+def test_the_baseline_model_run_and_its_predictions_exist(built):
+    """make demo leaves one model_run of the baseline SOH model and one prediction per labelled
+    cycle of the aging cells, each linked to its label and carrying its value."""
+    from demo import model
+
+    run_id, task, version, code, seed, spec, hyper, *_ = _baseline_run(built)
+    assert built.built.model is not None and built.built.model.run_id == run_id
+    assert (task, version, code, seed) == ("soh", model.MODEL_VERSION, model.code_revision(), 7)
+    hyper = _json(hyper)
+    assert hyper["terms"] == list(model.TERMS) and hyper["dropped"] == ["discharge_capacity_ah"]
+    labels = built.query("SELECT count(*) FROM label_soh WHERE definition = 'capacity'")[0][0]
+    rows = built.query(
+        "SELECT count(*), count(p.label_soh_id), sum(CASE WHEN abs(p.true_value - l.soh) < 1e-6 "
+        "THEN 1 ELSE 0 END) FROM prediction p JOIN label_soh l ON l.label_soh_id = p.label_soh_id "
+        "WHERE p.run_id = %s",
+        [run_id],
+    )
+    assert tuple(rows[0]) == (labels, labels, labels) == (312, 312, 312)
+    aging = {built.session(name) for name in demo.AGING}
+    predicted = built.query(
+        "SELECT DISTINCT session_id FROM prediction WHERE run_id = %s", [run_id]
+    )
+    assert {r[0] for r in predicted} == aging
+
+
+def test_the_baseline_model_predicts_held_out_cells_it_never_trained_on(built):
+    """The split is by cell: every cell's predictions are on one side, the test cells are the
+    export's, and the coefficients are a fit of the training cells' rows alone (a refit here of
+    the same rows gives them; with the test cells in, it would not)."""
+    import numpy as np
+
+    from demo import model
+
+    run_id, *_, spec, hyper, _, _, _ = _baseline_run(built)
+    spec, hyper = _json(spec), _json(hyper)
+    sides = built.query(
+        "SELECT s.cell_id, count(DISTINCT p.split), min(p.split) FROM prediction p "
+        "JOIN test_session s ON s.session_id = p.session_id WHERE p.run_id = %s "
+        "GROUP BY s.cell_id",
+        [run_id],
+    )
+    assert all(n == 1 for _, n, _ in sides), sides  # no cell on both sides
+    by_side = {side: sorted(c for c, _, s in sides if s == side) for side in ("train", "test")}
+    assert by_side == {"train": spec["train"], "test": spec["test"]}
+    assert by_side["test"] and not set(by_side["train"]) & set(by_side["test"])
+    assert spec["by"] == "cell" and spec["seed"] == model.SEED
+    rows = built.query(
+        "SELECT p.split, f.charge_throughput_ah, c.delta_q_log10_abs_variance, l.soh "
+        "FROM prediction p JOIN label_soh l ON l.label_soh_id = p.label_soh_id "
+        "JOIN cycle_feature f ON f.session_id = p.session_id AND f.cycle_index = p.cycle_index "
+        "AND f.feature_version = l.label_version "
+        "JOIN cycle_curve_feature c ON c.session_id = p.session_id "
+        "AND c.delta_q_reference_cycle_index = %s AND c.cycle_index = %s WHERE p.run_id = %s",
+        [*hyper["delta_q_cycles"], run_id],
+    )
+    assert tuple(hyper["delta_q_cycles"]) == demo.database.DELTA_Q_CYCLES
+    assert len(rows) == 312
+    split = np.array([r[0] for r in rows])
+    x = model.design(*(np.array([r[i] for r in rows], dtype=float) for i in (1, 2)))
+    y = np.array([r[3] for r in rows], dtype=float)
+    stated = np.array([hyper["coefficients"][t] for t in model.TERMS])
+    assert model.fit(x[split == "train"], y[split == "train"]) == pytest.approx(stated, rel=1e-3)
+    assert model.fit(x, y) != pytest.approx(stated, rel=1e-3)
+
+
+def test_the_baseline_models_evaluation_is_the_runs(built):
+    """The test split's numbers model_run stores are the evaluation query's (every engine)."""
+    from predictions import evaluate
+
+    run_id, *_, mae, rmse, worst = _baseline_run(built)
+    (test,) = [s for s in evaluate(built.url, [run_id]) if s.split == "test"]
+    assert (test.mae, test.rmse, test.max_error) == pytest.approx((mae, rmse, worst), rel=1e-5)
+    assert test.count == 78 and 0 < test.mae < 0.02
+
+
+def _soc_run(built) -> tuple:
+    from demo import model
+
+    rows = built.query(
+        "SELECT run_id, task, code_revision, split_spec, hyperparameters, mae, rmse, max_error "
+        "FROM model_run WHERE model_name = %s",
+        [model.SOC_MODEL_NAME],
+    )
+    assert len(rows) == 1, rows
+    return rows[0]
+
+
+def test_the_soc_baseline_counts_the_drive_cycle_from_the_ocv_of_its_first_sample(built):
+    """The second model_run: every drive-cycle sample predicted (test), the OCV table and the
+    capacity from the C/20 test; started from the OCV lookup of the resting first sample, it
+    finds the drive cycle's stated initial SOC (0.9, its sidecar's) to within 0.01."""
+    from demo import model
+    from predictions import evaluate
+
+    run_id, task, code, spec, hyper, mae, rmse, worst = _soc_run(built)
+    assert built.built.soc_model is not None and built.built.soc_model.run_id == run_id
+    assert (task, code) == ("soc", model.code_revision())
+    hyper = _json(hyper)
+    assert hyper["ocv_session"] == built.session("ocv_c20")
+    assert hyper["initial_soc"] == pytest.approx(0.9, abs=0.01)
+    assert hyper["capacity_ah"] == pytest.approx(5.0, rel=0.03)  # the C/20 discharge, nominal 5
+    drive = built.session("drive_cycle")
+    labels = built.query("SELECT count(*) FROM label_soc WHERE session_id = %s", [drive])[0][0]
+    rows = built.query(
+        "SELECT count(*), count(label_soc_id), min(split), max(split), min(session_id), "
+        "max(session_id) FROM prediction WHERE run_id = %s",
+        [run_id],
+    )
+    assert tuple(rows[0]) == (labels, labels, "test", "test", drive, drive)
+    (test,) = evaluate(built.url, [run_id])
+    assert (test.mae, test.rmse, test.max_error) == pytest.approx((mae, rmse, worst), rel=1e-5)
+    assert test.count == labels and test.mae < 0.01
+
+
+@pytest.mark.parametrize("built", ["sqlite"], indirect=True)  # the docs build's engine
+def test_the_modelling_pages_figures_are_the_databases(built):
+    """docs/modelling.md's baseline-model section states the split, the coefficients and the
+    evaluation of the demo's run: each is the database's (an edited number fails here)."""
+    from demo import model
+    from predictions import evaluate
+
+    page = " ".join((ROOT / "docs" / "modelling.md").read_text(encoding="utf-8").split())
+    run_id, *_, spec, hyper, _, _, _ = _baseline_run(built)
+    spec, hyper = _json(spec), _json(hyper)
+    train, test = spec["train"], spec["test"]
+    said = ", ".join(map(str, train[:-1])) + f" and {train[-1]} train, cells "
+    assert said + " and ".join(map(str, test)) + " (40 degC at 1C and 2C) test" in page
+    conditions = built.query(
+        "SELECT ambient_temperature_celsius, discharge_c_rate FROM test_session "
+        f"WHERE cell_id IN ({', '.join(map(str, test))}) ORDER BY cell_id"
+    )
+    assert [tuple(c) for c in conditions] == [(40.0, 1.0), (40.0, 2.0)]
+    b0, b1, b2 = (hyper["coefficients"][t] for t in model.TERMS)
+    assert f"b0 = {b0:.4f}, b1 = {b1:.6f} per Ah and b2 = {b2:.6f} per Ah" in page
+    assert f"`python -m predictions evaluate --run {run_id} --per-cell`" in page
+    scores = {(s.split, s.cell_id): s for s in evaluate(built.url, [run_id], per_cell=True)}
+    whole = {s.split: s for s in evaluate(built.url, [run_id])}
+    t, tr = whole["test"], whole["train"]
+    assert (
+        f"MAE {t.mae:.4f}, RMSE {t.rmse:.4f} and largest error {t.max_error:.4f} over "
+        f"{t.count} cycles" in page
+    )
+    assert f"on the training cells MAE {tr.mae:.4f} over {tr.count}" in page
+    worst = sorted((s for s in scores.values() if s.split == "train"), key=lambda s: -s.mae)[:2]
+    worst.sort(key=lambda s: s.cell_id)
+    assert (
+        f"the training cells {worst[0].cell_id} and {worst[1].cell_id} are at "
+        f"{worst[0].mae:.3f} and {worst[1].mae:.3f}" in page
+    )
+    assert max(s.mae for s in scores.values() if s.split == "test") < worst[0].mae
+    rows = built.query("SELECT count(*) FROM prediction WHERE run_id = %s", [run_id])[0][0]
+    assert f"`random_seed` 7, the export's split in `split_spec`) and {rows} `prediction`" in page
+    assert f"one row per labelled cycle ({rows})" in page
+    for name in ("soh-predicted.svg", "soh-error.svg"):
+        assert f"](demo-plots/{name})" in page, name
+    # the SOC baseline's paragraph
+    soc_id, *_, soc_hyper, _, _, _ = _soc_run(built)
+    soc_hyper = _json(soc_hyper)
+    (soc,) = evaluate(built.url, [soc_id])
+    assert f"`model_run` {soc_id}" in page and f"{soc.count} samples" in page
+    assert f"{soc_hyper['capacity_ah']:.2f} Ah" in page
+    assert f"SOC {soc_hyper['initial_soc']:.4f}, against the 0.9" in page
+    stated = built.query(
+        "SELECT DISTINCT reference_capacity_ah, initial_soc FROM label_soc WHERE session_id = %s",
+        [built.session("drive_cycle")],
+    )
+    assert [tuple(r) for r in stated] == [(5.0, 0.9)]  # "from the stated 0.9, nominal 5 Ah"
+    assert f"MAE {soc.mae:.4f}, RMSE {soc.rmse:.4f} and largest error {soc.max_error:.4f}" in page
+
+
+@pytest.mark.parametrize("built", ["sqlite"], indirect=True)
+def test_the_model_plots_are_the_runs_predictions_and_evaluation(built):
+    """docs/modelling.md's pictures (demo/plots.py MODEL_PLOTS): deterministic; the scatter
+    shows the test cells only, named with their conditions; each bar of the error plot is
+    labelled with its cell's MAE from the evaluation query."""
+    from demo import plots
+    from predictions import evaluate
+
+    first = plots.draw(built.url, plots.MODEL_PLOTS)
+    assert first == plots.draw(built.url, plots.MODEL_PLOTS)
+    assert set(first) == {"soh-predicted.svg", "soh-error.svg"}
+    run_id, *_, spec, _, _, _, _ = _baseline_run(built)
+    spec = _json(spec)
+    scatter = first["soh-predicted.svg"]
+    for cell in spec["test"]:
+        assert f"cell_id {cell} (40 degC, " in scatter
+    for cell in spec["train"]:
+        assert f"cell_id {cell} (" not in scatter
+    assert "prediction.predicted_value" in scatter and f"model_run {run_id}" in scatter
+    bars = first["soh-error.svg"]
+    for s in evaluate(built.url, [run_id], per_cell=True):
+        assert f"cell_id {s.cell_id}" in bars and f">{s.mae:.4f}<" in bars, s
 
 
 # --------------------------------------------------------------- vendor files refused whole

@@ -71,6 +71,8 @@ def test_the_docs_extra_alone_builds_the_site(docs_venv, tmp_path):
         "capacity-fade.svg",
         "soc-label.svg",
         "soc-tests.svg",
+        "soh-predicted.svg",  # docs/modelling.md's: the demo's baseline model
+        "soh-error.svg",
     ):
         svg = site / "demo-plots" / name
         assert svg.is_file(), f"the demo plot {name} was not drawn"

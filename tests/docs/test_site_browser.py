@@ -113,6 +113,7 @@ PAGES = [
     {"name": f"table-{TABLE_PAGE}", "path": f"reference/tables/{TABLE_PAGE}/"},
     {"name": "home-dark", "path": "", "colorScheme": "dark", "fullPage": False},
     {"name": "demo", "path": "demo/"},
+    {"name": "modelling", "path": "modelling/"},  # the demo's baseline model's plots
 ]
 
 
@@ -237,6 +238,20 @@ def test_demo_page_shows_the_plots_drawn_at_build_time(site, report):
         assert svg.lstrip().startswith("<?xml") and "<svg" in svg, name
         assert svg.count("<path") > 5, f"{name}: no data drawn?"
     assert "label_soc.soc" in (site / "demo-plots" / "soc-label.svg").read_text()
+
+
+def test_modelling_page_shows_the_baseline_models_plots(site, report):
+    """From data to model shows the demo's baseline model (demo/plots.py MODEL_PLOTS), drawn
+    at build time from the same demo database, and they load (test_page_is_whole[modelling])."""
+    from demo.plots import MODEL_PLOTS
+
+    page = (site / "modelling" / "index.html").read_text(encoding="utf-8")
+    assert report["modelling"]["imageCount"] >= len(MODEL_PLOTS)
+    for name in MODEL_PLOTS:
+        assert f"../demo-plots/{name}" in page, name
+        svg = (site / "demo-plots" / name).read_text(encoding="utf-8")
+        assert svg.lstrip().startswith("<?xml") and "<svg" in svg, name
+        assert "model_run" in svg, name
 
 
 def test_table_pages_fit_their_frame(report, schema):
