@@ -205,9 +205,12 @@ def build(
     vendor: bool = True,
     derive: bool = True,
     ddl: str | None = None,
+    models: bool = True,
 ) -> Built:
     """Fill the database at `url` from the demo files; `vendor=False` leaves out the sessions
-    that need the vendor reader (the docs build draws from the BDF sessions only)."""
+    that need the vendor reader (the docs build draws from the BDF sessions only);
+    `models=False` stops after the SQL and step derivations: no curves, no baseline models
+    (what the query cookbook reads; the curves are most of a build's time on a slow server)."""
     started = time.monotonic()
     built = Built(url)
     if url.startswith("chdb://"):
@@ -264,12 +267,14 @@ def build(
         # cascade deletes them and they are derived anew)
         aging = [built.sessions[name] for name in AGING if name in built.sessions]
         settings = CurveSettings(delta_q_cycles=DELTA_Q_CYCLES)
+        if not models:
+            aging = []
         if aging and _curves_missing(url, aging, settings.curve_version):
             derivations.run(url, aging, what=("curves",), curves=settings, strict=True)
         if aging:
             # the baseline SOH model: exported, fitted, its predictions imported (model_run)
             built.model = model.run(url, aging, DELTA_Q_CYCLES)
-        if "ocv_c20" in built.sessions and "drive_cycle" in built.sessions:
+        if models and "ocv_c20" in built.sessions and "drive_cycle" in built.sessions:
             # the SOC baseline: the C/20 test's OCV table, the drive cycle counted from it
             built.soc_model = model.soc_run(
                 url, built.sessions["ocv_c20"], built.sessions["drive_cycle"]

@@ -83,6 +83,21 @@ def conform(batch: pa.RecordBatch, target: pa.Schema) -> pa.RecordBatch:
 
                 micros = pc.round(pc.multiply(array.cast(pa.float64()), 1e6))
                 array = micros.cast(pa.int64()).cast(field.type)
+        if pa.types.is_string(field.type) and (
+            pa.types.is_struct(array.type)
+            or pa.types.is_map(array.type)
+            or pa.types.is_list(array.type)
+        ):
+            # a JSON column as psycopg hands it (json/jsonb -> dict): back to its JSON text;
+            # Arrow made one struct of every row's keys, so a key a row lacks came back None
+            import json
+
+            def text(value):
+                if isinstance(value, dict):
+                    value = {k: v for k, v in value.items() if v is not None}
+                return None if value is None else json.dumps(value, sort_keys=True)
+
+            array = pa.array([text(v) for v in array.to_pylist()], pa.string())
         if array.type != field.type:
             array = array.cast(field.type, safe=False)
         arrays.append(array)

@@ -145,33 +145,15 @@ def liam_cli():
     _unavailable(error)
 
 
-def _demo_on(server, timescale: bool):
-    """A fresh database on `server` with the demo built in it (demo/database.py), once."""
-    from demo import database as demo
-    from tests.support.dbkit import ddl_text, load_pg_ddl
-
-    with server.fresh_database("demo") as database:
-        if timescale:
-            # build() would choose this DDL itself (the server offers the extension); loading
-            # it here keeps this engine's DDL loading the harness's, as in test_ingest
-            with database.connect() as raw:
-                load_pg_ddl(raw, ddl_text("timescaledb"))
-        demo.build(database.conninfo())
-        yield database.conninfo()
-
-
-@pytest.fixture(scope="session")
-def timescale_demo(timescale):
-    """The demo database on TimescaleDB, built once for every test that only reads it (the
-    demo's and the cookbook's): the test server loads a few hundred rows a second, so each
-    build of the nine-cell demo takes minutes."""
-    yield from _demo_on(timescale, True)
-
-
 @pytest.fixture(scope="session")
 def pg_demo(request):
     """The demo database on PostgreSQL (15, or the server of LIAM_ERD_SCHEMA_PG_DSN), built
-    once for the tests that only read it; build() creates the tables itself there."""
-    yield from _demo_on(
-        request.getfixturevalue("pg_env" if harness.own_dsn_is_set() else "pg15"), False
-    )
+    once for the tests that only read it (the demo's and the cookbook's); build() creates the
+    tables itself there. Not for TimescaleDB: its test server holds one database, which the
+    next module's fresh_database() wipes."""
+    from demo import database as demo
+
+    server = request.getfixturevalue("pg_env" if harness.own_dsn_is_set() else "pg15")
+    with server.fresh_database("demo") as database:
+        demo.build(database.conninfo())
+        yield database.conninfo()

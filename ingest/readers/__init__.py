@@ -46,16 +46,18 @@ class _Formats(Mapping[str, Reader]):
     one reader it uses (and its libraries: pyarrow, python-calamine, NewareNDA), `--help` and
     a refused option none (the loader's start-up, issue 22 item 9)."""
 
+    # relative to this package, so the names hold in the wheel too (liam_erd_schema.ingest)
     MODULES = {
-        "bdf": "ingest.bdf",
-        "maccor": "ingest.readers.maccor",
-        "arbin": "ingest.readers.arbin",
-        "neware": "ingest.readers.neware",
-        "biologic": "ingest.readers.biologic",
+        "bdf": "..bdf",
+        "maccor": ".maccor",
+        "arbin": ".arbin",
+        "neware": ".neware",
+        "biologic": ".biologic",
     }
 
     def __getitem__(self, name: str) -> Reader:
-        return importlib.import_module(self.MODULES[name])  # KeyError: not a format
+        # KeyError: not a format
+        return importlib.import_module(self.MODULES[name], __package__)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.MODULES)

@@ -23,7 +23,7 @@ import demo
 import harness
 from ingest.cli import main
 from ingest.db import connect
-from tests.support.dbkit import ROOT, ddl_text
+from tests.support.dbkit import ROOT, ddl_text, load_pg_ddl
 
 # slow: the demo database built and derived, its plots drawn
 pytestmark = pytest.mark.slow
@@ -77,11 +77,18 @@ def built(request, tmp_path_factory):
         path = tmp_path_factory.mktemp("demo") / "battery.sqlite"
         yield Demo(f"sqlite:///{path}")
         return
-    # built once per test session (tests/conftest.py), shared with the cookbook's tests:
-    # Demo() builds again, which finds every file loaded (test_building_again_is_a_no_op)
-    yield Demo(
-        request.getfixturevalue("timescale_demo" if request.param == "timescale" else "pg_demo")
-    )
+    if request.param != "timescale":
+        # built once per test session (tests/conftest.py), shared with the cookbook's tests:
+        # Demo() builds again, which finds every file loaded (test_building_again_is_a_no_op)
+        yield Demo(request.getfixturevalue("pg_demo"))
+        return
+    # the TimescaleDB test server holds one database (each module's fresh_database wipes it)
+    with request.getfixturevalue("timescale").fresh_database("demo") as database:
+        # build() would choose this DDL itself (the server offers the extension); loading it
+        # here keeps this engine's DDL loading the harness's, as in test_ingest
+        with database.connect() as raw:
+            load_pg_ddl(raw, ddl_text("timescaledb"))
+        yield Demo(database.conninfo())
 
 
 def test_every_shipped_sample_is_loaded_and_derived(built):

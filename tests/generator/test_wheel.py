@@ -193,8 +193,13 @@ def test_the_one_command_lists_the_rooms_commands_and_names_a_missing_extra(tool
     proc = _run([str(tool), "--help"], workdir)
     _ok(proc)
     assert "ingest " in proc.stdout and "derive " in proc.stdout, proc.stdout
-    # the bare wheel: the loader's extra is not installed, and the command says which it is
+    # the bare wheel: --help imports nothing a load needs, and it answers
     proc = _run([str(tool), "ingest", "--help"], workdir)
+    _ok(proc)
+    assert proc.stdout.startswith("usage: liam-erd-schema ingest"), proc.stdout
+    # a load needs the loader's extra, which is not installed: the command says which it is
+    (workdir / "one.csv").write_text("Test Time / s,Voltage / V,Current / A\n0,3.6,0\n")
+    proc = _run([str(tool), "ingest", "one.csv", "--db", "none.sqlite"], workdir)
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip().endswith("pip install 'liam-erd-schema[ingest]'"), proc.stderr
     assert "Traceback" not in proc.stderr
