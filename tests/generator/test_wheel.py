@@ -199,7 +199,7 @@ def test_the_one_command_lists_the_rooms_commands_and_names_a_missing_extra(tool
     assert proc.stdout.startswith("usage: liam-erd-schema ingest"), proc.stdout
     # a load needs the loader's extra, which is not installed: the command says which it is
     (workdir / "one.csv").write_text("Test Time / s,Voltage / V,Current / A\n0,3.6,0\n")
-    proc = _run([str(tool), "ingest", "one.csv", "--db", "none.sqlite"], workdir)
+    proc = _run([str(tool), "ingest", "one.csv", "--db", "none.sqlite", "--session", "1"], workdir)
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip().endswith("pip install 'liam-erd-schema[ingest]'"), proc.stderr
     assert "Traceback" not in proc.stderr
