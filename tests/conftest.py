@@ -8,6 +8,9 @@ pg_engine              one of pg_engines; tests using it run once per engine
 pg_env                 the $LIAM_ERD_SCHEMA_PG_DSN server, or None; when set it replaces
                        pg15/pg18 (the one of the other major version is skipped)
 liam_cli               engines.LiamCli (.build(sql_path, out_dir) -> schema.json dict)
+sqlite_demo, pg_demo,  the demo database built once per session on SQLite (whole), PostgreSQL
+timescale_demo,        and TimescaleDB (no curves, no models), and by `python -m demo` in chdb
+chdb_demo              ((url, rows)), for the tests that only read it
 
 An engine that cannot start skips its tests with the reason, or fails them when
 CI=true or LIAM_ERD_SCHEMA_REQUIRE_ENGINES=1.
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from pathlib import Path
 
 import pytest
 
@@ -39,7 +43,18 @@ def pytest_configure(config):
 
 
 ENGINE_FIXTURES = frozenset(
-    {"pg_env", "pg15", "pg18", "timescale", "pg_engines", "pg_engine", "liam_cli"}
+    {
+        "pg_env",
+        "pg15",
+        "pg18",
+        "timescale",
+        "pg_engines",
+        "pg_engine",
+        "liam_cli",
+        "pg_demo",
+        "timescale_demo",
+        "chdb_demo",
+    }
 )
 NO_ENGINES_ENV = "LIAM_ERD_SCHEMA_NO_ENGINES"
 
@@ -145,15 +160,77 @@ def liam_cli():
     _unavailable(error)
 
 
+# The demo database, built once per test session on each engine for the tests that only read
+# it (the demo's own, the query cookbook's, the ClickHouse command line's): a build is the
+# longest set-up of the suite on the slow test servers.
+
+
+@pytest.fixture(scope="session")
+def sqlite_demo(tmp_path_factory):
+    """The whole demo on SQLite (curves and baseline models too), in a file build() creates
+    with its schema, as `make demo` does."""
+    from demo import database as demo
+
+    url = demo.sqlite_url(tmp_path_factory.mktemp("demo") / "battery.sqlite")
+    demo.build(url)
+    return url
+
+
 @pytest.fixture(scope="session")
 def pg_demo(request):
-    """The demo database on PostgreSQL (15, or the server of LIAM_ERD_SCHEMA_PG_DSN), built
-    once for the tests that only read it (the demo's and the cookbook's); build() creates the
-    tables itself there. Not for TimescaleDB: its test server holds one database, which the
-    next module's fresh_database() wipes."""
+    """The demo database on PostgreSQL (15, or the server of LIAM_ERD_SCHEMA_PG_DSN); build()
+    creates the tables itself there. No curves, no models: SQLite's build has them (their
+    760,000 curve rows take minutes on the test servers; their engine parity is tested on
+    smaller sessions in tests/derive and tests/export)."""
     from demo import database as demo
 
     server = request.getfixturevalue("pg_env" if harness.own_dsn_is_set() else "pg15")
     with server.fresh_database("demo") as database:
-        demo.build(database.conninfo(), models=False)  # no curves, no models: SQLite has them
+        demo.build(database.conninfo(), models=False)
         yield database.conninfo()
+
+
+@pytest.fixture(scope="session")
+def timescale_demo():
+    """The demo database on a TimescaleDB test server of its own: the session's `timescale`
+    server holds one database, which each module's fresh_database() wipes. The harness's
+    TimescaleDB DDL is loaded first, as in tests/ingest; no curves, no models (as pg_demo)."""
+    from demo import database as demo
+    from tests.support.dbkit import ddl_text, load_pg_ddl
+
+    _no_engines_here("TimescaleDB")
+    with contextlib.ExitStack() as stack:
+        server = _start(stack, harness.timescaledb())
+        with server.fresh_database("demo") as database:
+            with database.connect() as raw:
+                load_pg_ddl(raw, ddl_text("timescaledb"))
+            demo.build(database.conninfo(), models=False)
+            yield database.conninfo()
+
+
+@pytest.fixture(scope="session")
+def chdb_demo(tmp_path_factory):
+    """`python -m demo --db chdb://DIR?database=demo` run once, as a user runs it (chdb holds
+    one session per process, hence its own process): (url, the rows it reports per table).
+    Readers query the directory from processes of their own."""
+    import json
+    import subprocess
+    import sys
+
+    _no_engines_here("ClickHouse (chdb)")
+    try:
+        import chdb  # noqa: F401
+    except ImportError as exc:
+        if harness.engines_required():
+            pytest.fail(f"chdb (the ClickHouse engine) is not installed: {exc}", pytrace=False)
+        pytest.skip(f"chdb is not installed: {exc}")
+    url = f"chdb://{tmp_path_factory.mktemp('demo-ch') / 'demo'}?database=demo"
+    proc = subprocess.run(
+        [sys.executable, "-m", "demo", "--db", url],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return url, json.loads(proc.stdout.strip().splitlines()[-1])["rows"]

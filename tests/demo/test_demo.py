@@ -20,15 +20,15 @@ import sys
 import pytest
 
 import demo
-import harness
 from ingest.cli import main
 from ingest.db import connect
-from tests.support.dbkit import ROOT, ddl_text, load_pg_ddl
+from tests.support.dbkit import ROOT, ddl_text
 
 # slow: the demo database built and derived, its plots drawn
 pytestmark = pytest.mark.slow
 
-ENGINES = ["sqlite", "pg_env" if harness.own_dsn_is_set() else "pg15", "timescale"]
+# the session fixtures (tests/conftest.py) that hold the demo on each engine
+ENGINES = ["sqlite_demo", "pg_demo", "timescale_demo"]
 # The curves and the baseline models are built and checked on SQLite only: their 760,000 curve
 # rows take minutes on the test servers (PostgreSQL and the test TimescaleDB get them by
 # multi-row INSERT), and their engine parity is tested where it is built, on smaller sessions
@@ -76,24 +76,13 @@ class Demo:
 
 
 @pytest.fixture(scope="module", params=ENGINES)
-def built(request, tmp_path_factory):
-    if request.param == "sqlite":
-        # the file does not exist: build() creates it with the schema, as make demo does
-        path = tmp_path_factory.mktemp("demo") / "battery.sqlite"
-        yield Demo(f"sqlite:///{path}")
-        return
-    if request.param != "timescale":
-        # built once per test session (tests/conftest.py), shared with the cookbook's tests:
-        # Demo() builds again, which finds every file loaded (test_building_again_is_a_no_op)
-        yield Demo(request.getfixturevalue("pg_demo"), models=False)
-        return
-    # the TimescaleDB test server holds one database (each module's fresh_database wipes it)
-    with request.getfixturevalue("timescale").fresh_database("demo") as database:
-        # build() would choose this DDL itself (the server offers the extension); loading it
-        # here keeps this engine's DDL loading the harness's, as in test_ingest
-        with database.connect() as raw:
-            load_pg_ddl(raw, ddl_text("timescaledb"))
-        yield Demo(database.conninfo(), models=False)
+def built(request):
+    """The demo built once per test session on each engine (tests/conftest.py), shared with the
+    cookbook's tests: Demo() builds again, which finds every file loaded
+    (test_building_again_is_a_no_op)."""
+    url = request.getfixturevalue(request.param)
+    # the curves and baseline models are SQLite's only
+    yield Demo(url, models=request.param == "sqlite_demo")
 
 
 def test_every_shipped_sample_is_loaded_and_derived(built):
@@ -291,7 +280,7 @@ def db_rows(url: str, sql: str) -> list[tuple]:
         db.close()
 
 
-@pytest.mark.parametrize("built", ["sqlite"], indirect=True)  # the docs build's engine
+@pytest.mark.parametrize("built", ["sqlite_demo"], indirect=True)  # the docs build's engine
 def test_plots_are_drawn_from_the_demo_and_are_deterministic(built):
     """The docs page's SVGs (demo/plots.py): the same database gives the same bytes, and
     each plot shows its table's data (axis labels name the columns)."""
@@ -334,7 +323,7 @@ def test_plots_are_drawn_from_the_demo_and_are_deterministic(built):
     assert "label_soc.soc" in tests and "ocv_c20" in tests and "hppc" in tests
 
 
-@pytest.mark.parametrize("built", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("built", ["sqlite_demo"], indirect=True)
 def test_the_demo_pages_figures_are_the_databases(built):
     """docs/demo.md states the fade and SOH figures of the demo; they are the database's."""
     # the text as read, not as wrapped: one space for every run of spaces and line breaks
@@ -414,7 +403,7 @@ def _baseline_run(built) -> tuple:
     return rows[0]
 
 
-@pytest.mark.parametrize("built", ["sqlite"], indirect=True)  # curves, models: SQLite
+@pytest.mark.parametrize("built", ["sqlite_demo"], indirect=True)  # curves, models: SQLite
 def test_the_baseline_model_run_and_its_predictions_exist(built):
     """make demo leaves one model_run of the baseline SOH model and one prediction per labelled
     cycle of the aging cells, each linked to its label and carrying its value."""
@@ -440,7 +429,7 @@ def test_the_baseline_model_run_and_its_predictions_exist(built):
     assert {r[0] for r in predicted} == aging
 
 
-@pytest.mark.parametrize("built", ["sqlite"], indirect=True)  # curves, models: SQLite
+@pytest.mark.parametrize("built", ["sqlite_demo"], indirect=True)  # curves, models: SQLite
 def test_the_baseline_model_predicts_held_out_cells_it_never_trained_on(built):
     """The split is by cell: every cell's predictions are on one side, the test cells are the
     export's, and the coefficients are a fit of the training cells' rows alone (a refit here of
@@ -481,7 +470,7 @@ def test_the_baseline_model_predicts_held_out_cells_it_never_trained_on(built):
     assert model.fit(x, y) != pytest.approx(stated, rel=1e-3)
 
 
-@pytest.mark.parametrize("built", ["sqlite"], indirect=True)  # curves, models: SQLite
+@pytest.mark.parametrize("built", ["sqlite_demo"], indirect=True)  # curves, models: SQLite
 def test_the_baseline_models_evaluation_is_the_runs(built):
     """The test split's numbers model_run stores are the evaluation query's (every engine)."""
     from predictions import evaluate
@@ -504,7 +493,7 @@ def _soc_run(built) -> tuple:
     return rows[0]
 
 
-@pytest.mark.parametrize("built", ["sqlite"], indirect=True)  # curves, models: SQLite
+@pytest.mark.parametrize("built", ["sqlite_demo"], indirect=True)  # curves, models: SQLite
 def test_the_soc_baseline_counts_the_drive_cycle_from_the_ocv_of_its_first_sample(built):
     """The second model_run: every drive-cycle sample predicted (test), the OCV table and the
     capacity from the C/20 test; started from the OCV lookup of the resting first sample, it
@@ -532,7 +521,7 @@ def test_the_soc_baseline_counts_the_drive_cycle_from_the_ocv_of_its_first_sampl
     assert test.count == labels and test.mae < 0.01
 
 
-@pytest.mark.parametrize("built", ["sqlite"], indirect=True)  # the docs build's engine
+@pytest.mark.parametrize("built", ["sqlite_demo"], indirect=True)  # the docs build's engine
 def test_the_modelling_pages_figures_are_the_databases(built):
     """docs/modelling.md's baseline-model section states the split, the coefficients and the
     evaluation of the demo's run: each is the database's (an edited number fails here)."""
@@ -588,7 +577,7 @@ def test_the_modelling_pages_figures_are_the_databases(built):
     assert f"MAE {soc.mae:.4f}, RMSE {soc.rmse:.4f} and largest error {soc.max_error:.4f}" in page
 
 
-@pytest.mark.parametrize("built", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("built", ["sqlite_demo"], indirect=True)
 def test_the_model_plots_are_the_runs_predictions_and_evaluation(built):
     """docs/modelling.md's pictures (demo/plots.py MODEL_PLOTS): deterministic; the scatter
     shows the test cells only, named with their conditions; each bar of the error plot is
@@ -719,7 +708,7 @@ def test_make_demo_command_line(tmp_path):
     assert "demo database" in run.stderr
 
 
-@pytest.mark.parametrize("built", ["sqlite"], indirect=True)  # curves, models: SQLite
+@pytest.mark.parametrize("built", ["sqlite_demo"], indirect=True)  # curves, models: SQLite
 def test_the_ageing_tests_get_their_curves_and_delta_q(built):
     """make demo derives every ageing cell's curves (docs/features.md): each cycle with a
     discharge has a Q(V) curve, and cycle 35 its delta-Q(V) against cycle 10, negative in

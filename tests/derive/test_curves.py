@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sqlite3
 import subprocess
 import sys
 
@@ -30,7 +29,6 @@ from scipy.interpolate import interp1d
 from scipy.signal import find_peaks, savgol_filter
 
 import derive
-import harness
 from derive import curves as cv
 from derive.curve_settings import CurveSettings
 from ingest.db import connect
@@ -48,7 +46,7 @@ from tests.derive.curve_sessions import (
 )
 from tests.derive.sessions import close
 from tests.support.chkit import CREATE, chdb_or_skip
-from tests.support.dbkit import ROOT, ddl_text, load_pg_ddl
+from tests.support.dbkit import ROOT, fresh_urls, row_engine_names
 
 SETTINGS = CurveSettings(delta_q_cycles=(REFERENCE, COMPARED))
 
@@ -79,7 +77,7 @@ def test_a_too_short_window_is_refused():
 
 
 # ------------------------------------------------------------------------- on every engine
-ENGINES = ["sqlite"] + (["pg_env"] if harness.own_dsn_is_set() else ["pg18"]) + ["timescale"]
+ENGINES = row_engine_names()
 
 CHILD = """
 import json, sys
@@ -116,21 +114,7 @@ def engines(request, tmp_path_factory):
     rerun replaces the rows); what each stored."""
     found = {}
     with contextlib.ExitStack() as stack:
-        for name in ENGINES:
-            tmp = tmp_path_factory.mktemp(f"curves-{name}")
-            if name == "sqlite":
-                path = tmp / "battery.sqlite"
-                conn = sqlite3.connect(path)
-                conn.executescript(ddl_text("sqlite"))
-                conn.close()
-                url = f"sqlite:///{path}"
-            else:
-                engine = request.getfixturevalue(name)
-                database = stack.enter_context(engine.fresh_database("curves"))
-                ddl = "timescaledb" if name == "timescale" else "postgres"
-                with database.connect() as raw:
-                    load_pg_ddl(raw, ddl_text(ddl))
-                url = database.conninfo()
+        for name, url, tmp in fresh_urls(request, tmp_path_factory, stack, "curves", ENGINES):
             ids = load(url, tmp)
             derive.run(url)
             results = derive.run(url, what=["curves"], curves=SETTINGS)

@@ -163,20 +163,11 @@ def test_each_session_and_derivation_on_its_own(both):
         assert len(sessions) == len(outcomes), table  # every session has its cycles, features
 
 
-def test_demo_fills_a_chdb_database(tmp_path):
+def test_demo_fills_a_chdb_database(chdb_demo):
     """`python -m demo --db chdb:///dir?database=` makes the directory, the database and
-    the schema, loads the shipped samples and derives them."""
-    chdb_or_skip()
-    url = f"chdb://{tmp_path / 'demo'}?database=demo"
-    proc = subprocess.run(
-        [sys.executable, "-m", "demo", "--db", url],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    rows = json.loads(proc.stdout.strip().splitlines()[-1])["rows"]
+    the schema, loads the shipped samples and derives them (run once per test session:
+    tests/conftest.py's chdb_demo, which the query cookbook's tests read too)."""
+    _url, rows = chdb_demo
     for table in ("timeseries_point", "cycle", "cycle_feature", "label_soc", "label_soh"):
         assert rows[table] > 0, (table, rows)
     assert rows["label_soc"] == rows["timeseries_point"]

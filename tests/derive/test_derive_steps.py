@@ -19,7 +19,6 @@ import numpy as np
 import pytest
 
 import derive
-import harness
 from derive.cli import main as derive_main
 from derive.life import rul
 from tests.derive.sessions import (
@@ -40,12 +39,11 @@ from tests.derive.sessions import (
     step_ocv_table,
 )
 from tests.support.chkit import CREATE, chdb_or_skip
-from tests.support.dbkit import ROOT, ddl_text, load_pg_ddl
+from tests.support.dbkit import ROOT, ddl_text, fresh_urls, row_engine_names
 
 pytestmark = pytest.mark.engines
 
-PG = "pg_env" if harness.own_dsn_is_set() else "pg18"
-ENGINES = ["sqlite", PG, "timescale"]
+ENGINES = row_engine_names()
 
 
 CHILD = """
@@ -75,20 +73,7 @@ def targets(request, tmp_path_factory):
     """name -> (rows of STEP_QUERIES, session ids, url) for every engine."""
     found = {}
     with contextlib.ExitStack() as stack:
-        for name in ENGINES:
-            tmp = tmp_path_factory.mktemp(f"steps-{name}")
-            if name == "sqlite":
-                path = tmp / "battery.sqlite"
-                conn = sqlite3.connect(path)
-                conn.executescript(ddl_text("sqlite"))
-                conn.close()
-                url = f"sqlite:///{path}"
-            else:
-                engine = request.getfixturevalue(name)
-                database = stack.enter_context(engine.fresh_database("steps"))
-                with database.connect() as raw:
-                    load_pg_ddl(raw, ddl_text("timescaledb" if name == "timescale" else "postgres"))
-                url = database.conninfo()
+        for name, url, tmp in fresh_urls(request, tmp_path_factory, stack, "steps", ENGINES):
             ids = load_step_sessions(url, tmp)
             derive_step_sessions(url, ids, str(step_ocv_table(tmp / "ocv.csv")))
             from ingest.db import connect

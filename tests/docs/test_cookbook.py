@@ -19,10 +19,7 @@ from pathlib import Path
 
 import pytest
 
-import harness
-from demo import database as demo
 from ingest.db import connect
-from tests.support.dbkit import ddl_text, load_pg_ddl
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = ROOT / "docs" / "cookbook.md"
@@ -100,27 +97,18 @@ def run_all(url: str, engine: str) -> dict[str, list[tuple]]:
 CHILD = """
 import json, sys
 sys.path.insert(0, {root!r})
-from demo import database as demo
 from ingest.db import connect
 recipes = json.loads({recipes!r})
-url = {url!r}
-demo.build(url)
-db = connect(url)
+db = connect({url!r})
 print(json.dumps({{name: [list(r) for r in db.query(sql)] for name, sql in recipes.items()}}))
 """
 
 
-def clickhouse_rows(tmp: Path) -> dict[str, list[tuple]]:
-    try:
-        import chdb  # noqa: F401
-    except ImportError as exc:
-        if harness.engines_required():
-            pytest.fail(f"chdb (the ClickHouse engine) is not installed: {exc}")
-        pytest.skip(f"chdb is not installed: {exc}")
+def clickhouse_rows(url: str) -> dict[str, list[tuple]]:
+    """The recipes on the session's chdb demo (tests/conftest.py), from a process of their own
+    (chdb holds one session per process)."""
     sqls = {name: by_engine["ClickHouse"] for name, by_engine in RECIPES.items()}
-    code = CHILD.format(
-        root=str(ROOT), recipes=json.dumps(sqls), url=f"chdb://{tmp / 'ch'}?database=demo"
-    )
+    code = CHILD.format(root=str(ROOT), recipes=json.dumps(sqls), url=url)
     proc = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=600
     )
@@ -129,10 +117,8 @@ def clickhouse_rows(tmp: Path) -> dict[str, list[tuple]]:
 
 
 @pytest.fixture(scope="module")
-def sqlite_url(tmp_path_factory) -> str:
-    url = demo.sqlite_url(tmp_path_factory.mktemp("cookbook") / "battery.sqlite")
-    demo.build(url)
-    return url
+def sqlite_url(sqlite_demo) -> str:
+    return sqlite_demo
 
 
 @pytest.fixture(scope="module")
@@ -141,21 +127,15 @@ def on_sqlite(sqlite_url) -> dict[str, list[tuple]]:
 
 
 @pytest.fixture(scope="module")
-def on_engine(request, tmp_path_factory):
+def on_engine(request):
+    """The recipes' rows on the demo database built once per test session on each engine
+    (tests/conftest.py), shared with the demo's own tests."""
     engine = request.param
     if engine == "ClickHouse":
-        return clickhouse_rows(tmp_path_factory.mktemp("cookbook-ch"))
-    if engine != "TimescaleDB":
-        # the demo database built once per test session (tests/conftest.py), shared with the
-        # demo's own tests
-        return run_all(request.getfixturevalue("pg_demo"), engine)
-    # the TimescaleDB test server holds one database: a build of this module's own, without
-    # the curves and models the recipes do not read (most of a build's time there)
-    with request.getfixturevalue("timescale").fresh_database("cookbook") as database:
-        with database.connect() as raw:
-            load_pg_ddl(raw, ddl_text("timescaledb"))
-        demo.build(database.conninfo(), models=False)
-        return run_all(database.conninfo(), engine)
+        return clickhouse_rows(request.getfixturevalue("chdb_demo")[0])
+    if engine == "TimescaleDB":
+        return run_all(request.getfixturevalue("timescale_demo"), engine)
+    return run_all(request.getfixturevalue("pg_demo"), engine)
 
 
 def number(value):
@@ -187,7 +167,7 @@ def same_rows(mine: list[tuple], theirs: list[tuple]) -> list[str]:
     [
         pytest.param("PostgreSQL", marks=pytest.mark.engines),
         pytest.param("TimescaleDB", marks=pytest.mark.engines),
-        pytest.param("ClickHouse", marks=pytest.mark.slow),  # chdb in a child process
+        pytest.param("ClickHouse", marks=[pytest.mark.engines, pytest.mark.slow]),  # chdb
     ],
     indirect=True,
 )

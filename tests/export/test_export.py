@@ -7,38 +7,23 @@ the same rows and the same numbers on every engine (within float4 rounding: Post
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 
 import pytest
 
-import harness
 from tests.derive.sessions import close
 from tests.export.scenario import error_of, run
-from tests.support.dbkit import ddl_text, load_pg_ddl
+from tests.support.dbkit import fresh_urls, row_engine_names
 
 pytestmark = pytest.mark.engines
 
-ENGINES = ["sqlite", "pg_env" if harness.own_dsn_is_set() else "pg18", "timescale"]
+ENGINES = row_engine_names()
 
 
 @pytest.fixture(scope="module")
 def results(request, tmp_path_factory):
     found = {}
     with contextlib.ExitStack() as stack:
-        for name in ENGINES:
-            tmp = tmp_path_factory.mktemp(f"export-{name}")
-            if name == "sqlite":
-                path = tmp / "battery.sqlite"
-                conn = sqlite3.connect(path)
-                conn.executescript(ddl_text("sqlite"))
-                conn.close()
-                url = f"sqlite:///{path}"
-            else:
-                engine = request.getfixturevalue(name)
-                database = stack.enter_context(engine.fresh_database("export"))
-                with database.connect() as raw:
-                    load_pg_ddl(raw, ddl_text("timescaledb" if name == "timescale" else "postgres"))
-                url = database.conninfo()
+        for name, url, tmp in fresh_urls(request, tmp_path_factory, stack, "export"):
             found[name] = run(url, tmp)
     return found
 

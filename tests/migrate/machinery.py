@@ -17,9 +17,10 @@ from pathlib import Path
 import pytest
 
 import harness
+from generator import migrate
 from generator.targets import TARGETS
 from generator.targets.migrations.sqlite import sqlite_normal
-from tests.support.dbkit import ROOT, load_pg_ddl
+from tests.support.dbkit import ROOT, Conn, load_pg_ddl
 from tests.support.pgcatalog import catalog as pg_catalog
 
 # The platform package of dbmate (package.json says why not the `dbmate` wrapper).
@@ -305,3 +306,112 @@ def committed(target: str, version: int = 2) -> Path:
     for path in (ROOT / "sql" / target / "migrations").glob(f"{version:04d}*.sql"):
         shutil.copy(path, folder / path.name)
     return folder
+
+
+# -- one released version's step, proven the same way on every engine ---------------------------
+def seeded(plan, seed) -> list[tuple[str, dict]]:
+    """The seed rows as the plan's old version stores them: only its tables and columns."""
+    old = {t.name: t for t in plan.old.tables}
+    return [
+        (table, {c: v for c, v in row.items() if c in old[table].column_map})
+        for table, row in seed
+        if table in old
+    ]
+
+
+def sqlite_step(tmp_path: Path, plan, seed, migrations: Path, *, insert_new=None) -> dict:
+    """A SQLite database of the plan's old version holding `seed`, migrated by dbmate with the
+    files of `migrations`, rolled back file by file (catalog and rows as before), migrated
+    again: equal to a fresh build of the new version, every row kept, foreign keys whole;
+    `insert_new(conn)` then inserts the new version's rows. Returns (before, after) rows."""
+    db = tmp_path / "old.sqlite"
+    url = f"sqlite:{db}"
+    sqlite_build(db, plan.old)
+    raw = sqlite3.connect(db, isolation_level=None)
+    raw.execute("PRAGMA foreign_keys = ON")
+    conn = Conn("sqlite", "sqlite", raw, (sqlite3.IntegrityError,))
+    for table, row in seed:
+        conn.insert(table, row)
+    raw.close()
+    before = sqlite_rows(db, plan.old)
+    first = sqlite_catalog(db)
+    dbmate(url, migrations, "migrate")
+    for _ in migrations.glob("*.sql"):
+        dbmate(url, migrations, "rollback")
+    assert sqlite_catalog(db) == first, "down migration: catalog differs"
+    assert sqlite_rows(db, plan.old) == before, "down migration: rows differ"
+    dbmate(url, migrations, "migrate")
+    fresh = tmp_path / "fresh.sqlite"
+    sqlite_build(fresh, plan.new)
+    assert sqlite_catalog(db) == sqlite_catalog(fresh)
+    after = sqlite_rows(db, plan.new)
+    expected = expected_after(plan, before, float4=False)
+    assert project(after, expected) == expected
+    raw = sqlite3.connect(db, isolation_level=None)
+    raw.execute("PRAGMA foreign_keys = ON")
+    try:
+        assert raw.execute("PRAGMA foreign_key_check").fetchall() == []
+        applied = {r[0] for r in raw.execute("SELECT version FROM schema_migrations")}
+        assert migrate.version_id(plan.new.version) in applied
+        if insert_new:
+            insert_new(Conn("sqlite", "sqlite", raw, (sqlite3.IntegrityError,)))
+    finally:
+        raw.close()
+    return {"before": before, "after": after}
+
+
+def pg_step(engine, target: str, plan, seed, migrations: Path, *, insert_new=None) -> dict:
+    """As sqlite_step on a PostgreSQL-family engine (`target` postgres or timescaledb): on
+    TimescaleDB every chunk of the samples is compressed before the migration, and the
+    rollback is not run by dbmate (pglite takes one connection; `dbmate rollback` opens two:
+    the chain test runs TimescaleDB's down blocks itself)."""
+    timescale = target == "timescaledb"
+    samples = "timeseries_point_store" if plan.old.version >= 3 else "timeseries_point"
+    with engine.fresh_database(f"v{plan.new.version}") as database:
+        url = pg_url(engine, database.name)
+        with database.connect() as conn:
+            load_ddl(conn, TARGETS[target].render(plan.old, self_check=False))
+            wrapper = Conn("pg", "postgres", conn, ())
+            for table, row in seed:
+                wrapper.insert(table, row)
+            if timescale:
+                chunks = f"SELECT show_chunks('{samples}')"
+                for (chunk,) in conn.execute(chunks).fetchall():
+                    conn.execute("SELECT compress_chunk(%s)", (chunk,))
+                compressed = conn.execute(
+                    "SELECT count(*) FROM timescaledb_information.chunks WHERE is_compressed"
+                ).fetchone()[0]
+                assert compressed >= 1
+            before = pg_rows(conn, plan.old)
+            first = pg_full_catalog(conn)
+        dbmate(url, migrations, "migrate")
+        if not timescale:
+            for _ in migrations.glob("*.sql"):
+                dbmate(url, migrations, "rollback")
+            with database.connect() as conn:
+                assert pg_full_catalog(conn) == first, "down migration: catalog differs"
+                assert pg_rows(conn, plan.old) == before, "down migration: rows differ"
+            dbmate(url, migrations, "migrate")
+        with database.connect() as conn:
+            migrated = pg_full_catalog(conn)
+            after = pg_rows(conn, plan.new)
+            applied = {r[0] for r in conn.execute("SELECT version FROM schema_migrations")}
+            if insert_new:
+                insert_new(Conn("pg", "postgres", conn, ()))
+        if timescale:
+            engine.wipe()
+        with database.connect() as conn:
+            if not timescale:
+                conn.execute(RESET)
+            load_ddl(conn, TARGETS[target].render(plan.new, self_check=False))
+            fresh = pg_full_catalog(conn)
+    problems = [
+        f"{key}: migrated {migrated.get(key)!r}\n   fresh {fresh[key]!r}"
+        for key in fresh
+        if migrated.get(key) != fresh[key]
+    ]
+    assert not problems, "\n".join(problems)
+    expected = expected_after(plan, before, float4=True)
+    assert project(after, expected) == expected
+    assert migrate.version_id(plan.new.version) in applied
+    return {"before": before, "after": after}

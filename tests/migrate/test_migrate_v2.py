@@ -14,27 +14,12 @@ The machinery (dbmate runner, catalogs, row snapshots) is tests/migrate/machiner
 from __future__ import annotations
 
 import functools
-import sqlite3
 
 import pytest
 
 from generator import load_schema, migrate
-from generator.targets import TARGETS
-from tests.migrate.machinery import (
-    RESET,
-    committed,
-    dbmate,
-    expected_after,
-    load_ddl,
-    pg_full_catalog,
-    pg_rows,
-    pg_url,
-    project,
-    sqlite_build,
-    sqlite_catalog,
-    sqlite_rows,
-)
-from tests.support.dbkit import ROOT, Conn
+from tests.migrate.machinery import committed, pg_step, sqlite_step
+from tests.support.dbkit import ROOT
 from tests.support.seed import SEED
 
 V1 = ROOT / "tests" / "fixtures" / "schema_v1.yaml"
@@ -119,95 +104,24 @@ def insert_v2_rows(conn) -> None:
 # -- SQLite --------------------------------------------------------------------------------
 @pytest.mark.slow  # dbmate
 def test_sqlite(tmp_path):
-    p = plan()
-    db = tmp_path / "v1.sqlite"
-    sqlite_build(db, p.old)
-    raw = sqlite3.connect(db, isolation_level=None)
-    raw.execute("PRAGMA foreign_keys = ON")
-    conn = Conn("sqlite", "sqlite", raw, (sqlite3.IntegrityError,))
-    for table, row in seed_v1():
-        conn.insert(table, row)
-    raw.close()
-    before = sqlite_rows(db, p.old)
-    first = sqlite_catalog(db)
-    dbmate(f"sqlite:{db}", committed("sqlite"), "migrate")
-    # the down migration returns to version 1, catalog and rows; then up again
-    for _ in committed("sqlite").glob("*.sql"):
-        dbmate(f"sqlite:{db}", committed("sqlite"), "rollback")
-    assert sqlite_catalog(db) == first
-    assert sqlite_rows(db, p.old) == before
-    dbmate(f"sqlite:{db}", committed("sqlite"), "migrate")
-    fresh = tmp_path / "fresh.sqlite"
-    sqlite_build(fresh, p.new)
-    assert sqlite_catalog(db) == sqlite_catalog(fresh)
-    after = sqlite_rows(db, p.new)
-    expected = expected_after(p, before, float4=False)
-    assert project(after, expected) == expected
-    check_renamed_values(before, after)
-    raw = sqlite3.connect(db, isolation_level=None)
-    raw.execute("PRAGMA foreign_keys = ON")
-    assert raw.execute("PRAGMA foreign_key_check").fetchall() == []
-    applied = {r[0] for r in raw.execute("SELECT version FROM schema_migrations")}
-    assert migrate.version_id(2) in applied
-    insert_v2_rows(Conn("sqlite", "sqlite", raw, (sqlite3.IntegrityError,)))
-    raw.close()
-
-
-# -- PostgreSQL 15/18 and TimescaleDB --------------------------------------------------------
-def run_pg(engine, target: str) -> None:
-    p = plan()
-    timescale = target == "timescaledb"
-    with engine.fresh_database("v2") as database:
-        url = pg_url(engine, database.name)
-        with database.connect() as conn:
-            load_ddl(conn, TARGETS[target].render(p.old, self_check=False))
-            wrapper = Conn("pg", "postgres", conn, ())
-            for table, row in seed_v1():
-                wrapper.insert(table, row)
-            if timescale:
-                for (chunk,) in conn.execute("SELECT show_chunks('timeseries_point')").fetchall():
-                    conn.execute("SELECT compress_chunk(%s)", (chunk,))
-                compressed = conn.execute(
-                    "SELECT count(*) FROM timescaledb_information.chunks WHERE is_compressed"
-                ).fetchone()[0]
-                assert compressed >= 1
-            before = pg_rows(conn, p.old)
-            first = pg_full_catalog(conn)
-        dbmate(url, committed(target), "migrate")
-        if not timescale:  # pglite (TimescaleDB here) takes one connection; dbmate rollback two
-            for _ in committed(target).glob("*.sql"):
-                dbmate(url, committed(target), "rollback")
-            with database.connect() as conn:
-                assert pg_full_catalog(conn) == first, "down migration: catalog differs"
-                assert pg_rows(conn, p.old) == before, "down migration: rows differ"
-            dbmate(url, committed(target), "migrate")
-        with database.connect() as conn:
-            migrated = pg_full_catalog(conn)
-            after = pg_rows(conn, p.new)
-            applied = {r[0] for r in conn.execute("SELECT version FROM schema_migrations")}
-            insert_v2_rows(Conn("pg", "postgres", conn, ()))
-        if timescale:
-            engine.wipe()
-        with database.connect() as conn:
-            if not timescale:
-                conn.execute(RESET)
-            load_ddl(conn, TARGETS[target].render(p.new, self_check=False))
-            fresh = pg_full_catalog(conn)
-    problems = [
-        f"{key}: migrated {migrated.get(key)!r}\n   fresh {fresh[key]!r}"
-        for key in fresh
-        if migrated.get(key) != fresh[key]
-    ]
-    assert not problems, "\n".join(problems)
-    expected = expected_after(p, before, float4=True)
-    assert project(after, expected) == expected
-    check_renamed_values(before, after)
-    assert migrate.version_id(2) in applied
+    rows = sqlite_step(tmp_path, plan(), seed_v1(), committed("sqlite"), insert_new=insert_v2_rows)
+    check_renamed_values(rows["before"], rows["after"])
 
 
 def test_postgres(pg_engine):
-    run_pg(pg_engine, "postgres")
+    rows = pg_step(
+        pg_engine, "postgres", plan(), seed_v1(), committed("postgres"), insert_new=insert_v2_rows
+    )
+    check_renamed_values(rows["before"], rows["after"])
 
 
 def test_timescaledb(timescale):
-    run_pg(timescale, "timescaledb")
+    rows = pg_step(
+        timescale,
+        "timescaledb",
+        plan(),
+        seed_v1(),
+        committed("timescaledb"),
+        insert_new=insert_v2_rows,
+    )
+    check_renamed_values(rows["before"], rows["after"])

@@ -185,3 +185,34 @@ def load_pg_ddl(raw, text: str) -> None:
             raise AssertionError(
                 f"{type(exc).__name__}: {exc}\nin statement:\n{statement}"
             ) from None
+
+
+def row_engine_names() -> list[str]:
+    """The fixture names of the row-store engines a cross-engine test compares: SQLite, a
+    PostgreSQL server (18, or the one of $LIAM_ERD_SCHEMA_PG_DSN) and TimescaleDB."""
+    import harness
+
+    return ["sqlite", "pg_env" if harness.own_dsn_is_set() else "pg18", "timescale"]
+
+
+def fresh_urls(
+    request, tmp_path_factory, stack: contextlib.ExitStack, prefix: str, names=None
+) -> Iterator[tuple[str, str, Path]]:
+    """(engine fixture name, url, a temporary directory of its own) for each engine of `names`
+    (default row_engine_names()), in a fresh database with this checkout's DDL loaded: a new
+    SQLite file, or a fresh database of the session's server (closed with `stack`)."""
+    for name in names or row_engine_names():
+        tmp = tmp_path_factory.mktemp(f"{prefix}-{name}")
+        if name == "sqlite":
+            path = tmp / "battery.sqlite"
+            raw = open_sqlite3(path, must_exist=False)
+            try:
+                raw.executescript(ddl_text("sqlite"))
+            finally:
+                raw.close()
+            yield name, f"sqlite:///{path}", tmp
+            continue
+        database = stack.enter_context(request.getfixturevalue(name).fresh_database(prefix))
+        with database.connect() as raw:
+            load_pg_ddl(raw, ddl_text("timescaledb" if name == "timescale" else "postgres"))
+        yield name, database.conninfo(), tmp
