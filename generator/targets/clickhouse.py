@@ -25,7 +25,7 @@ one shard (see `shard_key`). The cluster and the replication paths are the serve
 from __future__ import annotations
 
 from ..model import INTEGER_TYPES, Check, Column, Schema, Table, json_check
-from .base import GeneratorBug, Statement, Target
+from .base import VERSION_TABLE, GeneratorBug, Statement, Target, migration_version
 from .postgres import PostgresTarget
 
 CODEC_FLOAT = "Delta, ZSTD(3)"
@@ -250,6 +250,28 @@ class ClickHouseTarget(Target):
         if opaque:
             raise GeneratorBug(f"{self.path}: not parsed as DDL: {opaque[0].sql()[:80]}")
 
+    # dbmate's ClickHouse driver keeps applied migrations in this table (its shape, as the
+    # driver creates it; with ?on_cluster the replicated engine of version_engine below)
+    version_engine = "ReplacingMergeTree(ts)"
+    on_cluster = ""
+
+    def epilogue(self, schema: Schema) -> list[Statement]:
+        """The schema version, where dbmate's ClickHouse driver keeps applied migrations, so a
+        fresh build counts every migration file up to this version as applied. ClickHouse's
+        files have no validation step (a check of the rows comes first in the same file)."""
+        on = f" {self.on_cluster}" if self.on_cluster else ""
+        values = ", ".join(f"('{migration_version(v)}')" for v in range(1, schema.version + 1))
+        return [
+            Statement(
+                f"-- Schema version {schema.version}, recorded where the migration runner "
+                "(dbmate) keeps applied migrations.\n"
+                f"CREATE TABLE IF NOT EXISTS {VERSION_TABLE}{on} (version String, "
+                "ts DateTime DEFAULT now(), applied UInt8 DEFAULT 1) "
+                f"ENGINE = {self.version_engine} PRIMARY KEY version ORDER BY version;"
+            ),
+            Statement(f"INSERT INTO {VERSION_TABLE} (version) VALUES {values};"),
+        ]
+
     def load_hint(self) -> str:
         return (
             "clickhouse-client --database DBNAME --multiquery < "
@@ -326,6 +348,10 @@ class ClickHouseClusterTarget(ClickHouseTarget):
     title = "ClickHouse cluster"
     versions = "ClickHouse 24.8 or newer with ClickHouse Keeper (parsed by 26.9)"
     on_cluster = "ON CLUSTER '{cluster}'"
+    # dbmate's engine for its table with ?on_cluster (its default zoo_path and replica_macro)
+    version_engine = (
+        "ReplicatedReplacingMergeTree('/clickhouse/tables/{cluster}/{table}', '{replica}', ts)"
+    )
     local_suffix = LOCAL_SUFFIX  # <table>_local: the rows under a sharded table's Distributed
 
     @property

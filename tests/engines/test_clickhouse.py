@@ -63,7 +63,33 @@ def test_header_names_every_foreign_key_count_and_the_null_setting():
 
 # -- catalog round-trip ---------------------------------------------------------------------
 def _rows(ch, sql):
-    return ch.query(sql + " AND database = currentDatabase()")
+    """The schema's own tables: schema_migrations, dbmate's, is checked on its own below."""
+    return ch.query(
+        sql + " AND database = currentDatabase() AND "
+        f"{'table' if 'system.tables' not in sql else 'name'} != 'schema_migrations'"
+    )
+
+
+def test_the_schema_version_is_where_dbmates_clickhouse_driver_keeps_it(ch):
+    """The DDL records every migration up to its version as applied, in the table dbmate's
+    ClickHouse driver creates and reads (its columns and engine), so `dbmate migrate` on a
+    fresh build starts after it."""
+    from generator.targets.base import migration_version
+
+    engine, sorting = ch.query(
+        "SELECT engine, sorting_key FROM system.tables WHERE database = currentDatabase() "
+        "AND name = 'schema_migrations'"
+    )[0]
+    assert (engine, sorting) == ("ReplacingMergeTree", "version")
+    columns = ch.query(
+        "SELECT name, type FROM system.columns WHERE database = currentDatabase() "
+        "AND table = 'schema_migrations' ORDER BY position"
+    )
+    assert [tuple(c) for c in columns] == [
+        ("version", "String"), ("ts", "DateTime"), ("applied", "UInt8"),
+    ]  # fmt: skip
+    applied = ch.query("SELECT version FROM schema_migrations FINAL WHERE applied ORDER BY 1")
+    assert [r[0] for r in applied] == [migration_version(v) for v in range(1, SCHEMA.version + 1)]
 
 
 def test_catalog_tables_engine_keys_partitions_comments(ch):
@@ -281,6 +307,8 @@ def test_every_cluster_statement_passes_clickhouses_parser(ch, cluster_statement
     assert len(cluster_statements) > len(SCHEMA.tables)
     for statement in cluster_statements:
         formatted = ch.query("SELECT formatQuery(%s)", (statement,))[0][0]
+        if formatted.startswith("INSERT INTO schema_migrations"):
+            continue  # an INSERT has no ON CLUSTER: the replicated table carries the rows
         assert "ON CLUSTER `{cluster}`" in formatted or "ON CLUSTER '{cluster}'" in formatted, (
             statement
         )
@@ -322,8 +350,8 @@ def test_cluster_local_tables_have_the_single_server_columns(ch, cluster_stateme
     the single-server tables column for column."""
     ch.execute("CREATE DATABASE IF NOT EXISTS cluster_copy")
     for statement in cluster_statements:
-        if "ENGINE = Distributed" in statement:
-            continue
+        if "ENGINE = Distributed" in statement or "schema_migrations" in statement:
+            continue  # the version record: checked above
         local = statement.replace(" ON CLUSTER '{cluster}'", "")
         local = re.sub(r"ReplicatedMergeTree\('[^']*', '\{replica\}'\)", "MergeTree", local)
         ch.execute(

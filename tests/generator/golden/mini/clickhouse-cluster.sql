@@ -124,3 +124,7 @@ COMMENT 'A note on one reading.';
 CREATE TABLE note ON CLUSTER '{cluster}' AS note_local
 ENGINE = Distributed('{cluster}', currentDatabase(), note_local, cityHash64(device_id))
 COMMENT 'A note on one reading.';
+
+-- Schema version 1, recorded where the migration runner (dbmate) keeps applied migrations.
+CREATE TABLE IF NOT EXISTS schema_migrations ON CLUSTER '{cluster}' (version String, ts DateTime DEFAULT now(), applied UInt8 DEFAULT 1) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{cluster}/{table}', '{replica}', ts) PRIMARY KEY version ORDER BY version;
+INSERT INTO schema_migrations (version) VALUES ('000100');

@@ -93,3 +93,7 @@ CREATE TABLE note (
 ENGINE = MergeTree
 ORDER BY (device_id, seq, note_id)
 COMMENT 'A note on one reading.';
+
+-- Schema version 1, recorded where the migration runner (dbmate) keeps applied migrations.
+CREATE TABLE IF NOT EXISTS schema_migrations (version String, ts DateTime DEFAULT now(), applied UInt8 DEFAULT 1) ENGINE = ReplacingMergeTree(ts) PRIMARY KEY version ORDER BY version;
+INSERT INTO schema_migrations (version) VALUES ('000100');
