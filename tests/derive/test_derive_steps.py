@@ -239,7 +239,22 @@ def test_a_slow_cycle_is_found_as_a_reference_cycle(targets, each):
     rows, ids, _ = targets[each]
     types = {r[1]: (r[2], r[3]) for r in rows["cycle"] if r[0] == ids["rc_steps"]}
     assert types[STEP_SLOW_CYCLE] == ("reference", "data_c_rate")
-    assert all(types[k] == ("aging", None) for k in types if k != STEP_SLOW_CYCLE), types
+    # the others keep the type the protocol gives them, said to come from it
+    assert all(types[k] == ("aging", "protocol") for k in types if k != STEP_SLOW_CYCLE), types
+
+
+def test_a_cycle_type_from_the_protocol_says_so(targets, each):
+    """The cycles derivation types each cycle from the session's protocol_type (cycle_aging:
+    aging; rpt, hppc, ocv: reference) with cycle_type_source 'protocol'; a type found in the
+    data ('data_c_rate') stays so when the cycles are derived again (the rerun of
+    derive_step_sessions)."""
+    rows, ids, _ = targets[each]
+    by_session = {}
+    for session, cycle, kind, source in rows["cycle"]:
+        by_session.setdefault(session, {})[cycle] = (kind, source)
+    assert set(by_session[ids["slow_ocv"]].values()) == {("reference", "protocol")}  # rpt
+    assert set(by_session[ids["cccv"]].values()) == {("aging", "protocol")}  # cycle_aging
+    assert by_session[ids["rc_steps"]][STEP_SLOW_CYCLE] == ("reference", "data_c_rate")
 
 
 def test_bad_input_is_null_with_a_reason_never_zero(targets, each):
@@ -342,6 +357,43 @@ def test_a_stored_pulse_resistance_wins_over_the_cyclers(tmp_path):
     assert got[2][1] == "cycler" and got[2][0] == pytest.approx(CYCLER_IR_MEANS[2])
     assert got[1][1] == "step_change"
     assert got[3][:2] == (0.07, "cycler") and got[3][2] is None
+
+
+def test_a_cycle_type_set_by_hand_is_kept_and_a_silent_protocol_gives_none(tmp_path):
+    """A type set by hand (cycle_type_source 'manual') survives the cycles and steps
+    derivations; a session whose protocol_type names no cycle type (drive_cycle) gets NULL type
+    and NULL source, never a source without a type."""
+    path = tmp_path / "t.sqlite"
+    conn = sqlite3.connect(path)
+    conn.executescript(ddl_text("sqlite"))
+    conn.close()
+    url = f"sqlite:///{path}"
+    ids = load_step_sessions(url, tmp_path, ["rc_steps", "cccv"])
+    derive.run(url, [ids["rc_steps"], ids["cccv"]], what=["cycles"])
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "UPDATE cycle SET cycle_type = 'other', cycle_type_source = 'manual' "
+        "WHERE session_id = ? AND cycle_index = 0",
+        [ids["rc_steps"]],
+    )
+    conn.execute(
+        "UPDATE test_session SET protocol_type = 'drive_cycle' WHERE session_id = ?", [ids["cccv"]]
+    )
+    conn.execute("DELETE FROM cycle WHERE session_id = ?", [ids["cccv"]])
+    conn.commit()
+    derive.run(url, [ids["rc_steps"], ids["cccv"]], what=["cycles", "features", "steps"])
+    got = dict(
+        ((r[0], r[1]), r[2:])
+        for r in conn.execute(
+            "SELECT session_id, cycle_index, cycle_type, cycle_type_source FROM cycle"
+        )
+    )
+    conn.close()
+    assert got[(ids["rc_steps"], 0)] == ("other", "manual")
+    assert got[(ids["rc_steps"], STEP_SLOW_CYCLE)] == ("reference", "data_c_rate")
+    assert got[(ids["rc_steps"], 1)] == ("aging", "protocol")
+    cccv = {k: v for k, v in got.items() if k[0] == ids["cccv"]}
+    assert cccv and set(cccv.values()) == {(None, None)}
 
 
 def test_the_report_counts_the_reasons(tmp_path, capsys):
