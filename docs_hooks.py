@@ -4,11 +4,11 @@ page's plots.
 The downloads page links to downloads/<target>.sql; those files are sql/<target>/schema.sql
 as generated and committed, added to the site here rather than copied into docs/.
 
-The demo page (docs/demo.md) and From data to model (docs/modelling.md, the demo's baseline
-model: demo/model.py) show demo-plots/*.svg: drawn here, at build time, from a demo
-database built from data/demo/ in a temporary directory (demo/: demo.build, demo.plots), so no
-generated picture is committed and the plots always show what the loader and the derivations
-make of the shipped files today.
+The demo page (docs/demo.md), From data to model (docs/modelling.md, the demo's baseline
+model: demo/model.py) and Features and labels (docs/features.md) show demo-plots/*.svg:
+drawn here, at build time, from a demo database built from data/demo/ in a temporary directory
+(demo/: demo.build, demo.plots), so no generated picture is committed and the plots always
+show what the loader and the derivations make of the shipped files today.
 """
 
 from __future__ import annotations
@@ -48,8 +48,13 @@ def demo_plots() -> dict[str, str]:
         with tempfile.TemporaryDirectory(prefix="demo-plots-") as tmp:
             url = demo.sqlite_url(Path(tmp) / "demo.sqlite")
             demo.build(url, vendor=False)
-            # the demo page's, and the model page's (docs/modelling.md: demo/model.py's run)
-            return {**plots.draw(url), **plots.draw(url, plots.MODEL_PLOTS)}
+            # the demo page's, the model page's (docs/modelling.md: demo/model.py's run) and
+            # the features page's (docs/features.md: the curves and step features derived)
+            return {
+                **plots.draw(url),
+                **plots.draw(url, plots.MODEL_PLOTS),
+                **plots.draw(url, plots.FEATURE_PLOTS),
+            }
     except ImportError as exc:
         raise PluginError(
             f"docs_hooks.py: the demo plots need {exc.name}: pip install -e '.[docs]'"

@@ -3,7 +3,9 @@ build time (docs_hooks.py): the discharge curves of several cycles of the first 
 overlaid (voltage against the charge taken out), the voltage and current of one cycle, the
 capacity fade of every aging cell on one axis (coloured by ambient temperature, the line by
 C-rate), the SOC label of the drive cycle against time, and the SOC tests (the C/20 pseudo-OCV
-curve, the HPPC). Cycles are named by cycle_index (the
+curve, the HPPC); docs/modelling.md's baseline model (MODEL_PLOTS); and docs/features.md's
+derived features (FEATURE_PLOTS: the Q(V) curves, dQ/dV, delta-Q(V) and step resistance as
+derive stored them). Cycles are named by cycle_index (the
 cycler's cycle counter, from 0), in the titles and on the page alike.
 
 Deterministic SVG: the same database gives the same bytes (fixed hash salt, no date or
@@ -292,6 +294,184 @@ def soh_error(db: Database, plt) -> object:
     return figure
 
 
+# ------------------------------------------------- docs/features.md: the derived features
+# Drawn from the rows derive wrote (cycle_curve, cycle_curve_feature, cycle_feature), nothing
+# recomputed here but the point-by-point difference the delta-Q(V) features summarise.
+
+
+def curve_version(db: Database, session: int) -> str:
+    """The curve version of the session's delta-Q(V) row (the demo derives one: curves-1)."""
+    rows = db.query(
+        "SELECT min(curve_version) FROM cycle_curve_feature WHERE session_id = %s "
+        "AND delta_q_reference_cycle_index IS NOT NULL",
+        [session],
+    )
+    if not rows or rows[0][0] is None:
+        raise LookupError("the demo database has no curves: run make demo (with the models)")
+    return str(rows[0][0])
+
+
+def curve(db: Database, session: int, cycle: int, column: str) -> list[tuple]:
+    """(point_index, voltage_volt, `column`) of a cycle's discharge curve on the voltage grid
+    (cycle_curve), rows where `column` is not NULL, by voltage."""
+    return db.query(
+        f"SELECT point_index, voltage_volt, {column} FROM cycle_curve WHERE session_id = %s "
+        "AND cycle_index = %s AND curve_version = %s AND direction = 'discharge' "
+        f"AND grid = 'voltage' AND {column} IS NOT NULL ORDER BY point_index",
+        [session, cycle, curve_version(db, session)],
+    )
+
+
+def late_cycle(db: Database, session: int) -> int:
+    """The session's last cycle with a discharge curve: the late cycle of the dQ/dV plot."""
+    return int(
+        db.query(
+            "SELECT max(cycle_index) FROM cycle_curve WHERE session_id = %s "
+            "AND direction = 'discharge' AND grid = 'voltage'",
+            [session],
+        )[0][0]
+    )
+
+
+def feature_curves(db: Database, plt) -> object:
+    """Q(V) of CURVES discharge cycles of the first aging cell on the voltage grid, as derive
+    stores them (cycle_curve.capacity_ah at each voltage_volt), from cycle_index CYCLE to the
+    last; each labelled with its curve's end, the charge out when the grid's lowest voltage is
+    reached."""
+    import numpy as np
+    from matplotlib import colormaps
+
+    session = _session(db, "cell_aging")
+    chosen = sorted({int(round(c)) for c in np.linspace(CYCLE, late_cycle(db, session), CURVES)})
+    figure, axes = plt.subplots()
+    colours = colormaps["viridis"](np.linspace(0, 0.9, len(chosen)))
+    for colour, cycle in zip(colours, chosen, strict=True):
+        rows = curve(db, session, cycle, "capacity_ah")
+        end = max(r[2] for r in rows)
+        axes.plot(
+            [r[2] for r in rows],
+            [r[1] for r in rows],
+            color=colour,
+            label=f"cycle_index {cycle}: Q = {end:.3f} Ah at {rows[0][1]:.2f} V",
+        )
+    axes.set_xlabel("cycle_curve.capacity_ah / Ah (charge out of the discharge)")
+    axes.set_ylabel("cycle_curve.voltage_volt / V")
+    axes.set_title("Q(V) discharge curves on the voltage grid (cycle_curve, grid = 'voltage')")
+    axes.legend(loc="lower left", fontsize=8, frameon=False)
+    return figure
+
+
+def feature_dqdv(db: Database, plt) -> object:
+    """Incremental capacity dQ/dV of the discharge of an early (CYCLE) and the last cycle of the
+    first aging cell (cycle_curve.dq_dv_ah_per_volt, Savitzky-Golay), with the two peaks
+    derive found in each (cycle_curve_feature) marked and named."""
+    session = _session(db, "cell_aging")
+    version = curve_version(db, session)
+    figure, axes = plt.subplots()
+    for cycle, colour in ((CYCLE, VOLTAGE), (late_cycle(db, session), CURRENT)):
+        rows = curve(db, session, cycle, "dq_dv_ah_per_volt")
+        axes.plot(
+            [r[1] for r in rows], [r[2] for r in rows], color=colour, label=f"cycle_index {cycle}"
+        )
+        peaks = db.query(
+            "SELECT dqdv_discharge_peak1_voltage_volt, dqdv_discharge_peak1_height_ah_per_volt, "
+            "dqdv_discharge_peak2_voltage_volt, dqdv_discharge_peak2_height_ah_per_volt "
+            "FROM cycle_curve_feature WHERE session_id = %s AND cycle_index = %s "
+            "AND curve_version = %s",
+            [session, cycle, version],
+        )[0]
+        for n, (volts, height) in enumerate((peaks[:2], peaks[2:]), start=1):
+            if volts is None:
+                continue
+            axes.plot(
+                [volts],
+                [height],
+                "v",
+                color=colour,
+                markersize=7,
+                label=f"cycle_index {cycle} peak{n}: {volts:.3f} V, {height:.2f} Ah/V",
+            )
+    axes.set_xlabel("cycle_curve.voltage_volt / V")
+    axes.set_ylabel("dq_dv_ah_per_volt / (Ah/V)")
+    axes.set_title("dQ/dV of the discharge, early and late (cycle_curve, cycle_curve_feature)")
+    axes.legend(loc="upper left", fontsize=8, frameon=False)
+    return figure
+
+
+def delta_q(db: Database, session: int) -> tuple[int, int, list[tuple], tuple]:
+    """(reference, compared, [(voltage, delta-Q)], the stored features) of the session's
+    delta-Q(V) row: the difference of the two stored discharge curves at the grid points both
+    cover (cycle_curve, by point_index), and min, mean, variance, log10 |variance| and
+    delta_q_grid_points as derive wrote them (cycle_curve_feature)."""
+    version = curve_version(db, session)
+    row = db.query(
+        "SELECT cycle_index, delta_q_reference_cycle_index, delta_q_min_ah, delta_q_mean_ah, "
+        "delta_q_variance_ah2, delta_q_log10_abs_variance, delta_q_grid_points "
+        "FROM cycle_curve_feature WHERE session_id = %s AND curve_version = %s "
+        "AND delta_q_reference_cycle_index IS NOT NULL ORDER BY cycle_index",
+        [session, version],
+    )[0]
+    compared, reference = int(row[0]), int(row[1])
+    ref = {r[0]: r[2] for r in curve(db, session, reference, "capacity_ah")}
+    points = [
+        (r[1], r[2] - ref[r[0]]) for r in curve(db, session, compared, "capacity_ah") if r[0] in ref
+    ]
+    return reference, compared, points, tuple(row[2:])
+
+
+def feature_delta_q(db: Database, plt) -> object:
+    """delta-Q(V) = Q_compared(V) - Q_reference(V) of the first aging cell's discharge curves
+    against the voltage, with its mean and minimum as derive stored them (cycle_curve_feature)."""
+    session = _session(db, "cell_aging")
+    reference, compared, points, (low, mean, variance, log10, n) = delta_q(db, session)
+    figure, axes = plt.subplots()
+    axes.plot(
+        [p[0] for p in points],
+        [p[1] for p in points],
+        color=VOLTAGE,
+        label=f"Q{compared}(V) - Q{reference}(V) at {n} grid points",
+    )
+    axes.axhline(
+        mean, color=CURRENT, linestyle="--", linewidth=1, label=f"delta_q_mean_ah {mean:.4f} Ah"
+    )
+    axes.axhline(low, color=SOH, linestyle=":", linewidth=1, label=f"delta_q_min_ah {low:.4f} Ah")
+    axes.set_xlabel("cycle_curve.voltage_volt / V")
+    axes.set_ylabel("delta-Q / Ah")
+    axes.set_title(
+        f"delta-Q(V) of cycle_index {compared} against {reference}: variance {variance:.4g} Ah², "
+        f"log10 {log10:.3f}",
+        fontsize=10,
+    )
+    axes.legend(loc="lower right", fontsize=8, frameon=False)
+    return figure
+
+
+def feature_resistance(db: Database, plt) -> object:
+    """step_resistance_first_sample_ohm of every aging cell against cycle_index (cycle_feature:
+    the median |dV/dI| over the cycle's step changes of current at the first sample after each,
+    a minute later in the demo's files), coloured and lined as the capacity fade."""
+    figure, axes = plt.subplots(figsize=(7.5, 4.2))
+    for session, cell, celsius, rate in aging_cells(db):
+        rows = db.query(
+            "SELECT cycle_index, step_resistance_first_sample_ohm FROM cycle_feature "
+            "WHERE session_id = %s AND step_resistance_first_sample_ohm IS NOT NULL "
+            "ORDER BY cycle_index",
+            [session],
+        )
+        axes.plot(
+            [r[0] for r in rows],
+            [r[1] * 1000 for r in rows],
+            RATE_LINES.get(rate, "-."),
+            color=TEMPERATURE_COLOURS.get(celsius, "#757575"),
+            label=f"{celsius:g} degC, {rate:g}C (cell_id {cell})",
+        )
+    axes.set_xlabel("cycle_index")
+    axes.set_ylabel("step_resistance_first_sample_ohm / mOhm")
+    axes.set_title("Resistance from the step changes of ordinary cycling (cycle_feature)")
+    axes.legend(loc="upper left", fontsize=8, frameon=False, ncol=2)
+    return figure
+
+
 PLOTS: dict[str, Callable] = {
     "discharge-curves.svg": discharge_curves,
     "cycle-trace.svg": cycle_trace,
@@ -303,6 +483,13 @@ PLOTS: dict[str, Callable] = {
 MODEL_PLOTS: dict[str, Callable] = {
     "soh-predicted.svg": soh_predicted,
     "soh-error.svg": soh_error,
+}
+# docs/features.md's pictures: the curves, dQ/dV, delta-Q(V) and resistance derive stored
+FEATURE_PLOTS: dict[str, Callable] = {
+    "feature-curves.svg": feature_curves,
+    "feature-dqdv.svg": feature_dqdv,
+    "feature-delta-q.svg": feature_delta_q,
+    "feature-resistance.svg": feature_resistance,
 }
 
 

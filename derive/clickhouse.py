@@ -34,11 +34,20 @@ from . import sql
 from .errors import DeriveError, Skipped
 from .plan import STEP, soc_capacities, soc_plan, temperature_channel
 
-# the column whose stored value a republished row keeps, and the key it is found by
+# the columns whose stored values a republished row keeps (column -> expression over the
+# staged row s and the stored row o), and the key they are found by: a cycle keeps a type
+# that was set with its source, as sql.CYCLES does on the other engines
 _KEEP = {
-    "cycle": ("cycle_index", "cycle_type", "coalesce(o.cycle_type, s.cycle_type)"),
-    "label_soc": ("record_index", "label_soc_id", "ifNull(o.label_soc_id, s.label_soc_id)"),
-    "label_soh": ("cycle_index", "label_soh_id", "ifNull(o.label_soh_id, s.label_soh_id)"),
+    "cycle": (
+        "cycle_index",
+        {
+            "cycle_type": "coalesce(o.cycle_type, s.cycle_type)",
+            "cycle_type_source": "if(o.cycle_type IS NULL, s.cycle_type_source, "
+            "o.cycle_type_source)",
+        },
+    ),
+    "label_soc": ("record_index", {"label_soc_id": "ifNull(o.label_soc_id, s.label_soc_id)"}),
+    "label_soh": ("cycle_index", {"label_soh_id": "ifNull(o.label_soh_id, s.label_soh_id)"}),
 }
 
 
@@ -104,15 +113,16 @@ class Staged:
         ]
         final = stage
         if table in _KEEP:  # the stored value of the kept column, found by the key
-            key, kept, expression = _KEEP[table]
+            key, kept = _KEEP[table]
             final = self.name(table)
             db.raw.query(f"DROP TABLE IF EXISTS {final}")
             db.raw.query(f"CREATE TABLE {final} AS {db.database}.{table}")
-            select = ", ".join(expression if c == kept else f"s.{c}" for c in columns)
+            select = ", ".join(kept.get(c, f"s.{c}") for c in columns)
+            stored = ", ".join(kept)
             db.execute(
                 f"INSERT INTO {final} ({', '.join(columns)}) SELECT {select} FROM {stage} AS s "
-                f"LEFT JOIN (SELECT {key}, {kept} FROM {db.database}.{table} WHERE {where}) AS o "
-                f"ON s.{key} = o.{key} SETTINGS join_use_nulls = 1"
+                f"LEFT JOIN (SELECT {key}, {stored} FROM {db.database}.{table} WHERE {where}) "
+                f"AS o ON s.{key} = o.{key} SETTINGS join_use_nulls = 1"
             )
         names = ", ".join(columns)
         changed = db.query(

@@ -112,10 +112,12 @@ flagged AS (
 )"""
 )
 
-# cycle: one row per value of the cycler's counter; bounds from its samples. An existing cycle
-# keeps a cycle_type someone set by hand; its bounds follow the samples (a later file of the
-# session may extend the last cycle); a cycle that did not change is not written, so a rerun
-# reports 0 cycles.
+# cycle: one row per value of the cycler's counter; bounds from its samples. The cycle type
+# comes from the session's protocol_type (cycle_type_source 'protocol'; NULL both when the
+# protocol does not say). An existing cycle keeps a cycle_type that was set (by hand, by the
+# data: derive/reference.py, or by an earlier run) with its source; its bounds follow the
+# samples (a later file of the session may extend the last cycle); a cycle that did not change
+# is not written, so a rerun reports 0 cycles.
 CYCLES_WITH = """
 WITH kinds AS (
     SELECT CASE protocol_type WHEN 'cycle_aging' THEN 'aging'
@@ -126,10 +128,11 @@ WITH kinds AS (
 )"""
 CYCLES_INTO = """
 INSERT INTO cycle (session_id, cycle_index, record_index_first, record_index_last,
-                   test_time_start_second, test_time_end_second, cycle_type)"""
+                   test_time_start_second, test_time_end_second, cycle_type, cycle_type_source)"""
 CYCLES_SELECT = """
 SELECT p.session_id, p.cycle_count, min(p.record_index), max(p.record_index),
-       min(p.test_time_second), max(p.test_time_second), max(k.cycle_type)
+       min(p.test_time_second), max(p.test_time_second), max(k.cycle_type),
+       CASE WHEN max(k.cycle_type) IS NOT NULL THEN 'protocol' END
 FROM timeseries_point p CROSS JOIN kinds k
 WHERE p.session_id = %s
 GROUP BY p.session_id, p.cycle_count"""
@@ -143,7 +146,9 @@ ON CONFLICT (session_id, cycle_index) DO UPDATE SET
     record_index_last = excluded.record_index_last,
     test_time_start_second = excluded.test_time_start_second,
     test_time_end_second = excluded.test_time_end_second,
-    cycle_type = COALESCE(cycle.cycle_type, excluded.cycle_type)
+    cycle_type = COALESCE(cycle.cycle_type, excluded.cycle_type),
+    cycle_type_source = CASE WHEN cycle.cycle_type IS NULL THEN excluded.cycle_type_source
+                             ELSE cycle.cycle_type_source END
 WHERE cycle.record_index_first <> excluded.record_index_first
    OR cycle.record_index_last <> excluded.record_index_last
    OR cycle.test_time_start_second <> excluded.test_time_start_second

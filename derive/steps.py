@@ -8,9 +8,13 @@ feature_version:
   with V_after the first sample after the change, and the voltage 1 s and 10 s after the last
   sample before the change (linear interpolation between samples of the new step; NULL with a
   reason when the first sample comes later than that or the step ends earlier); medians per
-  cycle into step_resistance_*; dc_internal_resistance_ohm from them (dcir_method
-  'step_change': the 10 s median, else 1 s, else first sample) where no pulse or cycler value
-  is stored;
+  cycle into step_resistance_*;
+- the cycler's own resistance readings (timeseries_point.internal_resistance_ohm, schema
+  version 5): their mean over the cycle's readings above 0 (Arbin and Maccor write 0 where
+  they measured nothing) into cycler_resistance_ohm;
+- dc_internal_resistance_ohm by precedence: a stored 'pulse' value is kept (a dedicated
+  measurement of the protocol); else the cycler's reading ('cycler', its mean); else the step
+  resistance ('step_change': the 10 s median, else 1 s, else first sample);
 - relaxation: the first rest (|I| at or below the rest current) of the cycle that follows a
   charging (after charge) or discharging (after discharge) sample: the voltage of its first
   sample, at relaxation_time_1/2 after the last sample under load, of its last sample, and its
@@ -19,9 +23,7 @@ feature_version:
   both charge (I > rest current) or both discharge (I < -rest current) in the same cycle.
 
 A value that cannot be computed is NULL and its reason goes into null_reasons (column ->
-reason) and into the derive report's counts; never a zero. The cycler's own resistance
-readings (cycler_resistance_ohm) are not kept by the loader (ingest/bdf.py NOT_STORED) and are
-left NULL."""
+reason) and into the derive report's counts; never a zero."""
 
 from __future__ import annotations
 
@@ -68,6 +70,7 @@ RELAXATION_COLUMNS = tuple(
 MEAN_COLUMNS = ("charge_voltage_mean_volt", "discharge_voltage_mean_volt")
 COLUMNS = (
     *RESISTANCE_COLUMNS,
+    "cycler_resistance_ohm",
     *DCIR_COLUMNS,
     "relaxation_time_1_second",
     "relaxation_time_2_second",
@@ -86,6 +89,15 @@ SELECT cycle_index, CAST(dc_internal_resistance_ohm AS DOUBLE PRECISION), dcir_m
        CAST(dcir_time_after_step_second AS DOUBLE PRECISION), dcir_step_count
 FROM cycle_feature WHERE session_id = %s AND feature_version = %s ORDER BY cycle_index"""
 SCOPE = "session_id = %s AND feature_version = %s"
+# the cycler's own readings per cycle: a reading of 0 is the cycler saying it measured nothing
+# (cycle, readings, readings above 0, their sum) of the cycles with any reading
+CYCLER_READINGS = """
+SELECT cycle_count, count(*),
+       sum(CASE WHEN internal_resistance_ohm > 0 THEN 1 ELSE 0 END),
+       sum(CASE WHEN internal_resistance_ohm > 0
+           THEN CAST(internal_resistance_ohm AS DOUBLE PRECISION) ELSE 0 END)
+FROM timeseries_point WHERE session_id = %s AND internal_resistance_ohm IS NOT NULL
+GROUP BY cycle_count ORDER BY cycle_count"""
 
 
 @dataclass(frozen=True)
@@ -306,10 +318,15 @@ def per_cycle(s: Samples, cycles: list[int], settings: StepSettings) -> dict[int
 
 
 def dcir(row: dict, stored: tuple) -> tuple[tuple, str | None]:
-    """The dcir columns for a cycle: a stored pulse or cycler value is kept; else the step
-    resistance (10 s, else 1 s, else first sample) with method step_change."""
+    """The dcir columns for a cycle, by precedence: a stored pulse value is kept; else the
+    cycler's own reading (row["cycler_resistance_ohm"], method cycler, time and count unknown);
+    else the step resistance (10 s, else 1 s, else first sample) with method step_change."""
     value, method, seconds, count = stored
-    if method in ("pulse", "cycler") and value is not None:
+    if method == "pulse" and value is not None:
+        return (value, method, seconds, count), None
+    if row.get("cycler_resistance_ohm") is not None:
+        return (row["cycler_resistance_ohm"], "cycler", None, None), None
+    if method == "cycler" and value is not None:  # stored by hand, without readings: kept
         return (value, method, seconds, count), None
     for col, tau in (
         ("step_resistance_10s_ohm", 10.0),
@@ -349,10 +366,21 @@ def derive(
         return 0
     cycles = sorted(stored)
     computed = per_cycle(s, cycles, settings)
+    # the cycler's readings: NULL without a reason where the file has none (nothing to derive
+    # from), with one where the session's file has the column but this cycle no reading
+    readings = {int(r[0]): (int(r[2]), float(r[3])) for r in query(CYCLER_READINGS, [session_id])}
     rows = []
     for c in cycles:
         row = computed[c]
         why = dict(row["reasons"])
+        above, total = readings.get(c, (0, 0.0))
+        row["cycler_resistance_ohm"] = total / above if above else None
+        if readings and not above:
+            why["cycler_resistance_ohm"] = (
+                "the cycler wrote only 0 (no measurement) in this cycle"
+                if c in readings
+                else "no cycler resistance reading in this cycle"
+            )
         dc, dc_reason = dcir(row, stored[c])
         if dc_reason:
             why["dc_internal_resistance_ohm"] = dc_reason

@@ -63,6 +63,9 @@ ALIASES = {
     "discharge_capacity": "discharging_capacity",
     "charge_energy": "charging_energy",
     "discharge_energy": "discharging_energy",
+    # the cycler's DC reading under BDF's other name: one column holds it (a file with both
+    # is refused as naming one quantity twice)
+    "dc_internal_resistance": "internal_resistance",
 }
 # BDF's required columns; Cycle Count is only recommended: without it the loader numbers the
 # cycles from the current (ingest/cycles.py) and the report says so
@@ -72,9 +75,7 @@ REQUIRED = ("test_time", "voltage", "current")
 NOT_STORED = frozenset(
     {
         "power",
-        "internal_resistance",
-        "ac_internal_resistance",
-        "dc_internal_resistance",
+        "ac_internal_resistance",  # an AC (1 kHz) impedance, not the DC reading stored
         "real_impedance",
         "imaginary_impedance",
         "absolute_impedance",

@@ -82,6 +82,16 @@ UNITS: dict[str, dict[str, tuple[float, float]]] = {
         "kelvin": (1, -273.15),
     },
     "count": {"1": (1, 0), "": (1, 0), "dimensionless": (1, 0)},
+    "resistance": {
+        "ohm": (1, 0),
+        "ohms": (1, 0),
+        "\u03c9": (1, 0),  # the sign, as some exports write it
+        "\u2126": (1, 0),
+        "mohm": (1e-3, 0),
+        "milliohm": (1e-3, 0),
+        "m\u03c9": (1e-3, 0),
+        "m\u2126": (1e-3, 0),
+    },
 }
 SI_UNIT = {
     "voltage": "V",
@@ -91,6 +101,7 @@ SI_UNIT = {
     "energy": "Wh",
     "temperature": "degC",
     "count": "1",
+    "resistance": "ohm",
 }
 
 
@@ -125,6 +136,8 @@ QUANTITIES = {
         Quantity("temperature_t1", "temperature_t1_celsius", "temperature"),
         Quantity("temperature_t2", "temperature_t2_celsius", "temperature"),
         Quantity("temperature_t3", "temperature_t3_celsius", "temperature"),
+        # the cycler's own resistance reading (schema version 5), stored as the file writes it
+        Quantity("internal_resistance", "internal_resistance_ohm", "resistance"),
     )
 }
 
@@ -150,6 +163,7 @@ STAGED_COLUMNS = (
     "temperature_t3_celsius",
     "step_id",
     "step_type",
+    "internal_resistance_ohm",
 )
 INTEGER_COLUMNS = {"record_index", "cycle_count", "step_count", "step_id"}
 TEXT_COLUMNS = {"step_type"}

@@ -75,6 +75,10 @@ NAMES = {
     "aux_temperature_1": "temperature_t1",
     "aux_temperature_2": "temperature_t2",
     "aux_temperature_3": "temperature_t3",
+    # the cycler's own DC resistance reading (`Internal_Resistance(Ohm)`, `Internal Resistance
+    # (Ohm)`, the database's `Internal_Resistance`): 0 where it measured nothing, kept as
+    # written; ACR (an AC resistance) is not stored
+    "internal_resistance": "internal_resistance",
 }
 # the columns without which a file is not an Arbin export
 REQUIRED = ("test_time", "cycle_index", "current", "voltage")
@@ -91,6 +95,7 @@ IMPLIED = {
     "charge": "Ah",
     "energy": "Wh",
     "temperature": "degC",
+    "resistance": "ohm",
 }
 
 

@@ -104,6 +104,9 @@ NAMES: dict[str, tuple[str, str]] = {
     "state": ("state", ""),
     "md": ("state", ""),
     "dpt time": ("date_time", ""),
+    # the cycler's DC resistance reading, 0 where it measured nothing (kept as written);
+    # ACImp/Ohms (an AC impedance) is not stored
+    "dcir/ohms": ("internal_resistance", "ohm"),
 }
 # without these a file is not a Maccor export (in the order a missing value is named)
 REQUIRED = ("test_time", "voltage", "current", "cycle")
@@ -622,6 +625,9 @@ def read(
             # below absolute zero: an input with no sensor (Maccor writes about -2500)
             out[key] = pc.if_else(pc.less(values, -273.15), pa.scalar(None, pa.float64()), values)
 
+    if "internal_resistance" in roles:
+        out["internal_resistance"] = column("internal_resistance", "internal_resistance")
+
     if options.time_zone and "date_time" in roles:
         position = roles["date_time"][0]
         written = texts[position]
@@ -685,6 +691,7 @@ def read(
             ("capacity", "charging_capacity"),
             ("energy", "charging_energy"),
             *((k, k) for k in _TEMPERATURES),
+            ("internal_resistance", "internal_resistance"),
         )
         if r in roles
     ]

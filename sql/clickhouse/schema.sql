@@ -1,7 +1,7 @@
 -- Battery SOC/SOH schema: ClickHouse DDL.
 -- One ClickHouse server (MergeTree); sql/clickhouse/cluster.sql is the same schema sharded and
 --   replicated over a cluster.
--- Schema version 4. Generated from schema.yaml by liam-erd-schema; do not edit.
+-- Schema version 5. Generated from schema.yaml by liam-erd-schema; do not edit.
 -- Change schema.yaml, then run `make sql`.
 --
 -- Targets: ClickHouse 24.8 or newer (tested on 26.9, in process through chdb 4.4).
@@ -190,6 +190,7 @@ CREATE TABLE timeseries_point (
     temperature_t1_celsius Nullable(Float32) COMMENT 'Auxiliary temperature channel 1 (BDF T1); placement is in the session notes. [unit: degC; range: [-60, 200]]' CODEC(Delta, ZSTD(3)),
     temperature_t2_celsius Nullable(Float32) COMMENT 'Auxiliary temperature channel 2 (BDF T2). [unit: degC; range: [-60, 200]]' CODEC(Delta, ZSTD(3)),
     temperature_t3_celsius Nullable(Float32) COMMENT 'Auxiliary temperature channel 3 (BDF T3). [unit: degC; range: [-60, 200]]' CODEC(Delta, ZSTD(3)),
+    internal_resistance_ohm Nullable(Float32) COMMENT 'The cycler''s own internal-resistance reading at this sample (BDF internal_resistance or dc_internal_resistance, Arbin Internal_Resistance, Maccor DCIR), as the file writes it: a cycler repeats its last reading until it measures again, and Arbin and Maccor write 0 where they measured nothing. NULL when the file has no such column. [unit: ohm; range: [0, 1000]]' CODEC(Delta, ZSTD(3)),
     step_id Nullable(Int16) COMMENT 'The program step the cycler was executing (BDF step_id, Arbin Step_Index; step_index in version 1, renamed because BDF''s step_index is a count within a step). An identifier from the program, not a counter: it repeats every cycle and stays far below 32,767 (step_count is the counter). NULL when the file has none. [range: >= 0]' CODEC(Delta, ZSTD(1)),
     step_type LowCardinality(Nullable(String)) COMMENT 'What the step was doing (BDF step_type); NULL when the cycler does not say. [enum: step_type]',
     INDEX ix_timeseries_point_session_time (session_id, recorded_at) TYPE minmax GRANULARITY 1,
@@ -209,6 +210,7 @@ CREATE TABLE timeseries_point (
     CONSTRAINT ck_timeseries_point_temperature_t1_celsius_range CHECK temperature_t1_celsius IS NULL OR (temperature_t1_celsius >= -60 AND temperature_t1_celsius <= 200),
     CONSTRAINT ck_timeseries_point_temperature_t2_celsius_range CHECK temperature_t2_celsius IS NULL OR (temperature_t2_celsius >= -60 AND temperature_t2_celsius <= 200),
     CONSTRAINT ck_timeseries_point_temperature_t3_celsius_range CHECK temperature_t3_celsius IS NULL OR (temperature_t3_celsius >= -60 AND temperature_t3_celsius <= 200),
+    CONSTRAINT ck_timeseries_point_internal_resistance_ohm_range CHECK internal_resistance_ohm IS NULL OR (internal_resistance_ohm >= 0 AND internal_resistance_ohm <= 1000),
     CONSTRAINT ck_timeseries_point_step_id_range CHECK step_id IS NULL OR (step_id >= 0),
     CONSTRAINT ck_timeseries_point_step_type_enum CHECK step_type IS NULL OR (step_type IN ('cc_charge', 'cv_charge', 'cccv_charge', 'cc_discharge', 'cv_discharge', 'cp_discharge', 'dynamic', 'rest', 'ocv', 'pulse', 'eis', 'other'))
 )

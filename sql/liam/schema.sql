@@ -1,6 +1,6 @@
 -- Battery SOC/SOH schema: Liam ERD DDL.
 -- For viewing in Liam ERD; it is valid PostgreSQL too.
--- Schema version 4. Generated from schema.yaml by liam-erd-schema; do not edit.
+-- Schema version 5. Generated from schema.yaml by liam-erd-schema; do not edit.
 -- Change schema.yaml, then run `make sql`.
 --
 -- Targets: @liam-hq/cli 0.7 (erd build --format postgres).
@@ -211,6 +211,7 @@ CREATE TABLE timeseries_point (
     temperature_t1_celsius real,
     temperature_t2_celsius real,
     temperature_t3_celsius real,
+    internal_resistance_ohm real,
     step_id smallint,
     step_type text,
     CONSTRAINT pk_timeseries_point PRIMARY KEY (session_id, record_index),
@@ -231,6 +232,7 @@ CREATE TABLE timeseries_point (
     CONSTRAINT ck_timeseries_point_temperature_t1_celsius_range CHECK (temperature_t1_celsius >= -60 AND temperature_t1_celsius <= 200),
     CONSTRAINT ck_timeseries_point_temperature_t2_celsius_range CHECK (temperature_t2_celsius >= -60 AND temperature_t2_celsius <= 200),
     CONSTRAINT ck_timeseries_point_temperature_t3_celsius_range CHECK (temperature_t3_celsius >= -60 AND temperature_t3_celsius <= 200),
+    CONSTRAINT ck_timeseries_point_internal_resistance_ohm_range CHECK (internal_resistance_ohm >= 0 AND internal_resistance_ohm <= 1000),
     CONSTRAINT ck_timeseries_point_step_id_range CHECK (step_id >= 0),
     CONSTRAINT ck_timeseries_point_step_type_enum CHECK (step_type IN ('cc_charge', 'cv_charge', 'cccv_charge', 'cc_discharge', 'cv_discharge', 'cp_discharge', 'dynamic', 'rest', 'ocv', 'pulse', 'eis', 'other'))
 );
@@ -254,6 +256,7 @@ COMMENT ON COLUMN timeseries_point.ambient_temperature_celsius IS 'Measured ambi
 COMMENT ON COLUMN timeseries_point.temperature_t1_celsius IS 'Auxiliary temperature channel 1 (BDF T1); placement is in the session notes. [unit: degC; range: [-60, 200]]';
 COMMENT ON COLUMN timeseries_point.temperature_t2_celsius IS 'Auxiliary temperature channel 2 (BDF T2). [unit: degC; range: [-60, 200]]';
 COMMENT ON COLUMN timeseries_point.temperature_t3_celsius IS 'Auxiliary temperature channel 3 (BDF T3). [unit: degC; range: [-60, 200]]';
+COMMENT ON COLUMN timeseries_point.internal_resistance_ohm IS 'The cycler''s own internal-resistance reading at this sample (BDF internal_resistance or dc_internal_resistance, Arbin Internal_Resistance, Maccor DCIR), as the file writes it: a cycler repeats its last reading until it measures again, and Arbin and Maccor write 0 where they measured nothing. NULL when the file has no such column. [unit: ohm; range: [0, 1000]]';
 COMMENT ON COLUMN timeseries_point.step_id IS 'The program step the cycler was executing (BDF step_id, Arbin Step_Index; step_index in version 1, renamed because BDF''s step_index is a count within a step). An identifier from the program, not a counter: it repeats every cycle and stays far below 32,767 (step_count is the counter). NULL when the file has none. [range: >= 0]';
 COMMENT ON COLUMN timeseries_point.step_type IS 'What the step was doing (BDF step_type); NULL when the cycler does not say. [enum: step_type]';
 
@@ -462,9 +465,6 @@ COMMENT ON COLUMN curve_definition.delta_q_reference_cycle_index IS 'The referen
 COMMENT ON COLUMN curve_definition.delta_q_cycle_index IS 'The cycle compared with the reference (Severson et al. 2019 use 100); NULL when not computed. [range: >= 0]';
 COMMENT ON COLUMN curve_definition.parameters IS 'Every parameter of the definition as a JSON object, the ones above included, with the code version.';
 COMMENT ON COLUMN curve_definition.created_at IS 'When the definition was first written (UTC).';
-
-
-
 
 
 

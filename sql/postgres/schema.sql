@@ -1,5 +1,5 @@
 -- Battery SOC/SOH schema: PostgreSQL DDL.
--- Schema version 4. Generated from schema.yaml by liam-erd-schema; do not edit.
+-- Schema version 5. Generated from schema.yaml by liam-erd-schema; do not edit.
 -- Change schema.yaml, then run `make sql`.
 --
 -- Targets: PostgreSQL 15 to 18.
@@ -248,6 +248,7 @@ CREATE TABLE timeseries_point (
     temperature_t1_celsius real,
     temperature_t2_celsius real,
     temperature_t3_celsius real,
+    internal_resistance_ohm real,
     step_id smallint,
     step_type text,
     CONSTRAINT pk_timeseries_point PRIMARY KEY (session_id, record_index),
@@ -268,6 +269,7 @@ CREATE TABLE timeseries_point (
     CONSTRAINT ck_timeseries_point_temperature_t1_celsius_range CHECK (temperature_t1_celsius >= -60 AND temperature_t1_celsius <= 200),
     CONSTRAINT ck_timeseries_point_temperature_t2_celsius_range CHECK (temperature_t2_celsius >= -60 AND temperature_t2_celsius <= 200),
     CONSTRAINT ck_timeseries_point_temperature_t3_celsius_range CHECK (temperature_t3_celsius >= -60 AND temperature_t3_celsius <= 200),
+    CONSTRAINT ck_timeseries_point_internal_resistance_ohm_range CHECK (internal_resistance_ohm >= 0 AND internal_resistance_ohm <= 1000),
     CONSTRAINT ck_timeseries_point_step_id_range CHECK (step_id >= 0),
     CONSTRAINT ck_timeseries_point_step_type_enum CHECK (step_type IN ('cc_charge', 'cv_charge', 'cccv_charge', 'cc_discharge', 'cv_discharge', 'cp_discharge', 'dynamic', 'rest', 'ocv', 'pulse', 'eis', 'other'))
 );
@@ -291,6 +293,7 @@ COMMENT ON COLUMN timeseries_point.ambient_temperature_celsius IS 'Measured ambi
 COMMENT ON COLUMN timeseries_point.temperature_t1_celsius IS 'Auxiliary temperature channel 1 (BDF T1); placement is in the session notes. [unit: degC; range: [-60, 200]]';
 COMMENT ON COLUMN timeseries_point.temperature_t2_celsius IS 'Auxiliary temperature channel 2 (BDF T2). [unit: degC; range: [-60, 200]]';
 COMMENT ON COLUMN timeseries_point.temperature_t3_celsius IS 'Auxiliary temperature channel 3 (BDF T3). [unit: degC; range: [-60, 200]]';
+COMMENT ON COLUMN timeseries_point.internal_resistance_ohm IS 'The cycler''s own internal-resistance reading at this sample (BDF internal_resistance or dc_internal_resistance, Arbin Internal_Resistance, Maccor DCIR), as the file writes it: a cycler repeats its last reading until it measures again, and Arbin and Maccor write 0 where they measured nothing. NULL when the file has no such column. [unit: ohm; range: [0, 1000]]';
 COMMENT ON COLUMN timeseries_point.step_id IS 'The program step the cycler was executing (BDF step_id, Arbin Step_Index; step_index in version 1, renamed because BDF''s step_index is a count within a step). An identifier from the program, not a counter: it repeats every cycle and stays far below 32,767 (step_count is the counter). NULL when the file has none. [range: >= 0]';
 COMMENT ON COLUMN timeseries_point.step_type IS 'What the step was doing (BDF step_type); NULL when the cycler does not say. [enum: step_type]';
 COMMENT ON CONSTRAINT fk_timeseries_point_session_id ON timeseries_point IS 'ON DELETE RESTRICT: Samples are raw measurements; deleting a session never deletes them silently.';
@@ -310,6 +313,7 @@ COMMENT ON CONSTRAINT ck_timeseries_point_ambient_temperature_celsius_range ON t
 COMMENT ON CONSTRAINT ck_timeseries_point_temperature_t1_celsius_range ON timeseries_point IS 'temperature_t1_celsius lies in [-60, 200].';
 COMMENT ON CONSTRAINT ck_timeseries_point_temperature_t2_celsius_range ON timeseries_point IS 'temperature_t2_celsius lies in [-60, 200].';
 COMMENT ON CONSTRAINT ck_timeseries_point_temperature_t3_celsius_range ON timeseries_point IS 'temperature_t3_celsius lies in [-60, 200].';
+COMMENT ON CONSTRAINT ck_timeseries_point_internal_resistance_ohm_range ON timeseries_point IS 'internal_resistance_ohm lies in [0, 1000].';
 COMMENT ON CONSTRAINT ck_timeseries_point_step_id_range ON timeseries_point IS 'step_id >= 0.';
 COMMENT ON CONSTRAINT ck_timeseries_point_step_type_enum ON timeseries_point IS 'step_type is one of the step_type values.';
 
@@ -1013,6 +1017,6 @@ COMMENT ON CONSTRAINT ck_source_file_record_index_first_range ON source_file IS 
 COMMENT ON CONSTRAINT ck_source_file_record_index_last_range ON source_file IS 'record_index_last >= 0.';
 COMMENT ON CONSTRAINT ck_source_file_record_order ON source_file IS 'A file''s samples end at or after its first one.';
 
--- Schema version 4, recorded where the migration runner (dbmate) keeps applied migrations.
+-- Schema version 5, recorded where the migration runner (dbmate) keeps applied migrations.
 CREATE TABLE IF NOT EXISTS schema_migrations (version varchar(128) PRIMARY KEY);
-INSERT INTO schema_migrations (version) VALUES ('000100'), ('000101'), ('000200'), ('000201'), ('000300'), ('000301'), ('000400'), ('000401');
+INSERT INTO schema_migrations (version) VALUES ('000100'), ('000101'), ('000200'), ('000201'), ('000300'), ('000301'), ('000400'), ('000401'), ('000500'), ('000501');

@@ -1,5 +1,5 @@
 -- Battery SOC/SOH schema: SQLite DDL.
--- Schema version 4. Generated from schema.yaml by liam-erd-schema; do not edit.
+-- Schema version 5. Generated from schema.yaml by liam-erd-schema; do not edit.
 -- Change schema.yaml, then run `make sql`.
 --
 -- Targets: SQLite 3.37 or newer (STRICT tables).
@@ -161,6 +161,7 @@ CREATE TABLE timeseries_point (
     temperature_t1_celsius REAL,  -- Auxiliary temperature channel 1 (BDF T1); placement is in the session notes. [degC]
     temperature_t2_celsius REAL,  -- Auxiliary temperature channel 2 (BDF T2). [degC]
     temperature_t3_celsius REAL,  -- Auxiliary temperature channel 3 (BDF T3). [degC]
+    internal_resistance_ohm REAL,  -- The cycler's own internal-resistance reading at this sample (BDF internal_resistance or dc_internal_resistance, Arbin Internal_Resistance, Maccor DCIR), as the file writes it: a cycler repeats its last reading until it measures again, and Arbin and Maccor write 0 where they measured nothing. NULL when the file has no such column. [ohm]
     step_id INTEGER,  -- The program step the cycler was executing (BDF step_id, Arbin Step_Index; step_index in version 1, renamed because BDF's step_index is a count within a step). An identifier from the program, not a counter: it repeats every cycle and stays far below 32,767 (step_count is the counter). NULL when the file has none.
     step_type TEXT,  -- What the step was doing (BDF step_type); NULL when the cycler does not say.
     CONSTRAINT pk_timeseries_point PRIMARY KEY (session_id, record_index),
@@ -181,6 +182,7 @@ CREATE TABLE timeseries_point (
     CONSTRAINT ck_timeseries_point_temperature_t1_celsius_range CHECK (temperature_t1_celsius >= -60 AND temperature_t1_celsius <= 200),  -- temperature_t1_celsius lies in [-60, 200].
     CONSTRAINT ck_timeseries_point_temperature_t2_celsius_range CHECK (temperature_t2_celsius >= -60 AND temperature_t2_celsius <= 200),  -- temperature_t2_celsius lies in [-60, 200].
     CONSTRAINT ck_timeseries_point_temperature_t3_celsius_range CHECK (temperature_t3_celsius >= -60 AND temperature_t3_celsius <= 200),  -- temperature_t3_celsius lies in [-60, 200].
+    CONSTRAINT ck_timeseries_point_internal_resistance_ohm_range CHECK (internal_resistance_ohm >= 0 AND internal_resistance_ohm <= 1000),  -- internal_resistance_ohm lies in [0, 1000].
     CONSTRAINT ck_timeseries_point_step_id_range CHECK (step_id >= 0),  -- step_id >= 0.
     CONSTRAINT ck_timeseries_point_step_type_enum CHECK (step_type IN ('cc_charge', 'cv_charge', 'cccv_charge', 'cc_discharge', 'cv_discharge', 'cp_discharge', 'dynamic', 'rest', 'ocv', 'pulse', 'eis', 'other'))  -- step_type is one of the step_type values.
 ) STRICT, WITHOUT ROWID;
@@ -574,6 +576,6 @@ CREATE TABLE source_file (
     CONSTRAINT ck_source_file_original_units_json CHECK (original_units IS NULL OR json_valid(original_units))  -- original_units is valid JSON.
 ) STRICT;
 
--- Schema version 4, recorded where the migration runner (dbmate) keeps applied migrations.
+-- Schema version 5, recorded where the migration runner (dbmate) keeps applied migrations.
 CREATE TABLE IF NOT EXISTS schema_migrations (version varchar(128) PRIMARY KEY);
-INSERT INTO schema_migrations (version) VALUES ('000100'), ('000101'), ('000200'), ('000201'), ('000300'), ('000301'), ('000400'), ('000401');
+INSERT INTO schema_migrations (version) VALUES ('000100'), ('000101'), ('000200'), ('000201'), ('000300'), ('000301'), ('000400'), ('000401'), ('000500'), ('000501');

@@ -1,5 +1,5 @@
 -- Battery SOC/SOH schema: TimescaleDB DDL.
--- Schema version 4. Generated from schema.yaml by liam-erd-schema; do not edit.
+-- Schema version 5. Generated from schema.yaml by liam-erd-schema; do not edit.
 -- Change schema.yaml, then run `make sql`.
 --
 -- Targets: TimescaleDB 2.16 or newer on PostgreSQL 15 to 17 (tested on 2.23).
@@ -261,6 +261,7 @@ CREATE TABLE timeseries_point_store (
     temperature_t1_celsius real,
     temperature_t2_celsius real,
     temperature_t3_celsius real,
+    internal_resistance_ohm real,
     step_id smallint,
     step_type text,
     CONSTRAINT pk_timeseries_point PRIMARY KEY (session_id, record_index, recorded_at),
@@ -281,6 +282,7 @@ CREATE TABLE timeseries_point_store (
     CONSTRAINT ck_timeseries_point_temperature_t1_celsius_range CHECK (temperature_t1_celsius >= -60 AND temperature_t1_celsius <= 200),
     CONSTRAINT ck_timeseries_point_temperature_t2_celsius_range CHECK (temperature_t2_celsius >= -60 AND temperature_t2_celsius <= 200),
     CONSTRAINT ck_timeseries_point_temperature_t3_celsius_range CHECK (temperature_t3_celsius >= -60 AND temperature_t3_celsius <= 200),
+    CONSTRAINT ck_timeseries_point_internal_resistance_ohm_range CHECK (internal_resistance_ohm >= 0 AND internal_resistance_ohm <= 1000),
     CONSTRAINT ck_timeseries_point_step_id_range CHECK (step_id >= 0),
     CONSTRAINT ck_timeseries_point_step_type_enum CHECK (step_type IN ('cc_charge', 'cv_charge', 'cccv_charge', 'cc_discharge', 'cv_discharge', 'cp_discharge', 'dynamic', 'rest', 'ocv', 'pulse', 'eis', 'other'))
 );
@@ -304,6 +306,7 @@ COMMENT ON COLUMN timeseries_point_store.ambient_temperature_celsius IS 'Measure
 COMMENT ON COLUMN timeseries_point_store.temperature_t1_celsius IS 'Auxiliary temperature channel 1 (BDF T1); placement is in the session notes. [unit: degC; range: [-60, 200]]';
 COMMENT ON COLUMN timeseries_point_store.temperature_t2_celsius IS 'Auxiliary temperature channel 2 (BDF T2). [unit: degC; range: [-60, 200]]';
 COMMENT ON COLUMN timeseries_point_store.temperature_t3_celsius IS 'Auxiliary temperature channel 3 (BDF T3). [unit: degC; range: [-60, 200]]';
+COMMENT ON COLUMN timeseries_point_store.internal_resistance_ohm IS 'The cycler''s own internal-resistance reading at this sample (BDF internal_resistance or dc_internal_resistance, Arbin Internal_Resistance, Maccor DCIR), as the file writes it: a cycler repeats its last reading until it measures again, and Arbin and Maccor write 0 where they measured nothing. NULL when the file has no such column. [unit: ohm; range: [0, 1000]]';
 COMMENT ON COLUMN timeseries_point_store.step_id IS 'The program step the cycler was executing (BDF step_id, Arbin Step_Index; step_index in version 1, renamed because BDF''s step_index is a count within a step). An identifier from the program, not a counter: it repeats every cycle and stays far below 32,767 (step_count is the counter). NULL when the file has none. [range: >= 0]';
 COMMENT ON COLUMN timeseries_point_store.step_type IS 'What the step was doing (BDF step_type); NULL when the cycler does not say. [enum: step_type]';
 COMMENT ON CONSTRAINT fk_timeseries_point_session_id ON timeseries_point_store IS 'ON DELETE RESTRICT: Samples are raw measurements; deleting a session never deletes them silently.';
@@ -323,6 +326,7 @@ COMMENT ON CONSTRAINT ck_timeseries_point_ambient_temperature_celsius_range ON t
 COMMENT ON CONSTRAINT ck_timeseries_point_temperature_t1_celsius_range ON timeseries_point_store IS 'temperature_t1_celsius lies in [-60, 200].';
 COMMENT ON CONSTRAINT ck_timeseries_point_temperature_t2_celsius_range ON timeseries_point_store IS 'temperature_t2_celsius lies in [-60, 200].';
 COMMENT ON CONSTRAINT ck_timeseries_point_temperature_t3_celsius_range ON timeseries_point_store IS 'temperature_t3_celsius lies in [-60, 200].';
+COMMENT ON CONSTRAINT ck_timeseries_point_internal_resistance_ohm_range ON timeseries_point_store IS 'internal_resistance_ohm lies in [0, 1000].';
 COMMENT ON CONSTRAINT ck_timeseries_point_step_id_range ON timeseries_point_store IS 'step_id >= 0.';
 COMMENT ON CONSTRAINT ck_timeseries_point_step_type_enum ON timeseries_point_store IS 'step_type is one of the step_type values.';
 SELECT create_hypertable('timeseries_point_store', by_range('recorded_at', INTERVAL '7 days'), create_default_indexes => FALSE);
@@ -353,6 +357,7 @@ SELECT
     temperature_t1_celsius,
     temperature_t2_celsius,
     temperature_t3_celsius,
+    internal_resistance_ohm,
     step_id,
     step_type
 FROM timeseries_point_store;
@@ -375,6 +380,7 @@ COMMENT ON COLUMN timeseries_point.ambient_temperature_celsius IS 'Measured ambi
 COMMENT ON COLUMN timeseries_point.temperature_t1_celsius IS 'Auxiliary temperature channel 1 (BDF T1); placement is in the session notes. [unit: degC; range: [-60, 200]]';
 COMMENT ON COLUMN timeseries_point.temperature_t2_celsius IS 'Auxiliary temperature channel 2 (BDF T2). [unit: degC; range: [-60, 200]]';
 COMMENT ON COLUMN timeseries_point.temperature_t3_celsius IS 'Auxiliary temperature channel 3 (BDF T3). [unit: degC; range: [-60, 200]]';
+COMMENT ON COLUMN timeseries_point.internal_resistance_ohm IS 'The cycler''s own internal-resistance reading at this sample (BDF internal_resistance or dc_internal_resistance, Arbin Internal_Resistance, Maccor DCIR), as the file writes it: a cycler repeats its last reading until it measures again, and Arbin and Maccor write 0 where they measured nothing. NULL when the file has no such column. [unit: ohm; range: [0, 1000]]';
 COMMENT ON COLUMN timeseries_point.step_id IS 'The program step the cycler was executing (BDF step_id, Arbin Step_Index; step_index in version 1, renamed because BDF''s step_index is a count within a step). An identifier from the program, not a counter: it repeats every cycle and stays far below 32,767 (step_count is the counter). NULL when the file has none. [range: >= 0]';
 COMMENT ON COLUMN timeseries_point.step_type IS 'What the step was doing (BDF step_type); NULL when the cycler does not say. [enum: step_type]';
 CREATE FUNCTION timeseries_point_insert() RETURNS trigger LANGUAGE plpgsql AS $fn$
@@ -383,8 +389,8 @@ BEGIN
         RAISE EXCEPTION 'null value in column "%" of relation "%" violates not-null constraint', 'test_time_second', 'timeseries_point'
             USING ERRCODE = 'not_null_violation', COLUMN = 'test_time_second';
     END IF;
-    INSERT INTO timeseries_point_store (recorded_at, test_started_at, step_time_second, charging_capacity_ah, discharging_capacity_ah, charging_energy_wh, discharging_energy_wh, session_id, record_index, cycle_count, step_count, voltage_volt, current_ampere, surface_temperature_celsius, ambient_temperature_celsius, temperature_t1_celsius, temperature_t2_celsius, temperature_t3_celsius, step_id, step_type)
-    VALUES (NEW.recorded_at, NEW.recorded_at - make_interval(secs => NEW.test_time_second), NEW.step_time_second, NEW.charging_capacity_ah, NEW.discharging_capacity_ah, NEW.charging_energy_wh, NEW.discharging_energy_wh, NEW.session_id, NEW.record_index, NEW.cycle_count, NEW.step_count, NEW.voltage_volt, NEW.current_ampere, NEW.surface_temperature_celsius, NEW.ambient_temperature_celsius, NEW.temperature_t1_celsius, NEW.temperature_t2_celsius, NEW.temperature_t3_celsius, NEW.step_id, NEW.step_type);
+    INSERT INTO timeseries_point_store (recorded_at, test_started_at, step_time_second, charging_capacity_ah, discharging_capacity_ah, charging_energy_wh, discharging_energy_wh, session_id, record_index, cycle_count, step_count, voltage_volt, current_ampere, surface_temperature_celsius, ambient_temperature_celsius, temperature_t1_celsius, temperature_t2_celsius, temperature_t3_celsius, internal_resistance_ohm, step_id, step_type)
+    VALUES (NEW.recorded_at, NEW.recorded_at - make_interval(secs => NEW.test_time_second), NEW.step_time_second, NEW.charging_capacity_ah, NEW.discharging_capacity_ah, NEW.charging_energy_wh, NEW.discharging_energy_wh, NEW.session_id, NEW.record_index, NEW.cycle_count, NEW.step_count, NEW.voltage_volt, NEW.current_ampere, NEW.surface_temperature_celsius, NEW.ambient_temperature_celsius, NEW.temperature_t1_celsius, NEW.temperature_t2_celsius, NEW.temperature_t3_celsius, NEW.internal_resistance_ohm, NEW.step_id, NEW.step_type);
     RETURN NEW;
 END
 $fn$;
@@ -1154,6 +1160,6 @@ COMMENT ON CONSTRAINT ck_source_file_record_index_first_range ON source_file IS 
 COMMENT ON CONSTRAINT ck_source_file_record_index_last_range ON source_file IS 'record_index_last >= 0.';
 COMMENT ON CONSTRAINT ck_source_file_record_order ON source_file IS 'A file''s samples end at or after its first one.';
 
--- Schema version 4, recorded where the migration runner (dbmate) keeps applied migrations.
+-- Schema version 5, recorded where the migration runner (dbmate) keeps applied migrations.
 CREATE TABLE IF NOT EXISTS schema_migrations (version varchar(128) PRIMARY KEY);
-INSERT INTO schema_migrations (version) VALUES ('000100'), ('000101'), ('000200'), ('000201'), ('000300'), ('000301'), ('000400'), ('000401');
+INSERT INTO schema_migrations (version) VALUES ('000100'), ('000101'), ('000200'), ('000201'), ('000300'), ('000301'), ('000400'), ('000401'), ('000500'), ('000501');

@@ -545,11 +545,45 @@ SLOW_SCHEDULE = [
     (0, 0.0, 3600.0),
 ] + [(1, 2.5, 1000.0), (1, 0.0, 1800.0)] * 3
 SLOW_ROWS, SLOW_TRUTH = step_session(SLOW_SCHEDULE, soc=0.0)
+
+
+# The CC-CV cell with the cycler's own resistance readings (BDF internal_resistance_ohm), as
+# cyclers write them: cycle 0 a reading on every sample, cycle 1 only 0 (Arbin's and Maccor's
+# "no measurement"), cycle 2 a reading on every other sample (0.020 and 0.022 in turn, 0 and
+# empty between), cycle 3 none (the field empty).
+def _cycler_reading(n: int, row: dict) -> float | None:
+    cycle = row["cycle_count"]
+    if cycle == 0:
+        return 0.02
+    if cycle == 1:
+        return 0.0
+    if cycle == 2:
+        return (0.02 if n % 4 == 0 else 0.022) if n % 2 == 0 else (0.0 if n % 3 else None)
+    return None
+
+
+CYCLER_IR = [{**r, "internal_resistance_ohm": _cycler_reading(n, r)} for n, r in enumerate(CCCV)]
+# cycle -> the mean of its readings above 0 (None: none)
+CYCLER_IR_MEANS = {
+    c: (
+        float(np.mean(v))
+        if (
+            v := [
+                r["internal_resistance_ohm"]
+                for r in CYCLER_IR
+                if r["cycle_count"] == c and (r["internal_resistance_ohm"] or 0) > 0
+            ]
+        )
+        else None
+    )
+    for c in sorted({r["cycle_count"] for r in CYCLER_IR})
+}
 STEP_SESSIONS: dict[str, tuple[str, str]] = {
     "rc_steps": ("cycle_aging", csv_text(STEP_ROWS, MACHINE[:4])),
     "slow_ocv": ("rpt", csv_text(SLOW_ROWS, MACHINE[:4])),
     "constant_current": SESSIONS["constant_current"],
     "cccv": SESSIONS["cccv"],
+    "cycler_ir": ("cycle_aging", csv_text(CYCLER_IR, [*MACHINE[:4], "internal_resistance_ohm"])),
 }
 
 
@@ -560,9 +594,12 @@ def step_ocv_table(path: Path) -> Path:
     return path
 
 
-def load_step_sessions(url: str, tmp_path: Path) -> dict[str, int]:
+def load_step_sessions(url: str, tmp_path: Path, names=None) -> dict[str, int]:
+    """Load the STEP_SESSIONS (those of `names` only, when given); name -> session_id."""
     ids = {}
     for n, (name, (protocol, text)) in enumerate(STEP_SESSIONS.items()):
+        if names is not None and name not in names:
+            continue
         path = tmp_path / f"step_{name}.csv"
         path.write_text(text)
         sidecar = tmp_path / f"step_{name}.json"

@@ -23,6 +23,7 @@ from derive.cli import main as derive_main
 from derive.life import rul
 from tests.derive.sessions import (
     ABS,
+    CYCLER_IR_MEANS,
     REL,
     SLOW_TRUTH,
     STEP_QUERIES,
@@ -223,7 +224,22 @@ def test_a_slow_cycle_is_found_as_a_reference_cycle(targets, each):
     rows, ids, _ = targets[each]
     types = {r[1]: (r[2], r[3]) for r in rows["cycle"] if r[0] == ids["rc_steps"]}
     assert types[STEP_SLOW_CYCLE] == ("reference", "data_c_rate")
-    assert all(types[k] == ("aging", None) for k in types if k != STEP_SLOW_CYCLE), types
+    # the others keep the type the protocol gives them, said to come from it
+    assert all(types[k] == ("aging", "protocol") for k in types if k != STEP_SLOW_CYCLE), types
+
+
+def test_a_cycle_type_from_the_protocol_says_so(targets, each):
+    """The cycles derivation types each cycle from the session's protocol_type (cycle_aging:
+    aging; rpt, hppc, ocv: reference) with cycle_type_source 'protocol'; a type found in the
+    data ('data_c_rate') stays so when the cycles are derived again (the rerun of
+    derive_step_sessions)."""
+    rows, ids, _ = targets[each]
+    by_session = {}
+    for session, cycle, kind, source in rows["cycle"]:
+        by_session.setdefault(session, {})[cycle] = (kind, source)
+    assert set(by_session[ids["slow_ocv"]].values()) == {("reference", "protocol")}  # rpt
+    assert set(by_session[ids["cccv"]].values()) == {("aging", "protocol")}  # cycle_aging
+    assert by_session[ids["rc_steps"]][STEP_SLOW_CYCLE] == ("reference", "data_c_rate")
 
 
 def test_bad_input_is_null_with_a_reason_never_zero(targets, each):
@@ -253,6 +269,116 @@ def test_bad_input_is_null_with_a_reason_never_zero(targets, each):
         )
         # its 20 mOhm, up to the OCV the rest voltage follows (cycle 0 starts half charged)
         assert row["step_resistance_first_sample_ohm"] == pytest.approx(0.02, rel=2e-2)
+
+
+def test_the_cyclers_own_readings_are_its_resistance(targets, each):
+    """cycler_ir (tests/derive/sessions.py): the loader keeps the cycler's readings
+    (internal_resistance_ohm); their mean over each cycle's readings above 0 is
+    cycler_resistance_ohm, and dc_internal_resistance_ohm takes it (method cycler, no time or
+    step count) ahead of the step resistance; a cycle with only 0 or no reading falls back to
+    the step resistance, its cycler value NULL with the reason."""
+    feats = _features(targets, each, "cycler_ir")
+    assert sorted(feats) == sorted(CYCLER_IR_MEANS) == [0, 1, 2, 3]
+    for cycle, mean in CYCLER_IR_MEANS.items():
+        row, reasons = feats[cycle], _reasons(feats[cycle]["null_reasons"])
+        if mean is not None:
+            assert row["cycler_resistance_ohm"] == pytest.approx(mean, rel=1e-6), cycle
+            assert row["dc_internal_resistance_ohm"] == pytest.approx(mean, rel=1e-6), cycle
+            assert row["dcir_method"] == "cycler", cycle
+            assert row["dcir_time_after_step_second"] is None and row["dcir_step_count"] is None
+            assert "cycler_resistance_ohm" not in reasons
+        else:
+            assert row["cycler_resistance_ohm"] is None, cycle
+            assert row["dcir_method"] == "step_change", cycle
+            assert row["dc_internal_resistance_ohm"] == pytest.approx(
+                row["step_resistance_first_sample_ohm"]
+            )
+            assert reasons["cycler_resistance_ohm"] == (
+                "the cycler wrote only 0 (no measurement) in this cycle"
+                if cycle == 1
+                else "no cycler resistance reading in this cycle"
+            ), cycle
+    # a session whose file has no such column: NULL, and no reason to count (nothing to read)
+    for row in _features(targets, each, "cccv").values():
+        assert row["cycler_resistance_ohm"] is None
+        assert "cycler_resistance_ohm" not in _reasons(row["null_reasons"])
+
+
+def test_a_stored_pulse_resistance_wins_over_the_cyclers(tmp_path):
+    """The precedence of dc_internal_resistance_ohm (docs/features.md): a stored pulse value is
+    kept when the steps are derived again; the cycler's reading comes before the step
+    resistance; a hand-stored cycler value without readings is kept."""
+    path = tmp_path / "p.sqlite"
+    conn = sqlite3.connect(path)
+    conn.executescript(ddl_text("sqlite"))
+    conn.close()
+    url = f"sqlite:///{path}"
+    ids = load_step_sessions(url, tmp_path, ["cycler_ir"])
+    session = ids["cycler_ir"]
+    derive.run(url, [session])
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "UPDATE cycle_feature SET dc_internal_resistance_ohm = 0.05, dcir_method = 'pulse', "
+        "dcir_time_after_step_second = 10 WHERE session_id = ? AND cycle_index = 0",
+        [session],
+    )
+    conn.execute(
+        "UPDATE cycle_feature SET dc_internal_resistance_ohm = 0.07, dcir_method = 'cycler' "
+        "WHERE session_id = ? AND cycle_index = 3",
+        [session],
+    )
+    conn.commit()
+    derive.run(url, [session], what=["steps"])
+    got = {
+        r[0]: r[1:]
+        for r in conn.execute(
+            "SELECT cycle_index, dc_internal_resistance_ohm, dcir_method, cycler_resistance_ohm "
+            "FROM cycle_feature WHERE session_id = ?",
+            [session],
+        )
+    }
+    conn.close()
+    assert got[0][:2] == (0.05, "pulse") and got[0][2] == pytest.approx(CYCLER_IR_MEANS[0])
+    assert got[2][1] == "cycler" and got[2][0] == pytest.approx(CYCLER_IR_MEANS[2])
+    assert got[1][1] == "step_change"
+    assert got[3][:2] == (0.07, "cycler") and got[3][2] is None
+
+
+def test_a_cycle_type_set_by_hand_is_kept_and_a_silent_protocol_gives_none(tmp_path):
+    """A type set by hand (cycle_type_source 'manual') survives the cycles and steps
+    derivations; a session whose protocol_type names no cycle type (drive_cycle) gets NULL type
+    and NULL source, never a source without a type."""
+    path = tmp_path / "t.sqlite"
+    conn = sqlite3.connect(path)
+    conn.executescript(ddl_text("sqlite"))
+    conn.close()
+    url = f"sqlite:///{path}"
+    ids = load_step_sessions(url, tmp_path, ["rc_steps", "cccv"])
+    derive.run(url, [ids["rc_steps"], ids["cccv"]], what=["cycles"])
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "UPDATE cycle SET cycle_type = 'other', cycle_type_source = 'manual' "
+        "WHERE session_id = ? AND cycle_index = 0",
+        [ids["rc_steps"]],
+    )
+    conn.execute(
+        "UPDATE test_session SET protocol_type = 'drive_cycle' WHERE session_id = ?", [ids["cccv"]]
+    )
+    conn.execute("DELETE FROM cycle WHERE session_id = ?", [ids["cccv"]])
+    conn.commit()
+    derive.run(url, [ids["rc_steps"], ids["cccv"]], what=["cycles", "features", "steps"])
+    got = dict(
+        ((r[0], r[1]), r[2:])
+        for r in conn.execute(
+            "SELECT session_id, cycle_index, cycle_type, cycle_type_source FROM cycle"
+        )
+    )
+    conn.close()
+    assert got[(ids["rc_steps"], 0)] == ("other", "manual")
+    assert got[(ids["rc_steps"], STEP_SLOW_CYCLE)] == ("reference", "data_c_rate")
+    assert got[(ids["rc_steps"], 1)] == ("aging", "protocol")
+    cccv = {k: v for k, v in got.items() if k[0] == ids["cccv"]}
+    assert cccv and set(cccv.values()) == {(None, None)}
 
 
 def test_the_report_counts_the_reasons(tmp_path, capsys):

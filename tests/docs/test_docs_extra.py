@@ -73,6 +73,10 @@ def test_the_docs_extra_alone_builds_the_site(docs_venv, tmp_path):
         "soc-tests.svg",
         "soh-predicted.svg",  # docs/modelling.md's: the demo's baseline model
         "soh-error.svg",
+        "feature-curves.svg",  # docs/features.md's: the curves and step features derived
+        "feature-dqdv.svg",
+        "feature-delta-q.svg",
+        "feature-resistance.svg",
     ):
         svg = site / "demo-plots" / name
         assert svg.is_file(), f"the demo plot {name} was not drawn"

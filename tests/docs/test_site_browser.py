@@ -114,6 +114,7 @@ PAGES = [
     {"name": "home-dark", "path": "", "colorScheme": "dark", "fullPage": False},
     {"name": "demo", "path": "demo/"},
     {"name": "modelling", "path": "modelling/"},  # the demo's baseline model's plots
+    {"name": "features", "path": "features/"},  # the demo's curves and step features
 ]
 
 
@@ -252,6 +253,20 @@ def test_modelling_page_shows_the_baseline_models_plots(site, report):
         svg = (site / "demo-plots" / name).read_text(encoding="utf-8")
         assert svg.lstrip().startswith("<?xml") and "<svg" in svg, name
         assert "model_run" in svg, name
+
+
+def test_features_page_shows_the_derived_features_plots(site, report):
+    """Features and labels shows the curves, dQ/dV, delta-Q(V) and resistance of the demo
+    (demo/plots.py FEATURE_PLOTS), drawn at build time, and they load."""
+    from demo.plots import FEATURE_PLOTS
+
+    page = (site / "features" / "index.html").read_text(encoding="utf-8")
+    assert report["features"]["imageCount"] >= len(FEATURE_PLOTS)
+    for name in FEATURE_PLOTS:
+        assert f"../demo-plots/{name}" in page, name
+        svg = (site / "demo-plots" / name).read_text(encoding="utf-8")
+        assert svg.lstrip().startswith("<?xml") and "<svg" in svg, name
+        assert svg.count("<path") > 5, f"{name}: no data drawn?"
 
 
 def test_table_pages_fit_their_frame(report, schema):

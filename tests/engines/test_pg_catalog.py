@@ -264,8 +264,9 @@ def test_timeseries_row_has_no_alignment_padding(loaded):
             gaps.append(f"{start - offset} byte(s) before {name}")
         offset = start + length
     assert not gaps, f"padding in timeseries_point: {gaps}"
-    # version 2: the 42 bytes of version 1 plus the optional channels, 102 bytes when all set
-    assert offset == sum(length for _, length, _ in fixed) == 102
+    # version 2: the 42 bytes of version 1 plus the optional channels, 102 bytes when all set;
+    # version 5: + the cycler's resistance reading (real), 106
+    assert offset == sum(length for _, length, _ in fixed) == 106
 
 
 def test_references_into_hypertables_are_enforced_by_triggers(loaded):

@@ -280,9 +280,10 @@ def test_every_load_lists_what_it_does_not_store(sqlite_target, tmp_path, capsys
     assert (
         "not stored: 'Power / W' (a BDF quantity that timeseries_point has no column for); "
         "'Step Record Index / 1' (a BDF quantity that timeseries_point has no column for); "
-        "'Internal Resistance / ohm' (a BDF quantity that timeseries_point has no column for); "
         "'Operator' (not a quantity the loader reads)"
     ) in err
+    # the cycler's resistance reading is stored since schema version 5 (internal_resistance_ohm)
+    assert "Internal Resistance" not in err
 
 
 def test_step_index_beside_step_id_is_refused(sqlite_target, tmp_path, capsys):
@@ -296,8 +297,9 @@ def test_step_index_beside_step_id_is_refused(sqlite_target, tmp_path, capsys):
 
 
 def test_an_arbin_export_names_what_it_does_not_store(sqlite_target, tmp_path, capsys):
-    """The report's list is every reader's: Arbin's Power(W) and Internal Resistance(Ohm) are
-    BDF quantities without a column, dV/dt(V/s) none the loader reads."""
+    """The report's list is every reader's: Arbin's Power(W) is a BDF quantity without a
+    column, dV/dt(V/s) none the loader reads; Internal Resistance(Ohm) is stored
+    (internal_resistance_ohm, schema version 5)."""
     path = write(tmp_path, "arbin.csv", ARBIN_HEADER + ARBIN_ROWS)
     report = tmp_path / "report.json"
     code, err = ingest(
@@ -320,7 +322,6 @@ def test_an_arbin_export_names_what_it_does_not_store(sqlite_target, tmp_path, c
         "Power(W)": bdf_quantity,
         "ACR(Ohm)": "not a quantity the loader reads",
         "dV/dt(V/s)": "not a quantity the loader reads",
-        "Internal Resistance(Ohm)": bdf_quantity,
         "dQ/dV(Ah/V)": "not a quantity the loader reads",
         "dV/dQ(V/Ah)": "not a quantity the loader reads",
     }
