@@ -46,7 +46,21 @@ samples of the charge and the discharge of cycles 0 and 10:
   checked against scipy in test_curves.py (a 101-point window still agrees with cellpy's
   Gaussian within these tolerances).
 
-BatteryML's Qdlin is not here: it needs torch (see docs/features.md, Checked against).
+BatteryML (microsoft/BatteryML 0.0.1, not on PyPI, at the commit its reference names;
+batteryml.feature.severson: get_Qdlin and SeversonFeatureExtractor, what its variance model
+runs), with torch 2.13.0, which stays out of every environment of the project:
+- Where the definitions differ: Qdlin is the discharge capacity at the samples with current
+  below -0.1 A interpolated linearly (scipy interp1d) on 1,000 voltages from the upper limit
+  down to the lower one, derive's Q(V) the same from the lower up (compared reversed). Its
+  features are log10(|min| + 1e-8), log10(var + 1e-8) with torch's variance (1/(n-1)),
+  log10(|m3| / (std^3 + 1e-8) + 1e-8) and log10(m4 / (var^2 + 1e-8) + 1e-8) (kurtosis not
+  in excess, its std and var 1/(n-1) too): derive's biased moments are converted to these
+  in the test. By default BatteryML first replaces delta-Q by its running median over 21
+  points (severson.smooth returns the medians); derive does not smooth delta-Q.
+- Tolerances: Qdlin pointwise within 1e-6 Ah (found 0: the same interpolation in float64);
+  the unsmoothed features within 1e-6 in log10 (torch computes them in float32; found 7e-8);
+  the default, median-smoothed features within 2e-3 in log10, 0.5 % (found 7.6e-4 on the
+  minimum, which lies at the grid's end where the median moves most, 7e-5 on the others).
 """
 
 from __future__ import annotations
@@ -78,6 +92,7 @@ from tests.derive.oracle_data import (
 from tests.support.chkit import CREATE, chdb_or_skip
 from tests.support.dbkit import ROOT, ddl_text, load_pg_ddl
 
+EPS = 1e-8  # BatteryML's, inside its logarithms
 PG = "pg_env" if harness.own_dsn_is_set() else "pg18"
 ENGINES = [
     "sqlite",
@@ -162,6 +177,11 @@ def test_the_references_name_the_peer_and_what_it_ran():
         ref = peer(name)
         assert ref["peer"] == name and ref["version"] == version
         assert f"{name}=={version}" in ref["installed"] and ref["what"]
+    batteryml = peer("batteryml")
+    assert batteryml["version"].startswith("microsoft/BatteryML 0.0.1 at ")
+    commit = batteryml["version"].rsplit(" ", 1)[1]
+    assert f"microsoft/BatteryML@{commit}" in batteryml["installed"]
+    assert batteryml["torch"].startswith("2.13.0") and batteryml["window"] == list(WINDOW)
     beep = reference("beep")
     assert (beep["reference_cycle"], beep["compared_cycle"]) == (BEEP_REFERENCE, BEEP_COMPARED)
     assert beep["grid"] == pytest.approx([*WINDOW, GRID_POINTS], abs=1e-6)  # float32
@@ -242,3 +262,38 @@ def test_dqdv_is_cellpys_ica(engine_results, engine, cycle, direction):
     ):
         assert v_ours == pytest.approx(v_cellpy, abs=0.005), (engine, key)
         assert h_ours == pytest.approx(h_cellpy, rel=0.02), (engine, key)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_discharge_curves_are_batterymls_qdlin(engine_results, engine):
+    got = engine_results(engine)
+    batteryml = peer("batteryml")
+    for cycle in (BEEP_REFERENCE, BEEP_COMPARED):
+        _, _, q, _ = got["curves"][f"{cycle}/discharge"]
+        theirs = np.array(batteryml["qdlin_ah"][str(cycle)])[::-1]  # Qdlin: from the top down
+        np.testing.assert_allclose(q, theirs, rtol=0, atol=1e-6, err_msg=f"{engine} {cycle}")
+
+
+def as_batteryml(row: dict) -> dict[str, float]:
+    """derive's delta-Q statistics as BatteryML's Severson features state them."""
+    n, var = row["delta_q_grid_points"], row["delta_q_variance_ah2"]
+    unbiased = var * n / (n - 1)
+    m3 = abs(row["delta_q_skewness"]) * var**1.5
+    m4 = (row["delta_q_kurtosis"] + 3) * var**2
+    return {
+        "Minimum": math.log10(abs(row["delta_q_min_ah"]) + EPS),
+        "Variance": math.log10(unbiased + EPS),
+        "Skewness": math.log10(m3 / (unbiased**1.5 + EPS) + EPS),
+        "Kurtosis": math.log10(m4 / (unbiased**2 + EPS) + EPS),
+    }
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("smoothed,tolerance", [(False, 1e-6), (True, 2e-3)])
+def test_delta_q_features_are_batterymls_severson(engine_results, engine, smoothed, tolerance):
+    row = engine_results(engine)["features"][str(BEEP_COMPARED)]
+    theirs = peer("batteryml")["features"]
+    for name, value in as_batteryml(row).items():
+        got = theirs["smoothed" if smoothed else "unsmoothed"][name]
+        assert value == pytest.approx(got, abs=tolerance), (engine, name, smoothed)
+    assert theirs["variance_model"] == [theirs["smoothed"]["Variance"]]
