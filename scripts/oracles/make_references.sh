@@ -2,8 +2,9 @@
 # Writes the peers' reference values that tests/derive/test_oracles.py compares derive with
 # (tests/fixtures/oracles/*.json), each peer run once in a venv of its own under $WORK (given:
 # kept, and its venvs reused; else a temporary folder, removed afterwards): BEEP, cellpy and
-# BatteryML (below: only with BATTERYML_GIT) stay out of the project's environments (cellpy 2 needs Python >= 3.13 and pandas >= 3, the
-# project pins pandas 2.3 on Python 3.11; BEEP adds about 120 MB: boto3, scikit-learn, h5py).
+# BatteryML (below: only with BATTERYML_GIT) stay out of the project's environments (cellpy 2
+# needs Python >= 3.13 and pandas >= 3, the project pins pandas 2.3 on Python 3.11; BEEP adds
+# about 120 MB: boto3, scikit-learn, h5py).
 # Run from the checkout with its .venv made (make test): bash scripts/oracles/make_references.sh
 # PYTHON313 names a Python 3.13 for cellpy (default: python3.13 on the path, else pyenv's).
 set -euo pipefail
