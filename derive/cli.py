@@ -20,7 +20,7 @@ from .curve_settings import (
     SMOOTHING_WINDOW,
     CurveSettings,
 )
-from .defaults import EOL_THRESHOLD_SOH, OCV_MIN_REST_SECOND
+from .defaults import EOL_THRESHOLD_SOH, OCV_MIN_REST_SECOND, SOH_MAX
 from .errors import DeriveError
 from .run import (
     DEFAULT_FEATURE_VERSION,
@@ -327,6 +327,12 @@ def summary(r: SessionResult, what: list[str], args: argparse.Namespace) -> str:
             parts.append(
                 f"{r.soh_labels} SOH labels ({args.label_version}, {r.soh_reference_basis} "
                 f"{r.soh_reference_capacity_ah:.4g} Ah)"
+                + (
+                    f", {r.soh_left_out} full cycles left out (discharging more than "
+                    f"{SOH_MAX:g} x the reference: several discharges under one cycle count)"
+                    if r.soh_left_out
+                    else ""
+                )
             )
     line = f"session {r.session_id}: " + ", ".join(parts) + f" in {r.seconds:.2f} s"
     if r.null_reasons:

@@ -31,6 +31,7 @@ from typing import Any
 from connection.clickhouse import literal as _literal
 
 from . import sql
+from .defaults import SOH_MAX, soh_bound
 from .errors import DeriveError, Skipped
 from .plan import STEP, soc_capacities, soc_plan, temperature_channel
 
@@ -250,11 +251,22 @@ def soh(db, staged, session_id, s, result, reference, features_from: str, query)
     else:
         ref, basis = reference(query), "nominal"
     result.soh_reference_capacity_ah, result.soh_reference_basis = ref, basis
+    above = db.query(
+        reading(sql.SOH_ABOVE), [SOH_MAX * ref, session_id, s.feature_version, low, high]
+    )[0]
+    largest, result.soh_left_out = soh_bound(
+        above,
+        ref,
+        lambda: query(
+            reading(sql.SOH_SEVERAL_DISCHARGES),
+            [session_id, session_id, s.feature_version, low, high, SOH_MAX * ref],
+        )[0][0],
+    )
     staged.stage(
         "label_soh",
         sql.SOH_INTO,
         reading(sql.SOH_SELECT),
-        [basis, s.label_version, ref, ref, session_id, s.feature_version, low, high],
+        [basis, s.label_version, ref, ref, session_id, s.feature_version, low, high, largest],
         f"session_id = {_literal(session_id)} AND definition = 'capacity' "
         f"AND reference_basis = {_literal(basis)} AND label_version = {_literal(s.label_version)}",
     )

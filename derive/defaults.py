@@ -12,6 +12,26 @@ from .errors import DeriveError
 RELAXATION_TIMES = (10.0, 300.0)  # s after the current stops: rest voltages t1, t2
 EOL_THRESHOLD_SOH = 0.8  # end of life: the first cycle with SOH below it
 OCV_MIN_REST_SECOND = 600.0  # a rest is an OCV point after this long
+# label_soh.soh's upper bound in the schema: a full cycle that discharges more than this times
+# the reference capacity is left out of the SOH labels (several discharges under one cycle
+# count, or a reference far too small), counted in the session's line
+SOH_MAX = 3.0
+
+
+def soh_bound(above: tuple, reference: float, several) -> tuple[float, int]:
+    """(the largest discharge a full cycle may have to get an SOH label, the full cycles left
+    out for discharging more). SOH_MAX x the reference, the cycles above it left out and
+    counted; but when every full cycle is above it and one of them holds a single discharge,
+    no bound, so that the database's CHECK refuses the labels: then the reference is what is
+    wrong. `above`: (full cycles, those above SOH_MAX x the reference), sql.SOH_ABOVE's row;
+    `several()`: how many of those hold more than one discharge (sql.SOH_SEVERAL_DISCHARGES),
+    asked only then."""
+    full, over = int(above[0] or 0), int(above[1] or 0)
+    if over and over == full and several() < over:
+        return 1e300, 0  # no bound (finite: every engine binds it)
+    return SOH_MAX * reference, over
+
+
 NO_NUMPY = "numpy is not installed: pip install 'liam-erd-schema[derive]'"
 
 

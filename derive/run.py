@@ -22,7 +22,14 @@ from connection.sqlite import open_sqlite3
 from . import sql
 from .curve_settings import CurveReport, CurveSettings
 from .curve_settings import check as check_curves
-from .defaults import EOL_THRESHOLD_SOH, NO_NUMPY, OCV_MIN_REST_SECOND, RELAXATION_TIMES
+from .defaults import (
+    EOL_THRESHOLD_SOH,
+    NO_NUMPY,
+    OCV_MIN_REST_SECOND,
+    RELAXATION_TIMES,
+    SOH_MAX,
+    soh_bound,
+)
 from .errors import DeriveError, Skipped
 from .plan import STEP, reference_capacity, soc_capacities, soc_plan, temperature_channel
 
@@ -91,6 +98,8 @@ class SessionResult:
     temperature_channel: str | None = None  # the column the temperature features come from
     soh_reference_capacity_ah: float | None = None
     soh_reference_basis: str | None = None  # nominal | first_measured
+    # full cycles left out of the SOH labels for discharging more than SOH_MAX x the reference
+    soh_left_out: int = 0
     curves: CurveReport | None = None  # the curves derivation's counts and NULL reasons
     seconds: float = 0.0
     steps: dict[str, float] = field(default_factory=dict)  # seconds per derivation
@@ -507,13 +516,27 @@ def _soh(conn: _Connection, session_id: int, s: Settings, result: SessionResult)
     else:
         reference, basis = reference_capacity(conn.query, session_id, s), "nominal"
     result.soh_reference_capacity_ah, result.soh_reference_basis = reference, basis
+    above = conn.query(
+        sql.SOH_ABOVE, [SOH_MAX * reference, session_id, s.feature_version, low, high]
+    )[0]
+    largest, result.soh_left_out = soh_bound(
+        above,
+        reference,
+        lambda: conn.query(
+            sql.SOH_SEVERAL_DISCHARGES,
+            [session_id, session_id, s.feature_version, low, high, SOH_MAX * reference],
+        )[0][0],
+    )
     conn.execute(
         sql.SOH_STALE,
-        [session_id, basis, s.label_version, session_id, s.feature_version, low, high],
+        [session_id, basis, s.label_version, session_id, s.feature_version, low, high, largest],
     )
     return conn.execute(
         sql.SOH,
-        [basis, s.label_version, reference, reference, session_id, s.feature_version, low, high],
+        [
+            *(basis, s.label_version, reference, reference, session_id, s.feature_version),
+            *(low, high, largest),
+        ],
     )
 
 
@@ -537,5 +560,8 @@ def _hint(step: str, message: str) -> str:
             " initial SOC, or the full-charge anchor)"
         )
     if "soh" in message and step == "SOH labels":
-        return " (SOH must be in (0, 3]: check the reference capacity)"
+        return (
+            " (SOH must be in (0, 3]: check the reference capacity, or whether the cycler's"
+            " cycle count holds several discharges)"
+        )
     return ""

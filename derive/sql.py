@@ -470,8 +470,10 @@ SELECT CAST(discharge_capacity_ah AS DOUBLE PRECISION) FROM cycle_feature
 WHERE session_id = %s AND feature_version = %s AND {FULL_CYCLE}
 ORDER BY cycle_index LIMIT %s"""
 
-# label_soh, capacity-based, on the full cycles. Parameters: basis, version, reference (twice),
-# session, feature version, CE band (low, high).
+# label_soh, capacity-based, on the full cycles that discharge at most SOH_MAX times the
+# reference (a cycle count holding several discharges, an RPT's, is no one SOC window).
+# Parameters: basis, version, reference (twice), session, feature version, CE band (low, high),
+# the largest discharge (SOH_MAX x reference).
 SOH_INTO = """
 INSERT INTO label_soh (session_id, cycle_index, definition, reference_basis, label_version,
                        soh, reference_capacity_ah)"""
@@ -479,7 +481,38 @@ SOH_SELECT = f"""
 SELECT session_id, cycle_index, 'capacity', %s, %s,
        CAST(discharge_capacity_ah AS DOUBLE PRECISION) / %s, %s
 FROM cycle_feature
+WHERE session_id = %s AND feature_version = %s AND discharge_capacity_ah > 0 AND {FULL_CYCLE}
+  AND CAST(discharge_capacity_ah AS DOUBLE PRECISION) <= %s"""
+# The full cycles, and those of them that discharge more than SOH_MAX x the reference (left
+# out of the labels, unless all are: then the reference is what is wrong, and the database's
+# CHECK refuses the labels). Parameters: the largest discharge, session, feature version, CE
+# band (low, high).
+SOH_ABOVE = f"""
+SELECT count(*),
+       sum(CASE WHEN CAST(discharge_capacity_ah AS DOUBLE PRECISION) > %s THEN 1 ELSE 0 END)
+FROM cycle_feature
 WHERE session_id = %s AND feature_version = %s AND discharge_capacity_ah > 0 AND {FULL_CYCLE}"""
+# Of the full cycles above SOH_MAX x the reference, those that hold more than one discharge (a
+# run of samples with negative current, broken by any other sample): a cycler's cycle count
+# that did not advance between several charge-discharge pairs (an RPT, a diagnostic), not a
+# reference that is wrong. Parameters: session, session, feature version, CE band (low, high),
+# the largest discharge.
+SOH_SEVERAL_DISCHARGES = f"""
+SELECT count(*) FROM (
+    SELECT cycle_count FROM (
+        SELECT cycle_count, CAST(current_ampere AS DOUBLE PRECISION) AS i,
+               LAG(CAST(current_ampere AS DOUBLE PRECISION)) OVER w AS prev_i,
+               LAG(cycle_count) OVER w AS prev_cycle
+        FROM timeseries_point WHERE session_id = %s
+        WINDOW w AS (ORDER BY record_index)
+    ) lagged
+    WHERE i < 0 AND (prev_i IS NULL OR prev_i >= 0 OR prev_cycle <> cycle_count)
+    GROUP BY cycle_count HAVING count(*) > 1
+) several
+WHERE cycle_count IN (
+    SELECT cycle_index FROM cycle_feature
+    WHERE session_id = %s AND feature_version = %s AND discharge_capacity_ah > 0 AND {FULL_CYCLE}
+      AND CAST(discharge_capacity_ah AS DOUBLE PRECISION) > %s)"""
 SOH = (
     SOH_INTO
     + SOH_SELECT
@@ -488,7 +521,8 @@ ON CONFLICT (session_id, cycle_index, definition, reference_basis, label_version
 """
 ) + _update_changed("label_soh", ("soh", "reference_capacity_ah"))
 
-# SOH labels of this version whose cycle is no longer a full cycle of the feature version.
+# SOH labels of this version whose cycle is no longer a full cycle of the feature version (or
+# now discharges more than SOH_MAX x the reference).
 SOH_STALE = f"""
 DELETE FROM label_soh
 WHERE session_id = %s AND definition = 'capacity' AND reference_basis = %s
@@ -496,7 +530,7 @@ WHERE session_id = %s AND definition = 'capacity' AND reference_basis = %s
   AND cycle_index NOT IN (
       SELECT cycle_index FROM cycle_feature
       WHERE session_id = %s AND feature_version = %s AND discharge_capacity_ah > 0
-        AND {FULL_CYCLE})"""
+        AND {FULL_CYCLE} AND CAST(discharge_capacity_ah AS DOUBLE PRECISION) <= %s)"""
 
 # The asset's upper and lower voltage limits (cell, else pack): the full and empty anchors.
 VOLTAGE_LIMITS = """

@@ -702,6 +702,10 @@ def _iso_from_month_first(text: pa.Array) -> pa.Array:
     return pc.replace_substring_regex(text, r"^(\d\d)/(\d\d)/(\d{4})", r"\3-\1-\2")
 
 
+# the readers' name for it (BioLogic's dates in time/s)
+iso_from_month_first = _iso_from_month_first
+
+
 def _first_bad_time(text: pa.Array, has_offset: bool) -> tuple[int, str]:
     """Position in the chunk and text of the first Date Time that does not read as one (the
     slow path, after the chunk failed)."""

@@ -35,6 +35,13 @@ cycler PC's local time, without a zone: --time-zone says which (refused without 
 sample is that instant plus time/s. Without a header block, it is the session's started_at plus
 time/s, as for a BDF file without absolute time.
 
+A `time/s` column written as dates (EC-Lab's "time format: date" option, e.g. PyProBE's
+Sample_data_biologic_timestamped.txt: `11/20/2024 11:38:41.707`, MM/DD/YYYY as the header's
+start) is read as the cycler PC's local time (--time-zone, refused without it): each sample's
+absolute time is that instant, and its test time the seconds since `Acquisition started on`
+(or, without a header block, since the file's first sample). PyProBE reads it the same way
+(the dates less the first).
+
 Not read: the binary .mpr (its layout is undocumented; galvani, which reads it, is GPL-3.0).
 """
 
@@ -51,7 +58,7 @@ import pyarrow.compute as pc
 
 from .. import sniff
 from ..errors import IngestError
-from ..staging import HashingReader, ReadOptions
+from ..staging import HashingReader, ReadOptions, absolute_time, iso_from_month_first
 from . import text
 from .text import Match
 
@@ -92,6 +99,8 @@ _START_FORMATS = (
     "%m-%d-%Y %H:%M:%S",
 )
 MAX_HEADER_LINES = 10_000
+# a time/s value written as a date (EC-Lab's "time format: date"): MM/DD/YYYY hh:mm:ss[.fff]
+_DATE_TIME = re.compile(r"^\s*\d{1,2}[/.-]\d{1,2}[/.-]\d{4}[ T]\d{1,2}:\d\d")
 
 
 def parse_name(header: str) -> tuple[str, str]:
@@ -105,8 +114,9 @@ def parse_name(header: str) -> tuple[str, str]:
     return re.sub(r"\s+", " ", name.strip().lower()), unit.strip()
 
 
-def _layout(path: Path) -> tuple[text.Layout, list[str]]:
-    """Where the table starts, its names and encoding; and the header block's lines."""
+def _layout(path: Path) -> tuple[text.Layout, list[str], str]:
+    """Where the table starts, its names and encoding; the header block's lines; the first
+    data row."""
     file = str(path)
     first = text.head_lines(path, 2)
     block: list[bytes] = []
@@ -149,7 +159,7 @@ def _layout(path: Path) -> tuple[text.Layout, list[str]]:
     # tab-separated, no thousands separator: a comma in a number is a decimal comma (a
     # European locale's export), whichever row it first appears in
     layout = text.Layout(header_line, "\t", encoding, names, decimal_comma=True)
-    return layout, [b.decode(encoding) for b in block]
+    return layout, [b.decode(encoding) for b in block], data_line.decode(encoding, "replace")
 
 
 def _started(file: str, block: list[str], zone: str | None) -> tuple[float, str] | None:
@@ -198,7 +208,7 @@ def read(path: Path, options: ReadOptions, source: HashingReader | None = None):
             "a BioLogic .mpr binary file: not read (its layout is undocumented and galvani, "
             "which reads it, is GPL-3.0); export it from EC-Lab as text (.mpt)",
         )
-    layout, block = _layout(path)
+    layout, block, first_row = _layout(path)
     found = text.pick(layout.names, parse_name, MATCHES)
     have = {m.quantity for m, *_ in found}
     # EC-Lab's Open Circuit Voltage technique holds the cell at open circuit and writes no
@@ -222,6 +232,11 @@ def read(path: Path, options: ReadOptions, source: HashingReader | None = None):
             line=layout.header_line,
         )
     columns = text.build_columns(file, found, layout.header_line)
+    dated = _dated_time(columns, first_row)
+    if dated is not None:  # time/s written as local dates: read as such, not as numbers
+        columns[columns.index(dated)] = text.Column(
+            dated.header, dated.position, "date_time", "", kind="text"
+        )
     started = _started(file, block, options.time_zone)
     info = text.file_info(columns, layout, CYCLER)
     if "cycle_count" not in have:  # a technique without cycles (CA, CP, wait, LSV)
@@ -236,10 +251,46 @@ def read(path: Path, options: ReadOptions, source: HashingReader | None = None):
             "column; stored as 0 A, the technique's current"
         )
 
+    if dated is not None:
+        info.assumed_time_zone = options.time_zone
+        info.notes.append(
+            f"test time: '{dated.header}' is written as local dates (EC-Lab's date time "
+            "format); test time is each date less "
+            + ("'Acquisition started on'" if started is not None else "the file's first")
+        )
+    origin: list[float] = [] if started is None else [started[0]]
+
     def derive(out: dict, line: int) -> None:
-        if started is not None:
+        if dated is not None:
+            out["unix_time"] = _dates(file, out.pop("date_time"), line, options, dated, origin)
+            # to the microsecond the dates are written in (the difference of two Unix times
+            # carries float noise of ~1e-7 s)
+            out["test_time"] = pc.round(pc.subtract(out["unix_time"], origin[0]), 6)
+        elif started is not None:
             out["unix_time"] = pc.add(out["test_time"], started[0])
         if open_circuit:
             out["current"] = pa.array(np.zeros(len(out["test_time"])))
 
     return info, text.read_table(path, layout, columns, options, derive)
+
+
+def _dated_time(columns: list[text.Column], first_row: str) -> text.Column | None:
+    """The test time column when its first value is a date (EC-Lab's date time format)."""
+    column = next((c for c in columns if c.quantity == "test_time"), None)
+    fields = first_row.rstrip("\r\n").split("\t")
+    if column is None or column.position >= len(fields):
+        return None
+    return column if _DATE_TIME.match(fields[column.position]) else None
+
+
+def _dates(file, written, line, options, column, origin: list[float]) -> pa.Array:
+    """Unix seconds of time/s written as local dates, MM/DD/YYYY; `origin` receives the
+    first sample's when the header gives no acquisition start."""
+    try:
+        seconds = absolute_time(file, {"date_time": iso_from_month_first(written)}, line, options)
+    except IngestError as exc:
+        message = exc.message.replace("Date Time", f"'{column.header}' (dates)")
+        raise IngestError(file, message, line=exc.line, column=column.header) from None
+    if not origin and len(seconds):
+        origin.append(float(seconds[0].as_py()))
+    return seconds

@@ -48,8 +48,8 @@ unsigned magnitudes would otherwise load discharge as charge.
 The binary .nda/.ndax (recognised by their bytes: `NEWARE`, or a zip of .ndc members) are read
 by NewareNDA in ingest/readers/neware_binary.py, onto the same quantities and rules.
 
-Not read: the layered BTS 7 export (cycle, step and record rows interleaved under three header
-lines): export the record layer alone.
+BTSDA's layered export (cycle, step and record rows interleaved under three header lines) is
+read by ingest/readers/neware_layered.py: each record with its cycle and step.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ import pyarrow.compute as pc
 from .. import sniff
 from ..errors import IngestError
 from ..staging import HashingReader, ReadOptions, absolute_time
-from . import neware_binary, text, workbook
+from . import neware_binary, neware_layered, text, workbook
 from .neware_vocabulary import CYCLER, check_sign, is_record_sheet, step_types
 from .text import Match
 
@@ -192,6 +192,8 @@ def read(path: Path, options: ReadOptions, source: HashingReader | None = None):
             f"named {path.suffix} but not a Neware binary file (it does not begin as one: "
             f"{what}); a damaged file, or another file renamed",
         )
+    if neware_layered.is_layered(text.head_lines(path, neware_layered.HEADER_LINES)):
+        return neware_layered.read(path, options, _columns, parse_name)
     layout = _layout(path)
     columns, derive, date = _columns(file, layout, options, "line 1")
     by_quantity = {c.quantity: c for c in columns}
@@ -225,8 +227,7 @@ def _columns(file: str, layout: text.Layout, options: ReadOptions, where: str):
             file,
             f"not a Neware record export: {where} lacks the column(s) "
             + ", ".join(f"'{n}'" for n in missing)
-            + f" (BTS writes e.g. {example}; a layered export with cycle and step rows is not "
-            "read: export the record layer alone)"
+            + f" (BTS writes e.g. {example})"
             + sniff.looks_like(",".join(layout.names), "neware"),
             line=layout.header_line,
         )

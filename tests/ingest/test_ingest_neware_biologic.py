@@ -307,19 +307,20 @@ BAD = {
         ":19: column '<I>/kA': unknown unit 'kA' for current",
         "",
     ),
-    "a layered BTS 7 export (cycle, step and record rows)": (
+    # (a whole layered export loads: tests/ingest/test_ingest_layouts.py)
+    "a layered BTS 7 export cut before its first cycle row": (
         "layered.csv",
         (
             b"Cycle ID,Cap_Chg(mAh),Cap_DChg(mAh),Charge/Discharge Efficiency(%)\r\n"
             b",Step ID,Step Name,Step Time(h:min:s.ms),Capacity(mAh),Energy(mWh)\r\n"
             b",,Record ID,Time(h:min:s.ms),Voltage(V),Current(mA),Realtime\r\n"
-            b"1,7.3,6.9,94.5\r\n,1,CC_Chg,0:00:10.500,7.3,26.28\r\n"
             b",,1,0:00:00.000,3.5120,0.0000,2024-03-31 08:00:00\r\n"
+            b"1,7.3,6.9,94.5\r\n,1,CC_Chg,0:00:10.500,7.3,26.28\r\n"
         ),
         "neware",
         TZ_SHANGHAI,
-        ":1: not a Neware record export: line 1 lacks the column(s) 'Voltage(V)'",
-        "export the record layer alone",
+        ":4: a record row before any cycle and step row",
+        "export it whole",
     ),
     "a Neware .nda binary cut after its magic": (
         "run.nda",
