@@ -361,10 +361,26 @@ def _step_vocabulary() -> tuple[pa.Array, pa.Array]:
     return pa.array(list(words)), pa.array(list(words.values()))
 
 
+def per_distinct(function: Callable[[pa.Array], pa.Array], values: pa.Array) -> pa.Array:
+    """`function(values)` computed once per distinct value and spread back over the rows (a
+    column of a few words, a step type or a state, repeated on every row); `function` must
+    map each value by itself alone, NULL to NULL."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if isinstance(values, pa.DictionaryArray):
+        values = values.dictionary_decode()
+    encoded = pc.dictionary_encode(values)
+    return pc.take(function(encoded.dictionary), encoded.indices)
+
+
 def step_types(labels: pa.Array) -> pa.Array:
     """A file's step type words -> the schema's values where STEP_WORDS or the schema knows
     them (`Charge` -> cccv_charge, `CC_DCH` -> cc_discharge, ` REST ` -> rest); other words
-    unchanged, for the step_type rule to quote as the file writes them."""
+    unchanged, for the step_type rule to quote as the file writes them. Per distinct word."""
+    return per_distinct(_step_types, labels)
+
+
+def _step_types(labels: pa.Array) -> pa.Array:
     keys, values = _step_vocabulary()
     key = pc.utf8_lower(pc.replace_substring_regex(pc.utf8_trim_whitespace(labels), r"[\s-]+", "_"))
     return pc.coalesce(pc.take(values, pc.index_in(key, value_set=keys)), labels)
@@ -437,7 +453,7 @@ def absolute_time(file: str, out: dict, first_line: int, options: ReadOptions) -
         text = written = out["date_time"]  # messages quote the line's own text
         if options.month_first_dates:
             text = _iso_from_month_first(text)
-        has_offset = pc.any(pc.match_substring_regex(text, r"(Z|[+-]\d\d:?\d\d)$")).as_py()
+        has_offset = _has_offset(text)
         if not has_offset and not options.time_zone:
             raise IngestError(
                 file,
@@ -479,6 +495,16 @@ def absolute_time(file: str, out: dict, first_line: int, options: ReadOptions) -
             "give the session's started_at (in the sidecar, ISO 8601 with an offset)",
         )
     return pc.add(out["test_time_second"], options.started_at)
+
+
+def _has_offset(text: pa.Array) -> bool:
+    """Whether any Date Time ends with an offset (`Z`, `+01:00`, `-0500`): looked for by a
+    pattern only when a value's last six characters hold a Z, + or - at all (local times,
+    `2024-03-31 00:00:00`, hold none: the common case costs no pattern per row)."""
+    tail = pc.utf8_slice_codeunits(text, -6)
+    if not any(pc.any(pc.match_substring(tail, c)).as_py() for c in ("Z", "+", "-")):
+        return False
+    return bool(pc.any(pc.match_substring_regex(text, r"(Z|[+-]\d\d:?\d\d)$")).as_py())
 
 
 def _floats(array) -> np.ndarray:
@@ -576,6 +602,9 @@ def _offsets(instants: np.ndarray, zone: str) -> np.ndarray:
     return _micros(pc.local_timestamp(aware)) - instants
 
 
+_UTC = frozenset({"UTC", "Etc/UTC"})
+
+
 def _readings(wall: np.ndarray, zone: str) -> tuple[np.ndarray, np.ndarray]:
     """The instants (µs) a wall-clock time (µs) may be in `zone`: read with the offset before
     and with the offset after a change. Every instant that reads as `wall` lies within
@@ -584,6 +613,8 @@ def _readings(wall: np.ndarray, zone: str) -> tuple[np.ndarray, np.ndarray]:
     a reading counts when the zone has its offset at the instant it names. Both count in the
     repeated hour, neither in the gap (there both are kept: the clock kept the old offset or
     took the new one early)."""
+    if zone in _UTC:  # no offset, no change: each wall-clock time is its instant
+        return wall, wall.copy()
     first = _offsets(wall - _WIDEST[0], zone)
     last = _offsets(wall + _WIDEST[1], zone)
     before, after = wall - first, wall - last
@@ -678,8 +709,21 @@ def _note_jumps(
 def _iso_from_month_first(text: pa.Array) -> pa.Array:
     """`3/1/2024 13:05:00.5` -> `2024-03-01 13:05:00.5`, and the year-first slashes some
     exports write (Arbin's on a PC set to an East Asian locale), `2024/3/1 13:05:00` ->
-    `2024-03-01 13:05:00`; ISO text is left as it is."""
+    `2024-03-01 13:05:00`; ISO text is left as it is. Two fast paths, each one cheap check
+    of the whole chunk: no slash at all (ISO text, nothing to rewrite) and every value written
+    `MM/DD/YYYY...` with two-digit month and day (rearranged by slicing, what the rewriting
+    below makes of it)."""
     text = pc.utf8_trim_whitespace(text)
+    if not pc.any(pc.match_substring(text, "/")).as_py():
+        return text
+    if pc.all(pc.match_substring_regex(text, r"^\d\d/\d\d/\d{4}")).as_py():
+        date = pc.binary_join_element_wise(
+            pc.utf8_slice_codeunits(text, 6, 10),
+            pc.utf8_slice_codeunits(text, 0, 2),
+            pc.utf8_slice_codeunits(text, 3, 5),
+            "-",
+        )
+        return pc.binary_join_element_wise(date, pc.utf8_slice_codeunits(text, 10), "")
     text = pc.replace_substring_regex(text, r"^(\d{4})/(\d)/", r"\1/0\2/")
     text = pc.replace_substring_regex(text, r"^(\d{4})/(\d\d)/(\d)(\D|$)", r"\1/\2/0\3\4")
     text = pc.replace_substring_regex(text, r"^(\d{4})/(\d\d)/(\d\d)", r"\1-\2-\3")

@@ -296,7 +296,7 @@ def _read_columns(
                 read_options=pacsv.ReadOptions(
                     skip_rows=layout.skip,
                     column_names=names,
-                    encoding=layout.encoding,
+                    encoding=text.table_encoding(path, layout.encoding, layout.skip),
                     # a row short of the padding tab is put back by its line number, which
                     # pyarrow gives only when it reads with one thread
                     use_threads=not layout.padded,
@@ -449,7 +449,9 @@ def _date_time(file: str, values: pa.Array, header: str, line: int) -> pa.Array:
             line=line + i,
             column=header,
         )
-    return pc.strftime(stamps, format="%Y-%m-%dT%H:%M:%S")
+    # the cast writes `YYYY-MM-DD hh:mm:ss` as strftime's %Y-%m-%dT%H:%M:%S does, the T a
+    # space, at a tenth of its cost
+    return pc.replace_substring(pc.cast(stamps, pa.string()), " ", "T", max_replacements=1)
 
 
 def _cumulative(value: np.ndarray, direction: np.ndarray, step: np.ndarray, cycle: np.ndarray):

@@ -115,6 +115,23 @@ def head_lines(path: Path, count: int) -> list[bytes]:
         raise IngestError(file, f"cannot read the file: {exc}") from None
 
 
+def table_encoding(path: Path, encoding: str, skip_lines: int) -> str:
+    """The encoding to hand pyarrow for the table after the first `skip_lines` lines: UTF-8
+    when every byte there is ASCII (a code page's header, `°C`, above plain numbers), which
+    each encoding decode_guess names reads alike, so pyarrow need not transcode the file
+    through Python's codec (its slowest step, three times its parsing); else `encoding`."""
+    if encoding == "utf-8" or path.suffix == ".gz":
+        return encoding
+    with open(path, "rb") as handle:
+        skipped = b"".join(handle.readline() for _ in range(skip_lines))
+        if skipped.count(b"\r") != skipped.count(b"\r\n"):
+            return encoding  # lines ended by a bare CR: pyarrow's rows are not these lines
+        while block := handle.read(1 << 20):
+            if not block.isascii():
+                return encoding
+    return "utf-8"
+
+
 def split_names(line: str, delimiter: str) -> list[str]:
     names = [n.strip().strip('"').strip() for n in line.rstrip("\r\n").split(delimiter)]
     while names and not names[-1]:
@@ -212,7 +229,7 @@ def _csv_batches(
             read_options=pacsv.ReadOptions(
                 skip_rows=layout.header_line,
                 column_names=names,
-                encoding=layout.encoding,
+                encoding=table_encoding(path, layout.encoding, layout.header_line),
                 block_size=options.block_size,
                 use_threads=False,
             ),
@@ -307,20 +324,24 @@ _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?(inf|nan)$"
 
 def convert(file: str, text: pa.Array, column: Column, line: int, decimal_comma: bool):
     """One column of text -> its BDF values (SI), or an error naming the first bad value."""
-    text = pc.utf8_trim(text, " \t\"'")
-    text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
-    if column.kind == "text":
-        return text
-    if column.kind == "duration":
-        return _duration(file, text, column, line, decimal_comma)
-    written = text
-    if decimal_comma:
-        text = pc.replace_substring(text, ",", ".")
-    try:
-        values = pc.cast(text, pa.float64())
-    except pa.ArrowInvalid:
-        ok = pc.match_substring_regex(text, _NUMBER)
-        raise _first_bad(file, written, column, line, "a number", ok) from None
+    values = _numbers(text) if column.kind in ("number", "integer") else None
+    if values is None:
+        text = pc.utf8_trim(text, " \t\"'")
+        text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+        if column.kind == "text":
+            return text
+        if column.kind == "duration":
+            return _duration(file, text, column, line, decimal_comma)
+        written = text
+        if decimal_comma:
+            text = pc.replace_substring(text, ",", ".")
+        try:
+            values = pc.cast(text, pa.float64())
+        except pa.ArrowInvalid:
+            ok = pc.match_substring_regex(text, _NUMBER)
+            raise _first_bad(file, written, column, line, "a number", ok) from None
+    else:
+        written = text
     if column.kind == "integer":
         # whole and within int64 (inf is its own floor; 1e40 has no int64)
         whole = pc.and_(pc.equal(pc.floor(values), values), pc.less(pc.abs(values), 2.0**63))
@@ -334,28 +355,46 @@ def convert(file: str, text: pa.Array, column: Column, line: int, decimal_comma:
     return values
 
 
+def _numbers(text: pa.Array) -> pa.Array | None:
+    """The column cast to numbers as written, or None when a value is not one (the fast path:
+    a cast that succeeds met no blank, quote, padding or decimal comma, so trimming and
+    replacing, the slow path's first steps, would have changed nothing)."""
+    try:
+        return pc.cast(text, pa.float64())
+    except pa.ArrowInvalid:
+        return None
+
+
 def _duration(file, text, column, line, decimal_comma) -> pa.Array:
     """`h:mm:ss.fff` (hours may pass 24) -> seconds; a plain number is read as seconds."""
     written = text
     if decimal_comma:
         text = pc.replace_substring(text, ",", ".")
     clock = pc.match_substring_regex(text, _DURATION)
-    plain = pc.match_substring_regex(text, r"^[0-9]+(\.[0-9]*)?$")
-    ok = pc.or_kleene(clock, plain)
-    if not pc.all(pc.fill_null(ok, True)).as_py():
-        raise _first_bad(file, written, column, line, "a duration h:mm:ss.fff", ok)
-    parts = pc.split_pattern(pc.if_else(clock, text, pa.scalar("0:0:0")), ":")
-    seconds = pc.add(
+    if pc.all(clock).as_py() in (True, None):  # every value h:mm:ss (the common case)
+        values = _clock_seconds(text)
+    else:
+        plain = pc.match_substring_regex(text, r"^[0-9]+(\.[0-9]*)?$")
+        ok = pc.or_kleene(clock, plain)
+        if not pc.all(pc.fill_null(ok, True)).as_py():
+            raise _first_bad(file, written, column, line, "a duration h:mm:ss.fff", ok)
+        seconds = _clock_seconds(pc.if_else(clock, text, pa.scalar("0:0:0")))
+        number = pc.cast(pc.if_else(plain, text, pa.scalar("0")), pa.float64())
+        values = pc.if_else(clock, seconds, number)
+        values = pc.if_else(pc.is_null(text), pa.scalar(None, pa.float64()), values)
+    return pc.multiply(values, column.factor) if column.factor != 1 else values
+
+
+def _clock_seconds(text: pa.Array) -> pa.Array:
+    """`h:mm:ss.fff` text (each value so, or NULL) -> seconds."""
+    parts = pc.split_pattern(text, ":")
+    return pc.add(
         pc.add(
             pc.multiply(pc.cast(pc.list_element(parts, 0), pa.float64()), 3600.0),
             pc.multiply(pc.cast(pc.list_element(parts, 1), pa.float64()), 60.0),
         ),
         pc.cast(pc.list_element(parts, 2), pa.float64()),
     )
-    number = pc.cast(pc.if_else(plain, text, pa.scalar("0")), pa.float64())
-    values = pc.if_else(clock, seconds, number)
-    values = pc.if_else(pc.is_null(text), pa.scalar(None, pa.float64()), values)
-    return pc.multiply(values, column.factor) if column.factor != 1 else values
 
 
 def _first_bad(file, text, column, line, kind, ok) -> IngestError:
@@ -438,7 +477,7 @@ def record_indexes(path: Path, layout: Layout, column: Column | None) -> np.ndar
         read_options=pacsv.ReadOptions(
             skip_rows=layout.header_line,
             column_names=[f"{i}:{n}" for i, n in enumerate(layout.names)],
-            encoding=layout.encoding,
+            encoding=table_encoding(path, layout.encoding, layout.header_line),
             block_size=ReadOptions.block_size,
         ),
         parse_options=pacsv.ParseOptions(delimiter=layout.delimiter),
