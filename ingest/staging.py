@@ -453,7 +453,7 @@ def absolute_time(file: str, out: dict, first_line: int, options: ReadOptions) -
         text = written = out["date_time"]  # messages quote the line's own text
         if options.month_first_dates:
             text = _iso_from_month_first(text)
-        has_offset = _has_offset(text)
+        has_offset = pc.any(pc.match_substring_regex(text, r"(Z|[+-]\d\d:?\d\d)$")).as_py()
         if not has_offset and not options.time_zone:
             raise IngestError(
                 file,
@@ -495,16 +495,6 @@ def absolute_time(file: str, out: dict, first_line: int, options: ReadOptions) -
             "give the session's started_at (in the sidecar, ISO 8601 with an offset)",
         )
     return pc.add(out["test_time_second"], options.started_at)
-
-
-def _has_offset(text: pa.Array) -> bool:
-    """Whether any Date Time ends with an offset (`Z`, `+01:00`, `-0500`): looked for by a
-    pattern only when a value's last six characters hold a Z, + or - at all (local times,
-    `2024-03-31 00:00:00`, hold none: the common case costs no pattern per row)."""
-    tail = pc.utf8_slice_codeunits(text, -6)
-    if not any(pc.any(pc.match_substring(tail, c)).as_py() for c in ("Z", "+", "-")):
-        return False
-    return bool(pc.any(pc.match_substring_regex(text, r"(Z|[+-]\d\d:?\d\d)$")).as_py())
 
 
 def _floats(array) -> np.ndarray:
@@ -711,19 +701,13 @@ def _iso_from_month_first(text: pa.Array) -> pa.Array:
     exports write (Arbin's on a PC set to an East Asian locale), `2024/3/1 13:05:00` ->
     `2024-03-01 13:05:00`; ISO text is left as it is. Two fast paths, each one cheap check
     of the whole chunk: no slash at all (ISO text, nothing to rewrite) and every value written
-    `MM/DD/YYYY...` with two-digit month and day (rearranged by slicing, what the rewriting
-    below makes of it)."""
+    `MM/DD/YYYY...` with two-digit month and day (only the last rewriting below changes such
+    a value)."""
     text = pc.utf8_trim_whitespace(text)
     if not pc.any(pc.match_substring(text, "/")).as_py():
         return text
     if pc.all(pc.match_substring_regex(text, r"^\d\d/\d\d/\d{4}")).as_py():
-        date = pc.binary_join_element_wise(
-            pc.utf8_slice_codeunits(text, 6, 10),
-            pc.utf8_slice_codeunits(text, 0, 2),
-            pc.utf8_slice_codeunits(text, 3, 5),
-            "-",
-        )
-        return pc.binary_join_element_wise(date, pc.utf8_slice_codeunits(text, 10), "")
+        return pc.replace_substring_regex(text, r"^(\d\d)/(\d\d)/(\d{4})", r"\3-\1-\2")
     text = pc.replace_substring_regex(text, r"^(\d{4})/(\d)/", r"\1/0\2/")
     text = pc.replace_substring_regex(text, r"^(\d{4})/(\d\d)/(\d)(\D|$)", r"\1/\2/0\3\4")
     text = pc.replace_substring_regex(text, r"^(\d{4})/(\d\d)/(\d\d)", r"\1-\2-\3")
