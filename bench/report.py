@@ -982,6 +982,51 @@ def _startup(results: dict | None) -> dict | None:
     }
 
 
+_VENDORS = (
+    ("maccor", "Maccor"),
+    ("arbin", "Arbin"),
+    ("biologic", "BioLogic"),
+    ("neware", "Neware"),
+)
+
+
+def _sidebyside(results: dict | None) -> dict | None:
+    """bench/sidebyside-results.json, each ratio beside its target (recorded in the file)."""
+    if not results or not results.get("engines"):
+        return None
+    targets = results["targets"]
+    rows = []
+    for engine, by_size in results["engines"].items():
+        for size, run in by_size.items():
+            if isinstance(run, dict):
+                rows.append(
+                    {
+                        "engine": engine,
+                        "size": int(size),
+                        "run": run,
+                        "pandas_met": run["ratio_to_pandas"] >= targets["pandas"],
+                        "engine_met": run["ratio_to_engine"] >= targets["engine"],
+                    }
+                )
+    readers = results.get("readers") or {}
+    vendors = [
+        {"name": n, "title": t} for n, t in _VENDORS if all(n in r for r in readers.values())
+    ]
+    verdicts = [r["pandas_met"] for r in rows] + [r["engine_met"] for r in rows]
+    for r in readers.values():  # by CPU time when measured (bench/sidebyside.py says why)
+        for v in vendors:
+            ratio = r[v["name"]].get("cpu_ratio_to_bdf", r[v["name"]]["ratio_to_bdf"])
+            verdicts.append(ratio >= targets["reader"])
+    return {
+        **results,
+        "rows": rows,
+        "vendors": vendors,
+        "reader_rows": [{"size": int(size), **r} for size, r in readers.items()],
+        "met": sum(verdicts),
+        "total": len(verdicts),
+    }
+
+
 # What every figure of the main run is stated against: without one of these the file is not a
 # complete run of `python -m bench`, and its sections are rendered as not measured.
 REQUIRED = ("n", "date", "machine", "dataset", "floor_bytes_per_row", "total_seconds")
@@ -1038,6 +1083,7 @@ def context(
         "design": _design(results),
         "ingest": _ingest(ingest),
         "startup": _startup(startup_results),
+        "sidebyside": _sidebyside(_read(files.SIDEBYSIDE_RESULTS)),
         "clickhouse": _clickhouse(clickhouse),
         "total_seconds": results.get("total_seconds"),
         "latest_n": LATEST_N,

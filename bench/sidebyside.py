@@ -183,7 +183,7 @@ def read_rate(fmt: str, path: Path) -> dict:
     from ingest import readers, staging
 
     options = staging.ReadOptions(time_zone="UTC", started_at=START)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     _info, chunks = readers.FORMATS[fmt].read(path, options)
     rows = 0
     try:
@@ -192,7 +192,14 @@ def read_rate(fmt: str, path: Path) -> dict:
     finally:
         chunks.close()
     seconds = time.perf_counter() - started
-    return {"rows": rows, "seconds": round(seconds, 4), "rows_per_second": round(rows / seconds)}
+    cpu_seconds = time.process_time() - cpu
+    return {
+        "rows": rows,
+        "seconds": round(seconds, 4),
+        "rows_per_second": round(rows / seconds),
+        "cpu_seconds": round(cpu_seconds, 4),
+        "rows_per_cpu_second": round(rows / cpu_seconds),
+    }
 
 
 def _wall(argv: list[str]) -> float:
@@ -307,14 +314,25 @@ def measure_readers(csv: Path, workdir: Path, rounds: int) -> dict:
     for fmt, path in files.items():  # warm-up: imports and the page cache
         read_rate(fmt, path)
     rates: dict[str, list[int]] = {fmt: [] for fmt in files}
+    cpu: dict[str, list[int]] = {fmt: [] for fmt in files}
     for r in range(rounds):
         for fmt in list(files)[:: 1 if r % 2 == 0 else -1]:
-            rates[fmt].append(read_rate(fmt, files[fmt])["rows_per_second"])
+            measured = read_rate(fmt, files[fmt])
+            rates[fmt].append(measured["rows_per_second"])
+            cpu[fmt].append(measured["rows_per_cpu_second"])
     bdf = statistics.median(rates["bdf"])
-    out = {"bdf": {"rows_per_second": round(bdf)}}
+    bdf_cpu = statistics.median(cpu["bdf"])
+    out = {"bdf": {"rows_per_second": round(bdf), "rows_per_cpu_second": round(bdf_cpu)}}
     for fmt in VENDORS:
-        rate = statistics.median(rates[fmt])
-        out[fmt] = {"rows_per_second": round(rate), "ratio_to_bdf": round(rate / bdf, 3)}
+        rate, per_cpu = statistics.median(rates[fmt]), statistics.median(cpu[fmt])
+        out[fmt] = {
+            "rows_per_second": round(rate),
+            "ratio_to_bdf": round(rate / bdf, 3),
+            # the process's CPU time (pyarrow's threads included): what a machine shared with
+            # other work takes from the wall clock of both sides unevenly leaves this alone
+            "rows_per_cpu_second": round(per_cpu),
+            "cpu_ratio_to_bdf": round(per_cpu / bdf_cpu, 3),
+        }
     return out
 
 
@@ -403,21 +421,45 @@ def report(results: dict) -> str:
                 f"| ×{r['ratio_to_engine']:.2f} | {b} |"
             )
     if results["readers"]:
+        readers = results["readers"]
+        by_cpu = all("cpu_ratio_to_bdf" in r.get(v, {}) for r in readers.values() for v in VENDORS)
+        key = "cpu_ratio_to_bdf" if by_cpu else "ratio_to_bdf"
         lines += [
             "",
-            f"Vendor readers ÷ the BDF reader on the same rows (rows/s of reading and "
-            f"normalising, no database), target ≥ {t['reader']}:",
+            f"Vendor readers ÷ the BDF reader on the same rows (reading and normalising, no "
+            f"database), target ≥ {t['reader']}"
+            + (
+                ", judged by CPU time: rows per CPU second of the reading process (pyarrow's "
+                "threads included), which other work on a shared machine moves far less than "
+                "the wall clock (its rows/s and ratio are shown beside):"
+                if by_cpu
+                else ":"
+            ),
             "",
-            "| rows | BDF rows/s | " + " | ".join(f"{v} rows/s, ratio" for v in VENDORS) + " |",
-            "|---:|---:|" + "---|" * len(VENDORS),
+            "| rows | BDF rows/s | "
+            + " | ".join(f"{v} rows/s, ratio" for v in VENDORS)
+            + (
+                " | BDF rows/CPU s | " + " | ".join(f"{v} by CPU" for v in VENDORS)
+                if by_cpu
+                else ""
+            )
+            + " |",
+            "|---:|---:|"
+            + "---|" * len(VENDORS)
+            + ("---:|" + "---|" * len(VENDORS) if by_cpu else ""),
         ]
-        for size, r in results["readers"].items():
-            cells = []
+        for size, r in readers.items():
+            cells = [f"{r[v]['rows_per_second']:,}, ×{r[v]['ratio_to_bdf']:.2f}" for v in VENDORS]
+            if by_cpu:
+                cells.append(f"{r['bdf']['rows_per_cpu_second']:,}")
             for v in VENDORS:
-                verdict = _met(r[v]["ratio_to_bdf"], t["reader"])
+                verdict = _met(r[v][key], t["reader"])
                 met += verdict == "met"
                 missed += verdict != "met"
-                cells.append(f"{r[v]['rows_per_second']:,}, ×{r[v]['ratio_to_bdf']:.2f} {verdict}")
+                if by_cpu:
+                    cells.append(f"×{r[v][key]:.2f} {verdict}")
+                else:
+                    cells[VENDORS.index(v)] += f" {verdict}"
             lines.append(
                 f"| {int(size):,} | {r['bdf']['rows_per_second']:,} | " + " | ".join(cells) + " |"
             )

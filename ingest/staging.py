@@ -375,10 +375,26 @@ def _step_vocabulary() -> tuple[pa.Array, pa.Array]:
     return pa.array(list(words)), pa.array(list(words.values()))
 
 
+def per_distinct(function: Callable[[pa.Array], pa.Array], values: pa.Array) -> pa.Array:
+    """`function(values)` computed once per distinct value and spread back over the rows (a
+    column of a few words, a step type or a state, repeated on every row); `function` must
+    map each value by itself alone, NULL to NULL."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if isinstance(values, pa.DictionaryArray):
+        values = values.dictionary_decode()
+    encoded = pc.dictionary_encode(values)
+    return pc.take(function(encoded.dictionary), encoded.indices)
+
+
 def step_types(labels: pa.Array) -> pa.Array:
     """A file's step type words -> the schema's values where STEP_WORDS or the schema knows
     them (`Charge` -> cccv_charge, `CC_DCH` -> cc_discharge, ` REST ` -> rest); other words
-    unchanged, for the step_type rule to quote as the file writes them."""
+    unchanged, for the step_type rule to quote as the file writes them. Per distinct word."""
+    return per_distinct(_step_types, labels)
+
+
+def _step_types(labels: pa.Array) -> pa.Array:
     keys, values = _step_vocabulary()
     key = pc.utf8_lower(pc.replace_substring_regex(pc.utf8_trim_whitespace(labels), r"[\s-]+", "_"))
     return pc.coalesce(pc.take(values, pc.index_in(key, value_set=keys)), labels)
@@ -590,6 +606,9 @@ def _offsets(instants: np.ndarray, zone: str) -> np.ndarray:
     return _micros(pc.local_timestamp(aware)) - instants
 
 
+_UTC = frozenset({"UTC", "Etc/UTC"})
+
+
 def _readings(wall: np.ndarray, zone: str) -> tuple[np.ndarray, np.ndarray]:
     """The instants (µs) a wall-clock time (µs) may be in `zone`: read with the offset before
     and with the offset after a change. Every instant that reads as `wall` lies within
@@ -598,6 +617,8 @@ def _readings(wall: np.ndarray, zone: str) -> tuple[np.ndarray, np.ndarray]:
     a reading counts when the zone has its offset at the instant it names. Both count in the
     repeated hour, neither in the gap (there both are kept: the clock kept the old offset or
     took the new one early)."""
+    if zone in _UTC:  # no offset, no change: each wall-clock time is its instant
+        return wall, wall.copy()
     first = _offsets(wall - _WIDEST[0], zone)
     last = _offsets(wall + _WIDEST[1], zone)
     before, after = wall - first, wall - last
@@ -692,8 +713,15 @@ def _note_jumps(
 def _iso_from_month_first(text: pa.Array) -> pa.Array:
     """`3/1/2024 13:05:00.5` -> `2024-03-01 13:05:00.5`, and the year-first slashes some
     exports write (Arbin's on a PC set to an East Asian locale), `2024/3/1 13:05:00` ->
-    `2024-03-01 13:05:00`; ISO text is left as it is."""
+    `2024-03-01 13:05:00`; ISO text is left as it is. Two fast paths, each one cheap check
+    of the whole chunk: no slash at all (ISO text, nothing to rewrite) and every value written
+    `MM/DD/YYYY...` with two-digit month and day (only the last rewriting below changes such
+    a value)."""
     text = pc.utf8_trim_whitespace(text)
+    if not pc.any(pc.match_substring(text, "/")).as_py():
+        return text
+    if pc.all(pc.match_substring_regex(text, r"^\d\d/\d\d/\d{4}")).as_py():
+        return pc.replace_substring_regex(text, r"^(\d\d)/(\d\d)/(\d{4})", r"\3-\1-\2")
     text = pc.replace_substring_regex(text, r"^(\d{4})/(\d)/", r"\1/0\2/")
     text = pc.replace_substring_regex(text, r"^(\d{4})/(\d\d)/(\d)(\D|$)", r"\1/\2/0\3\4")
     text = pc.replace_substring_regex(text, r"^(\d{4})/(\d\d)/(\d\d)", r"\1-\2-\3")

@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import IngestError
+from ..staging import per_distinct
 
 CYCLER = "Neware BTS"
 
@@ -49,7 +50,11 @@ _STEP_VALUES = pa.array(list(STEP_TYPES.values()))
 
 def step_types(labels: pa.Array) -> pa.Array:
     """`CC Chg` (or BTS 7's `CC_Chg`) -> cc_charge, `恒流恒压充电` -> cccv_charge, `Rest`/`搁置`
-    -> rest, other labels -> other; no label stays NULL."""
+    -> rest, other labels -> other; no label stays NULL. Per distinct label."""
+    return per_distinct(_step_types, labels)
+
+
+def _step_types(labels: pa.Array) -> pa.Array:
     key = pc.utf8_lower(pc.replace_substring_regex(pc.utf8_trim_whitespace(labels), r"[\s_]+", " "))
     found = pc.take(_STEP_VALUES, pc.index_in(key, value_set=_STEP_KEYS))
     return pc.if_else(pc.is_null(labels), labels, pc.fill_null(found, "other"))
@@ -59,8 +64,7 @@ def check_sign(file: str, out: dict, line: int, by_quantity: dict) -> None:
     """BTS writes discharge current negative; a positive current on a discharge step means an
     export that does not (unsigned magnitudes), which would load discharge as charge. A
     discharge step is `... DChg` in English, `...放电` in Chinese."""
-    label = pc.utf8_lower(out["step_type"])
-    discharging = pc.fill_null(pc.match_substring_regex(label, "dchg|放电"), False)
+    discharging = pc.fill_null(per_distinct(_discharging, out["step_type"]), False)
     wrong = pc.and_(discharging, pc.fill_null(pc.greater(out["current"], 0), False))
     if pc.any(wrong).as_py():
         i = pc.index(wrong, True).as_py()
@@ -72,6 +76,10 @@ def check_sign(file: str, out: dict, line: int, by_quantity: dict) -> None:
             line=line + i,
             column=by_quantity["current"].header,
         )
+
+
+def _discharging(labels: pa.Array) -> pa.Array:
+    return pc.match_substring_regex(pc.utf8_lower(labels), "dchg|放电")
 
 
 # BTS 8.x names its record sheet `record` (`记录` in Chinese), BTS 7.x `Detail_<device>_<unit>

@@ -115,6 +115,23 @@ def head_lines(path: Path, count: int) -> list[bytes]:
         raise IngestError(file, f"cannot read the file: {exc}") from None
 
 
+def table_encoding(path: Path, encoding: str, skip_lines: int) -> str:
+    """The encoding to hand pyarrow for the table after the first `skip_lines` lines: UTF-8
+    when every byte there is ASCII (a code page's header, `°C`, above plain numbers), which
+    each encoding decode_guess names reads alike, so pyarrow need not transcode the file
+    through Python's codec (its slowest step, three times its parsing); else `encoding`."""
+    if encoding == "utf-8" or path.suffix == ".gz":
+        return encoding
+    with open(path, "rb") as handle:
+        skipped = b"".join(handle.readline() for _ in range(skip_lines))
+        if skipped.count(b"\r") != skipped.count(b"\r\n"):
+            return encoding  # lines ended by a bare CR: pyarrow's rows are not these lines
+        while block := handle.read(1 << 20):
+            if not block.isascii():
+                return encoding
+    return "utf-8"
+
+
 def split_names(line: str, delimiter: str) -> list[str]:
     names = [n.strip().strip('"').strip() for n in line.rstrip("\r\n").split(delimiter)]
     while names and not names[-1]:
@@ -197,34 +214,90 @@ def convert_batches(
 def _csv_batches(
     path: Path, layout: Layout, columns: list[Column], options: ReadOptions
 ) -> Iterator[tuple[int, dict[int, pa.Array]]]:
-    """The CSV file's wanted columns, as text, in pyarrow's blocks."""
+    """The CSV file's wanted columns in pyarrow's blocks: the number columns parsed by pyarrow
+    as numbers (the fast path, what convert makes of their text) while every value reads as
+    one and every integer is whole; from the first block where one does not (a decimal comma,
+    a word, a fraction in an integer column, a malformed row), as text, for convert to read
+    or to name the bad value by line and column, as if the file had been read as text
+    throughout (the blocks are the same: they are cut by bytes, not values)."""
+    names = [f"{i}:{n}" for i, n in enumerate(layout.names)]  # unique even if repeated
+    wanted = {f"{c.position}:{layout.names[c.position]}": c for c in columns}
+    encoding = table_encoding(path, layout.encoding, layout.header_line)
+    numeric = {n for n, c in wanted.items() if c.kind in ("number", "integer")}
+    done = 0
+    if numeric:
+        done = yield from _number_batches(path, layout, options, names, wanted, encoding, numeric)
+        if done is None:
+            return
+    yield from _text_batches(path, layout, options, names, wanted, encoding, done)
+
+
+def _open_csv(path, layout, options, names, wanted, encoding, types, on_invalid):
+    return pacsv.open_csv(
+        path,
+        read_options=pacsv.ReadOptions(
+            skip_rows=layout.header_line,
+            column_names=names,
+            encoding=encoding,
+            block_size=options.block_size,
+            use_threads=False,
+        ),
+        parse_options=pacsv.ParseOptions(
+            delimiter=layout.delimiter, invalid_row_handler=on_invalid
+        ),
+        convert_options=pacsv.ConvertOptions(
+            include_columns=list(wanted), column_types=types, strings_can_be_null=True
+        ),
+    )
+
+
+def _columns_of(batch, wanted: dict) -> dict[int, pa.Array]:
+    return {
+        column.position: batch.column(batch.schema.get_field_index(name))
+        for name, column in wanted.items()
+    }
+
+
+def _number_batches(path, layout, options, names, wanted, encoding, numeric):
+    """The fast path's blocks; returns None when it read the whole file, else the rows it
+    yielded before the first block it could not read so."""
+    types = {n: pa.float64() if n in numeric else pa.string() for n in wanted}
+    integers = [n for n in numeric if wanted[n].kind == "integer"]
+    done = 0
+    try:
+        reader = _open_csv(path, layout, options, names, wanted, encoding, types, _error)
+        for batch in reader:
+            for name in integers:
+                if not _whole(batch.column(batch.schema.get_field_index(name))):
+                    return done
+            yield batch.num_rows, _columns_of(batch, wanted)
+            done += batch.num_rows
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        return done
+    return None
+
+
+def _error(row) -> str:
+    return "error"
+
+
+def _whole(values: pa.Array) -> bool:
+    """Every number whole and within int64 (inf is its own floor; 1e40 has no int64)."""
+    whole = pc.and_(pc.equal(pc.floor(values), values), pc.less(pc.abs(values), 2.0**63))
+    return pc.all(whole).as_py() in (True, None)
+
+
+def _text_batches(path, layout, options, names, wanted, encoding, skip: int):
+    """The wanted columns as text, in pyarrow's blocks, from the row `skip` on."""
     bad_rows: list = []
 
     def on_invalid(row) -> str:
         bad_rows.append(row)
         return "error"
 
-    names = [f"{i}:{n}" for i, n in enumerate(layout.names)]  # unique even if repeated
-    wanted = {f"{c.position}:{layout.names[c.position]}": c for c in columns}
+    types = {n: pa.string() for n in wanted}
     try:
-        reader = pacsv.open_csv(
-            path,
-            read_options=pacsv.ReadOptions(
-                skip_rows=layout.header_line,
-                column_names=names,
-                encoding=layout.encoding,
-                block_size=options.block_size,
-                use_threads=False,
-            ),
-            parse_options=pacsv.ParseOptions(
-                delimiter=layout.delimiter, invalid_row_handler=on_invalid
-            ),
-            convert_options=pacsv.ConvertOptions(
-                include_columns=list(wanted),
-                column_types={n: pa.string() for n in wanted},
-                strings_can_be_null=True,
-            ),
-        )
+        reader = _open_csv(path, layout, options, names, wanted, encoding, types, on_invalid)
     except pa.ArrowInvalid as exc:
         raise _malformed(path, layout, exc, bad_rows) from None
     except UnicodeDecodeError:
@@ -238,13 +311,12 @@ def _csv_batches(
             raise _malformed(path, layout, exc, bad_rows) from None
         except UnicodeDecodeError:
             raise _undecodable(path, layout) from None
-        yield (
-            batch.num_rows,
-            {
-                column.position: batch.column(batch.schema.get_field_index(name))
-                for name, column in wanted.items()
-            },
-        )
+        if skip >= batch.num_rows:  # read by the fast path already
+            skip -= batch.num_rows
+            continue
+        if skip:
+            batch, skip = batch.slice(skip), 0
+        yield batch.num_rows, _columns_of(batch, wanted)
 
 
 def _malformed(path: Path, layout: Layout, exc: Exception, bad_rows: list) -> IngestError:
@@ -307,20 +379,24 @@ _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?(inf|nan)$"
 
 def convert(file: str, text: pa.Array, column: Column, line: int, decimal_comma: bool):
     """One column of text -> its BDF values (SI), or an error naming the first bad value."""
-    text = pc.utf8_trim(text, " \t\"'")
-    text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
-    if column.kind == "text":
-        return text
-    if column.kind == "duration":
-        return _duration(file, text, column, line, decimal_comma)
-    written = text
-    if decimal_comma:
-        text = pc.replace_substring(text, ",", ".")
-    try:
-        values = pc.cast(text, pa.float64())
-    except pa.ArrowInvalid:
-        ok = pc.match_substring_regex(text, _NUMBER)
-        raise _first_bad(file, written, column, line, "a number", ok) from None
+    values = _numbers(text) if column.kind in ("number", "integer") else None
+    if values is None:
+        text = pc.utf8_trim(text, " \t\"'")
+        text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+        if column.kind == "text":
+            return text
+        if column.kind == "duration":
+            return _duration(file, text, column, line, decimal_comma)
+        written = text
+        if decimal_comma:
+            text = pc.replace_substring(text, ",", ".")
+        try:
+            values = pc.cast(text, pa.float64())
+        except pa.ArrowInvalid:
+            ok = pc.match_substring_regex(text, _NUMBER)
+            raise _first_bad(file, written, column, line, "a number", ok) from None
+    else:
+        written = text
     if column.kind == "integer":
         # whole and within int64 (inf is its own floor; 1e40 has no int64)
         whole = pc.and_(pc.equal(pc.floor(values), values), pc.less(pc.abs(values), 2.0**63))
@@ -334,28 +410,49 @@ def convert(file: str, text: pa.Array, column: Column, line: int, decimal_comma:
     return values
 
 
+def _numbers(text: pa.Array) -> pa.Array | None:
+    """The column cast to numbers as written, or None when a value is not one (the fast path:
+    a cast that succeeds met no blank, quote, padding or decimal comma, so trimming and
+    replacing, the slow path's first steps, would have changed nothing)."""
+    try:
+        return pc.cast(text, pa.float64())
+    except pa.ArrowInvalid:
+        return None
+
+
 def _duration(file, text, column, line, decimal_comma) -> pa.Array:
     """`h:mm:ss.fff` (hours may pass 24) -> seconds; a plain number is read as seconds."""
     written = text
     if decimal_comma:
         text = pc.replace_substring(text, ",", ".")
     clock = pc.match_substring_regex(text, _DURATION)
-    plain = pc.match_substring_regex(text, r"^[0-9]+(\.[0-9]*)?$")
-    ok = pc.or_kleene(clock, plain)
-    if not pc.all(pc.fill_null(ok, True)).as_py():
-        raise _first_bad(file, written, column, line, "a duration h:mm:ss.fff", ok)
-    parts = pc.split_pattern(pc.if_else(clock, text, pa.scalar("0:0:0")), ":")
-    seconds = pc.add(
+    if pc.all(clock).as_py() in (True, None):  # every value h:mm:ss (the common case)
+        values = _clock_seconds(text)
+    else:
+        plain = pc.match_substring_regex(text, r"^[0-9]+(\.[0-9]*)?$")
+        ok = pc.or_kleene(clock, plain)
+        if not pc.all(pc.fill_null(ok, True)).as_py():
+            raise _first_bad(file, written, column, line, "a duration h:mm:ss.fff", ok)
+        seconds = _clock_seconds(pc.if_else(clock, text, pa.scalar("0:0:0")))
+        number = pc.cast(pc.if_else(plain, text, pa.scalar("0")), pa.float64())
+        values = pc.if_else(clock, seconds, number)
+        values = pc.if_else(pc.is_null(text), pa.scalar(None, pa.float64()), values)
+    return pc.multiply(values, column.factor) if column.factor != 1 else values
+
+
+def _clock_seconds(text: pa.Array) -> pa.Array:
+    """`h:mm:ss.fff` text (each value so, or NULL) -> seconds."""
+    parts = pc.split_pattern(text, ":")
+    if not text.null_count:  # three parts each: cast in one go, summed in the same order
+        hms = pc.cast(pc.list_flatten(parts), pa.float64()).to_numpy().reshape(-1, 3)
+        return pa.array(hms[:, 0] * 3600.0 + hms[:, 1] * 60.0 + hms[:, 2])
+    return pc.add(
         pc.add(
             pc.multiply(pc.cast(pc.list_element(parts, 0), pa.float64()), 3600.0),
             pc.multiply(pc.cast(pc.list_element(parts, 1), pa.float64()), 60.0),
         ),
         pc.cast(pc.list_element(parts, 2), pa.float64()),
     )
-    number = pc.cast(pc.if_else(plain, text, pa.scalar("0")), pa.float64())
-    values = pc.if_else(clock, seconds, number)
-    values = pc.if_else(pc.is_null(text), pa.scalar(None, pa.float64()), values)
-    return pc.multiply(values, column.factor) if column.factor != 1 else values
 
 
 def _first_bad(file, text, column, line, kind, ok) -> IngestError:
@@ -438,7 +535,7 @@ def record_indexes(path: Path, layout: Layout, column: Column | None) -> np.ndar
         read_options=pacsv.ReadOptions(
             skip_rows=layout.header_line,
             column_names=[f"{i}:{n}" for i, n in enumerate(layout.names)],
-            encoding=layout.encoding,
+            encoding=table_encoding(path, layout.encoding, layout.header_line),
             block_size=ReadOptions.block_size,
         ),
         parse_options=pacsv.ParseOptions(delimiter=layout.delimiter),
