@@ -155,6 +155,7 @@ class Plan:
     label: str  # the label value column
     fetch_sql: str = ""
     sessions: pa.RecordBatch | None = None  # IDS, one row per session of the set
+    notes: list[str] = field(default_factory=list)  # warnings: pack sessions left out
 
     def description(self) -> dict:
         """What the export holds, as the predictions import reads it back."""
@@ -333,6 +334,21 @@ def plan(source: Source, request: Request) -> Plan:
             + " AND ".join([labelled, *kept]),
             all_params,
         )
+    packs = _pack_sessions(source, request, definition)
+    notes = []
+    if packs:
+        which = ", ".join(f"{s} (pack {k})" for s, k in packs)
+        why = (
+            "training sets hold cell sessions only: the split, the prediction import and the "
+            "evaluation are keyed by cell (docs/modelling.md, Pack sessions)"
+        )
+        if not groups:
+            said = request.filters.said()
+            chosen = "the labelled sessions are" if said == "no filter" else f"{said} selects"
+            raise ExportError(
+                f"nothing to export: {chosen} pack session(s) {which} alone; {why}", REFUSED
+            )
+        notes.append(f"warning: left out pack session(s) {which}: {why}")
     if not groups:
         said = ", ".join(f"{k} {v}" for k, v in definition.items())
         version = f"feature version {feature_version}, " if feature_version else ""
@@ -372,7 +388,46 @@ def plan(source: Source, request: Request) -> Plan:
         label_value,
         fetch_sql,
         sessions,
+        notes,
     )
+
+
+def _pack_sessions(source: Source, request: Request, definition: dict) -> list[tuple[int, int]]:
+    """(session_id, pack_id) of the pack sessions the request's filters select that have
+    labels of the definition: the set, joined to battery_cell, leaves them out."""
+    f = request.filters
+    if f.cells or "battery_pack" not in schema.model().table_map:
+        return []  # a pack session has no cell; a schema of one's own may have no packs
+    label = TASK[request.task].label_table
+    parts = [
+        "s.pack_id IS NOT NULL",
+        f"EXISTS (SELECT 1 FROM {label} x WHERE x.session_id = s.session_id AND "
+        + " AND ".join(f"x.{c} = %s" for c in definition)
+        + ")",
+    ]
+    params: list[Any] = list(definition.values())
+    for values, expression in (
+        (f.sessions, "s.session_id"),
+        (f.protocols, "s.protocol_name"),
+        (f.chemistries, "k.chemistry"),
+    ):
+        if values:
+            parts.append(f"{expression} IN ({', '.join(['%s'] * len(values))})")
+            params += list(values)
+    if f.cycle_types:
+        parts.append(
+            "s.session_id IN (SELECT session_id FROM cycle WHERE cycle_type IN "
+            f"({', '.join(['%s'] * len(f.cycle_types))}))"
+        )
+        params += list(f.cycle_types)
+    rows = source.query(
+        "SELECT s.session_id, s.pack_id FROM test_session s"
+        " JOIN battery_pack k ON k.pack_id = s.pack_id WHERE "
+        + " AND ".join(parts)
+        + " ORDER BY s.session_id",
+        params,
+    )
+    return [(int(r[0]), int(r[1])) for r in rows]
 
 
 def _sessions(source: Source, ids: list[Out], sessions: list[int]) -> pa.RecordBatch:
