@@ -5,13 +5,17 @@ fresh PostgreSQL 18 database (the tests' throwaway server), derives SOC labels, 
 per-sample training set read two ways from the same database in the same run: the export
 (`export.training_set(..., as_="arrow")`: Arrow batches from the ADBC driver, cast to the
 schema's types) and `pandas.read_sql` of the same query text through the usual driver
-(sqlite3, psycopg). The median of 3 runs of each; the ratio is pandas' seconds over the
-export's. Writes bench/export-results.json."""
+(sqlite3, psycopg). The median of REPEAT runs of each, interleaved (pandas, the export, pandas,
+...), so a shared machine's load falls on both alike; the ratio is pandas' seconds over the
+export's. Beside the wall-clock seconds, the CPU seconds each took (this process's, plus on
+PostgreSQL the server's: its postmaster with the backends it has reaped and its live
+children), which a busy machine stretches far less. Writes bench/export-results.json."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -22,19 +26,50 @@ from pathlib import Path
 from .files import EXPORT_RESULTS as RESULTS
 from .ingest import ROOT, _load, _sqlite_url, make_csv
 
-REPEAT = 3
+REPEAT = 5
+TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def _median(fn) -> float:
-    times = []
+def _server_cpu(pid: int | None) -> float:
+    """CPU seconds of a local PostgreSQL server: the postmaster's own and its reaped
+    children's (utime, stime, cutime, cstime), and those of its live children."""
+    if pid is None:
+        return 0.0
+
+    def stat(p: int) -> list[str]:
+        return Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+
+    total = sum(int(v) for v in stat(pid)[11:15])
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != pid:
+            try:
+                fields = stat(int(entry.name))
+            except OSError:  # gone meanwhile
+                continue
+            if int(fields[1]) == pid:
+                total += int(fields[11]) + int(fields[12])
+    return total / TICKS
+
+
+def _interleaved(fns: dict, server: int | None) -> dict[str, tuple[float, float]]:
+    """{name: (median wall seconds, median CPU seconds)} over REPEAT rounds of every fn."""
+    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in fns}
     for _ in range(REPEAT):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for name, fn in fns.items():
+            wall, cpu, srv = time.perf_counter(), time.process_time(), _server_cpu(server)
+            fn()
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            if server is not None:  # the backends closed, counted in the postmaster's
+                time.sleep(0.25)
+                cpu += _server_cpu(server) - srv
+            runs[name].append((wall, cpu))
+    return {
+        name: (statistics.median(r[0] for r in rs), statistics.median(r[1] for r in rs))
+        for name, rs in runs.items()
+    }
 
 
-def _measure(url: str, kind: str) -> dict:
+def _measure(url: str, kind: str, server: int | None = None) -> dict:
     import pandas as pd
 
     import derive
@@ -78,13 +113,23 @@ def _measure(url: str, kind: str) -> dict:
     rows = len(pandas_read())
     table = export.training_set(url, "soc", as_="arrow", **options)
     assert table.num_rows == rows, (table.num_rows, rows)
-    ours = _median(lambda: export.training_set(url, "soc", as_="arrow", **options))
-    theirs = _median(pandas_read)
+    times = _interleaved(
+        {
+            "pandas": pandas_read,
+            "export": lambda: export.training_set(url, "soc", as_="arrow", **options),
+        },
+        server,
+    )
+    (theirs, theirs_cpu), (ours, ours_cpu) = times["pandas"], times["export"]
     return {
         "rows": rows,
         "export_seconds": round(ours, 3),
         "pandas_read_sql_seconds": round(theirs, 3),
         "ratio": round(theirs / ours, 2),
+        "export_cpu_seconds": round(ours_cpu, 3),
+        "pandas_read_sql_cpu_seconds": round(theirs_cpu, 3),
+        "cpu_ratio": round(theirs_cpu / ours_cpu, 2),
+        "load_average": round(os.getloadavg()[0], 1),
     }
 
 
@@ -115,7 +160,7 @@ def run(n: int, engines: list[str]) -> dict:
                     raw.execute(ddl)
                 _load(csv, database.conninfo(), workdir)
                 print(f"postgres18: {n:,} samples", file=sys.stderr)
-                pg = _measure(database.conninfo(), "postgres")
+                pg = _measure(database.conninfo(), "postgres", engine.pid)
                 pg["version"] = f"PostgreSQL {engine.version}"
                 results["engines"]["postgres18"] = pg
     return results
@@ -132,7 +177,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, r in results["engines"].items():
         print(
             f"{name}: {r['rows']:,} rows: export {r['export_seconds']} s, pandas.read_sql "
-            f"{r['pandas_read_sql_seconds']} s: x{r['ratio']}"
+            f"{r['pandas_read_sql_seconds']} s: x{r['ratio']}; CPU {r['export_cpu_seconds']} s "
+            f"and {r['pandas_read_sql_cpu_seconds']} s: x{r['cpu_ratio']}"
         )
     return 0
 

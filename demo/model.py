@@ -4,20 +4,22 @@ schema was designed for, closed on the demo database with the export and predict
 1. A per-cycle training set of the aging cells through the export's Python API
    (`export.write_training_set`), split by cell with a fixed seed (SEED), the discharge
    capacity left out (capacity-based SOH is discharge capacity / nominal: the export warns);
-2. one feature of each cell from derive --what curves: log10 |var delta-Q(V)| of cycle 35
-   against cycle 10 (demo.DELTA_Q_CYCLES, cycle_curve_feature), the single feature of Severson
-   et al.: where it is larger the cell fades faster;
+2. one feature per cycle, known at that cycle: log10 |var delta-Q(V)| of the cycle's own
+   discharge curve against that of the reference cycle 10 (demo.DELTA_Q_CYCLES[0]), the
+   feature of Severson et al. taken at every cycle instead of at one fixed later cycle; from
+   the discharge Q(V) curves derive --what curves stores (cycle_curve), with derive's own
+   delta-Q statistics (derive.curves.delta_q: at cycle 35 it is cycle_curve_feature's value);
 3. a linear model fitted by least squares (numpy) on the training cells only:
    SOH = b0 + b1 * Ah + b2 * Ah * dq, Ah the cell's charge throughput up to the cycle
-   (cycle_feature.charge_throughput_ah) and dq the cell's delta-Q feature, so the fade per Ah
-   is a linear function of dq;
-4. every exported cycle predicted (the test cells were never seen), the predictions imported
-   through the predictions room as one model_run (name, version, code revision: a hash of this
-   file, hyperparameters, the export's split) and its prediction rows.
+   (cycle_feature.charge_throughput_ah) and dq the cycle's delta-Q feature, so the fade per
+   Ah is a linear function of dq;
+4. every exported cycle after the reference cycle predicted (the test cells were never seen;
+   up to the reference cycle the feature does not exist yet, and the model says nothing), the
+   predictions imported through the predictions room as one model_run (name, version, code
+   revision: a hash of this file, hyperparameters, the export's split) and its prediction rows.
 
-The delta-Q feature compares cycle 35 with cycle 10, so for the cycles before 35 it is read
-from the cell's future: the model estimates a cell's fade from its early life, as Severson
-et al.'s does, and is not an on-line SOH estimator (docs/modelling.md says so).
+No prediction reads a later cycle than its own: the feature of cycle n uses the curves of
+cycles 10 and n alone, the charge throughput is counted up to cycle n.
 
 A second build finds the run (same name, version and code revision) and leaves it alone.
 """
@@ -35,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 MODEL_NAME = "demo-linear-delta-q"
-MODEL_VERSION = "1"
+MODEL_VERSION = "2"  # 1 read delta-Q of cycle 35 for every cycle, its future for the first 34
 SEED = 7  # the export's split by cell: which cells are held out
 DROP = ("discharge_capacity_ah",)  # restates the label (the export's leakage warning)
 THROUGHPUT = "charge_throughput_ah"
@@ -75,16 +77,61 @@ def _existing(url: str, name: str = MODEL_NAME, version: str = MODEL_VERSION) ->
     return int(rows[0][0]) if rows else None
 
 
-def delta_q(url: str, cycles: tuple[int, int]) -> dict[int, float]:
-    """session_id -> log10 |var delta-Q(V)| of cycle cycles[1] against cycle cycles[0]."""
-    rows = _query(
-        url,
-        f"SELECT session_id, {DELTA_Q} FROM cycle_curve_feature "
-        "WHERE delta_q_reference_cycle_index = %s AND cycle_index = %s "
-        f"AND {DELTA_Q} IS NOT NULL",
-        cycles,
-    )
-    return {int(r[0]): float(r[1]) for r in rows}
+def discharge_curves(url: str, sessions: list[int], curve_version: str) -> dict:
+    """(session_id, cycle_index) -> the cycle's discharge Q(V) curve on the voltage grid as
+    derive stored it (cycle_curve: point_index, capacity_ah), as derive.curves.delta_q takes
+    it (v_index, q_v)."""
+    from types import SimpleNamespace
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from export.read import open_source
+
+    # the version compared here, not in SQL: on SQLite a curve_version condition takes the
+    # version's index and then looks every row up by its key (five times slower than reading
+    # the sessions' rows in key order)
+    with open_source(url) as source:
+        batches = list(
+            source.batches(
+                "SELECT session_id, cycle_index, point_index, capacity_ah, curve_version "
+                "FROM cycle_curve WHERE direction = 'discharge' AND grid = 'voltage' "
+                f"AND session_id IN ({', '.join(str(int(s)) for s in sessions)})"
+            )
+        )
+    table = pa.Table.from_batches([b for b in batches if b.num_rows])
+    if not table.num_rows:
+        return {}
+    table = table.filter(pc.equal(table.column("curve_version"), curve_version))
+    col = {n: table.column(n).to_numpy().astype(float) for n in table.column_names[:4]}
+    order = np.lexsort((col["point_index"], col["cycle_index"], col["session_id"]))
+    col = {n: v[order] for n, v in col.items()}
+    key = col["session_id"] * 1e6 + col["cycle_index"]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    ends = np.r_[starts[1:], len(key)]
+    return {
+        (int(col["session_id"][a]), int(col["cycle_index"][a])): SimpleNamespace(
+            v_index=col["point_index"][a:b].astype(int), q_v=col["capacity_ah"][a:b]
+        )
+        for a, b in zip(starts, ends, strict=True)
+    }
+
+
+def delta_q_per_cycle(curves: dict, reference: int) -> dict[tuple[int, int], float]:
+    """(session_id, cycle_index) -> log10 |var delta-Q(V)| of the cycle's discharge curve
+    against the reference cycle's, for every cycle after the reference: what is known at
+    that cycle (its own curve and the reference's, nothing later)."""
+    from derive.curves import delta_q
+
+    out = {}
+    for (session, cycle), curve in curves.items():
+        ref = curves.get((session, reference))
+        if cycle <= reference or ref is None:
+            continue
+        got = delta_q(curve, ref, None)
+        if isinstance(got, dict) and got[DELTA_Q] is not None:
+            out[(session, cycle)] = float(got[DELTA_Q])
+    return out
 
 
 def design(throughput: np.ndarray, dq: np.ndarray) -> np.ndarray:
@@ -96,8 +143,9 @@ def fit(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return coefficients
 
 
-def run(url: str, sessions: list[int], cycles: tuple[int, int]) -> Baseline:
-    """Export, fit, predict, import (or find the earlier build's run)."""
+def run(url: str, sessions: list[int], reference: int, curve_version: str) -> Baseline:
+    """Export, fit, predict, import (or find the earlier build's run); the delta-Q feature
+    of each cycle against cycle `reference`, from the curves of `curve_version`."""
     import pyarrow.parquet as pq
 
     import export
@@ -121,12 +169,16 @@ def run(url: str, sessions: list[int], cycles: tuple[int, int]) -> Baseline:
             path, columns=["session_id", "cycle_index", THROUGHPUT, "soh", "split"]
         )
         data = table.to_pydict()
-        per_cell = delta_q(url, cycles)
-        missing = sorted(set(data["session_id"]) - set(per_cell))
+        per_cycle = delta_q_per_cycle(discharge_curves(url, sessions, curve_version), reference)
+        missing = sorted(set(data["session_id"]) - {s for s, _ in per_cycle})
         if missing:
             raise RuntimeError(f"no delta-Q(V) feature for session(s) {missing}: derive curves")
+        keys = list(zip(data["session_id"], data["cycle_index"], strict=True))
+        known = [k in per_cycle for k in keys]  # the cycles after the reference
+        data = {name: [v for v, ok in zip(values, known, strict=True) if ok]
+                for name, values in data.items()}  # fmt: skip
         throughput = np.asarray(data[THROUGHPUT], dtype=float)
-        dq = np.asarray([per_cell[s] for s in data["session_id"]], dtype=float)
+        dq = np.asarray([per_cycle[k] for k, ok in zip(keys, known, strict=True) if ok])
         soh = np.asarray(data["soh"], dtype=float)
         train = np.asarray([s == "train" for s in data["split"]])
         x = design(throughput, dq)
@@ -144,7 +196,10 @@ def run(url: str, sessions: list[int], cycles: tuple[int, int]) -> Baseline:
         hyper = {
             "model": "ordinary least squares (numpy.linalg.lstsq)",
             "terms": list(TERMS),
-            "delta_q_cycles": list(cycles),
+            "delta_q": f"per cycle: {DELTA_Q} of the cycle's discharge Q(V) against cycle "
+            f"{reference}'s (cycle_curve, {curve_version}); cycles up to {reference} not predicted",
+            "delta_q_reference_cycle": reference,
+            "curve_version": curve_version,
             "dropped": list(DROP),
             "coefficients": dict(zip(TERMS, map(float, coefficients), strict=True)),
         }

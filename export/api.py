@@ -24,6 +24,10 @@ class LeakageWarning(UserWarning):
     """A feature is (almost) a linear function of the label."""
 
 
+class LeftOutWarning(UserWarning):
+    """Sessions the filters select that the set leaves out (pack sessions)."""
+
+
 @dataclass
 class Written:
     path: Path
@@ -89,6 +93,8 @@ def training_set(db: str, task: str = "soh", *, as_: str = "pandas", **options: 
         for batch in stream(source, p):
             leak.add(batch)
             batches.append(batch)
+    for message in p.notes:
+        warnings.warn(message.removeprefix("warning: "), LeftOutWarning, stacklevel=2)
     for message in leak.messages():
         warnings.warn(message.removeprefix("warning: "), LeakageWarning, stacklevel=2)
     table = pa.Table.from_batches(batches, schema=p.schema())
@@ -133,7 +139,7 @@ def write_training_set(
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
-    return Written(path, rows, p, leak.messages())
+    return Written(path, rows, p, [*p.notes, *leak.messages()])
 
 
 def _writer(kind: str, path: Path, schema: pa.Schema):

@@ -406,7 +406,8 @@ def _baseline_run(built) -> tuple:
 @pytest.mark.parametrize("built", ["sqlite_demo"], indirect=True)  # curves, models: SQLite
 def test_the_baseline_model_run_and_its_predictions_exist(built):
     """make demo leaves one model_run of the baseline SOH model and one prediction per labelled
-    cycle of the aging cells, each linked to its label and carrying its value."""
+    cycle of the aging cells after the delta-Q reference cycle (before it the feature does not
+    exist yet), each linked to its label and carrying its value."""
     from demo import model
 
     run_id, task, version, code, seed, spec, hyper, *_ = _baseline_run(built)
@@ -414,14 +415,18 @@ def test_the_baseline_model_run_and_its_predictions_exist(built):
     assert (task, version, code, seed) == ("soh", model.MODEL_VERSION, model.code_revision(), 7)
     hyper = _json(hyper)
     assert hyper["terms"] == list(model.TERMS) and hyper["dropped"] == ["discharge_capacity_ah"]
-    labels = built.query("SELECT count(*) FROM label_soh WHERE definition = 'capacity'")[0][0]
+    reference = hyper["delta_q_reference_cycle"]
+    labels = built.query(
+        "SELECT count(*) FROM label_soh WHERE definition = 'capacity' AND cycle_index > %s",
+        [reference],
+    )[0][0]
     rows = built.query(
         "SELECT count(*), count(p.label_soh_id), sum(CASE WHEN abs(p.true_value - l.soh) < 1e-6 "
-        "THEN 1 ELSE 0 END) FROM prediction p JOIN label_soh l ON l.label_soh_id = p.label_soh_id "
-        "WHERE p.run_id = %s",
+        "THEN 1 ELSE 0 END), min(p.cycle_index) FROM prediction p "
+        "JOIN label_soh l ON l.label_soh_id = p.label_soh_id WHERE p.run_id = %s",
         [run_id],
     )
-    assert tuple(rows[0]) == (labels, labels, labels) == (312, 312, 312)
+    assert tuple(rows[0]) == (labels, labels, labels, reference + 1) == (232, 232, 232, 11)
     aging = {built.session(name) for name in demo.AGING}
     predicted = built.query(
         "SELECT DISTINCT session_id FROM prediction WHERE run_id = %s", [run_id]
@@ -452,22 +457,52 @@ def test_the_baseline_model_predicts_held_out_cells_it_never_trained_on(built):
     assert by_side["test"] and not set(by_side["train"]) & set(by_side["test"])
     assert spec["by"] == "cell" and spec["seed"] == model.SEED
     rows = built.query(
-        "SELECT p.split, f.charge_throughput_ah, c.delta_q_log10_abs_variance, l.soh "
+        "SELECT p.split, f.charge_throughput_ah, p.session_id, p.cycle_index, l.soh "
         "FROM prediction p JOIN label_soh l ON l.label_soh_id = p.label_soh_id "
         "JOIN cycle_feature f ON f.session_id = p.session_id AND f.cycle_index = p.cycle_index "
-        "AND f.feature_version = l.label_version "
-        "JOIN cycle_curve_feature c ON c.session_id = p.session_id "
-        "AND c.delta_q_reference_cycle_index = %s AND c.cycle_index = %s WHERE p.run_id = %s",
-        [*hyper["delta_q_cycles"], run_id],
+        "AND f.feature_version = l.label_version WHERE p.run_id = %s",
+        [run_id],
     )
-    assert tuple(hyper["delta_q_cycles"]) == demo.database.DELTA_Q_CYCLES
-    assert len(rows) == 312
+    reference = hyper["delta_q_reference_cycle"]
+    assert reference == demo.database.DELTA_Q_CYCLES[0]
+    assert len(rows) == 232
+    curves = model.discharge_curves(built.url, sorted({r[2] for r in rows}), "curves-1")
+    dq = model.delta_q_per_cycle(curves, reference)
     split = np.array([r[0] for r in rows])
-    x = model.design(*(np.array([r[i] for r in rows], dtype=float) for i in (1, 2)))
-    y = np.array([r[3] for r in rows], dtype=float)
+    x = model.design(
+        np.array([r[1] for r in rows], dtype=float), np.array([dq[r[2], r[3]] for r in rows])
+    )
+    y = np.array([r[4] for r in rows], dtype=float)
     stated = np.array([hyper["coefficients"][t] for t in model.TERMS])
     assert model.fit(x[split == "train"], y[split == "train"]) == pytest.approx(stated, rel=1e-3)
     assert model.fit(x, y) != pytest.approx(stated, rel=1e-3)
+
+
+@pytest.mark.parametrize("built", ["sqlite_demo"], indirect=True)  # curves, models: SQLite
+def test_the_baseline_models_feature_of_a_cycle_reads_no_later_cycle(built):
+    """The per-cycle delta-Q(V) of cycle n is known at cycle n: computed from the curves of
+    cycles up to n alone it is the same; at cycle 35 it is the one derive stores (delta-Q of
+    cycle 35 against cycle 10, cycle_curve_feature)."""
+    from demo import model
+
+    reference, compared = demo.database.DELTA_Q_CYCLES
+    aging = [built.session(name) for name in demo.AGING]
+    curves = model.discharge_curves(built.url, aging, "curves-1")
+    whole = model.delta_q_per_cycle(curves, reference)
+    assert min(c for _, c in whole) == reference + 1
+    for n in (reference + 1, 20, compared):
+        past = model.delta_q_per_cycle({k: v for k, v in curves.items() if k[1] <= n}, reference)
+        assert {k: v for k, v in whole.items() if k[1] == n} == {
+            k: v for k, v in past.items() if k[1] == n
+        }
+    stored = built.query(
+        f"SELECT session_id, {model.DELTA_Q} FROM cycle_curve_feature "
+        "WHERE delta_q_reference_cycle_index = %s AND cycle_index = %s",
+        [reference, compared],
+    )
+    assert len(stored) == len(aging)
+    for session, value in stored:
+        assert whole[session, compared] == pytest.approx(value, rel=1e-12)
 
 
 @pytest.mark.parametrize("built", ["sqlite_demo"], indirect=True)  # curves, models: SQLite
@@ -478,7 +513,7 @@ def test_the_baseline_models_evaluation_is_the_runs(built):
     run_id, *_, mae, rmse, worst = _baseline_run(built)
     (test,) = [s for s in evaluate(built.url, [run_id]) if s.split == "test"]
     assert (test.mae, test.rmse, test.max_error) == pytest.approx((mae, rmse, worst), rel=1e-5)
-    assert test.count == 78 and 0 < test.mae < 0.02
+    assert test.count == 58 and 0 < test.mae < 0.02
 
 
 def _soc_run(built) -> tuple:
@@ -559,7 +594,9 @@ def test_the_modelling_pages_figures_are_the_databases(built):
     assert max(s.mae for s in scores.values() if s.split == "test") < worst[0].mae
     rows = built.query("SELECT count(*) FROM prediction WHERE run_id = %s", [run_id])[0][0]
     assert f"`random_seed` 7, the export's split in `split_spec`) and {rows} `prediction`" in page
-    assert f"one row per labelled cycle ({rows})" in page
+    aging = ", ".join(str(built.session(name)) for name in demo.AGING)
+    exported = built.query(f"SELECT count(*) FROM label_soh WHERE session_id IN ({aging})")[0][0]
+    assert f"one row per labelled cycle ({exported})" in page and rows < exported
     for name in ("soh-predicted.svg", "soh-error.svg"):
         assert f"](demo-plots/{name})" in page, name
     # the SOC baseline's paragraph
