@@ -732,6 +732,6 @@ CREATE TABLE source_file ON CLUSTER '{cluster}' AS source_file_local
 ENGINE = Distributed('{cluster}', currentDatabase(), source_file_local, cityHash64(session_id))
 COMMENT 'A cycler file a session was imported from; a session may come from several (one per channel export, restarts after a power cut). Enough to find, verify and re-import it.';
 
--- Schema version 4, recorded where the migration runner (dbmate) keeps applied migrations.
+-- Schema version 5, recorded where the migration runner (dbmate) keeps applied migrations.
 CREATE TABLE IF NOT EXISTS schema_migrations ON CLUSTER '{cluster}' (version String, ts DateTime DEFAULT now(), applied UInt8 DEFAULT 1) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{cluster}/{table}', '{replica}', ts) PRIMARY KEY version ORDER BY version;
-INSERT INTO schema_migrations (version) VALUES ('000100'), ('000200'), ('000300'), ('000400');
+INSERT INTO schema_migrations (version) VALUES ('000100'), ('000200'), ('000300'), ('000400'), ('000500');

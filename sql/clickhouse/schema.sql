@@ -653,6 +653,6 @@ ENGINE = MergeTree
 ORDER BY (session_id, content_sha256, source_file_id)
 COMMENT 'A cycler file a session was imported from; a session may come from several (one per channel export, restarts after a power cut). Enough to find, verify and re-import it.';
 
--- Schema version 4, recorded where the migration runner (dbmate) keeps applied migrations.
+-- Schema version 5, recorded where the migration runner (dbmate) keeps applied migrations.
 CREATE TABLE IF NOT EXISTS schema_migrations (version String, ts DateTime DEFAULT now(), applied UInt8 DEFAULT 1) ENGINE = ReplacingMergeTree(ts) PRIMARY KEY version ORDER BY version;
-INSERT INTO schema_migrations (version) VALUES ('000100'), ('000200'), ('000300'), ('000400');
+INSERT INTO schema_migrations (version) VALUES ('000100'), ('000200'), ('000300'), ('000400'), ('000500');

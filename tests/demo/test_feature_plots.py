@@ -3,9 +3,9 @@ build time): they are drawn from the rows derive wrote (cycle_curve, cycle_curve
 cycle_feature) of the demo database, the same database gives the same bytes, and every number
 the page quotes about them is the database's (an edited figure or number fails here).
 
-One SQLite demo database per module, built as the docs build builds it (the BDF sessions), but
-without the baseline models and with the curves of the one cell the pictures show (the curves
-of a session do not depend on the others')."""
+The SQLite demo database built once per test session (tests/conftest.py sqlite_demo), which
+the demo's and the cookbook's tests read too: the curves of a session do not depend on the
+others', so the docs build's (the BDF sessions only) draws the same pictures."""
 
 from __future__ import annotations
 
@@ -13,12 +13,11 @@ import numpy as np
 import pytest
 
 import demo
-import derive
 from demo.database import DELTA_Q_CYCLES
 from ingest.db import connect
 from tests.support.dbkit import ROOT
 
-# slow: a demo database built and derived (about 14 s), its feature plots drawn
+# slow: the demo database (built once per session), its feature plots drawn
 pytestmark = pytest.mark.slow
 
 PAGE = ROOT / "docs" / "features.md"
@@ -27,15 +26,7 @@ PAGE = ROOT / "docs" / "features.md"
 class Built:
     def __init__(self, url: str):
         self.url = url
-        built = demo.build(url, vendor=False, models=False)
-        self.session = built.sessions["cell_aging"]
-        derive.run(
-            url,
-            [self.session],
-            what=("curves",),
-            curves=derive.CurveSettings(delta_q_cycles=DELTA_Q_CYCLES),
-            strict=True,
-        )
+        self.session = demo.build(url).sessions["cell_aging"]  # built: finds every file loaded
 
     def query(self, sql: str, params=()) -> list[tuple]:
         db = connect(self.url)
@@ -56,8 +47,8 @@ class Built:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Built:
-    return Built(demo.sqlite_url(tmp_path_factory.mktemp("features") / "demo.sqlite"))
+def built(sqlite_demo) -> Built:
+    return Built(sqlite_demo)
 
 
 @pytest.fixture(scope="module")
