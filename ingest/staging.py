@@ -492,6 +492,8 @@ def absolute_time(file: str, out: dict, first_line: int, options: ReadOptions) -
             micros = pc.cast(pc.cast(stamps, pa.timestamp("us")), pa.int64())
             return pc.divide(micros, 1e6)
         test_time = out.get("test_time_second")
+        # a blank or `NA` Date Time is NULL, in any zone: the row is kept without an absolute
+        # time, for the not-null rule of recorded_at to name (quality.py)
         return pa.array(
             local_seconds(
                 stamps,
@@ -500,7 +502,8 @@ def absolute_time(file: str, out: dict, first_line: int, options: ReadOptions) -
                 options.clock,
                 first_line,
                 written,
-            )
+            ),
+            from_pandas=True,
         )
     if options.started_at is None:
         raise IngestError(
@@ -584,7 +587,7 @@ def local_seconds(
     wall = _micros(stamps)
     before, after = _readings(wall, zone)
     seconds = before / 1e6
-    doubt = before != after
+    doubt = (before != after) & ~np.isnan(before)  # a NULL time (NaN) is in no doubt
     if doubt.any():  # a repeated or missing local time: resolved, still columnar
         seconds = _resolved(wall, before / 1e6, after / 1e6, doubt, test_time, clock)
     if test_time is not None and len(seconds):
@@ -593,6 +596,8 @@ def local_seconds(
 
 
 def _micros(array: pa.Array) -> np.ndarray:
+    """µs since the epoch, int64; float64 with NaN where the array holds NULL (a blank or
+    `NA` Date Time)."""
     return pc.cast(pc.cast(array, pa.timestamp("us")), pa.int64()).to_numpy(zero_copy_only=False)
 
 
@@ -619,6 +624,12 @@ def _readings(wall: np.ndarray, zone: str) -> tuple[np.ndarray, np.ndarray]:
     took the new one early)."""
     if zone in _UTC:  # no offset, no change: each wall-clock time is its instant
         return wall, wall.copy()
+    if wall.dtype.kind == "f":  # NULL times (NaN): no reading, the others read as ever
+        known = ~np.isnan(wall)
+        before, after = np.full(len(wall), np.nan), np.full(len(wall), np.nan)
+        if known.any():
+            before[known], after[known] = _readings(wall[known].astype(np.int64), zone)
+        return before, after
     first = _offsets(wall - _WIDEST[0], zone)
     last = _offsets(wall + _WIDEST[1], zone)
     before, after = wall - first, wall - last
@@ -644,16 +655,17 @@ def _resolved(
     clock.resolved += int(np.count_nonzero(doubt))
     n = len(wall)
     index = np.arange(n)
+    known = ~np.isnan(before)  # a NULL time (NaN) is neither sure nor in doubt
     if test_time is None:
         # no test time: the repeated hour reads first as before, after a step back as after
         stepped = np.zeros(n, dtype=bool)
         stepped[1:] = wall[1:] < wall[:-1]
         last_step = np.maximum.accumulate(np.where(stepped, index, -1))
-        last_sure = np.maximum.accumulate(np.where(~doubt, index, -1))
+        last_sure = np.maximum.accumulate(np.where(~doubt & known, index, -1))
         repeated = before < after
         take_after = doubt & repeated & (last_step > last_sure)
         return np.where(take_after, after, before)
-    sure = ~doubt & ~np.isnan(test_time)
+    sure = ~doubt & known & ~np.isnan(test_time)
     offsets = before - test_time  # where sure, before == after
     previous = np.maximum.accumulate(np.where(sure, index, -1))
     following = np.minimum.accumulate(np.where(sure, index, n)[::-1])[::-1]

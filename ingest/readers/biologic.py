@@ -291,6 +291,7 @@ def _dates(file, written, line, options, column, origin: list[float]) -> pa.Arra
     except IngestError as exc:
         message = exc.message.replace("Date Time", f"'{column.header}' (dates)")
         raise IngestError(file, message, line=exc.line, column=column.header) from None
-    if not origin and len(seconds):
-        origin.append(float(seconds[0].as_py()))
+    known = pc.drop_null(seconds)  # a blank date is NULL
+    if not origin and len(known):
+        origin.append(float(known[0].as_py()))
     return seconds

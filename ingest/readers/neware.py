@@ -266,8 +266,9 @@ def _columns(file: str, layout: text.Layout, options: ReadOptions, where: str):
         if "test_time" not in out:
             # BTS 7.x: no total time; the session's start is the test's (a sidecar without
             # started_at: the file's first date-time, which the loader then takes for it)
-            if options.started_at is None and len(seconds):
-                options.started_at = float(seconds[0].as_py())
+            known = pc.drop_null(seconds)  # a blank Date is NULL
+            if options.started_at is None and len(known):
+                options.started_at = float(known[0].as_py())
             out["test_time"] = pc.subtract(seconds, options.started_at)
 
     return columns, derive, date
