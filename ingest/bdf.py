@@ -205,6 +205,69 @@ def parse_header(file: str, names: list[str]) -> tuple[list[HeaderColumn], list[
     return list(found.values()), ignored
 
 
+class SignCheck:
+    """BDF's current is positive when it charges the cell. A file that carries its step types
+    (Step Type, BDF's codes or a cycler's words: staging.step_types) says which rows charge and
+    which discharge; one whose discharge steps' current is mostly positive and charge steps'
+    mostly negative (every kind it has, each over the whole file) counts the other way (BatMo's
+    export, cellpy's testdata/data/batmo_bdf.csv) and would load discharge as charge: refused,
+    strict or lenient (no row of it is right to keep), naming --discharge-positive. A few rows
+    against their step (a charge step's first sample, a relaxation labelled charge) are not
+    the file's sign. Counted on the normalised chunks, after --discharge-positive's flip: a
+    file signed as BDF says, loaded with the flag, is refused the same way."""
+
+    def __init__(self, file: str, header: str, flipped: bool):
+        self.file, self.header, self.flipped = file, header, flipped
+        self.rows = {"discharge": 0, "charge": 0}  # step rows with a current other than 0
+        self.wrong = {"discharge": 0, "charge": 0}  # of them, the sign against the step
+        self.first: int | None = None  # the line of the first discharge row charging
+
+    def add(self, line: int, table: pa.Table) -> None:
+        kinds = table.column("step_type")
+        if kinds.null_count == len(kinds):
+            return
+        current = table.column("current_ampere")
+        for kind, against in (("discharge", pc.greater), ("charge", pc.less)):
+            on_step = pc.fill_null(pc.ends_with(kinds, f"_{kind}"), False)
+            rows = pc.and_(on_step, pc.fill_null(pc.not_equal(current, 0), False))
+            wrong = pc.and_(rows, pc.fill_null(against(current, 0), False))
+            self.rows[kind] += pc.sum(rows).as_py() or 0
+            count = pc.sum(wrong).as_py() or 0
+            self.wrong[kind] += count
+            if count and kind == "discharge" and self.first is None:
+                self.first = line + pc.index(wrong, True).as_py()
+
+    def finish(self) -> None:
+        present = [k for k in self.rows if self.rows[k]]
+        if not present or any(2 * self.wrong[k] <= self.rows[k] for k in present):
+            return
+        said = " and ".join(
+            f"{self.wrong[k]} of {self.rows[k]} {k} rows are "
+            + ("positive" if k == "discharge" else "negative")
+            for k in present
+        )
+        hint = (
+            "with --discharge-positive it is the opposite: the file is signed as BDF says, "
+            "load it without the flag"
+            if self.flipped
+            else "the file counts discharge as positive: load it with --discharge-positive"
+        )
+        raise IngestError(
+            self.file,
+            "the current's sign is the opposite of BDF's (positive charges the cell): by the "
+            f"file's own step types, {said}; {hint}",
+            line=self.first,
+            column=self.header,
+        )
+
+
+def sign_check(file: str, by_key: dict[str, HeaderColumn], options: ReadOptions):
+    """A SignCheck when the file has a step type column, else None (nothing to check by)."""
+    if "step_type" not in by_key:
+        return None
+    return SignCheck(file, by_key["current"].header, options.discharge_positive)
+
+
 def _read_header(path: Path, declared: str = "bdf") -> list[str]:
     """The header's column names; `declared` is the --format read (a hint names another)."""
     size = path.stat().st_size
@@ -356,6 +419,7 @@ def read(
         except OSError as exc:  # a .gz cut short within the first block
             raise IngestError(file, f"cannot read the file: {exc}") from None
         line = 2
+        signs = sign_check(file, by_key, options) if rename is None else None
         while True:
             try:
                 batch = reader.read_next_batch()
@@ -366,10 +430,15 @@ def read(
             except OSError as exc:  # a .gz cut short
                 raise IngestError(file, f"cannot read the file: {exc}", line=line) from None
             table = pa.Table.from_batches([batch])
-            yield line, normalise(file, table, line, by_key, options)
+            staged = normalise(file, table, line, by_key, options)
+            if signs is not None:
+                signs.add(line, staged)
+            yield line, staged
             line += table.num_rows
         if line == 2:
             raise IngestError(file, "the file has a header but no data rows", line=2)
+        if signs is not None:
+            signs.finish()
 
     return info, chunks()
 
@@ -430,6 +499,7 @@ def _read_parquet(path: Path, options: ReadOptions) -> tuple[FileInfo, Chunks]:
 
     def chunks() -> Iterator[tuple[int, pa.Table]]:
         line = 2
+        signs = sign_check(file, by_key, options)
         for batch in parquet.iter_batches(batch_size=batch_rows, columns=list(types)):
             table = pa.Table.from_batches([batch])
             for name, kind in types.items():
@@ -446,10 +516,15 @@ def _read_parquet(path: Path, options: ReadOptions) -> tuple[FileInfo, Chunks]:
                         column=name,
                     ) from None
                 table = table.set_column(position, name, column)
-            yield line, normalise(file, table, line, by_key, options)
+            staged = normalise(file, table, line, by_key, options)
+            if signs is not None:
+                signs.add(line, staged)
+            yield line, staged
             line += table.num_rows
         if line == 2:
             raise IngestError(file, "the Parquet file has no rows")
+        if signs is not None:
+            signs.finish()
 
     return info, chunks()
 

@@ -217,6 +217,8 @@ REASONS = {
     "(an electrochemistry test's -8.6 V, a scrubbed file's placeholder temperature)",
     "no current": "an export without a current column whose header does not name the Open "
     "Circuit Voltage technique (whose current is 0 A by definition)",
+    "sign": "a BDF file whose current counts discharge as positive by its own step types "
+    "(loads with --discharge-positive)",
 }
 
 
