@@ -106,6 +106,7 @@ bench: $(call extra,bench) ## benchmark the time-series table on every engine, t
 	@$(PY) -m bench --n $(N)
 	@$(PY) -m bench.clickhouse --n $(N) --out bench/clickhouse-results.json
 	@$(PY) -m bench.export  # the training-set export beside pandas.read_sql (bench/export-results.json)
+	@$(PY) -m bench.derive --n $(N)  # derive beside pandas and BEEP (bench/derive-results.json; BEEP in a /tmp venv)
 	@$(MAKE) --no-print-directory $(LINKML)
 	@$(PY) -m bench.startup  # generator start-up beside LinkML (bench/startup-results.json)
 	@$(PY) -m bench.report  # the page again, with the start-up section just measured

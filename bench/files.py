@@ -12,5 +12,6 @@ INGEST_RESULTS = BENCH / "ingest-results.json"  # python -m bench.ingest
 CLICKHOUSE_RESULTS = BENCH / "clickhouse-results.json"  # python -m bench.clickhouse
 STARTUP_RESULTS = BENCH / "startup-results.json"  # python -m bench.startup
 EXPORT_RESULTS = BENCH / "export-results.json"  # python -m bench.export
+DERIVE_RESULTS = BENCH / "derive-results.json"  # python -m bench.derive
 SIDEBYSIDE_RESULTS = BENCH / "sidebyside-results.json"  # python -m bench.sidebyside
 SIDEBYSIDE_REPORT = BENCH / "sidebyside.md"  # python -m bench.sidebyside: its report

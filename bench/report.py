@@ -967,6 +967,48 @@ def _clickhouse(results: dict | None) -> dict | None:
     }
 
 
+DERIVE_TITLES = {**ENGINE_TITLES, "clickhouse": "ClickHouse"}
+
+
+def _derive(results: dict | None) -> dict | None:
+    """bench/derive-results.json: derive beside a plain pandas baseline and BEEP, and beside
+    an earlier revision of itself when --before was given."""
+    engines = (results or {}).get("engines") or {}
+    rows = []
+    for name, r in engines.items():
+        if not all(k in r for k in ("features", "curves", "pandas", "ratio_to_pandas")):
+            continue
+        rows.append(
+            {
+                "title": DERIVE_TITLES.get(name, name),
+                "version": r.get("version"),
+                "features": r["features"]["seconds"],
+                "steps": r["features"].get("steps") or {},
+                "curves": r["curves"]["seconds"],
+                "curve_points": r["curves"].get("points"),
+                "pandas": r["pandas"],
+                "ratio_to_pandas": r["ratio_to_pandas"],
+                "ratio_to_beep": r.get("ratio_to_beep"),
+                "before_features": (r.get("before_features") or {}).get("seconds"),
+                "before_curves": (r.get("before_curves") or {}).get("seconds"),
+                "before_ratio_to_pandas": r.get("before_ratio_to_pandas"),
+                "speedup_features": r.get("speedup_features"),
+                "speedup_curves": r.get("speedup_curves"),
+            }
+        )
+    if not rows:
+        return None
+    targets = results.get("targets") or {}
+    return {
+        **results,
+        "rows": rows,
+        "pandas_target": targets.get("pandas"),
+        "beep_target": targets.get("beep"),
+        "with_before": any(r["speedup_features"] for r in rows),
+        "with_beep": bool(results.get("beep")),
+    }
+
+
 def _startup(results: dict | None) -> dict | None:
     if not results or not results.get("cases"):
         return None
@@ -1041,7 +1083,11 @@ def _read(path: Path) -> dict | None:
 
 
 def context(
-    results: dict, ingest=FROM_FILE, startup_results=FROM_FILE, clickhouse=FROM_FILE
+    results: dict,
+    ingest=FROM_FILE,
+    startup_results=FROM_FILE,
+    clickhouse=FROM_FILE,
+    derive=FROM_FILE,
 ) -> dict:
     """Everything the page states, computed from the results: `results` is
     bench/results.json's content ({} when there is none); `ingest`, `startup_results` and
@@ -1054,6 +1100,8 @@ def context(
         startup_results = _read(files.STARTUP_RESULTS)
     if clickhouse is FROM_FILE:
         clickhouse = _read(files.CLICKHOUSE_RESULTS)
+    if derive is FROM_FILE:
+        derive = _read(files.DERIVE_RESULTS)
     results = _complete(results)
     bench = bool(results.get("runs"))
     return {
@@ -1085,6 +1133,7 @@ def context(
         "startup": _startup(startup_results),
         "sidebyside": _sidebyside(_read(files.SIDEBYSIDE_RESULTS)),
         "clickhouse": _clickhouse(clickhouse),
+        "derive": _derive(derive),
         "total_seconds": results.get("total_seconds"),
         "latest_n": LATEST_N,
     }
@@ -1129,9 +1178,15 @@ def with_loading_block(text: str, ingest: dict) -> str:
     return text[: start + len(LOADING_BEGIN)] + "\n" + "\n".join(lines) + "\n" + text[end:]
 
 
-def render(results: dict, ingest=FROM_FILE, startup_results=FROM_FILE, clickhouse=FROM_FILE) -> str:
+def render(
+    results: dict,
+    ingest=FROM_FILE,
+    startup_results=FROM_FILE,
+    clickhouse=FROM_FILE,
+    derive=FROM_FILE,
+) -> str:
     """docs/performance.md from the results (see context())."""
-    ctx = context(results, ingest, startup_results, clickhouse)
+    ctx = context(results, ingest, startup_results, clickhouse, derive)
     return _tidy(_environment().get_template("performance.md.j2").render(ctx))
 
 

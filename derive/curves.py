@@ -160,7 +160,7 @@ def split_cycles(rows: list[tuple]) -> list[Cycle]:
     record_index order; None where the file has no value."""
     if not rows:
         return []
-    a = np.array([[np.nan if x is None else float(x) for x in r] for r in rows], dtype=float)
+    a = np.array(rows, dtype=float)  # None (no value in the file) becomes NaN
     cyc, t, v, i = a[:, 0], a[:, 1], a[:, 2], a[:, 3]
     p = v * i
     prev = np.roll(a, 1, axis=0)

@@ -393,6 +393,14 @@ def _features(conn: _Connection, session_id: int, s: Settings, result: SessionRe
     channel = temperature_channel(conn.query, session_id)
     result.temperature_channel = channel
     tol = s.cv_tolerance_volt
+    if conn.sqlite:  # the same rows from numpy, ten times faster (derive/sqlite_features.py)
+        try:
+            from . import sqlite_features
+        except ImportError:  # no numpy: the SQL text below
+            pass
+        else:
+            column = channel or sql.TEMPERATURE_CHANNELS[0]
+            return sqlite_features.derive(conn, session_id, column, s.feature_version, tol)
     return conn.execute(
         sql.features(channel or sql.TEMPERATURE_CHANNELS[0]),
         [session_id, tol, tol, s.feature_version],
