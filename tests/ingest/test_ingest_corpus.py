@@ -252,7 +252,7 @@ def _corpus_root() -> Path | None:
 
 # the corpus run's time box (seconds; CORPUS_SECONDS): files in order of size, smallest
 # first, until it is spent; a bounded run, as the fuzzers' (the whole corpus takes minutes)
-CORPUS_SECONDS = float(os.environ.get("CORPUS_SECONDS", "45"))
+CORPUS_SECONDS = float(os.environ.get("CORPUS_SECONDS", "20"))
 CLAIMED = ("bdf", "maccor", "arbin", "neware", "biologic")
 
 
