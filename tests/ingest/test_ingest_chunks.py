@@ -225,6 +225,7 @@ def test_bulk_load_keeps_every_constraint_and_checks_the_foreign_key_once(target
         target.query(f"DROP ROLE {role}")
 
 
+@pytest.mark.engines  # PostgreSQL 18, asked for by name
 def test_without_the_right_an_empty_table_gets_the_keys_recipe(request, tmp_path, capsys):
     """A role that may not set session_replication_role, loading into a timeseries_point that
     holds no row at all: the primary key, indexes and foreign keys are dropped and rebuilt once
