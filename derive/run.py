@@ -30,6 +30,7 @@ from .defaults import (
     SOH_MAX,
     soh_bound,
 )
+from .defaults import check as check_defaults
 from .errors import DeriveError, Skipped
 from .plan import STEP, reference_capacity, soc_capacities, soc_plan, temperature_channel
 
@@ -310,27 +311,27 @@ def _check(s: Settings) -> None:
     for name in ("full_tolerance_volt", "empty_tolerance_volt"):
         if not getattr(s, name) >= 0:
             raise DeriveError(f"{name.replace('_', ' ')} {getattr(s, name)}: must be >= 0")
-    from .defaults import check
+    check_defaults(s)
 
-    check(s)
+
+# derivation -> (the derivation it builds on, whether a skip of that one blocks it too, why)
+_NEEDS = {
+    "features": ("cycles", False, "the session's cycles were refused"),
+    "curves": ("cycles", False, "the session's cycles were refused"),
+    "soh": ("features", True, "the session's cycle features were not derived"),
+    "steps": ("features", True, "the session's cycle features were not derived"),
+    "life": ("soh", True, "the session's SOH labels were not derived"),
+}
 
 
 def _blocked(w: str, s: Settings, result: SessionResult) -> str | None:
     """Why derivation `w` cannot run after what happened to the ones before it, or None."""
-    if w == "features" and "cycles" in s.what and STEP["cycles"] in result.refused:
-        return "not derived: the session's cycles were refused"
-    if w == "curves" and "cycles" in s.what and STEP["cycles"] in result.refused:
-        return "not derived: the session's cycles were refused"
-    if w == "soh" and "features" in s.what and STEP["features"] in result.refused | result.skipped:
-        return "not derived: the session's cycle features were not derived"
-    if (
-        w == "steps"
-        and "features" in s.what
-        and STEP["features"] in result.refused | result.skipped
-    ):
-        return "not derived: the session's cycle features were not derived"
-    if w == "life" and "soh" in s.what and STEP["soh"] in result.refused | result.skipped:
-        return "not derived: the session's SOH labels were not derived"
+    if w not in _NEEDS:
+        return None
+    before, skip_blocks, why = _NEEDS[w]
+    failed = result.refused | result.skipped if skip_blocks else result.refused
+    if before in s.what and STEP[before] in failed:
+        return f"not derived: {why}"
     return None
 
 
