@@ -32,6 +32,11 @@ from .split import Split, plan_split
 TASKS = ("soh", "soc")
 
 
+def placeholders(values) -> str:
+    """`(%s, %s, ...)`, one per value: the parameter list of an IN."""
+    return f"({', '.join(['%s'] * len(values))})"
+
+
 @dataclass(frozen=True)
 class Task:
     """What one task's training set joins: the label table, what it labels, the label value."""
@@ -100,7 +105,7 @@ class Filters:
             (self.cycle_types, "c.cycle_type"),
         ):
             if values:
-                parts.append(f"{expression} IN ({', '.join(['%s'] * len(values))})")
+                parts.append(f"{expression} IN {placeholders(values)}")
                 params += list(values)
         return parts, params
 
@@ -412,12 +417,12 @@ def _pack_sessions(source: Source, request: Request, definition: dict) -> list[t
         (f.chemistries, "k.chemistry"),
     ):
         if values:
-            parts.append(f"{expression} IN ({', '.join(['%s'] * len(values))})")
+            parts.append(f"{expression} IN {placeholders(values)}")
             params += list(values)
     if f.cycle_types:
         parts.append(
             "s.session_id IN (SELECT session_id FROM cycle WHERE cycle_type IN "
-            f"({', '.join(['%s'] * len(f.cycle_types))}))"
+            f"{placeholders(f.cycle_types)})"
         )
         params += list(f.cycle_types)
     rows = source.query(
