@@ -43,12 +43,18 @@ from tests.derive.curve_sessions import (
     REFERENCE,
     load,
     sessions,
+    soc_of_ocv,
 )
 from tests.derive.sessions import close
 from tests.support.chkit import CREATE, chdb_or_skip
 from tests.support.dbkit import ROOT, fresh_urls, row_engine_names
 
 SETTINGS = CurveSettings(delta_q_cycles=(REFERENCE, COMPARED))
+CAPACITY_POINTS = (
+    "SELECT point_index, normalised_capacity, capacity_ah, dv_dq_volt_per_ah FROM cycle_curve"
+    " WHERE session_id = %s AND cycle_index = %s AND direction = %s"
+    " AND grid = 'normalised_capacity' ORDER BY point_index"
+)
 
 
 # ---------------------------------------------------------------- numeric oracles (no engine)
@@ -234,6 +240,33 @@ def test_dqdv_peaks_sit_at_the_cells_plateaus_and_where_scipy_finds_them(engines
     top = sorted(volts[found[np.argsort(dqdv[found])[::-1][:2]]])
     assert top == pytest.approx(charge, abs=1e-9)
     assert row[4] == pytest.approx(dqdv[found].max(), rel=1e-5)
+
+
+@pytest.mark.engines
+def test_dvdq_peak_sits_between_the_plateaus_and_where_scipy_finds_it(engines):
+    """dV/dQ is highest where dQ/dV is lowest: on the floor between the two plateaus (more
+    than three widths from either peak). In discharged capacity that is between the capacity
+    out when the OCV reaches 3.85 V - 3 x 0.04 and when it reaches 3.45 V + 3 x 0.05, counted
+    from the end of the CV charge (cycle 0 holds 5.0 Ah); and it is the highest peak scipy
+    finds on the stored V(q) curve inside q 0.1..0.9."""
+    (upper, s_up, _), (lower, s_low, _) = sorted(PEAKS, reverse=True)
+    start = soc_of_ocv(HIGH - 0.25 * 0.01)  # the CV charge ends at 0.25 A
+    first = (start - soc_of_ocv(upper - 3 * s_up)) * 5.0
+    last = (start - soc_of_ocv(lower + 3 * s_low)) * 5.0
+    assert 0.5 < first < last
+    for name, got in engines.items():
+        sid = got["ids"]["aging"]
+        row = next(r for r in got["features"] if r[0] == sid and r[1] == 0)
+        assert first - 0.01 <= row[9] <= last + 0.01, (name, row[9], first, last)
+    points = rows_of(engines["sqlite"]["url"], CAPACITY_POINTS, [sid, 0, "discharge"])
+    q = np.array([p[1] for p in points])
+    ah = np.array([p[2] for p in points])
+    dvdq = np.array([p[3] for p in points])
+    inside = np.flatnonzero((q >= 0.1) & (q <= 0.9))
+    found, _ = find_peaks(dvdq[inside], distance=cv.SMOOTHING_WINDOW)
+    top = inside[found[np.argmax(dvdq[inside][found])]]
+    row = next(r for r in engines["sqlite"]["features"] if r[0] == sid and r[1] == 0)
+    assert row[9] == pytest.approx(ah[top], rel=1e-6)
 
 
 @pytest.mark.engines
