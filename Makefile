@@ -70,8 +70,12 @@ serve: docs ## preview the built site on http://127.0.0.1:8000
 setup: $(call extra,test) $(call extra,docs) ## install everything the tests need (Python extras, Debian packages, Node tools)
 	@$(call setup-for,test)
 
+# Two workers (pytest-xdist; TEST_WORKERS=0 runs in this process, for a debugger): each starts
+# its own engines; a module, and the modules reading one demo database, stay on one worker
+# (tests/conftest.py: worker_group).
+TEST_WORKERS ?= 2
 test: setup ## run every test on real engines (SQLite, PostgreSQL 15 + 18, TimescaleDB, Liam, Chromium)
-	@$(PY) -m pytest
+	@$(PY) -m pytest -n $(TEST_WORKERS)
 
 # The edit-test loop: no engine (a test that starts one fails, naming the `engines` marker it
 # lacks: tests/conftest.py), no long corpus, fuzzer or build (`slow`).

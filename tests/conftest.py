@@ -66,6 +66,60 @@ def pytest_collection_modifyitems(config, items):
             isinstance(value, str) and value in ENGINE_FIXTURES for value in params
         ):
             item.add_marker(pytest.mark.engines)
+    _check_worker_groups(items)
+    # the longest groups first, so that no worker starts one when the other is nearly done
+    first = {group: n for n, group in enumerate(("demo", "site"))}
+    items.sort(key=lambda item: first.get(worker_group(item.nodeid), len(first)))
+
+
+# `make test` runs the suite on two workers (pytest-xdist), each starting engines of its own.
+# A worker is sent whole groups: a module (its module fixtures, an engine loaded with a
+# session or a built wheel, are built once), or one of these groups of modules, which share a
+# session fixture built once per worker (the demo databases) or build the site (mkdocs, from
+# the checkout) and so run one after the other.
+WORKER_GROUPS = {
+    "tests/demo/test_demo.py": "demo",
+    "tests/demo/test_feature_plots.py": "demo",
+    "tests/docs/test_cookbook.py": "demo",
+    "tests/derive/test_derive_clickhouse.py": "demo",
+    "tests/docs/test_site_browser.py": "site",
+    "tests/docs/test_docs_extra.py": "site",
+}
+DEMO_FIXTURES = frozenset({"sqlite_demo", "pg_demo", "timescale_demo", "chdb_demo"})
+
+
+def worker_group(nodeid: str) -> str:
+    module = nodeid.split("::", 1)[0]
+    return WORKER_GROUPS.get(module, module)
+
+
+def _check_worker_groups(items):
+    """A module reading a demo database outside the demo group would build it again."""
+    stray = sorted(
+        {
+            item.nodeid.split("::", 1)[0]
+            for item in items
+            if DEMO_FIXTURES & set(item.fixturenames) and worker_group(item.nodeid) != "demo"
+        }
+    )
+    if stray:
+        raise pytest.UsageError(
+            f"{', '.join(stray)} read(s) a demo database: add it to WORKER_GROUPS in "
+            "tests/conftest.py as 'demo', so that each worker builds the demo once"
+        )
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """xdist's own groups (--dist loadgroup) rename the test ids, which pytest 9 no longer
+    allows; its module scheduler, grouping by worker_group() instead."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByGroup(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return worker_group(nodeid)
+
+    return ByGroup(config, log)
 
 
 def _no_engines_here(what: str):
