@@ -147,7 +147,9 @@ class Plan:
     the export reads the same rows with `fetch_sql`, which leaves out the session's columns
     (`IDS`: cell, session, protocol, chemistry, set points) and selects the row's session id
     in their place: they are read once per session into `sessions` and repeated in Arrow, so
-    the engine and its driver produce a quarter fewer values per row."""
+    the engine and its driver produce a quarter fewer values per row. It leaves out too the
+    per-sample columns that are NULL in every sample of the set's sessions (`empty`: the
+    channels a cycler did not log); `stream` puts them back as NULL columns."""
 
     request: Request
     sql: str
@@ -161,6 +163,7 @@ class Plan:
     fetch_sql: str = ""
     sessions: pa.RecordBatch | None = None  # IDS, one row per session of the set
     notes: list[str] = field(default_factory=list)  # warnings: pack sessions left out
+    empty: frozenset[str] = frozenset()  # columns NULL in every row: not fetched (_empty)
 
     def description(self) -> dict:
         """What the export holds, as the predictions import reads it back."""
@@ -368,17 +371,22 @@ def plan(source: Source, request: Request) -> Plan:
         f" ORDER BY {order}"
     )
     ids = columns[: len(IDS)]
+    chosen = sorted({int(g[1]) for g in groups})
+    empty = frozenset()
+    if request.task == "soc" and source.kind != "clickhouse":  # columnar: NULLs cost nothing
+        empty = _empty(source, feats, chosen)
     session_key = order.split(",")[0]  # the row's own session id (f. or l.), not s.'s
+    fetched = [c.expression for c in columns[len(IDS) :] if c.name not in empty]
     fetch_sql = (
-        f"SELECT {', '.join([session_key, *(c.expression for c in columns[len(IDS) :])])}"
-        f" FROM {tables}{where_sql} ORDER BY {order}"
+        f"SELECT {', '.join([session_key, *fetched])} FROM {tables}{where_sql} ORDER BY {order}"
     )
-    sessions = _sessions(source, ids, sorted({int(g[1]) for g in groups}))
+    sessions = _sessions(source, ids, chosen)
     label_value = next(c.name for c in lab if c.column == request.task) if lab else request.task
     checked = [
         c.name
         for c in feats
-        if model.table(c.table).column(c.column).type in ("real", "double", "integer", "smallint")
+        if c.name not in empty  # NULL everywhere: nothing to correlate
+        and model.table(c.table).column(c.column).type in ("real", "double", "integer", "smallint")
         and c.column not in ("record_index", "cycle_count", "step_count", "step_id")
     ]
     return Plan(
@@ -394,7 +402,35 @@ def plan(source: Source, request: Request) -> Plan:
         fetch_sql,
         sessions,
         notes,
+        empty,
     )
+
+
+def _empty(source: Source, outs: list[Out], sessions: list[int]) -> frozenset[str]:
+    """The output names of `outs` (columns of one table, keyed by session_id) that are NULL in
+    every row of `sessions`: the channels a file did not have (a cycler that logs no T1-T3, no
+    energy, no step counter). A NULL costs the engine and its driver about as much as a value,
+    so the export does not fetch them. Asks for one row with any of the nullable columns set,
+    drops the ones it has and asks again: a few queries that stop at their first row, and one
+    that reads through when the rest are NULL; after three rows that each had a column set, it
+    stops asking and fetches the rest. Only ever reads the set's sessions' own samples: a
+    column found NULL is NULL in every row of the set (a superset of it)."""
+    model = schema.model()
+    if not outs or not sessions:
+        return frozenset()
+    table = outs[0].table
+    left = [o for o in outs if model.table(table).column(o.column).nullable]
+    scope = f"session_id IN ({', '.join(map(str, sessions))})"
+    for _ in range(3):
+        if not left:
+            return frozenset()
+        flags = ", ".join(f"CASE WHEN {o.column} IS NULL THEN 0 ELSE 1 END" for o in left)
+        anyset = " OR ".join(f"{o.column} IS NOT NULL" for o in left)
+        rows = source.query(f"SELECT {flags} FROM {table} WHERE {scope} AND ({anyset}) LIMIT 1")
+        if not rows:
+            return frozenset(o.name for o in left)
+        left = [o for o, flag in zip(left, rows[0], strict=True) if not flag]
+    return frozenset()
 
 
 def _pack_sessions(source: Source, request: Request, definition: dict) -> list[tuple[int, int]]:
@@ -501,7 +537,7 @@ def stream(source: Source, p: Plan, rows: int = BATCH_ROWS) -> Iterator[pa.Recor
     session id."""
     n_ids = p.sessions.num_columns
     key = Out("session_id", "test_session", "session_id", "")
-    fetched = arrow_schema([key, *p.columns[n_ids:]])
+    fetched = arrow_schema([key, *(c for c in p.columns[n_ids:] if c.name not in p.empty)])
     target = arrow_schema(p.columns)
     known = p.sessions.column("session_id")
     out = p.schema()
@@ -510,10 +546,23 @@ def stream(source: Source, p: Plan, rows: int = BATCH_ROWS) -> Iterator[pa.Recor
         if raw.num_rows == 0:
             continue
         part = conform(raw, fetched)
-        at = pc.index_in(part.column(0), value_set=known)
+        ids = part.column(0)
+        first, last = ids[0], ids[-1]
+        if first == last:  # the rows are in session order: a batch of one session
+            at = pc.index_in(pa.array([first.as_py()], ids.type), value_set=known)
+            one = [c.take(at)[0] for c in p.sessions.columns]
+            own = [pa.repeat(v, part.num_rows) if v.is_valid else pa.nulls(part.num_rows, v.type)
+                   for v in one]  # fmt: skip
+        else:
+            at = pc.index_in(ids, value_set=known)
+            own = [c.take(at) for c in p.sessions.columns]
         if at.null_count:  # cannot be: the sessions are those of the set's own rows
             raise ExportError("internal: a row of a session the plan did not read")
-        arrays = [c.take(at) for c in p.sessions.columns] + part.columns[1:]
+        got = iter(part.columns[1:])
+        arrays = own + [
+            pa.nulls(part.num_rows, f.type) if f.name in p.empty else next(got)
+            for f in list(target)[n_ids:]
+        ]
         batch = pa.RecordBatch.from_arrays(arrays, schema=target)
         arrays = list(batch.columns)
         if p.request.window_seconds:
