@@ -23,7 +23,7 @@ from tests.export.packs import PACKS, run
 from tests.support.chkit import CREATE, chdb_or_skip
 from tests.support.dbkit import ROOT, fresh_urls
 
-pytestmark = pytest.mark.engines
+pytestmark = [pytest.mark.engines, pytest.mark.slow]  # three engines load and derive: 13 s
 
 CHILD = """
 import json, sys
@@ -136,7 +136,6 @@ def test_every_engine_gives_sqlites_pack_sets(results, what):
         assert same(out[what], reference), f"{what}: {name} {out[what]} != {reference}"
 
 
-@pytest.mark.slow
 @pytest.mark.xfail(
     strict=True,
     reason="derive labels no pack session on ClickHouse: derive/sql.py's NOMINAL_CAPACITY and "
