@@ -9,7 +9,10 @@ schema's types) and `pandas.read_sql` of the same query text through the usual d
 ...), so a shared machine's load falls on both alike; the ratio is pandas' seconds over the
 export's. Beside the wall-clock seconds, the CPU seconds each took (this process's, plus on
 PostgreSQL the server's: its postmaster with the backends it has reaped and its live
-children), which a busy machine stretches far less. Writes bench/export-results.json."""
+children), which a busy machine stretches far less. The export does not fetch the sample
+columns that are NULL in every sample (the bench's file, like many a cycler's, logs no
+T1-T3, energy or step counter: `empty_columns`); pandas reads them, as a user's query
+would. Writes bench/export-results.json."""
 
 from __future__ import annotations
 
@@ -123,6 +126,7 @@ def _measure(url: str, kind: str, server: int | None = None) -> dict:
     (theirs, theirs_cpu), (ours, ours_cpu) = times["pandas"], times["export"]
     return {
         "rows": rows,
+        "empty_columns": sorted(p.empty),
         "export_seconds": round(ours, 3),
         "pandas_read_sql_seconds": round(theirs, 3),
         "ratio": round(theirs / ours, 2),

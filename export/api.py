@@ -25,7 +25,8 @@ class LeakageWarning(UserWarning):
 
 
 class LeftOutWarning(UserWarning):
-    """Sessions the filters select that the set leaves out (pack sessions)."""
+    """Sessions the filters select that the set leaves out: pack sessions from a set of cells,
+    cell sessions from a set of packs (`asset="pack"`)."""
 
 
 @dataclass
@@ -53,11 +54,18 @@ def request(
     split_spec: dict | None = None,
     window_seconds: float | None = None,
     drop=(),
+    asset: str = "cell",
 ) -> Request:
     if not 0 <= test_fraction < 1 or not 0 <= validation_fraction < 1:
         raise ExportError("--test-fraction and --validation-fraction are within [0, 1)", USAGE)
     if window_seconds is not None and not window_seconds > 0:
         raise ExportError(f"--window-seconds {window_seconds}: must be > 0", USAGE)
+    if asset == "pack" and cells:
+        raise ExportError(
+            "--cell selects cell sessions; a set of packs (--asset pack) is filtered by "
+            "--session, --protocol or --chemistry",
+            USAGE,
+        )
     if window_seconds is not None and task != "soc":
         raise ExportError("--window-seconds is for the per-sample (soc) set", USAGE)
     return Request(
@@ -72,6 +80,7 @@ def request(
         split_spec=split_spec,
         window_seconds=window_seconds,
         drop=tuple(drop),
+        asset=asset,
     )
 
 

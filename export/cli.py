@@ -71,10 +71,17 @@ def _parser(prog: str) -> argparse.ArgumentParser:
         help="only cycles of this cycle_type (repeat)",
     )
     t.add_argument(
+        "--asset",
+        choices=("cell", "pack"),
+        default="cell",
+        help="the sessions the set holds: cell sessions (default) or pack sessions; never both",
+    )
+    t.add_argument(
         "--split",
         choices=("cell", "condition", "none"),
         default="cell",
-        help="split whole cells (default) or whole operating-condition groups",
+        help="split whole cells (default; whole packs with --asset pack) or whole "
+        "operating-condition groups",
     )
     t.add_argument("--seed", type=int, default=0, help="seed of the split (default 0)")
     t.add_argument("--test-fraction", type=float, default=0.2, metavar="F", help="default 0.2")
@@ -157,12 +164,16 @@ def _training_set(args: argparse.Namespace) -> int:
         split_spec=spec,
         window_seconds=args.window_seconds,
         drop=args.drop,
+        asset=args.asset,
     )
     for line in written.warnings:
         print(line, file=sys.stderr)
     spec = written.plan.split.spec()
-    cells = spec.get("cells", {})
-    parts = ", ".join(f"{p} {len(cells.get(p, []))} cells" for p in ("train", "validation", "test"))
+    asset = written.plan.request.asset
+    cells = spec.get(f"{asset}s", {})
+    parts = ", ".join(
+        f"{p} {len(cells.get(p, []))} {asset}s" for p in ("train", "validation", "test")
+    )
     print(
         f"{written.path}: {written.rows} rows ({written.plan.request.task}), split by "
         f"{spec['by']}"

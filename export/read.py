@@ -19,6 +19,7 @@ from connection.sqlite import placeholders, require_file
 from .errors import ExportError
 
 BATCH_ROWS = 65_536
+BUILTIN_TYPES = {"adbc.postgresql.type_resolver_mode": "builtin"}
 
 
 class Source:
@@ -88,8 +89,10 @@ class _Postgres(_Adbc):
         from adbc_driver_postgresql import dbapi
 
         self.errors = (dbapi.Error,)
-        try:
-            self.raw = dbapi.connect(url, autocommit=True)
+        try:  # the export reads built-in types only (the generator makes no others): the
+            # driver's own table of them, not pg_type read from the server at every connect
+            # (0.05 s of CPU, client and server, about a tenth of a 200,000-row export)
+            self.raw = dbapi.connect(url, db_kwargs=BUILTIN_TYPES, autocommit=True)
         except dbapi.Error as exc:
             raise ConnectionFailed(f"cannot connect to the PostgreSQL database: {exc}") from None
 

@@ -3,7 +3,9 @@
 test, never single cycles or samples; drawn deterministically from a seed (Python's
 random.Random(seed) shuffling the sorted keys), or given explicitly. A split in which one cell
 would be on two sides (a cell tested under two conditions that fall on different sides, or a
-cell named in two parts of a given split) is refused with the cell and its sessions."""
+cell named in two parts of a given split) is refused with the cell and its sessions. In a set
+of pack sessions (--asset pack) the pack is what a cell is here: `--split cell` draws whole
+packs, and the spec lists them under "packs"."""
 
 from __future__ import annotations
 
@@ -38,7 +40,8 @@ class Split:
     by: str
     seed: int | None
     parts: dict[str, list] = field(default_factory=dict)  # part -> its keys
-    cells: dict[int, str] = field(default_factory=dict)  # cell -> its part
+    cells: dict[int, str] = field(default_factory=dict)  # cell (or pack) -> its part
+    asset: str = "cell"  # what `cells` holds: cell or pack ids
 
     def spec(self) -> dict[str, Any]:
         out: dict[str, Any] = {"by": self.by}
@@ -46,7 +49,9 @@ class Split:
             out["seed"] = self.seed
         if self.by != "none":
             out.update({p: self.parts.get(p, []) for p in PARTS})
-            out["cells"] = {p: sorted(c for c, s in self.cells.items() if s == p) for p in PARTS}
+            out[f"{self.asset}s"] = {
+                p: sorted(c for c, s in self.cells.items() if s == p) for p in PARTS
+            }
         return out
 
     def sides(self) -> dict[int, str]:
@@ -58,9 +63,10 @@ class Split:
             return pa.nulls(batch.num_rows, pa.string())
         import pyarrow.compute as pc
 
-        cells = pa.array(list(side), batch.column("cell_id").type)
+        own = batch.column(f"{self.asset}_id")
+        cells = pa.array(list(side), own.type)
         parts = pa.array(list(side.values()), pa.string())
-        return parts.take(pc.index_in(batch.column("cell_id"), value_set=cells))
+        return parts.take(pc.index_in(own, value_set=cells))
 
 
 def _draw(keys: list, request: Request) -> dict[str, list]:
@@ -69,7 +75,7 @@ def _draw(keys: list, request: Request) -> dict[str, list]:
     n_test = max(1, round(request.test_fraction * n)) if request.test_fraction > 0 else 0
     n_val = max(1, round(request.validation_fraction * n)) if request.validation_fraction > 0 else 0
     if n - n_test - n_val < 1:
-        what = "cells" if request.split == "cell" else "operating-condition groups"
+        what = f"{request.asset}s" if request.split == "cell" else "operating-condition groups"
         raise ExportError(
             f"--split {request.split}: {n} {what} cannot give a training part beside "
             f"{n_test} for test and {n_val} for validation: add {what}, lower "
@@ -105,12 +111,14 @@ def _given(spec: dict, by: str) -> dict[str, list]:
 
 
 def plan_split(rows: list[tuple], request: Request) -> Split:
-    """rows: (cell_id, session_id, T, charge C, discharge C) of every session in the set."""
+    """rows: (cell_id, session_id, T, charge C, discharge C) of every session in the set
+    (pack_id first in a set of packs)."""
     by = request.split
     if by not in BY:
         raise ExportError(f"--split {by}: choose {', '.join(BY)}", USAGE)
+    asset = request.asset
     if by == "none":
-        return Split("none", None)
+        return Split("none", None, asset=asset)
     spec = request.split_spec
     key_of = (lambda r: r[0]) if by == "cell" else condition
     keys = {json.dumps(key_of(r)): key_of(r) for r in rows}
@@ -136,10 +144,10 @@ def plan_split(rows: list[tuple], request: Request) -> Split:
                 for part, rs in sides.items()
             )
             raise ExportError(
-                f"the split leaks: cell {cell} would be on {len(sides)} sides ({said}); "
-                "a model tested on a cell it trained on is not tested: split by cell "
-                "(--split cell), or filter the set to one condition per cell",
+                f"the split leaks: {asset} {cell} would be on {len(sides)} sides ({said}); "
+                f"a model tested on a {asset} it trained on is not tested: split by {asset} "
+                f"(--split cell), or filter the set to one condition per {asset}",
                 LEAK,
             )
     seed = None if spec is not None else request.seed
-    return Split(by, seed, {p: parts.get(p, []) for p in PARTS}, cells)
+    return Split(by, seed, {p: parts.get(p, []) for p in PARTS}, cells, asset)

@@ -30,6 +30,9 @@ from .read import BATCH_ROWS, Source
 from .split import Split, plan_split
 
 TASKS = ("soh", "soc")
+# what a set's rows were measured on: a session runs on a cell or on a pack
+# (test_session.cell_id or pack_id); a set holds one kind (docs/modelling.md, Pack sessions)
+ASSETS = ("cell", "pack")
 
 
 def placeholders(values) -> str:
@@ -82,6 +85,23 @@ IDS = [
     Out("charge_c_rate", "test_session", "charge_c_rate", "s.charge_c_rate"),
     Out("discharge_c_rate", "test_session", "discharge_c_rate", "s.discharge_c_rate"),
 ]  # fmt: skip
+
+
+def ids(asset: str = "cell") -> list[Out]:
+    """IDS of a set of `asset` sessions: the asset's key and chemistry from its own table,
+    joined as `b` (battery_cell or battery_pack)."""
+    return [
+        Out(f"{asset}_id", f"battery_{asset}", f"{asset}_id", f"b.{asset}_id"),
+        *IDS[1:4],
+        Out("chemistry", f"battery_{asset}", "chemistry", "b.chemistry"),
+        *IDS[5:],
+    ]
+
+
+def asset_join(asset: str) -> str:
+    return f" JOIN battery_{asset} b ON b.{asset}_id = s.{asset}_id"
+
+
 # the operating-condition group of a session (split by condition)
 CONDITION = ["ambient_temperature_celsius", "charge_c_rate", "discharge_c_rate"]
 
@@ -137,6 +157,7 @@ class Request:
     split_spec: dict | None = None  # an explicit split: {"by": ..., "train": [...], ...}
     window_seconds: float | None = None  # SOC: window_index = floor(test_time / W)
     drop: tuple[str, ...] = ()
+    asset: str = "cell"  # cell | pack: the kind of session the set holds
 
 
 @dataclass
@@ -147,7 +168,9 @@ class Plan:
     the export reads the same rows with `fetch_sql`, which leaves out the session's columns
     (`IDS`: cell, session, protocol, chemistry, set points) and selects the row's session id
     in their place: they are read once per session into `sessions` and repeated in Arrow, so
-    the engine and its driver produce a quarter fewer values per row."""
+    the engine and its driver produce a quarter fewer values per row. It leaves out too the
+    per-sample columns that are NULL in every sample of the set's sessions (`empty`: the
+    channels a cycler did not log); `stream` puts them back as NULL columns."""
 
     request: Request
     sql: str
@@ -161,6 +184,7 @@ class Plan:
     fetch_sql: str = ""
     sessions: pa.RecordBatch | None = None  # IDS, one row per session of the set
     notes: list[str] = field(default_factory=list)  # warnings: pack sessions left out
+    empty: frozenset[str] = frozenset()  # columns NULL in every row: not fetched (_empty)
 
     def description(self) -> dict:
         """What the export holds, as the predictions import reads it back."""
@@ -170,6 +194,7 @@ class Plan:
             "label": {"table": TASK[self.request.task].label_table, **self.definition},
             "split": self.split.spec(),
             "filters": self.request.filters.said(),
+            **({"asset": self.request.asset} if self.request.asset != "cell" else {}),
         }
 
     def schema(self) -> pa.Schema:
@@ -263,7 +288,10 @@ def plan(source: Source, request: Request) -> Plan:
         definition[column] = _one_of(
             source, what, option, text, list(definition.values()), request.definition.get(column)
         )
-    ids = IDS
+    asset = request.asset
+    if asset not in ASSETS:
+        raise ExportError(f"--asset {asset}: choose cell or pack", USAGE)
+    ids_out = ids(asset)
     lab = [Out(c, task.label_table, c, f"l.{c}") for c in task.values() if c not in request.drop]
     definition_where = [f"l.{c} = %s" for c in definition]
     if request.task == "soh":
@@ -277,13 +305,12 @@ def plan(source: Source, request: Request) -> Plan:
             Out("cycle_index", "cycle", "cycle_index", "c.cycle_index"),
             Out("cycle_type", "cycle", "cycle_type", "c.cycle_type"),
         ]
-        columns = [*ids, *cyc, *feats, *lab]
+        columns = [*ids_out, *cyc, *feats, *lab]
         tables = (
             "cycle_feature f"
             " JOIN cycle c ON c.session_id = f.session_id AND c.cycle_index = f.cycle_index"
             " JOIN label_soh l ON l.session_id = f.session_id AND l.cycle_index = f.cycle_index"
-            " JOIN test_session s ON s.session_id = f.session_id"
-            " JOIN battery_cell b ON b.cell_id = s.cell_id"
+            " JOIN test_session s ON s.session_id = f.session_id" + asset_join(asset)
         )
         conditions = ["f.feature_version = %s", *definition_where]
         values = [feature_version, *definition.values()]
@@ -291,13 +318,12 @@ def plan(source: Source, request: Request) -> Plan:
     else:
         key = set(model.table("timeseries_point").primary_key) - {"record_index"}
         feats = columns_of("timeseries_point", {*key, *request.drop}, "p")
-        columns = [*ids, *feats, *lab]
+        columns = [*ids_out, *feats, *lab]
         tables = (
             "label_soc l"
             " JOIN timeseries_point p ON p.session_id = l.session_id"
             " AND p.record_index = l.record_index"
-            " JOIN test_session s ON s.session_id = l.session_id"
-            " JOIN battery_cell b ON b.cell_id = s.cell_id"
+            " JOIN test_session s ON s.session_id = l.session_id" + asset_join(asset)
         )
         if request.filters.cycle_types:
             tables += (
@@ -319,7 +345,7 @@ def plan(source: Source, request: Request) -> Plan:
     conds = ", ".join("s." + c for c in CONDITION)
     if request.task == "soh":  # cycles: the set's own join is small
         groups = source.query(
-            f"SELECT DISTINCT b.cell_id, s.session_id, {conds} FROM {tables}{where_sql}",
+            f"SELECT DISTINCT b.{asset}_id, s.session_id, {conds} FROM {tables}{where_sql}",
             all_params,
         )
     else:  # samples: the sessions with labels of the definition, without the samples
@@ -334,26 +360,29 @@ def plan(source: Source, request: Request) -> Plan:
             for part in where
         ]  # fmt: skip
         groups = source.query(
-            f"SELECT b.cell_id, s.session_id, {conds} FROM test_session s"
-            " JOIN battery_cell b ON b.cell_id = s.cell_id WHERE "
+            f"SELECT b.{asset}_id, s.session_id, {conds} FROM test_session s"
+            + asset_join(asset)
+            + " WHERE "
             + " AND ".join([labelled, *kept]),
             all_params,
         )
-    packs = _pack_sessions(source, request, definition)
+    other = "pack" if asset == "cell" else "cell"
+    others = _other_sessions(source, request, definition, other)
     notes = []
-    if packs:
-        which = ", ".join(f"{s} (pack {k})" for s, k in packs)
+    if others:
+        which = ", ".join(f"{s} ({other} {k})" for s, k in others)
         why = (
-            "training sets hold cell sessions only: the split, the prediction import and the "
-            "evaluation are keyed by cell (docs/modelling.md, Pack sessions)"
+            f"a training set holds one kind of asset, and this one holds {asset}s (a pack's "
+            "samples and features are on the pack's scale, not a cell's): export the "
+            f"{other} sessions with --asset {other} (docs/modelling.md, Pack sessions)"
         )
         if not groups:
             said = request.filters.said()
             chosen = "the labelled sessions are" if said == "no filter" else f"{said} selects"
             raise ExportError(
-                f"nothing to export: {chosen} pack session(s) {which} alone; {why}", REFUSED
+                f"nothing to export: {chosen} {other} session(s) {which} alone; {why}", REFUSED
             )
-        notes.append(f"warning: left out pack session(s) {which}: {why}")
+        notes.append(f"warning: left out {other} session(s) {which}: {why}")
     if not groups:
         said = ", ".join(f"{k} {v}" for k, v in definition.items())
         version = f"feature version {feature_version}, " if feature_version else ""
@@ -367,18 +396,23 @@ def plan(source: Source, request: Request) -> Plan:
         f"SELECT {', '.join(c.expression for c in columns)} FROM {tables}{where_sql}"
         f" ORDER BY {order}"
     )
-    ids = columns[: len(IDS)]
+    ids_out = columns[: len(IDS)]
+    chosen = sorted({int(g[1]) for g in groups})
+    empty = frozenset()
+    if request.task == "soc" and source.kind != "clickhouse":  # columnar: NULLs cost nothing
+        empty = _empty(source, feats, chosen)
     session_key = order.split(",")[0]  # the row's own session id (f. or l.), not s.'s
+    fetched = [c.expression for c in columns[len(IDS) :] if c.name not in empty]
     fetch_sql = (
-        f"SELECT {', '.join([session_key, *(c.expression for c in columns[len(IDS) :])])}"
-        f" FROM {tables}{where_sql} ORDER BY {order}"
+        f"SELECT {', '.join([session_key, *fetched])} FROM {tables}{where_sql} ORDER BY {order}"
     )
-    sessions = _sessions(source, ids, sorted({int(g[1]) for g in groups}))
+    sessions = _sessions(source, ids_out, chosen, asset)
     label_value = next(c.name for c in lab if c.column == request.task) if lab else request.task
     checked = [
         c.name
         for c in feats
-        if model.table(c.table).column(c.column).type in ("real", "double", "integer", "smallint")
+        if c.name not in empty  # NULL everywhere: nothing to correlate
+        and model.table(c.table).column(c.column).type in ("real", "double", "integer", "smallint")
         and c.column not in ("record_index", "cycle_count", "step_count", "step_id")
     ]
     return Plan(
@@ -394,18 +428,49 @@ def plan(source: Source, request: Request) -> Plan:
         fetch_sql,
         sessions,
         notes,
+        empty,
     )
 
 
-def _pack_sessions(source: Source, request: Request, definition: dict) -> list[tuple[int, int]]:
-    """(session_id, pack_id) of the pack sessions the request's filters select that have
-    labels of the definition: the set, joined to battery_cell, leaves them out."""
+def _empty(source: Source, outs: list[Out], sessions: list[int]) -> frozenset[str]:
+    """The output names of `outs` (columns of one table, keyed by session_id) that are NULL in
+    every row of `sessions`: the channels a file did not have (a cycler that logs no T1-T3, no
+    energy, no step counter). A NULL costs the engine and its driver about as much as a value,
+    so the export does not fetch them. Asks for one row with any of the nullable columns set,
+    drops the ones it has and asks again: a few queries that stop at their first row, and one
+    that reads through when the rest are NULL; after three rows that each had a column set, it
+    stops asking and fetches the rest. Only ever reads the set's sessions' own samples: a
+    column found NULL is NULL in every row of the set (a superset of it)."""
+    model = schema.model()
+    if not outs or not sessions:
+        return frozenset()
+    table = outs[0].table
+    left = [o for o in outs if model.table(table).column(o.column).nullable]
+    scope = f"session_id IN ({', '.join(map(str, sessions))})"
+    for _ in range(3):
+        if not left:
+            return frozenset()
+        flags = ", ".join(f"CASE WHEN {o.column} IS NULL THEN 0 ELSE 1 END" for o in left)
+        anyset = " OR ".join(f"{o.column} IS NOT NULL" for o in left)
+        rows = source.query(f"SELECT {flags} FROM {table} WHERE {scope} AND ({anyset}) LIMIT 1")
+        if not rows:
+            return frozenset(o.name for o in left)
+        left = [o for o, flag in zip(left, rows[0], strict=True) if not flag]
+    return frozenset()
+
+
+def _other_sessions(
+    source: Source, request: Request, definition: dict, other: str
+) -> list[tuple[int, int]]:
+    """(session_id, asset id) of the sessions of the `other` kind of asset (cell or pack) that
+    the request's filters select and that have labels of the definition: the set, joined to
+    its own asset's table, leaves them out."""
     f = request.filters
-    if f.cells or "battery_pack" not in schema.model().table_map:
+    if (f.cells and other == "pack") or f"battery_{other}" not in schema.model().table_map:
         return []  # a pack session has no cell; a schema of one's own may have no packs
     label = TASK[request.task].label_table
     parts = [
-        "s.pack_id IS NOT NULL",
+        f"s.{other}_id IS NOT NULL",
         f"EXISTS (SELECT 1 FROM {label} x WHERE x.session_id = s.session_id AND "
         + " AND ".join(f"x.{c} = %s" for c in definition)
         + ")",
@@ -426,8 +491,8 @@ def _pack_sessions(source: Source, request: Request, definition: dict) -> list[t
         )
         params += list(f.cycle_types)
     rows = source.query(
-        "SELECT s.session_id, s.pack_id FROM test_session s"
-        " JOIN battery_pack k ON k.pack_id = s.pack_id WHERE "
+        f"SELECT s.session_id, s.{other}_id FROM test_session s"
+        f" JOIN battery_{other} k ON k.{other}_id = s.{other}_id WHERE "
         + " AND ".join(parts)
         + " ORDER BY s.session_id",
         params,
@@ -435,13 +500,12 @@ def _pack_sessions(source: Source, request: Request, definition: dict) -> list[t
     return [(int(r[0]), int(r[1])) for r in rows]
 
 
-def _sessions(source: Source, ids: list[Out], sessions: list[int]) -> pa.RecordBatch:
+def _sessions(source: Source, ids: list[Out], sessions: list[int], asset: str) -> pa.RecordBatch:
     """The IDS columns of `sessions`, one row each, in the export's types (integers inlined:
     a set of thousands of sessions would pass SQLite's limit of bound parameters)."""
     sql = (
         f"SELECT {', '.join(c.expression for c in ids)} FROM test_session s"
-        f" JOIN battery_cell b ON b.cell_id = s.cell_id"
-        f" WHERE s.session_id IN ({', '.join(map(str, sessions))})"
+        f"{asset_join(asset)} WHERE s.session_id IN ({', '.join(map(str, sessions))})"
     )
     target = arrow_schema(ids)
     batches = [conform(b, target) for b in source.batches(sql) if b.num_rows]
@@ -501,7 +565,7 @@ def stream(source: Source, p: Plan, rows: int = BATCH_ROWS) -> Iterator[pa.Recor
     session id."""
     n_ids = p.sessions.num_columns
     key = Out("session_id", "test_session", "session_id", "")
-    fetched = arrow_schema([key, *p.columns[n_ids:]])
+    fetched = arrow_schema([key, *(c for c in p.columns[n_ids:] if c.name not in p.empty)])
     target = arrow_schema(p.columns)
     known = p.sessions.column("session_id")
     out = p.schema()
@@ -510,10 +574,23 @@ def stream(source: Source, p: Plan, rows: int = BATCH_ROWS) -> Iterator[pa.Recor
         if raw.num_rows == 0:
             continue
         part = conform(raw, fetched)
-        at = pc.index_in(part.column(0), value_set=known)
+        ids = part.column(0)
+        first, last = ids[0], ids[-1]
+        if first == last:  # the rows are in session order: a batch of one session
+            at = pc.index_in(pa.array([first.as_py()], ids.type), value_set=known)
+            one = [c.take(at)[0] for c in p.sessions.columns]
+            own = [pa.repeat(v, part.num_rows) if v.is_valid else pa.nulls(part.num_rows, v.type)
+                   for v in one]  # fmt: skip
+        else:
+            at = pc.index_in(ids, value_set=known)
+            own = [c.take(at) for c in p.sessions.columns]
         if at.null_count:  # cannot be: the sessions are those of the set's own rows
             raise ExportError("internal: a row of a session the plan did not read")
-        arrays = [c.take(at) for c in p.sessions.columns] + part.columns[1:]
+        got = iter(part.columns[1:])
+        arrays = own + [
+            pa.nulls(part.num_rows, f.type) if f.name in p.empty else next(got)
+            for f in list(target)[n_ids:]
+        ]
         batch = pa.RecordBatch.from_arrays(arrays, schema=target)
         arrays = list(batch.columns)
         if p.request.window_seconds:

@@ -108,9 +108,18 @@ def _evaluate(args) -> int:
         return 0
     print(f"{'run':>5} {'split':<10} {'cell':>6} {'count':>7} {'MAE':>10} {'RMSE':>10} {'max':>10}")
     for s in sorted(
-        scores, key=lambda s: (s.run_id, s.split, s.cell_id is not None, s.cell_id or 0)
+        scores,
+        key=lambda s: (
+            s.run_id,
+            s.split,
+            s.cell_id is not None or s.pack_id is not None,
+            s.pack_id or 0,
+            s.cell_id or 0,
+        ),  # fmt: skip
     ):
         cell = "all" if s.cell_id is None else str(s.cell_id)
+        if s.pack_id is not None:
+            cell = f"pack {s.pack_id}"
         numbers = f"{s.mae:>10.5f} {s.rmse:>10.5f} {s.max_error:>10.5f}"
         print(f"{s.run_id:>5} {s.split:<10} {cell:>6} {s.count:>7} {numbers}")
     return 0

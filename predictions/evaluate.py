@@ -1,4 +1,5 @@
-"""Evaluation: per model run and split, and per cell, the count of predictions with a label,
+"""Evaluation: per model run and split, and per cell (per pack for a run on a set of pack
+sessions), the count of predictions with a label,
 their mean absolute error, root-mean-square error and largest absolute error. One query, the
 same text on every engine but for how a value is widened to double precision (ClickHouse's
 CAST of a NULL to a type that is not Nullable fails: toFloat64 there). It is a query of this
@@ -26,11 +27,12 @@ ORDER BY p.run_id, p.split{cell_group}
 class Score:
     run_id: int
     split: str
-    cell_id: int | None  # None: the whole split
+    cell_id: int | None  # None: the whole split (or a pack)
     count: int
     mae: float
     rmse: float
     max_error: float
+    pack_id: int | None = None  # per asset: the pack of a run on pack sessions
 
 
 def query(kind: str, per_cell: bool, runs: int = 0) -> str:
@@ -39,10 +41,10 @@ def query(kind: str, per_cell: bool, runs: int = 0) -> str:
     widen = "toFloat64" if kind == "clickhouse" else "_double"
     text = QUERY.format(
         e=f"({widen}(p.predicted_value) - {widen}(p.true_value))",
-        cell="s.cell_id," if per_cell else "",
+        cell="s.cell_id, s.pack_id," if per_cell else "",
         join=" JOIN test_session s ON s.session_id = p.session_id" if per_cell else "",
         runs=f" AND p.run_id IN ({', '.join(['%s'] * runs)})" if runs else "",
-        cell_group=", s.cell_id" if per_cell else "",
+        cell_group=", s.cell_id, s.pack_id" if per_cell else "",
     )
     if kind != "clickhouse":  # CAST(x AS DOUBLE PRECISION): SQLite and PostgreSQL alike
         import re
@@ -57,7 +59,9 @@ def evaluate(db: str, runs: list[int] | None = None, per_cell: bool = False) -> 
     out = []
     for r in rows:
         run_id, split, *rest = r
-        cell = int(rest.pop(0)) if per_cell else None
+        cell = pack = None
+        if per_cell:  # a session runs on a cell or on a pack, never both
+            cell, pack = (None if v is None else int(v) for v in (rest.pop(0), rest.pop(0)))
         count, mae, mse, worst = rest
         out.append(
             Score(
@@ -68,6 +72,7 @@ def evaluate(db: str, runs: list[int] | None = None, per_cell: bool = False) -> 
                 float(mae),
                 math.sqrt(float(mse)),
                 float(worst),
+                pack,
             )
         )
     return out

@@ -90,6 +90,7 @@ def import_predictions(
     if task != described["task"]:
         raise ExportError(f"--task {task}: the export is a {described['task']} training set", USAGE)
     spec = described["split"]
+    asset = described.get("asset", "cell")  # a set of pack sessions: its split draws packs
     t = TASK[task]
     key = t.label_key()  # (session_id, cycle_index) or (session_id, record_index)
     other = TASK["soc" if task == "soh" else "soh"].label_key()
@@ -172,14 +173,15 @@ def import_predictions(
         values_sql = ", ".join(f"l.{c}" for c in key[1:])
         copied = ", l.recorded_at" if task == "soc" else ""
         rows = w.query(
-            f"SELECT l.session_id, {values_sql}, l.{t.label_table}_id, l.{task}{copied}, s.cell_id"
+            f"SELECT l.session_id, {values_sql}, l.{t.label_table}_id, l.{task}{copied},"
+            f" s.{asset}_id"
             f" FROM {t.label_table} l JOIN test_session s ON s.session_id = l.session_id"
             f" WHERE l.session_id IN ({marks}) AND "
             + " AND ".join(f"l.{c} = %s" for c in definition),
             [*sessions, *(label[c] for c in definition)],
         )
         labels = {tuple(int(x) for x in r[: len(key)]): r[len(key) :] for r in rows}
-        part_of = {int(c): p for p, cs in spec.get("cells", {}).items() for c in cs}
+        part_of = {int(c): p for p, cs in spec.get(f"{asset}s", {}).items() for c in cs}
         out = []
         for k, i in seen.items():
             found = labels.get(k)
@@ -191,19 +193,25 @@ def import_predictions(
                     BAD_FILE,
                 )
             label_id, true, *rest = found
+            if rest[-1] is None:  # a session of the other kind of asset: not in the export
+                raise ExportError(
+                    f"{_where(path, how, i, key[-1])}: {_key(key, k)} is not of a {asset} "
+                    f"session, and the export holds {asset}s: predict the rows of the export",
+                    BAD_FILE,
+                )
             cell = int(rest[-1])
             part = part_of.get(cell)
             if given_split is not None:
                 if part is not None and given_split[i] != part:
                     raise ExportError(
                         f"{_where(path, how, i, 'split')}: {given_split[i]} but the export's "
-                        f"split puts cell {cell} in {part}: a cell is on one side only",
+                        f"split puts {asset} {cell} in {part}: a {asset} is on one side only",
                         LEAK,
                     )
                 part = part or given_split[i]
             if part is None:
                 raise ExportError(
-                    f"{_where(path, how, i, key[-1])}: {_key(key, k)} is of cell {cell}, in no "
+                    f"{_where(path, how, i, key[-1])}: {_key(key, k)} is of {asset} {cell}, in no "
                     f"part of the export's split (by {spec.get('by')}): predict rows of the "
                     "export, or give a split column",
                     BAD_FILE if spec.get("by") != "none" else USAGE,
@@ -220,6 +228,7 @@ def import_predictions(
             "label": described["label"],
             "filters": described.get("filters"),
             "feature_version": described.get("feature_version"),
+            **({"asset": asset} if asset != "cell" else {}),
         }
         fields = {
             "task": task,
