@@ -475,9 +475,11 @@ def _state(values: pa.Array) -> pa.Array:
     return pc.utf8_upper(pc.utf8_trim_whitespace(values))
 
 
-def _is(state: pa.Array, word: str) -> np.ndarray:
-    """Where the state is `word` (no state: none)."""
-    return pc.fill_null(pc.equal(state, word), False).to_numpy(zero_copy_only=False)
+def _is(state: pa.DictionaryArray, word: str) -> np.ndarray:
+    """Where the state (dictionary-encoded: each word compared once) is `word` (no state:
+    none)."""
+    where = pc.take(pc.equal(state.dictionary, word), state.indices)
+    return pc.fill_null(where, False).to_numpy(zero_copy_only=False)
 
 
 def _cumulative(value: np.ndarray, direction: np.ndarray, step: np.ndarray, cycle: np.ndarray):
@@ -602,7 +604,7 @@ def read(
     # the sign of the current, from the state column
     amps = current.to_numpy(zero_copy_only=False)
     if "state" in roles:
-        state = staging.per_distinct(_state, texts[roles["state"][0]])
+        state = staging.per_distinct(_state, texts[roles["state"][0]], encoded=True)
         discharge = _is(state, "D")
         positive = np.flatnonzero(discharge & (amps > 0))
         negative = np.flatnonzero(discharge & (amps < 0))
