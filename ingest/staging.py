@@ -601,11 +601,14 @@ def local_seconds(
     one the clock kept, e.g. --time-zone UTC on a file in Europe/Berlin's time), the jump is
     recorded in `clock.jumps` with its line and text."""
     wall = _micros(stamps)
-    before, after = _readings(wall, zone)
-    seconds = before / 1e6
-    doubt = (before != after) & ~np.isnan(before)  # a NULL time (NaN) is in no doubt
-    if doubt.any():  # a repeated or missing local time: resolved, still columnar
-        seconds = _resolved(wall, before / 1e6, after / 1e6, doubt, test_time, clock)
+    if zone in _UTC:  # no offset, no change: each wall-clock time is its instant
+        seconds = wall / 1e6
+    else:
+        before, after = _readings(wall, zone)
+        seconds = before / 1e6
+        doubt = (before != after) & ~np.isnan(before)  # a NULL time (NaN) is in no doubt
+        if doubt.any():  # a repeated or missing local time: resolved, still columnar
+            seconds = _resolved(wall, before / 1e6, after / 1e6, doubt, test_time, clock)
     if test_time is not None and len(seconds):
         _note_jumps(seconds, test_time, clock, first_line, text)
     return seconds
