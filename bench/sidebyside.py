@@ -16,11 +16,15 @@ For every engine (SQLite, PostgreSQL 18: the tests' throwaway server, harness/) 
   Target >= 0.95.
 - **readers**: each vendor text reader (Maccor, Arbin, BioLogic, Neware) against the BDF reader
   on the same rows, written in the vendor's layout: rows/s of reading and normalising the
-  file (every chunk as the loader gets it, no database), in this process, after a warm-up.
-  Target >= 0.5.
+  file (every chunk as the loader gets it, no database), in this process, after a warm-up,
+  READ_PASSES passes per round. Target >= 0.5.
 
 Each measurement is repeated --rounds times, the order of the sides alternating from round to
-round, and the median kept: a shared machine slows both sides alike. Writes
+round, and the median kept: a shared machine slows both sides alike. The checkout's own
+packages (the loader's: ingest, connection, generator) are compiled to bytecode first, as
+installing a package does and as pandas's own are: an environment with
+PYTHONDONTWRITEBYTECODE set would otherwise have the loader, and only the loader, compile its
+modules from source in every process (0.1-0.3 s of a 10k-row load). Writes
 bench/sidebyside-results.json and bench/sidebyside.md (the report: which targets are met);
 absolute figures are this machine's, the ratios are what travels.
 """
@@ -46,6 +50,10 @@ ROOT = Path(__file__).resolve().parents[1]
 TARGETS = {"pandas": 1.0, "engine": 0.95, "reader": 0.5}
 SIZES = (10_000, 100_000, 1_000_000)
 VENDORS = ("maccor", "arbin", "biologic", "neware")
+# passes over the reader files per round: a read of 100,000 rows takes 30-90 ms, which one
+# burst of other work on a shared machine doubles; the median of many passes, the order of
+# the files alternating, leaves such bursts out of both sides alike
+READ_PASSES = 5
 START = 1711843200.0  # the sidecar's started_at, 2024-03-31T00:00:00Z
 
 # the hand-written pandas load: read the CSV, append it to a table of pandas' making
@@ -315,7 +323,7 @@ def measure_readers(csv: Path, workdir: Path, rounds: int) -> dict:
         read_rate(fmt, path)
     rates: dict[str, list[int]] = {fmt: [] for fmt in files}
     cpu: dict[str, list[int]] = {fmt: [] for fmt in files}
-    for r in range(rounds):
+    for r in range(rounds * READ_PASSES):
         for fmt in list(files)[:: 1 if r % 2 == 0 else -1]:
             measured = read_rate(fmt, files[fmt])
             rates[fmt].append(measured["rows_per_second"])
@@ -336,14 +344,26 @@ def measure_readers(csv: Path, workdir: Path, rounds: int) -> dict:
     return out
 
 
+def _compile_checkout() -> None:
+    """The loader's packages as bytecode beside their sources (__pycache__, as an install
+    leaves them; written even under PYTHONDONTWRITEBYTECODE, which only stops the import
+    system from writing them)."""
+    import compileall
+
+    for package in ("ingest", "connection", "generator"):
+        compileall.compile_dir(ROOT / package, quiet=1)
+
+
 def run(sizes: list[int], engines: list[str], rounds: int, reader_sizes: list[int]) -> dict:
     from bench.system import machine
 
+    _compile_checkout()
     results: dict = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
         "machine": machine(),
         "load_average": list(os.getloadavg()),
         "rounds": rounds,
+        "read_passes": READ_PASSES,  # per round, of the reader comparison
         "targets": TARGETS,
         "engines": {},
         "readers": {},
@@ -427,7 +447,8 @@ def report(results: dict) -> str:
         lines += [
             "",
             f"Vendor readers ÷ the BDF reader on the same rows (reading and normalising, no "
-            f"database), target ≥ {t['reader']}"
+            f"database; median of {results['rounds'] * results.get('read_passes', 1)} passes), "
+            f"target ≥ {t['reader']}"
             + (
                 ", judged by CPU time: rows per CPU second of the reading process (pyarrow's "
                 "threads included), which other work on a shared machine moves far less than "

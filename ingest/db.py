@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from connection import ConnectionFailed, parse
 from connection.clickhouse import ChdbConnection, literal
-from connection.postgres import AdbcPostgres, PsycopgConnection, is_pglite, open_psycopg
+from connection.postgres import AdbcPostgres, PsycopgConnection, open_psycopg
 from connection.schema import schema_file
 from connection.sqlite import AdbcSqlite
 from generator.model import TimescaleOptions
@@ -293,6 +293,11 @@ class PostgresDatabase(AdbcPostgres, Database):
             self.open_adbc(url)
         except ConnectionFailed as exc:
             raise UsageError(str(exc)) from None
+        # PGlite answers a query over ADBC too (it is COPY that it cannot take): connect() hands
+        # it to psycopg, which a load into any other server need not import or connect with
+        self.pglite = "Emscripten" in self.query("SELECT version()")[0][0]
+        if self.pglite:
+            return
         self.find_store()
         columns = self.query(
             "SELECT column_name::text, data_type::text, is_nullable = 'YES' AND column_default "
@@ -641,11 +646,11 @@ def connect(url: str) -> Database:
     try:
         where = parse(url)
         if where.kind == "postgres":
-            raw = open_psycopg(url)
-            if is_pglite(raw):
-                return PgliteDatabase(raw)
-            raw.close()
-            return PostgresDatabase(url)
+            database = PostgresDatabase(url)
+            if not database.pglite:
+                return database
+            database.close()
+            return PgliteDatabase(open_psycopg(url))
     except ConnectionFailed as exc:
         raise UsageError(str(exc)) from None
     if where.kind == "clickhouse":

@@ -457,13 +457,29 @@ def _date_time(file: str, values: pa.Array, header: str, line: int) -> pa.Array:
     return pc.replace_substring(pc.cast(stamps, pa.string()), " ", "T", max_replacements=1)
 
 
+def _date_time_fast(values: pa.Array) -> pa.Array | None:
+    """DPt Time written `MM/DD/YYYY hh:mm:ss` throughout, zero-padded (MIMS's usual form), as
+    naive timestamps, read in numpy (staging.iso_text): the instants _date_time's text names,
+    quoted in messages as its text is (staging.absolute_time); None for any other chunk, or
+    one with a value that is no date (13/45/2024): _date_time reads it, or names that value."""
+    iso = staging.iso_text(values, month_first=True, between=" ", fraction=False)
+    if iso is None:
+        return None
+    try:
+        return pc.cast(iso, pa.timestamp("s"))
+    except pa.ArrowInvalid:
+        return None
+
+
 def _state(values: pa.Array) -> pa.Array:
     return pc.utf8_upper(pc.utf8_trim_whitespace(values))
 
 
-def _is(state: pa.Array, word: str) -> np.ndarray:
-    """Where the state is `word` (no state: none)."""
-    return pc.fill_null(pc.equal(state, word), False).to_numpy(zero_copy_only=False)
+def _is(state: pa.DictionaryArray, word: str) -> np.ndarray:
+    """Where the state (dictionary-encoded: each word compared once) is `word` (no state:
+    none)."""
+    where = pc.take(pc.equal(state.dictionary, word), state.indices)
+    return pc.fill_null(where, False).to_numpy(zero_copy_only=False)
 
 
 def _cumulative(value: np.ndarray, direction: np.ndarray, step: np.ndarray, cycle: np.ndarray):
@@ -588,7 +604,7 @@ def read(
     # the sign of the current, from the state column
     amps = current.to_numpy(zero_copy_only=False)
     if "state" in roles:
-        state = staging.per_distinct(_state, texts[roles["state"][0]])
+        state = staging.per_distinct(_state, texts[roles["state"][0]], encoded=True)
         discharge = _is(state, "D")
         positive = np.flatnonzero(discharge & (amps > 0))
         negative = np.flatnonzero(discharge & (amps < 0))
@@ -641,7 +657,10 @@ def read(
     if options.time_zone and "date_time" in roles:
         position = roles["date_time"][0]
         written = texts[position]
-        if not pc.any(pc.match_substring_regex(written, r"^\s*\d{1,2}:\d{2}:\d{2}\s*$")).as_py():
+        stamps = _date_time_fast(written)
+        if stamps is not None:
+            out["date_time"] = stamps
+        elif not pc.any(pc.match_substring_regex(written, r"^\s*\d{1,2}:\d{2}:\d{2}\s*$")).as_py():
             out["date_time"] = _date_time(file, written, names[position], first)
         # else a time of day without its date (a continuation file): absolute time is the
         # session's started_at plus the test time

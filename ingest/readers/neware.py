@@ -62,7 +62,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .. import sniff
+from .. import sniff, staging
 from ..errors import IngestError
 from ..staging import HashingReader, ReadOptions, absolute_time
 from . import neware_binary, neware_layered, text, workbook
@@ -166,6 +166,8 @@ _ISO = r"^\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(\.\d*)?$"
 def _dates(values: pa.Array) -> pa.Array:
     """`2024/3/31 1:30:00` -> `2024-03-31 01:30:00`; ISO text is left as it is (checked by one
     pattern for the whole chunk: written so, none of the rewritings below changes a value)."""
+    if staging.iso_text(values) is not None:  # fixed width, checked in numpy (the usual file)
+        return values
     if pc.all(pc.match_substring_regex(values, _ISO)).as_py() in (True, None):
         return values
     values = pc.replace_substring_regex(values, r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})", r"\1-\2-\3")
@@ -251,8 +253,10 @@ def _columns(file: str, layout: text.Layout, options: ReadOptions, where: str):
 
     def derive(out: dict, line: int) -> None:
         if "step_type" in out:
+            # encoded once: the sign check, this mapping and normalise's read each word once
+            out["step_type"] = pc.dictionary_encode(out["step_type"])
             check_sign(file, out, line, by_quantity)
-            out["step_type"] = step_types(out["step_type"])
+            out["step_type"] = step_types(out["step_type"], encoded=True)
         if date is None:
             return
         try:

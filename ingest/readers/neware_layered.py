@@ -177,7 +177,10 @@ def _counter_columns(file: str, layout: text.Layout, parse_name) -> list[text.Co
 
 def _split_counters(out: dict) -> None:
     if "step_type" in out:
-        kind = pc.fill_null(out["step_type"], "")
+        kind = out["step_type"]
+        if isinstance(kind, pa.DictionaryArray):  # neware.py's derive leaves it encoded
+            kind = kind.dictionary_decode()
+        kind = pc.fill_null(kind, "")
         charge = pc.ends_with(kind, "_charge")
         discharge = pc.ends_with(kind, "_discharge")
     else:

@@ -48,10 +48,11 @@ _STEP_KEYS = pa.array(list(STEP_TYPES))
 _STEP_VALUES = pa.array(list(STEP_TYPES.values()))
 
 
-def step_types(labels: pa.Array) -> pa.Array:
+def step_types(labels: pa.Array, encoded: bool = False) -> pa.Array:
     """`CC Chg` (or BTS 7's `CC_Chg`) -> cc_charge, `恒流恒压充电` -> cccv_charge, `Rest`/`搁置`
-    -> rest, other labels -> other; no label stays NULL. Per distinct label."""
-    return per_distinct(_step_types, labels)
+    -> rest, other labels -> other; no label stays NULL. Per distinct label (staging.
+    per_distinct: `labels` may be dictionary-encoded, and with `encoded` the result is)."""
+    return per_distinct(_step_types, labels, encoded)
 
 
 def _step_types(labels: pa.Array) -> pa.Array:

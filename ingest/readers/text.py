@@ -267,10 +267,13 @@ def _number_batches(path, layout, options, names, wanted, encoding, numeric):
     try:
         reader = _open_csv(path, layout, options, names, wanted, encoding, types, _error)
         for batch in reader:
+            columns = _columns_of(batch, wanted)
             for name in integers:
-                if not _whole(batch.column(batch.schema.get_field_index(name))):
+                values = columns[wanted[name].position]
+                if not _whole(values):
                     return done
-            yield batch.num_rows, _columns_of(batch, wanted)
+                columns[wanted[name].position] = pc.cast(values, pa.int64())  # checked: whole
+            yield batch.num_rows, columns
             done += batch.num_rows
     except (pa.ArrowInvalid, UnicodeDecodeError):
         return done
@@ -379,14 +382,15 @@ _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?(inf|nan)$"
 
 def convert(file: str, text: pa.Array, column: Column, line: int, decimal_comma: bool):
     """One column of text -> its BDF values (SI), or an error naming the first bad value."""
+    if column.kind == "integer" and pa.types.is_integer(text.type):
+        return text  # read as whole numbers by the fast path (_number_batches)
     values = _numbers(text) if column.kind in ("number", "integer") else None
     if values is None:
-        text = pc.utf8_trim(text, " \t\"'")
-        text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
-        if column.kind == "text":
-            return text
         if column.kind == "duration":
             return _duration(file, text, column, line, decimal_comma)
+        text = _trimmed(text)
+        if column.kind == "text":
+            return text
         written = text
         if decimal_comma:
             text = pc.replace_substring(text, ",", ".")
@@ -410,6 +414,28 @@ def convert(file: str, text: pa.Array, column: Column, line: int, decimal_comma:
     return values
 
 
+_PADDING = " \t\"'"
+_PADDING_BYTES = np.frombuffer(_PADDING.encode(), np.uint8)
+
+
+def _trimmed(text: pa.Array) -> pa.Array:
+    """The values without the blanks and quotes around them, an empty one NULL. A chunk with
+    neither (the usual file: no NULL, no empty value, no value's first or last byte a blank or
+    a quote, checked in numpy) is returned as it is."""
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    n = len(text)
+    if n and not text.null_count and pa.types.is_string(text.type):
+        offsets = np.frombuffer(text.buffers()[1], np.int32, n + 1, text.offset * 4)
+        if (offsets[1:] > offsets[:-1]).all():
+            data = np.frombuffer(text.buffers()[2], np.uint8)
+            ends = np.concatenate((data[offsets[:-1]], data[offsets[1:] - 1]))
+            if not np.isin(ends, _PADDING_BYTES).any():
+                return text
+    text = pc.utf8_trim(text, _PADDING)
+    return pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+
+
 def _numbers(text: pa.Array) -> pa.Array | None:
     """The column cast to numbers as written, or None when a value is not one (the fast path:
     a cast that succeeds met no blank, quote, padding or decimal comma, so trimming and
@@ -422,7 +448,10 @@ def _numbers(text: pa.Array) -> pa.Array | None:
 
 def _duration(file, text, column, line, decimal_comma) -> pa.Array:
     """`h:mm:ss.fff` (hours may pass 24) -> seconds; a plain number is read as seconds."""
-    written = text
+    values = fixed_clock_seconds(text, decimal_comma)
+    if values is not None:  # every value h:mm:ss.fff, one width (the usual file)
+        return pc.multiply(values, column.factor) if column.factor != 1 else values
+    text = written = _trimmed(text)
     if decimal_comma:
         text = pc.replace_substring(text, ",", ".")
     clock = pc.match_substring_regex(text, _DURATION)
@@ -438,6 +467,55 @@ def _duration(file, text, column, line, decimal_comma) -> pa.Array:
         values = pc.if_else(clock, seconds, number)
         values = pc.if_else(pc.is_null(text), pa.scalar(None, pa.float64()), values)
     return pc.multiply(values, column.factor) if column.factor != 1 else values
+
+
+def _number(block: np.ndarray, start: int, end: int) -> np.ndarray:
+    """The whole number the digits in columns [start, end) of each row write."""
+    out = (block[:, start] - 48).astype(np.int64)
+    for i in range(start + 1, end):
+        out *= 10
+        out += block[:, i]
+        out -= 48
+    return out
+
+
+def fixed_clock_seconds(text: pa.Array, decimal_comma: bool = False) -> pa.Array | None:
+    """Seconds of a chunk of `h:mm:ss[.fff]` durations written alike, one width (staging.
+    fixed_width: the hours zero-padded, as BTS writes them), read in numpy: what _clock_seconds
+    makes of them, to the bit (each part a whole number of digits, the seconds' fraction
+    divided by its power of ten, both exact, the division rounded as a parse of the decimal
+    text is); None when the chunk is not written so."""
+    block = staging.fixed_width(text)
+    if block is None:
+        return None
+    first = block[0]
+    colons = np.flatnonzero(first == ord(":"))
+    if len(colons) != 2:
+        return None
+    hours, minutes = int(colons[0]), int(colons[1])
+    width = block.shape[1]
+    marks = (ord("."), ord(",")) if decimal_comma else (ord("."),)
+    dot = next((i for i in range(minutes + 1, width) if first[i] in marks), width)
+    if not (
+        1 <= hours <= 15
+        and 1 <= minutes - hours - 1 <= 2
+        and 1 <= dot - minutes - 1 <= 2
+        and (dot == width or 1 <= width - dot - 1 <= 13)
+    ):
+        return None
+    template = ["9"] * width
+    template[hours] = template[minutes] = ":"
+    if dot < width:
+        template[dot] = chr(first[dot])
+    if not staging.written_as(block, "".join(template)):
+        return None
+    digits = width - dot - 1 if dot < width else 0
+    scale = 10**digits
+    fraction = _number(block, dot + 1, width) if digits else 0
+    seconds = (_number(block, minutes + 1, dot) * scale + fraction) / scale
+    h = _number(block, 0, hours).astype(np.float64)
+    m = _number(block, hours + 1, minutes).astype(np.float64)
+    return pa.array(h * 3600.0 + m * 60.0 + seconds)
 
 
 def _clock_seconds(text: pa.Array) -> pa.Array:
