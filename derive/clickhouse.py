@@ -287,7 +287,13 @@ def _samples(db: Any, session_id: int, channel: str | None) -> Any:
 
     column = sql._channel(channel or sql.TEMPERATURE_CHANNELS[0])
     text = features.SAMPLES.replace("TEMPERATURE_COLUMN", column)
-    table = db.run(clickhouse_sql(text.replace("%s", _literal(session_id))), "ArrowTable")
+    result = db.run(clickhouse_sql(text.replace("%s", _literal(session_id))), "Arrow")
+    if not len(result):
+        return np.empty((0, features.WIDTH), order="F")
+    import pyarrow as pa
+
+    # the Arrow file chdb wrote, read in place (chdb's own "ArrowTable" imports pandas first)
+    table = pa.ipc.open_file(result.get_memview().view()).read_all()
     out = np.empty((table.num_rows, features.WIDTH), order="F")
     for k, got in enumerate(table.columns):
         out[:, k] = got.to_numpy(zero_copy_only=False).astype(float, copy=False)
