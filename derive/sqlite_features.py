@@ -281,7 +281,15 @@ _ARRAY_HEAD = 20  # dimensions, has-NULLs flag, element type, length, lower boun
 _COPY_HEAD = 19 + 2  # PGCOPY signature, flags, extension length; the row's field count
 
 
-def _copy_text(session_id: int, channel: str) -> str:
+# samples (by record index) one COPY's arrays hold: the server builds them in memory, twelve
+# arrays of 12 MB each for a million (an array is at most 1 GB)
+_COPY_CHUNK = 1_000_000
+BOUNDS = """
+SELECT min(record_index), max(record_index) FROM timeseries_point WHERE session_id = %s"""
+
+
+def _copy_text(session_id: int, channel: str, low: int, high: int) -> str:
+    """The COPY of the samples with record index in [low, high)."""
     values, nulls = [], []
     for k, (expression, nullable) in enumerate(_COPY_COLUMNS):
         x = f"CAST({expression} AS DOUBLE PRECISION)"
@@ -292,33 +300,33 @@ def _copy_text(session_id: int, channel: str) -> str:
     values.append(f"CAST({' + '.join(nulls)} AS DOUBLE PRECISION)")
     arrays = ", ".join(f"array_agg({x} ORDER BY record_index)" for x in values)
     text = (
-        f"COPY (SELECT {arrays} FROM timeseries_point WHERE session_id = {int(session_id)}) "
-        "TO STDOUT (FORMAT BINARY)"
+        f"COPY (SELECT {arrays} FROM timeseries_point WHERE session_id = {int(session_id)} "
+        f"AND record_index >= {int(low)} AND record_index < {int(high)}) TO STDOUT (FORMAT BINARY)"
     )
     return text.replace("TEMPERATURE_COLUMN", sql._channel(channel))
 
 
 def _read_copy(conn: Any, session_id: int, channel: str) -> np.ndarray | None:
     """PostgreSQL's samples by binary COPY on the caller's connection (inside its transaction,
-    so seeing what it sees), parsed by numpy; None on PGlite (its COPY is not to be trusted)
-    or where a value is NaN rather than NULL (PostgreSQL orders NaN above every number; the
-    SQL text keeps that meaning)."""
+    so seeing what it sees), a million record indexes a COPY, parsed by numpy; None on PGlite
+    (its COPY is not to be trusted) or where a value is NaN rather than NULL (PostgreSQL orders
+    NaN above every number; the SQL text keeps that meaning)."""
     from connection.postgres import is_pglite
 
     if is_pglite(conn.raw):
         return None
-    with conn.raw.cursor() as cursor, cursor.copy(_copy_text(session_id, channel)) as copy:
-        data = b"".join(copy)
-    arrays, at = [], _COPY_HEAD
-    for _ in range(WIDTH + 1):
-        (size,) = np.frombuffer(data, ">i4", 1, at)
-        if size < _ARRAY_HEAD:  # NULL (no samples) or an empty array
-            return np.empty((0, WIDTH), order="F")
-        got = np.frombuffer(data, _ELEMENT, (size - _ARRAY_HEAD) // 12, at + 4 + _ARRAY_HEAD)
-        if np.any(got["length"] != 8):
+    low, high = conn.query(BOUNDS, [session_id])[0]
+    if low is None:
+        return np.empty((0, WIDTH), order="F")
+    parts = []
+    for start in range(int(low), int(high) + 1, _COPY_CHUNK):
+        text = _copy_text(session_id, channel, start, start + _COPY_CHUNK)
+        with conn.raw.cursor() as cursor, cursor.copy(text) as copy:
+            part = _arrays(b"".join(copy))
+        if part is None:
             return None
-        arrays.append(got["value"])
-        at += 4 + size
+        parts.append(part)
+    arrays = [np.concatenate([p[k] for p in parts]) for k in range(WIDTH + 1)]
     out = np.empty((len(arrays[0]), WIDTH), order="F")
     for k in range(WIDTH):
         out[:, k] = arrays[k]
@@ -328,6 +336,22 @@ def _read_copy(conn: Any, session_id: int, channel: str) -> np.ndarray | None:
     for k in range(WIDTH):
         out[(nulls & (1 << k)) != 0, k] = np.nan
     return out
+
+
+def _arrays(data: bytes) -> list[np.ndarray] | None:
+    """The arrays of the one row of a binary COPY (empty ones where the row's are NULL: no
+    sample in the range); None where an element is not 8 bytes (a NULL)."""
+    arrays, at = [], _COPY_HEAD
+    for _ in range(WIDTH + 1):
+        (size,) = np.frombuffer(data, ">i4", 1, at)
+        if size < _ARRAY_HEAD:  # NULL (no samples) or an empty array
+            return [np.empty(0)] * (WIDTH + 1)
+        got = np.frombuffer(data, _ELEMENT, (size - _ARRAY_HEAD) // 12, at + 4 + _ARRAY_HEAD)
+        if np.any(got["length"] != 8):
+            return None
+        arrays.append(got["value"])
+        at += 4 + size
+    return arrays
 
 
 def _read_arrow(conn: Any, text: str, session_id: int) -> list[np.ndarray] | None:
