@@ -95,6 +95,20 @@ class Staged:
         self.db.execute(clickhouse_sql(into + text), params)
         return stage
 
+    def stage_rows(self, table: str, into: str, rows: list[tuple], where: str) -> str:
+        """Like `stage`, the rows given (computed in Python) instead of a SELECT's."""
+        stage = self.name(table)
+        self.db.raw.query(f"DROP TABLE IF EXISTS {stage}")
+        self.db.raw.query(f"CREATE TABLE {stage} AS {self.db.database}.{table}")
+        self.tables.append((table, stage, where))
+        into = into.replace(f"INSERT INTO {table} ", f"INSERT INTO {stage} ", 1)
+        for lo in range(0, len(rows), 10_000):
+            values = ", ".join(
+                "(" + ", ".join(_literal(x) for x in row) + ")" for row in rows[lo : lo + 10_000]
+            )
+            self.db.run(f"{into} VALUES {values}")
+        return stage
+
     def publish(self) -> dict[str, int]:
         """Each staged table into its target; rows written per target (0: unchanged)."""
         written = {}
@@ -169,6 +183,8 @@ def session(
         return db.query(clickhouse_sql(text), params)
 
     features_from = f"{db.database}.cycle_feature"
+    samples = channel = None  # the samples the cycles and features read once (numpy)
+    read = False
     try:
         for w in s.what:
             step = STEP[w]
@@ -178,7 +194,28 @@ def session(
             before = len(staged.tables)
             started = time.perf_counter()
             try:
-                if w == "cycles":
+                if w in ("cycles", "features") and "features" in s.what and not read:
+                    channel = temperature_channel(query, session_id)
+                    samples, read = _samples(db, session_id, channel), True
+                if w == "cycles" and samples is not None:
+                    (kind,) = query(sql.CYCLE_KIND, [session_id])[0]
+                    staged.stage_rows(
+                        "cycle",
+                        sql.CYCLES_INTO,
+                        numpy_features().cycle_rows(samples, session_id, kind),
+                        f"session_id = {sid}",
+                    )
+                elif w == "features" and samples is not None:
+                    result.temperature_channel = channel
+                    features_from = staged.stage_rows(
+                        "cycle_feature",
+                        sql.FEATURES_INTO,
+                        numpy_features().rows(
+                            samples, session_id, s.feature_version, s.cv_tolerance_volt
+                        ),
+                        f"session_id = {sid} AND feature_version = {_literal(s.feature_version)}",
+                    )
+                elif w == "cycles":
                     staged.stage(
                         "cycle",
                         sql.CYCLES_INTO,
@@ -229,6 +266,40 @@ def session(
     result.features = written.get("cycle_feature", 0)
     result.soc_labels = written.get("label_soc", 0)
     result.soh_labels = written.get("label_soh", 0)
+
+
+def numpy_features() -> Any:
+    from . import sqlite_features
+
+    return sqlite_features
+
+
+def _samples(db: Any, session_id: int, channel: str | None) -> Any:
+    """The session's samples for the cycles and features in numpy (derive/sqlite_features.py,
+    the values of the SQL texts), as its SAMPLES reads them, through chdb's Arrow output: one
+    read instead of the SQL's two passes over the session. None without numpy, or where a
+    value is NaN rather than NULL (the SQL texts keep ClickHouse's meaning of NaN)."""
+    try:
+        features = numpy_features()
+    except ImportError:
+        return None
+    import numpy as np
+
+    column = sql._channel(channel or sql.TEMPERATURE_CHANNELS[0])
+    text = features.SAMPLES.replace("TEMPERATURE_COLUMN", column)
+    result = db.run(clickhouse_sql(text.replace("%s", _literal(session_id))), "Arrow")
+    if not len(result):
+        return np.empty((0, features.WIDTH), order="F")
+    import pyarrow as pa
+
+    # the Arrow file chdb wrote, read in place (chdb's own "ArrowTable" imports pandas first)
+    table = pa.ipc.open_file(result.get_memview().view()).read_all()
+    out = np.empty((table.num_rows, features.WIDTH), order="F")
+    for k, got in enumerate(table.columns):
+        out[:, k] = got.to_numpy(zero_copy_only=False).astype(float, copy=False)
+        if np.count_nonzero(np.isnan(out[:, k])) != got.null_count:
+            return None
+    return out
 
 
 def soh(db, staged, session_id, s, result, reference, features_from: str, query) -> None:

@@ -58,6 +58,8 @@ ARRAY_TYPES = {
     "cycle_curve": ("integer", "integer", "text", "text", "text", "integer")
     + ("double precision",) * 6,
 }
+# psycopg's binary dumpers of those types
+COPY_TYPES = {"integer": "int4", "double precision": "float8"}
 FEATURE_COLUMNS = (
     "session_id",
     "cycle_index",
@@ -261,6 +263,16 @@ class _DbapiWriter:
         self.raw = conn.raw
         self.sqlite = conn.sqlite
         self.execute = conn.execute
+        self._copies: bool | None = None
+
+    def _copy(self) -> bool:
+        """Whether the server takes COPY FROM STDIN (PostgreSQL and TimescaleDB do, PGlite
+        does not)."""
+        if self._copies is None:
+            from connection.postgres import is_pglite
+
+            self._copies = not is_pglite(self.raw)
+        return self._copies
 
     def definition(self, d: cv.Definition) -> None:
         now = "(julianday('now') - 2440587.5) * 86400.0" if self.sqlite else "now()"
@@ -275,10 +287,19 @@ class _DbapiWriter:
                 f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows
             )
             return
-        # COPY would be faster on a server, but the TimescaleDB the tests run, PGlite, drops
-        # the connection on COPY FROM STDIN. The curve points (up to 3,000 a cycle) go as one
-        # array per column, unnested by the server: 12 parameters a statement, not 12,000
         types = ARRAY_TYPES.get(table)
+        if types and self._copy():
+            # binary COPY: no statement text to parse, no array to dump; the values as they are
+            with self.raw.cursor().copy(
+                f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
+            ) as copy:
+                copy.set_types([COPY_TYPES.get(t, t) for t in types])
+                for row in rows:
+                    copy.write_row(row)
+            return
+        # PGlite (the tests' TimescaleDB) drops the connection on COPY FROM STDIN: there the
+        # curve points (up to 3,000 a cycle) go as one array per column, unnested by the
+        # server: 12 parameters a statement, not 12,000
         if types:
             head = f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest("
             head += ", ".join(f"%s::{t}[]" for t in types) + ")"

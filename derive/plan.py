@@ -26,6 +26,8 @@ STEP = {
 def temperature_channel(query: Any, session_id: int) -> str | None:
     """The best temperature channel the session has any value in (sql.TEMPERATURE_CHANNELS:
     surface, then T1..T3), or None."""
+    if query(sql.TEMPERATURE_FIRST, [session_id]):
+        return sql.TEMPERATURE_CHANNELS[0]
     counts = query(sql.TEMPERATURE_COUNTS, [session_id])[0]
     return next((c for c, n in zip(sql.TEMPERATURE_CHANNELS, counts, strict=True) if n), None)
 

@@ -3,7 +3,9 @@ savepoint when the caller's connection is already inside a transaction), the SQL
 `derive.sql` in order; a derivation that is refused or skipped is recorded in the session's
 SessionResult and the others go on. Set-based: every row is written by one INSERT ... SELECT
 per derivation; Python only reads a few scalars first (derive/plan.py: the temperature channel,
-the SOC anchors, the nominal capacity, the reference capacity of the first full cycles)."""
+the SOC anchors, the nominal capacity, the reference capacity of the first full cycles). The
+cycles and cycle features are the exception: their SQL texts' rows come from one read of the
+session's samples and numpy where numpy is installed (derive/sqlite_features.py)."""
 
 from __future__ import annotations
 
@@ -345,6 +347,7 @@ def _session(conn: _Connection, session_id: int, s: Settings) -> SessionResult:
         return result
     if isinstance(conn, _ClickHouse):
         return _clickhouse_derive(conn, session_id, s, result, started)
+    shared: dict[str, Any] = {}  # what the session's derivations read once (_samples)
     for w in s.what:
         step = STEP[w]
         if why := _blocked(w, s, result):
@@ -353,7 +356,7 @@ def _session(conn: _Connection, session_id: int, s: Settings) -> SessionResult:
         began = time.perf_counter()
         try:
             with conn.transaction():
-                written = _DERIVE[w](conn, session_id, s, result)
+                written = _DERIVE[w](conn, session_id, s, result, shared)
         except conn.errors as exc:
             result.refused[step] = _refusal(step, exc)
             continue
@@ -386,29 +389,58 @@ def _refusal(step: str, exc: BaseException) -> str:
     return f"the database refused it: {_first_line(exc)}" + _hint(step, str(exc))
 
 
-def _cycles(conn: _Connection, session_id: int, s: Settings, result: SessionResult) -> int:
+def _numpy_features() -> Any:
+    """derive/sqlite_features.py, or None without numpy (the SQL texts then)."""
+    try:
+        from . import sqlite_features
+    except ImportError:
+        return None
+    return sqlite_features
+
+
+def _samples(conn: _Connection, session_id: int, shared: dict) -> Any:
+    """The session's samples for the cycles and features in numpy (derive/sqlite_features.py),
+    read once for both, and its temperature channel (shared["channel"]); None where they
+    cannot be read so (no numpy, PGlite): the SQL texts then."""
+    if "samples" not in shared:
+        channel = temperature_channel(conn.query, session_id)
+        numpy_features = _numpy_features()
+        shared["channel"] = channel
+        shared["samples"] = (
+            None
+            if numpy_features is None
+            else numpy_features.read(conn, session_id, channel or sql.TEMPERATURE_CHANNELS[0])
+        )
+    return shared["samples"]
+
+
+def _cycles(conn: _Connection, session_id: int, s: Settings, result: SessionResult, shared) -> int:
+    # with the features: from the samples they read anyway (the same min and max per cycle as
+    # the SQL's GROUP BY, which sorts the whole session first)
+    if "features" in s.what and (samples := _samples(conn, session_id, shared)) is not None:
+        from .sqlite_features import derive_cycles
+
+        return derive_cycles(conn, session_id, samples)
     return conn.execute(sql.CYCLES, [session_id, session_id])
 
 
-def _features(conn: _Connection, session_id: int, s: Settings, result: SessionResult) -> int:
-    channel = temperature_channel(conn.query, session_id)
-    result.temperature_channel = channel
+def _features(
+    conn: _Connection, session_id: int, s: Settings, result: SessionResult, shared
+) -> int:
     tol = s.cv_tolerance_volt
-    if conn.sqlite:  # the same rows from numpy, ten times faster (derive/sqlite_features.py)
-        try:
-            from . import sqlite_features
-        except ImportError:  # no numpy: the SQL text below
-            pass
-        else:
-            column = channel or sql.TEMPERATURE_CHANNELS[0]
-            return sqlite_features.derive(conn, session_id, column, s.feature_version, tol)
-    return conn.execute(
-        sql.features(channel or sql.TEMPERATURE_CHANNELS[0]),
-        [session_id, tol, tol, s.feature_version],
-    )
+    samples = _samples(conn, session_id, shared)
+    result.temperature_channel = channel = shared["channel"]
+    column = channel or sql.TEMPERATURE_CHANNELS[0]
+    if samples is not None:  # the same rows from numpy (derive/sqlite_features.py)
+        from .sqlite_features import derive as derive_features
+
+        return derive_features(conn, session_id, column, s.feature_version, tol, samples=samples)
+    return conn.execute(sql.features(column), [session_id, tol, tol, s.feature_version])
 
 
-def _soc(conn: _Connection, session_id: int, s: Settings, result: SessionResult) -> int:
+def _soc(
+    conn: _Connection, session_id: int, s: Settings, result: SessionResult, shared: dict
+) -> int:
     kind, params = soc_plan(conn.query, session_id, s, result)
     if kind == "initial":
         return conn.execute(sql.SOC, params)
@@ -417,18 +449,22 @@ def _soc(conn: _Connection, session_id: int, s: Settings, result: SessionResult)
     return written
 
 
-def _soh_step(conn: _Connection, session_id: int, s: Settings, result: SessionResult) -> int:
+def _soh_step(
+    conn: _Connection, session_id: int, s: Settings, result: SessionResult, shared: dict
+) -> int:
     return _soh(conn, session_id, s, result)
 
 
-def _curves(conn: _Connection, session_id: int, s: Settings, result: SessionResult) -> Any:
+def _curves(
+    conn: _Connection, session_id: int, s: Settings, result: SessionResult, shared: dict
+) -> Any:
     from .curve_store import run as run_curves  # numpy, only when curves are derived
 
     return run_curves(conn, session_id, s.curves, conn.query)
 
 
 def _python(w: str):
-    def derive(conn: Any, session_id: int, s: Settings, result: SessionResult) -> int:
+    def derive(conn: Any, session_id: int, s: Settings, result: SessionResult, shared=None) -> int:
         try:
             from . import py_steps
         except ImportError:

@@ -21,6 +21,13 @@ TEMPERATURE_CHANNELS = (
     "temperature_t2_celsius",
     "temperature_t3_celsius",
 )
+# Whether any sample of the session has the best channel (a row as soon as one is found, most
+# sessions' first sample), before counting them all.
+TEMPERATURE_FIRST = (
+    "SELECT 1 FROM timeseries_point WHERE session_id = %s AND "
+    + TEMPERATURE_CHANNELS[0]
+    + " IS NOT NULL LIMIT 1"
+)
 # How many samples of the session have each channel (one row, in TEMPERATURE_CHANNELS order).
 TEMPERATURE_COUNTS = (
     "SELECT "
@@ -118,14 +125,19 @@ flagged AS (
 # data: derive/reference.py, or by an earlier run) with its source; its bounds follow the
 # samples (a later file of the session may extend the last cycle); a cycle that did not change
 # is not written, so a rerun reports 0 cycles.
-CYCLES_WITH = """
-WITH kinds AS (
+CYCLE_KIND = """
     SELECT CASE protocol_type WHEN 'cycle_aging' THEN 'aging'
                               WHEN 'rpt' THEN 'reference'
                               WHEN 'hppc' THEN 'reference'
                               WHEN 'ocv' THEN 'reference' END AS cycle_type
-    FROM test_session WHERE session_id = %s
+    FROM test_session WHERE session_id = %s"""
+CYCLES_WITH = (
+    """
+WITH kinds AS ("""
+    + CYCLE_KIND
+    + """
 )"""
+)
 CYCLES_INTO = """
 INSERT INTO cycle (session_id, cycle_index, record_index_first, record_index_last,
                    test_time_start_second, test_time_end_second, cycle_type, cycle_type_source)"""
@@ -136,11 +148,7 @@ SELECT p.session_id, p.cycle_count, min(p.record_index), max(p.record_index),
 FROM timeseries_point p CROSS JOIN kinds k
 WHERE p.session_id = %s
 GROUP BY p.session_id, p.cycle_count"""
-CYCLES = (
-    CYCLES_WITH
-    + CYCLES_INTO
-    + CYCLES_SELECT
-    + """
+CYCLES_CONFLICT = """
 ON CONFLICT (session_id, cycle_index) DO UPDATE SET
     record_index_first = excluded.record_index_first,
     record_index_last = excluded.record_index_last,
@@ -154,7 +162,7 @@ WHERE cycle.record_index_first <> excluded.record_index_first
    OR cycle.test_time_start_second <> excluded.test_time_start_second
    OR cycle.test_time_end_second <> excluded.test_time_end_second
    OR (cycle.cycle_type IS NULL AND excluded.cycle_type IS NOT NULL)"""
-)
+CYCLES = CYCLES_WITH + CYCLES_INTO + CYCLES_SELECT + CYCLES_CONFLICT
 
 FEATURE_COLUMNS = (
     "charge_capacity_ah",

@@ -554,3 +554,34 @@ def test_cli(targets, capsys):
     assert derive_main(["--db", target.url, "--session", str(never)]) == 3
     err = capsys.readouterr().err
     assert "SOC labels skipped: no full charge to anchor on" in err and "--initial-soc" in err
+
+
+def test_postgres_reads_the_samples_in_chunks_alike(targets, monkeypatch):
+    """The numpy path's read on PostgreSQL (one binary COPY of arrays per million record
+    indexes) gives the same matrix a few record indexes at a time; PGlite is not read so."""
+    import psycopg
+
+    from connection.dbapi import DbapiConnection
+    from connection.postgres import is_pglite
+    from derive import sqlite_features
+
+    for target in targets.values():
+        if target.kind != "postgres":
+            continue
+        raw = psycopg.connect(target.url, autocommit=True)
+        try:
+            conn = DbapiConnection(raw)
+            session = target.sessions["cccv"]
+            channel = derive.sql.TEMPERATURE_CHANNELS[0]
+            whole = sqlite_features.read(conn, session, channel)
+            monkeypatch.setattr(sqlite_features, "_COPY_CHUNK", 7)
+            pieces = sqlite_features.read(conn, session, channel)
+            monkeypatch.undo()
+            pglite = is_pglite(raw)
+        finally:
+            raw.close()
+        if pglite:
+            assert whole is None and pieces is None, "PGlite: the SQL texts, not COPY"
+            continue
+        assert whole is not None and len(whole) > 7 * 3
+        assert np.array_equal(whole, pieces, equal_nan=True)

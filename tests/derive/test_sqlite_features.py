@@ -87,3 +87,28 @@ def test_a_rerun_writes_nothing_and_a_changed_sample_rewrites_its_cycle(database
     conn.close()
     (changed,) = derive.run(str(copy), [session], what="features", feature_version="rerun")
     assert changed.features == 1
+
+
+def test_numpy_cycles_are_the_sql_texts_rows(database, tmp_path):
+    """The cycles of a run that derives features too come from the same read (numpy's min
+    and max per cycle): sql.CYCLES's rows, exactly; a run over them changes none."""
+    path, ids = database  # the fixture derived the cycles alone: by the SQL text
+    conn = DbapiConnection(sqlite3.connect(path))
+    try:
+        for session_id in ids.values():
+            samples = sqlite_features.read(conn, session_id, sql.TEMPERATURE_CHANNELS[0])
+            kind = conn.query(sql.CYCLE_KIND, [session_id])[0][0]
+            stored = conn.query(
+                "SELECT session_id, cycle_index, record_index_first, record_index_last,"
+                " test_time_start_second, test_time_end_second, cycle_type, cycle_type_source"
+                " FROM cycle WHERE session_id = %s ORDER BY cycle_index",
+                [session_id],
+            )
+            assert stored and sqlite_features.cycle_rows(samples, session_id, kind) == stored
+    finally:
+        conn.raw.close()
+    copy = tmp_path / "copy.sqlite"
+    copy.write_bytes(path.read_bytes())
+    again = derive.run(str(copy), what="cycles,features", feature_version="cycles-numpy")
+    assert [r.cycles for r in again] == [0] * len(again)
+    assert all(r.features for r in again)
