@@ -5,9 +5,7 @@ nothing written; a set of packs (--asset pack) is keyed by the pack, carries the
 chemistry, splits whole packs, leaves the cells out with a warning, and its predictions
 import and evaluate per pack. One cell and two pack sessions (tests/export/packs.py) on
 SQLite, PostgreSQL 18, TimescaleDB and ClickHouse (in a child process: chdb holds one engine
-per process), every engine giving SQLite's rows and numbers. On ClickHouse derive does not
-label pack sessions yet (the xfail below says why), so its test is expected to fail until it
-does."""
+per process), every engine giving SQLite's rows and numbers."""
 
 from __future__ import annotations
 
@@ -136,13 +134,6 @@ def test_every_engine_gives_sqlites_pack_sets(results, what):
         assert same(out[what], reference), f"{what}: {name} {out[what]} != {reference}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="derive labels no pack session on ClickHouse: derive/sql.py's NOMINAL_CAPACITY and "
-    "VOLTAGE_LIMITS take COALESCE(c.x, k.x) over LEFT JOINs, and ClickHouse fills the missing "
-    "cell's non-Nullable columns with 0, not NULL (CASE WHEN s.cell_id IS NOT NULL THEN c.x "
-    "ELSE k.x END fixes it; with it this test passes: remove this mark then)",
-)
 def test_clickhouse_gives_sqlites_pack_sets(results, clickhouse):
     assert clickhouse.returncode == 0, clickhouse.stderr[-3000:]
     clickhouse = json.loads(clickhouse.stdout.strip().splitlines()[-1])
