@@ -266,9 +266,10 @@ def soh_error(db: Database, plt) -> object:
     from predictions.evaluate import query
 
     run = model_run(db)
-    rows = db.query(query(db.kind, per_cell=True, runs=1), [run])  # run, split, cell, count, MAE
+    # run, split, cell, pack (NULL: a run on cells), count, MAE, ...
+    rows = db.query(query(db.kind, per_cell=True, runs=1), [run])
     scores = sorted(
-        (Bar(split, int(cell), float(mae)) for _, split, cell, _, mae, *_ in rows),
+        (Bar(split, int(cell), float(mae)) for _, split, cell, _, _, mae, *_ in rows),
         key=lambda s: (s.split != "test", s.cell_id),
     )
     figure, axis = plt.subplots(figsize=(7.5, 3.6))

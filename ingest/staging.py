@@ -867,15 +867,17 @@ def iso_text(
     return _from_bytes(iso)
 
 
-def wall_clock(values: pa.Array, month_first: bool = False) -> pa.Array | None:
-    """Naive timestamps (µs) of a chunk of local date-times written alike and fixed width
-    (iso_text); None when it is not written so, or a value is no date (the general path then
-    names it)."""
-    iso = iso_text(values, month_first)
+def wall_clock(
+    values: pa.Array, month_first: bool = False, unit: str = "us", **written
+) -> pa.Array | None:
+    """Naive timestamps (in `unit`) of a chunk of local date-times written alike and fixed
+    width (iso_text, `written` its between= and fraction=); None when it is not written so, or
+    a value is no date (the general path then names it)."""
+    iso = iso_text(values, month_first, **written)
     if iso is None:
         return None
     try:
-        return pc.cast(iso, pa.timestamp("us"))
+        return pc.cast(iso, pa.timestamp(unit))
     except pa.ArrowInvalid:
         return None
 

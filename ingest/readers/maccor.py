@@ -462,13 +462,7 @@ def _date_time_fast(values: pa.Array) -> pa.Array | None:
     naive timestamps, read in numpy (staging.iso_text): the instants _date_time's text names,
     quoted in messages as its text is (staging.absolute_time); None for any other chunk, or
     one with a value that is no date (13/45/2024): _date_time reads it, or names that value."""
-    iso = staging.iso_text(values, month_first=True, between=" ", fraction=False)
-    if iso is None:
-        return None
-    try:
-        return pc.cast(iso, pa.timestamp("s"))
-    except pa.ArrowInvalid:
-        return None
+    return staging.wall_clock(values, month_first=True, unit="s", between=" ", fraction=False)
 
 
 def _state(values: pa.Array) -> pa.Array:

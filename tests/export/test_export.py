@@ -10,7 +10,7 @@ import contextlib
 
 import pytest
 
-from tests.derive.sessions import close
+from tests.export.compare import same
 from tests.export.scenario import error_of, run
 from tests.support.dbkit import fresh_urls, row_engine_names
 
@@ -26,14 +26,6 @@ def results(request, tmp_path_factory):
         for name, url, tmp in fresh_urls(request, tmp_path_factory, stack, "export"):
             found[name] = run(url, tmp)
     return found
-
-
-def same(a, b) -> bool:
-    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
-    return close(a, b)
 
 
 @pytest.mark.parametrize(

@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
-import sys
 
 import pytest
 
-from tests.derive.sessions import close
+from tests.export.compare import same
 from tests.export.scenario import run
-from tests.support.chkit import CREATE, chdb_or_skip
-from tests.support.dbkit import ROOT, ddl_text
+from tests.support.chkit import chdb_child, chdb_or_skip
+from tests.support.dbkit import ddl_text
 
 pytestmark = pytest.mark.engines
 
@@ -32,14 +30,6 @@ COMPARED = ["soh_rows", "soh_columns", "split", "soc_rows", "soc_count", "metric
      "soc_recorded_at", "bdf_same"]  # fmt: skip
 
 
-def same(a, b) -> bool:
-    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
-    return close(a, b)
-
-
 @pytest.fixture(scope="module")
 def both(tmp_path_factory):
     chdb_or_skip()
@@ -49,17 +39,7 @@ def both(tmp_path_factory):
     conn.executescript(ddl_text("sqlite"))
     conn.close()
     lite = json.loads(json.dumps(run(f"sqlite:///{path}", tmp), default=str))
-    data = tmp_path_factory.mktemp("export-ch") / "chdb"
-    data.mkdir()
-    code = CREATE.format(
-        root=str(ROOT), path=str(data), ddl=str(ROOT / "sql/clickhouse/schema.sql")
-    )
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, timeout=300)
-    files = tmp_path_factory.mktemp("export-ch-files")
-    child = CHILD.format(root=str(ROOT), url=f"chdb://{data}?database=battery", tmp=str(files))
-    proc = subprocess.run(
-        [sys.executable, "-c", child], capture_output=True, text=True, cwd=ROOT, timeout=900
-    )
+    proc = chdb_child(tmp_path_factory, "export", CHILD)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return lite, json.loads(proc.stdout.strip().splitlines()[-1])
 

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import subprocess
-import sys
 
 import pytest
 
-from tests.derive.sessions import close
+from tests.export.compare import same
 from tests.export.packs import PACKS, run
-from tests.support.chkit import CREATE, chdb_or_skip
-from tests.support.dbkit import ROOT, fresh_urls
+from tests.support.chkit import chdb_child
+from tests.support.dbkit import fresh_urls
 
 pytestmark = [pytest.mark.engines, pytest.mark.slow]  # three engines load and derive: 13 s
 
@@ -43,26 +41,7 @@ def results(request, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def clickhouse(tmp_path_factory):
-    chdb_or_skip()
-    data = tmp_path_factory.mktemp("packs-ch") / "chdb"
-    data.mkdir()
-    code = CREATE.format(
-        root=str(ROOT), path=str(data), ddl=str(ROOT / "sql/clickhouse/schema.sql")
-    )
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, timeout=300)
-    files = tmp_path_factory.mktemp("packs-ch-files")
-    child = CHILD.format(root=str(ROOT), url=f"chdb://{data}?database=battery", tmp=str(files))
-    return subprocess.run(
-        [sys.executable, "-c", child], capture_output=True, text=True, cwd=ROOT, timeout=900
-    )
-
-
-def same(a, b) -> bool:
-    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
-    return close(a, b)
+    return chdb_child(tmp_path_factory, "packs", CHILD)
 
 
 def test_a_set_of_cells_refuses_packs_alone_and_leaves_them_out_beside_cells(results):

@@ -14,6 +14,8 @@ import contextlib
 import datetime as dt
 import json
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -173,6 +175,24 @@ s.query("USE battery")
 for statement in split_statements(open({ddl!r}).read()):
     s.query(statement)
 """
+
+
+def chdb_child(tmp_path_factory, prefix: str, child: str) -> subprocess.CompletedProcess:
+    """The generated ClickHouse database created (CREATE) in a fresh chdb data directory, then
+    `child` run in a process of its own with {root}, {url} (that database) and {tmp} (a fresh
+    directory for its files) filled in: the finished process, its output captured."""
+    chdb_or_skip()
+    data = tmp_path_factory.mktemp(f"{prefix}-ch") / "chdb"
+    data.mkdir()
+    code = CREATE.format(
+        root=str(ROOT), path=str(data), ddl=str(ROOT / "sql/clickhouse/schema.sql")
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, timeout=300)
+    files = tmp_path_factory.mktemp(f"{prefix}-ch-files")
+    code = child.format(root=str(ROOT), url=f"chdb://{data}?database=battery", tmp=str(files))
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=900
+    )
 
 
 def chdb_or_skip():
