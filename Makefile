@@ -77,10 +77,10 @@ TEST_WORKERS ?= 2
 test: setup ## run every test on real engines (SQLite, PostgreSQL 15 + 18, TimescaleDB, Liam, Chromium)
 	@$(PY) -m pytest -n $(TEST_WORKERS)
 
-# The edit-test loop: no engine (a test that starts one fails, naming the `engines` marker it
-# lacks: tests/conftest.py), no long corpus, fuzzer or build (`slow`).
+# The edit-test loop, on the same workers: no engine (a test that starts one fails, naming the
+# `engines` marker it lacks: tests/conftest.py), no long corpus, fuzzer or build (`slow`).
 test-fast: setup ## run the quick tests only: no engine, nothing marked slow (under a minute)
-	@LIAM_ERD_SCHEMA_NO_ENGINES=1 $(PY) -m pytest -q -m "not slow and not engines"
+	@LIAM_ERD_SCHEMA_NO_ENGINES=1 $(PY) -m pytest -q -n $(TEST_WORKERS) -m "not slow and not engines"
 
 migration: $(CORE) ## write sql/<engine>/migrations/ for the schema.yaml change since FROM (NAME=what_changed)
 	@test -n "$(NAME)" || { echo "usage: make migration NAME=what_changed [FROM=git-ref-or-file, default HEAD] [ALLOW_DESTRUCTIVE=1] [TWO_STEP=1]" >&2; exit 2; }
