@@ -22,7 +22,7 @@ import pytest
 import demo
 from ingest.cli import main
 from ingest.db import connect
-from tests.support.dbkit import ROOT, ddl_text
+from tests.support.dbkit import ROOT, sqlite_db
 
 # slow: the demo database built and derived, its plots drawn
 pytestmark = pytest.mark.slow
@@ -720,9 +720,7 @@ def test_a_maccor_export_declared_as_bdf_is_refused_with_a_hint(tmp_path, capsys
     path = tmp_path / "run.001.gz"
     shutil.copy(DATA / "drive_cycle.001.gz", path)
     db = tmp_path / "x.sqlite"
-    conn = sqlite3.connect(db)
-    conn.executescript(ddl_text("sqlite"))
-    conn.close()
+    sqlite_db(db)
     sidecar = str(DATA / "drive_cycle.json")
     code = main([str(path), "--db", str(db), "--sidecar", sidecar, "--format", "bdf"])
     err = capsys.readouterr().err

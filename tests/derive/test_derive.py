@@ -32,7 +32,7 @@ from tests.derive.sessions import (
     paired_ce,
     time_weighted_mean,
 )
-from tests.support.dbkit import ddl_text, load_pg_ddl
+from tests.support.dbkit import ddl_text, load_pg_ddl, sqlite_db
 
 # every test reads `targets`, which starts every engine
 pytestmark = pytest.mark.engines
@@ -70,9 +70,7 @@ def targets(request, tmp_path_factory):
             tmp = tmp_path_factory.mktemp(f"derive-{name}")
             if name == "sqlite":
                 path = tmp / "battery.sqlite"
-                conn = sqlite3.connect(path)
-                conn.executescript(ddl_text("sqlite"))
-                conn.close()
+                sqlite_db(path)
                 url, kind, engine_name = f"sqlite:///{path}", "sqlite", "sqlite"
             else:
                 engine = request.getfixturevalue(name)

@@ -17,7 +17,7 @@ import pytest
 import derive
 from tests.derive.sessions import ABS, QUERIES, REL, close, load_sessions
 from tests.support.chkit import CREATE, chdb_or_skip
-from tests.support.dbkit import ROOT, ddl_text
+from tests.support.dbkit import ROOT, sqlite_db
 
 # ClickHouse (chdb) runs in this process or a child of it
 pytestmark = pytest.mark.engines
@@ -89,9 +89,7 @@ def both(tmp_path_factory):
     chdb_or_skip()
     tmp = tmp_path_factory.mktemp("derive-ch")
     path = tmp / "battery.sqlite"
-    conn = sqlite3.connect(path)
-    conn.executescript(ddl_text("sqlite"))
-    conn.close()
+    sqlite_db(path)
     url = f"sqlite:///{path}"
     ids = load_sessions(url, tmp)
     derive.run(url)

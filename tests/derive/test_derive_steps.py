@@ -40,7 +40,7 @@ from tests.derive.sessions import (
     step_ocv_table,
 )
 from tests.support.chkit import CREATE, chdb_or_skip
-from tests.support.dbkit import ROOT, ddl_text, fresh_urls, row_engine_names
+from tests.support.dbkit import ROOT, fresh_urls, row_engine_names, sqlite_db
 
 pytestmark = pytest.mark.engines
 
@@ -309,9 +309,7 @@ def test_a_stored_pulse_resistance_wins_over_the_cyclers(tmp_path):
     kept when the steps are derived again; the cycler's reading comes before the step
     resistance; a hand-stored cycler value without readings is kept."""
     path = tmp_path / "p.sqlite"
-    conn = sqlite3.connect(path)
-    conn.executescript(ddl_text("sqlite"))
-    conn.close()
+    sqlite_db(path)
     url = f"sqlite:///{path}"
     ids = load_step_sessions(url, tmp_path, ["cycler_ir"])
     session = ids["cycler_ir"]
@@ -349,9 +347,7 @@ def test_a_cycle_type_set_by_hand_is_kept_and_a_silent_protocol_gives_none(tmp_p
     derivations; a session whose protocol_type names no cycle type (drive_cycle) gets NULL type
     and NULL source, never a source without a type."""
     path = tmp_path / "t.sqlite"
-    conn = sqlite3.connect(path)
-    conn.executescript(ddl_text("sqlite"))
-    conn.close()
+    sqlite_db(path)
     url = f"sqlite:///{path}"
     ids = load_step_sessions(url, tmp_path, ["rc_steps", "cccv"])
     derive.run(url, [ids["rc_steps"], ids["cccv"]], what=["cycles"])
@@ -383,9 +379,7 @@ def test_a_cycle_type_set_by_hand_is_kept_and_a_silent_protocol_gives_none(tmp_p
 
 def test_the_report_counts_the_reasons(tmp_path, capsys):
     path = tmp_path / "b.sqlite"
-    conn = sqlite3.connect(path)
-    conn.executescript(ddl_text("sqlite"))
-    conn.close()
+    sqlite_db(path)
     url = f"sqlite:///{path}"
     ids = load_step_sessions(url, tmp_path)
     capsys.readouterr()
@@ -454,9 +448,7 @@ def test_ocv_table_from_a_slow_cycle(targets, each):
 
 def test_a_bad_ocv_table_is_one_line_and_exit_2(tmp_path, capsys):
     path = tmp_path / "b.sqlite"
-    conn = sqlite3.connect(path)
-    conn.executescript(ddl_text("sqlite"))
-    conn.close()
+    sqlite_db(path)
     table = tmp_path / "ocv.csv"
     table.write_text("soc,voltage_volt\n0.0,3.0\n0.5,3.6\n1.0,3.5\n")
     assert derive_main(["--db", f"sqlite:///{path}", "--ocv-table", str(table)]) == 2
@@ -472,9 +464,7 @@ def test_the_sql_derivations_need_no_numpy(tmp_path):
     """Without numpy (the bare package on SQLite) derive still imports and runs; an OCV table
     asks for the extra in one line."""
     path = tmp_path / "b.sqlite"
-    conn = sqlite3.connect(path)
-    conn.executescript(ddl_text("sqlite"))
-    conn.close()
+    sqlite_db(path)
     code = f"""
 import sys
 sys.modules["numpy"] = None

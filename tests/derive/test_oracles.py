@@ -68,7 +68,6 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import sqlite3
 import subprocess
 import sys
 
@@ -90,7 +89,7 @@ from tests.derive.oracle_data import (
     stored,
 )
 from tests.support.chkit import CREATE, chdb_or_skip
-from tests.support.dbkit import ROOT, ddl_text, load_pg_ddl
+from tests.support.dbkit import ROOT, ddl_text, load_pg_ddl, sqlite_db
 
 EPS = 1e-8  # BatteryML's, inside its logarithms
 PG = "pg_env" if harness.own_dsn_is_set() else "pg18"
@@ -134,9 +133,7 @@ def build(name: str, request, tmp_path_factory, stack: contextlib.ExitStack) -> 
         return json.loads(proc.stdout.strip().splitlines()[-1])
     if name == "sqlite":
         path = tmp / "battery.sqlite"
-        conn = sqlite3.connect(path)
-        conn.executescript(ddl_text("sqlite"))
-        conn.close()
+        sqlite_db(path)
         url = f"sqlite:///{path}"
     else:
         engine = request.getfixturevalue(name)

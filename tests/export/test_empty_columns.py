@@ -21,7 +21,7 @@ from export.training import plan
 from ingest.cli import main as ingest_main
 from tests.derive.sessions import SIM_COLUMNS, WINDOW_CELL, csv_text
 from tests.export.cells import START, simulate
-from tests.support.dbkit import ddl_text
+from tests.support.dbkit import sqlite_db
 
 OPTIONS = {"split": "none"}
 
@@ -30,9 +30,7 @@ OPTIONS = {"split": "none"}
 def url(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("empty-columns")
     path = tmp / "battery.sqlite"
-    conn = sqlite3.connect(path)
-    conn.executescript(ddl_text("sqlite"))
-    conn.close()
+    sqlite_db(path)
     csv, side = tmp / "cell.csv", tmp / "cell.json"
     csv.write_text(csv_text(simulate(0.02, cycles=2).rows, SIM_COLUMNS))
     cell = {**WINDOW_CELL, "nominal_capacity_ah": 4.8, "serial_number": "cell-N"}

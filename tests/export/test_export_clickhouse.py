@@ -6,14 +6,13 @@ process) on a database made from sql/clickhouse/schema.sql, compared with SQLite
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import pytest
 
 from tests.export.compare import same
 from tests.export.scenario import run
 from tests.support.chkit import chdb_child, chdb_or_skip
-from tests.support.dbkit import ddl_text
+from tests.support.dbkit import sqlite_db
 
 pytestmark = pytest.mark.engines
 
@@ -35,9 +34,7 @@ def both(tmp_path_factory):
     chdb_or_skip()
     tmp = tmp_path_factory.mktemp("export-lite")
     path = tmp / "battery.sqlite"
-    conn = sqlite3.connect(path)
-    conn.executescript(ddl_text("sqlite"))
-    conn.close()
+    sqlite_db(path)
     lite = json.loads(json.dumps(run(f"sqlite:///{path}", tmp), default=str))
     proc = chdb_child(tmp_path_factory, "export", CHILD)
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -7,7 +7,6 @@ take some 100 MiB more (Arrow, 32 columns)."""
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 import sys
 
@@ -16,7 +15,7 @@ import pytest
 import derive
 from bench.ingest import SIDECAR, make_csv
 from ingest.cli import main as ingest_main
-from tests.support.dbkit import ROOT, ddl_text
+from tests.support.dbkit import ROOT, sqlite_db
 
 pytestmark = pytest.mark.slow
 
@@ -36,9 +35,7 @@ def _peak(tmp, n: int) -> tuple[int, int]:
     csv, side, path = tmp / f"{n}.csv", tmp / "side.json", tmp / f"{n}.sqlite"
     make_csv(csv, n)
     side.write_text(json.dumps(SIDECAR))
-    conn = sqlite3.connect(path)
-    conn.executescript(ddl_text("sqlite"))
-    conn.close()
+    sqlite_db(path)
     assert ingest_main([str(csv), "--db", str(path), "--sidecar", str(side)]) == 0
     derive.run(str(path), what=["cycles", "soc"], initial_soc=0.5)
     code = CHILD.format(root=str(ROOT), url=str(path), out=str(tmp / f"{n}.parquet"))

@@ -5,7 +5,6 @@ and nothing written: no export file, no model_run, no prediction."""
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import pyarrow as pa
 import pyarrow.csv  # noqa: F401 - pa.csv
@@ -15,16 +14,14 @@ import pytest
 from export.cli import main as export_main
 from predictions.cli import main as predictions_main
 from tests.export.cells import count, load
-from tests.support.dbkit import ddl_text
+from tests.support.dbkit import sqlite_db
 
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("refusals")
     path = tmp / "battery.sqlite"
-    conn = sqlite3.connect(path)
-    conn.executescript(ddl_text("sqlite"))
-    conn.close()
+    sqlite_db(path)
     url = f"sqlite:///{path}"
     ids = load(url, tmp)
     out = tmp / "soh.parquet"

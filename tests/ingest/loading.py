@@ -7,7 +7,6 @@ loads.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 import harness
 from ingest.cli import main
 from ingest.db import connect
-from tests.support.dbkit import ddl_text, load_pg_ddl
+from tests.support.dbkit import ddl_text, load_pg_ddl, sqlite_db
 
 ENGINES = ["sqlite"] + (["pg_env"] if harness.own_dsn_is_set() else ["pg15", "pg18"])
 ENGINES.append("timescale")
@@ -57,9 +56,7 @@ def fresh_target(request, tmp_path_factory, label: str) -> Iterator[Target]:
     """A fresh database with the generated schema on the engine `request.param` names."""
     if request.param == "sqlite":
         path = tmp_path_factory.mktemp(label) / "battery.sqlite"
-        conn = sqlite3.connect(path)
-        conn.executescript(ddl_text("sqlite"))
-        conn.close()
+        sqlite_db(path)
         yield Target("sqlite", f"sqlite:///{path}", "sqlite")
         return
     engine = request.getfixturevalue(request.param)

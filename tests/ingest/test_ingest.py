@@ -26,7 +26,7 @@ from tests.ingest.loading import (
     sidecar,
     write,
 )
-from tests.support.dbkit import ROOT, ddl_text
+from tests.support.dbkit import ROOT, sqlite_db
 
 TARGET_ENGINES = ENGINES  # the `target` fixture (conftest.py) on every engine
 
@@ -428,9 +428,7 @@ def test_command_line_exit_codes(tmp_path):
     good = write(tmp_path, "good.csv", MACHINE_FILE)
     missing = subprocess.run([*run, str(db), str(good)], capture_output=True, text=True, cwd=ROOT)
     assert missing.returncode == 2 and "no such SQLite database" in missing.stderr
-    conn = sqlite3.connect(db)
-    conn.executescript(ddl_text("sqlite"))
-    conn.close()
+    sqlite_db(db)
     bad = write(tmp_path, "bad.csv", b"")
     refused = subprocess.run([*run, str(db), str(bad)], capture_output=True, text=True, cwd=ROOT)
     assert refused.returncode == 1 and "the file is empty" in refused.stderr
@@ -464,9 +462,7 @@ def test_sqlite_secondary_indexes_are_rebuilt_inside_the_load(tmp_path):
     afterwards the schema's indexes are exactly the DDL's, they answer queries, and a refused
     file's rollback restores them too."""
     path = tmp_path / "battery.sqlite"
-    conn = sqlite3.connect(path)
-    conn.executescript(ddl_text("sqlite"))
-    conn.close()
+    sqlite_db(path)
     declared = _sqlite_indexes(path)
     assert declared, "the generated SQLite DDL declares a secondary index on timeseries_point"
     url = f"sqlite:///{path}"

@@ -45,7 +45,7 @@ from tests.ingest.vendor_files import (
     BTS8_ROWS,
     mpt,
 )
-from tests.support.dbkit import ddl_text, load_pg_ddl
+from tests.support.dbkit import ddl_text, load_pg_ddl, sqlite_db
 
 # slow: a fuzzer with a time budget
 pytestmark = pytest.mark.slow
@@ -257,9 +257,7 @@ def budget():
 def template(tmp_path_factory) -> Path:
     """An empty database of the generated schema, copied for every example."""
     path = tmp_path_factory.mktemp("ingest-fuzz") / "template.sqlite"
-    conn = sqlite3.connect(path)
-    conn.executescript(ddl_text("sqlite"))
-    conn.close()
+    sqlite_db(path)
     return path
 
 

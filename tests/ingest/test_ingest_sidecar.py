@@ -12,7 +12,7 @@ import pytest
 
 from ingest.cli import main
 from tests.ingest.loading import CELL, SESSION, START, write
-from tests.support.dbkit import ddl_text
+from tests.support.dbkit import sqlite_db
 
 GOOD = {"cell": CELL, "session": {**SESSION, "started_at": START}}
 FILE = "Test Time / s,Voltage / V,Current / A,Cycle Count / 1\n0,3.6,1,0\n1,3.6,1,0\n"
@@ -82,9 +82,7 @@ BAD = [
 @pytest.fixture()
 def db(tmp_path):
     path = tmp_path / "battery.sqlite"
-    conn = sqlite3.connect(path)
-    conn.executescript(ddl_text("sqlite"))
-    conn.close()
+    sqlite_db(path)
     return path
 
 

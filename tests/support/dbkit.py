@@ -137,6 +137,14 @@ def ddl_text(target: str) -> str:
     return (ROOT / "sql" / target / "schema.sql").read_text(encoding="utf-8")
 
 
+def sqlite_db(path: Path | str) -> Path:
+    """An SQLite database of the generated schema (sql/sqlite/schema.sql) at path."""
+    conn = sqlite3.connect(path)
+    conn.executescript(ddl_text("sqlite"))
+    conn.close()
+    return Path(path)
+
+
 @contextlib.contextmanager
 def sqlite_conn(tmp_dir: Path) -> Iterator[Conn]:
     path = tmp_dir / "schema.sqlite"
