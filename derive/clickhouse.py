@@ -33,7 +33,7 @@ from connection.clickhouse import literal as _literal
 from . import sql
 from .defaults import SOH_MAX, soh_bound
 from .errors import DeriveError, Skipped
-from .plan import STEP, soc_capacities, soc_plan, temperature_channel
+from .plan import STEP, numpy_features, soc_capacities, soc_plan, temperature_channel
 
 # the columns whose stored values a republished row keeps (column -> expression over the
 # staged row s and the stored row o), and the key they are found by: a cycle keeps a type
@@ -180,7 +180,9 @@ def session(
     sid = _literal(session_id)
 
     def query(text: str, params: list) -> list[tuple]:
-        return db.query(clickhouse_sql(text), params)
+        # a LEFT JOIN's missing row as NULL, as the shared texts mean it (ClickHouse's default
+        # gives a non-Nullable column its type's default: a pack session's missing cell read 0)
+        return db.query(clickhouse_sql(text) + " SETTINGS join_use_nulls = 1", params)
 
     features_from = f"{db.database}.cycle_feature"
     samples = channel = None  # the samples the cycles and features read once (numpy)
@@ -268,20 +270,13 @@ def session(
     result.soh_labels = written.get("label_soh", 0)
 
 
-def numpy_features() -> Any:
-    from . import sqlite_features
-
-    return sqlite_features
-
-
 def _samples(db: Any, session_id: int, channel: str | None) -> Any:
     """The session's samples for the cycles and features in numpy (derive/sqlite_features.py,
     the values of the SQL texts), as its SAMPLES reads them, through chdb's Arrow output: one
     read instead of the SQL's two passes over the session. None without numpy, or where a
     value is NaN rather than NULL (the SQL texts keep ClickHouse's meaning of NaN)."""
-    try:
-        features = numpy_features()
-    except ImportError:
+    features = numpy_features()
+    if features is None:
         return None
     import numpy as np
 

@@ -106,3 +106,13 @@ def reference_capacity(query: Any, session_id: int, s: Any) -> float:
             "the session's asset has no nominal capacity: give --reference-capacity-ah"
         )
     return float(nominal)
+
+
+def numpy_features() -> Any:
+    """derive/sqlite_features.py (the cycles' and cycle features' SQL rows from one read of the
+    samples and numpy), or None without numpy: the SQL texts then."""
+    try:
+        from . import sqlite_features
+    except ImportError:
+        return None
+    return sqlite_features

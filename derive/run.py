@@ -34,7 +34,14 @@ from .defaults import (
 )
 from .defaults import check as check_defaults
 from .errors import DeriveError, Skipped
-from .plan import STEP, reference_capacity, soc_capacities, soc_plan, temperature_channel
+from .plan import (
+    STEP,
+    numpy_features,
+    reference_capacity,
+    soc_capacities,
+    soc_plan,
+    temperature_channel,
+)
 
 WHAT = ("cycles", "features", "steps", "soc", "soh", "life", "ocv", "curves")
 # the default derivations: SOC by OCV lookup needs a table (--ocv-table), and is added with it;
@@ -389,27 +396,18 @@ def _refusal(step: str, exc: BaseException) -> str:
     return f"the database refused it: {_first_line(exc)}" + _hint(step, str(exc))
 
 
-def _numpy_features() -> Any:
-    """derive/sqlite_features.py, or None without numpy (the SQL texts then)."""
-    try:
-        from . import sqlite_features
-    except ImportError:
-        return None
-    return sqlite_features
-
-
 def _samples(conn: _Connection, session_id: int, shared: dict) -> Any:
     """The session's samples for the cycles and features in numpy (derive/sqlite_features.py),
     read once for both, and its temperature channel (shared["channel"]); None where they
     cannot be read so (no numpy, PGlite): the SQL texts then."""
     if "samples" not in shared:
         channel = temperature_channel(conn.query, session_id)
-        numpy_features = _numpy_features()
+        features = numpy_features()
         shared["channel"] = channel
         shared["samples"] = (
             None
-            if numpy_features is None
-            else numpy_features.read(conn, session_id, channel or sql.TEMPERATURE_CHANNELS[0])
+            if features is None
+            else features.read(conn, session_id, channel or sql.TEMPERATURE_CHANNELS[0])
         )
     return shared["samples"]
 

@@ -541,21 +541,16 @@ WHERE session_id = %s AND definition = 'capacity' AND reference_basis = %s
         AND {FULL_CYCLE} AND CAST(discharge_capacity_ah AS DOUBLE PRECISION) <= %s)"""
 
 # The asset's upper and lower voltage limits (cell, else pack): the full and empty anchors.
-# CASE, not COALESCE: ClickHouse's LEFT JOIN fills a missing cell's non-nullable columns with 0,
-# not NULL, so COALESCE never reached the pack's value there.
 VOLTAGE_LIMITS = """
-SELECT CAST(CASE WHEN s.cell_id IS NOT NULL THEN c.voltage_max_volt
-                 ELSE k.voltage_max_volt END AS DOUBLE PRECISION),
-       CAST(CASE WHEN s.cell_id IS NOT NULL THEN c.voltage_min_volt
-                 ELSE k.voltage_min_volt END AS DOUBLE PRECISION)
+SELECT CAST(COALESCE(c.voltage_max_volt, k.voltage_max_volt) AS DOUBLE PRECISION),
+       CAST(COALESCE(c.voltage_min_volt, k.voltage_min_volt) AS DOUBLE PRECISION)
 FROM test_session s
 LEFT JOIN battery_cell c ON c.cell_id = s.cell_id
 LEFT JOIN battery_pack k ON k.pack_id = s.pack_id
 WHERE s.session_id = %s"""
 
 NOMINAL_CAPACITY = """
-SELECT CAST(CASE WHEN s.cell_id IS NOT NULL THEN c.nominal_capacity_ah
-                 ELSE k.nominal_capacity_ah END AS DOUBLE PRECISION)
+SELECT CAST(COALESCE(c.nominal_capacity_ah, k.nominal_capacity_ah) AS DOUBLE PRECISION)
 FROM test_session s
 LEFT JOIN battery_cell c ON c.cell_id = s.cell_id
 LEFT JOIN battery_pack k ON k.pack_id = s.pack_id
