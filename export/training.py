@@ -170,7 +170,9 @@ class Plan:
     in their place: they are read once per session into `sessions` and repeated in Arrow, so
     the engine and its driver produce a quarter fewer values per row. It leaves out too the
     per-sample columns that are NULL in every sample of the set's sessions (`empty`: the
-    channels a cycler did not log); `stream` puts them back as NULL columns."""
+    channels a cycler did not log); `stream` puts them back as NULL columns. Nor does it join
+    the session and its asset: the rows' own session id is kept to the set's sessions
+    (`fetch_params` its values, fewer than `params`)."""
 
     request: Request
     sql: str
@@ -182,6 +184,7 @@ class Plan:
     features: list[str]  # the columns checked for leakage
     label: str  # the label value column
     fetch_sql: str = ""
+    fetch_params: list[Any] = field(default_factory=list)
     sessions: pa.RecordBatch | None = None  # IDS, one row per session of the set
     notes: list[str] = field(default_factory=list)  # warnings: pack sessions left out
     empty: frozenset[str] = frozenset()  # columns NULL in every row: not fetched (_empty)
@@ -306,12 +309,12 @@ def plan(source: Source, request: Request) -> Plan:
             Out("cycle_type", "cycle", "cycle_type", "c.cycle_type"),
         ]
         columns = [*ids_out, *cyc, *feats, *lab]
-        tables = (
+        own = (  # the row's own tables: all but the session and its asset
             "cycle_feature f"
             " JOIN cycle c ON c.session_id = f.session_id AND c.cycle_index = f.cycle_index"
             " JOIN label_soh l ON l.session_id = f.session_id AND l.cycle_index = f.cycle_index"
-            " JOIN test_session s ON s.session_id = f.session_id" + asset_join(asset)
         )
+        tables = own + " JOIN test_session s ON s.session_id = f.session_id" + asset_join(asset)
         conditions = ["f.feature_version = %s", *definition_where]
         values = [feature_version, *definition.values()]
         order = "f.session_id, f.cycle_index"
@@ -319,16 +322,16 @@ def plan(source: Source, request: Request) -> Plan:
         key = set(model.table("timeseries_point").primary_key) - {"record_index"}
         feats = columns_of("timeseries_point", {*key, *request.drop}, "p")
         columns = [*ids_out, *feats, *lab]
-        tables = (
+        own = (
             "label_soc l"
             " JOIN timeseries_point p ON p.session_id = l.session_id"
             " AND p.record_index = l.record_index"
-            " JOIN test_session s ON s.session_id = l.session_id" + asset_join(asset)
         )
+        tables = own + " JOIN test_session s ON s.session_id = l.session_id" + asset_join(asset)
         if request.filters.cycle_types:
-            tables += (
-                " JOIN cycle c ON c.session_id = p.session_id AND c.cycle_index = p.cycle_count"
-            )
+            cycle = " JOIN cycle c ON c.session_id = p.session_id AND c.cycle_index = p.cycle_count"
+            tables += cycle
+            own += cycle
         conditions = definition_where
         values = list(definition.values())
         order = "l.session_id, l.record_index"  # the label key's index: no sort
@@ -403,9 +406,20 @@ def plan(source: Source, request: Request) -> Plan:
         empty = _empty(source, feats, chosen)
     session_key = order.split(",")[0]  # the row's own session id (f. or l.), not s.'s
     fetched = [c.expression for c in columns[len(IDS) :] if c.name not in empty]
+    # nor are the session and its asset joined: the filters on them chose `chosen`, to which
+    # the row's own session id is kept (inlined: thousands of sessions would pass SQLite's
+    # limit of bound parameters); a cycle type is the row's own, kept as it is
+    cycle_types = request.filters.cycle_types or []
+    fetch_where = [
+        *conditions,
+        *([f"c.cycle_type IN {placeholders(cycle_types)}"] if cycle_types else []),
+        f"{session_key} IN ({', '.join(map(str, chosen))})",
+    ]
     fetch_sql = (
-        f"SELECT {', '.join([session_key, *fetched])} FROM {tables}{where_sql} ORDER BY {order}"
+        f"SELECT {', '.join([session_key, *fetched])} FROM {own}"
+        f" WHERE {' AND '.join(fetch_where)} ORDER BY {order}"
     )
+    fetch_params = [*values, *cycle_types]
     sessions = _sessions(source, ids_out, chosen, asset)
     label_value = next(c.name for c in lab if c.column == request.task) if lab else request.task
     checked = [
@@ -426,6 +440,7 @@ def plan(source: Source, request: Request) -> Plan:
         checked,
         label_value,
         fetch_sql,
+        fetch_params,
         sessions,
         notes,
         empty,
@@ -570,7 +585,7 @@ def stream(source: Source, p: Plan, rows: int = BATCH_ROWS) -> Iterator[pa.Recor
     known = p.sessions.column("session_id")
     out = p.schema()
     side = p.split.sides()
-    for raw in source.batches(p.fetch_sql, p.params, rows):
+    for raw in source.batches(p.fetch_sql, p.fetch_params, rows):
         if raw.num_rows == 0:
             continue
         part = conform(raw, fetched)
