@@ -540,16 +540,34 @@ class Leakage:
 
     def add(self, batch: pa.RecordBatch) -> None:
         y_all = batch.column(self.label).to_numpy(zero_copy_only=False).astype(float)
+        y_nan = np.isnan(y_all)
+        y_gaps = bool(y_nan.any())
+        shifted: dict[float, tuple[np.ndarray, float, float]] = {}  # y shifted, its sums
         for f in self.features:
             x = batch.column(f).to_numpy(zero_copy_only=False).astype(float)
-            ok = ~(np.isnan(x) | np.isnan(y_all))
-            if not ok.any():
-                continue
-            x, y = x[ok], y_all[ok]
+            x_nan = np.isnan(x)
+            whole = not (y_gaps or x_nan.any())  # the usual batch: no NaN, nothing to mask
+            if whole:
+                y = y_all
+            else:
+                ok = ~(x_nan | y_nan)
+                if not ok.any():
+                    continue
+                x, y = x[ok], y_all[ok]
             if f not in self.shift:
                 self.shift[f] = (float(x[0]), float(y[0]))
-            x, y = x - self.shift[f][0], y - self.shift[f][1]
-            self.sums[f] += [len(x), x.sum(), y.sum(), (x * x).sum(), (y * y).sum(), (x * y).sum()]
+            sx, sy = self.shift[f]
+            x -= sx  # x is a copy (astype, or the mask's)
+            if whole and sy in shifted:  # the label's sums once per batch, not per feature
+                y, y_sum, y_sq = shifted[sy]
+            else:
+                y = y - sy
+                y_sum, y_sq = y.sum(), np.einsum("i,i->", y, y)
+                if whole:
+                    shifted[sy] = (y, y_sum, y_sq)
+            # einsum: one pass, no temporary, no BLAS threads
+            xy = np.einsum("i,i->", x, y)
+            self.sums[f] += [len(x), x.sum(), y_sum, np.einsum("i,i->", x, x), y_sq, xy]
 
     def found(self) -> list[tuple[str, float, int]]:
         """(feature, r, rows) for every feature with |r| >= THRESHOLD."""
