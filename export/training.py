@@ -102,6 +102,8 @@ def asset_join(asset: str) -> str:
     return f" JOIN battery_{asset} b ON b.{asset}_id = s.{asset}_id"
 
 
+# a set of at most this many sessions is read by one query per session (Plan.fetch_one)
+PER_SESSION = 32
 # the operating-condition group of a session (split by condition)
 CONDITION = ["ambient_temperature_celsius", "charge_c_rate", "discharge_c_rate"]
 
@@ -172,7 +174,9 @@ class Plan:
     per-sample columns that are NULL in every sample of the set's sessions (`empty`: the
     channels a cycler did not log); `stream` puts them back as NULL columns. Nor does it join
     the session and its asset: the rows' own session id is kept to the set's sessions
-    (`fetch_params` its values, fewer than `params`)."""
+    (`fetch_params` its values, fewer than `params`). A set of up to PER_SESSION sessions is
+    read a session at a time (`fetch_one`), which leaves out the session id too: a column
+    fewer for the engine and the driver, at the price of a query per session."""
 
     request: Request
     sql: str
@@ -185,6 +189,7 @@ class Plan:
     label: str  # the label value column
     fetch_sql: str = ""
     fetch_params: list[Any] = field(default_factory=list)
+    fetch_one: str = ""  # one session's rows (its id the last parameter); "": fetch_sql alone
     sessions: pa.RecordBatch | None = None  # IDS, one row per session of the set
     notes: list[str] = field(default_factory=list)  # warnings: pack sessions left out
     empty: frozenset[str] = frozenset()  # columns NULL in every row: not fetched (_empty)
@@ -420,6 +425,13 @@ def plan(source: Source, request: Request) -> Plan:
         f" WHERE {' AND '.join(fetch_where)} ORDER BY {order}"
     )
     fetch_params = [*values, *cycle_types]
+    fetch_one = ""
+    if len(chosen) <= PER_SESSION:  # a query per session, without its id on every row
+        fetch_one = (
+            f"SELECT {', '.join(fetched)} FROM {own}"
+            f" WHERE {' AND '.join([*fetch_where[:-1], f'{session_key} = %s'])}"
+            f" ORDER BY {order.split(', ')[1]}"
+        )
     sessions = _sessions(source, ids_out, chosen, asset)
     label_value = next(c.name for c in lab if c.column == request.task) if lab else request.task
     checked = [
@@ -441,6 +453,7 @@ def plan(source: Source, request: Request) -> Plan:
         label_value,
         fetch_sql,
         fetch_params,
+        fetch_one,
         sessions,
         notes,
         empty,
@@ -595,22 +608,28 @@ class Leakage:
 def stream(source: Source, p: Plan, rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
     """The plan's rows in batches of the export's schema, the split and window columns added:
     each batch of `fetch_sql` with the session's columns taken from `p.sessions` by its
-    session id."""
+    session id (or each of `fetch_one`'s, one session's, with that session's)."""
     n_ids = p.sessions.num_columns
     key = Out("session_id", "test_session", "session_id", "")
-    fetched = arrow_schema([key, *(c for c in p.columns[n_ids:] if c.name not in p.empty)])
+    values = [c for c in p.columns[n_ids:] if c.name not in p.empty]
     target = arrow_schema(p.columns)
     known = p.sessions.column("session_id")
     out = p.schema()
     side = p.split.sides()
-    for raw in source.batches(p.fetch_sql, p.fetch_params, rows):
+    for session, raw in _fetch(source, p, rows):
         if raw.num_rows == 0:
             continue
-        part = conform(raw, fetched)
-        ids = part.column(0)
-        first, last = ids[0], ids[-1]
-        if first == last:  # the rows are in session order: a batch of one session
-            at = pc.index_in(pa.array([first.as_py()], ids.type), value_set=known)
+        if session is None:
+            part = conform(raw, arrow_schema([key, *values]))
+            ids = part.column(0)
+            got = iter(part.columns[1:])
+            first, last = ids[0], ids[-1]
+            session = first.as_py() if first == last else None  # rows in session order
+        else:
+            part = conform(raw, arrow_schema(values))
+            got = iter(part.columns)
+        if session is not None:  # a batch of one session: its values repeated
+            at = pc.index_in(pa.array([session], known.type), value_set=known)
             one = [c.take(at)[0] for c in p.sessions.columns]
             own = [pa.repeat(v, part.num_rows) if v.is_valid else pa.nulls(part.num_rows, v.type)
                    for v in one]  # fmt: skip
@@ -619,7 +638,6 @@ def stream(source: Source, p: Plan, rows: int = BATCH_ROWS) -> Iterator[pa.Recor
             own = [c.take(at) for c in p.sessions.columns]
         if at.null_count:  # cannot be: the sessions are those of the set's own rows
             raise ExportError("internal: a row of a session the plan did not read")
-        got = iter(part.columns[1:])
         arrays = own + [
             pa.nulls(part.num_rows, f.type) if f.name in p.empty else next(got)
             for f in list(target)[n_ids:]
@@ -632,3 +650,15 @@ def stream(source: Source, p: Plan, rows: int = BATCH_ROWS) -> Iterator[pa.Recor
             arrays.append(w.cast(pa.int64()))
         arrays.append(p.split.column(batch, side))
         yield pa.RecordBatch.from_arrays(arrays, schema=out)
+
+
+def _fetch(source: Source, p: Plan, rows: int) -> Iterator[tuple[int | None, pa.RecordBatch]]:
+    """The rows as the engine gives them, in the set's order, each batch with its session
+    when it was read by `fetch_one` (None: read by `fetch_sql`, the session id in column 0)."""
+    if not p.fetch_one:
+        for raw in source.batches(p.fetch_sql, p.fetch_params, rows):
+            yield None, raw
+        return
+    for session in sorted(p.sessions.column("session_id").to_pylist()):
+        for raw in source.batches(p.fetch_one, [*p.fetch_params, session], rows):
+            yield session, raw
