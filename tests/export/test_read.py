@@ -19,6 +19,8 @@ from export.training import plan, stream
 from tests.export.cells import load
 from tests.support.dbkit import fresh_urls
 
+pytestmark = pytest.mark.engines
+
 VALUES = ["o'brien \\ 100%s", 7, "plain"]
 
 
