@@ -463,7 +463,7 @@ class PostgresDatabase(AdbcPostgres, Database):
         optional columns differ, or one that brings a session not yet checked, starts the
         next): the driver encodes the next batch while the server stores the one before,
         where a COPY per chunk left the server waiting for each chunk's encoding and the
-        driver waiting for the server's end of it (a fifth of the load's time)."""
+        driver waiting for the server's end of it (a fifth of the COPY's time)."""
         tables = iter(tables)
         table = next(tables, None)
         while table is not None:
