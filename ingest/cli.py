@@ -343,6 +343,7 @@ def _main(args: argparse.Namespace) -> int:
     try:
         ensure_schema(db)
         quality.rules(db.target)  # start-up: the schema's rules, read once per command
+        db.read_schema()  # and what the bulk path compares the database with
         session_id = args.session
         for path in args.files:
             try:

@@ -26,6 +26,8 @@ from generator.model import TimescaleOptions
 from .errors import UsageError
 
 TABLE = "timeseries_point"
+# the tables a load inserts one row into (insert_row): a sidecar's cell and session, the file
+ROW_TABLES = ("battery_cell", "test_session", "source_file")
 
 
 def timescale() -> TimescaleOptions | None:
@@ -94,6 +96,10 @@ class Database:
     def close(self) -> None:
         raise NotImplementedError
 
+    def read_schema(self) -> None:
+        """Start-up, once per command (as the rules are read): what the bulk path compares
+        the database with, from the schema in force."""
+
     def prepare_bulk(self, expected_rows: int) -> None:
         """Inside the file's transaction, before the first append: get the table ready for
         `expected_rows` more rows."""
@@ -124,6 +130,14 @@ class Database:
         """Append rows `arrow_form` made to timeseries_point."""
         self.append(table)
 
+    def write_all(self, tables: Iterable[pa.Table]) -> None:
+        """Append every table of `tables` (rows `arrow_form` made, in order) to
+        timeseries_point: the load's bulk path. The iterator runs on this thread between the
+        writes; `prepare_bulk` is called from it before its first table, when no write is
+        under way."""
+        for table in tables:
+            self.write(table)
+
     def finish_bulk(self) -> None:
         """Inside the transaction, after the last append: every constraint back and valid."""
 
@@ -144,12 +158,11 @@ class Database:
         marks = ", ".join(
             self.timestamp("%s") if n in timestamps else self.marker(table, n) for n in names
         )
-        self.execute(
-            f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})", list(row.values())
-        )
+        sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})"
         if self.kind == "sqlite":
+            self.execute(sql, list(row.values()))
             return int(self.query("SELECT last_insert_rowid()")[0][0])
-        return int(self.query(f"SELECT currval(pg_get_serial_sequence('{table}', '{key}'))")[0][0])
+        return int(self.query(f"{sql} RETURNING {key}", list(row.values()))[0][0])
 
     def marker(self, table: str, column: str) -> str:
         """The placeholder of a value for `table.column` (typed where the driver needs it)."""
@@ -213,6 +226,9 @@ class SqliteDatabase(AdbcSqlite, Database):
             if not notnull and default is None and not pk
         )
 
+    def read_schema(self):
+        _generated_table_sql()  # rendered, or read from the run cache, once per schema
+
     def prepare_bulk(self, expected_rows):
         """The rows were checked against the schema's CHECKs (Arrow, quality.py) already:
         when the table is exactly the generated one, SQLite does not evaluate them a second
@@ -270,6 +286,10 @@ class SqliteDatabase(AdbcSqlite, Database):
 # ------------------------------------------------------------------------------ PostgreSQL
 
 
+# rows per batch of a load's COPY: the driver encodes a batch whole before it sends it, so a
+# small one keeps the server busy while the next is encoded (4,096 rows: about 3 ms to encode)
+COPY_BATCH_ROWS = 4096
+
 _ARROW_TYPES = {
     "integer": pa.int32(),
     "smallint": pa.int16(),
@@ -295,7 +315,10 @@ class PostgresDatabase(AdbcPostgres, Database):
             raise UsageError(str(exc)) from None
         # PGlite answers a query over ADBC too (it is COPY that it cannot take): connect() hands
         # it to psycopg, which a load into any other server need not import or connect with
-        self.pglite = "Emscripten" in self.query("SELECT version()")[0][0]
+        version, self.version_num = self.query(
+            "SELECT version(), current_setting('server_version_num')::int"
+        )[0]
+        self.pglite = "Emscripten" in version
         if self.pglite:
             return
         self.find_store()
@@ -384,14 +407,15 @@ class PostgresDatabase(AdbcPostgres, Database):
         """May this load check the session foreign key itself (`foreign-key-once`): the role
         may set session_replication_role, and timeseries_point has no trigger of its own that
         replica mode would skip (only the keys' internal ones)."""
-        if int(self.query("SELECT current_setting('server_version_num')")[0][0]) < 150000:
-            return False
-        allowed = self.query("SELECT has_parameter_privilege('session_replication_role', 'SET')")
-        if not allowed[0][0]:
-            return False
-        return not self.query(
-            "SELECT 1 FROM pg_trigger WHERE tgrelid = %s::regclass AND NOT tgisinternal",
-            [TABLE],
+        if self.version_num < 150000:
+            return False  # has_parameter_privilege is PostgreSQL 15's
+        return bool(
+            self.query(
+                "SELECT has_parameter_privilege('session_replication_role', 'SET') AND NOT "
+                "EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = %s::regclass "
+                "AND NOT tgisinternal)",
+                [TABLE],
+            )[0][0]
         )
 
     def _check_sessions(self, table: pa.Table) -> None:
@@ -434,6 +458,48 @@ class PostgresDatabase(AdbcPostgres, Database):
         with self.raw.cursor() as cursor:
             cursor.adbc_ingest(self.store or TABLE, table, mode="append")
 
+    def write_all(self, tables):
+        """The chunks as one COPY while their columns stay the same (a chunk whose empty
+        optional columns differ, or one that brings a session not yet checked, starts the
+        next): the driver encodes the next batch while the server stores the one before,
+        where a COPY per chunk left the server waiting for each chunk's encoding and the
+        driver waiting for the server's end of it (a fifth of the COPY's time)."""
+        tables = iter(tables)
+        table = next(tables, None)
+        while table is not None:
+            self._check_sessions(table)  # no COPY is open: a query may run
+            schema, after, failed = table.schema, [], []
+
+            def batches(first=table, schema=schema, after=after, failed=failed):
+                # the reader's error (or an interrupt) ends the COPY cleanly and is raised
+                # once the driver is done: a COPY cut off inside the driver would leave the
+                # connection in the middle of it, where not even the rollback could run
+                try:
+                    yield from first.to_batches(COPY_BATCH_ROWS)
+                    for table in tables:
+                        if table.schema != schema or not self._sessions_checked(table):
+                            after.append(table)
+                            return
+                        yield from table.to_batches(COPY_BATCH_ROWS)
+                except BaseException as exc:  # noqa: BLE001 - raised below, unchanged
+                    failed.append(exc)
+
+            stream = pa.RecordBatchReader.from_batches(schema, batches())
+            with self.raw.cursor() as cursor:
+                cursor.adbc_ingest(self.store or TABLE, stream, mode="append")
+            if failed:
+                raise failed[0]
+            table = after[0] if after else None
+
+    def _sessions_checked(self, table: pa.Table) -> bool:
+        """Whether every session of `table` was checked already (or needs no check)."""
+        if self.bulk_mode != "foreign-key-once" or "session_id" not in table.column_names:
+            return True
+        return all(
+            s is None or s in self.checked_sessions
+            for s in pc.unique(table.column("session_id")).to_pylist()
+        )
+
     def append(self, table, into=TABLE):
         prepared = self.arrow_form(table, into)
         if into == TABLE and self.store:
@@ -471,13 +537,17 @@ class PostgresDatabase(AdbcPostgres, Database):
         which PostgreSQL does for text to jsonb, date or an enum only when asked."""
         types = self.column_types.get(table)
         if types is None:
-            types = self.column_types[table] = dict(
-                self.query(
-                    "SELECT attname::text, format_type(atttypid, atttypmod) FROM pg_attribute "
-                    "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
-                    [table],
-                )
-            )
+            # the columns of the tables a load inserts a row into (a sidecar's cell and
+            # session, the file's source_file), read in one round trip, with `table`'s
+            for name, attribute, kind in self.query(
+                "SELECT attrelid::regclass::text, attname::text, "
+                "format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid IN "
+                "(SELECT to_regclass(t) FROM unnest(%s::text[]) t) AND attnum > 0 "
+                "AND NOT attisdropped",
+                ["{" + ",".join(dict.fromkeys([table, *ROW_TABLES])) + "}"],
+            ):
+                self.column_types.setdefault(name, {})[attribute] = kind
+            types = self.column_types.setdefault(table, {})
         kind = types.get(column)
         return f"CAST(%s AS {kind})" if kind else "%s"
 
@@ -519,6 +589,8 @@ class PgliteDatabase(PsycopgConnection, PostgresDatabase):
 
     def write(self, table):
         self._insert(table, self.store or TABLE)
+
+    write_all = Database.write_all  # INSERTs chunk by chunk (no COPY to stream)
 
     def append(self, table, into=TABLE):
         prepared = self.arrow_form(table, into)

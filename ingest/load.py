@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.ma  # noqa: F401 - every load's first pa.array(ndarray) imports it: at start-up
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -229,21 +230,25 @@ def _load(db, path, session_id, options, sidecar, read_options, source, info, ch
     ahead: _Ahead | None = None
     try:
         db.begin_load()  # a load running beside this one: wait for it (connection/)
-        if session_id is None:
+        created = session_id is None
+        if created:
             if sidecar is None:
                 raise UsageError("say which session: --session ID or --sidecar FILE.json")
             if "started_at" not in sidecar["session"]:
                 started, chunks = _file_start(file, chunks)
                 sidecar = {**sidecar, "session": {**sidecar["session"], "started_at": started}}
             session_id = create_session(db, sidecar)
+        # a session this load's own transaction made holds no sample and no file yet
+        # (ClickHouse has no transaction to say so: asked, as for any session)
+        fresh = created and db.kind != "clickhouse"
         read_options.started_at = session_start(db, session_id)
-        offset = _record_offset(db, session_id)
+        offset = 0 if fresh else _record_offset(db, session_id)
         checker.use_limits(quality.asset_limits(db, session_id))
         chunks = _empty_cycles(info, chunks)
         counter = cycles.for_session(db, session_id) if info.derive_cycles else None
         if counter is not None:
             counter.why = info.cycles_why
-        overlap = None if options.allow_overlap else _Overlap(file, db, session_id)
+        overlap = None if options.allow_overlap or fresh else _Overlap(file, db, session_id)
         first_record: int | None = None
         last_record: int | None = None
         staged = _staged(
@@ -259,17 +264,22 @@ def _load(db, path, session_id, options, sidecar, read_options, source, info, ch
             overlap,
         )
         ahead = _Ahead(staged)
-        for chunk in ahead:
-            if chunk.first_bytes is not None:
-                db.prepare_bulk(_expected_rows(size, chunk.first_bytes, chunk.first_rows))
-            if chunk.rows is not None:
-                db.write(chunk.rows)
-                outcome.rows_loaded += chunk.rows.num_rows
-                if first_record is None:
-                    first_record = chunk.first_record
-                    native_first = first_record - chunk.shift if own_records else None
-                last_record = chunk.last_record
-            progress.update(source.bytes_read, report.rows)
+
+        def rows():  # the chunks' rows, as the driver's bulk path takes them (db.write_all)
+            nonlocal first_record, last_record, native_first
+            for chunk in ahead:
+                if chunk.first_bytes is not None:
+                    db.prepare_bulk(_expected_rows(size, chunk.first_bytes, chunk.first_rows))
+                if chunk.rows is not None:
+                    outcome.rows_loaded += chunk.rows.num_rows
+                    if first_record is None:
+                        first_record = chunk.first_record
+                        native_first = first_record - chunk.shift if own_records else None
+                    last_record = chunk.last_record
+                    yield chunk.rows
+                progress.update(source.bytes_read, report.rows)
+
+        db.write_all(rows())
         checker.finish()
         # rows the reader left out (a vendor library's drops): in the report, never hidden
         report.findings += info.findings + _clock_findings(read_options)

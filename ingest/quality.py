@@ -422,6 +422,47 @@ def _node(node: Node) -> Evaluator:  # noqa: C901, PLR0911 - one branch per node
     )
 
 
+def _null_on_empty(node: Node) -> bool:
+    """Whether `node` is NULL on a row where every column it reads is NULL (SQL's three-valued
+    logic, as `_node` evaluates it): false when that is not certain (IS NULL, a constant
+    operand of AND or OR, a kind `_node` does not read)."""
+    kind, args = node.kind, node.args
+    if kind == "column":
+        return True
+    if kind in ("arith", "compare"):
+        return any(_null_on_empty(a) for a in args)
+    if kind in ("neg", "cast", "not"):
+        return _null_on_empty(args[0])
+    if kind in ("and", "or"):
+        return all(_null_on_empty(a) for a in args)
+    if kind == "between":
+        return _null_on_empty(args[0]) or all(_null_on_empty(a) for a in args[1:])
+    if kind == "in":
+        return _null_on_empty(args[0])
+    return False
+
+
+@cache
+def _empty_passes(tree: Node) -> tuple[str, ...] | None:
+    """The columns a CHECK reads, when a chunk that leaves all of them empty passes it on
+    every row (the predicate NULL there, which a CHECK accepts): such a chunk (a file without
+    that channel) is not evaluated at all. None: the CHECK is evaluated on every chunk."""
+    if not _null_on_empty(tree):
+        return None
+    return tuple(dict.fromkeys(n.value for n in tree.walk() if n.kind == "column"))
+
+
+def _reject_mask(rule: Rule, table: pa.Table) -> np.ndarray:
+    """`rejects` as a numpy mask; all False without evaluating a CHECK whose columns the
+    chunk leaves empty (`_empty_passes`)."""
+    if rule.tree is not None:
+        columns = _empty_passes(rule.tree)
+        n = table.num_rows
+        if columns and all(table.column(c).null_count == n for c in columns):
+            return np.zeros(n, dtype=bool)
+    return rejects(rule, table).to_numpy(zero_copy_only=False)
+
+
 def rejects(rule: Rule, table: pa.Table) -> pa.Array:
     """True for each row of `table` the rule rejects (never NULL)."""
     if rule.tree is None:  # NOT NULL
@@ -557,7 +598,7 @@ class Checker:
         n = table.num_rows
         self.report.rows += n
         lines = table.column("line").to_numpy()
-        masks = [rejects(r, table).to_numpy(zero_copy_only=False) for r in self.rules]
+        masks = [_reject_mask(r, table) for r in self.rules]
         failing = np.zeros(n, dtype=bool)
         for tally, mask in zip(self.tallies, masks, strict=True):
             tally.add(mask, lines)

@@ -72,6 +72,43 @@ def test_a_file_of_many_chunks_loads_whole(target, tmp_path, capsys):
     assert record["rows_loaded"] == ROWS and record["findings"] == []
 
 
+def test_a_channel_empty_in_the_first_chunks_and_filled_later_loads_whole(target, tmp_path, capsys):
+    """A chunk leaves an empty optional channel out of the write (Database.without_empty):
+    the chunks before the channel fills and those after go in with different columns (on
+    PostgreSQL, a COPY stream of its own each), every row and value landing."""
+    if target.name == "timescaledb":
+        pytest.skip("PGlite inserts chunk by chunk: the stream is the PostgreSQL servers'")
+    lines = rows().splitlines()
+    head = lines[0] + ",Surface Temperature / degC"
+    body = [f"{line},{'' if i < ROWS // 2 else '25.0'}" for i, line in enumerate(lines[1:])]
+    path = write(tmp_path, "filled-later.csv", "\n".join([head, *body]) + "\n")
+    code, err = ingest(target, [path], "--sidecar", str(sidecar(tmp_path)), *BLOCK, capsys=capsys)
+    assert code == 0, err
+    count, filled, total, high = target.query(
+        "SELECT count(*), count(surface_temperature_celsius), "
+        "sum(CAST(surface_temperature_celsius AS double precision)), max(record_index) "
+        "FROM timeseries_point WHERE session_id = %s",
+        [session_of(target, path)],
+    )[0]
+    assert (count, filled, high) == (ROWS, ROWS - ROWS // 2, ROWS - 1)
+    assert total == pytest.approx(25.0 * (ROWS - ROWS // 2))
+
+
+def test_a_value_the_reader_cannot_read_in_a_later_chunk_writes_nothing(target, tmp_path, capsys):
+    """The reading thread's error, raised while the earlier chunks are being written (on
+    PostgreSQL inside an open COPY stream): the same one line and exit code as anywhere,
+    and nothing of the file written."""
+    if target.name == "timescaledb":
+        pytest.skip("PGlite inserts chunk by chunk: the stream is the PostgreSQL servers'")
+    line = 2500  # well past the first chunks
+    path = write(tmp_path, "unreadable-late.csv", rows(**{str(line): "2498,2498,3.7x,1.5,2,rest"}))
+    before = target.counts()
+    code, err = ingest(target, [path], "--sidecar", str(sidecar(tmp_path)), *BLOCK, capsys=capsys)
+    assert code == 1
+    assert f"{path}:{line}: column 'Voltage / V': value '3.7x' is not a number" in err
+    assert target.counts() == before
+
+
 BAD_LINE = 2000  # well past the first chunk
 
 

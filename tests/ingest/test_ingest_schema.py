@@ -78,3 +78,44 @@ def test_a_schema_without_the_loaders_tables_is_refused(tmp_path, capsys):
     own = ROOT / "tests" / "fixtures" / "mini.yaml"
     lines = _refused_before_opening(tmp_path, capsys, own)
     assert len(lines) == 1 and lines[0].startswith(f"error: {own}: no table "), lines
+
+
+def test_a_check_skipped_on_an_empty_channel_is_one_that_passes_there():
+    """quality._reject_mask leaves a CHECK unevaluated on a chunk whose columns it reads are
+    all empty (a file without that channel): only where SQL's three-valued logic makes the
+    predicate NULL, and so accepted, on every such row. Checked against the evaluation itself,
+    on the schema's rules and on predicates that are not NULL there."""
+    import numpy as np
+    import pyarrow as pa
+
+    from generator.sqlexpr import parse
+    from ingest import quality
+    from ingest.staging import INTEGER_COLUMNS, STAGED_COLUMNS, TEXT_COLUMNS
+
+    def kind(name):
+        return (
+            pa.string()
+            if name in TEXT_COLUMNS
+            else pa.int64()
+            if name in INTEGER_COLUMNS
+            else pa.float64()
+        )
+
+    empty = pa.table({n: pa.nulls(3, kind(n)) for n in STAGED_COLUMNS})
+    rules = list(quality.rules("postgres"))
+    for text in (
+        "temperature_t1_celsius > 0 AND 1 = 0",  # FALSE on an empty row: rejected
+        "temperature_t1_celsius IS NOT NULL",
+        "temperature_t1_celsius > 0 OR 1 = 1",
+        "NOT (temperature_t1_celsius BETWEEN 0 AND 50)",
+        "temperature_t1_celsius - temperature_t2_celsius < 5 AND temperature_t2_celsius > 0",
+    ):
+        rules.append(quality.Rule("own", text, parse(text), column="temperature_t1_celsius"))
+    skipped = 0
+    for rule in rules:
+        evaluated = quality.rejects(rule, empty).to_numpy(zero_copy_only=False)
+        assert np.array_equal(quality._reject_mask(rule, empty), evaluated), rule.name
+        skipped += rule.tree is not None and quality._empty_passes(rule.tree) is not None
+    assert skipped >= 20  # the schema's range and type rules are skipped on empty channels
+    assert quality._empty_passes(parse("temperature_t1_celsius > 0 AND 1 = 0")) is None
+    assert quality._empty_passes(parse("temperature_t1_celsius IS NOT NULL")) is None
