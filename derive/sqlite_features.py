@@ -25,6 +25,7 @@ run. tests/derive/test_sqlite_features.py holds this module to the SQL texts' ro
 from __future__ import annotations
 
 import re
+import threading
 from typing import Any
 
 import numpy as np
@@ -153,16 +154,17 @@ class _Cycles:
         return per_cycle[self.index]
 
 
-_SCRATCH: list[np.ndarray] = [np.zeros(0)]
+_SCRATCH = threading.local()  # each thread's own
 
 
 def _scratch(size: int) -> np.ndarray:
     """Zeros for the padded matrix of _Cycles.sums, in memory reused from block to block (a
     fresh array each time would fault its pages in anew, a block's time again)."""
-    if len(_SCRATCH[0]) < size:
-        _SCRATCH[0] = np.zeros(size)
-        return _SCRATCH[0][:size]
-    out = _SCRATCH[0][:size]
+    kept = getattr(_SCRATCH, "array", None)
+    if kept is None or len(kept) < size:
+        _SCRATCH.array = np.zeros(size)
+        return _SCRATCH.array[:size]
+    out = kept[:size]
     out.fill(0.0)
     return out
 
@@ -344,13 +346,14 @@ def read(conn: Any, session_id: int, channel: str) -> np.ndarray | None:
     )
 
 
-# PostgreSQL: SAMPLES's columns as arrays without NULLs (a NULL is 0, and which were NULL the
-# bits of a last array), one array per column in one row: COPY hands it over in one piece (its
-# rows come one call each), and numpy reads each array whole (an element of a binary array
-# without NULLs: its length, then the value). Each column in its own type (real, integer:
-# the array's header names it), no ORDER BY (the record index comes along, and numpy sorts
-# by it where the scan did not): the server's casts and its sort per array were half its
-# time. A column of SAMPLES: (its expression, whether it may be NULL).
+# PostgreSQL: SAMPLES's columns as arrays without NULLs, one array per column in one row: COPY
+# hands it over in one piece (its rows come one call each), and numpy reads each array whole
+# (an element of a binary array without NULLs: its length, then the value). A NULL is sent as
+# 0, and which were NULL ride in the step code's array (code + 4 x the bits of the NULL
+# columns). Each column in its own type (real, integer: the array's header names it) and no
+# ORDER BY (the record index comes along, and numpy sorts by it where the scan did not): the
+# server's casts and its sort per array were half its time. A column of SAMPLES: (its
+# expression, whether it may be NULL).
 _COPY_COLUMNS = (
     ("cycle_count", False),
     ("CASE step_type WHEN 'cc_charge' THEN 1 WHEN 'cv_charge' THEN 2 ELSE 0 END", False),
@@ -364,6 +367,7 @@ _COPY_COLUMNS = (
     ("discharging_energy_wh", True),
     ("record_index", False),
 )
+_STEP = 1  # the column whose array carries the NULL bits
 # an array's element type (its OID in the array's header) as numpy reads the values
 _PG_TYPES = {21: ">i2", 23: ">i4", 20: ">i8", 700: ">f4", 701: ">f8"}
 _ARRAY_HEAD = 20  # dimensions, has-NULLs flag, element type, length, lower bound
@@ -381,11 +385,11 @@ def _copy_text(session_id: int, channel: str, low: int, high: int) -> str:
     """The COPY of the samples with record index in [low, high)."""
     values, nulls = [], []
     for k, (expression, nullable) in enumerate(_COPY_COLUMNS):
-        if nullable:  # a NULL as 0 of the column's own type, its bit in the last array
-            nulls.append(f"CASE WHEN {expression} IS NULL THEN {2**k} ELSE 0 END")
+        if nullable:  # a NULL as 0 of the column's own type, its bit beside the step code
+            nulls.append(f"CASE WHEN {expression} IS NULL THEN {4 << k} ELSE 0 END")
             expression = f"COALESCE({expression}, 0)"
         values.append(expression)
-    values.append(" + ".join(nulls))
+    values[_STEP] = " + ".join([values[_STEP], *nulls])
     arrays = ", ".join(f"array_agg({x})" for x in values)
     text = (
         f"COPY (SELECT {arrays} FROM timeseries_point WHERE session_id = {int(session_id)} "
@@ -414,33 +418,36 @@ def _read_copy(conn: Any, session_id: int, channel: str) -> np.ndarray | None:
         if part is None:
             return None
         parts.append(part)
-    arrays = [np.concatenate([p[k] for p in parts]) for k in range(WIDTH + 1)]
-    record = arrays[WIDTH - 1]
-    order = None
+    out = np.empty((sum(len(p[0]) for p in parts), WIDTH), order="F")
+    at = 0
+    for part in parts:  # each array straight into its column (its byte order undone there)
+        for k, values in enumerate(part):
+            out[at : at + len(values), k] = values
+        at += len(part[0])
+    record = out[:, WIDTH - 1]
     if len(record) > 1 and not np.all(record[1:] > record[:-1]):  # each chunk as scanned
-        order = np.argsort(record, kind="stable")
-    out = np.empty((len(record), WIDTH), order="F")
-    for k in range(WIDTH):
-        out[:, k] = arrays[k] if order is None else arrays[k][order]
+        out = np.asfortranarray(out[np.argsort(record, kind="stable")])
     if np.isnan(out).any():
         return None
-    nulls = arrays[WIDTH].astype(np.int64)
-    if order is not None:
-        nulls = nulls[order]
-    for k in range(WIDTH):
-        out[(nulls & (1 << k)) != 0, k] = np.nan
+    code = out[:, _STEP].astype(np.int64)
+    out[:, _STEP] = code & 3
+    bits = code >> 2
+    if bits.any():
+        for k, (_, nullable) in enumerate(_COPY_COLUMNS):
+            if nullable:
+                out[(bits & (1 << k)) != 0, k] = np.nan
     return out
 
 
 def _arrays(data: bytes) -> list[np.ndarray] | None:
-    """The arrays of the one row of a binary COPY (empty ones where the row's are NULL: no
-    sample in the range); None where an element is not of its type's size (a NULL) or the
-    type is not a number's."""
+    """The arrays of the one row of a binary COPY, as numpy views of the bytes (empty ones
+    where the row's are NULL: no sample in the range); None where an element is not of its
+    type's size (a NULL) or the type is not a number's."""
     arrays, at = [], _COPY_HEAD
-    for _ in range(WIDTH + 1):
+    for _ in range(WIDTH):
         (size,) = np.frombuffer(data, ">i4", 1, at)
         if size < _ARRAY_HEAD:  # NULL (no samples) or an empty array
-            return [np.empty(0)] * (WIDTH + 1)
+            return [np.empty(0)] * WIDTH
         (oid,) = np.frombuffer(data, ">i4", 1, at + 4 + 8)
         if int(oid) not in _PG_TYPES:
             return None
@@ -450,7 +457,7 @@ def _arrays(data: bytes) -> list[np.ndarray] | None:
         got = np.frombuffer(data, element, count, at + 4 + _ARRAY_HEAD)
         if count * element.itemsize != size - _ARRAY_HEAD or np.any(got["length"] != width):
             return None
-        arrays.append(got["value"].astype(float))
+        arrays.append(got["value"])
         at += 4 + size
     return arrays
 
