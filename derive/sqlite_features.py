@@ -348,11 +348,12 @@ def read(conn: Any, session_id: int, channel: str) -> np.ndarray | None:
 
 # PostgreSQL: SAMPLES's columns as arrays without NULLs, one array per column in one row: COPY
 # hands it over in one piece (its rows come one call each), and numpy reads each array whole
-# (an element of a binary array without NULLs: its length, then the value). A NULL is sent as
-# 0, and which were NULL ride in the step code's array (code + 4 x the bits of the NULL
-# columns). Each column in its own type (real, integer: the array's header names it) and no
-# ORDER BY (the record index comes along, and numpy sorts by it where the scan did not): the
-# server's casts and its sort per array were half its time. A column of SAMPLES: (its
+# (an element of a binary array without NULLs: its length, then the value). A column that may
+# be NULL sends its values only (an aggregate FILTER: a column NULL throughout costs neither
+# building nor sending), and which were NULL ride in the step code's array (code + 4 x the
+# bits of the NULL columns). Each column in its own type (real, integer: the array's header
+# names it) and no ORDER BY (the record index comes along, and numpy sorts by it where the scan
+# did not): the server's casts and its sort per array were half its time. A column of SAMPLES: (its
 # expression, whether it may be NULL).
 _COPY_COLUMNS = (
     ("cycle_count", False),
@@ -385,14 +386,15 @@ def _copy_text(session_id: int, channel: str, low: int, high: int) -> str:
     """The COPY of the samples with record index in [low, high)."""
     values, nulls = [], []
     for k, (expression, nullable) in enumerate(_COPY_COLUMNS):
-        if nullable:  # a NULL as 0 of the column's own type, its bit beside the step code
+        if nullable:  # the values there are, their places by the bits beside the step code
             nulls.append(f"CASE WHEN {expression} IS NULL THEN {4 << k} ELSE 0 END")
-            expression = f"COALESCE({expression}, 0)"
-        values.append(expression)
-    values[_STEP] = " + ".join([values[_STEP], *nulls])
-    arrays = ", ".join(f"array_agg({x})" for x in values)
+            values.append(f"array_agg({expression}) FILTER (WHERE {expression} IS NOT NULL)")
+        else:
+            values.append(f"array_agg({expression})")
+    values[_STEP] = f"array_agg({' + '.join([_COPY_COLUMNS[_STEP][0], *nulls])})"
     text = (
-        f"COPY (SELECT {arrays} FROM timeseries_point WHERE session_id = {int(session_id)} "
+        f"COPY (SELECT {', '.join(values)} FROM timeseries_point "
+        f"WHERE session_id = {int(session_id)} "
         f"AND record_index >= {int(low)} AND record_index < {int(high)}) TO STDOUT (FORMAT BINARY)"
     )
     return text.replace("TEMPERATURE_COLUMN", sql._channel(channel))
@@ -417,37 +419,61 @@ def _read_copy(conn: Any, session_id: int, channel: str) -> np.ndarray | None:
             part = _arrays(b"".join(copy))
         if part is None:
             return None
-        parts.append(part)
+        if part[0] is not None:  # else no sample in the range
+            parts.append(part)
     out = np.empty((sum(len(p[0]) for p in parts), WIDTH), order="F")
     at = 0
     for part in parts:  # each array straight into its column (its byte order undone there)
-        for k, values in enumerate(part):
-            out[at : at + len(values), k] = values
-        at += len(part[0])
+        n = len(part[0])
+        code = part[_STEP].astype(np.int64)
+        part[_STEP] = code & 3
+        bits = code >> 2
+        for k, (values, (_, nullable)) in enumerate(zip(part, _COPY_COLUMNS, strict=True)):
+            column = out[at : at + n, k]
+            if not nullable:
+                column[:] = values
+                continue
+            present = (bits & (1 << k)) == 0
+            if len(values if values is not None else ()) != np.count_nonzero(present):
+                return None  # not what the bits say: the SQL text reads it instead
+            if values is None:
+                column[:] = np.nan
+            elif len(values) == n:
+                column[:] = values
+            else:
+                column[:] = np.nan
+                column[present] = values
+        at += n
     record = out[:, WIDTH - 1]
     if len(record) > 1 and not np.all(record[1:] > record[:-1]):  # each chunk as scanned
         out = np.asfortranarray(out[np.argsort(record, kind="stable")])
-    if np.isnan(out).any():
+    if len(out) and _nan_values(out, parts):
         return None
-    code = out[:, _STEP].astype(np.int64)
-    out[:, _STEP] = code & 3
-    bits = code >> 2
-    if bits.any():
-        for k, (_, nullable) in enumerate(_COPY_COLUMNS):
-            if nullable:
-                out[(bits & (1 << k)) != 0, k] = np.nan
     return out
 
 
-def _arrays(data: bytes) -> list[np.ndarray] | None:
-    """The arrays of the one row of a binary COPY, as numpy views of the bytes (empty ones
-    where the row's are NULL: no sample in the range); None where an element is not of its
-    type's size (a NULL) or the type is not a number's."""
-    arrays, at = [], _COPY_HEAD
+def _nan_values(out: np.ndarray, parts: list) -> bool:
+    """Whether a stored value is NaN (not NULL): NaN where no NULL bit says so."""
+    stored = sum(len(v) for p in parts for v in p if v is not None)
+    return int(np.count_nonzero(~np.isnan(out))) != stored
+
+
+def _arrays(data: bytes) -> list[np.ndarray | None] | None:
+    """The arrays of the one row of a binary COPY, as numpy views of the bytes; None for an
+    array that is NULL (no sample in the range, or none with a value); None in all where an
+    element is not of its type's size (a NULL) or the type is not a number's."""
+    arrays: list[np.ndarray | None] = []
+    at = _COPY_HEAD
     for _ in range(WIDTH):
         (size,) = np.frombuffer(data, ">i4", 1, at)
-        if size < _ARRAY_HEAD:  # NULL (no samples) or an empty array
-            return [np.empty(0)] * WIDTH
+        if size < 0:  # NULL
+            arrays.append(None)
+            at += 4
+            continue
+        if size < _ARRAY_HEAD:  # an empty array
+            arrays.append(np.empty(0))
+            at += 4 + size
+            continue
         (oid,) = np.frombuffer(data, ">i4", 1, at + 4 + 8)
         if int(oid) not in _PG_TYPES:
             return None
