@@ -103,10 +103,35 @@ def _reset(url: str, tables: tuple[str, ...]) -> None:
         conn.close()
 
 
+def _imports(url: str) -> None:
+    """The driver of `url`'s engine imported before a side's clock starts, on every side: the
+    clock times the work, not a library's start-up (chdb's import is half a second)."""
+    from connection import parse
+
+    kind = parse(url).kind
+    if kind == "clickhouse":
+        import chdb.session  # noqa: F401
+    elif kind == "postgres":
+        import psycopg  # noqa: F401
+    else:
+        import sqlite3  # noqa: F401
+
+
 def child_derive(url: str, what: str) -> dict:
-    """derive.run(url, what=...) on a database without the rows it writes: its seconds."""
+    """derive.run(url, what=...) on a database without the rows it writes: its seconds. The
+    modules derive imports when it needs them (numpy, its engines' readers) are imported
+    first, as the pandas side imports pandas before its clock."""
+    import importlib
+
     import derive
 
+    readers = ("pyarrow", "adbc_driver_manager", "adbc_driver_sqlite")  # derive's SQLite read
+    for name in ("derive.sqlite_features", "derive.clickhouse", "derive.curve_store", *readers):
+        try:
+            importlib.import_module(name)
+        except ImportError:  # an older revision (--before) without it, no ADBC
+            pass
+    _imports(url)
     tables = DERIVED if what != "curves" else DERIVED[:2]
     _reset(url, tables)
     started = time.perf_counter()
@@ -152,6 +177,7 @@ def child_pandas(url: str) -> dict:
     from connection import parse
 
     where = parse(url)
+    _imports(url)
     started = time.perf_counter()
     if where.kind == "sqlite":
         import sqlite3

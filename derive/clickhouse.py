@@ -6,7 +6,9 @@ ClickHouse checks the target's CHECKs on every staged row): nothing in the deriv
 changes while a derivation can still be refused. A derivation that is refused or skipped is
 dropped from the publishing (recorded by the caller); the ones that passed are published,
 table by table: the rows of the session and version are
-deleted (lightweight DELETE, synchronous) and the staged rows inserted. A rerun whose rows equal
+deleted (lightweight DELETE, synchronous) and the staging table's parts attached to the target
+(`ATTACH PARTITION ... FROM`: the rows were written and checked once, when staged; nothing is
+compared or deleted where the target holds none of the scope's rows). A rerun whose rows equal
 the stored ones publishes nothing and reports 0 rows; changed rows keep their stored ids
 (`label_soc_id`, `label_soh_id`) and a cycle keeps a `cycle_type` that was set. One writer at a
 time per database (as for the loader).
@@ -118,6 +120,13 @@ class Staged:
 
     def _publish(self, table: str, stage: str, where: str) -> int:
         db = self.db
+        target = f"{db.database}.{table}"
+        stored = db.query(f"SELECT count() FROM {target} WHERE {where}")[0][0]
+        if not stored:  # nothing to keep, compare or delete: the staged rows go in as they are
+            staged = db.query(f"SELECT count() FROM {stage}")[0][0]
+            if staged:
+                self._attach(target, stage)
+            return int(staged)
         columns = [
             r[0]
             for r in db.query(
@@ -131,30 +140,37 @@ class Staged:
             key, kept = _KEEP[table]
             final = self.name(table)
             db.raw.query(f"DROP TABLE IF EXISTS {final}")
-            db.raw.query(f"CREATE TABLE {final} AS {db.database}.{table}")
+            db.raw.query(f"CREATE TABLE {final} AS {target}")
             select = ", ".join(kept.get(c, f"s.{c}") for c in columns)
-            stored = ", ".join(kept)
+            keep = ", ".join(kept)
             db.execute(
                 f"INSERT INTO {final} ({', '.join(columns)}) SELECT {select} FROM {stage} AS s "
-                f"LEFT JOIN (SELECT {key}, {stored} FROM {db.database}.{table} WHERE {where}) "
+                f"LEFT JOIN (SELECT {key}, {keep} FROM {target} WHERE {where}) "
                 f"AS o ON s.{key} = o.{key} SETTINGS join_use_nulls = 1"
             )
         names = ", ".join(columns)
-        changed = db.query(
-            f"SELECT count() FROM {final} WHERE ({names}) NOT IN "
-            f"(SELECT {names} FROM {db.database}.{table} WHERE {where}) "
-            "SETTINGS transform_null_in = 1"
-        )[0][0]
-        staged = db.query(f"SELECT count() FROM {final}")[0][0]
-        stored = db.query(f"SELECT count() FROM {db.database}.{table} WHERE {where}")[0][0]
+        changed, staged = db.query(
+            f"SELECT (SELECT count() FROM {final} WHERE ({names}) NOT IN "
+            f"(SELECT {names} FROM {target} WHERE {where})), "
+            f"(SELECT count() FROM {final}) SETTINGS transform_null_in = 1"
+        )[0]
         if changed == 0 and staged == stored:
             return 0
-        db.execute(f"DELETE FROM {db.database}.{table} WHERE {where}")
-        db.execute(
-            f"INSERT INTO {db.database}.{table} ({', '.join(columns)}) "
-            f"SELECT {', '.join(columns)} FROM {final}"
-        )
+        db.execute(f"DELETE FROM {target} WHERE {where}")
+        self._attach(target, final)
         return int(changed)
+
+    def _attach(self, target: str, stage: str) -> None:
+        """The staged parts themselves into the target (its structure; the CHECKs were checked
+        when the rows were staged): an INSERT ... SELECT would write and check every row
+        again, the slowest statement of a derivation on ClickHouse."""
+        db = self.db
+        for (partition,) in db.query(
+            "SELECT DISTINCT partition_id FROM system.parts "
+            "WHERE database = %s AND table = %s AND active",
+            [db.database, stage.split(".", 1)[1]],
+        ):
+            db.execute(f"ALTER TABLE {target} ATTACH PARTITION ID %s FROM {stage}", [partition])
 
     def drop(self) -> None:
         for stage in self.made:
@@ -291,7 +307,7 @@ def _samples(db: Any, session_id: int, channel: str | None) -> Any:
     table = pa.ipc.open_file(result.get_memview().view()).read_all()
     out = np.empty((table.num_rows, features.WIDTH), order="F")
     for k, got in enumerate(table.columns):
-        out[:, k] = got.to_numpy(zero_copy_only=False).astype(float, copy=False)
+        out[:, k] = features.floats(got)
         if np.count_nonzero(np.isnan(out[:, k])) != got.null_count:
             return None
     return out

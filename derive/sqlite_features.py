@@ -24,6 +24,8 @@ run. tests/derive/test_sqlite_features.py holds this module to the SQL texts' ro
 
 from __future__ import annotations
 
+import re
+import threading
 from typing import Any
 
 import numpy as np
@@ -87,13 +89,12 @@ class _Cycles:
         self.ends = np.r_[self.starts[1:], len(keys)]
         self.keys = keys[self.starts]
         self.index = np.repeat(np.arange(len(self.starts)), self.ends - self.starts)
-        # each sample's place in the padded matrix of sum(), whose rows are the places in a
+        # each sample's place in the padded matrix of sums(), whose rows are the places in a
         # cycle and whose columns the cycles: made once, reused by every sum
         lengths = self.ends - self.starts
         self._widest = int(lengths.max()) if len(lengths) else 0
-        self._padded: np.ndarray | None = None
+        self._flat: np.ndarray | None = None
         if len(lengths) * self._widest <= 4 * len(keys) + 4096:
-            self._padded = np.zeros((self._widest, len(lengths)))
             places = np.arange(len(keys)) - self.starts[self.index]
             self._flat = places * len(lengths) + self.index
         if self.order is not None:  # the group of each sample, in record order
@@ -104,68 +105,116 @@ class _Cycles:
     def _sorted(self, x: np.ndarray) -> np.ndarray:
         return x if self.order is None else x[self.order]
 
-    def sum(self, x: np.ndarray) -> np.ndarray:
-        """sum(x) of the non-NULL values, added one after the other from the cycle's first
-        sample, as SQLite's sum() adds (NaN where there is none). numpy's sum and reduceat
-        add pairwise, which rounds differently; here the cycles stand side by side as the
-        columns of a matrix padded with zeros (adding 0.0 changes no sum), added row after
-        row, or one cycle at a time (cumsum) when their lengths differ too much for it."""
+    def sums(self, x: np.ndarray) -> np.ndarray:
+        """sum() of each column of `x` (samples x values, C order; overwritten) per cycle: of
+        the non-NULL values, added one after the other from the cycle's first sample, as
+        SQLite's sum() adds (NaN where there is none); cycles x values. numpy's sum along an
+        array and reduceat add pairwise, which rounds differently; here the cycles stand side
+        by side in a matrix padded with zeros (adding 0.0 changes no sum) and its rows (the
+        n-th sample of every cycle) are added one after the other (numpy sums pairwise only
+        along the fast axis in memory, and this is the slow one), or one cycle at a time
+        (cumsum) when their lengths differ too much."""
         x = self._sorted(x)
-        have = ~np.isnan(x)
-        x0 = np.where(have, x, 0.0)
-        padded = self._padded
-        if padded is not None:
-            padded.reshape(-1)[self._flat] = x0  # the padding stays 0.0 from the first sum
-            if self._widest <= 4096:  # row after row into the totals: cumsum's order
-                total = padded[0].copy()
-                for row in padded[1:]:
-                    total += row
-            else:
-                total = np.cumsum(padded, axis=0)[-1]
-        else:
+        missing = np.isnan(x)
+        np.copyto(x, 0.0, where=missing)
+        cycles, width = len(self.starts), x.shape[1]
+        if self._flat is None:
             total = np.array(
-                [np.cumsum(x0[lo:hi])[-1] for lo, hi in zip(self.starts, self.ends, strict=True)]
-            )
-        return np.where(np.add.reduceat(have, self.starts, dtype=np.int64) > 0, total, np.nan)
+                [
+                    np.cumsum(x[lo:hi], axis=0)[-1]
+                    for lo, hi in zip(self.starts, self.ends, strict=True)
+                ]
+            ).reshape(cycles, width)
+        else:
+            padded = _scratch(self._widest * cycles * width).reshape(self._widest, cycles, width)
+            if self.order is None:  # each cycle's samples one slice: copied as such
+                by_cycle = padded.transpose(1, 0, 2)
+                bounds = zip(self.starts.tolist(), self.ends.tolist(), strict=True)
+                for c, (lo, hi) in enumerate(bounds):
+                    by_cycle[c, : hi - lo] = x[lo:hi]
+            else:
+                padded.reshape(-1, width)[self._flat] = x
+            total = padded.sum(axis=0)
+        none = np.minimum.reduceat(missing.view(np.uint8), self.starts, axis=0)
+        return np.where(none == 1, np.nan, total)
 
-    def count(self, x: np.ndarray) -> np.ndarray:
-        return np.add.reduceat(~np.isnan(self._sorted(x)), self.starts, dtype=np.int64)
+    def counts(self, x: np.ndarray) -> np.ndarray:
+        """count() of each column of `x` (samples x values) per cycle: cycles x values."""
+        return np.add.reduceat(~np.isnan(self._sorted(x)), self.starts, axis=0, dtype=np.int64)
 
     def max(self, x: np.ndarray) -> np.ndarray:
-        return self._extreme(x, np.fmax, -np.inf)
+        """max() per cycle of the non-NULL values (fmax passes NaN by), NaN where none."""
+        return np.fmax.reduceat(self._sorted(x), self.starts)
 
     def min(self, x: np.ndarray) -> np.ndarray:
-        return self._extreme(x, np.fmin, np.inf)
-
-    def _extreme(self, x: np.ndarray, op: Any, none: float) -> np.ndarray:
-        x = self._sorted(x)
-        got = op.reduceat(np.where(np.isnan(x), none, x), self.starts)
-        return np.where(np.isinf(got) & (got == none), np.nan, got)
+        return np.fmin.reduceat(self._sorted(x), self.starts)
 
     def spread(self, per_cycle: np.ndarray) -> np.ndarray:
         """A per-cycle value on every sample of its cycle (a window PARTITION BY cycle)."""
         return per_cycle[self.index]
 
 
-def rows(samples: np.ndarray, session_id: int, version: str, tol: float) -> list[tuple]:
-    """FEATURES's rows (session, cycle, version, *FEATURE_COLUMNS) of the samples read by
-    SAMPLES (a float matrix, NaN for NULL)."""
-    cycle, step, t, v, i, temp = (samples[:, k] for k in range(6))
-    qc, qd, ec, ed = (samples[:, k] for k in range(6, 10))
-    p = v * i
-    prev_cycle, prev_step = _shift(cycle), _shift(step)
-    prev_t, prev_v, prev_i, prev_p, prev_temp = map(_shift, (t, v, i, p, temp))
+_SCRATCH = threading.local()  # each thread's own
+
+
+def _scratch(size: int) -> np.ndarray:
+    """Zeros for the padded matrix of _Cycles.sums, in memory reused from block to block (a
+    fresh array each time would fault its pages in anew, a block's time again)."""
+    kept = getattr(_SCRATCH, "array", None)
+    if kept is None or len(kept) < size:
+        _SCRATCH.array = np.zeros(size)
+        return _SCRATCH.array[:size]
+    out = kept[:size]
+    out.fill(0.0)
+    return out
+
+
+# samples per block of whole cycles that rows() computes at a time: a block's arrays (1 MB
+# each) stay in the CPU's cache between numpy's steps, where a session's million would go to
+# memory and back at every step (about twice the time)
+BLOCK = 1 << 17
+
+
+def _blocks(cycle: np.ndarray) -> list[tuple[int, int]]:
+    """[lo, hi) of blocks of about BLOCK samples that end where a cycle ends; the whole
+    session in one where the cycle counter goes back somewhere (a cycle that comes back)."""
+    n = len(cycle)
+    if not n:
+        return []
+    if not np.all(cycle[1:] >= cycle[:-1]):
+        return [(0, n)]
+    starts = np.flatnonzero(np.r_[True, cycle[1:] != cycle[:-1]])
+    bounds = [0]
+    while bounds[-1] < n:
+        lo = bounds[-1]
+        k = int(np.searchsorted(starts, lo + BLOCK, side="right")) - 1
+        if starts[k] <= lo:  # one cycle longer than a block: the block is that cycle
+            k = int(np.searchsorted(starts, lo, side="right"))
+            bounds.append(int(starts[k]) if k < len(starts) else n)
+        else:
+            bounds.append(int(starts[k]) if lo + BLOCK < n else n)
+    return list(zip(bounds[:-1], bounds[1:], strict=True))
+
+
+def _block(samples: np.ndarray, lo: int, hi: int, tol: float) -> dict[str, np.ndarray]:
+    """FEATURES's per-cycle values of the cycles of samples [lo, hi), each sample beside the
+    one before it in record order (LAG: the block's first sees the previous block's last;
+    NULL, NaN, before the session's first)."""
+    if lo:
+        x = samples[lo - 1 : hi]
+    else:
+        x = np.empty((hi + 1, samples.shape[1]), order="F")
+        x[0] = np.nan
+        x[1:] = samples[:hi]
+    cur, prev = x[1:], x[:-1]
+    cycle, step, t, v, i, temp = (cur[:, k] for k in range(6))
+    prev_cycle, prev_step, prev_t, prev_v, prev_i, prev_temp = (prev[:, k] for k in range(6))
     dt = np.where(np.isnan(prev_t) | (t < prev_t), 0.0, t - prev_t)
     intra = prev_cycle == cycle
     g = _Cycles(cycle)
-    int_qc = dt * (_pos(prev_i) + _pos(i)) / 2 / 3600
-    int_qd = dt * (_neg(prev_i) + _neg(i)) / 2 / 3600
-    int_ec = dt * (_pos(prev_p) + _pos(p)) / 2 / 3600
-    int_ed = dt * (_neg(prev_p) + _neg(p)) / 2 / 3600
-    counted = {
-        name: _counter(cur, _shift(cur))
-        for name, cur in (("qc", qc), ("qd", qd), ("ec", ec), ("ed", ed))
-    }
+    # each sample's positive and negative part, once: the sample's and the one before's
+    parts = [f(y) for y in (x[:, 4], x[:, 3] * x[:, 4]) for f in (_pos, _neg)]
+    int_qc, int_qd, int_ec, int_ed = (dt * (y[:-1] + y[1:]) / 2 / 3600 for y in parts)
     charging = i > 0
     v_top = g.spread(g.max(np.where(charging, v, np.nan)))
     i_top = g.spread(g.max(np.where(charging, i, np.nan)))
@@ -182,32 +231,39 @@ def rows(samples: np.ndarray, session_id: int, version: str, tol: float) -> list
                 & (prev_i <= sql.CV_TAPER * i_top)
             )
         )
-    n = g.count(t)
     has_temp = intra & ~np.isnan(temp) & ~np.isnan(prev_temp)
-    s = {
-        "int_qc": g.sum(int_qc),
-        "int_qd": g.sum(int_qd),
-        "int_ec": g.sum(int_ec),
-        "int_ed": g.sum(int_ed),
-        "int_qc_t": g.sum(int_qc * t),
-        "int_qd_t": g.sum(int_qd * t),
-        "v_area": g.sum(np.where(intra, dt * (v + prev_v) / 2, 0.0)),
-        "v_span": g.sum(np.where(intra, dt, 0.0)),
-        "temp_area": g.sum(np.where(has_temp, dt * (temp + prev_temp) / 2, 0.0)),
-        "temp_span": g.sum(np.where(has_temp, dt, 0.0)),
-        "cv_time": g.sum(np.where(cv, dt, 0.0)),
-        "cv_q": g.sum(np.where(cv, dt * (i + prev_i) / 2 / 3600, 0.0)),
+    terms = {
+        "int_qc": int_qc,
+        "int_qd": int_qd,
+        "int_ec": int_ec,
+        "int_ed": int_ed,
+        "int_qc_t": int_qc * t,
+        "int_qd_t": int_qd * t,
+        "v_area": np.where(intra, dt * (v + prev_v) / 2, 0.0),
+        "v_span": np.where(intra, dt, 0.0),
+        "temp_area": np.where(has_temp, dt * (temp + prev_temp) / 2, 0.0),
+        "temp_span": np.where(has_temp, dt, 0.0),
+        "cv_time": np.where(cv, dt, 0.0),
+        "cv_q": np.where(cv, dt * (i + prev_i) / 2 / 3600, 0.0),
+        "v": v,
+        "temp": temp,
+        # the cycler's counters: each sample's increment (_counter)
+        **{name: _counter(cur[:, k], prev[:, k]) for k, name in enumerate(_COUNTERS, 6)},
     }
-    chosen = {}
-    for name, cur in (("qc", qc), ("qd", qd), ("ec", ec), ("ed", ed)):
-        every = g.count(cur) == n
-        chosen[name] = np.where(every, g.sum(counted[name]), s[f"int_{name}"])
+    matrix = np.empty((len(cur), len(terms)))
+    for k, term in enumerate(terms.values()):
+        matrix[:, k] = term
+    s = dict(zip(terms, g.sums(matrix).T, strict=True))
+    n, n_temp, *n_counters = g.counts(cur[:, [2, 5, 6, 7, 8, 9]]).T
+    chosen = {
+        name: np.where(every == n, s[name], s[f"int_{name}"])
+        for name, every in zip(_COUNTERS, n_counters, strict=True)
+    }
     v_max, v_min = g.max(v), g.min(v)
-    v_avg = g.sum(v) / n
-    n_temp = g.count(temp)
+    v_avg = s["v"] / n
     temp_max, temp_min = g.max(temp), g.min(temp)
     with np.errstate(invalid="ignore", divide="ignore"):
-        temp_avg = np.where(n_temp > 0, g.sum(temp) / n_temp, np.nan)
+        temp_avg = np.where(n_temp > 0, s["temp"] / n_temp, np.nan)
         v_mean = np.where(s["v_span"] > 0, s["v_area"] / s["v_span"], v_avg)
         temp_mean = np.where(s["temp_span"] > 0, s["temp_area"] / s["temp_span"], temp_avg)
         both = (s["int_qd"] > 0) & (s["int_qc"] > 0)
@@ -216,26 +272,58 @@ def rows(samples: np.ndarray, session_id: int, version: str, tol: float) -> list
             s["int_qd_t"] / s["int_qd"] < s["int_qc_t"] / s["int_qc"],
             s["int_qd"] > 0,
         )
-    q_chg, q_dis, e_chg, e_dis = chosen["qc"], chosen["qd"], chosen["ec"], chosen["ed"]
-    q_before = np.where(discharge_first, _shift(q_chg), q_chg)
-    e_before = np.where(discharge_first, _shift(e_chg), e_chg)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ce = np.where((q_before > 0) & (q_dis > 0), q_dis / q_before, np.nan)
-        ee = np.where((e_before > 0) & (e_dis > 0), e_dis / e_before, np.nan)
     v_mean = np.where(v_mean > v_max, v_max, np.where(v_mean < v_min, v_min, v_mean))
     with np.errstate(invalid="ignore"):
         temp_mean = np.where(
             temp_mean > temp_max, temp_max, np.where(temp_mean < temp_min, temp_min, temp_mean)
         )
-    cv_q = np.where(s["cv_q"] > 0, s["cv_q"], 0.0)
+    return {
+        "keys": g.keys,
+        "discharge_first": discharge_first,
+        "q_chg": chosen["qc"],
+        "q_dis": chosen["qd"],
+        "e_chg": chosen["ec"],
+        "e_dis": chosen["ed"],
+        "v_max": v_max,
+        "v_min": v_min,
+        "v_mean": v_mean,
+        "i_max": g.max(i),
+        "i_min": g.min(i),
+        "temp_max": temp_max,
+        "temp_mean": temp_mean,
+        "temp_min": temp_min,
+        "cv_time": s["cv_time"],
+        "cv_q": np.where(s["cv_q"] > 0, s["cv_q"], 0.0),
+    }
+
+
+_COUNTERS = ("qc", "qd", "ec", "ed")  # SAMPLES's columns 6 to 9
+
+
+def rows(samples: np.ndarray, session_id: int, version: str, tol: float) -> list[tuple]:
+    """FEATURES's rows (session, cycle, version, *FEATURE_COLUMNS) of the samples read by
+    SAMPLES (a float matrix, NaN for NULL), computed a block of whole cycles at a time
+    (_block); what one cycle takes from the one before (the charge a discharge is paired
+    with, the running throughput) after."""
+    parts = [_block(samples, lo, hi, tol) for lo, hi in _blocks(samples[:, 0])]
+    if not parts:
+        return []
+    c = {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+    q_chg, q_dis, e_chg, e_dis = c["q_chg"], c["q_dis"], c["e_chg"], c["e_dis"]
+    q_before = np.where(c["discharge_first"], _shift(q_chg), q_chg)
+    e_before = np.where(c["discharge_first"], _shift(e_chg), e_chg)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ce = np.where((q_before > 0) & (q_dis > 0), q_dis / q_before, np.nan)
+        ee = np.where((e_before > 0) & (e_dis > 0), e_dis / e_before, np.nan)
     moved = q_chg + q_dis
     throughput = np.cumsum(np.where(np.isnan(moved), 0.0, moved))
     columns = (
-        q_chg, q_dis, e_chg, e_dis, ce, ee, v_max, v_min, v_mean, g.max(i), g.min(i),
-        temp_max, temp_mean, temp_min, s["cv_time"], cv_q, throughput,
+        q_chg, q_dis, e_chg, e_dis, ce, ee, c["v_max"], c["v_min"], c["v_mean"], c["i_max"],
+        c["i_min"], c["temp_max"], c["temp_mean"], c["temp_min"], c["cv_time"], c["cv_q"],
+        throughput,
     )  # fmt: skip
-    values = [[None if x != x else x for x in c.tolist()] for c in columns]
-    keys = g.keys.astype(np.int64).tolist()
+    values = [[None if x != x else x for x in col.tolist()] for col in columns]
+    keys = c["keys"].astype(np.int64).tolist()
     return [(session_id, k, version, *(col[j] for col in values)) for j, k in enumerate(keys)]
 
 
@@ -258,17 +346,21 @@ def read(conn: Any, session_id: int, channel: str) -> np.ndarray | None:
     )
 
 
-# PostgreSQL: SAMPLES's columns as arrays of double precision without NULLs (a NULL is 0.0,
-# and which were NULL the bits of a last array), one array per column in one row: COPY hands
-# it over in one piece (its rows come one call each), and numpy reads each array whole (an
-# element of a binary array without NULLs: its length, 8, then the value). A column of
-# SAMPLES: (its expression, whether it may be NULL).
+# PostgreSQL: SAMPLES's columns as arrays without NULLs, one array per column in one row: COPY
+# hands it over in one piece (its rows come one call each), and numpy reads each array whole
+# (an element of a binary array without NULLs: its length, then the value). A column that may
+# be NULL sends its values only (an aggregate FILTER: a column NULL throughout costs neither
+# building nor sending), and which were NULL ride in the step code's array (code + 4 x the
+# bits of the NULL columns). Each column in its own type (real, integer: the array's header
+# names it) and no ORDER BY (the record index comes along, and numpy sorts by it where the scan
+# did not): the server's casts and its sort per array were half its time. A column of SAMPLES: (its
+# expression, whether it may be NULL).
 _COPY_COLUMNS = (
     ("cycle_count", False),
     ("CASE step_type WHEN 'cc_charge' THEN 1 WHEN 'cv_charge' THEN 2 ELSE 0 END", False),
-    ("test_time_second", True),
-    ("voltage_volt", True),
-    ("current_ampere", True),
+    ("test_time_second", False),
+    ("voltage_volt", False),
+    ("current_ampere", False),
     ("TEMPERATURE_COLUMN", True),
     ("charging_capacity_ah", True),
     ("discharging_capacity_ah", True),
@@ -276,13 +368,15 @@ _COPY_COLUMNS = (
     ("discharging_energy_wh", True),
     ("record_index", False),
 )
-_ELEMENT = np.dtype([("length", ">i4"), ("value", ">f8")])
+_STEP = 1  # the column whose array carries the NULL bits
+# an array's element type (its OID in the array's header) as numpy reads the values
+_PG_TYPES = {21: ">i2", 23: ">i4", 20: ">i8", 700: ">f4", 701: ">f8"}
 _ARRAY_HEAD = 20  # dimensions, has-NULLs flag, element type, length, lower bound
 _COPY_HEAD = 19 + 2  # PGCOPY signature, flags, extension length; the row's field count
 
 
-# samples (by record index) one COPY's arrays hold: the server builds them in memory, twelve
-# arrays of 12 MB each for a million (an array is at most 1 GB)
+# samples (by record index) one COPY's arrays hold: the server builds them in memory, a few
+# arrays of 4 to 8 MB each for a million (an array is at most 1 GB)
 _COPY_CHUNK = 1_000_000
 BOUNDS = """
 SELECT min(record_index), max(record_index) FROM timeseries_point WHERE session_id = %s"""
@@ -292,15 +386,15 @@ def _copy_text(session_id: int, channel: str, low: int, high: int) -> str:
     """The COPY of the samples with record index in [low, high)."""
     values, nulls = [], []
     for k, (expression, nullable) in enumerate(_COPY_COLUMNS):
-        x = f"CAST({expression} AS DOUBLE PRECISION)"
-        if nullable:
-            nulls.append(f"CASE WHEN {expression} IS NULL THEN {2**k} ELSE 0 END")
-            x = f"COALESCE({x}, 0.0)"
-        values.append(x)
-    values.append(f"CAST({' + '.join(nulls)} AS DOUBLE PRECISION)")
-    arrays = ", ".join(f"array_agg({x} ORDER BY record_index)" for x in values)
+        if nullable:  # the values there are, their places by the bits beside the step code
+            nulls.append(f"CASE WHEN {expression} IS NULL THEN {4 << k} ELSE 0 END")
+            values.append(f"array_agg({expression}) FILTER (WHERE {expression} IS NOT NULL)")
+        else:
+            values.append(f"array_agg({expression})")
+    values[_STEP] = f"array_agg({' + '.join([_COPY_COLUMNS[_STEP][0], *nulls])})"
     text = (
-        f"COPY (SELECT {arrays} FROM timeseries_point WHERE session_id = {int(session_id)} "
+        f"COPY (SELECT {', '.join(values)} FROM timeseries_point "
+        f"WHERE session_id = {int(session_id)} "
         f"AND record_index >= {int(low)} AND record_index < {int(high)}) TO STDOUT (FORMAT BINARY)"
     )
     return text.replace("TEMPERATURE_COLUMN", sql._channel(channel))
@@ -325,29 +419,69 @@ def _read_copy(conn: Any, session_id: int, channel: str) -> np.ndarray | None:
             part = _arrays(b"".join(copy))
         if part is None:
             return None
-        parts.append(part)
-    arrays = [np.concatenate([p[k] for p in parts]) for k in range(WIDTH + 1)]
-    out = np.empty((len(arrays[0]), WIDTH), order="F")
-    for k in range(WIDTH):
-        out[:, k] = arrays[k]
-    if np.isnan(out).any():
+        if part[0] is not None:  # else no sample in the range
+            parts.append(part)
+    out = np.empty((sum(len(p[0]) for p in parts), WIDTH), order="F")
+    at = 0
+    for part in parts:  # each array straight into its column (its byte order undone there)
+        n = len(part[0])
+        code = part[_STEP].astype(np.int64)
+        part[_STEP] = code & 3
+        bits = code >> 2
+        for k, (values, (_, nullable)) in enumerate(zip(part, _COPY_COLUMNS, strict=True)):
+            column = out[at : at + n, k]
+            if not nullable:
+                column[:] = values
+                continue
+            present = (bits & (1 << k)) == 0
+            if len(values if values is not None else ()) != np.count_nonzero(present):
+                return None  # not what the bits say: the SQL text reads it instead
+            if values is None:
+                column[:] = np.nan
+            elif len(values) == n:
+                column[:] = values
+            else:
+                column[:] = np.nan
+                column[present] = values
+        at += n
+    record = out[:, WIDTH - 1]
+    if len(record) > 1 and not np.all(record[1:] > record[:-1]):  # each chunk as scanned
+        out = np.asfortranarray(out[np.argsort(record, kind="stable")])
+    if len(out) and _nan_values(out, parts):
         return None
-    nulls = arrays[WIDTH].astype(np.int64)
-    for k in range(WIDTH):
-        out[(nulls & (1 << k)) != 0, k] = np.nan
     return out
 
 
-def _arrays(data: bytes) -> list[np.ndarray] | None:
-    """The arrays of the one row of a binary COPY (empty ones where the row's are NULL: no
-    sample in the range); None where an element is not 8 bytes (a NULL)."""
-    arrays, at = [], _COPY_HEAD
-    for _ in range(WIDTH + 1):
+def _nan_values(out: np.ndarray, parts: list) -> bool:
+    """Whether a stored value is NaN (not NULL): NaN where no NULL bit says so."""
+    stored = sum(len(v) for p in parts for v in p if v is not None)
+    return int(np.count_nonzero(~np.isnan(out))) != stored
+
+
+def _arrays(data: bytes) -> list[np.ndarray | None] | None:
+    """The arrays of the one row of a binary COPY, as numpy views of the bytes; None for an
+    array that is NULL (no sample in the range, or none with a value); None in all where an
+    element is not of its type's size (a NULL) or the type is not a number's."""
+    arrays: list[np.ndarray | None] = []
+    at = _COPY_HEAD
+    for _ in range(WIDTH):
         (size,) = np.frombuffer(data, ">i4", 1, at)
-        if size < _ARRAY_HEAD:  # NULL (no samples) or an empty array
-            return [np.empty(0)] * (WIDTH + 1)
-        got = np.frombuffer(data, _ELEMENT, (size - _ARRAY_HEAD) // 12, at + 4 + _ARRAY_HEAD)
-        if np.any(got["length"] != 8):
+        if size < 0:  # NULL
+            arrays.append(None)
+            at += 4
+            continue
+        if size < _ARRAY_HEAD:  # an empty array
+            arrays.append(np.empty(0))
+            at += 4 + size
+            continue
+        (oid,) = np.frombuffer(data, ">i4", 1, at + 4 + 8)
+        if int(oid) not in _PG_TYPES:
+            return None
+        element = np.dtype([("length", ">i4"), ("value", _PG_TYPES[int(oid)])])
+        width = element["value"].itemsize
+        count = (size - _ARRAY_HEAD) // element.itemsize
+        got = np.frombuffer(data, element, count, at + 4 + _ARRAY_HEAD)
+        if count * element.itemsize != size - _ARRAY_HEAD or np.any(got["length"] != width):
             return None
         arrays.append(got["value"])
         at += 4 + size
@@ -387,7 +521,45 @@ def _read_arrow(conn: Any, text: str, session_id: int) -> list[np.ndarray] | Non
             table = pa.RecordBatchReader._import_from_c(stream.address).read_all()
     except adbc.Error:  # anything the driver refuses is read by sqlite3 instead
         return None
-    return [c.to_numpy(zero_copy_only=False).astype(float, copy=False) for c in table.columns]
+    return [floats(c) for c in table.columns]
+
+
+# Arrow's numeric types as numpy reads their value buffers
+_ARROW_NUMPY = {
+    **{f"int{b}": f"<i{b // 8}" for b in (8, 16, 32, 64)},
+    **{f"uint{b}": f"<u{b // 8}" for b in (8, 16, 32, 64)},
+    "float": "<f4",
+    "double": "<f8",
+}
+
+
+def floats(column: Any) -> np.ndarray:
+    """An Arrow column (Array or ChunkedArray) of numbers as float64, NaN for NULL, read from
+    its buffers: pyarrow's own to_numpy imports pandas for a column with NULLs (a second of
+    start-up, more than the read), and its NULLs need that path."""
+    chunks = getattr(column, "chunks", None)
+    chunks = [column] if chunks is None else chunks
+    out = np.empty(len(column))
+    at = 0
+    for chunk in chunks:
+        n = len(chunk)
+        buffers = chunk.buffers()
+        dtype = _ARROW_NUMPY.get(str(chunk.type))
+        if dtype is None or len(buffers) != 2:  # not a plain number (NULL type: all NULL)
+            if chunk.null_count == n:
+                out[at : at + n] = np.nan
+                at += n
+                continue
+            raise TypeError(f"cannot read an Arrow column of {chunk.type} as numbers")
+        if n:
+            item = np.dtype(dtype).itemsize
+            out[at : at + n] = np.frombuffer(buffers[1], dtype, n, chunk.offset * item)
+        if chunk.null_count:
+            bits = np.frombuffer(buffers[0], np.uint8)
+            valid = np.unpackbits(bits, bitorder="little", count=chunk.offset + n)[chunk.offset :]
+            out[at : at + n][valid == 0] = np.nan
+        at += n
+    return out
 
 
 def cycle_rows(samples: np.ndarray, session_id: int, cycle_type: str | None) -> list[tuple]:
@@ -441,14 +613,25 @@ def _upsert(conn: Any, text: str, found: list[tuple]) -> int:
         before = conn.raw.total_changes
         conn.raw.executemany(placeholders(text), found)
         return conn.raw.total_changes - before
-    # PostgreSQL: multi-row VALUES, 1,000 rows a statement (its rowcount: the rows written)
-    head, one, conflict = _split_values(text)
-    written = 0
-    for lo in range(0, len(found), 1000):
-        chunk = found[lo : lo + 1000]
-        flat = [x for row in chunk for x in row]
-        written += conn.execute(head + ", ".join([one] * len(chunk)) + conflict, flat)
-    return written
+    if not found:
+        return 0
+    # PostgreSQL: one statement, its rows from one array per column (unnest), each array of
+    # its column's type (the values cast as an INSERT casts them); its rowcount: the rows
+    # written. 1,000 rows of VALUES cost psycopg more to parse than the server to write.
+    head, _, conflict = _split_values(text)
+    into = head[: head.rindex("VALUES")]
+    table, names = re.match(r"\s*INSERT INTO (\w+) \(([^)]*)\)", into).groups()
+    columns = [c.strip() for c in names.split(",")]
+    types = dict(
+        conn.query(
+            "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+            "WHERE attrelid = CAST(%s AS regclass) AND attnum > 0 AND NOT attisdropped",
+            [table],
+        )
+    )
+    arrays = ", ".join(f"CAST(%s AS {types[c]}[])" for c in columns)
+    statement = f"{into}\nSELECT * FROM unnest({arrays}){conflict}"
+    return conn.execute(statement, [list(column) for column in zip(*found, strict=True)])
 
 
 def _split_values(text: str) -> tuple[str, str, str]:

@@ -112,3 +112,23 @@ def test_numpy_cycles_are_the_sql_texts_rows(database, tmp_path):
     again = derive.run(str(copy), what="cycles,features", feature_version="cycles-numpy")
     assert [r.cycles for r in again] == [0] * len(again)
     assert all(r.features for r in again)
+
+
+def test_blocks_of_a_few_cycles_give_the_rows_of_one_block(database, monkeypatch):
+    """rows() computes a block of whole cycles at a time (the sample before a block's first
+    is the previous block's last): blocks of a few samples give the one block's rows to the
+    bit, for every session of the room (counters that restart, time stepping back, CC-CV)."""
+    path, ids = database
+    conn = DbapiConnection(sqlite3.connect(path))
+    try:
+        for session_id in ids.values():
+            channel = temperature_channel(conn.query, session_id) or sql.TEMPERATURE_CHANNELS[0]
+            samples = sqlite_features.read(conn, session_id, channel)
+            whole = sqlite_features.rows(samples, session_id, "v", CV_TOLERANCE_VOLT)
+            with monkeypatch.context() as m:
+                m.setattr(sqlite_features, "BLOCK", 5)
+                blocks = sqlite_features._blocks(samples[:, 0])
+                assert len(blocks) > 1 or len(whole) < 2
+                assert sqlite_features.rows(samples, session_id, "v", CV_TOLERANCE_VOLT) == whole
+    finally:
+        conn.raw.close()
