@@ -404,7 +404,11 @@ def _read_copy(conn: Any, session_id: int, channel: str) -> np.ndarray | None:
     """PostgreSQL's samples by binary COPY on the caller's connection (inside its transaction,
     so seeing what it sees), a million record indexes a COPY, parsed by numpy; None on PGlite
     (its COPY is not to be trusted) or where a value is NaN rather than NULL (PostgreSQL orders
-    NaN above every number; the SQL text keeps that meaning)."""
+    NaN above every number; the SQL text keeps that meaning). From _SPLIT_MIN record indexes
+    on, the chunks alternate between this connection and a second one to the same server, read
+    side by side (the server builds the arrays on one core a backend): the second imports this
+    transaction's snapshot; where it cannot be opened, or the caller's own transaction may hold
+    samples another connection does not see, this connection reads all."""
     from connection.postgres import is_pglite
 
     if is_pglite(conn.raw):
@@ -412,11 +416,39 @@ def _read_copy(conn: Any, session_id: int, channel: str) -> np.ndarray | None:
     low, high = conn.query(BOUNDS, [session_id])[0]
     if low is None:
         return np.empty((0, WIDTH), order="F")
+    span = int(high) - int(low) + 1
+    other = None if conn.callers_transaction or span < _SPLIT_MIN else _second(conn.raw)
+    chunk = _COPY_CHUNK if other is None else min(_COPY_CHUNK, -(-span // 2))
+    texts = [
+        _copy_text(session_id, channel, start, start + chunk)
+        for start in range(int(low), int(high) + 1, chunk)
+    ]
+    got: list = [None] * len(texts)
+    if other is None:
+        for i, text in enumerate(texts):
+            got[i] = _copy(conn.raw, text)
+    else:
+        failed: list[BaseException] = []
+
+        def odd() -> None:
+            try:
+                for i in range(1, len(texts), 2):
+                    got[i] = _copy(other, texts[i])
+            except BaseException as exc:  # re-raised by the caller's thread
+                failed.append(exc)
+
+        worker = threading.Thread(target=odd)
+        worker.start()
+        try:
+            for i in range(0, len(texts), 2):
+                got[i] = _copy(conn.raw, texts[i])
+        finally:
+            worker.join()
+            other.close()
+        if failed:
+            raise failed[0]
     parts = []
-    for start in range(int(low), int(high) + 1, _COPY_CHUNK):
-        text = _copy_text(session_id, channel, start, start + _COPY_CHUNK)
-        with conn.raw.cursor() as cursor, cursor.copy(text) as copy:
-            part = _arrays(b"".join(copy))
+    for part in got:
         if part is None:
             return None
         if part[0] is not None:  # else no sample in the range
@@ -450,6 +482,43 @@ def _read_copy(conn: Any, session_id: int, channel: str) -> np.ndarray | None:
     if len(out) and _nan_values(out, parts):
         return None
     return out
+
+
+# record indexes from which the read is split over two connections (below, a second
+# connection's start costs more than half a read saves)
+_SPLIT_MIN = 200_000
+
+
+def _copy(raw: Any, text: str) -> list[np.ndarray | None] | None:
+    """One binary COPY's arrays (`_arrays`)."""
+    with raw.cursor() as cursor, cursor.copy(text) as copy:
+        return _arrays(b"".join(copy))
+
+
+def _second(raw: Any) -> Any:
+    """A second psycopg connection to raw's server and database, read-only, in a transaction
+    on raw's snapshot where raw is in one (else each COPY reads what is committed, as raw's
+    own do); None where it cannot be had."""
+    import psycopg
+    from psycopg.pq import TransactionStatus
+
+    try:
+        params = {o.keyword.decode(): o.val.decode() for o in raw.pgconn.info if o.val is not None}
+        snapshot = None
+        if raw.info.transaction_status == TransactionStatus.INTRANS:
+            snapshot = raw.execute("SELECT pg_export_snapshot()").fetchone()[0]
+        other = psycopg.connect(psycopg.conninfo.make_conninfo(**params), autocommit=True)
+    except (psycopg.Error, UnicodeDecodeError):
+        return None
+    other.prepare_threshold = None
+    try:
+        other.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        if snapshot is not None:
+            other.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+    except psycopg.Error:
+        other.close()
+        return None
+    return other
 
 
 def _nan_values(out: np.ndarray, parts: list) -> bool:

@@ -583,3 +583,45 @@ def test_postgres_reads_the_samples_in_chunks_alike(targets, monkeypatch):
             continue
         assert whole is not None and len(whole) > 7 * 3
         assert np.array_equal(whole, pieces, equal_nan=True)
+
+
+def test_postgres_reads_the_samples_over_two_connections_alike(targets, monkeypatch):
+    """The read split over a second connection (chunks alternating, side by side), outside a
+    transaction and inside derive's own (the second on its snapshot), gives the single read's
+    matrix; inside the caller's transaction it stays on the caller's connection."""
+    import psycopg
+
+    from connection.dbapi import DbapiConnection
+    from connection.postgres import is_pglite
+    from derive import sqlite_features
+
+    for target in targets.values():
+        if target.kind != "postgres":
+            continue
+        raw = psycopg.connect(target.url, autocommit=True)
+        try:
+            if is_pglite(raw):
+                continue
+            conn = DbapiConnection(raw)
+            session = target.sessions["cccv"]
+            channel = derive.sql.TEMPERATURE_CHANNELS[0]
+            whole = sqlite_features.read(conn, session, channel)
+            monkeypatch.setattr(sqlite_features, "_SPLIT_MIN", 1)
+            halves = sqlite_features.read(conn, session, channel)
+            with conn.transaction():
+                snapshot = sqlite_features.read(conn, session, channel)
+            raw.execute("BEGIN")
+            callers = sqlite_features.read(DbapiConnection(raw), session, channel)
+            raw.execute("ROLLBACK")
+            monkeypatch.setattr(sqlite_features, "_COPY_CHUNK", 7)
+            pieces = sqlite_features.read(conn, session, channel)
+            with conn.transaction():
+                second = sqlite_features._second(raw)
+                assert second is not None, f"{target.name}: no second connection"
+                second.close()
+            monkeypatch.undo()
+        finally:
+            raw.close()
+        assert whole is not None and len(whole) > 7 * 3
+        for got in (halves, pieces, snapshot, callers):
+            assert np.array_equal(whole, got, equal_nan=True)
