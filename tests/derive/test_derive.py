@@ -554,31 +554,36 @@ def test_cli(targets, capsys):
     assert "SOC labels skipped: no full charge to anchor on" in err and "--initial-soc" in err
 
 
-def test_postgres_reads_the_samples_in_chunks_alike(targets, monkeypatch):
-    """The numpy path's read on PostgreSQL (one binary COPY of arrays per million record
-    indexes) gives the same matrix a few record indexes at a time; PGlite is not read so."""
+def _postgres_reads(targets):
+    """Each PostgreSQL target with an autocommit connection to it (psycopg's and derive's
+    wrapper), its CC-CV session and the temperature channel derive reads; closed after."""
     import psycopg
 
     from connection.dbapi import DbapiConnection
-    from connection.postgres import is_pglite
-    from derive import sqlite_features
 
     for target in targets.values():
         if target.kind != "postgres":
             continue
         raw = psycopg.connect(target.url, autocommit=True)
         try:
-            conn = DbapiConnection(raw)
-            session = target.sessions["cccv"]
-            channel = derive.sql.TEMPERATURE_CHANNELS[0]
-            whole = sqlite_features.read(conn, session, channel)
-            monkeypatch.setattr(sqlite_features, "_COPY_CHUNK", 7)
-            pieces = sqlite_features.read(conn, session, channel)
-            monkeypatch.undo()
-            pglite = is_pglite(raw)
+            session, channel = target.sessions["cccv"], derive.sql.TEMPERATURE_CHANNELS[0]
+            yield target, raw, DbapiConnection(raw), session, channel
         finally:
             raw.close()
-        if pglite:
+
+
+def test_postgres_reads_the_samples_in_chunks_alike(targets, monkeypatch):
+    """The numpy path's read on PostgreSQL (one binary COPY of arrays per million record
+    indexes) gives the same matrix a few record indexes at a time; PGlite is not read so."""
+    from connection.postgres import is_pglite
+    from derive import sqlite_features
+
+    for _target, raw, conn, session, channel in _postgres_reads(targets):
+        whole = sqlite_features.read(conn, session, channel)
+        monkeypatch.setattr(sqlite_features, "_COPY_CHUNK", 7)
+        pieces = sqlite_features.read(conn, session, channel)
+        monkeypatch.undo()
+        if is_pglite(raw):
             assert whole is None and pieces is None, "PGlite: the SQL texts, not COPY"
             continue
         assert whole is not None and len(whole) > 7 * 3
@@ -589,39 +594,28 @@ def test_postgres_reads_the_samples_over_two_connections_alike(targets, monkeypa
     """The read split over a second connection (chunks alternating, side by side), outside a
     transaction and inside derive's own (the second on its snapshot), gives the single read's
     matrix; inside the caller's transaction it stays on the caller's connection."""
-    import psycopg
-
     from connection.dbapi import DbapiConnection
     from connection.postgres import is_pglite
     from derive import sqlite_features
 
-    for target in targets.values():
-        if target.kind != "postgres":
+    for target, raw, conn, session, channel in _postgres_reads(targets):
+        if is_pglite(raw):
             continue
-        raw = psycopg.connect(target.url, autocommit=True)
-        try:
-            if is_pglite(raw):
-                continue
-            conn = DbapiConnection(raw)
-            session = target.sessions["cccv"]
-            channel = derive.sql.TEMPERATURE_CHANNELS[0]
-            whole = sqlite_features.read(conn, session, channel)
-            monkeypatch.setattr(sqlite_features, "_SPLIT_MIN", 1)
-            halves = sqlite_features.read(conn, session, channel)
-            with conn.transaction():
-                snapshot = sqlite_features.read(conn, session, channel)
-            raw.execute("BEGIN")
-            callers = sqlite_features.read(DbapiConnection(raw), session, channel)
-            raw.execute("ROLLBACK")
-            monkeypatch.setattr(sqlite_features, "_COPY_CHUNK", 7)
-            pieces = sqlite_features.read(conn, session, channel)
-            with conn.transaction():
-                second = sqlite_features._second(raw)
-                assert second is not None, f"{target.name}: no second connection"
-                second.close()
-            monkeypatch.undo()
-        finally:
-            raw.close()
+        whole = sqlite_features.read(conn, session, channel)
+        monkeypatch.setattr(sqlite_features, "_SPLIT_MIN", 1)
+        halves = sqlite_features.read(conn, session, channel)
+        with conn.transaction():
+            snapshot = sqlite_features.read(conn, session, channel)
+        raw.execute("BEGIN")
+        callers = sqlite_features.read(DbapiConnection(raw), session, channel)
+        raw.execute("ROLLBACK")
+        monkeypatch.setattr(sqlite_features, "_COPY_CHUNK", 7)
+        pieces = sqlite_features.read(conn, session, channel)
+        with conn.transaction():
+            second = sqlite_features._second(raw)
+            assert second is not None, f"{target.name}: no second connection"
+            second.close()
+        monkeypatch.undo()
         assert whole is not None and len(whole) > 7 * 3
         for got in (halves, pieces, snapshot, callers):
             assert np.array_equal(whole, got, equal_nan=True)
